@@ -1,0 +1,54 @@
+/** Building a ResourceContext: shared by the engine's workers and the single-resource test harness. */
+import { createHash } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { World } from '../world/world.js'
+import type { PathWatcher } from './fswatch.js'
+import type { Logger } from './logger.js'
+import type { GraphResource, RecvState, ResourceContext } from './resource.js'
+
+/** A resource's private directory name: readable, and unique by a hash of kind and name. */
+export function varDirName(kind: string, name: string): string {
+  const safe = `${kind}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)
+  const hash = createHash('sha256').update(`${kind}\0${name}`).digest('hex').slice(0, 12)
+  return `${safe}-${hash}`
+}
+
+export interface ContextParts {
+  kind: string
+  name: string
+  hostname: string
+  log: Logger
+  world: World
+  /** `<prefix>/engine/state`; each resource gets a directory below it. */
+  stateDir: string
+  watcher: PathWatcher
+  event(): void
+  refresh?(): boolean
+  send?(values: Readonly<Record<string, unknown>>): void
+  recv?(): Readonly<Record<string, RecvState>>
+  graph?(): readonly GraphResource[]
+}
+
+export function createContext(p: ContextParts): ResourceContext {
+  const base = join(p.stateDir, varDirName(p.kind, p.name))
+  return {
+    kind: p.kind,
+    name: p.name,
+    hostname: p.hostname,
+    debug: p.log.isDebug,
+    log: p.log,
+    world: p.world,
+    event: p.event,
+    refresh: p.refresh ?? (() => false),
+    send: p.send ?? (() => {}),
+    recv: p.recv ?? (() => ({})),
+    graph: p.graph ?? (() => []),
+    watchPath: (path, signal, onChange, opts) => p.watcher.watch(path, signal, onChange, opts),
+    async varDir(extra = '') {
+      const dir = join(base, extra)
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      return dir.endsWith('/') ? dir : `${dir}/`
+    },
+  }
+}

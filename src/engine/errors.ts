@@ -1,0 +1,103 @@
+/**
+ * The one error catalog. Every error a caller or a test may branch on has a code here, a message
+ * built from its details, and a line in docs/errors.md (a test keeps the two in step).
+ * Inside a resource kind a plain Error is fine: the engine wraps it as ERR_RES_CHECKAPPLY or
+ * ERR_RES_WATCH with the original as `cause`.
+ */
+
+/** One located validation problem: where (a key path) and what was expected. */
+export interface Issue {
+  readonly path: readonly (string | number)[]
+  readonly message: string
+}
+
+/** Renders an issue path as `a.b[0].c`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = ''
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`
+  return out
+}
+
+const issueLines = (issues: readonly Issue[]): string =>
+  issues.map(i => `\n  ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`).join('')
+
+const messages = {
+  ERR_RES_KIND_EMPTY: (_d: Record<string, never>) => 'a resource kind must have a non-empty name',
+  ERR_RES_KIND_DUPLICATE: (d: { kind: string }) => `resource kind \`${d.kind}\` is registered twice`,
+  ERR_RES_KIND_UNKNOWN: (d: { kind: string }) => `no resource kind \`${d.kind}\` available`,
+  ERR_RES_NAME_EMPTY: (d: { kind: string }) => `a \`${d.kind}\` resource needs a non-empty name`,
+  ERR_RES_PARAMS_INVALID: (d: { res: string; issues: readonly Issue[] }) =>
+    `${d.res}: invalid params${issueLines(d.issues)}`,
+  ERR_RES_DUPLICATE: (d: { res: string; reason: string }) =>
+    `${d.res} is defined twice with different params: ${d.reason}`,
+  ERR_RES_INIT: (d: { res: string }) => `${d.res}: init failed`,
+  ERR_RES_WATCH: (d: { res: string }) => `${d.res}: watch failed`,
+  ERR_RES_CHECKAPPLY: (d: { res: string }) => `${d.res}: checkApply failed`,
+  ERR_RES_CHECKAPPLY_TIMEOUT: (d: { res: string; ms: number }) =>
+    `${d.res}: checkApply timed out after ${d.ms} ms`,
+  ERR_RES_FAILED: (d: { res: string; attempts: number }) =>
+    `${d.res}: failed permanently after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
+  ERR_META_INVALID: (d: { res: string; issues: readonly Issue[] }) =>
+    `${d.res}: invalid meta${issueLines(d.issues)}`,
+  ERR_GRAPH_CYCLE: (d: { cycle: readonly string[] }) =>
+    `the graph has a cycle: ${[...d.cycle, d.cycle[0]].join(' -> ')}`,
+  ERR_GRAPH_EDGE_END: (d: { edge: string; end: 'from' | 'to'; res: string }) =>
+    `edge \`${d.edge}\`: its \`${d.end}\` resource ${d.res} is not in the graph`,
+  ERR_GRAPH_INVALID: (d: { issues: readonly string[] }) =>
+    `invalid graph:${d.issues.map(i => `\n  ${i}`).join('')}`,
+  ERR_YAML_SYNTAX: (d: { file: string; line: number; col: number; reason: string }) =>
+    `${d.file}:${d.line}:${d.col}: ${d.reason}`,
+  ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
+    `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
+  ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
+  ERR_EXEC_FAILED: (d: { command: string; exitCode: number | null; signal: string | null; stderr: string }) =>
+    `command \`${d.command}\` ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}` +
+    (d.stderr.trim() ? `: ${d.stderr.trim().split('\n').slice(-5).join('\n')}` : ''),
+  ERR_USAGE: (d: { reason: string }) => d.reason,
+} satisfies Record<string, (d: never) => string>
+
+export type ErrorCode = keyof typeof messages
+export type ErrorDetails<C extends ErrorCode> = Parameters<(typeof messages)[C]>[0]
+
+/** The project's error: a stable `code`, structured `details`, and the original as `cause`. */
+export class MgmtError<C extends ErrorCode = ErrorCode> extends Error {
+  override readonly name = 'MgmtError'
+  readonly code: C
+  readonly details: ErrorDetails<C>
+  constructor(code: C, details: ErrorDetails<C>, options?: ErrorOptions) {
+    super((messages[code] as (d: ErrorDetails<C>) => string)(details), options)
+    this.code = code
+    this.details = details
+  }
+}
+
+/** Brand check (not instanceof), so errors from another copy of the module are recognized. */
+export const isMgmtError = <C extends ErrorCode>(e: unknown, code?: C): e is MgmtError<C> =>
+  typeof e === 'object' &&
+  e !== null &&
+  (e as { name?: unknown }).name === 'MgmtError' &&
+  (code === undefined || (e as { code?: unknown }).code === code)
+
+/** Every code in the catalog, for the docs test. */
+export const errorCodes = Object.keys(messages) as ErrorCode[]
+
+/** True for the error an aborted signal produces: a normal shutdown, never a failure. */
+export function isAbortError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError'
+}
+
+/** A one-line-per-cause description of an error chain, for logs. */
+export function describeError(e: unknown): string {
+  const parts: string[] = []
+  let cur: unknown = e
+  for (let depth = 0; cur !== undefined && depth < 5; depth++) {
+    if (cur instanceof Error) {
+      if (!parts.includes(cur.message)) parts.push(cur.message)
+      cur = cur.cause
+    } else {
+      parts.push(String(cur))
+      break
+    }
+  }
+  return parts.join(': ')
+}

@@ -1,0 +1,75 @@
+/**
+ * Logging: a small interface with prefixed children and an injectable sink. Text lines look like
+ * `hh:mm:ss.mmm kind[name]: message` on stderr; `--log-format json` writes one JSON object a line.
+ * Debug output costs nothing when off: call sites use `log.debug?.(...)`-free checks through
+ * `log.isDebug`, and `createDebug` returns undefined when disabled.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+export type LogFormat = 'text' | 'json'
+
+export interface Logger {
+  readonly isDebug: boolean
+  debug(msg: string): void
+  info(msg: string): void
+  warn(msg: string): void
+  error(msg: string): void
+  /** A logger whose lines carry `prefix` (nested prefixes join with `: `). */
+  child(prefix: string): Logger
+}
+
+export interface LoggerOptions {
+  format?: LogFormat
+  /** Where finished lines go; stderr by default. */
+  write?: (line: string) => void
+  /** Clock, for tests. */
+  now?: () => Date
+}
+
+const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0')
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+}
+
+export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const now = opts.now ?? (() => new Date())
+  const format = opts.format ?? 'text'
+  const min = order[level]
+
+  const make = (prefix: string): Logger => {
+    const emit = (lvl: LogLevel, msg: string): void => {
+      if (order[lvl] < min) return
+      const t = now()
+      if (format === 'json') {
+        write(
+          JSON.stringify({ time: t.toISOString(), level: lvl, ...(prefix ? { source: prefix } : {}), msg }),
+        )
+        return
+      }
+      const tag = lvl === 'info' ? '' : `${lvl}: `
+      write(`${stamp(t)} ${prefix ? `${prefix}: ` : ''}${tag}${msg}`)
+    }
+    return {
+      isDebug: min === 0,
+      debug: msg => emit('debug', msg),
+      info: msg => emit('info', msg),
+      warn: msg => emit('warn', msg),
+      error: msg => emit('error', msg),
+      child: p => make(prefix ? `${prefix}: ${p}` : p),
+    }
+  }
+  return make('')
+}
+
+/** A logger that drops everything (library use without logs, and tests). */
+export const silentLogger: Logger = createLogger('error', { write: () => {} })
+
+/** A logger that keeps its lines in memory; tests read `lines`. */
+export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: string[] } {
+  const lines: string[] = []
+  const log = createLogger(level, { write: l => lines.push(l.replace(/^\d\d:\d\d:\d\d\.\d{3} /, '')) })
+  return Object.assign(log, { lines })
+}

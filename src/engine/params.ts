@@ -1,0 +1,62 @@
+/**
+ * Normalizing a resource's raw params, once, at the boundary: strip and report unknown and
+ * obsolete keys, parse with the kind's schema (defaults, field checks), fill name-dependent
+ * defaults, and run the kind's cross-field checks. Every problem comes back at once, with its path.
+ */
+import type { z } from 'zod'
+import { type Issue, MgmtError } from './errors.js'
+import type { ParamsSchema, ResourceDef } from './resource.js'
+
+export interface ParsedParams<P> {
+  /** Present when there are no issues. */
+  readonly params?: P
+  /** Problems that make the resource invalid. */
+  readonly issues: Issue[]
+  /** Unknown or obsolete keys that were dropped (errors in strict mode, so then in `issues`). */
+  readonly warnings: Issue[]
+}
+
+/** Turns zod's issues into ours, keeping their paths. */
+export function zodIssues(error: z.ZodError, prefix: readonly (string | number)[] = []): Issue[] {
+  return error.issues.map(i => ({
+    path: [...prefix, ...i.path.map(p => (typeof p === 'symbol' ? String(p) : p))],
+    message: i.message,
+  }))
+}
+
+export function parseParams<S extends ParamsSchema>(
+  def: ResourceDef<string, S>,
+  name: string,
+  raw: Readonly<Record<string, unknown>>,
+  opts: { strict?: boolean } = {},
+): ParsedParams<z.output<S>> {
+  const known = new Set(Object.keys(def.params.shape))
+  const input: Record<string, unknown> = {}
+  const warnings: Issue[] = []
+  for (const [k, v] of Object.entries(raw)) {
+    if (known.has(k)) input[k] = v
+    else if (def.obsolete && k in def.obsolete)
+      warnings.push({ path: [k], message: `obsolete parameter, ignored: ${def.obsolete[k]}` })
+    else warnings.push({ path: [k], message: 'unknown parameter' })
+  }
+  const issues: Issue[] = opts.strict ? [...warnings] : []
+  const res = def.params.safeParse(input)
+  if (!res.success)
+    return { issues: [...issues, ...zodIssues(res.error)], warnings: opts.strict ? [] : warnings }
+  const params = def.normalize ? def.normalize(res.data, name) : res.data
+  issues.push(...(def.validate?.(params) ?? []))
+  return issues.length ? { issues, warnings } : { params, issues, warnings: opts.strict ? [] : warnings }
+}
+
+/** parseParams for code that wants an exception: throws ERR_RES_PARAMS_INVALID. */
+export function mustParseParams<S extends ParamsSchema>(
+  def: ResourceDef<string, S>,
+  name: string,
+  raw: Readonly<Record<string, unknown>>,
+  opts: { strict?: boolean } = {},
+): z.output<S> {
+  const r = parseParams(def, name, raw, opts)
+  if (!r.params)
+    throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: `${def.kind}[${name}]`, issues: r.issues })
+  return r.params
+}

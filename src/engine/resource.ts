@@ -1,0 +1,151 @@
+/**
+ * The resource contract. Every kind (file, exec, svc, ...) is one `ResourceDef`, written once with
+ * `defineResource` and listed in `src/resources/index.ts`. This file is the only place where the
+ * contract is described; the kinds stay lean.
+ *
+ * ## Lifecycle
+ *
+ * For each vertex of a graph the engine does, in order:
+ *
+ * 1. **params**: the raw parameters (YAML keys, verbatim) are parsed by `params`, a zod object
+ *    schema that supplies defaults and checks each field. Then `normalize` (optional) fills values
+ *    that depend on the resource's name (`file.path` defaults to the name). Downstream, params are
+ *    readonly.
+ * 2. **validate** (optional, pure): cross-field checks ("content and source are exclusive"). It
+ *    returns every problem at once, each with its key path. No I/O: it runs before `init`, also for
+ *    graphs that will never be applied (`--noop` checks, the library's dry validation).
+ * 3. **init**: called once when the vertex starts. It receives the params and a `ResourceContext`
+ *    and returns the running `Instance`. The closure holds the resource's private state (caches,
+ *    watchers). init should be cheap and must not change the system.
+ * 4. **watch**: runs in its own task for the whole life of the vertex. It sets up its watchers,
+ *    then calls `ctx.event()` once to say "ready" (the engine never calls `checkApply` before that
+ *    first event), then calls `ctx.event()` again for every change that may need a `checkApply`.
+ *    Spurious events are fine; a missed event is a bug. It returns when `signal` aborts (a normal
+ *    stop) and throws on failure (the engine retries it per the `retry`/`delay` metaparams).
+ * 5. **checkApply(apply)**: compare the system with the params. Return `true` when the state was
+ *    already right. When it is wrong and `apply` is false (noop), change nothing, log what would
+ *    change, and return `false`. When it is wrong and `apply` is true, fix it and return `false`.
+ *    Throw on failure. It must converge in one call; running it twice in a row is normal (its own
+ *    change usually triggers a watch event). `signal` aborts on a forced shutdown or `timeout`.
+ * 6. **cleanup** (optional): called once after watch has returned and no checkApply is running.
+ *
+ * ## Refresh, send/recv, world
+ *
+ * `ctx.refresh()` is true when an incoming `notify` edge carries a pending notification; kinds with
+ * `traits.refreshable` act on it (reload, regenerate). `ctx.send(values)` publishes the kind's
+ * `sends` values in every successful checkApply; `ctx.recv()` tells which received params changed.
+ * `ctx.world` reaches the shared key/value store and exported resources.
+ */
+import type { z } from 'zod'
+import type { World } from '../world/world.js'
+import type { Issue } from './errors.js'
+import type { Logger } from './logger.js'
+
+/** What a kind can take part in. Absent means no. */
+export interface Traits {
+  /** Acts on `ctx.refresh()` (a notification from an upstream `notify` edge). */
+  readonly refreshable?: boolean
+  /** Several vertices of this kind may merge into one (autogroup). */
+  readonly groupable?: boolean
+}
+
+/** One received value's state, by the receiving param's key. */
+export interface RecvState {
+  /** The sender, as `kind[name]`, and its key. */
+  readonly from: string
+  readonly key: string
+  /** The value differs from the last one this resource applied; sticky until a successful checkApply. */
+  readonly changed: boolean
+}
+
+/** Everything a resource may use; nothing is global. */
+export interface ResourceContext {
+  readonly kind: string
+  readonly name: string
+  readonly hostname: string
+  readonly debug: boolean
+  /** Prefixed with `kind[name]`. */
+  readonly log: Logger
+  /** From watch: "something may have changed" (the first call means "ready"). */
+  event(): void
+  /** In checkApply: is a notification pending? */
+  refresh(): boolean
+  /** In checkApply: publish this kind's sendable values. */
+  send(values: Readonly<Record<string, unknown>>): void
+  /** In checkApply: the state of each received param. */
+  recv(): Readonly<Record<string, RecvState>>
+  readonly world: World
+  /** A persistent directory private to this resource (created on demand, ends with `/`). */
+  varDir(extra?: string): Promise<string>
+  /**
+   * Calls `onChange` on every change of `path`: creation, removal, rename, content, mode, owner
+   * (and, with `recursive`, of anything below it). Works when the path or its parents do not exist
+   * yet. One inotify watch per directory is shared by every resource of the engine. Resolves once
+   * the watch is in place; ends when `signal` aborts.
+   */
+  watchPath(
+    path: string,
+    signal: AbortSignal,
+    onChange: () => void,
+    opts?: { recursive?: boolean },
+  ): Promise<void>
+  /** The other resources of the running graph (file `purge` keeps what they manage). */
+  graph(): readonly GraphResource[]
+}
+
+/** A resource of the running graph, as `ctx.graph()` shows it. */
+export interface GraphResource {
+  readonly kind: string
+  readonly name: string
+  readonly params: Readonly<Record<string, unknown>>
+}
+
+/** A running resource, returned by `init`. */
+export interface Instance {
+  watch(signal: AbortSignal): Promise<void>
+  checkApply(apply: boolean, signal: AbortSignal): Promise<boolean>
+  cleanup?(): Promise<void>
+  /** Third ^C: stop now (kill child processes). */
+  interrupt?(): void
+}
+
+/** The zod object type every params schema is. */
+export type ParamsSchema = z.ZodObject<z.ZodRawShape>
+
+export interface ResourceDef<K extends string = string, S extends ParamsSchema = ParamsSchema> {
+  /** Lower case, colons allowed: `http:server:file` (file name `http_server_file.ts`). */
+  readonly kind: K
+  /** The parameters, keyed by their YAML names, with defaults. Strict: unknown keys are reported. */
+  readonly params: S
+  /** Keys of older versions, accepted with a warning and dropped: key → what to use instead. */
+  readonly obsolete?: Readonly<Record<string, string>>
+  readonly traits?: Traits
+  /** Sendable values: key → zod schema of the value. */
+  readonly sends?: Readonly<Record<string, z.ZodType>>
+  /** Fill name-dependent defaults (`path` from the name). Pure. */
+  normalize?(params: z.output<S>, name: string): z.output<S>
+  /** Cross-field checks. Pure; returns every problem. */
+  validate?(params: Readonly<z.output<S>>): Issue[]
+  /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
+  cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
+  init(params: Readonly<z.output<S>>, ctx: ResourceContext): Instance | Promise<Instance>
+}
+
+/** The params type of a definition. */
+export type ParamsOf<D> = D extends ResourceDef<string, infer S> ? z.output<S> : never
+
+/** Returns its argument unchanged; it exists so that the params type flows into `init`. */
+export function defineResource<K extends string, S extends ParamsSchema>(
+  def: ResourceDef<K, S>,
+): ResourceDef<K, S> {
+  return def
+}
+
+/** `kind[name]`, the way every log line and error names a resource. */
+export const repr = (kind: string, name: string): string => `${kind}[${name}]`
+
+/** Resolves when `signal` aborts; for watch loops with nothing else to wait on. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise(resolve => signal.addEventListener('abort', () => resolve(), { once: true }))
+}

@@ -1,0 +1,29 @@
+/** `noop`: does nothing; a placeholder vertex and a refresh receiver that logs. */
+import { z } from 'zod'
+import { defineResource, untilAborted } from '../engine/resource.js'
+
+/** Params of `noop`. Keys are the YAML names, verbatim. */
+export const NoopParams = z
+  .object({
+    /** A free-form comment; ignored. */
+    comment: z.string().default(''),
+  })
+  .strict()
+
+export const noop = defineResource({
+  kind: 'noop',
+  params: NoopParams,
+  traits: { refreshable: true, groupable: true },
+  init(_params, ctx) {
+    return {
+      async watch(signal) {
+        ctx.event()
+        await untilAborted(signal)
+      },
+      async checkApply(apply) {
+        if (ctx.refresh()) ctx.log.info(apply ? 'received a notification' : 'would act on a notification')
+        return true
+      },
+    }
+  },
+})
