@@ -1,0 +1,245 @@
+/** `mgmt run [flags] yaml FILE` and `mgmt run [flags] empty`. */
+import { watch } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { homedir, hostname as osHostname, tmpdir } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
+import { type Command, Option } from 'commander'
+import { describeError, isMgmtError, MgmtError } from '../engine/errors.js'
+import { Graph } from '../engine/graph.js'
+import { createLogger, type LogFormat, type Logger } from '../engine/logger.js'
+import { loadYaml } from '../frontends/yaml/parse.js'
+import { builtinRegistry } from '../resources/index.js'
+import { Runner } from '../runner.js'
+import { MemoryWorld } from '../world/memory.js'
+
+/** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+interface RunFlags {
+  hostname?: string
+  prefix?: string
+  tmpPrefix?: boolean
+  watch: boolean
+  noop?: boolean
+  strict?: boolean
+  convergedTimeout: number
+  convergedTimeoutNoExit?: boolean
+  convergedStatusFile?: string
+  maxRuntime: number
+  debug?: boolean
+  logFormat: LogFormat
+}
+
+const int =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v)
+    if (!Number.isInteger(n))
+      throw new MgmtError('ERR_USAGE', { reason: `${name} expects a whole number, not \`${v}\`` })
+    return n
+  }
+
+const flag = (spec: string, desc: string, env: string): Option => new Option(spec, desc).env(`MGMT_${env}`)
+
+export function addRunCommand(program: Command): void {
+  const run = program
+    .command('run')
+    .description('run a graph and keep the system in its state')
+    .addOption(flag('--hostname <name>', "this host's name (default: the OS hostname)", 'HOSTNAME'))
+    .addOption(
+      flag(
+        '--prefix <dir>',
+        'state directory (default: /var/lib/mgmt/ as root, else ~/.cache/mgmt/)',
+        'PREFIX',
+      ),
+    )
+    .addOption(
+      flag(
+        '--tmp-prefix',
+        'keep state in a fresh temporary directory, removed on exit',
+        'TMP_PREFIX',
+      ).conflicts('prefix'),
+    )
+    .addOption(flag('--no-watch', 'do not watch the graph file for changes', 'NO_WATCH'))
+    .addOption(flag('--noop', 'change nothing; show what would change', 'NOOP'))
+    .addOption(flag('--strict', 'unknown or obsolete keys are errors, not warnings', 'STRICT'))
+    .addOption(
+      flag(
+        '--converged-timeout <s>',
+        'exit once everything was idle this many seconds (-1: never)',
+        'CONVERGED_TIMEOUT',
+      )
+        .argParser(int('--converged-timeout'))
+        .default(-1),
+    )
+    .addOption(
+      flag('--converged-timeout-no-exit', 'report convergence but keep running', 'CONVERGED_TIMEOUT_NO_EXIT'),
+    )
+    .addOption(
+      flag(
+        '--converged-status-file <file>',
+        'append true/false to this file on every change of the converged state',
+        'CONVERGED_STATUS_FILE',
+      ),
+    )
+    .addOption(
+      flag('--max-runtime <s>', 'exit after this many seconds (0: never)', 'MAX_RUNTIME')
+        .argParser(int('--max-runtime'))
+        .default(0),
+    )
+    .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
+    .addOption(
+      flag('--log-format <format>', 'log line format', 'LOG_FORMAT')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+  run
+    .command('yaml')
+    .description('run the graph in a YAML file')
+    .argument('<file>', 'the YAML graph')
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      process.exitCode = await runCommand(cmd.optsWithGlobals<RunFlags>(), resolve(file))
+    })
+  run
+    .command('empty')
+    .description('run no local graph')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.exitCode = await runCommand(cmd.optsWithGlobals<RunFlags>(), undefined)
+    })
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+function defaultPrefix(): string {
+  if (process.getuid?.() === 0) return '/var/lib/mgmt/'
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mgmt')
+}
+
+async function runCommand(flags: RunFlags, file: string | undefined): Promise<number> {
+  const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
+  const registry = builtinRegistry()
+  const opts = { strict: flags.strict, noop: flags.noop }
+  const load = async (): Promise<ReturnType<typeof loadYaml>> => {
+    const text = await readFile(file!, 'utf8').catch(err => {
+      throw new MgmtError('ERR_FILE_READ', { file: file!, reason: describeError(err) })
+    })
+    return loadYaml(text, file!, registry, opts)
+  }
+  let first: ReturnType<typeof loadYaml> | undefined
+  if (file) {
+    try {
+      first = await load()
+    } catch (err) {
+      if (!isMgmtError(err)) throw err
+      log.error(err.message)
+      return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
+    }
+    for (const m of first.messages) log.warn(m)
+  }
+  const prefix = flags.tmpPrefix
+    ? await mkdtemp(join(tmpdir(), 'mgmt-'))
+    : resolve(flags.prefix ?? defaultPrefix())
+  await mkdir(prefix, { recursive: true, mode: 0o700 })
+  const hostname = flags.hostname ?? osHostname()
+  const runner = new Runner({
+    hostname,
+    prefix,
+    world: new MemoryWorld(hostname),
+    log,
+    noop: flags.noop,
+    convergedTimeout: flags.convergedTimeout,
+    convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
+    convergedStatusFile: flags.convergedStatusFile,
+    maxRuntime: flags.maxRuntime,
+  })
+  const stopSignals = handleSignals(runner, log)
+  const stopWatch = file && flags.watch ? watchGraphFile(file, load, runner, log) : () => {}
+  if (first)
+    log.info(
+      `running graph \`${first.name}\` (${plural(first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
+    )
+  await runner.commit(first?.graph ?? new Graph())
+  const result = await runner.done
+  stopWatch()
+  stopSignals()
+  if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
+  if (result.failed.length) {
+    log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
+    return EXIT_FAILURE
+  }
+  return EXIT_OK
+}
+
+/** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
+function handleSignals(runner: Runner, log: Logger): () => void {
+  let count = 0
+  const onSignal = (sig: NodeJS.Signals): void => {
+    count++
+    if (count === 1) {
+      log.info(`${sig}: shutting down (again to cancel running work)`)
+      runner.shutdown()
+    } else if (count === 2) {
+      log.warn(`${sig}: cancelling running work (again to stop at once)`)
+      runner.engine.cancel()
+    } else {
+      log.warn(`${sig}: stopping now`)
+      runner.engine.interrupt()
+      process.exit(EXIT_FAILURE)
+    }
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** Re-load the graph whenever its file changes; an invalid edit keeps the running graph. */
+function watchGraphFile(
+  file: string,
+  load: () => Promise<ReturnType<typeof loadYaml>>,
+  runner: Runner,
+  log: Logger,
+): () => void {
+  let last: string | undefined
+  let busy = false
+  let again = false
+  const reload = async (): Promise<void> => {
+    if (busy) {
+      again = true
+      return
+    }
+    busy = true
+    do {
+      again = false
+      try {
+        const text = await readFile(file, 'utf8')
+        if (text === last) continue
+        last = text
+        const g = await load()
+        for (const m of g.messages) log.warn(m)
+        log.info(`graph file changed: applying \`${g.name}\``)
+        await runner.commit(g.graph)
+      } catch (err) {
+        if (isMgmtError(err)) log.error(`${err.message}\n  (keeping the running graph)`)
+        else log.error(`reload: ${describeError(err)}`)
+      }
+    } while (again)
+    busy = false
+  }
+  void readFile(file, 'utf8').then(
+    t => {
+      last ??= t
+    },
+    () => {},
+  )
+  const base = basename(file)
+  const w = watch(dirname(file), (_ev, name) => {
+    if (name === null || name === base) void reload()
+  })
+  w.on('error', err => log.warn(`cannot watch ${file}: ${describeError(err)}`))
+  return () => w.close()
+}

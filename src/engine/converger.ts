@@ -1,0 +1,89 @@
+/**
+ * The converged detector. Every component (a resource's worker, later each remote host) holds a
+ * handle and says when it is busy and when it is idle. The whole is converged when every handle
+ * has been idle for `timeout` seconds; a single timer is armed when the last one goes idle, so an
+ * idle engine does no work at all. Listeners hear every change of the converged state.
+ */
+
+export interface ConvergerHandle {
+  setBusy(busy: boolean): void
+  /** Stop counting this component. */
+  remove(): void
+}
+
+export class Converger {
+  readonly #busy = new Set<symbol>()
+  readonly #listeners = new Set<(converged: boolean) => void>()
+  #timer: NodeJS.Timeout | undefined
+  #converged = false
+  #paused = 0
+
+  /** `timeout` in seconds; negative: never converged (the listeners never hear true). */
+  constructor(readonly timeout: number) {}
+
+  get converged(): boolean {
+    return this.#converged
+  }
+
+  register(busy = true): ConvergerHandle {
+    const key = Symbol('component')
+    let removed = false
+    const set = (b: boolean): void => {
+      if (removed) return
+      if (b) this.#busy.add(key)
+      else this.#busy.delete(key)
+      this.#update()
+    }
+    set(busy)
+    return {
+      setBusy: set,
+      remove: () => {
+        set(false)
+        removed = true
+      },
+    }
+  }
+
+  onChange(fn: (converged: boolean) => void): () => void {
+    this.#listeners.add(fn)
+    return () => this.#listeners.delete(fn)
+  }
+
+  /** Hold off convergence (during a graph swap); pairs with resume(). */
+  pause(): void {
+    this.#paused++
+    this.#update()
+  }
+  resume(): void {
+    this.#paused--
+    this.#update()
+  }
+
+  close(): void {
+    clearTimeout(this.#timer)
+    this.#listeners.clear()
+  }
+
+  #update(): void {
+    const idle = this.#busy.size === 0 && this.#paused === 0
+    if (!idle) {
+      if (this.#timer) {
+        clearTimeout(this.#timer)
+        this.#timer = undefined
+      }
+      this.#set(false)
+      return
+    }
+    if (this.timeout < 0 || this.#timer || this.#converged) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#set(true)
+    }, this.timeout * 1000)
+  }
+
+  #set(c: boolean): void {
+    if (c === this.#converged) return
+    this.#converged = c
+    for (const fn of [...this.#listeners]) fn(c)
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * Engine semantics, with a fake resource kind that records what the engine asks of it. (Real
+ * resources are tested against the real system beside their own modules.)
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, test } from 'node:test'
+import { z } from 'zod'
+import { MemoryWorld } from '../world/memory.js'
+import { Engine } from './engine.js'
+import { memoryLogger } from './logger.js'
+import { Registry } from './registry.js'
+import { defineResource, untilAborted } from './resource.js'
+import { compileGraph, type EdgeSpec, type ResourceSpec } from './spec.js'
+
+interface Recorder {
+  calls: string[]
+  inflight: number
+  maxInflight: number
+  inits: Map<string, number>
+  /** Per name: how many more checkApply calls fail. */
+  failures: Map<string, number>
+  /** Per name: the system's state is right (checkApply returns true). */
+  ok: Map<string, boolean>
+  /** Per name: trigger a watch event. */
+  poke: Map<string, () => void>
+  /** Per name: release the startup event of a resource declared with `holdStartup`. */
+  release: Map<string, () => void>
+}
+
+function fakeKind(rec: Recorder) {
+  return defineResource({
+    kind: 'fake',
+    params: z
+      .object({
+        ms: z.number().default(0),
+        holdStartup: z.boolean().default(false),
+        tag: z.string().default(''),
+      })
+      .strict(),
+    init(p, ctx) {
+      rec.inits.set(ctx.name, (rec.inits.get(ctx.name) ?? 0) + 1)
+      return {
+        async watch(signal) {
+          if (p.holdStartup) await new Promise<void>(r => rec.release.set(ctx.name, r))
+          rec.poke.set(ctx.name, () => ctx.event())
+          ctx.event()
+          await untilAborted(signal)
+        },
+        async checkApply(apply, signal) {
+          rec.calls.push(`${ctx.name}:${apply ? 'apply' : 'noop'}`)
+          rec.inflight++
+          rec.maxInflight = Math.max(rec.maxInflight, rec.inflight)
+          try {
+            if (p.ms) await new Promise(r => setTimeout(r, p.ms))
+            if (signal.aborted) throw signal.reason
+            const left = rec.failures.get(ctx.name) ?? 0
+            if (left > 0) {
+              rec.failures.set(ctx.name, left - 1)
+              throw new Error('boom')
+            }
+            const ok = rec.ok.get(ctx.name) ?? false
+            if (apply) rec.ok.set(ctx.name, true)
+            return ok
+          } finally {
+            rec.inflight--
+          }
+        },
+      }
+    },
+  })
+}
+
+let dir: string
+let rec: Recorder
+let engine: Engine | undefined
+const log = memoryLogger('debug')
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mgmt-engine-'))
+  rec = {
+    calls: [],
+    inflight: 0,
+    maxInflight: 0,
+    inits: new Map(),
+    failures: new Map(),
+    ok: new Map(),
+    poke: new Map(),
+    release: new Map(),
+  }
+})
+afterEach(async () => {
+  await engine?.close()
+  engine = undefined
+  await rm(dir, { recursive: true, force: true })
+})
+
+const res = (
+  name: string,
+  params: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+): ResourceSpec => ({
+  kind: 'fake',
+  name,
+  params,
+  meta,
+})
+const edge = (from: string, to: string): EdgeSpec => ({
+  name: `${from}->${to}`,
+  from: { kind: 'fake', name: from },
+  to: { kind: 'fake', name: to },
+})
+
+function compile(resources: ResourceSpec[], edges: EdgeSpec[] = []) {
+  return compileGraph({ name: 'g', resources, edges }, new Registry([fakeKind(rec) as never])).graph
+}
+
+async function start(
+  resources: ResourceSpec[],
+  edges: EdgeSpec[] = [],
+  opts: { noop?: boolean } = {},
+): Promise<Engine> {
+  engine = new Engine({
+    hostname: 'h',
+    prefix: dir,
+    world: new MemoryWorld('h'),
+    log,
+    convergedTimeout: 0,
+    ...opts,
+  })
+  const converged = untilConverged(engine)
+  await engine.commit(compile(resources, edges))
+  await converged
+  return engine
+}
+
+function untilConverged(e: Engine): Promise<void> {
+  return new Promise(resolve => {
+    const off = e.converger.onChange(c => {
+      if (c) {
+        off()
+        resolve()
+      }
+    })
+  })
+}
+
+test('startup runs dependencies first and independent resources in parallel', async () => {
+  await start(
+    [res('a', { ms: 30 }), res('b', { ms: 30 }), res('c', { ms: 30 }), res('d')],
+    [edge('a', 'b'), edge('a', 'c'), edge('b', 'd'), edge('c', 'd')],
+  )
+  const pos = (n: string) => rec.calls.indexOf(`${n}:apply`)
+  assert.ok(
+    pos('a') < pos('b') && pos('a') < pos('c') && pos('b') < pos('d') && pos('c') < pos('d'),
+    rec.calls.join(),
+  )
+  assert.equal(rec.maxInflight, 2, 'b and c ran at the same time')
+  assert.equal(rec.calls.length, 4, 'each resource ran once')
+})
+
+test('no checkApply before the first watch event', async () => {
+  engine = new Engine({ hostname: 'h', prefix: dir, world: new MemoryWorld('h'), log, convergedTimeout: 0 })
+  const converged = untilConverged(engine)
+  await engine.commit(compile([res('a'), res('b', { holdStartup: true })], [edge('a', 'b')]))
+  await new Promise<void>(r => {
+    const wait = () => (rec.calls.includes('a:apply') && rec.release.has('b') ? r() : setImmediate(wait))
+    wait()
+  })
+  assert.deepEqual(rec.calls, ['a:apply'])
+  rec.release.get('b')!()
+  await converged
+  assert.deepEqual(rec.calls, ['a:apply', 'b:apply'])
+})
+
+test('a watch event re-runs the resource; a poke does not re-run its clean dependents', async () => {
+  const e = await start([res('a'), res('b')], [edge('a', 'b')])
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  rec.ok.set('a', false)
+  rec.poke.get('a')!()
+  await again
+  assert.deepEqual(rec.calls, ['a:apply'])
+})
+
+test('a watch event downstream back-pokes clean upstreams without re-running them', async () => {
+  const e = await start([res('a'), res('b')], [edge('a', 'b')])
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  rec.poke.get('b')!()
+  await again
+  assert.deepEqual(rec.calls, ['b:apply'])
+})
+
+test('retry with delay recovers from failures', async () => {
+  rec.failures.set('a', 2)
+  const e = await start([res('a', {}, { retry: 2, delay: 10 }), res('b')], [edge('a', 'b')])
+  assert.deepEqual(rec.calls, ['a:apply', 'a:apply', 'a:apply', 'b:apply'])
+  assert.deepEqual(e.failures, [])
+})
+
+test('a resource out of retries fails permanently and blocks its dependents', async () => {
+  rec.failures.set('a', 5)
+  const e = await start([res('a', {}, { retry: 1 }), res('b'), res('c')], [edge('a', 'b')])
+  assert.deepEqual(rec.calls.sort(), ['a:apply', 'a:apply', 'c:apply'])
+  assert.deepEqual(
+    e.failures.map(f => f.id),
+    ['fake[a]'],
+  )
+  assert.match(log.lines.join('\n'), /fake\[a\]: failed permanently after 2 attempts/)
+})
+
+test('meta timeout aborts a slow checkApply', async () => {
+  const e = await start([res('a', { ms: 2000 }, { timeout: 20 })])
+  assert.equal(e.failures.length, 1)
+  assert.match(String((e.failures[0]!.error as Error).cause), /timed out after 20 ms/)
+})
+
+test('noop runs checkApply with apply=false and changes nothing', async () => {
+  await start([res('a'), res('b')], [edge('a', 'b')], { noop: true })
+  assert.deepEqual(rec.calls, ['a:noop', 'b:noop'])
+  assert.equal(rec.ok.get('a'), undefined)
+})
+
+test('a graph swap keeps unchanged resources running and restarts changed ones', async () => {
+  const e = await start([res('a'), res('b'), res('c')], [edge('a', 'b')])
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  await e.commit(compile([res('a'), res('b', { tag: 'new' }), res('d')], [edge('a', 'b')]))
+  await again
+  assert.deepEqual(Object.fromEntries(rec.inits), { a: 1, b: 2, c: 1, d: 1 })
+  assert.deepEqual(rec.calls.sort(), ['b:apply', 'd:apply'])
+  assert.equal(e.worker('fake[c]'), undefined)
+})
+
+test('compile rejects cycles, naming the resources', () => {
+  assert.throws(
+    () => compile([res('a'), res('b'), res('c')], [edge('a', 'b'), edge('b', 'c'), edge('c', 'a')]),
+    {
+      code: 'ERR_GRAPH_INVALID',
+      message: /the graph has a cycle: fake\[a\] -> fake\[b\] -> fake\[c\] -> fake\[a\]/,
+    },
+  )
+})

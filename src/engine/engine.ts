@@ -1,0 +1,176 @@
+/**
+ * The engine: it runs one resource graph at a time and swaps in the next one as a diff.
+ *
+ * commit(graph): resources that are unchanged (same kind, name, params and meta) keep their
+ * running worker, untouched; removed and changed ones stop and clean up (all removals before any
+ * addition); added and changed ones are initialised, then started. Ordering between resources is
+ * the workers' business (timestamps and pokes, see worker.ts).
+ */
+import { join } from 'node:path'
+import type { World } from '../world/world.js'
+import { createContext } from './context.js'
+import { Converger } from './converger.js'
+import { describeError, MgmtError } from './errors.js'
+import { FsWatcher } from './fswatch.js'
+import { Graph } from './graph.js'
+import type { Logger } from './logger.js'
+import type { GraphResource } from './resource.js'
+import { differs, type Res, type ResEdge, type ResGraph } from './spec.js'
+import { type Peer, Worker, type WorkerHost } from './worker.js'
+
+export interface EngineOptions {
+  readonly hostname: string
+  /** The state prefix; resources keep their state under `<prefix>/engine/state/`. */
+  readonly prefix: string
+  readonly world: World
+  readonly log: Logger
+  /** Run every resource with apply=false. */
+  readonly noop?: boolean
+  /** Seconds of idleness after which the engine is converged; negative = never. */
+  readonly convergedTimeout?: number
+}
+
+export interface Failure {
+  readonly id: string
+  readonly error: unknown
+}
+
+export class Engine implements WorkerHost {
+  readonly converger: Converger
+  readonly noop: boolean
+  readonly #opts: EngineOptions
+  readonly #watcher = new FsWatcher()
+  readonly #workers = new Map<string, Worker>()
+  readonly #failures = new Map<string, unknown>()
+  #graph: ResGraph = new Graph()
+  #clock = 0
+  #closed = false
+
+  constructor(opts: EngineOptions) {
+    this.#opts = opts
+    this.noop = opts.noop ?? false
+    this.converger = new Converger(opts.convergedTimeout ?? -1)
+  }
+
+  /** Resources that failed permanently, and why. */
+  get failures(): Failure[] {
+    return [...this.#failures].map(([id, error]) => ({ id, error }))
+  }
+
+  get graph(): ResGraph {
+    return this.#graph
+  }
+
+  /** The running worker of a resource (tests and tools look at its state). */
+  worker(id: string): Worker | undefined {
+    return this.#workers.get(id)
+  }
+
+  tick(): number {
+    return ++this.#clock
+  }
+
+  upstream(id: string): Peer[] {
+    return this.#neighbours(this.#graph.incoming(id))
+  }
+
+  downstream(id: string): Peer[] {
+    return this.#neighbours(this.#graph.outgoing(id))
+  }
+
+  failed(w: Worker, err: unknown): void {
+    this.#failures.set(w.id, err)
+  }
+
+  /** Neighbours by id; one without a worker (its init failed) never runs, so it blocks its dependents. */
+  #neighbours(edges: ReadonlyMap<string, ResEdge>): Peer[] {
+    const out: Peer[] = []
+    for (const id of edges.keys()) out.push(this.#workers.get(id) ?? { id, ts: 0, poke: () => {} })
+    return out
+  }
+
+  /** Swaps in `next`, keeping every unchanged resource running. */
+  async commit(next: ResGraph): Promise<void> {
+    if (this.#closed) throw new Error('the engine is closed')
+    this.converger.pause()
+    try {
+      const removed: Worker[] = []
+      for (const [id, w] of this.#workers) {
+        const n = next.vertex(id)
+        if (!n || differs(w.res, n) !== undefined || (w.hasFailed && n.meta.rewatch)) removed.push(w)
+      }
+      await Promise.all(removed.map(w => this.#remove(w, next.vertex(w.id))))
+      this.#graph = next
+      const added = [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
+      const created = await Promise.all(added.map(res => this.#create(res)))
+      for (const w of created) if (w) w.start()
+    } finally {
+      this.converger.resume()
+    }
+  }
+
+  async #remove(w: Worker, replacement: Res | undefined): Promise<void> {
+    if (replacement && this.#opts.log.isDebug)
+      this.#opts.log.debug(`${w.id}: replaced: ${differs(w.res, replacement) ?? 'it had failed'}`)
+    await w.stop()
+    this.#workers.delete(w.id)
+    this.#failures.delete(w.id)
+    try {
+      await w.instance.cleanup?.()
+    } catch (err) {
+      w.log.error(`cleanup: ${describeError(err)}`)
+    }
+  }
+
+  async #create(res: Res): Promise<Worker | undefined> {
+    const log = this.#opts.log.child(res.id)
+    let worker: Worker | undefined
+    const ctx = createContext({
+      kind: res.kind,
+      name: res.name,
+      hostname: this.#opts.hostname,
+      log,
+      world: this.#opts.world,
+      stateDir: join(this.#opts.prefix, 'engine', 'state'),
+      watcher: this.#watcher,
+      event: () => worker?.event(),
+      graph: () => this.#graphResources(),
+    })
+    const handle = this.converger.register(true)
+    try {
+      const instance = await res.def.init(res.params as never, ctx)
+      worker = new Worker(res, instance, log, this, handle)
+      this.#workers.set(res.id, worker)
+      return worker
+    } catch (err) {
+      handle.remove()
+      const e = new MgmtError('ERR_RES_INIT', { res: res.id }, { cause: err })
+      log.error(describeError(e))
+      this.#failures.set(res.id, e)
+      return undefined
+    }
+  }
+
+  #graphResources(): GraphResource[] {
+    return [...this.#graph.entries()].map(([, r]) => ({ kind: r.kind, name: r.name, params: r.params }))
+  }
+
+  /** Orderly shutdown: stop every watch, let running work finish, clean up. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await Promise.all([...this.#workers.values()].map(w => this.#remove(w, undefined)))
+    this.#watcher.close()
+    this.converger.close()
+  }
+
+  /** Second ^C: abort running checkApply calls. */
+  cancel(): void {
+    for (const w of this.#workers.values()) w.cancel()
+  }
+
+  /** Third ^C: ask each resource to stop at once (exec kills its processes). */
+  interrupt(): void {
+    for (const w of this.#workers.values()) w.instance.interrupt?.()
+  }
+}

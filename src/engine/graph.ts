@@ -1,0 +1,95 @@
+/**
+ * A directed graph keyed by vertex id (`kind[name]` for resources), with merged edges and a
+ * topological sort that names the resources of a cycle.
+ */
+import { MgmtError } from './errors.js'
+
+export class Graph<V, E> {
+  readonly #vertices = new Map<string, V>()
+  readonly #out = new Map<string, Map<string, E>>()
+  readonly #in = new Map<string, Map<string, E>>()
+
+  addVertex(id: string, v: V): void {
+    this.#vertices.set(id, v)
+    if (!this.#out.has(id)) this.#out.set(id, new Map())
+    if (!this.#in.has(id)) this.#in.set(id, new Map())
+  }
+
+  /** Adds from → to; when the edge exists, `merge(old, new)` decides the kept value. */
+  addEdge(from: string, to: string, e: E, merge: (a: E, b: E) => E = (_a, b) => b): void {
+    const out = this.#out.get(from)
+    const inc = this.#in.get(to)
+    if (!out || !inc) throw new Error(`edge ${from} -> ${to}: unknown vertex`)
+    const old = out.get(to)
+    const kept = old === undefined ? e : merge(old, e)
+    out.set(to, kept)
+    inc.set(from, kept)
+  }
+
+  vertex(id: string): V | undefined {
+    return this.#vertices.get(id)
+  }
+  has(id: string): boolean {
+    return this.#vertices.has(id)
+  }
+  get size(): number {
+    return this.#vertices.size
+  }
+  ids(): IterableIterator<string> {
+    return this.#vertices.keys()
+  }
+  entries(): IterableIterator<[string, V]> {
+    return this.#vertices.entries()
+  }
+  /** Edges leaving `id`, by target id. */
+  outgoing(id: string): ReadonlyMap<string, E> {
+    return this.#out.get(id) ?? new Map()
+  }
+  /** Edges entering `id`, by source id. */
+  incoming(id: string): ReadonlyMap<string, E> {
+    return this.#in.get(id) ?? new Map()
+  }
+  *edges(): IterableIterator<[string, string, E]> {
+    for (const [from, m] of this.#out) for (const [to, e] of m) yield [from, to, e]
+  }
+
+  /** The ids in dependency order; throws ERR_GRAPH_CYCLE naming the vertices of one cycle. */
+  topoSort(): string[] {
+    const indeg = new Map<string, number>()
+    for (const id of this.#vertices.keys()) indeg.set(id, this.#in.get(id)?.size ?? 0)
+    const ready = [...indeg].filter(([, d]) => d === 0).map(([id]) => id)
+    const order: string[] = []
+    while (ready.length) {
+      const id = ready.pop()!
+      order.push(id)
+      for (const to of this.outgoing(id).keys()) {
+        const d = indeg.get(to)! - 1
+        indeg.set(to, d)
+        if (d === 0) ready.push(to)
+      }
+    }
+    if (order.length !== this.#vertices.size)
+      throw new MgmtError('ERR_GRAPH_CYCLE', {
+        cycle: this.#findCycle(new Set([...indeg].filter(([, d]) => d > 0).map(([id]) => id))),
+      })
+    return order
+  }
+
+  /** One cycle among `left` (vertices Kahn's algorithm could not order), as a list of ids. */
+  #findCycle(left: Set<string>): string[] {
+    const start = [...left].sort()[0]!
+    // Walk backwards along incoming edges inside `left` until a vertex repeats: every vertex in
+    // `left` has such an edge, so the walk must close a cycle.
+    const seen = new Map<string, number>()
+    const path: string[] = []
+    let cur = start
+    while (!seen.has(cur)) {
+      seen.set(cur, path.length)
+      path.push(cur)
+      cur = [...this.incoming(cur).keys()].filter(id => left.has(id)).sort()[0]!
+    }
+    const cycle = path.slice(seen.get(cur)).reverse()
+    const first = cycle.indexOf([...cycle].sort()[0]!)
+    return [...cycle.slice(first), ...cycle.slice(0, first)]
+  }
+}

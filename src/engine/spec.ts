@@ -1,0 +1,216 @@
+/**
+ * What frontends produce: a plain description of a graph (`GraphSpec`), and its compilation into a
+ * checked resource graph. Compilation parses every resource's params and meta with its kind's
+ * schema, resolves edge ends, merges duplicates, and rejects cycles, reporting every problem at
+ * once with the path of its declaration (`origin`), so a frontend can point at a file and line.
+ */
+import { isDeepStrictEqual } from 'node:util'
+import { formatPath, type Issue, isMgmtError, MgmtError } from './errors.js'
+import { Graph } from './graph.js'
+import { MetaParams, validateMeta } from './metaparams.js'
+import { parseParams, zodIssues } from './params.js'
+import type { Registry } from './registry.js'
+import { type ResourceDef, repr } from './resource.js'
+
+export type Origin = readonly (string | number)[]
+
+export interface ResourceSpec {
+  readonly kind: string
+  readonly name: string
+  /** Raw params, keyed by their YAML names. */
+  readonly params: Readonly<Record<string, unknown>>
+  /** Raw metaparams. */
+  readonly meta?: Readonly<Record<string, unknown>>
+  /** Where it was declared (a key path in the source), for located errors. */
+  readonly origin?: Origin
+}
+
+export interface EdgeSpec {
+  readonly name: string
+  readonly from: { readonly kind: string; readonly name: string }
+  readonly to: { readonly kind: string; readonly name: string }
+  readonly notify?: boolean
+  readonly origin?: Origin
+}
+
+export interface GraphSpec {
+  readonly name: string
+  readonly resources: readonly ResourceSpec[]
+  readonly edges: readonly EdgeSpec[]
+}
+
+/** A resource of a compiled graph: params and meta parsed, defaults filled. */
+export interface Res {
+  readonly id: string
+  readonly kind: string
+  readonly name: string
+  readonly def: ResourceDef
+  readonly params: Readonly<Record<string, unknown>>
+  readonly meta: Readonly<MetaParams>
+}
+
+/** An edge of a compiled graph. Several declared edges between one pair merge into one. */
+export interface ResEdge {
+  readonly name: string
+  readonly notify: boolean
+}
+
+export type ResGraph = Graph<Res, ResEdge>
+
+/** A located problem: `path` starts with the declaration's origin. */
+export type LocatedIssue = Issue
+
+export interface CompileOptions {
+  /** Unknown and obsolete keys are errors instead of warnings. */
+  readonly strict?: boolean
+  /** Override every resource's meta noop (`--noop`). */
+  readonly noop?: boolean
+  /** `--sema N`: add `:N` to every resource's semaphores. */
+  readonly sema?: number
+}
+
+export interface Compiled {
+  readonly graph: ResGraph
+  readonly name: string
+  readonly warnings: LocatedIssue[]
+}
+
+/** The compile failure: every issue, located. */
+export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {
+  constructor(readonly issues: LocatedIssue[]) {
+    super('ERR_GRAPH_INVALID', {
+      issues: issues.map(i => (i.path.length ? `${formatPath(i.path)}: ${i.message}` : i.message)),
+    })
+  }
+}
+
+export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
+  const issues: LocatedIssue[] = []
+  const warnings: LocatedIssue[] = []
+  const graph: ResGraph = new Graph()
+  const origins = new Map<string, Origin>()
+  for (const [i, r] of spec.resources.entries()) {
+    const at = r.origin ?? ['resources', i]
+    const res = compileResource(r, registry, opts, at, issues, warnings)
+    if (!res) continue
+    const prev = graph.vertex(res.id)
+    if (prev) {
+      const reason = differs(prev, res)
+      if (reason)
+        issues.push({ path: at, message: `${res.id} is declared twice with different params: ${reason}` })
+      continue
+    }
+    graph.addVertex(res.id, res)
+    origins.set(res.id, at)
+  }
+  for (const [i, e] of spec.edges.entries()) {
+    const at = e.origin ?? ['edges', i]
+    const from = repr(e.from.kind, e.from.name)
+    const to = repr(e.to.kind, e.to.name)
+    let ok = true
+    for (const [end, id] of [
+      ['from', from],
+      ['to', to],
+    ] as const)
+      if (!graph.has(id)) {
+        ok = false
+        // An end whose resource is declared but failed to compile was reported already.
+        if (!hasSpec(spec, id))
+          issues.push({
+            path: [...at, end],
+            message: `edge \`${e.name}\`: its \`${end}\` resource ${id} is not in the graph`,
+          })
+      }
+    if (!ok) continue
+    if (from === to) {
+      issues.push({ path: at, message: `edge \`${e.name}\` goes from ${from} to itself` })
+      continue
+    }
+    graph.addEdge(from, to, { name: e.name, notify: e.notify ?? false }, mergeEdges)
+  }
+  if (issues.length === 0) {
+    try {
+      graph.topoSort()
+    } catch (err) {
+      if (!isMgmtError(err, 'ERR_GRAPH_CYCLE')) throw err
+      issues.push({ path: origins.get(err.details.cycle[0]!) ?? [], message: err.message })
+    }
+  }
+  if (issues.length) throw new GraphInvalid(issues)
+  return { graph, name: spec.name, warnings }
+}
+
+function hasSpec(spec: GraphSpec, id: string): boolean {
+  return spec.resources.some(r => repr(r.kind, r.name) === id)
+}
+
+const mergeEdges = (a: ResEdge, b: ResEdge): ResEdge => ({ name: a.name, notify: a.notify || b.notify })
+
+function compileResource(
+  r: ResourceSpec,
+  registry: Registry,
+  opts: CompileOptions,
+  at: Origin,
+  issues: LocatedIssue[],
+  warnings: LocatedIssue[],
+): Res | undefined {
+  if (!registry.has(r.kind)) {
+    issues.push({
+      path: at,
+      message: `no resource kind \`${r.kind}\` available (known: ${registry.kinds().join(', ')})`,
+    })
+    return undefined
+  }
+  if (typeof r.name !== 'string' || r.name === '') {
+    issues.push({ path: [...at, 'name'], message: `a \`${r.kind}\` resource needs a non-empty name` })
+    return undefined
+  }
+  const def = registry.get(r.kind)
+  const parsed = parseParams(def, r.name, r.params, { strict: opts.strict })
+  for (const w of parsed.warnings) warnings.push({ path: [...at, ...w.path], message: w.message })
+  for (const i of parsed.issues) issues.push({ path: [...at, ...i.path], message: i.message })
+  const meta = compileMeta(r.meta ?? {}, opts, [...at, 'meta'], issues)
+  if (r.name.startsWith('$') && meta && !meta.dollar)
+    issues.push({ path: [...at, 'name'], message: 'a name starting with `$` needs meta `dollar: true`' })
+  if (!parsed.params || !meta) return undefined
+  return { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
+}
+
+function compileMeta(
+  raw: Readonly<Record<string, unknown>>,
+  opts: CompileOptions,
+  at: Origin,
+  issues: LocatedIssue[],
+): MetaParams | undefined {
+  const res = MetaParams.safeParse(raw)
+  if (!res.success) {
+    for (const i of zodIssues(res.error)) issues.push({ path: [...at, ...i.path], message: i.message })
+    return undefined
+  }
+  const bad = validateMeta(res.data)
+  for (const i of bad) issues.push({ path: [...at, ...i.path], message: i.message })
+  if (bad.length) return undefined
+  const meta = { ...res.data }
+  if (opts.noop) meta.noop = true
+  if (opts.sema && opts.sema > 0) meta.sema = [...meta.sema, `:${opts.sema}`]
+  return meta
+}
+
+/** Why two resources of the same id differ, or undefined when they are the same. */
+export function differs(a: Res, b: Res): string | undefined {
+  if (a.kind !== b.kind) return 'the kind differs'
+  const reason = a.def.cmp
+    ? a.def.cmp(a.params as never, b.params as never)
+    : isDeepStrictEqual(a.params, b.params)
+      ? undefined
+      : `the params differ (${changedKeys(a.params, b.params).join(', ')})`
+  if (reason) return reason
+  if (!isDeepStrictEqual(a.meta, b.meta))
+    return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`
+  return undefined
+}
+
+function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+  return [...keys].filter(k => !isDeepStrictEqual(a[k], b[k])).sort()
+}

@@ -1,0 +1,245 @@
+/**
+ * The per-vertex worker: it runs the resource's watch for the whole life of the vertex, and a
+ * loop that processes (checkApply) when watch reports a change or a neighbour pokes.
+ *
+ * Ordering is by timestamps, as in mgmt: a vertex may process only when every upstream vertex has
+ * processed more recently than it has. When that does not hold it pokes the stale upstreams (a
+ * "back-poke") and waits to be poked in turn. After processing it pokes each downstream vertex
+ * whose upstreams are now all fresh. So startup runs the graph in topological order with all the
+ * parallelism it allows, and later a changed resource re-runs itself, then its dependents.
+ *
+ * The clean-state cache: after a successful checkApply the vertex is clean; a poke alone never
+ * re-runs a clean resource. Only a watch event (or a refresh, a received value, a replacement)
+ * makes it dirty.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ConvergerHandle } from './converger.js'
+import { describeError, isAbortError, MgmtError } from './errors.js'
+import type { Logger } from './logger.js'
+import type { Instance } from './resource.js'
+import type { Res } from './spec.js'
+
+/** A neighbour, as a worker sees it. */
+export interface Peer {
+  readonly id: string
+  readonly ts: number
+  poke(): void
+}
+
+/** What a worker needs from its engine. */
+export interface WorkerHost {
+  /** A strictly increasing clock for timestamps. */
+  tick(): number
+  upstream(id: string): Peer[]
+  downstream(id: string): Peer[]
+  /** Engine-wide noop (`--noop`). */
+  readonly noop: boolean
+  /** Called once when the worker gives up (retries exhausted). */
+  failed(w: Worker, err: unknown): void
+}
+
+export type Cause = 'startup' | 'watch event' | 'poke'
+
+export class Worker implements Peer {
+  /** Timestamp of the last successful process; 0 = never. */
+  ts = 0
+  /** True once the resource was applied without error (for `realize`). */
+  applied = false
+  #clean = false
+  #started = false
+  #failed = false
+  #stopping = false
+  #eventPending = false
+  #pokePending = false
+  #wake: (() => void) | undefined
+  #loop: Promise<void> | undefined
+  #watching: Promise<void> | undefined
+  readonly #watchAbort = new AbortController()
+  readonly #workAbort = new AbortController()
+  #retriesLeft: number
+
+  constructor(
+    readonly res: Res,
+    readonly instance: Instance,
+    readonly log: Logger,
+    readonly host: WorkerHost,
+    readonly converger: ConvergerHandle,
+  ) {
+    this.#retriesLeft = res.meta.retry
+  }
+
+  get id(): string {
+    return this.res.id
+  }
+  get hasFailed(): boolean {
+    return this.#failed
+  }
+  get started(): boolean {
+    return this.#started
+  }
+
+  /** Starts watch and the process loop. */
+  start(): void {
+    this.#watching = this.#runWatch()
+    this.#loop = this.#runLoop()
+  }
+
+  /** From watch (through ctx.event): a possible change; the first call means ready. */
+  event(): void {
+    if (this.#stopping || this.#failed) return
+    this.#started = true
+    this.#eventPending = true
+    this.#signal()
+  }
+
+  /** From a neighbour: time to check whether this vertex may run. */
+  poke(): void {
+    if (this.#stopping || this.#failed) return
+    this.#pokePending = true
+    this.#signal()
+  }
+
+  /** Orderly stop: no new processing; waits for the running one and for watch to return. */
+  async stop(): Promise<void> {
+    this.#stopping = true
+    this.#watchAbort.abort()
+    this.#signal()
+    await Promise.all([this.#loop, this.#watching])
+    this.converger.remove()
+  }
+
+  /** Forced stop: abort a running checkApply too. */
+  cancel(): void {
+    this.#workAbort.abort()
+  }
+
+  #signal(): void {
+    const busy =
+      !this.#failed && !this.#stopping && (!this.#started || this.#eventPending || this.#pokePending)
+    if (busy) this.converger.setBusy(true)
+    const w = this.#wake
+    this.#wake = undefined
+    w?.()
+  }
+
+  async #runLoop(): Promise<void> {
+    for (;;) {
+      while (!this.#stopping && !(this.#started && (this.#eventPending || this.#pokePending)))
+        await new Promise<void>(resolve => {
+          this.#wake = resolve
+        })
+      if (this.#stopping) return
+      const cause: Cause = this.ts === 0 ? 'startup' : this.#eventPending ? 'watch event' : 'poke'
+      if (this.#eventPending) this.#clean = false
+      this.#eventPending = false
+      this.#pokePending = false
+      await this.#processWithRetry(cause)
+      if (this.#failed) return
+      if (!this.#eventPending && !this.#pokePending) this.converger.setBusy(false)
+    }
+  }
+
+  async #processWithRetry(cause: Cause): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#process(cause)
+        if (this.res.meta.retryreset) this.#retriesLeft = this.res.meta.retry
+        return
+      } catch (err) {
+        if (this.#stopping || isAbortError(err)) return
+        this.log.error(describeError(err))
+        if (this.#retriesLeft === 0) return this.#giveUp(err, attempt)
+        if (this.#retriesLeft > 0) this.#retriesLeft--
+        await this.#delay()
+        if (this.#stopping) return
+      }
+    }
+  }
+
+  #giveUp(err: unknown, attempts: number): void {
+    this.#failed = true
+    this.#watchAbort.abort()
+    const e = new MgmtError('ERR_RES_FAILED', { res: this.id, attempts }, { cause: err })
+    this.log.error(e.message)
+    this.converger.setBusy(false)
+    this.host.failed(this, e)
+  }
+
+  async #delay(): Promise<void> {
+    if (this.res.meta.delay > 0)
+      await sleep(this.res.meta.delay, undefined, { signal: this.#workAbort.signal }).catch(() => {})
+  }
+
+  /** One pass: back-poke, or checkApply if needed, then poke downstream. */
+  async #process(cause: Cause): Promise<void> {
+    const stale = this.host.upstream(this.id).filter(u => u.ts <= this.ts)
+    if (stale.length) {
+      if (this.log.isDebug) this.log.debug(`waiting for ${stale.map(u => u.id).join(', ')}`)
+      for (const u of stale) u.poke()
+      return
+    }
+    const noop = this.host.noop || this.res.meta.noop
+    let ok = true
+    if (!this.#clean && !this.res.meta.hidden) {
+      ok = await this.#checkApply(!noop)
+      if (this.log.isDebug) this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${cause})`)
+    }
+    // In noop too the state is known until the next event, so a dry run reports each change once.
+    this.#clean = true
+    if (!noop) this.applied = true
+    this.ts = this.host.tick()
+    for (const d of this.host.downstream(this.id))
+      if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
+  }
+
+  async #checkApply(apply: boolean): Promise<boolean> {
+    const ms = this.res.meta.timeout
+    if (ms <= 0) return this.instance.checkApply(apply, this.#workAbort.signal)
+    const ac = new AbortController()
+    const signal = AbortSignal.any([this.#workAbort.signal, ac.signal])
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ac.abort()
+        reject(new MgmtError('ERR_RES_CHECKAPPLY_TIMEOUT', { res: this.id, ms }))
+      }, ms)
+    })
+    try {
+      return await Promise.race([this.instance.checkApply(apply, signal), timedOut])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Watch for the whole life of the vertex, with retries; or poll, per meta. */
+  async #runWatch(): Promise<void> {
+    const signal = this.#watchAbort.signal
+    const { hidden, poll } = this.res.meta
+    if (hidden || poll < 0) {
+      this.event()
+      return
+    }
+    if (poll > 0) {
+      this.event()
+      const timer = setInterval(() => this.event(), poll * 1000)
+      signal.addEventListener('abort', () => clearInterval(timer), { once: true })
+      return
+    }
+    let retriesLeft = this.res.meta.retry
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.instance.watch(signal)
+        return
+      } catch (err) {
+        if (signal.aborted) return
+        this.log.error(`watch: ${describeError(err)}`)
+        if (retriesLeft === 0) return this.#giveUp(err, attempt)
+        if (retriesLeft > 0) retriesLeft--
+        // A restarted watch must report ready again before the next checkApply.
+        this.#started = false
+        await this.#delay()
+        if (signal.aborted) return
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Running a stream of graphs: each new graph is committed to the engine as a diff; the run ends
+ * on converged exit, on `--max-runtime`, or when asked to shut down. The CLI and the library API
+ * both run graphs through here.
+ */
+import { appendFile } from 'node:fs/promises'
+import { Engine } from './engine/engine.js'
+import { describeError } from './engine/errors.js'
+import type { Logger } from './engine/logger.js'
+import type { ResGraph } from './engine/spec.js'
+import type { World } from './world/world.js'
+
+export interface RunnerOptions {
+  readonly hostname: string
+  readonly prefix: string
+  readonly world: World
+  readonly log: Logger
+  readonly noop?: boolean
+  /** Seconds idle before converged; negative = never. */
+  readonly convergedTimeout?: number
+  /** Keep running once converged. */
+  readonly convergedTimeoutNoExit?: boolean
+  /** Append `true`/`false` on every change of the converged state. */
+  readonly convergedStatusFile?: string
+  /** Seconds after which the run shuts down; 0 = never. */
+  readonly maxRuntime?: number
+}
+
+export type EndReason = 'converged' | 'max-runtime' | 'shutdown'
+
+export interface RunResult {
+  readonly reason: EndReason
+  /** Resources that failed permanently. */
+  readonly failed: string[]
+}
+
+export class Runner {
+  readonly engine: Engine
+  readonly #opts: RunnerOptions
+  readonly #done: Promise<RunResult>
+  #end: ((r: EndReason) => void) | undefined
+  #commits: Promise<void> = Promise.resolve()
+
+  constructor(opts: RunnerOptions) {
+    this.#opts = opts
+    this.engine = new Engine({
+      hostname: opts.hostname,
+      prefix: opts.prefix,
+      world: opts.world,
+      log: opts.log,
+      noop: opts.noop,
+      convergedTimeout: opts.convergedTimeout,
+    })
+    const ended = new Promise<EndReason>(resolve => {
+      this.#end = resolve
+    })
+    this.#done = this.#finish(ended)
+    this.engine.converger.onChange(c => this.#onConverged(c))
+    if (opts.maxRuntime && opts.maxRuntime > 0) {
+      const t = setTimeout(() => this.#end?.('max-runtime'), opts.maxRuntime * 1000)
+      void this.#done.then(() => clearTimeout(t))
+    }
+  }
+
+  /** Queues a graph; commits run one at a time, in order. */
+  commit(graph: ResGraph): Promise<void> {
+    this.#commits = this.#commits.then(() =>
+      this.engine
+        .commit(graph)
+        .catch(err => this.#opts.log.error(`graph swap failed: ${describeError(err)}`)),
+    )
+    return this.#commits
+  }
+
+  /** Ask for an orderly shutdown; `done` resolves once it is complete. */
+  shutdown(): void {
+    this.#end?.('shutdown')
+  }
+
+  get done(): Promise<RunResult> {
+    return this.#done
+  }
+
+  #onConverged(converged: boolean): void {
+    const file = this.#opts.convergedStatusFile
+    if (file)
+      void appendFile(file, `${converged}\n`).catch(err =>
+        this.#opts.log.warn(`status file: ${describeError(err)}`),
+      )
+    if (converged) this.#opts.log.info('converged')
+    if (converged && !this.#opts.convergedTimeoutNoExit) this.#end?.('converged')
+  }
+
+  async #finish(ended: Promise<EndReason>): Promise<RunResult> {
+    const reason = await ended
+    this.#end = undefined
+    await this.#commits
+    const failed = this.engine.failures.map(f => f.id)
+    await this.engine.close()
+    return { reason, failed }
+  }
+}
