@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { test } from 'node:test'
+import { describeError, errorCodes, isMgmtError, MgmtError } from './errors.js'
+
+test('docs/errors.md lists exactly the codes of the catalog', async () => {
+  const doc = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
+  const documented = [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map(m => m[1])
+  assert.deepEqual([...documented].sort(), [...errorCodes].sort())
+})
+
+test('MgmtError carries code, details and cause, and is recognized by brand', () => {
+  const cause = new Error('disk full')
+  const e = new MgmtError('ERR_RES_INIT', { res: 'file[/x]' }, { cause })
+  assert.equal(e.code, 'ERR_RES_INIT')
+  assert.deepEqual(e.details, { res: 'file[/x]' })
+  assert.ok(isMgmtError(e, 'ERR_RES_INIT'))
+  assert.ok(!isMgmtError(e, 'ERR_USAGE'))
+  assert.ok(isMgmtError({ name: 'MgmtError', code: 'ERR_USAGE' }, 'ERR_USAGE'))
+  assert.equal(describeError(e), 'file[/x]: init failed: disk full')
+})
+
+test('an exec failure shows the command, the exit code and the end of stderr', () => {
+  const e = new MgmtError('ERR_EXEC_FAILED', { command: 'false', exitCode: 1, signal: null, stderr: 'bad\n' })
+  assert.equal(e.message, 'command `false` exited with code 1: bad')
+})
