@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { isMgmtError } from '../../engine/errors.js'
+import { builtinRegistry } from '../../resources/index.js'
+import { loadYaml } from './parse.js'
+
+const registry = builtinRegistry()
+const load = (text: string, opts = {}) => loadYaml(text, 'g.yaml', registry, opts)
+
+/** The problems of an invalid graph, one string each. */
+function problems(text: string, opts = {}): string[] {
+  try {
+    load(text, opts)
+  } catch (err) {
+    if (isMgmtError(err, 'ERR_YAML_INVALID')) return [...err.details.problems]
+    if (isMgmtError(err, 'ERR_YAML_SYNTAX')) return [err.message]
+    throw err
+  }
+  assert.fail('expected the graph to be invalid')
+}
+
+test('a graph loads with its resources, defaults and merged edges', () => {
+  const g = load(`
+graph: g1
+comment: two prints
+resources:
+  print:
+  - name: p1
+    msg: hello
+  - name: p2
+    meta:
+      retry: 3
+edges:
+- name: e1
+  from: {kind: Print, name: p1}
+  to: {kind: print, name: p2}
+- name: e2
+  from: {kind: print, name: p1}
+  to: {kind: print, name: p2}
+  notify: true
+`)
+  assert.equal(g.name, 'g1')
+  assert.deepEqual(g.graph.vertex('print[p1]')?.params, { msg: 'hello', refresh_only: false })
+  assert.equal(g.graph.vertex('print[p2]')?.meta.retry, 3)
+  assert.deepEqual(g.graph.outgoing('print[p1]').get('print[p2]'), { name: 'e1', notify: true })
+  assert.deepEqual(g.messages, [])
+})
+
+test('an unknown parameter is a located warning, and an error with strict', () => {
+  const text = 'graph: g\nresources:\n  print:\n  - name: p1\n    mgs: typo\n'
+  assert.deepEqual(load(text).messages, ['g.yaml:5:10: resources.print[0].mgs: unknown parameter'])
+  assert.deepEqual(problems(text, { strict: true }), [
+    'g.yaml:5:10: resources.print[0].mgs: unknown parameter',
+  ])
+})
+
+test('a wrong type names the file, line, column and key path', () => {
+  const [p] = problems('graph: g\nresources:\n  print:\n  - name: p1\n    msg: [1, 2]\n')
+  assert.match(p!, /^g\.yaml:5:10: resources\.print\[0\]\.msg: .*expected string/i)
+})
+
+test('an unknown kind and a missing edge end are both reported', () => {
+  const got = problems(`graph: g
+resources:
+  frobnicate:
+  - name: f1
+  print:
+  - name: p1
+edges:
+- name: e1
+  from: {kind: print, name: p1}
+  to: {kind: print, name: nope}
+`)
+  assert.equal(got.length, 2)
+  assert.match(got[0]!, /^g\.yaml:4:5: resources\.frobnicate\[0\]: no resource kind `frobnicate` available/)
+  assert.match(
+    got[1]!,
+    /^g\.yaml:10:7: edges\[0\]\.to: edge `e1`: its `to` resource print\[nope\] is not in the graph/,
+  )
+})
+
+test('a cycle is an error that names its resources', () => {
+  const [p] = problems(`graph: g
+resources:
+  noop: [{name: a}, {name: b}]
+edges:
+- {name: e1, from: {kind: noop, name: a}, to: {kind: noop, name: b}}
+- {name: e2, from: {kind: noop, name: b}, to: {kind: noop, name: a}}
+`)
+  assert.match(p!, /the graph has a cycle: noop\[a\] -> noop\[b\] -> noop\[a\]/)
+})
+
+test('bad YAML is a syntax error with its position', () => {
+  const [p] = problems('graph: g\nresources:\n  noop:\n  - name: a\n   bad: indent\n')
+  assert.match(p!, /^g\.yaml:5:\d+: /)
+})
+
+test('graph is required, and meta is checked', () => {
+  assert.deepEqual(problems('resources: {}\n'), ['g.yaml:1:1: `graph` must be a non-empty name'])
+  const [p] = problems('graph: g\nresources:\n  noop:\n  - name: a\n    meta: {limit: 2}\n')
+  assert.match(p!, /resources\.noop\[0\]\.meta\.burst: a finite limit needs a burst of at least 1/)
+})
+
+test('duplicates merge when identical and are an error when they differ', () => {
+  assert.equal(
+    load('graph: g\nresources:\n  print:\n  - {name: a, msg: x}\n  - {name: a, msg: x}\n').graph.size,
+    1,
+  )
+  const [p] = problems('graph: g\nresources:\n  print:\n  - {name: a, msg: x}\n  - {name: a, msg: y}\n')
+  assert.match(
+    p!,
+    /^g\.yaml:5:5: resources\.print\[1\]: print\[a\] is declared twice with different params: the params differ \(msg\)/,
+  )
+})
+
+test('keys of later features are accepted with a warning', () => {
+  const g = load('graph: g\nresources: {}\ncollect:\n- {kind: file, pattern: /tmp/}\nremote: ssh://h\n')
+  assert.equal(g.messages.length, 2)
+  assert.match(g.messages[0]!, /^g\.yaml:4:1: collect: /)
+})
