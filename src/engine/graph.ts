@@ -26,6 +26,11 @@ export class Graph<V, E> {
     inc.set(from, kept)
   }
 
+  removeEdge(from: string, to: string): void {
+    this.#out.get(from)?.delete(to)
+    this.#in.get(to)?.delete(from)
+  }
+
   vertex(id: string): V | undefined {
     return this.#vertices.get(id)
   }

@@ -126,6 +126,17 @@ export interface ResourceDef<K extends string = string, S extends ParamsSchema =
   normalize?(params: z.output<S>, name: string): z.output<S>
   /** Cross-field checks. Pure; returns every problem. */
   validate?(params: Readonly<z.output<S>>): Issue[]
+  /**
+   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure.
+   */
+  uids?(params: Readonly<z.output<S>>, name: string): readonly string[]
+  /**
+   * What this resource needs, for automatic edges. Each entry lists candidate uids, nearest
+   * first (a file lists its parent directories upwards); the first candidate that another resource
+   * of the graph has becomes an edge from that resource to this one. Pure and cheap: it runs for
+   * every resource of every new graph.
+   */
+  autoEdges?(params: Readonly<z.output<S>>, name: string): readonly (readonly string[])[]
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
   init(params: Readonly<z.output<S>>, ctx: ResourceContext): Instance | Promise<Instance>

@@ -5,6 +5,7 @@
  * once with the path of its declaration (`origin`), so a frontend can point at a file and line.
  */
 import { isDeepStrictEqual } from 'node:util'
+import { addAutoEdges } from './autoedge.js'
 import { formatPath, type Issue, isMgmtError, MgmtError } from './errors.js'
 import { Graph } from './graph.js'
 import { MetaParams, validateMeta } from './metaparams.js'
@@ -67,6 +68,8 @@ export interface CompileOptions {
   readonly noop?: boolean
   /** `--sema N`: add `:N` to every resource's semaphores. */
   readonly sema?: number
+  /** Skip automatic edges (`--no-autoedges`). */
+  readonly noAutoEdges?: boolean
 }
 
 export interface Compiled {
@@ -129,6 +132,8 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     graph.addEdge(from, to, { name: e.name, notify: e.notify ?? false }, mergeEdges)
   }
   if (issues.length === 0) {
+    if (!opts.noAutoEdges)
+      for (const d of addAutoEdges(graph).dropped) warnings.push({ path: [], message: d })
     try {
       graph.topoSort()
     } catch (err) {

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { z } from 'zod'
+import { Registry } from './registry.js'
+import { defineResource } from './resource.js'
+import { compileGraph, type ResourceSpec } from './spec.js'
+
+/** A kind shaped like file: it is its path, and needs its nearest parent directory. */
+const path = defineResource({
+  kind: 'path',
+  params: z.object({ needs: z.array(z.string()).default([]) }).strict(),
+  uids: (_p, name) => [`path:${name}`],
+  autoEdges(p, name) {
+    const parents: string[] = []
+    for (let d = name.replace(/[^/]*\/?$/, ''); d.length > 1; d = d.replace(/[^/]*\/$/, ''))
+      parents.push(`path:${d}`)
+    return [parents, ...p.needs.map(n => [`path:${n}`])]
+  },
+  init: () => ({ watch: async () => {}, checkApply: async () => true }),
+})
+
+const registry = new Registry([path as never])
+const res = (
+  name: string,
+  params: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+): ResourceSpec => ({
+  kind: 'path',
+  name,
+  params,
+  meta,
+})
+const compile = (resources: ResourceSpec[]) => compileGraph({ name: 'g', resources, edges: [] }, registry)
+
+test('a resource depends on its nearest managed parent only', () => {
+  const { graph } = compile([res('/a/'), res('/a/b/'), res('/a/b/c/f'), res('/a/g')])
+  assert.deepEqual([...graph.incoming('path[/a/b/c/f]').keys()], ['path[/a/b/]'])
+  assert.deepEqual([...graph.incoming('path[/a/b/]').keys()], ['path[/a/]'])
+  assert.deepEqual([...graph.incoming('path[/a/g]').keys()], ['path[/a/]'])
+  assert.equal(graph.incoming('path[/a/]').size, 0)
+})
+
+test('meta autoedge false opts a resource out', () => {
+  const { graph } = compile([res('/a/'), res('/a/f', {}, { autoedge: false })])
+  assert.equal(graph.incoming('path[/a/f]').size, 0)
+})
+
+test('an automatic edge that would close a cycle is dropped with a warning', () => {
+  const { graph, warnings } = compile([res('/a/', { needs: ['/a/f'] }), res('/a/f')])
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0]!.message, /automatic edge .* dropped: it would close the cycle/)
+  assert.doesNotThrow(() => graph.topoSort())
+  assert.equal(graph.incoming('path[/a/]').size + graph.incoming('path[/a/f]').size, 1)
+})

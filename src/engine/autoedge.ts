@@ -1,0 +1,68 @@
+/**
+ * Automatic edges: a resource that needs another one of the graph (a file its parent directory, an
+ * exec the file of its binary) depends on it without an edge being written. Each kind says what
+ * it is (`uids`) and what it needs (`autoEdges`); one index of every uid makes the matching linear
+ * in the number of resources. An automatic edge never creates a cycle: one that would is dropped
+ * with a warning.
+ */
+import { isMgmtError } from './errors.js'
+import type { Res, ResGraph } from './spec.js'
+
+export interface AutoEdgeResult {
+  added: number
+  /** Why an automatic edge was dropped. */
+  dropped: string[]
+}
+
+export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
+  const index = new Map<string, string>()
+  for (const [id, r] of graph.entries()) {
+    if (!r.meta.autoedge || !r.def.uids) continue
+    for (const uid of r.def.uids(r.params as never, r.name)) if (!index.has(uid)) index.set(uid, id)
+  }
+  let added = 0
+  const auto = new Set<string>()
+  for (const [id, r] of graph.entries()) {
+    for (const from of wanted(r, index)) {
+      if (from === id || graph.outgoing(from).has(id)) continue
+      graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false })
+      auto.add(`${from}\0${id}`)
+      added++
+    }
+  }
+  return { added, dropped: added ? breakCycles(graph, auto) : [] }
+}
+
+/** For each need of `r`, the id of the first resource that has a candidate uid. */
+function* wanted(r: Res, index: ReadonlyMap<string, string>): Iterable<string> {
+  if (!r.meta.autoedge || !r.def.autoEdges) return
+  for (const candidates of r.def.autoEdges(r.params as never, r.name))
+    for (const uid of candidates) {
+      const id = index.get(uid)
+      if (id !== undefined && id !== r.id) {
+        yield id
+        break
+      }
+    }
+}
+
+/** Removes automatic edges until the graph has no cycle; an explicit cycle is left for the caller. */
+function breakCycles(graph: ResGraph, auto: Set<string>): string[] {
+  const dropped: string[] = []
+  for (;;) {
+    try {
+      graph.topoSort()
+      return dropped
+    } catch (err) {
+      if (!isMgmtError(err, 'ERR_GRAPH_CYCLE')) throw err
+      const cycle = err.details.cycle
+      const i = cycle.findIndex((from, k) => auto.has(`${from}\0${cycle[(k + 1) % cycle.length]}`))
+      if (i < 0) return dropped
+      const from = cycle[i]!
+      const to = cycle[(i + 1) % cycle.length]!
+      graph.removeEdge(from, to)
+      auto.delete(`${from}\0${to}`)
+      dropped.push(`automatic edge ${from} -> ${to} dropped: it would close the cycle ${cycle.join(' -> ')}`)
+    }
+  }
+}
