@@ -30,6 +30,9 @@ export type EndReason = 'converged' | 'max-runtime' | 'shutdown'
 
 export interface RunResult {
   readonly reason: EndReason
+  /** checkApply calls, and how many of them changed something (or would have, in noop). */
+  readonly checked: number
+  readonly changed: number
   /** Resources that failed permanently. */
   readonly failed: string[]
 }
@@ -97,6 +100,6 @@ export class Runner {
     await this.#commits
     const failed = this.engine.failures.map(f => f.id)
     await this.engine.close()
-    return { reason, failed }
+    return { reason, failed, ...this.engine.stats }
   }
 }

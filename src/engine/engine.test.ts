@@ -3,7 +3,8 @@
  * resources are tested against the real system beside their own modules.)
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
@@ -50,7 +51,7 @@ function fakeKind(rec: Recorder) {
           await untilAborted(signal)
         },
         async checkApply(apply, signal) {
-          rec.calls.push(`${ctx.name}:${apply ? 'apply' : 'noop'}`)
+          rec.calls.push(`${ctx.name}:${apply ? 'apply' : 'noop'}${ctx.refresh() ? ':refresh' : ''}`)
           rec.inflight++
           rec.maxInflight = Math.max(rec.maxInflight, rec.inflight)
           try {
@@ -107,10 +108,11 @@ const res = (
   params,
   meta,
 })
-const edge = (from: string, to: string): EdgeSpec => ({
+const edge = (from: string, to: string, notify = false): EdgeSpec => ({
   name: `${from}->${to}`,
   from: { kind: 'fake', name: from },
   to: { kind: 'fake', name: to },
+  notify,
 })
 
 function compile(resources: ResourceSpec[], edges: EdgeSpec[] = []) {
@@ -122,7 +124,15 @@ async function start(
   edges: EdgeSpec[] = [],
   opts: { noop?: boolean } = {},
 ): Promise<Engine> {
-  engine = new Engine({
+  engine = newEngine(opts)
+  const converged = untilConverged(engine)
+  await engine.commit(compile(resources, edges))
+  await converged
+  return engine
+}
+
+function newEngine(opts: { noop?: boolean } = {}): Engine {
+  return new Engine({
     hostname: 'h',
     prefix: dir,
     world: new MemoryWorld('h'),
@@ -130,10 +140,6 @@ async function start(
     convergedTimeout: 0,
     ...opts,
   })
-  const converged = untilConverged(engine)
-  await engine.commit(compile(resources, edges))
-  await converged
-  return engine
 }
 
 function untilConverged(e: Engine): Promise<void> {
@@ -243,4 +249,58 @@ test('compile rejects cycles, naming the resources', () => {
       message: /the graph has a cycle: fake\[a\] -> fake\[b\] -> fake\[c\] -> fake\[a\]/,
     },
   )
+})
+
+test('a change notifies along notify edges, once, through a chain', async () => {
+  await start(
+    [res('a'), res('b'), res('c'), res('d')],
+    [edge('a', 'b', true), edge('b', 'c', true), edge('c', 'd')],
+  )
+  assert.deepEqual(rec.calls, ['a:apply', 'b:apply:refresh', 'c:apply:refresh', 'd:apply'])
+  assert.deepEqual(await readdir(join(dir, 'engine', 'refresh')), [])
+})
+
+test('a resource that changed nothing does not notify; a later change does', async () => {
+  rec.ok.set('a', true)
+  const e = await start([res('a'), res('b')], [edge('a', 'b', true)])
+  assert.deepEqual(rec.calls, ['a:apply', 'b:apply'])
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  rec.ok.set('a', false)
+  rec.poke.get('a')!()
+  await again
+  assert.deepEqual(rec.calls, ['a:apply', 'b:apply:refresh'])
+})
+
+test('a pending notification survives a crash and is delivered once on the next start', async () => {
+  // First run: a changes and notifies; b is stuck in its checkApply when the process "dies".
+  const first = newEngine()
+  await first.commit(compile([res('a'), res('b', { holdStartup: true })], [edge('a', 'b', true)]))
+  await new Promise<void>(r => {
+    const wait = () =>
+      rec.calls.includes('a:apply') && existsSync(join(dir, 'engine', 'refresh'))
+        ? setTimeout(r, 50)
+        : setImmediate(wait)
+    wait()
+  })
+  assert.equal((await readdir(join(dir, 'engine', 'refresh'))).length, 1)
+  // The second run finds a already right: only the flag on disk can tell b to refresh.
+  rec.calls.length = 0
+  engine = await start([res('a'), res('b')], [edge('a', 'b', true)])
+  assert.deepEqual(rec.calls, ['a:apply', 'b:apply:refresh'])
+  assert.deepEqual(await readdir(join(dir, 'engine', 'refresh')), [])
+  rec.release.get('b')?.()
+  await first.close()
+})
+
+test('a pending notification of an edge that is gone is dropped with a log line', async () => {
+  const store = join(dir, 'engine', 'refresh')
+  const first = await start([res('a'), res('b', {}, { noop: true })], [edge('a', 'b', true)])
+  assert.equal((await readdir(store)).length, 1, 'noop keeps the notification pending')
+  await first.close()
+  engine = undefined
+  log.lines.length = 0
+  await start([res('a'), res('b')])
+  assert.deepEqual(await readdir(store), [])
+  assert.ok(log.lines.some(l => /dropping a pending notification from fake\[a\] to fake\[b\]/.test(l)))
 })

@@ -14,6 +14,7 @@ import { describeError, MgmtError } from './errors.js'
 import { FsWatcher } from './fswatch.js'
 import { Graph } from './graph.js'
 import type { Logger } from './logger.js'
+import { RefreshStore } from './refresh.js'
 import type { GraphResource } from './resource.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './spec.js'
 import { type Peer, Worker, type WorkerHost } from './worker.js'
@@ -30,6 +31,14 @@ export interface EngineOptions {
   readonly convergedTimeout?: number
 }
 
+/** Counters since the engine started. */
+export interface EngineStats {
+  /** checkApply calls. */
+  checked: number
+  /** checkApply calls that changed something (or would have, in noop). */
+  changed: number
+}
+
 export interface Failure {
   readonly id: string
   readonly error: unknown
@@ -38,10 +47,12 @@ export interface Failure {
 export class Engine implements WorkerHost {
   readonly converger: Converger
   readonly noop: boolean
+  readonly stats: EngineStats = { checked: 0, changed: 0 }
   readonly #opts: EngineOptions
   readonly #watcher = new FsWatcher()
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
+  readonly #refresh: RefreshStore
   #graph: ResGraph = new Graph()
   #clock = 0
   #closed = false
@@ -50,6 +61,7 @@ export class Engine implements WorkerHost {
     this.#opts = opts
     this.noop = opts.noop ?? false
     this.converger = new Converger(opts.convergedTimeout ?? -1)
+    this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
   }
 
   /** Resources that failed permanently, and why. */
@@ -78,6 +90,29 @@ export class Engine implements WorkerHost {
     return this.#neighbours(this.#graph.outgoing(id))
   }
 
+  checked(_w: Worker, ok: boolean): void {
+    this.stats.checked++
+    if (!ok) this.stats.changed++
+  }
+
+  refreshPending(id: string): boolean {
+    for (const [from, e] of this.#graph.incoming(id))
+      if (e.notify && this.#refresh.isPending(from, id)) return true
+    return false
+  }
+
+  async notify(id: string): Promise<void> {
+    const sets: Promise<void>[] = []
+    for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) sets.push(this.#refresh.set(id, to))
+    await Promise.all(sets)
+  }
+
+  async delivered(id: string): Promise<void> {
+    const clears: Promise<void>[] = []
+    for (const [from, e] of this.#graph.incoming(id)) if (e.notify) clears.push(this.#refresh.clear(from, id))
+    await Promise.all(clears)
+  }
+
   failed(w: Worker, err: unknown): void {
     this.#failures.set(w.id, err)
   }
@@ -101,6 +136,8 @@ export class Engine implements WorkerHost {
       }
       await Promise.all(removed.map(w => this.#remove(w, next.vertex(w.id))))
       this.#graph = next
+      await this.#refresh.load()
+      await this.#refresh.prune((from, to) => next.outgoing(from).get(to)?.notify === true)
       const added = [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
       const created = await Promise.all(added.map(res => this.#create(res)))
       for (const w of created) if (w) w.start()
@@ -134,6 +171,7 @@ export class Engine implements WorkerHost {
       stateDir: join(this.#opts.prefix, 'engine', 'state'),
       watcher: this.#watcher,
       event: () => worker?.event(),
+      refresh: () => worker?.refreshing ?? false,
       graph: () => this.#graphResources(),
     })
     const handle = this.converger.register(true)

@@ -36,15 +36,25 @@ export interface WorkerHost {
   readonly noop: boolean
   /** Called once when the worker gives up (retries exhausted). */
   failed(w: Worker, err: unknown): void
+  /** Called after each checkApply that ran. */
+  checked(w: Worker, ok: boolean, apply: boolean, cause: Cause): void
+  /** Is a notification pending on an incoming notify edge? */
+  refreshPending(id: string): boolean
+  /** Persist a notification on each outgoing notify edge (the resource changed something). */
+  notify(id: string): Promise<void>
+  /** Remove the delivered notifications of the incoming edges. */
+  delivered(id: string): Promise<void>
 }
 
-export type Cause = 'startup' | 'watch event' | 'poke'
+export type Cause = 'startup' | 'watch event' | 'poke' | 'notification'
 
 export class Worker implements Peer {
   /** Timestamp of the last successful process; 0 = never. */
   ts = 0
   /** True once the resource was applied without error (for `realize`). */
   applied = false
+  /** During checkApply: a notification is being delivered (ctx.refresh()). */
+  refreshing = false
   #clean = false
   #started = false
   #failed = false
@@ -179,14 +189,27 @@ export class Worker implements Peer {
       return
     }
     const noop = this.host.noop || this.res.meta.noop
+    const refresh = this.host.refreshPending(this.id)
     let ok = true
-    if (!this.#clean && !this.res.meta.hidden) {
-      ok = await this.#checkApply(!noop)
-      if (this.log.isDebug) this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${cause})`)
+    if ((!this.#clean || refresh) && !this.res.meta.hidden) {
+      const why = refresh ? 'notification' : cause
+      this.refreshing = refresh
+      try {
+        ok = await this.#checkApply(!noop)
+      } finally {
+        this.refreshing = false
+      }
+      if (this.log.isDebug) this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${why})`)
+      this.host.checked(this, ok, !noop, why)
     }
     // In noop too the state is known until the next event, so a dry run reports each change once.
     this.#clean = true
-    if (!noop) this.applied = true
+    if (!noop) {
+      this.applied = true
+      if (refresh) await this.host.delivered(this.id)
+      // Written to disk before this resource counts as done, so a crash cannot lose it.
+      if (!ok) await this.host.notify(this.id)
+    }
     this.ts = this.host.tick()
     for (const d of this.host.downstream(this.id))
       if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()

@@ -1,0 +1,90 @@
+/**
+ * Running the real `mgmt` command in tests: the built CLI in a child process, its output
+ * collected, and every process killed by PID at the end (TERM, then KILL).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** The built CLI. */
+export const mainJs = fileURLToPath(new URL('../cli/main.js', import.meta.url))
+
+export interface Running {
+  readonly child: ChildProcess
+  /** Everything printed so far (stdout and stderr interleaved). */
+  readonly output: () => string
+  /** Resolves with the exit code (or 128 + signal number). */
+  readonly exited: Promise<number>
+  /** Resolves once the output matches `re`; rejects if the process exits first or after `ms`. */
+  waitFor(re: RegExp, ms?: number): Promise<void>
+  /** TERM, then KILL after `graceMs`; resolves with the exit code. */
+  kill(graceMs?: number): Promise<number>
+}
+
+export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
+  const child = spawn(process.execPath, [mainJs, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  const listeners = new Set<() => void>()
+  const onData = (d: Buffer): void => {
+    out += d.toString()
+    for (const l of [...listeners]) l()
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
+  const exited = new Promise<number>(resolve =>
+    child.on('exit', (code, signal) => {
+      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15))
+      for (const l of [...listeners]) l()
+    }),
+  )
+  let done = false
+  void exited.then(() => {
+    done = true
+  })
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(re, ms = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (re.test(out)) finish(resolve)
+          else if (done) finish(() => reject(new Error(`mgmt exited before printing ${re}:\n${out}`)))
+        }
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`no ${re} within ${ms} ms:\n${out}`))),
+          ms,
+        )
+        const finish = (fn: () => void): void => {
+          clearTimeout(timer)
+          listeners.delete(check)
+          fn()
+        }
+        listeners.add(check)
+        check()
+      })
+    },
+    async kill(graceMs = 5000) {
+      if (!done) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    },
+  }
+}
+
+/** Runs mgmt to completion (killed after `ms`). */
+export async function runMgmt(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; ms?: number } = {},
+): Promise<{ code: number; output: string }> {
+  const r = startMgmt(args, opts)
+  const timer = setTimeout(() => void r.kill(1000), opts.ms ?? 30_000)
+  const code = await r.exited
+  clearTimeout(timer)
+  return { code, output: r.output() }
+}
