@@ -165,6 +165,8 @@ async function runCommand(flags: RunFlags, file: string | undefined): Promise<nu
   stopWatch()
   stopSignals()
   if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
+  const verb = flags.noop ? 'would have changed' : 'changed'
+  log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
   if (result.failed.length) {
     log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
     return EXIT_FAILURE
