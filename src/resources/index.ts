@@ -6,6 +6,7 @@
 
 import { Registry } from '../engine/registry.js'
 import type { ResourceDef } from '../engine/resource.js'
+import { exec } from './exec.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -13,7 +14,7 @@ import { print } from './print.js'
 import { timer } from './timer.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: the list holds kinds with different param types
-export const builtinKinds: readonly ResourceDef<string, any>[] = [noop, print, msg, password, timer]
+export const builtinKinds: readonly ResourceDef<string, any>[] = [noop, exec, print, msg, password, timer]
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {

@@ -6,8 +6,7 @@
  *   const h = await startResource(file, '/tmp/x', { content: 'hi\n', state: 'exists' })
  *   await h.startup()
  *   assert.equal(await h.converge(), 1)        // one changing checkApply, then a clean one
- *   await writeFile('/tmp/x', 'clobbered')
- *   await h.nextEvent()
+ *   await h.expectEvent(() => writeFile('/tmp/x', 'clobbered'))
  *   await h.converge()
  *   await h.stop()
  */
@@ -43,8 +42,10 @@ export interface ResourceHarness {
   setRecv(r: Record<string, RecvState>): void
   /** Waits for the first event. */
   startup(timeoutMs?: number): Promise<void>
-  /** Waits for an event after the ones already seen. */
+  /** Waits for an event after the ones already seen. Start waiting before the change (see expectEvent). */
   nextEvent(timeoutMs?: number): Promise<void>
+  /** Runs `action` and waits for the event it causes (the wait starts before the action). */
+  expectEvent(action: () => Promise<unknown>, timeoutMs?: number): Promise<void>
   checkApply(apply?: boolean): Promise<boolean>
   /** Runs checkApply until it returns true; returns how many calls returned false. */
   converge(max?: number): Promise<number>
@@ -138,6 +139,11 @@ export async function startResource<S extends ParamsSchema>(
     },
     startup: (timeoutMs = 5000) => waitFor(1, timeoutMs),
     nextEvent: (timeoutMs = 5000) => waitFor(events + 1, timeoutMs),
+    async expectEvent(action, timeoutMs = 5000) {
+      const ev = waitFor(events + 1, timeoutMs)
+      await action()
+      await ev
+    },
     async checkApply(apply = true) {
       pendingSend = undefined
       const ok = await instance.checkApply(apply, ca.signal)

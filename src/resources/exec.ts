@@ -1,0 +1,326 @@
+/**
+ * `exec`: runs a command. It has no state of its own: it runs once at startup, again on every
+ * watch event (a `watchcmd` output line, a change of `creates`) and on a notification, unless a
+ * guard (`creates`, `ifcmd`, `nifcmd`, `refreshonly`) says to skip it. A non-zero exit is an
+ * error. It sends the command's `output`, `stdout` and `stderr`, the last ones again when a guard
+ * skips it.
+ *
+ * No shell is involved unless one is named: `cmd: touch /tmp/a b` runs `touch` with two
+ * arguments, split on whitespace with no quoting. The environment is empty unless `env` is given.
+ * Every command runs in its own process group, which is what a stop signal, a `timeout` and
+ * `interrupt()` kill.
+ */
+import { lstat } from 'node:fs/promises'
+import { constants } from 'node:os'
+import { isAbsolute } from 'node:path'
+import { z } from 'zod'
+import { type Issue, MgmtError } from '../engine/errors.js'
+import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
+import { type ExecOutputs, noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
+import { resolveCredentials } from './exec/credentials.js'
+import {
+  type Command,
+  ProcessGroups,
+  type Running,
+  type RunResult,
+  runCommand,
+  startCommand,
+} from './exec/run.js'
+
+/** Params of `exec`. Keys are the YAML names, verbatim. */
+export const ExecParams = z
+  .object({
+    /** The command; the resource's name when empty. Split on whitespace unless `shell` is set. */
+    cmd: z.string().default(''),
+    /** Arguments of a one-word `cmd`, passed verbatim (no splitting, no quoting); not with `shell`. */
+    args: z.array(z.string()).default([]),
+    /** Working directory of `cmd`; empty: mgmt's own. */
+    cwd: z.string().default(''),
+    /** A shell to run `cmd` with, as `shell -c cmd` (e.g. `/bin/bash`); empty: no shell. */
+    shell: z.string().default(''),
+    /** The whole environment of every command; without it they run with an empty environment. */
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    /** Seconds after which a command is stopped and fails; 0: never. */
+    timeout: z.number().int().min(0).default(0),
+    /** The signal that stops a command's process group (SIGKILL follows after 5 s). */
+    sig: z.string().default('SIGTERM'),
+    /** A long-running command whose every output line is a watch event; its exit is a watch error. */
+    watchcmd: z.string().default(''),
+    /** Working directory of `watchcmd`. */
+    watchcwd: z.string().default(''),
+    /** Shell of `watchcmd` (see `shell`). */
+    watchshell: z.string().default(''),
+    /** Run `cmd` only if this exits 0. */
+    ifcmd: z.string().default(''),
+    /** Working directory of `ifcmd`. */
+    ifcwd: z.string().default(''),
+    /** Shell of `ifcmd` (see `shell`). */
+    ifshell: z.string().default(''),
+    /** Skip `cmd` when `ifcmd` succeeded and printed exactly this (stdout and stderr). */
+    ifequals: z.string().optional(),
+    /** Skip `cmd` if this exits 0. */
+    nifcmd: z.string().default(''),
+    /** Working directory of `nifcmd`. */
+    nifcwd: z.string().default(''),
+    /** Shell of `nifcmd` (see `shell`). */
+    nifshell: z.string().default(''),
+    /** Skip `cmd` if this absolute path exists; a change of it is a watch event. */
+    creates: z.string().default(''),
+    /** Run after `cmd` succeeded; its failure is an error. */
+    donecmd: z.string().default(''),
+    /** Working directory of `donecmd`. */
+    donecwd: z.string().default(''),
+    /** Shell of `donecmd` (see `shell`). */
+    doneshell: z.string().default(''),
+    /** Run every command as this user (name or uid); with no `group`, in the user's primary group. */
+    user: z.string().default(''),
+    /** Run every command with this group (name or gid). */
+    group: z.string().default(''),
+    /** Run `cmd` only on a notification (and never just because mgmt started). */
+    refreshonly: z.boolean().default(false),
+  })
+  .strict()
+
+export type ExecParams = z.output<typeof ExecParams>
+
+/** `SIGTERM` for `sigterm`, `TERM` or `15`; undefined for no signal. */
+export function signalName(s: string): NodeJS.Signals | undefined {
+  const names = constants.signals as Record<string, number>
+  if (/^\d+$/.test(s))
+    return Object.keys(names).find(k => names[k] === Number(s)) as NodeJS.Signals | undefined
+  const up = s.toUpperCase()
+  const name = up.startsWith('SIG') ? up : `SIG${up}`
+  return name in names ? (name as NodeJS.Signals) : undefined
+}
+
+/** The argv-free description of one of the resource's commands: its text, shell and directory. */
+interface CommandText {
+  readonly cmd: string
+  readonly shell: string
+  readonly cwd: string
+  readonly args?: readonly string[]
+}
+
+/** What `text` runs: `shell -c cmd`, or cmd split on whitespace (with `args` after a one-word cmd). */
+export function commandOf(text: CommandText, env: Readonly<Record<string, string>>): Command {
+  if (text.shell) return { display: text.cmd, file: text.shell, args: ['-c', text.cmd], cwd: text.cwd, env }
+  const words = text.cmd.split(/\s+/).filter(Boolean)
+  const args = text.args?.length ? text.args : words.slice(1)
+  const shown = text.args?.length
+    ? [words[0], ...args.map(a => (/[\s'"]/.test(a) ? JSON.stringify(a) : a))]
+    : words
+  return { display: shown.join(' '), file: words[0] ?? '', args, cwd: text.cwd, env }
+}
+
+const commandKeys = ['cmd', 'watchcmd', 'ifcmd', 'nifcmd', 'donecmd'] as const
+
+function validateExec(p: Readonly<ExecParams>): Issue[] {
+  const issues: Issue[] = []
+  for (const k of commandKeys)
+    if (p[k] !== '' && p[k].trim() === '') issues.push({ path: [k], message: 'the command is blank' })
+  if (p.cmd.trim() === '') issues.push({ path: ['cmd'], message: 'the command is empty' })
+  if (p.args.length && p.shell) issues.push({ path: ['args'], message: 'args cannot be used with a shell' })
+  if (p.args.length && p.cmd.trim().split(/\s+/).length > 1)
+    issues.push({ path: ['args'], message: 'args cannot be used when cmd has arguments' })
+  if (p.ifequals !== undefined && !p.ifcmd)
+    issues.push({ path: ['ifequals'], message: 'ifequals needs ifcmd' })
+  if (p.creates && !isAbsolute(p.creates))
+    issues.push({ path: ['creates'], message: 'must be an absolute path' })
+  if (!signalName(p.sig)) issues.push({ path: ['sig'], message: `unknown signal \`${p.sig}\`` })
+  return issues
+}
+
+export const exec = defineResource({
+  kind: 'exec',
+  params: ExecParams,
+  obsolete: {
+    pollint: 'use meta poll',
+    state: 'exec has no state',
+  },
+  traits: { refreshable: true },
+  sends: { output: z.string(), stdout: z.string(), stderr: z.string() },
+  normalize(p, name) {
+    return { ...p, cmd: p.cmd || name, sig: signalName(p.sig) ?? p.sig }
+  },
+  validate: validateExec,
+  init(p, ctx) {
+    const runner = new Runner(p, ctx)
+    const main = { cmd: p.cmd, shell: p.shell, cwd: p.cwd, args: p.args }
+    const display = commandOf(main, p.env).display
+    let last: Promise<ExecOutputs> | undefined
+    const cached = (): Promise<ExecOutputs> => {
+      last ??= ctx
+        .varDir()
+        .then(async dir => (await readOutputs(dir, display)) ?? noOutputs)
+        .catch(e => {
+          last = undefined
+          throw e
+        })
+      return last
+    }
+    return {
+      async watch(signal) {
+        await watchExec(p, ctx, runner, signal)
+      },
+      async checkApply(apply, signal) {
+        const skip = await skipReason(p, ctx, runner, signal)
+        if (skip !== undefined) {
+          if (ctx.debug) ctx.log.debug(`not running: ${skip}`)
+          ctx.send({ ...(await cached()) })
+          return true
+        }
+        if (!apply) {
+          ctx.log.info(`would run: ${display}`)
+          ctx.send({ ...(await cached()) })
+          return false
+        }
+        ctx.log.info(`running: ${display}`)
+        const r = await runner.mustSucceed(main, signal)
+        ctx.log.info(`exited 0`)
+        const out: ExecOutputs = { output: r.output, stdout: r.stdout, stderr: r.stderr }
+        last = Promise.resolve(out)
+        await writeOutputs(await ctx.varDir(), display, out)
+        if (p.donecmd) {
+          ctx.log.info(`running donecmd: ${p.donecmd}`)
+          await runner.mustSucceed({ cmd: p.donecmd, shell: p.doneshell, cwd: p.donecwd }, signal)
+        }
+        ctx.send({ ...out })
+        return false
+      },
+      interrupt() {
+        runner.groups.killAll()
+      },
+    }
+  },
+})
+
+/** Runs the resource's commands with its environment, credentials, timeout and stop signal. */
+class Runner {
+  readonly groups = new ProcessGroups()
+  constructor(
+    readonly p: Readonly<ExecParams>,
+    readonly ctx: ResourceContext,
+  ) {}
+
+  /** `text` as a runnable command, with the resource's environment and credentials. */
+  async command(text: CommandText): Promise<Command> {
+    const cred = await resolveCredentials(this.p.user, this.p.group)
+    return { ...commandOf(text, this.p.env), ...cred }
+  }
+
+  get killSignal(): NodeJS.Signals {
+    return signalName(this.p.sig) ?? 'SIGTERM'
+  }
+
+  /** Debug logging of every output line, prefixed with the pid. */
+  get onLine(): ((line: string, stream: string, pid: number) => void) | undefined {
+    const log = this.ctx.log
+    return this.ctx.debug ? (line, _stream, pid) => log.debug(`[${pid}] ${line}`) : undefined
+  }
+
+  /** Runs `text` to its end; throws when it was aborted, timed out or killed. */
+  async run(text: CommandText, signal: AbortSignal): Promise<RunResult> {
+    const r = await runCommand(await this.command(text), {
+      signal,
+      timeoutMs: this.p.timeout * 1000,
+      killSignal: this.killSignal,
+      onLine: this.onLine,
+      groups: this.groups,
+    })
+    if (r.aborted) signal.throwIfAborted()
+    if (r.timedOut || r.signal) throw this.failure(text, r)
+    return r
+  }
+
+  /** Like `run`, and a non-zero exit is an error too. */
+  async mustSucceed(text: CommandText, signal: AbortSignal): Promise<RunResult> {
+    const r = await this.run(text, signal)
+    if (r.exitCode !== 0) throw this.failure(text, r)
+    return r
+  }
+
+  failure(text: CommandText, r: RunResult): MgmtError<'ERR_EXEC_FAILED'> {
+    const cause = r.timedOut ? new Error(`timed out after ${this.p.timeout} s`) : undefined
+    const command = commandOf(text, {}).display
+    return new MgmtError(
+      'ERR_EXEC_FAILED',
+      { command, exitCode: r.exitCode, signal: r.signal, stderr: r.stderr },
+      { cause },
+    )
+  }
+}
+
+/** Why `cmd` should not run now, or undefined when it should. Guards run in noop mode too. */
+async function skipReason(
+  p: Readonly<ExecParams>,
+  ctx: ResourceContext,
+  runner: Runner,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  if (p.refreshonly && !ctx.refresh()) return 'refreshonly and no notification'
+  if (p.creates && (await exists(p.creates))) return `${p.creates} exists`
+  if (p.ifcmd) {
+    const r = await runner.run({ cmd: p.ifcmd, shell: p.ifshell, cwd: p.ifcwd }, signal)
+    if (r.exitCode !== 0) return `ifcmd exited ${r.exitCode}`
+    if (p.ifequals !== undefined && r.output === p.ifequals) return 'the output of ifcmd equals ifequals'
+  }
+  if (p.nifcmd) {
+    const r = await runner.run({ cmd: p.nifcmd, shell: p.nifshell, cwd: p.nifcwd }, signal)
+    if (r.exitCode === 0) return 'nifcmd exited 0'
+  }
+  return undefined
+}
+
+function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+/**
+ * Watches `creates` and runs `watchcmd`, one event per output line. Ready once both are in place;
+ * returns when `signal` aborts (the watch command's group is stopped first); throws when the watch
+ * command exits on its own.
+ */
+async function watchExec(
+  p: Readonly<ExecParams>,
+  ctx: ResourceContext,
+  runner: Runner,
+  signal: AbortSignal,
+): Promise<void> {
+  let ready = false
+  const fire = (): void => {
+    if (ready) ctx.event()
+  }
+  if (p.creates) await ctx.watchPath(p.creates, signal, fire)
+  if (!p.watchcmd || signal.aborted) {
+    ready = true
+    ctx.event()
+    await untilAborted(signal)
+    return
+  }
+  const text = { cmd: p.watchcmd, shell: p.watchshell, cwd: p.watchcwd }
+  const debugLine = runner.onLine
+  let running: Running
+  try {
+    running = await startCommand(await runner.command(text), {
+      signal,
+      killSignal: runner.killSignal,
+      collect: false,
+      groups: runner.groups,
+      onLine(line, stream, pid) {
+        debugLine?.(line, stream, pid)
+        if (stream === 'stdout') fire()
+      },
+    })
+  } catch (e) {
+    if (signal.aborted) return
+    throw e
+  }
+  ready = true
+  ctx.event()
+  const r = await running.done
+  if (r.aborted) return
+  throw runner.failure(text, r)
+}

@@ -1,0 +1,69 @@
+/**
+ * The last outputs of an `exec` command, kept in the resource's state directory so that they can
+ * be sent again when a guard skips the command, also after a restart. The file is replaced
+ * atomically: a crash leaves the old outputs or the new ones, never half of them.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** What `exec` sends. */
+export interface ExecOutputs {
+  /** stdout and stderr, interleaved. */
+  readonly output: string
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Sent before the command has ever run. */
+export const noOutputs: ExecOutputs = { output: '', stdout: '', stderr: '' }
+
+const FILE = 'outputs.json'
+
+/**
+ * The outputs cached in `dir` for `command`; undefined when there are none, they are unreadable,
+ * or they belong to another command (the resource's `cmd` was changed since).
+ */
+export async function readOutputs(dir: string, command: string): Promise<ExecOutputs | undefined> {
+  let raw: string
+  try {
+    raw = await readFile(join(dir, FILE), 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    const v = JSON.parse(raw) as Record<string, unknown>
+    const { output, stdout, stderr } = v
+    if (v.command !== command) return undefined
+    if (typeof output !== 'string' || typeof stdout !== 'string' || typeof stderr !== 'string')
+      return undefined
+    return { output, stdout, stderr }
+  } catch {
+    return undefined
+  }
+}
+
+/** Replaces the outputs cached in `dir` (temporary file, fsync, rename, fsync of the directory). */
+export async function writeOutputs(dir: string, command: string, o: ExecOutputs): Promise<void> {
+  const data = JSON.stringify({ command, output: o.output, stdout: o.stdout, stderr: o.stderr })
+  const path = join(dir, FILE)
+  const tmp = `${path}.${process.pid}.tmp`
+  try {
+    const fh = await open(tmp, 'w', 0o600)
+    try {
+      await fh.writeFile(data, 'utf8')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
+  const d = await open(dir, 'r')
+  try {
+    await d.sync()
+  } finally {
+    await d.close()
+  }
+}

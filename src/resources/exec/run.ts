@@ -1,0 +1,251 @@
+/**
+ * Running one command of an `exec` resource: resolved against PATH, in its own process group,
+ * with its output collected (stdout, stderr and both interleaved) and passed on line by line.
+ * Stopping it (abort, timeout) sends the stop signal to the whole group, then SIGKILL after a
+ * grace period, so that nothing it started is left behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { constants } from 'node:fs'
+import { access, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
+
+/** Searched when neither the command's environment nor ours has a PATH. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+/** How much of stderr a command whose output is not collected keeps for its error. */
+const STDERR_TAIL = 4096
+
+/** What to run, resolved from a resource's params. */
+export interface Command {
+  /** How logs and errors show it. */
+  readonly display: string
+  /** The program: a path, or a name looked up in PATH. */
+  readonly file: string
+  readonly args: readonly string[]
+  /** Working directory; empty or absent: ours. */
+  readonly cwd?: string
+  /** The whole environment of the command (empty means empty). */
+  readonly env: Readonly<Record<string, string>>
+  readonly uid?: number
+  readonly gid?: number
+}
+
+export type Stream = 'stdout' | 'stderr'
+
+export interface RunOptions {
+  /** Aborting stops the command. */
+  readonly signal?: AbortSignal
+  /** Stop the command after this many ms; 0 or absent: never. */
+  readonly timeoutMs?: number
+  /** Sent to the process group to stop it. */
+  readonly killSignal?: NodeJS.Signals
+  /** Time between the stop signal and SIGKILL. */
+  readonly graceMs?: number
+  /** Keep all the output (default), or only a tail of stderr (a long-running watch command). */
+  readonly collect?: boolean
+  /** Each line as it arrives, without its newline (a last unterminated line at the end). */
+  readonly onLine?: (line: string, stream: Stream, pid: number) => void
+  /** Where the running group is registered while it runs, for `interrupt()`. */
+  readonly groups?: ProcessGroups
+}
+
+export interface RunResult {
+  readonly pid: number
+  readonly exitCode: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  /** stdout and stderr interleaved in the order they arrived. */
+  readonly output: string
+  /** Stopped because `timeoutMs` passed. */
+  readonly timedOut: boolean
+  /** Stopped because `signal` aborted. */
+  readonly aborted: boolean
+}
+
+/** A started command. */
+export interface Running {
+  readonly pid: number
+  /** Settles when the command has exited and its output is closed. */
+  readonly done: Promise<RunResult>
+}
+
+/** The process groups a resource has running, so that `interrupt()` can kill them all at once. */
+export class ProcessGroups {
+  readonly #pids = new Set<number>()
+  add(pid: number): void {
+    this.#pids.add(pid)
+  }
+  delete(pid: number): void {
+    this.#pids.delete(pid)
+  }
+  get size(): number {
+    return this.#pids.size
+  }
+  /** SIGKILL every running group now. */
+  killAll(): void {
+    for (const pid of this.#pids) killGroup(pid, 'SIGKILL')
+  }
+}
+
+/** Sends `sig` to the process group `pid`; a group that is already gone is fine. */
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig)
+  } catch {
+    // ESRCH: already gone. EPERM (not ours to kill) cannot be helped here either.
+  }
+}
+
+/** The path of `file` as execvp would find it in `path`; the name unchanged when not found. */
+export async function resolveExecutable(file: string, path: string): Promise<string> {
+  if (file.includes('/')) return file
+  for (const dir of path.split(':')) {
+    if (!dir) continue
+    const candidate = join(dir, file)
+    try {
+      await access(candidate, constants.X_OK)
+      if ((await stat(candidate)).isFile()) return candidate
+    } catch {}
+  }
+  return file
+}
+
+/** Runs `cmd` to its end. Rejects only when it cannot start (or `signal` aborted before). */
+export async function runCommand(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+  return (await startCommand(cmd, opts)).done
+}
+
+/** Starts `cmd`; resolves once it runs. Rejects when it cannot start. */
+export async function startCommand(cmd: Command, opts: RunOptions = {}): Promise<Running> {
+  opts.signal?.throwIfAborted()
+  const file = await resolveExecutable(cmd.file, cmd.env.PATH ?? process.env.PATH ?? DEFAULT_PATH)
+  opts.signal?.throwIfAborted()
+  const child = await spawned(cmd, file)
+  const pid = child.pid as number
+  opts.groups?.add(pid)
+  return { pid, done: supervise(child, pid, opts) }
+}
+
+function spawned(cmd: Command, file: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const where = cmd.cwd ? ` in ${cmd.cwd}` : ''
+    const fail = (e: unknown): void =>
+      reject(new Error(`cannot start \`${cmd.display}\`${where}`, { cause: e }))
+    let child: ChildProcess
+    try {
+      child = spawn(file, cmd.args, {
+        argv0: cmd.file,
+        cwd: cmd.cwd || undefined,
+        env: { ...cmd.env },
+        uid: cmd.uid,
+        gid: cmd.gid,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    } catch (e) {
+      fail(e)
+      return
+    }
+    child.once('error', fail)
+    child.once('spawn', () => {
+      child.off('error', fail)
+      child.on('error', () => {})
+      resolve(child)
+    })
+  })
+}
+
+/** Collects the output, enforces the timeout and the abort, and settles when the command is done. */
+function supervise(child: ChildProcess, pid: number, opts: RunOptions): Promise<RunResult> {
+  const out = new Output(opts.collect ?? true, opts.onLine, pid)
+  child.stdout?.on('data', (b: Buffer) => out.add('stdout', b))
+  child.stderr?.on('data', (b: Buffer) => out.add('stderr', b))
+  let stopping = false
+  let timedOut = false
+  let aborted = false
+  let grace: NodeJS.Timeout | undefined
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    killGroup(pid, opts.killSignal ?? 'SIGTERM')
+    grace = setTimeout(() => killGroup(pid, 'SIGKILL'), opts.graceMs ?? 5000)
+  }
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true
+        stop()
+      }, opts.timeoutMs)
+    : undefined
+  const onAbort = (): void => {
+    aborted = true
+    stop()
+  }
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  if (opts.signal?.aborted) onAbort()
+  return new Promise(resolve => {
+    child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer)
+      clearTimeout(grace)
+      opts.signal?.removeEventListener('abort', onAbort)
+      // The leader is gone; whatever it left in its group goes too.
+      if (stopping) killGroup(pid, 'SIGKILL')
+      opts.groups?.delete(pid)
+      resolve({ pid, exitCode, signal, ...out.finish(), timedOut, aborted })
+    })
+  })
+}
+
+/** The output of one command: the two streams, their interleaving, and their lines. */
+class Output {
+  readonly #chunks: Record<Stream | 'output', Buffer[]> = { stdout: [], stderr: [], output: [] }
+  readonly #lines: Record<Stream, Lines> | undefined
+
+  constructor(
+    readonly collect: boolean,
+    onLine: RunOptions['onLine'],
+    pid: number,
+  ) {
+    this.#lines = onLine && {
+      stdout: new Lines(line => onLine(line, 'stdout', pid)),
+      stderr: new Lines(line => onLine(line, 'stderr', pid)),
+    }
+  }
+
+  add(stream: Stream, b: Buffer): void {
+    this.#lines?.[stream].add(b)
+    if (this.collect) {
+      this.#chunks[stream].push(b)
+      this.#chunks.output.push(b)
+    } else if (stream === 'stderr') {
+      const tail = Buffer.concat([...this.#chunks.stderr, b])
+      this.#chunks.stderr = [tail.subarray(Math.max(0, tail.length - STDERR_TAIL))]
+    }
+  }
+
+  finish(): { stdout: string; stderr: string; output: string } {
+    this.#lines?.stdout.end()
+    this.#lines?.stderr.end()
+    const text = (k: Stream | 'output'): string => Buffer.concat(this.#chunks[k]).toString('utf8')
+    return { stdout: text('stdout'), stderr: text('stderr'), output: text('output') }
+  }
+}
+
+/** Splits a byte stream into lines (UTF-8 safe across chunks). */
+class Lines {
+  readonly #decoder = new StringDecoder('utf8')
+  #partial = ''
+  constructor(readonly onLine: (line: string) => void) {}
+
+  add(b: Buffer): void {
+    const parts = (this.#partial + this.#decoder.write(b)).split('\n')
+    this.#partial = parts.pop() ?? ''
+    for (const line of parts) this.onLine(line)
+  }
+
+  end(): void {
+    const rest = this.#partial + this.#decoder.end()
+    this.#partial = ''
+    if (rest) this.onLine(rest)
+  }
+}
