@@ -25,7 +25,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   for (const [id, r] of graph.entries()) {
     for (const from of wanted(r, index)) {
       if (from === id || graph.outgoing(from).has(id)) continue
-      graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false })
+      graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false, sendRecv: [] })
       auto.add(`${from}\0${id}`)
       added++
     }

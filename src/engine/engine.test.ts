@@ -304,3 +304,77 @@ test('a pending notification of an edge that is gone is dropped with a log line'
   assert.deepEqual(await readdir(store), [])
   assert.ok(log.lines.some(l => /dropping a pending notification from fake\[a\] to fake\[b\]/.test(l)))
 })
+
+test('send/recv copies a changed value into the receiver, marks it changed once, and re-runs it only on change', async () => {
+  const values = new Map<string, string>([['s', 'one']])
+  const seen: string[] = []
+  const pokeSource: { fn?: () => void } = {}
+  const source = defineResource({
+    kind: 'source',
+    params: z.object({}).strict(),
+    sends: { out: z.string() },
+    init: (_p, ctx) => ({
+      async watch(signal) {
+        pokeSource.fn = () => ctx.event()
+        ctx.event()
+        await untilAborted(signal)
+      },
+      async checkApply() {
+        ctx.send({ out: values.get('s') })
+        return true
+      },
+    }),
+  })
+  const sink = defineResource({
+    kind: 'sink',
+    params: z.object({ v: z.string().default('') }).strict(),
+    init: (p, ctx) => ({
+      async watch(signal) {
+        ctx.event()
+        await untilAborted(signal)
+      },
+      async checkApply() {
+        seen.push(`${p.v}:${ctx.recv().v?.changed}`)
+        return true
+      },
+    }),
+  })
+  const registry = new Registry([source as never, sink as never])
+  const { graph } = compileGraph(
+    {
+      name: 'g',
+      resources: [
+        { kind: 'source', name: 'a', params: {} },
+        { kind: 'sink', name: 'b', params: {} },
+      ],
+      edges: [
+        {
+          name: 'e',
+          from: { kind: 'source', name: 'a' },
+          to: { kind: 'sink', name: 'b' },
+          send: 'out',
+          recv: 'v',
+        },
+      ],
+    },
+    registry,
+  )
+  const e = newEngine()
+  engine = e
+  let converged = untilConverged(e)
+  await e.commit(graph)
+  await converged
+  assert.deepEqual(seen, ['one:true'])
+  assert.ok(log.lines.includes('sink[b]: SendRecv: source[a].out -> sink[b].v'))
+  // The same value again: the receiver stays clean.
+  converged = untilConverged(e)
+  pokeSource.fn!()
+  await converged
+  assert.deepEqual(seen, ['one:true'])
+  // A new value: the receiver runs with it, once.
+  values.set('s', 'two')
+  converged = untilConverged(e)
+  pokeSource.fn!()
+  await converged
+  assert.deepEqual(seen, ['one:true', 'two:true'])
+})

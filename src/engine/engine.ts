@@ -16,6 +16,7 @@ import { Graph } from './graph.js'
 import type { Logger } from './logger.js'
 import { RefreshStore } from './refresh.js'
 import type { GraphResource } from './resource.js'
+import { type SenderView, type SendRecvPair, type Transfer, transfer } from './sendrecv.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './spec.js'
 import { type Peer, Worker, type WorkerHost } from './worker.js'
 
@@ -43,6 +44,8 @@ export interface Failure {
   readonly id: string
   readonly error: unknown
 }
+
+const noTransfer: Transfer = { changed: [], lines: [] }
 
 export class Engine implements WorkerHost {
   readonly converger: Converger
@@ -113,6 +116,14 @@ export class Engine implements WorkerHost {
     await Promise.all(clears)
   }
 
+  receive(w: Worker): Transfer {
+    const incoming: { sender: SenderView; pairs: readonly SendRecvPair[] }[] = []
+    for (const [from, e] of this.#graph.incoming(w.id))
+      if (e.sendRecv.length)
+        incoming.push({ sender: this.#workers.get(from) ?? { id: from, sent: undefined }, pairs: e.sendRecv })
+    return incoming.length ? transfer(w.id, incoming, w.params, w.recvState) : noTransfer
+  }
+
   failed(w: Worker, err: unknown): void {
     this.#failures.set(w.id, err)
   }
@@ -172,12 +183,17 @@ export class Engine implements WorkerHost {
       watcher: this.#watcher,
       event: () => worker?.event(),
       refresh: () => worker?.refreshing ?? false,
+      send: values => {
+        if (worker) worker.sent = values
+      },
+      recv: () => worker?.recvState ?? {},
       graph: () => this.#graphResources(),
     })
     const handle = this.converger.register(true)
     try {
-      const instance = await res.def.init(res.params as never, ctx)
-      worker = new Worker(res, instance, log, this, handle)
+      const params = { ...res.params }
+      const instance = await res.def.init(params as never, ctx)
+      worker = new Worker(res, params, instance, log, this, handle)
       this.#workers.set(res.id, worker)
       return worker
     } catch (err) {

@@ -12,6 +12,7 @@ import { MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, zodIssues } from './params.js'
 import type { Registry } from './registry.js'
 import { type ResourceDef, repr } from './resource.js'
+import { checkSendRecv, type SendRecvPair } from './sendrecv.js'
 
 export type Origin = readonly (string | number)[]
 
@@ -31,6 +32,9 @@ export interface EdgeSpec {
   readonly from: { readonly kind: string; readonly name: string }
   readonly to: { readonly kind: string; readonly name: string }
   readonly notify?: boolean
+  /** Send/recv: the sender's key, and the receiver's parameter that takes its value. */
+  readonly send?: string
+  readonly recv?: string
   readonly origin?: Origin
 }
 
@@ -54,6 +58,8 @@ export interface Res {
 export interface ResEdge {
   readonly name: string
   readonly notify: boolean
+  /** Values this edge carries. */
+  readonly sendRecv: readonly SendRecvPair[]
 }
 
 export type ResGraph = Graph<Res, ResEdge>
@@ -92,6 +98,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   const warnings: LocatedIssue[] = []
   const graph: ResGraph = new Graph()
   const origins = new Map<string, Origin>()
+  const edgeOrigins = new Map<string, Origin>()
   for (const [i, r] of spec.resources.entries()) {
     const at = r.origin ?? ['resources', i]
     const res = compileResource(r, registry, opts, at, issues, warnings)
@@ -129,8 +136,15 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
       issues.push({ path: at, message: `edge \`${e.name}\` goes from ${from} to itself` })
       continue
     }
-    graph.addEdge(from, to, { name: e.name, notify: e.notify ?? false }, mergeEdges)
+    if ((e.send === undefined) !== (e.recv === undefined)) {
+      issues.push({ path: at, message: `edge \`${e.name}\`: \`send\` and \`recv\` go together` })
+      continue
+    }
+    const sendRecv = e.send !== undefined && e.recv !== undefined ? [{ send: e.send, recv: e.recv }] : []
+    graph.addEdge(from, to, { name: e.name, notify: e.notify ?? false, sendRecv }, mergeEdges)
+    edgeOrigins.set(`${from}\0${to}`, at)
   }
+  issues.push(...checkSendRecv(graph, (from, to) => edgeOrigins.get(`${from}\0${to}`) ?? []))
   if (issues.length === 0) {
     if (!opts.noAutoEdges)
       for (const d of addAutoEdges(graph).dropped) warnings.push({ path: [], message: d })
@@ -149,7 +163,15 @@ function hasSpec(spec: GraphSpec, id: string): boolean {
   return spec.resources.some(r => repr(r.kind, r.name) === id)
 }
 
-const mergeEdges = (a: ResEdge, b: ResEdge): ResEdge => ({ name: a.name, notify: a.notify || b.notify })
+/** Several edges between one pair: notify is OR'ed, send/recv pairs are united. */
+const mergeEdges = (a: ResEdge, b: ResEdge): ResEdge => ({
+  name: a.name,
+  notify: a.notify || b.notify,
+  sendRecv: [
+    ...a.sendRecv,
+    ...b.sendRecv.filter(p => !a.sendRecv.some(q => q.send === p.send && q.recv === p.recv)),
+  ],
+})
 
 function compileResource(
   r: ResourceSpec,

@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConvergerHandle } from './converger.js'
 import { describeError, isAbortError, MgmtError } from './errors.js'
 import type { Logger } from './logger.js'
-import type { Instance } from './resource.js'
+import type { Instance, RecvState } from './resource.js'
+import { settle, type Transfer } from './sendrecv.js'
 import type { Res } from './spec.js'
 
 /** A neighbour, as a worker sees it. */
@@ -44,6 +45,8 @@ export interface WorkerHost {
   notify(id: string): Promise<void>
   /** Remove the delivered notifications of the incoming edges. */
   delivered(id: string): Promise<void>
+  /** Copy the values sent along incoming edges into `w.params`. */
+  receive(w: Worker): Transfer
 }
 
 export type Cause = 'startup' | 'watch event' | 'poke' | 'notification'
@@ -55,6 +58,10 @@ export class Worker implements Peer {
   applied = false
   /** During checkApply: a notification is being delivered (ctx.refresh()). */
   refreshing = false
+  /** Values of this resource's last successful checkApply (ctx.send). */
+  sent: Readonly<Record<string, unknown>> | undefined
+  /** Received params (ctx.recv()). */
+  readonly recvState: Record<string, RecvState> = {}
   #clean = false
   #started = false
   #failed = false
@@ -70,6 +77,8 @@ export class Worker implements Peer {
 
   constructor(
     readonly res: Res,
+    /** The params the instance reads: a copy of res.params that received values are written into. */
+    readonly params: Record<string, unknown>,
     readonly instance: Instance,
     readonly log: Logger,
     readonly host: WorkerHost,
@@ -189,6 +198,7 @@ export class Worker implements Peer {
       return
     }
     const noop = this.host.noop || this.res.meta.noop
+    this.#receive()
     const refresh = this.host.refreshPending(this.id)
     let ok = true
     if ((!this.#clean || refresh) && !this.res.meta.hidden) {
@@ -206,6 +216,7 @@ export class Worker implements Peer {
     this.#clean = true
     if (!noop) {
       this.applied = true
+      settle(this.recvState)
       if (refresh) await this.host.delivered(this.id)
       // Written to disk before this resource counts as done, so a crash cannot lose it.
       if (!ok) await this.host.notify(this.id)
@@ -213,6 +224,16 @@ export class Worker implements Peer {
     this.ts = this.host.tick()
     for (const d of this.host.downstream(this.id))
       if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
+  }
+
+  /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
+  #receive(): void {
+    const t = this.host.receive(this)
+    if (!t.changed.length) return
+    for (const line of t.lines) this.log.info(line)
+    this.#clean = false
+    const issues = this.res.def.validate?.(this.params as never) ?? []
+    if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: this.id, issues })
   }
 
   async #checkApply(apply: boolean): Promise<boolean> {

@@ -42,7 +42,7 @@ edges:
   assert.equal(g.name, 'g1')
   assert.deepEqual(g.graph.vertex('print[p1]')?.params, { msg: 'hello', refresh_only: false })
   assert.equal(g.graph.vertex('print[p2]')?.meta.retry, 3)
-  assert.deepEqual(g.graph.outgoing('print[p1]').get('print[p2]'), { name: 'e1', notify: true })
+  assert.deepEqual(g.graph.outgoing('print[p1]').get('print[p2]'), { name: 'e1', notify: true, sendRecv: [] })
   assert.deepEqual(g.messages, [])
 })
 
@@ -117,4 +117,35 @@ test('keys of later features are accepted with a warning', () => {
   const g = load('graph: g\nresources: {}\ncollect:\n- {kind: file, pattern: /tmp/}\nremote: ssh://h\n')
   assert.equal(g.messages.length, 2)
   assert.match(g.messages[0]!, /^g\.yaml:4:1: collect: /)
+})
+
+test('send/recv edges are checked when the graph is loaded', () => {
+  const g = load(`graph: g
+resources:
+  password: [{name: pw}]
+  print: [{name: p}]
+edges:
+- {name: e1, from: {kind: password, name: pw}, to: {kind: print, name: p}, send: password, recv: msg}
+- {name: e2, from: {kind: password, name: pw}, to: {kind: print, name: p}, notify: true}
+`)
+  assert.deepEqual(g.graph.outgoing('password[pw]').get('print[p]'), {
+    name: 'e1',
+    notify: true,
+    sendRecv: [{ send: 'password', recv: 'msg' }],
+  })
+  const bad = problems(`graph: g
+resources:
+  password: [{name: pw}]
+  print: [{name: p}]
+  timer: [{name: t, interval: 1}]
+edges:
+- {name: e1, from: {kind: password, name: pw}, to: {kind: print, name: p}, send: pasword, recv: msg}
+- {name: e2, from: {kind: password, name: pw}, to: {kind: timer, name: t}, send: password, recv: interval}
+- {name: e3, from: {kind: print, name: p}, to: {kind: timer, name: t}, send: msg}
+`)
+  assert.deepEqual(bad, [
+    'g.yaml:9:3: edges[2]: edge `e3`: `send` and `recv` go together',
+    'g.yaml:7:3: edges[0]: password[pw] has no value `pasword` to send (it sends: password)',
+    'g.yaml:8:3: edges[1]: password[pw].password is a string but timer[t].interval is a number',
+  ])
 })

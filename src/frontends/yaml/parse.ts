@@ -189,9 +189,15 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[]): EdgeSpec[]
     })
     if (e.notify !== undefined && typeof e.notify !== 'boolean')
       issues.push({ path: [...at, 'notify'], message: 'expected true or false' })
+    for (const k of ['send', 'recv'] as const)
+      if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === ''))
+        issues.push({ path: [...at, k], message: `\`${k}\` must be a key name` })
     for (const k of Object.keys(e))
-      if (!['name', 'from', 'to', 'notify'].includes(k))
-        warnings.push({ path: [...at, k], message: 'unknown edge key (expected name, from, to, notify)' })
+      if (!['name', 'from', 'to', 'notify', 'send', 'recv'].includes(k))
+        warnings.push({
+          path: [...at, k],
+          message: 'unknown edge key (expected name, from, to, notify, send, recv)',
+        })
     const [from, to] = ends
     if (!from || !to) continue
     out.push({
@@ -199,6 +205,8 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[]): EdgeSpec[]
       from,
       to,
       notify: e.notify === true,
+      ...(typeof e.send === 'string' ? { send: e.send } : {}),
+      ...(typeof e.recv === 'string' ? { recv: e.recv } : {}),
       origin: at,
     })
   }

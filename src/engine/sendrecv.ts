@@ -1,0 +1,132 @@
+/**
+ * Send/recv: along an edge, a value that one resource publishes (`sends`, e.g. password's
+ * `password`) becomes a parameter of another (`file.content`).
+ *
+ * When a graph is compiled, every pair is checked: the sender's kind sends that key, the receiver's
+ * kind has that parameter, their types agree, and no parameter has two senders. At run time,
+ * before the receiver's checkApply, the engine copies each value; a different value is written
+ * into the receiver's params, marks it dirty, re-validates it, and sets `recv()[param].changed`,
+ * which stays set until a checkApply succeeds.
+ */
+import { isDeepStrictEqual } from 'node:util'
+import type { z } from 'zod'
+import type { Issue } from './errors.js'
+import type { RecvState, ResourceDef } from './resource.js'
+import type { Origin, ResGraph } from './spec.js'
+
+/** One value carried by an edge: the sender's key and the receiver's parameter. */
+export interface SendRecvPair {
+  readonly send: string
+  readonly recv: string
+}
+
+/** The base type of a schema, through defaults, optionals and pipes: `string`, `number`, `any`... */
+export function baseType(schema: z.ZodType): string {
+  let s = schema as unknown as { def: { type: string; innerType?: unknown; in?: unknown; out?: unknown } }
+  for (let i = 0; i < 10; i++) {
+    const d = s.def
+    if (
+      ['default', 'optional', 'nullable', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type) &&
+      d.innerType
+    )
+      s = d.innerType as typeof s
+    else if (d.type === 'pipe' && d.in) s = d.in as typeof s
+    else return d.type
+  }
+  return s.def.type
+}
+
+const fits = (from: string, to: string): boolean =>
+  from === to || ['any', 'unknown'].includes(from) || ['any', 'unknown'].includes(to)
+
+/** Compile-time checks of every send/recv pair of the graph; `origin(from, to)` locates an edge. */
+export function checkSendRecv(graph: ResGraph, origin: (from: string, to: string) => Origin): Issue[] {
+  const issues: Issue[] = []
+  const fed = new Map<string, string>()
+  for (const [from, to, e] of graph.edges()) {
+    if (!e.sendRecv.length) continue
+    const src = graph.vertex(from)!
+    const dst = graph.vertex(to)!
+    for (const p of e.sendRecv) {
+      const at = origin(from, to)
+      const problem = pairProblem(src.def, p, dst.def, from, to)
+      if (problem) issues.push({ path: at, message: problem })
+      const target = `${to}.${p.recv}`
+      const other = fed.get(target)
+      if (other && other !== `${from}.${p.send}`)
+        issues.push({
+          path: at,
+          message: `${target} receives from two senders: ${other} and ${from}.${p.send}`,
+        })
+      fed.set(target, `${from}.${p.send}`)
+    }
+  }
+  return issues
+}
+
+function pairProblem(
+  sender: ResourceDef,
+  p: SendRecvPair,
+  receiver: ResourceDef,
+  from: string,
+  to: string,
+): string | undefined {
+  const sends = sender.sends ?? {}
+  const out = sends[p.send]
+  if (!out) {
+    const keys = Object.keys(sends)
+    return `${from} has no value \`${p.send}\` to send (${keys.length ? `it sends: ${keys.join(', ')}` : 'its kind sends nothing'})`
+  }
+  const param = receiver.params.shape[p.recv] as z.ZodType | undefined
+  if (!param) return `${to} has no parameter \`${p.recv}\` to receive ${from}.${p.send}`
+  const a = baseType(out)
+  const b = baseType(param)
+  if (!fits(a, b)) return `${from}.${p.send} is a ${a} but ${to}.${p.recv} is a ${b}`
+  return undefined
+}
+
+/** A sender's values as the receiver sees them. */
+export interface SenderView {
+  readonly id: string
+  /** The values of its last successful checkApply; undefined before any. */
+  readonly sent: Readonly<Record<string, unknown>> | undefined
+}
+
+export interface Transfer {
+  /** Keys whose value changed in this transfer. */
+  readonly changed: string[]
+  /** Log lines, `SendRecv: a[x].k -> b[y].p`. */
+  readonly lines: string[]
+}
+
+/**
+ * Copies every incoming value into `params`, updating `state`. Throws when a sender has sent
+ * nothing yet or lacks the key (a sender always runs first, so that is a bug of the sender).
+ */
+export function transfer(
+  receiver: string,
+  incoming: readonly { sender: SenderView; pairs: readonly SendRecvPair[] }[],
+  params: Record<string, unknown>,
+  state: Record<string, RecvState>,
+): Transfer {
+  const changed: string[] = []
+  const lines: string[] = []
+  for (const { sender, pairs } of incoming)
+    for (const p of pairs) {
+      if (!sender.sent || !(p.send in sender.sent))
+        throw new Error(`received no value from ${sender.id}.${p.send} for ${receiver}.${p.recv}`)
+      const value = sender.sent[p.send]
+      const prev = state[p.recv]
+      if (prev && isDeepStrictEqual(params[p.recv], value)) continue
+      params[p.recv] = value
+      state[p.recv] = { from: sender.id, key: p.send, changed: true }
+      changed.push(p.recv)
+      lines.push(`SendRecv: ${sender.id}.${p.send} -> ${receiver}.${p.recv}`)
+    }
+  return { changed, lines }
+}
+
+/** After a successful checkApply: the received values were applied. */
+export function settle(state: Record<string, RecvState>): void {
+  for (const [k, v] of Object.entries(state)) if (v.changed) state[k] = { ...v, changed: false }
+}
