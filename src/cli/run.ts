@@ -1,16 +1,15 @@
 /** `mgmt run [flags] yaml FILE` and `mgmt run [flags] empty`. */
-import { watch } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { homedir, hostname as osHostname, tmpdir } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { homedir, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { type Command, Option } from 'commander'
 import { describeError, isMgmtError, MgmtError } from '../engine/errors.js'
-import { Graph } from '../engine/graph.js'
 import { createLogger, type LogFormat, type Logger } from '../engine/logger.js'
-import { loadYaml } from '../frontends/yaml/parse.js'
+import { loadYaml, type YamlGraph } from '../frontends/yaml/parse.js'
+import { watchYamlFile } from '../frontends/yaml/watch.js'
+import { Graph } from '../lib/graph.js'
+import { type RunHandle, start } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
-import { Runner } from '../runner.js'
-import { MemoryWorld } from '../world/memory.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
 export const EXIT_OK = 0
@@ -120,33 +119,38 @@ function defaultPrefix(): string {
 async function runCommand(flags: RunFlags, file: string | undefined): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
   const registry = builtinRegistry()
-  const opts = { strict: flags.strict, noop: flags.noop }
-  const load = async (): Promise<ReturnType<typeof loadYaml>> => {
-    const text = await readFile(file!, 'utf8').catch(err => {
-      throw new MgmtError('ERR_FILE_READ', { file: file!, reason: describeError(err) })
-    })
-    return loadYaml(text, file!, registry, opts)
-  }
-  let first: ReturnType<typeof loadYaml> | undefined
+  const load = (text: string): YamlGraph =>
+    loadYaml(text, file!, registry, { strict: flags.strict, noop: flags.noop })
+  let first: YamlGraph | undefined
+  let firstText = ''
   if (file) {
     try {
-      first = await load()
+      firstText = await readFile(file, 'utf8').catch(err => {
+        throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) })
+      })
+      first = load(firstText)
     } catch (err) {
       if (!isMgmtError(err)) throw err
       log.error(err.message)
       return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
     }
     for (const m of first.messages) log.warn(m)
+    log.info(
+      `running graph \`${first.name}\` (${plural(first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
+    )
   }
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
   await mkdir(prefix, { recursive: true, mode: 0o700 })
-  const hostname = flags.hostname ?? osHostname()
-  const runner = new Runner({
-    hostname,
+  const stopWatching = new AbortController()
+  const graphs =
+    first && flags.watch
+      ? watchYamlFile(file!, first, firstText, load, log, stopWatching.signal)
+      : (first ?? new Graph('empty'))
+  const run = start(graphs, {
+    hostname: flags.hostname,
     prefix,
-    world: new MemoryWorld(hostname),
     log,
     noop: flags.noop,
     convergedTimeout: flags.convergedTimeout,
@@ -154,16 +158,11 @@ async function runCommand(flags: RunFlags, file: string | undefined): Promise<nu
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
   })
-  const stopSignals = handleSignals(runner, log)
-  const stopWatch = file && flags.watch ? watchGraphFile(file, load, runner, log) : () => {}
-  if (first)
-    log.info(
-      `running graph \`${first.name}\` (${plural(first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
-    )
-  await runner.commit(first?.graph ?? new Graph())
-  const result = await runner.done
-  stopWatch()
-  stopSignals()
+  const stopSignals = handleSignals(run, log)
+  const result = await run.done.finally(() => {
+    stopWatching.abort()
+    stopSignals()
+  })
   if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
   const verb = flags.noop ? 'would have changed' : 'changed'
   log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
@@ -175,19 +174,19 @@ async function runCommand(flags: RunFlags, file: string | undefined): Promise<nu
 }
 
 /** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
-function handleSignals(runner: Runner, log: Logger): () => void {
+function handleSignals(run: RunHandle, log: Logger): () => void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
     if (count === 1) {
       log.info(`${sig}: shutting down (again to cancel running work)`)
-      runner.shutdown()
+      run.shutdown()
     } else if (count === 2) {
       log.warn(`${sig}: cancelling running work (again to stop at once)`)
-      runner.engine.cancel()
+      run.cancel()
     } else {
       log.warn(`${sig}: stopping now`)
-      runner.engine.interrupt()
+      run.interrupt()
       process.exit(EXIT_FAILURE)
     }
   }
@@ -197,51 +196,4 @@ function handleSignals(runner: Runner, log: Logger): () => void {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-}
-
-/** Re-load the graph whenever its file changes; an invalid edit keeps the running graph. */
-function watchGraphFile(
-  file: string,
-  load: () => Promise<ReturnType<typeof loadYaml>>,
-  runner: Runner,
-  log: Logger,
-): () => void {
-  let last: string | undefined
-  let busy = false
-  let again = false
-  const reload = async (): Promise<void> => {
-    if (busy) {
-      again = true
-      return
-    }
-    busy = true
-    do {
-      again = false
-      try {
-        const text = await readFile(file, 'utf8')
-        if (text === last) continue
-        last = text
-        const g = await load()
-        for (const m of g.messages) log.warn(m)
-        log.info(`graph file changed: applying \`${g.name}\``)
-        await runner.commit(g.graph)
-      } catch (err) {
-        if (isMgmtError(err)) log.error(`${err.message}\n  (keeping the running graph)`)
-        else log.error(`reload: ${describeError(err)}`)
-      }
-    } while (again)
-    busy = false
-  }
-  void readFile(file, 'utf8').then(
-    t => {
-      last ??= t
-    },
-    () => {},
-  )
-  const base = basename(file)
-  const w = watch(dirname(file), (_ev, name) => {
-    if (name === null || name === base) void reload()
-  })
-  w.on('error', err => log.warn(`cannot watch ${file}: ${describeError(err)}`))
-  return () => w.close()
 }

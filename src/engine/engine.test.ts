@@ -3,7 +3,6 @@
  * resources are tested against the real system beside their own modules.)
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -215,7 +214,7 @@ test('a resource out of retries fails permanently and blocks its dependents', as
     e.failures.map(f => f.id),
     ['fake[a]'],
   )
-  assert.match(log.lines.join('\n'), /fake\[a\]: failed permanently after 2 attempts/)
+  assert.match(log.lines.join('\n'), /fake\[a\]: error: failed permanently after 2 attempts/)
 })
 
 test('meta timeout aborts a slow checkApply', async () => {
@@ -276,11 +275,9 @@ test('a pending notification survives a crash and is delivered once on the next 
   // First run: a changes and notifies; b is stuck in its checkApply when the process "dies".
   const first = newEngine()
   await first.commit(compile([res('a'), res('b', { holdStartup: true })], [edge('a', 'b', true)]))
+  // a is done once its timestamp is set, which happens only after its notification is on disk.
   await new Promise<void>(r => {
-    const wait = () =>
-      rec.calls.includes('a:apply') && existsSync(join(dir, 'engine', 'refresh'))
-        ? setTimeout(r, 50)
-        : setImmediate(wait)
+    const wait = () => ((first.worker('fake[a]')?.ts ?? 0) > 0 ? r() : setImmediate(wait))
     wait()
   })
   assert.equal((await readdir(join(dir, 'engine', 'refresh'))).length, 1)

@@ -112,7 +112,14 @@ export interface Instance {
 /** The zod object type every params schema is. */
 export type ParamsSchema = z.ZodObject<z.ZodRawShape>
 
-export interface ResourceDef<K extends string = string, S extends ParamsSchema = ParamsSchema> {
+/** A kind's sendable values: key → zod schema of the value. */
+export type SendsShape = Readonly<Record<string, z.ZodType>>
+
+export interface ResourceDef<
+  K extends string = string,
+  S extends ParamsSchema = ParamsSchema,
+  Snd extends SendsShape = SendsShape,
+> {
   /** Lower case, colons allowed: `http:server:file` (file name `http_server_file.ts`). */
   readonly kind: K
   /** The parameters, keyed by their YAML names, with defaults. Strict: unknown keys are reported. */
@@ -121,7 +128,7 @@ export interface ResourceDef<K extends string = string, S extends ParamsSchema =
   readonly obsolete?: Readonly<Record<string, string>>
   readonly traits?: Traits
   /** Sendable values: key → zod schema of the value. */
-  readonly sends?: Readonly<Record<string, z.ZodType>>
+  readonly sends?: Snd
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
   /** Cross-field checks. Pure; returns every problem. */
@@ -145,10 +152,19 @@ export interface ResourceDef<K extends string = string, S extends ParamsSchema =
 /** The params type of a definition. */
 export type ParamsOf<D> = D extends ResourceDef<string, infer S> ? z.output<S> : never
 
+/** The values a kind sends, by key. */
+export type SendsOf<D> = D extends { sends?: infer Snd }
+  ? Snd extends SendsShape
+    ? { [K in keyof Snd]: z.output<Snd[K]> }
+    : Record<never, never>
+  : Record<never, never>
+
 /** Returns its argument unchanged; it exists so that the params type flows into `init`. */
-export function defineResource<K extends string, S extends ParamsSchema>(
-  def: ResourceDef<K, S>,
-): ResourceDef<K, S> {
+export function defineResource<
+  K extends string,
+  S extends ParamsSchema,
+  Snd extends SendsShape = Record<never, z.ZodType>,
+>(def: ResourceDef<K, S, Snd>): ResourceDef<K, S, Snd> {
   return def
 }
 

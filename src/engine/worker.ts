@@ -179,7 +179,7 @@ export class Worker implements Peer {
     this.#failed = true
     this.#watchAbort.abort()
     const e = new MgmtError('ERR_RES_FAILED', { res: this.id, attempts }, { cause: err })
-    this.log.error(e.message)
+    this.log.error(`failed permanently after ${attempts} attempt${attempts === 1 ? '' : 's'}`)
     this.converger.setBusy(false)
     this.host.failed(this, e)
   }

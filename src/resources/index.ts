@@ -13,10 +13,9 @@ import { password } from './password.js'
 import { print } from './print.js'
 import { timer } from './timer.js'
 
-// biome-ignore lint/suspicious/noExplicitAny: the list holds kinds with different param types
-export const builtinKinds: readonly ResourceDef<string, any>[] = [noop, exec, print, msg, password, timer]
+export const builtinKinds = [noop, exec, print, msg, password, timer] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
-  return new Registry(builtinKinds as readonly ResourceDef[])
+  return new Registry(builtinKinds as unknown as readonly ResourceDef[])
 }

@@ -1,0 +1,15 @@
+/**
+ * mgmt as a library: build graphs in code and run them.
+ *
+ *   import { Graph, run } from 'mgmt'
+ *   const g = new Graph('hello')
+ *   g.add('file', 'hello', { path: '/tmp/hello', state: 'exists', content: 'hi\n' })
+ *   await run(g, { convergedTimeout: 0 })
+ */
+
+export { type ErrorCode, isMgmtError, MgmtError } from './engine/errors.js'
+export { createLogger, type Logger, memoryLogger } from './engine/logger.js'
+export type { EdgeSpec, GraphSpec, ResourceSpec } from './engine/spec.js'
+export { Graph, type Kind, type MetaInput, type ParamsInput, type Ref, type Sends } from './lib/graph.js'
+export { type GraphInput, type RunHandle, type RunOptions, run, start } from './lib/run.js'
+export type { RunResult } from './runner.js'

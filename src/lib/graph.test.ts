@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { memoryLogger } from '../engine/logger.js'
+import { Graph, run } from '../index.js'
+
+test('a graph built in code runs: a password is sent to a print, which is notified', async () => {
+  const g = new Graph('lib')
+  const pw = g.add('password', 'pw', { length: 12 })
+  const p = g.add('print', 'show')
+  g.sendRecv(pw, 'password', p, 'msg').notify(pw, p)
+  const log = memoryLogger('info')
+  const result = await run(g, { convergedTimeout: 0, log })
+  assert.deepEqual(result.failed, [])
+  const shown = log.lines.find(l => /^print\[show\]: [A-Za-z0-9]{12}$/.test(l))
+  assert.ok(shown, log.lines.join('\n'))
+  const order = [
+    'password[pw]: generated',
+    'print[show]: SendRecv: password[pw].password -> print[show].msg',
+    'print[show]: received a notification',
+  ]
+  const at = order.map(o => log.lines.findIndex(l => l.startsWith(o)))
+  assert.ok(
+    at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)),
+    log.lines.join('\n'),
+  )
+})
+
+test('the parameters, send keys and received params are typed', () => {
+  const g = new Graph()
+  const e = g.add('exec', 'e', { cmd: 'echo hi', timeout: 3 })
+  const t = g.add('timer', 't', { interval: 5 })
+  const p = g.add('print', 'p')
+  g.sendRecv(e, 'stdout', p, 'msg')
+  // @ts-expect-error: exec sends no `password`
+  g.sendRecv(e, 'password', p, 'msg')
+  // @ts-expect-error: a string cannot become timer's interval (a number)
+  g.sendRecv(e, 'stdout', t, 'interval')
+  // @ts-expect-error: print has no param `body`
+  g.sendRecv(e, 'stdout', p, 'body')
+  // @ts-expect-error: timeout is a number
+  g.add('exec', 'bad', { timeout: 'soon' })
+  // @ts-expect-error: no such kind
+  g.add('frobnicate', 'x')
+  assert.equal(g.toSpec().edges.length, 4)
+})
+
+test('a stream of graphs is applied as diffs; an invalid one keeps the running graph', async () => {
+  const log = memoryLogger('info')
+  async function* graphs() {
+    const a = new Graph('v1')
+    a.add('print', 'p', { msg: 'first' })
+    yield a
+    await new Promise(r => setTimeout(r, 50))
+    const bad = new Graph('bad')
+    bad.add('timer', 't', { interval: -1 })
+    yield bad
+    const b = new Graph('v2')
+    b.add('print', 'p', { msg: 'second' })
+    yield b
+  }
+  const ac = new AbortController()
+  const done = run(graphs(), { log, signal: ac.signal, convergedTimeout: -1 })
+  await new Promise<void>(r => {
+    const check = () => (log.lines.includes('print[p]: second') ? r() : setTimeout(check, 10))
+    check()
+  })
+  ac.abort()
+  await done
+  assert.ok(log.lines.includes('print[p]: first'))
+  assert.ok(
+    log.lines.some(l => l.includes('timer[t]') && l.includes('keeping the running graph')),
+    log.lines.join('\n'),
+  )
+})

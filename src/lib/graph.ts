@@ -1,0 +1,93 @@
+/**
+ * Building graphs in code, with the parameters of each kind typed:
+ *
+ *   const g = new Graph('demo')
+ *   const pw = g.add('password', 'pw1', { length: 16 })
+ *   const f = g.add('file', 'f1', { path: '/tmp/secret', state: 'exists' })
+ *   g.sendRecv(pw, 'password', f, 'content')      // a wrong key or type does not compile
+ *   g.edge(f, g.add('noop', 'n1'), { notify: true })
+ *
+ * A Graph is a plain description (`toSpec()`); the engine compiles and checks it like any other.
+ */
+import type { z } from 'zod'
+import type { MetaParams } from '../engine/metaparams.js'
+import type { SendsOf } from '../engine/resource.js'
+import type { EdgeSpec, GraphSpec, ResourceSpec } from '../engine/spec.js'
+import type { builtinKinds } from '../resources/index.js'
+
+type Defs = (typeof builtinKinds)[number]
+/** Every built-in kind, by name. */
+export type KindMap = { [D in Defs as D['kind']]: D }
+export type Kind = keyof KindMap
+/** The params a kind accepts (defaults may be left out). */
+export type ParamsInput<K extends Kind> = z.input<KindMap[K]['params']>
+/** The params a kind has once parsed. */
+export type ParamsOutput<K extends Kind> = z.output<KindMap[K]['params']>
+/** The values a kind sends. */
+export type Sends<K extends Kind> = SendsOf<KindMap[K]>
+/** Metaparams, all optional. */
+export type MetaInput = Partial<z.input<typeof MetaParams>>
+
+/** The params of kind T that can take a value of type V. */
+export type RecvParams<T extends Kind, V> = {
+  [P in keyof ParamsOutput<T>]-?: [V] extends [NonNullable<ParamsOutput<T>[P]>] ? P : never
+}[keyof ParamsOutput<T>]
+
+/** A resource added to a Graph; pass it to edge, notify and sendRecv. */
+export interface Ref<K extends Kind = Kind> {
+  readonly kind: K
+  readonly name: string
+}
+
+export class Graph {
+  readonly #resources: ResourceSpec[] = []
+  readonly #edges: EdgeSpec[] = []
+
+  constructor(readonly name = 'graph') {}
+
+  /** Adds a resource; its params are checked against its kind's type. */
+  add<K extends Kind>(kind: K, name: string, params?: ParamsInput<K>, meta?: MetaInput): Ref<K> {
+    // The origin names the resource in errors: `timer[t].interval: Too small...`.
+    this.#resources.push({
+      kind,
+      name,
+      params: { ...(params ?? {}) },
+      meta: { ...(meta ?? {}) },
+      origin: [`${kind}[${name}]`],
+    })
+    return { kind, name }
+  }
+
+  /** `to` runs after `from`; with notify, a change of `from` refreshes `to`. */
+  edge(from: Ref, to: Ref, opts: { notify?: boolean; name?: string } = {}): this {
+    this.#edges.push({
+      name: opts.name ?? `${ref(from)} -> ${ref(to)}`,
+      from,
+      to,
+      notify: opts.notify ?? false,
+    })
+    return this
+  }
+
+  /** A change of `from` refreshes `to` (reload a service, regenerate a password...). */
+  notify(from: Ref, to: Ref): this {
+    return this.edge(from, to, { notify: true })
+  }
+
+  /** The value `key` that `from` sends becomes the param `param` of `to`. */
+  sendRecv<
+    F extends Kind,
+    S extends keyof Sends<F> & string,
+    T extends Kind,
+    P extends RecvParams<T, Sends<F>[S]> & string,
+  >(from: Ref<F>, key: S, to: Ref<T>, param: P): this {
+    this.#edges.push({ name: `${ref(from)}.${key} -> ${ref(to)}.${param}`, from, to, send: key, recv: param })
+    return this
+  }
+
+  toSpec(): GraphSpec {
+    return { name: this.name, resources: [...this.#resources], edges: [...this.#edges] }
+  }
+}
+
+const ref = (r: Ref): string => `${r.kind}[${r.name}]`
