@@ -7,13 +7,14 @@
 import { Registry } from '../engine/registry.js'
 import type { ResourceDef } from '../engine/resource.js'
 import { exec } from './exec.js'
+import { file } from './file.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
 import { timer } from './timer.js'
 
-export const builtinKinds = [noop, exec, print, msg, password, timer] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {

@@ -1,0 +1,256 @@
+/**
+ * The `mgmt` command end to end: real processes, real files. Several are the original's shell
+ * tests (t2, t6, graph-fanin-1, yaml-change1) rewritten here, in temporary directories.
+ */
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { runMgmt, startMgmt } from '../testing/cli.js'
+import { version } from '../version.js'
+
+let dir: string
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mgmt-cli-'))
+})
+after(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Writes a graph file into a fresh sub-directory; `@` in the text stands for that directory. */
+async function graph(name: string, text: string): Promise<{ file: string; root: string }> {
+  const root = await mkdtemp(join(dir, `${name}-`))
+  const file = join(root, `${name}.yaml`)
+  await writeFile(file, text.replaceAll('@', root))
+  return { file, root }
+}
+
+const once = ['run', '--tmp-prefix', '--converged-timeout', '0']
+
+test('--help and --version', async () => {
+  const h = await runMgmt(['--help'])
+  assert.equal(h.code, 0)
+  assert.match(h.output, /Usage: mgmt/)
+  const v = await runMgmt(['--version'])
+  assert.equal(v.code, 0)
+  assert.equal(v.output.trim(), version)
+})
+
+test('a usage error exits 2', async () => {
+  const r = await runMgmt(['run', '--converged-timeout', 'soon', 'yaml', 'x.yaml'])
+  assert.equal(r.code, 2)
+  assert.match(r.output, /--converged-timeout expects a whole number/)
+  assert.equal((await runMgmt(['run', '--bogus', 'yaml', 'x.yaml'])).code, 2)
+})
+
+test('an invalid graph exits 2 with located errors and applies nothing', async () => {
+  const { file, root } = await graph(
+    'invalid',
+    `graph: g
+resources:
+  file:
+  - name: f1
+    path: "@/f1"
+    state: exists
+    content: "x"
+  print:
+  - name: p1
+    msg: [not, a, string]
+`,
+  )
+  const r = await runMgmt([...once, 'yaml', file])
+  assert.equal(r.code, 2)
+  assert.ok(r.output.includes(`${file}:10:10: resources.print[0].msg: `), r.output)
+  assert.equal(existsSync(join(root, 'f1')), false)
+  assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace')
+})
+
+test('a missing graph file is a clear error', async () => {
+  const r = await runMgmt([...once, 'yaml', join(dir, 'nope.yaml')])
+  assert.equal(r.code, 1)
+  assert.match(r.output, /cannot read .*nope\.yaml: .*no such file/)
+})
+
+const t2 = `graph: mygraph
+resources:
+  noop:
+  - name: noop1
+  file:
+  - name: file1
+    path: "@/f1"
+    content: |
+      i am f1
+    state: exists
+  - name: file2
+    path: "@/f2"
+    content: |
+      i am f2
+    state: exists
+  - name: file3
+    path: "@/f3"
+    content: |
+      i am f3
+    state: exists
+  - name: file4
+    path: "@/f4"
+    state: absent
+  - name: dir1
+    path: "@/dir1/"
+    state: exists
+edges:
+- name: e1
+  from: {kind: file, name: file1}
+  to: {kind: file, name: file2}
+- name: e2
+  from: {kind: file, name: file2}
+  to: {kind: file, name: file3}
+`
+
+test('t2: files exist with their content, f4 is absent, dir1 exists; exit 0; a second run changes nothing', async () => {
+  const { file, root } = await graph('t2', t2)
+  await writeFile(join(root, 'f4'), 'to be removed')
+  const r = await runMgmt([...once, 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  for (const n of [1, 2, 3]) assert.equal(await readFile(join(root, `f${n}`), 'utf8'), `i am f${n}\n`)
+  assert.equal(existsSync(join(root, 'f4')), false)
+  assert.ok((await stat(join(root, 'dir1'))).isDirectory())
+  const again = await runMgmt([...once, 'yaml', file])
+  assert.equal(again.code, 0, again.output)
+  assert.match(again.output, /done \(converged\): 6 checks, 0 changed/)
+})
+
+test('t6: a running engine restores a deleted or overwritten file; SIGINT exits 0', async () => {
+  const { file, root } = await graph('t6', t2)
+  const status = join(root, 'status')
+  const m = startMgmt([
+    'run',
+    '--tmp-prefix',
+    '--converged-timeout',
+    '0',
+    '--converged-timeout-no-exit',
+    '--converged-status-file',
+    status,
+    'yaml',
+    file,
+  ])
+  try {
+    await m.waitFor(/converged/)
+    const f2 = join(root, 'f2')
+    await unlink(f2)
+    await m.waitFor(/file\[file2\]: .*(created|content)/)
+    await waitForContent(f2, 'i am f2\n')
+    await writeFile(f2, 'foo')
+    await waitForContent(f2, 'i am f2\n')
+  } finally {
+    m.child.kill('SIGINT')
+  }
+  assert.equal(await m.exited, 0, m.output())
+  assert.match(await readFile(status, 'utf8'), /^true\n/)
+})
+
+/** Waits until `path` holds `want`, re-reading on every change of its directory. */
+async function waitForContent(path: string, want: string, ms = 10_000): Promise<void> {
+  const { watch } = await import('node:fs')
+  const { dirname } = await import('node:path')
+  await new Promise<void>((resolve, reject) => {
+    const check = async (): Promise<void> => {
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === want) done(resolve)
+    }
+    const w = watch(dirname(path), () => void check())
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`${path} never became ${JSON.stringify(want)}`))),
+      ms,
+    )
+    const done = (fn: () => void): void => {
+      clearTimeout(timer)
+      w.close()
+      fn()
+    }
+    void check()
+  })
+}
+
+test('graph-fanin-1: four commands run in parallel, the fifth after all of them', async () => {
+  const step = (n: number) => `  - name: exec${n}
+    cmd: "echo start $(date +%s%N) >> @/exec${n}; sleep 0.5; echo end $(date +%s%N) >> @/exec${n}"
+    shell: /bin/sh
+`
+  const edges = [1, 2, 3, 4]
+    .map(n => `- {name: e${n}, from: {kind: exec, name: exec${n}}, to: {kind: exec, name: exec5}}`)
+    .join('\n')
+  const { file, root } = await graph(
+    'fanin',
+    `graph: g\nresources:\n  exec:\n${[1, 2, 3, 4, 5].map(step).join('')}edges:\n${edges}\n`,
+  )
+  const r = await runMgmt([...once, 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  // Microseconds since the epoch, from `date +%s%N`.
+  const times = await Promise.all(
+    [1, 2, 3, 4, 5].map(async n => {
+      const t = (await readFile(join(root, `exec${n}`), 'utf8')).match(/start (\d+)\nend (\d+)/)!
+      return { start: Number(BigInt(t[1]!) / 1000n), end: Number(BigInt(t[2]!) / 1000n) }
+    }),
+  )
+  const first4 = times.slice(0, 4)
+  const lastStart = Math.max(...first4.map(t => t.start))
+  const firstEnd = Math.min(...first4.map(t => t.end))
+  assert.ok(lastStart < firstEnd, 'the four commands overlapped in time')
+  const lastEnd = Math.max(...first4.map(t => t.end))
+  assert.ok(times[4]!.start >= lastEnd, 'exec5 started after the others ended')
+})
+
+test('--noop changes nothing and shows a diff; exit 0', async () => {
+  const { file, root } = await graph(
+    'noop',
+    'graph: g\nresources:\n  file:\n  - name: f\n    path: "@/f"\n    state: exists\n    content: "new\\n"\n',
+  )
+  await writeFile(join(root, 'f'), 'old\n')
+  const r = await runMgmt([...once, '--noop', 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  assert.equal(await readFile(join(root, 'f'), 'utf8'), 'old\n')
+  assert.match(r.output, /-old\n.*\+new/s)
+  assert.match(r.output, /1 would have changed/)
+})
+
+test('a failing resource makes the run exit 1 and names it; its dependents do not run', async () => {
+  const { file, root } = await graph(
+    'fail',
+    `graph: g
+resources:
+  exec:
+  - name: bad
+    cmd: /bin/false
+  - name: after
+    cmd: touch @/after
+edges:
+- {name: e, from: {kind: exec, name: bad}, to: {kind: exec, name: after}}
+`,
+  )
+  const r = await runMgmt([...once, 'yaml', file])
+  assert.equal(r.code, 1, r.output)
+  assert.match(r.output, /exec\[bad\]: error: command `\/bin\/false` exited with code 1/)
+  assert.match(r.output, /1 resource failed: exec\[bad\]/)
+  assert.equal(existsSync(join(root, 'after')), false)
+})
+
+test('yaml-change1: saving the graph file applies the change; an invalid edit keeps the running graph', async () => {
+  const text = (s: string) =>
+    `graph: g\nresources:\n  file:\n  - name: f\n    path: "@/f"\n    state: exists\n    content: "${s}\\n"\n`
+  const { file, root } = await graph('change', text('hello'))
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  try {
+    const f = join(root, 'f')
+    await waitForContent(f, 'hello\n')
+    await writeFile(file, text('goodbye').replaceAll('@', root))
+    await waitForContent(f, 'goodbye\n')
+    await writeFile(file, 'graph: g\nresources: {file: [{name: f, state: maybe}]}\n')
+    await m.waitFor(/keeping the running graph/)
+    await writeFile(f, 'drift')
+    await waitForContent(f, 'goodbye\n')
+  } finally {
+    m.child.kill('SIGINT')
+  }
+  assert.equal(await m.exited, 0, m.output())
+})

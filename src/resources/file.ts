@@ -1,0 +1,543 @@
+/**
+ * `file`: a file, directory or symlink, its content (from `content`, a `source` file or tree, or
+ * `fragments`), owner, group and mode. Every write is atomic (file/atomic.ts). A path ending in `/`
+ * is a directory.
+ */
+import type { Stats } from 'node:fs'
+import {
+  chmod,
+  chown,
+  lchown,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rm,
+  rmdir,
+  stat,
+} from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
+import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
+import { contentEquals, filesEqual, sha256 } from './file/compare.js'
+import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
+import { unifiedDiff } from './file/diff.js'
+import { applyMode, formatMode, type ModeSpec, modeString, parseMode } from './file/mode.js'
+import { resolveGid, resolveUid } from './file/owner.js'
+import { filePath, isWithin, validateFile } from './file/validate.js'
+
+/** A user or group: a name, or a numeric id (YAML may give a number). */
+const Id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)
+
+/** An octal string, a YAML number read as octal digits, or symbolic `u=rw,g=r,o=`. */
+const Mode = z.union([z.string(), z.number().int().nonnegative()]).transform((v, c) => {
+  try {
+    parseMode(v)
+    return modeString(v)
+  } catch (e) {
+    c.addIssue({ code: 'custom', message: (e as Error).message })
+    return z.NEVER
+  }
+})
+
+/** Params of `file`. Keys are the YAML names, verbatim. */
+export const FileParams = z
+  .object({
+    /** Absolute path; defaults to the resource name. A trailing `/` means a directory. */
+    path: z.string().default(''),
+    /** Replaces the directory part of the path; ends with `/`. */
+    dirname: z.string().optional(),
+    /** Replaces the last part of the path. */
+    basename: z.string().optional(),
+    /** `exists` or `absent`; empty leaves existence unmanaged (content then needs the file). */
+    state: z.enum(['exists', 'absent', '']).default(''),
+    /** The exact content; unset leaves it unmanaged. */
+    content: z.string().optional(),
+    /** An absolute file, or directory (ending in `/`, with `recurse`), to copy; the target with `symlink`. */
+    source: z.string().optional(),
+    /** Absolute paths concatenated in order; a directory (`/`) gives its files sorted by name. */
+    fragments: z.array(z.string()).optional(),
+    /** Owner: a user name or uid. */
+    owner: Id.optional(),
+    /** Group: a group name or gid. */
+    group: Id.optional(),
+    /** Mode: `'0644'`, `'644'`, a YAML number like 644 (read as octal), or `u=rw,g=r,o=`. */
+    mode: Mode.optional(),
+    /** mkdir -p, recursive copy, remove and watch. */
+    recurse: z.boolean().default(false),
+    /** Allow replacing a file by a directory or symlink, and the other way round. */
+    force: z.boolean().default(false),
+    /** Remove what is in the directory and neither in `source` nor managed by another file resource. */
+    purge: z.boolean().default(false),
+    /** Make the path a symlink pointing at `source`. */
+    symlink: z.boolean().default(false),
+  })
+  .strict()
+
+export type FileParamsType = z.output<typeof FileParams>
+
+/** Ids a checkApply wants (undefined: unmanaged). */
+interface Ids {
+  readonly uid?: number | undefined
+  readonly gid?: number | undefined
+}
+
+/** The wanted content's bytes and sha256, kept until the content changes. */
+interface ContentCache {
+  get(text: string): { bytes: Buffer; sha: () => string }
+  drop(): void
+}
+
+/** What one checkApply works with. */
+interface Run {
+  readonly p: Readonly<FileParamsType>
+  readonly ctx: ResourceContext
+  readonly apply: boolean
+  /** The path without its trailing `/`. */
+  readonly target: string
+  readonly isDir: boolean
+  readonly mode: ModeSpec | undefined
+  readonly content: ContentCache
+  ids(): Promise<Ids>
+  /** The path's stats (symlinks followed, or not), read once until `forget()`. */
+  stat(follow?: boolean): Promise<Stats | undefined>
+  /** Drops the stats read so far; called after every sub-check that changed something. */
+  forget(): void
+}
+
+/** Where content goes: the real path (symlinks followed) and what is there now. */
+interface Target {
+  readonly path: string
+  readonly st?: Stats | undefined
+}
+
+const EMPTY = Buffer.alloc(0)
+/** Larger files are summarized instead of diffed in noop runs. */
+const DIFF_MAX = 256 * 1024
+
+const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
+const perm = (st: Stats): number => st.mode & 0o7777
+
+async function statOr(p: string, follow = true): Promise<Stats | undefined> {
+  try {
+    return await (follow ? stat(p) : lstat(p))
+  } catch (e) {
+    if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') return undefined
+    throw e
+  }
+}
+
+const writesContent = (p: Readonly<FileParamsType>): boolean =>
+  p.content !== undefined || !!p.fragments?.length || (p.source !== undefined && !p.symlink)
+
+function contentCache(): ContentCache {
+  let text: string | undefined
+  let bytes = EMPTY
+  let sum: string | undefined
+  return {
+    get(t) {
+      if (t !== text) {
+        text = t
+        bytes = Buffer.from(t)
+        sum = undefined
+      }
+      return { bytes, sha: () => (sum ??= sha256(bytes)) }
+    },
+    drop() {
+      text = undefined
+    },
+  }
+}
+
+/** Mode, owner and group for a new version of a file: the managed ones, else the current ones. */
+async function attrsFor(r: Run, st: Stats | undefined, fallbackMode?: number): Promise<FileAttrs> {
+  const { uid, gid } = await r.ids()
+  const mode = r.mode ? applyMode(r.mode, st ? perm(st) : 0) : (fallbackMode ?? (st ? perm(st) : undefined))
+  return { mode, uid: uid ?? st?.uid, gid: gid ?? st?.gid }
+}
+
+/** A file that is missing when only `state: exists` may create it. */
+function missing(r: Run, key: string): boolean {
+  if (!r.apply && r.p.state === 'exists') return false // "would create" was logged
+  throw new Error(`${r.target} does not exist and \`${key}\` does not create it: set \`state: exists\``)
+}
+
+// --- state ---------------------------------------------------------------------------------
+
+async function checkState(r: Run): Promise<boolean> {
+  const { p } = r
+  if (p.symlink || p.state === '') return true
+  if (p.state === 'absent') {
+    const st = await r.stat(false)
+    return st ? remove(r, st) : true
+  }
+  const st = await r.stat()
+  if (st && r.isDir === st.isDirectory()) return true
+  // A directory where a file goes: the content sub-check replaces it, in its one write.
+  if (st && !r.isDir && writesContent(p)) return true
+  const [have, want] = r.isDir ? ['file', 'directory'] : ['directory', 'file']
+  if (st && !p.force)
+    throw new Error(`${r.target} is a ${have}; set \`force: true\` to replace it with a ${want}`)
+  if (!r.apply) {
+    r.ctx.log.info(st ? `would replace the ${have} with a ${want}` : 'would create')
+    return false
+  }
+  if (st) {
+    await rm(r.target, { recursive: true, force: true })
+    r.ctx.log.info(`removed the ${have} in the way (force)`)
+  }
+  if (r.isDir) await makeDir(r)
+  else if (!writesContent(p)) {
+    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined))
+    r.ctx.log.info('created')
+  } // else the content sub-check creates the file, with its content, in one write
+  return false
+}
+
+async function makeDir(r: Run): Promise<void> {
+  const mode = r.mode?.kind === 'octal' ? r.mode.bits : undefined
+  try {
+    await mkdir(r.target, { recursive: r.p.recurse, mode })
+  } catch (e) {
+    if (errCode(e) !== 'ENOENT') throw e
+    throw new Error(`cannot create ${r.target}/: its parent is missing (\`recurse: true\` creates parents)`, {
+      cause: e,
+    })
+  }
+  if (mode !== undefined) await chmod(r.target, mode) // without the umask
+  r.ctx.log.info('created')
+}
+
+async function remove(r: Run, st: Stats): Promise<boolean> {
+  if (r.target === '' || r.target === '/') throw new Error('refusing to remove /')
+  if (!r.apply) {
+    r.ctx.log.info('would remove')
+    return false
+  }
+  if (st.isDirectory() && !r.p.recurse) {
+    try {
+      await rmdir(r.target)
+    } catch (e) {
+      if (errCode(e) !== 'ENOTEMPTY' && errCode(e) !== 'EEXIST') throw e
+      throw new Error(`${r.target}/ is not empty; set \`recurse: true\` to remove it with its contents`, {
+        cause: e,
+      })
+    }
+  } else await rm(r.target, { recursive: st.isDirectory(), force: true })
+  r.ctx.log.info('removed')
+  return false
+}
+
+// --- content, source file, fragments -------------------------------------------------------
+
+/** The file content is written to; a directory in the way is replaced only with `force`. */
+async function fileTarget(r: Run, key: string): Promise<Target> {
+  const st = await r.stat()
+  if (!st) {
+    if (r.p.state !== 'exists') missing(r, key)
+    return { path: r.target }
+  }
+  if (st.isDirectory()) {
+    if (!r.p.force)
+      throw new Error(`${r.target} is a directory; set \`force: true\` to replace it with a file`)
+    if (!r.apply) r.ctx.log.info('would replace the directory with a file')
+    else {
+      await rm(r.target, { recursive: true, force: true })
+      r.ctx.log.info('removed the directory in the way (force)')
+    }
+    return { path: r.target }
+  }
+  if (!st.isFile()) throw new Error(`${r.target} is not a regular file`)
+  const link = (await r.stat(false))?.isSymbolicLink()
+  return { path: link ? await realpath(r.target) : r.target, st }
+}
+
+async function logDiff(r: Run, t: Target, want: Buffer): Promise<void> {
+  const have = t.st ? await readFile(t.path) : EMPTY
+  const verb = t.st ? 'would update content' : 'would create with content'
+  if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0)) {
+    r.ctx.log.info(`${verb} (${have.length} -> ${want.length} bytes)`)
+    return
+  }
+  r.ctx.log.info(`${verb}:\n${unifiedDiff(have.toString(), want.toString(), r.target).trimEnd()}`)
+}
+
+/** Makes the file hold `bytes`. */
+async function syncBytes(r: Run, key: string, bytes: Buffer, sha: () => string): Promise<boolean> {
+  const t = await fileTarget(r, key)
+  if (t.st && (await contentEquals(t.path, t.st.size, bytes, sha))) return true
+  if (!r.apply) {
+    await logDiff(r, t, bytes)
+    return false
+  }
+  await writeAtomic(t.path, { bytes }, await attrsFor(r, t.st))
+  r.ctx.log.info(t.st ? 'content updated' : 'created')
+  return false
+}
+
+async function checkContent(r: Run): Promise<boolean> {
+  if (r.p.content === undefined) return true
+  const { bytes, sha } = r.content.get(r.p.content)
+  return syncBytes(r, 'content', bytes, sha)
+}
+
+async function checkFragments(r: Run): Promise<boolean> {
+  if (!r.p.fragments?.length) return true
+  const parts: Buffer[] = []
+  for (const f of r.p.fragments) {
+    if (!f.endsWith('/')) {
+      parts.push(await readFile(f))
+      continue
+    }
+    for (const name of (await readdir(f)).sort()) {
+      const st = await statOr(join(f, name))
+      if (st?.isFile()) parts.push(await readFile(join(f, name)))
+    }
+  }
+  const bytes = Buffer.concat(parts)
+  return syncBytes(r, 'fragments', bytes, () => sha256(bytes))
+}
+
+/** The source's stats; a missing source is an error (never an empty copy). */
+async function sourceStat(src: string): Promise<Stats> {
+  const st = await statOr(src)
+  if (!st) throw new Error(`source ${src} does not exist`)
+  return st
+}
+
+async function copyOne(r: Run, src: string): Promise<boolean> {
+  const sst = await sourceStat(src)
+  if (!sst.isFile()) throw new Error(`source ${src} is not a regular file`)
+  const t = await fileTarget(r, 'source')
+  if (t.st && t.st.size === sst.size && (await filesEqual(src, t.path))) return true
+  if (!r.apply) {
+    if (sst.size <= DIFF_MAX) await logDiff(r, t, await readFile(src))
+    else r.ctx.log.info(`would copy ${src}`)
+    return false
+  }
+  await writeAtomic(t.path, { copyOf: src }, await attrsFor(r, t.st, perm(sst)))
+  r.ctx.log.info(t.st ? 'content updated' : 'created')
+  return false
+}
+
+// --- source tree and purge ------------------------------------------------------------------
+
+/** Paths other file resources of the graph manage below this directory. */
+function keepPaths(r: Run): string[] {
+  const out: string[] = []
+  for (const g of r.ctx.graph()) {
+    if (g.kind !== 'file' || g.name === r.ctx.name) continue
+    const q = g.params
+    const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+    const p = filePath(str(q.path) ?? '', g.name, str(q.dirname), str(q.basename)).replace(/(.)\/+$/, '$1')
+    if (p !== r.target && isWithin(p, r.target)) out.push(p)
+  }
+  return out
+}
+
+async function checkSource(r: Run): Promise<boolean> {
+  const { p } = r
+  if (p.symlink || p.state === 'absent' || (p.source === undefined && !p.purge)) return true
+  if (!r.isDir) return copyOne(r, p.source!)
+  const src = p.source?.replace(/(.)\/+$/, '$1')
+  const sst = src === undefined ? undefined : await sourceStat(src)
+  if (sst && !sst.isDirectory()) throw new Error(`source ${p.source} is not a directory`)
+  const st = await r.stat()
+  if (!st?.isDirectory()) {
+    if (st) throw new Error(`${r.target} is not a directory`)
+    return missing(r, p.purge ? 'purge' : 'source')
+  }
+  const env: SyncEnv = {
+    apply: r.apply,
+    force: p.force,
+    purge: p.purge,
+    keep: p.purge ? keepPaths(r) : [],
+    log: m => r.ctx.log.info(m),
+  }
+  let ok = true
+  if (sst && !r.mode) ok = await syncMode(r.target, perm(sst), st, env)
+  return (await syncTree(src, r.target, env)) && ok
+}
+
+// --- symlink, owner, mode -------------------------------------------------------------------
+
+async function checkSymlink(r: Run): Promise<boolean> {
+  const { p } = r
+  if (!p.symlink || p.state === '') return true
+  const to = p.source!
+  const lst = await r.stat(false)
+  if (p.state === 'absent') {
+    if (!lst) return true
+    if (!lst.isSymbolicLink() && !p.force)
+      throw new Error(`${r.target} is not a symlink; set \`force: true\` to remove it`)
+    return remove(r, lst)
+  }
+  if (lst?.isSymbolicLink() && (await readlink(r.target)) === to) return true
+  if (lst && !lst.isSymbolicLink() && !p.force)
+    throw new Error(`${r.target} is not a symlink; set \`force: true\` to replace it with one`)
+  if (!r.apply) {
+    r.ctx.log.info(`would link -> ${to}`)
+    return false
+  }
+  if (lst?.isDirectory()) await rm(r.target, { recursive: true, force: true })
+  await symlinkAtomic(to, r.target)
+  r.ctx.log.info(`linked -> ${to}`)
+  return false
+}
+
+async function checkOwner(r: Run): Promise<boolean> {
+  const { p } = r
+  if ((p.owner === undefined && p.group === undefined) || p.state === 'absent') return true
+  const st = await r.stat(!p.symlink)
+  if (!st) return missing(r, 'owner')
+  const ids = await r.ids()
+  const uid = ids.uid ?? st.uid
+  const gid = ids.gid ?? st.gid
+  if (st.uid === uid && st.gid === gid) return true
+  const what = [st.uid !== uid && `owner ${st.uid} -> ${uid}`, st.gid !== gid && `group ${st.gid} -> ${gid}`]
+    .filter(Boolean)
+    .join(', ')
+  if (!r.apply) {
+    r.ctx.log.info(`would set ${what}`)
+    return false
+  }
+  await (p.symlink ? lchown : chown)(r.target, uid, gid)
+  r.ctx.log.info(what)
+  return false
+}
+
+async function checkMode(r: Run): Promise<boolean> {
+  if (!r.mode || r.p.state === 'absent' || r.p.symlink) return true
+  const st = await r.stat()
+  if (!st) return missing(r, 'mode')
+  const have = perm(st)
+  const want = applyMode(r.mode, have)
+  if (have === want) return true
+  const what = `mode ${formatMode(have)} -> ${formatMode(want)}`
+  if (!r.apply) {
+    r.ctx.log.info(`would set ${what}`)
+    return false
+  }
+  await chmod(r.target, want)
+  r.ctx.log.info(what)
+  return false
+}
+
+/** The sub-checks, in order; the result is their AND. */
+const checks = [checkState, checkContent, checkSource, checkFragments, checkSymlink, checkOwner, checkMode]
+
+/** What stays the same across checkApply calls. */
+type RunFixed = Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'>
+
+function newRun(fixed: RunFixed, apply: boolean): Run {
+  const { p, target } = fixed
+  let ids: Promise<Ids> | undefined
+  const stats = new Map<boolean, Promise<Stats | undefined>>()
+  const resolveIds = async (): Promise<Ids> => ({
+    uid: p.owner === undefined ? undefined : await resolveUid(p.owner),
+    gid: p.group === undefined ? undefined : await resolveGid(p.group),
+  })
+  return {
+    ...fixed,
+    apply,
+    // Read on each run: send/recv may replace a param's value in place.
+    mode: p.mode === undefined ? undefined : parseMode(p.mode),
+    ids: () => (ids ??= resolveIds()),
+    stat(follow = true) {
+      const known = stats.get(follow)
+      if (known) return known
+      // One lstat serves both unless the path is a symlink.
+      const st = follow
+        ? this.stat(false).then(l => (l?.isSymbolicLink() ? statOr(target) : l))
+        : statOr(target, false)
+      stats.set(follow, st)
+      return st
+    },
+    forget: () => stats.clear(),
+  }
+}
+
+// --- the kind -------------------------------------------------------------------------------
+
+const compared = [
+  'state',
+  'content',
+  'source',
+  'owner',
+  'group',
+  'mode',
+  'recurse',
+  'force',
+  'purge',
+  'symlink',
+] as const
+
+/** The parent directories of a path, nearest first, each with a trailing `/`. */
+export function parentDirs(path: string): string[] {
+  const out: string[] = []
+  let p = path.replace(/\/+$/, '')
+  while (p.length > 0) {
+    p = p.slice(0, p.lastIndexOf('/'))
+    out.push(`${p}/`)
+  }
+  return out
+}
+
+export const file = defineResource({
+  kind: 'file',
+  params: FileParams,
+  normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),
+  validate: p => validateFile(p),
+  uids: p => [`file:${p.path}`],
+  /** A file needs its nearest managed parent directory, and each managed fragment. */
+  autoEdges: p => [parentDirs(p.path).map(d => `file:${d}`), ...(p.fragments ?? []).map(f => [`file:${f}`])],
+  cmp(a, b) {
+    if (a.path !== b.path) return 'the path differs'
+    for (const k of compared) if (a[k] !== b[k]) return `the ${k} differs`
+    if ((a.fragments ?? []).join('\0') !== (b.fragments ?? []).join('\0')) return 'the fragments differ'
+    return undefined
+  },
+  init(p, ctx) {
+    const isDir = p.path.endsWith('/')
+    const target = p.path === '/' ? '/' : p.path.replace(/\/+$/, '')
+    const fixed: RunFixed = {
+      p,
+      ctx,
+      target,
+      isDir,
+      content: contentCache(),
+    }
+    return {
+      async watch(signal) {
+        const event = (): void => ctx.event()
+        await ctx.watchPath(target, signal, event, { recursive: isDir && p.recurse })
+        if (p.source?.startsWith('/')) {
+          const recursive = p.source.endsWith('/') && p.recurse
+          await ctx.watchPath(p.source, signal, event, { recursive })
+        }
+        for (const f of p.fragments ?? [])
+          await ctx.watchPath(f, signal, event, { recursive: f.endsWith('/') })
+        ctx.event()
+        await untilAborted(signal)
+      },
+      async checkApply(apply, signal) {
+        if (ctx.recv().content?.changed) {
+          if (ctx.debug) ctx.log.debug('Invalidating sha256sum of content')
+          fixed.content.drop()
+        }
+        const r = newRun(fixed, apply)
+        let ok = true
+        for (const check of checks) {
+          signal.throwIfAborted()
+          if (await check(r)) continue
+          ok = false
+          r.forget()
+        }
+        return ok
+      },
+    }
+  },
+})

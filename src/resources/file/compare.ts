@@ -1,0 +1,69 @@
+/**
+ * Cheap content comparisons: sizes first, then the bytes themselves (small files) or a streamed
+ * sha256 against the cached hash of the wanted content (large ones).
+ */
+import { createHash } from 'node:crypto'
+import { open } from 'node:fs/promises'
+
+/** Above this size a file is hashed in chunks instead of read whole. */
+const WHOLE_MAX = 1 << 20
+const CHUNK = 1 << 16
+
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** The sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256')
+  const fh = await open(path, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK)
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null)
+      if (bytesRead === 0) break
+      h.update(buf.subarray(0, bytesRead))
+    }
+  } finally {
+    await fh.close()
+  }
+  return h.digest('hex')
+}
+
+/**
+ * Does the file at `path` (of `size` bytes) hold exactly `want`? `wantSha` gives want's sha256,
+ * computed only when a large file has to be hashed.
+ */
+export async function contentEquals(
+  path: string,
+  size: number,
+  want: Uint8Array,
+  wantSha: () => string,
+): Promise<boolean> {
+  if (size !== want.length) return false
+  if (size > WHOLE_MAX) return (await sha256File(path)) === wantSha()
+  // One read of size + 1 bytes: the extra byte notices a file that grew since its stat.
+  const fh = await open(path, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(size + 1)
+    const { bytesRead } = await fh.read(buf, 0, size + 1, 0)
+    return bytesRead === size && buf.subarray(0, size).equals(want)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Do two files hold the same bytes? (Callers compare their sizes first.) */
+export async function filesEqual(a: string, b: string): Promise<boolean> {
+  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')])
+  try {
+    const ba = Buffer.allocUnsafe(CHUNK)
+    const bb = Buffer.allocUnsafe(CHUNK)
+    for (;;) {
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, null), fb.read(bb, 0, CHUNK, null)])
+      if (ra.bytesRead !== rb.bytesRead) return false
+      if (ra.bytesRead === 0) return true
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false
+    }
+  } finally {
+    await Promise.all([fa.close(), fb.close()])
+  }
+}
