@@ -44,7 +44,8 @@ function fakeKind(rec: Recorder) {
       rec.inits.set(ctx.name, (rec.inits.get(ctx.name) ?? 0) + 1)
       return {
         async watch(signal) {
-          if (p.holdStartup) await new Promise<void>(r => rec.release.set(ctx.name, r))
+          if (p.holdStartup)
+            await Promise.race([new Promise<void>(r => rec.release.set(ctx.name, r)), untilAborted(signal)])
           rec.poke.set(ctx.name, () => ctx.event())
           ctx.event()
           await untilAborted(signal)
@@ -114,8 +115,8 @@ const edge = (from: string, to: string, notify = false): EdgeSpec => ({
   notify,
 })
 
-function compile(resources: ResourceSpec[], edges: EdgeSpec[] = []) {
-  return compileGraph({ name: 'g', resources, edges }, new Registry([fakeKind(rec) as never])).graph
+function compile(resources: ResourceSpec[], edges: EdgeSpec[] = [], opts: { sema?: number } = {}) {
+  return compileGraph({ name: 'g', resources, edges }, new Registry([fakeKind(rec) as never]), opts).graph
 }
 
 async function start(
@@ -374,4 +375,54 @@ test('send/recv copies a changed value into the receiver, marks it changed once,
   pokeSource.fn!()
   await converged
   assert.deepEqual(seen, ['one:true', 'two:true'])
+})
+
+test('semaphores bound how many resources check at once', async () => {
+  const four = ['a', 'b', 'c', 'd']
+  await start(four.map(n => res(n, { ms: 30 }, { sema: ['lock:2'] })))
+  assert.equal(rec.maxInflight, 2)
+  await engine!.close()
+  rec.maxInflight = 0
+  rec.ok.clear()
+  engine = newEngine()
+  const converged = untilConverged(engine)
+  await engine.commit(
+    compile(
+      four.map(n => res(`${n}2`, { ms: 30 })),
+      [],
+      { sema: 1 },
+    ),
+  )
+  await converged
+  assert.equal(rec.maxInflight, 1, '--sema 1 makes the whole graph serial')
+})
+
+test('realize: a resource removed before it was ever applied is applied once', async () => {
+  const e = newEngine()
+  engine = e
+  await e.commit(compile([res('a'), res('late', { holdStartup: true }, { realize: true })]))
+  await new Promise<void>(r => {
+    const wait = () => (rec.calls.includes('a:apply') ? r() : setImmediate(wait))
+    wait()
+  })
+  assert.ok(!rec.calls.includes('late:apply'))
+  const converged = untilConverged(e)
+  await e.commit(compile([res('a')]))
+  await converged
+  assert.equal(rec.calls.filter(c => c === 'late:apply').length, 1)
+})
+
+test('a retry budget is kept when a resource is replaced, and reset with meta reset', async () => {
+  rec.failures.set('a', 100)
+  const e = await start([res('a', { tag: '1' }, { retry: 1 })])
+  assert.equal(rec.calls.length, 2)
+  // Replaced (changed params), with its budget spent: one attempt, then it fails for good.
+  let converged = untilConverged(e)
+  await e.commit(compile([res('a', { tag: '2' }, { retry: 1 })]))
+  await converged
+  assert.equal(rec.calls.length, 3)
+  converged = untilConverged(e)
+  await e.commit(compile([res('a', { tag: '3' }, { retry: 1, reset: true })]))
+  await converged
+  assert.equal(rec.calls.length, 5)
 })

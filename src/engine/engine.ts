@@ -16,6 +16,7 @@ import { Graph } from './graph.js'
 import type { Logger } from './logger.js'
 import { RefreshStore } from './refresh.js'
 import type { GraphResource } from './resource.js'
+import { Semaphores } from './semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './sendrecv.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './spec.js'
 import { type Peer, Worker, type WorkerHost } from './worker.js'
@@ -55,6 +56,8 @@ export class Engine implements WorkerHost {
   readonly #watcher = new FsWatcher()
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
+  readonly semaphores = new Semaphores()
+  readonly #retries = new Map<string, number>()
   readonly #refresh: RefreshStore
   #graph: ResGraph = new Graph()
   #clock = 0
@@ -124,6 +127,14 @@ export class Engine implements WorkerHost {
     return incoming.length ? transfer(w.id, incoming, w.params, w.recvState) : noTransfer
   }
 
+  retriesLeft(res: Res): number {
+    return this.#retries.get(res.id) ?? res.meta.retry
+  }
+
+  saveRetries(id: string, left: number): void {
+    this.#retries.set(id, left)
+  }
+
   failed(w: Worker, err: unknown): void {
     this.#failures.set(w.id, err)
   }
@@ -161,12 +172,27 @@ export class Engine implements WorkerHost {
     if (replacement && this.#opts.log.isDebug)
       this.#opts.log.debug(`${w.id}: replaced: ${differs(w.res, replacement) ?? 'it had failed'}`)
     await w.stop()
+    if (!replacement) await this.#realize(w)
     this.#workers.delete(w.id)
     this.#failures.delete(w.id)
+    // Retry budgets are kept by kind and name across a replacement, unless meta `reset` says otherwise.
+    if (!replacement || replacement.meta.reset) this.#retries.delete(w.id)
     try {
       await w.instance.cleanup?.()
     } catch (err) {
       w.log.error(`cleanup: ${describeError(err)}`)
+    }
+  }
+
+  /** Meta `realize`: a resource leaving the graph that was never applied is applied once. */
+  async #realize(w: Worker): Promise<void> {
+    if (!w.res.meta.realize || w.applied || w.hasFailed || this.#closed) return
+    const apply = !(this.noop || w.res.meta.noop)
+    w.log.info('realize: applying once before removal')
+    try {
+      await w.instance.checkApply(apply, AbortSignal.timeout(w.res.meta.timeout || 2 ** 31 - 1))
+    } catch (err) {
+      w.log.error(`realize: ${describeError(err)}`)
     }
   }
 

@@ -16,7 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConvergerHandle } from './converger.js'
 import { describeError, isAbortError, MgmtError } from './errors.js'
 import type { Logger } from './logger.js'
+import { TokenBucket } from './ratelimit.js'
 import type { Instance, RecvState } from './resource.js'
+import type { Semaphores } from './semaphore.js'
 import { settle, type Transfer } from './sendrecv.js'
 import type { Res } from './spec.js'
 
@@ -47,6 +49,11 @@ export interface WorkerHost {
   delivered(id: string): Promise<void>
   /** Copy the values sent along incoming edges into `w.params`. */
   receive(w: Worker): Transfer
+  /** The graph's semaphores (meta `sema`). */
+  readonly semaphores: Semaphores
+  /** The checkApply retry budget left for a resource; it survives a replacement unless meta `reset`. */
+  retriesLeft(res: Res): number
+  saveRetries(id: string, left: number): void
 }
 
 export type Cause = 'startup' | 'watch event' | 'poke' | 'notification'
@@ -73,7 +80,7 @@ export class Worker implements Peer {
   #watching: Promise<void> | undefined
   readonly #watchAbort = new AbortController()
   readonly #workAbort = new AbortController()
-  #retriesLeft: number
+  readonly #bucket: TokenBucket
 
   constructor(
     readonly res: Res,
@@ -84,7 +91,7 @@ export class Worker implements Peer {
     readonly host: WorkerHost,
     readonly converger: ConvergerHandle,
   ) {
-    this.#retriesLeft = res.meta.retry
+    this.#bucket = new TokenBucket(res.meta.limit, res.meta.burst)
   }
 
   get id(): string {
@@ -149,7 +156,12 @@ export class Worker implements Peer {
         })
       if (this.#stopping) return
       const cause: Cause = this.ts === 0 ? 'startup' : this.#eventPending ? 'watch event' : 'poke'
-      if (this.#eventPending) this.#clean = false
+      if (this.#eventPending) {
+        this.#clean = false
+        // Events past the rate limit wait here; more events meanwhile coalesce into this one.
+        if (cause === 'watch event') await this.#bucket.take(this.#watchAbort.signal).catch(() => {})
+        if (this.#stopping) return
+      }
       this.#eventPending = false
       this.#pokePending = false
       await this.#processWithRetry(cause)
@@ -162,13 +174,14 @@ export class Worker implements Peer {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#process(cause)
-        if (this.res.meta.retryreset) this.#retriesLeft = this.res.meta.retry
+        if (this.res.meta.retryreset) this.host.saveRetries(this.id, this.res.meta.retry)
         return
       } catch (err) {
         if (this.#stopping || isAbortError(err)) return
         this.log.error(describeError(err))
-        if (this.#retriesLeft === 0) return this.#giveUp(err, attempt)
-        if (this.#retriesLeft > 0) this.#retriesLeft--
+        const left = this.host.retriesLeft(this.res)
+        if (left === 0) return this.#giveUp(err, attempt)
+        if (left > 0) this.host.saveRetries(this.id, left - 1)
         await this.#delay()
         if (this.#stopping) return
       }
@@ -197,6 +210,18 @@ export class Worker implements Peer {
       for (const u of stale) u.poke()
       return
     }
+    const release = this.res.meta.sema.length
+      ? await this.host.semaphores.acquire(this.res.meta.sema)
+      : undefined
+    try {
+      await this.#run(cause)
+    } finally {
+      release?.()
+    }
+  }
+
+  /** The part of a pass that holds the semaphores. */
+  async #run(cause: Cause): Promise<void> {
     const noop = this.host.noop || this.res.meta.noop
     this.#receive()
     const refresh = this.host.refreshPending(this.id)

@@ -1,0 +1,32 @@
+/**
+ * A token bucket for the `limit` (events per second) and `burst` metaparams: watch events beyond
+ * the rate wait for a token. An unlimited bucket never waits.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+
+export class TokenBucket {
+  #tokens: number
+  #last = performance.now()
+
+  constructor(
+    readonly limit: number,
+    readonly burst: number,
+  ) {
+    this.#tokens = burst
+  }
+
+  /** Waits until a token is free, then takes it. */
+  async take(signal?: AbortSignal): Promise<void> {
+    if (this.limit === Number.POSITIVE_INFINITY) return
+    for (;;) {
+      const now = performance.now()
+      this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.limit)
+      this.#last = now
+      if (this.#tokens >= 1) {
+        this.#tokens -= 1
+        return
+      }
+      await sleep(((1 - this.#tokens) / this.limit) * 1000, undefined, { signal })
+    }
+  }
+}
