@@ -13,6 +13,7 @@ import { Converger } from './converger.js'
 import { describeError, MgmtError } from './errors.js'
 import { FsWatcher } from './fswatch.js'
 import { Graph } from './graph.js'
+import { composite, readyGate } from './group.js'
 import type { Logger } from './logger.js'
 import { RefreshStore } from './refresh.js'
 import type { GraphResource } from './resource.js'
@@ -199,26 +200,40 @@ export class Engine implements WorkerHost {
   async #create(res: Res): Promise<Worker | undefined> {
     const log = this.#opts.log.child(res.id)
     let worker: Worker | undefined
-    const ctx = createContext({
-      kind: res.kind,
-      name: res.name,
-      hostname: this.#opts.hostname,
-      log,
-      world: this.#opts.world,
-      stateDir: join(this.#opts.prefix, 'engine', 'state'),
-      watcher: this.#watcher,
-      event: () => worker?.event(),
-      refresh: () => worker?.refreshing ?? false,
-      send: values => {
-        if (worker) worker.sent = values
-      },
-      recv: () => worker?.recvState ?? {},
-      graph: () => this.#graphResources(),
-    })
+    const members = [res, ...(res.group ?? [])]
+    const gate = readyGate(members.length, () => worker?.event())
     const handle = this.converger.register(true)
     try {
       const params = { ...res.params }
-      const instance = await res.def.init(params as never, ctx)
+      const inits = members.map(async m => {
+        const mlog = m === res ? log : this.#opts.log.child(m.id)
+        const ctx = createContext({
+          kind: m.kind,
+          name: m.name,
+          hostname: this.#opts.hostname,
+          log: mlog,
+          world: this.#opts.world,
+          stateDir: join(this.#opts.prefix, 'engine', 'state'),
+          watcher: this.#watcher,
+          event: members.length === 1 ? () => worker?.event() : gate(),
+          refresh: () => worker?.refreshing ?? false,
+          send: values => {
+            if (worker) worker.sent = values
+          },
+          recv: () => worker?.recvState ?? {},
+          graph: () => this.#graphResources(),
+        })
+        return { id: m.id, instance: await m.def.init((m === res ? params : { ...m.params }) as never, ctx) }
+      })
+      const inited = await Promise.all(inits)
+      const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)
+      if (inited.length > 1 && log.isDebug)
+        log.debug(
+          `grouped with ${inited
+            .slice(1)
+            .map(m => m.id)
+            .join(', ')}`,
+        )
       worker = new Worker(res, params, instance, log, this, handle)
       this.#workers.set(res.id, worker)
       return worker

@@ -26,6 +26,31 @@ export class Graph<V, E> {
     inc.set(from, kept)
   }
 
+  /** Removes a vertex and its edges. */
+  removeVertex(id: string): void {
+    for (const to of this.#out.get(id)?.keys() ?? []) this.#in.get(to)?.delete(id)
+    for (const from of this.#in.get(id)?.keys() ?? []) this.#out.get(from)?.delete(id)
+    this.#out.delete(id)
+    this.#in.delete(id)
+    this.#vertices.delete(id)
+  }
+
+  /** Is `to` reachable from `from` along edges? */
+  reaches(from: string, to: string): boolean {
+    const seen = new Set([from])
+    const todo = [from]
+    while (todo.length) {
+      for (const next of this.outgoing(todo.pop()!).keys()) {
+        if (next === to) return true
+        if (!seen.has(next)) {
+          seen.add(next)
+          todo.push(next)
+        }
+      }
+    }
+    return false
+  }
+
   removeEdge(from: string, to: string): void {
     this.#out.get(from)?.delete(to)
     this.#in.get(to)?.delete(from)

@@ -144,6 +144,12 @@ export interface ResourceDef<
    * every resource of every new graph.
    */
   autoEdges?(params: Readonly<z.output<S>>, name: string): readonly (readonly string[])[]
+  /**
+   * With `traits.groupable`: may the resource with params `b` be grouped into the one with params
+   * `a`? Absent means yes. Grouped resources run as one vertex: one watch of them all, and their
+   * checkApply calls one after the other (a package kind could apply them in one transaction).
+   */
+  groupCmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): boolean
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
   init(params: Readonly<z.output<S>>, ctx: ResourceContext): Instance | Promise<Instance>

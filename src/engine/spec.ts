@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import { addAutoEdges } from './autoedge.js'
+import { autoGroup } from './autogroup.js'
 import { formatPath, type Issue, isMgmtError, MgmtError } from './errors.js'
 import { Graph } from './graph.js'
 import { MetaParams, validateMeta } from './metaparams.js'
@@ -52,6 +53,8 @@ export interface Res {
   readonly def: ResourceDef
   readonly params: Readonly<Record<string, unknown>>
   readonly meta: Readonly<MetaParams>
+  /** Resources grouped into this one (autogroup). */
+  readonly group?: readonly Res[]
 }
 
 /** An edge of a compiled graph. Several declared edges between one pair merge into one. */
@@ -76,6 +79,8 @@ export interface CompileOptions {
   readonly sema?: number
   /** Skip automatic edges (`--no-autoedges`). */
   readonly noAutoEdges?: boolean
+  /** Skip grouping (`--no-autogroup`). */
+  readonly noAutoGroup?: boolean
 }
 
 export interface Compiled {
@@ -156,6 +161,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     }
   }
   if (issues.length) throw new GraphInvalid(issues)
+  if (!opts.noAutoGroup) autoGroup(graph)
   return { graph, name: spec.name, warnings }
 }
 

@@ -471,3 +471,29 @@ test('exec params: defaults, obsolete keys of the original, and cross-field chec
     DEBUG: 'true',
   })
 })
+
+test('an exec depends on the file resources of its programs', async () => {
+  const { compileGraph } = await import('../engine/spec.js')
+  const { builtinRegistry } = await import('./index.js')
+  const { graph } = compileGraph(
+    {
+      name: 'g',
+      resources: [
+        {
+          kind: 'file',
+          name: 'tool',
+          params: { path: '/opt/t/bin/tool', state: 'exists', content: '#!/bin/sh\n' },
+        },
+        { kind: 'file', name: 'sh', params: { path: '/opt/t/sh', state: 'exists', content: '' } },
+        {
+          kind: 'exec',
+          name: 'run',
+          params: { cmd: '/opt/t/bin/tool --go', ifcmd: 'test -e /x', ifshell: '/opt/t/sh' },
+        },
+      ],
+      edges: [],
+    },
+    builtinRegistry(),
+  )
+  assert.deepEqual([...graph.incoming('exec[run]').keys()].sort(), ['file[sh]', 'file[tool]'])
+})

@@ -143,6 +143,20 @@ export const exec = defineResource({
     return { ...p, cmd: p.cmd || name, sig: signalName(p.sig) ?? p.sig }
   },
   validate: validateExec,
+  /** Each command needs the file resource of its program (or of its shell), when one manages it. */
+  autoEdges: p =>
+    (
+      [
+        [p.cmd, p.shell],
+        [p.watchcmd, p.watchshell],
+        [p.ifcmd, p.ifshell],
+        [p.nifcmd, p.nifshell],
+        [p.donecmd, p.doneshell],
+      ] as const
+    )
+      .map(([cmd, shell]) => (shell || cmd.trim().split(/\s+/)[0]) ?? '')
+      .filter(bin => bin.startsWith('/'))
+      .map(bin => [`file:${bin}`]),
   init(p, ctx) {
     const runner = new Runner(p, ctx)
     const main = { cmd: p.cmd, shell: p.shell, cwd: p.cwd, args: p.args }

@@ -20,6 +20,8 @@ export const print = defineResource({
   kind: 'print',
   params: PrintParams,
   traits: { refreshable: true, groupable: true },
+  /** Prints that wait for a notification keep their own vertex: a notification is per resource. */
+  groupCmp: (a, b) => !a.refresh_only && !b.refresh_only,
   init(params, ctx) {
     /** What was printed last; undefined before the first print. */
     let printed: string | undefined
