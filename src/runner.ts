@@ -7,10 +7,13 @@ import { appendFile } from 'node:fs/promises'
 import { Engine } from './engine/engine.js'
 import { describeError } from './engine/errors.js'
 import type { Logger } from './engine/logger.js'
+import type { Registry } from './engine/registry.js'
 import type { ResGraph } from './engine/spec.js'
 import type { World } from './world/world.js'
 
 export interface RunnerOptions {
+  /** The resource kinds. */
+  readonly registry: Registry
   readonly hostname: string
   readonly prefix: string
   readonly world: World
@@ -47,6 +50,7 @@ export class Runner {
   constructor(opts: RunnerOptions) {
     this.#opts = opts
     this.engine = new Engine({
+      registry: opts.registry,
       hostname: opts.hostname,
       prefix: opts.prefix,
       world: opts.world,

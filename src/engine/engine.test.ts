@@ -133,6 +133,7 @@ async function start(
 
 function newEngine(opts: { noop?: boolean } = {}): Engine {
   return new Engine({
+    registry: new Registry([fakeKind(rec) as never]),
     hostname: 'h',
     prefix: dir,
     world: new MemoryWorld('h'),
@@ -168,7 +169,14 @@ test('startup runs dependencies first and independent resources in parallel', as
 })
 
 test('no checkApply before the first watch event', async () => {
-  engine = new Engine({ hostname: 'h', prefix: dir, world: new MemoryWorld('h'), log, convergedTimeout: 0 })
+  engine = new Engine({
+    registry: new Registry([fakeKind(rec) as never]),
+    hostname: 'h',
+    prefix: dir,
+    world: new MemoryWorld('h'),
+    log,
+    convergedTimeout: 0,
+  })
   const converged = untilConverged(engine)
   await engine.commit(compile([res('a'), res('b', { holdStartup: true })], [edge('a', 'b')]))
   await new Promise<void>(r => {

@@ -15,8 +15,11 @@ import { FsWatcher } from './fswatch.js'
 import { Graph } from './graph.js'
 import { composite, readyGate } from './group.js'
 import type { Logger } from './logger.js'
+import { mustParseParams } from './params.js'
 import { RefreshStore } from './refresh.js'
+import type { Registry } from './registry.js'
 import type { GraphResource } from './resource.js'
+import { ReverseStore } from './reverse.js'
 import { Semaphores } from './semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './sendrecv.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './spec.js'
@@ -28,6 +31,8 @@ export interface EngineOptions {
   readonly prefix: string
   readonly world: World
   readonly log: Logger
+  /** The kinds, for reversals of resources that are no longer in any graph. */
+  readonly registry: Registry
   /** Run every resource with apply=false. */
   readonly noop?: boolean
   /** Seconds of idleness after which the engine is converged; negative = never. */
@@ -54,12 +59,14 @@ export class Engine implements WorkerHost {
   readonly noop: boolean
   readonly stats: EngineStats = { checked: 0, changed: 0 }
   readonly #opts: EngineOptions
+  readonly #registry: Registry
   readonly #watcher = new FsWatcher()
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
   readonly semaphores = new Semaphores()
   readonly #retries = new Map<string, number>()
   readonly #refresh: RefreshStore
+  readonly #reverse: ReverseStore
   #graph: ResGraph = new Graph()
   #clock = 0
   #closed = false
@@ -67,8 +74,10 @@ export class Engine implements WorkerHost {
   constructor(opts: EngineOptions) {
     this.#opts = opts
     this.noop = opts.noop ?? false
+    this.#registry = opts.registry
     this.converger = new Converger(opts.convergedTimeout ?? -1)
     this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
+    this.#reverse = new ReverseStore(join(opts.prefix, 'engine', 'reverse'), opts.log)
   }
 
   /** Resources that failed permanently, and why. */
@@ -158,6 +167,7 @@ export class Engine implements WorkerHost {
         if (!n || differs(w.res, n) !== undefined || (w.hasFailed && n.meta.rewatch)) removed.push(w)
       }
       await Promise.all(removed.map(w => this.#remove(w, next.vertex(w.id))))
+      await this.#reverseGone(next)
       this.#graph = next
       await this.#refresh.load()
       await this.#refresh.prune((from, to) => next.outgoing(from).get(to)?.notify === true)
@@ -185,6 +195,43 @@ export class Engine implements WorkerHost {
     }
   }
 
+  /** Applies, once, the recorded reversal of each resource that is not in `next`. */
+  async #reverseGone(next: ResGraph): Promise<void> {
+    for (const { reversal, done } of await this.#reverse.list()) {
+      const id = `${reversal.kind}[${reversal.name}]`
+      if (next.has(id) || !this.#registry.has(reversal.kind)) continue
+      const log = this.#opts.log.child(id)
+      const apply = !this.noop
+      try {
+        const def = this.#registry.get(reversal.kind)
+        const params = mustParseParams(def, reversal.name, reversal.params)
+        const ctx = createContext({
+          kind: def.kind,
+          name: reversal.name,
+          hostname: this.#opts.hostname,
+          log,
+          world: this.#opts.world,
+          stateDir: join(this.#opts.prefix, 'engine', 'state'),
+          watcher: this.#watcher,
+          event: () => {},
+        })
+        const instance = await def.init(params as never, ctx)
+        const ok = await instance.checkApply(apply, AbortSignal.timeout(60_000))
+        await instance.cleanup?.()
+        log.info(
+          ok
+            ? 'reverse: nothing to put back'
+            : apply
+              ? 'reverse: put back what was there before'
+              : 'reverse: would put back what was there before',
+        )
+        if (apply) await done()
+      } catch (err) {
+        log.error(`reverse: ${describeError(err)}`)
+      }
+    }
+  }
+
   /** Meta `realize`: a resource leaving the graph that was never applied is applied once. */
   async #realize(w: Worker): Promise<void> {
     if (!w.res.meta.realize || w.applied || w.hasFailed || this.#closed) return
@@ -204,6 +251,7 @@ export class Engine implements WorkerHost {
     const gate = readyGate(members.length, () => worker?.event())
     const handle = this.converger.register(true)
     try {
+      await this.#reverse.record(res)
       const params = { ...res.params }
       const inits = members.map(async m => {
         const mlog = m === res ? log : this.#opts.log.child(m.id)

@@ -145,6 +145,12 @@ export interface ResourceDef<
    */
   autoEdges?(params: Readonly<z.output<S>>, name: string): readonly (readonly string[])[]
   /**
+   * For meta `reverse`: the raw params of a resource that would put back what is there now, read
+   * before this resource first changes anything (undefined: nothing to put back). The engine keeps
+   * them on disk and applies them once when the resource leaves the graph.
+   */
+  reversed?(params: Readonly<z.output<S>>): Promise<Record<string, unknown> | undefined>
+  /**
    * With `traits.groupable`: may the resource with params `b` be grouped into the one with params
    * `a`? Absent means yes. Grouped resources run as one vertex: one watch of them all, and their
    * checkApply calls one after the other (a package kind could apply them in one transaction).

@@ -72,3 +72,65 @@ test('a stream of graphs is applied as diffs; an invalid one keeps the running g
     log.lines.join('\n'),
   )
 })
+
+test('meta reverse: a file leaving the graph gets its original bytes, mode and absence back', async () => {
+  const { mkdtemp, readFile, rm, stat, writeFile, chmod } = await import('node:fs/promises')
+  const { existsSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-reverse-'))
+  try {
+    const kept = join(dir, 'kept')
+    const fresh = join(dir, 'fresh')
+    await writeFile(kept, 'original\n')
+    await chmod(kept, 0o640)
+    const log = memoryLogger('info')
+    let step: () => void = () => {}
+    async function* graphs() {
+      const managed = new Graph('managed')
+      managed.add(
+        'file',
+        'kept',
+        { path: kept, state: 'exists', content: 'managed\n', mode: '0600' },
+        { reverse: true },
+      )
+      managed.add('file', 'fresh', { path: fresh, state: 'exists', content: 'new\n' }, { reverse: true })
+      yield managed
+      await new Promise<void>(r => {
+        step = r
+      })
+      yield new Graph('empty')
+    }
+    const ac = new AbortController()
+    const prefix = join(dir, 'state')
+    const done = run(graphs(), { prefix, log, signal: ac.signal })
+    await until(
+      () =>
+        log.lines.some(l => l.startsWith('file[fresh]: created')) &&
+        log.lines.some(l => l.startsWith('file[kept]: content')),
+    )
+    assert.equal(await readFile(kept, 'utf8'), 'managed\n')
+    step()
+    await until(() => log.lines.filter(l => l.includes('reverse: put back')).length === 2)
+    ac.abort()
+    await done
+    assert.equal(await readFile(kept, 'utf8'), 'original\n')
+    assert.equal((await stat(kept)).mode & 0o777, 0o640)
+    assert.equal(existsSync(fresh), false)
+    assert.deepEqual(
+      await import('node:fs/promises').then(f => f.readdir(join(prefix, 'engine', 'reverse'))),
+      [],
+    )
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+/** Waits for a condition on log lines (checked on every log line would be nicer; this is a test). */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(r => setTimeout(r, 5))
+  }
+}

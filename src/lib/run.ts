@@ -8,6 +8,7 @@ import { hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describeError, isMgmtError } from '../engine/errors.js'
 import { createLogger, type Logger, silentLogger } from '../engine/logger.js'
+import type { Registry } from '../engine/registry.js'
 import { type Compiled, type CompileOptions, compileGraph, type GraphSpec } from '../engine/spec.js'
 import { builtinRegistry } from '../resources/index.js'
 import { Runner, type RunResult } from '../runner.js'
@@ -58,6 +59,7 @@ export function run(
 export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunOptions = {}): RunHandle {
   const log = opts.log === 'silent' ? silentLogger : (opts.log ?? createLogger('info'))
   const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop }
+  const registry = builtinRegistry()
   let runner: Runner | undefined
   let stop = false
   const done = (async (): Promise<RunResult> => {
@@ -69,13 +71,13 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       const stream = isAsyncIterable(graphs) ? graphs[Symbol.asyncIterator]() : once(graphs)
       const first = await stream.next()
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
-      const graph = first.done ? undefined : compile(first.value, compileOpts)
-      const r = new Runner({ ...opts, hostname, prefix, log, world: new MemoryWorld(hostname) })
+      const graph = first.done ? undefined : compile(first.value, registry, compileOpts)
+      const r = new Runner({ ...opts, registry, hostname, prefix, log, world: new MemoryWorld(hostname) })
       runner = r
       if (stop || opts.signal?.aborted) r.shutdown()
       opts.signal?.addEventListener('abort', () => r.shutdown(), { once: true })
       if (graph) await r.commit(graph)
-      void follow(stream, r, compileOpts, log)
+      void follow(stream, r, registry, compileOpts, log)
       return await r.done
     } finally {
       if (temp) await rm(prefix, { recursive: true, force: true })
@@ -96,6 +98,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
 async function follow(
   stream: AsyncIterator<GraphInput>,
   r: Runner,
+  registry: Registry,
   opts: CompileOptions,
   log: Logger,
 ): Promise<void> {
@@ -107,7 +110,7 @@ async function follow(
       return
     }
     try {
-      await r.commit(compile(next.value, opts))
+      await r.commit(compile(next.value, registry, opts))
     } catch (err) {
       if (!isMgmtError(err)) throw err
       log.error(`${describeError(err)}\n  (keeping the running graph)`)
@@ -115,9 +118,9 @@ async function follow(
   }
 }
 
-function compile(g: GraphInput, opts: CompileOptions) {
+function compile(g: GraphInput, registry: Registry, opts: CompileOptions) {
   if ('graph' in g && 'warnings' in g) return g.graph
-  return compileGraph(g instanceof Graph ? g.toSpec() : g, builtinRegistry(), opts).graph
+  return compileGraph(g instanceof Graph ? g.toSpec() : g, registry, opts).graph
 }
 
 function isAsyncIterable(x: unknown): x is AsyncIterable<GraphInput> {

@@ -475,6 +475,30 @@ const compared = [
   'symlink',
 ] as const
 
+/**
+ * The params that put a plain file back as it is now (content, mode, owner, group), or remove it
+ * when it does not exist. Directories, symlinks and content that is not UTF-8 are not reversible.
+ */
+export async function reversedFile(path: string): Promise<Record<string, unknown> | undefined> {
+  const st = await statOr(path, false)
+  if (!st) return { path, state: 'absent' }
+  if (!st.isFile()) return undefined
+  const bytes = await readFile(path)
+  const content = new TextDecoder('utf-8', { fatal: true })
+  try {
+    return {
+      path,
+      state: 'exists',
+      content: content.decode(bytes),
+      mode: formatMode(perm(st)),
+      owner: String(st.uid),
+      group: String(st.gid),
+    }
+  } catch {
+    return undefined
+  }
+}
+
 /** The parent directories of a path, nearest first, each with a trailing `/`. */
 export function parentDirs(path: string): string[] {
   const out: string[] = []
@@ -494,6 +518,7 @@ export const file = defineResource({
   uids: p => [`file:${p.path}`],
   /** A file needs its nearest managed parent directory, and each managed fragment. */
   autoEdges: p => [parentDirs(p.path).map(d => `file:${d}`), ...(p.fragments ?? []).map(f => [`file:${f}`])],
+  reversed: p => reversedFile(p.path),
   cmp(a, b) {
     if (a.path !== b.path) return 'the path differs'
     for (const k of compared) if (a[k] !== b[k]) return `the ${k} differs`
