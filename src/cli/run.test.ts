@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { runMgmt, startMgmt } from '../testing/cli.js'
 import { version } from '../version.js'
 
@@ -253,4 +254,36 @@ test('yaml-change1: saving the graph file applies the change; an invalid edit ke
     m.child.kill('SIGINT')
   }
   assert.equal(await m.exited, 0, m.output())
+})
+
+test('sema-1: the original graph with semaphores converges with --sema 2, two commands at most at once', async t => {
+  const original = fileURLToPath(
+    new URL('../../../../shared/mgmt-yaml/test-shell/sema-1.yaml', import.meta.url),
+  )
+  if (!existsSync(original)) {
+    t.skip('../shared/mgmt-yaml is not here')
+    return
+  }
+  const root = await mkdtemp(join(dir, 'sema-'))
+  const log = join(root, 'log')
+  // Each `sleep 10s` becomes a short command that logs when it starts and ends.
+  const text = (await readFile(original, 'utf8'))
+    .replaceAll("shell: ''", 'shell: /bin/sh')
+    .replace(
+      /name: (\w+)\n(\s+)cmd: sleep 10s/g,
+      `name: $1\n$2cmd: "echo +$1 >> ${log}; sleep 0.1; echo -$1 >> ${log}"`,
+    )
+  const file = join(root, 'sema-1.yaml')
+  await writeFile(file, text)
+  const r = await runMgmt([...once, '--sema', '2', 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  let running = 0
+  let most = 0
+  const events = (await readFile(log, 'utf8')).trim().split('\n')
+  for (const e of events) {
+    running += e.startsWith('+') ? 1 : -1
+    most = Math.max(most, running)
+  }
+  assert.ok(events.length >= 10)
+  assert.equal(most, 2)
 })

@@ -23,6 +23,7 @@ interface RunFlags {
   watch: boolean
   noop?: boolean
   strict?: boolean
+  sema: number
   convergedTimeout: number
   convergedTimeoutNoExit?: boolean
   convergedStatusFile?: string
@@ -63,6 +64,15 @@ export function addRunCommand(program: Command): void {
     )
     .addOption(flag('--no-watch', 'do not watch the graph file for changes', 'NO_WATCH'))
     .addOption(flag('--noop', 'change nothing; show what would change', 'NOOP'))
+    .addOption(
+      flag(
+        '--sema <n>',
+        'add a semaphore of size n to every resource: at most n check at once (0: no limit)',
+        'SEMA',
+      )
+        .argParser(int('--sema'))
+        .default(0),
+    )
     .addOption(flag('--strict', 'unknown or obsolete keys are errors, not warnings', 'STRICT'))
     .addOption(
       flag(
@@ -120,7 +130,7 @@ async function runCommand(flags: RunFlags, file: string | undefined): Promise<nu
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
   const registry = builtinRegistry()
   const load = (text: string): YamlGraph =>
-    loadYaml(text, file!, registry, { strict: flags.strict, noop: flags.noop })
+    loadYaml(text, file!, registry, { strict: flags.strict, noop: flags.noop, sema: flags.sema })
   let first: YamlGraph | undefined
   let firstText = ''
   if (file) {
