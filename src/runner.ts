@@ -99,7 +99,10 @@ export class Runner {
   }
 
   async #finish(ended: Promise<EndReason>): Promise<RunResult> {
-    const reason = await ended
+    // A run lasts until it ends, even when nothing else (a watch, a child) holds the event loop,
+    // as with an empty graph. This timer never fires in practice: it costs no CPU.
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+    const reason = await ended.finally(() => clearInterval(keepAlive))
     this.#end = undefined
     await this.#commits
     const failed = this.engine.failures.map(f => f.id)

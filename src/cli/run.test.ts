@@ -287,3 +287,54 @@ test('sema-1: the original graph with semaphores converges with --sema 2, two co
   assert.ok(events.length >= 10)
   assert.equal(most, 2)
 })
+
+test('t7: run empty, then SIGINT, exits 0', async () => {
+  const m = startMgmt(['run', '--tmp-prefix', 'empty'])
+  await m.waitFor(/running no local graph/)
+  m.child.kill('SIGINT')
+  assert.equal(await m.exited, 0, m.output())
+})
+
+test('graph-exit2: SIGINT while a failing command waits to retry exits 0', async () => {
+  const { file } = await graph(
+    'exit2',
+    `graph: g
+resources:
+  exec:
+  - {name: a, cmd: /bin/false, meta: {retry: 10, delay: 1000}}
+  - {name: b, cmd: /bin/true}
+edges:
+- {name: e, from: {kind: exec, name: a}, to: {kind: exec, name: b}}
+`,
+  )
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  await m.waitFor(/exec\[a\]: error: command `\/bin\/false` exited with code 1/)
+  m.child.kill('SIGINT')
+  assert.equal(await m.exited, 0, m.output())
+})
+
+test('a second SIGINT cancels running work; the command is killed', async () => {
+  const { file, root } = await graph(
+    'cancel',
+    'graph: g\nresources:\n  exec:\n  - {name: long, cmd: "echo $$ > @/pid; exec sleep 60", shell: /bin/sh}\n',
+  )
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  await m.waitFor(/exec\[long\]: running/)
+  m.child.kill('SIGINT')
+  await m.waitFor(/shutting down/)
+  m.child.kill('SIGINT')
+  assert.equal(await m.exited, 0, m.output())
+  const pid = Number(await readFile(join(root, 'pid'), 'utf8'))
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the sleep is gone')
+})
+
+test('--log-format json writes one JSON object a line', async () => {
+  const { file } = await graph('json', 'graph: g\nresources:\n  print: [{name: p, msg: hi}]\n')
+  const r = await runMgmt([...once, '--log-format', 'json', 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  const lines = r.output
+    .trim()
+    .split('\n')
+    .map(l => JSON.parse(l) as { level: string; msg: string; source?: string })
+  assert.ok(lines.some(l => l.source === 'print[p]' && l.msg === 'hi' && l.level === 'info'))
+})

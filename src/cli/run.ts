@@ -145,9 +145,6 @@ async function runCommand(flags: RunFlags, file: string | undefined): Promise<nu
       return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
     }
     for (const m of first.messages) log.warn(m)
-    log.info(
-      `running graph \`${first.name}\` (${plural(first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
-    )
   }
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
@@ -169,6 +166,12 @@ async function runCommand(flags: RunFlags, file: string | undefined): Promise<nu
     maxRuntime: flags.maxRuntime,
   })
   const stopSignals = handleSignals(run, log)
+  // Logged once ^C is handled, so that whoever waits for this line may signal.
+  if (first)
+    log.info(
+      `running graph \`${first.name}\` (${plural(first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
+    )
+  else log.info('running no local graph')
   const result = await run.done.finally(() => {
     stopWatching.abort()
     stopSignals()
