@@ -434,3 +434,20 @@ test('a retry budget is kept when a resource is replaced, and reset with meta re
   await converged
   assert.equal(rec.calls.length, 5)
 })
+
+test('an event on one of many dependents wakes only it and what it waits for', async () => {
+  const kids = Array.from({ length: 50 }, (_, i) => `k${i}`)
+  const e = await start(
+    [res('dir'), ...kids.map(k => res(k))],
+    kids.map(k => edge('dir', k)),
+  )
+  rec.calls.length = 0
+  const before = e.tick()
+  const again = untilConverged(e)
+  rec.ok.set('k7', false)
+  rec.poke.get('k7')!()
+  await again
+  assert.deepEqual(rec.calls, ['k7:apply'])
+  // One pass of the directory (back-poked, clean) and one of k7: not a pass of all 50 dependents.
+  assert.equal(e.tick() - before, 3)
+})

@@ -152,7 +152,8 @@ export class Engine implements WorkerHost {
   /** Neighbours by id; one without a worker (its init failed) never runs, so it blocks its dependents. */
   #neighbours(edges: ReadonlyMap<string, ResEdge>): Peer[] {
     const out: Peer[] = []
-    for (const id of edges.keys()) out.push(this.#workers.get(id) ?? { id, ts: 0, poke: () => {} })
+    for (const id of edges.keys())
+      out.push(this.#workers.get(id) ?? { id, ts: 0, poke: () => {}, backPoke: () => {} })
     return out
   }
 

@@ -27,6 +27,8 @@ export interface Peer {
   readonly id: string
   readonly ts: number
   poke(): void
+  /** A downstream vertex waits for this one to process: poke it afterwards. */
+  backPoke(from: Peer): void
 }
 
 /** What a worker needs from its engine. */
@@ -75,6 +77,8 @@ export class Worker implements Peer {
   #stopping = false
   #eventPending = false
   #pokePending = false
+  /** Downstream vertices that back-poked this one and wait for it. */
+  readonly #waiting = new Set<Peer>()
   #wake: (() => void) | undefined
   #loop: Promise<void> | undefined
   #watching: Promise<void> | undefined
@@ -123,6 +127,11 @@ export class Worker implements Peer {
     if (this.#stopping || this.#failed) return
     this.#pokePending = true
     this.#signal()
+  }
+
+  backPoke(from: Peer): void {
+    this.#waiting.add(from)
+    this.poke()
   }
 
   /** Orderly stop: no new processing; waits for the running one and for watch to return. */
@@ -207,7 +216,7 @@ export class Worker implements Peer {
     const stale = this.host.upstream(this.id).filter(u => u.ts <= this.ts)
     if (stale.length) {
       if (this.log.isDebug) this.log.debug(`waiting for ${stale.map(u => u.id).join(', ')}`)
-      for (const u of stale) u.poke()
+      for (const u of stale) u.backPoke(this)
       return
     }
     const release = this.res.meta.sema.length
@@ -226,7 +235,9 @@ export class Worker implements Peer {
     this.#receive()
     const refresh = this.host.refreshPending(this.id)
     let ok = true
-    if ((!this.#clean || refresh) && !this.res.meta.hidden) {
+    const first = this.ts === 0
+    const ran = (!this.#clean || refresh) && !this.res.meta.hidden
+    if (ran) {
       const why = refresh ? 'notification' : cause
       this.refreshing = refresh
       try {
@@ -247,8 +258,12 @@ export class Worker implements Peer {
       if (!ok) await this.host.notify(this.id)
     }
     this.ts = this.host.tick()
-    for (const d of this.host.downstream(this.id))
-      if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
+    // After a real check every dependent may need to run; after a pass that only confirmed a clean
+    // state, just the ones that asked. (A directory back-poked by one of its 1,000 files wakes that
+    // file, not all of them.)
+    const targets = ran || first ? this.host.downstream(this.id) : [...this.#waiting]
+    this.#waiting.clear()
+    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
   }
 
   /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
