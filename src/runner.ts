@@ -46,6 +46,7 @@ export class Runner {
   readonly #done: Promise<RunResult>
   #end: ((r: EndReason) => void) | undefined
   #commits: Promise<void> = Promise.resolve()
+  #status: Promise<void> = Promise.resolve()
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts
@@ -90,10 +91,11 @@ export class Runner {
 
   #onConverged(converged: boolean): void {
     const file = this.#opts.convergedStatusFile
+    // Appended one after the other, so the lines are in the order of the changes.
     if (file)
-      void appendFile(file, `${converged}\n`).catch(err =>
-        this.#opts.log.warn(`status file: ${describeError(err)}`),
-      )
+      this.#status = this.#status
+        .then(() => appendFile(file, `${converged}\n`))
+        .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
     if (converged) this.#opts.log.info('converged')
     if (converged && !this.#opts.convergedTimeoutNoExit) this.#end?.('converged')
   }

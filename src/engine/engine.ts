@@ -68,6 +68,9 @@ export class Engine implements WorkerHost {
   readonly #refresh: RefreshStore
   readonly #reverse: ReverseStore
   #graph: ResGraph = new Graph()
+  /** Neighbour lists, built on demand for the current graph and workers. */
+  readonly #up = new Map<string, Peer[]>()
+  readonly #down = new Map<string, Peer[]>()
   #clock = 0
   #closed = false
 
@@ -99,11 +102,15 @@ export class Engine implements WorkerHost {
   }
 
   upstream(id: string): Peer[] {
-    return this.#neighbours(this.#graph.incoming(id))
+    let peers = this.#up.get(id)
+    if (!peers) this.#up.set(id, (peers = this.#neighbours(this.#graph.incoming(id))))
+    return peers
   }
 
   downstream(id: string): Peer[] {
-    return this.#neighbours(this.#graph.outgoing(id))
+    let peers = this.#down.get(id)
+    if (!peers) this.#down.set(id, (peers = this.#neighbours(this.#graph.outgoing(id))))
+    return peers
   }
 
   checked(_w: Worker, ok: boolean): void {
@@ -153,7 +160,7 @@ export class Engine implements WorkerHost {
   #neighbours(edges: ReadonlyMap<string, ResEdge>): Peer[] {
     const out: Peer[] = []
     for (const id of edges.keys())
-      out.push(this.#workers.get(id) ?? { id, ts: 0, poke: () => {}, backPoke: () => {} })
+      out.push(this.#workers.get(id) ?? { id, ts: 0, settled: false, poke: () => {}, backPoke: () => {} })
     return out
   }
 
@@ -170,10 +177,14 @@ export class Engine implements WorkerHost {
       await Promise.all(removed.map(w => this.#remove(w, next.vertex(w.id))))
       await this.#reverseGone(next)
       this.#graph = next
+      this.#up.clear()
+      this.#down.clear()
       await this.#refresh.load()
       await this.#refresh.prune((from, to) => next.outgoing(from).get(to)?.notify === true)
       const added = [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
       const created = await Promise.all(added.map(res => this.#create(res)))
+      this.#up.clear()
+      this.#down.clear()
       for (const w of created) if (w) w.start()
     } finally {
       this.converger.resume()

@@ -29,6 +29,8 @@ export interface Peer {
   poke(): void
   /** A downstream vertex waits for this one to process: poke it afterwards. */
   backPoke(from: Peer): void
+  /** Has processed, is clean and has nothing pending or running: nobody needs to wait for it. */
+  readonly settled: boolean
 }
 
 /** What a worker needs from its engine. */
@@ -77,6 +79,7 @@ export class Worker implements Peer {
   #stopping = false
   #eventPending = false
   #pokePending = false
+  #processing = false
   /** Downstream vertices that back-poked this one and wait for it. */
   readonly #waiting = new Set<Peer>()
   #wake: (() => void) | undefined
@@ -106,6 +109,16 @@ export class Worker implements Peer {
   }
   get started(): boolean {
     return this.#started
+  }
+  get settled(): boolean {
+    return (
+      this.ts > 0 &&
+      this.#clean &&
+      !this.#processing &&
+      !this.#eventPending &&
+      !this.#pokePending &&
+      !this.#failed
+    )
   }
 
   /** Starts watch and the process loop. */
@@ -173,7 +186,12 @@ export class Worker implements Peer {
       }
       this.#eventPending = false
       this.#pokePending = false
-      await this.#processWithRetry(cause)
+      this.#processing = true
+      try {
+        await this.#processWithRetry(cause)
+      } finally {
+        this.#processing = false
+      }
       if (this.#failed) return
       if (!this.#eventPending && !this.#pokePending) this.converger.setBusy(false)
     }
@@ -213,7 +231,9 @@ export class Worker implements Peer {
 
   /** One pass: back-poke, or checkApply if needed, then poke downstream. */
   async #process(cause: Cause): Promise<void> {
-    const stale = this.host.upstream(this.id).filter(u => u.ts <= this.ts)
+    // Wait for an upstream vertex that has not run since this one did, unless it is settled: then
+    // its state is known good and nothing of it is pending, so there is nothing to wait for.
+    const stale = this.host.upstream(this.id).filter(u => u.ts <= this.ts && !u.settled)
     if (stale.length) {
       if (this.log.isDebug) this.log.debug(`waiting for ${stale.map(u => u.id).join(', ')}`)
       for (const u of stale) u.backPoke(this)
