@@ -52,6 +52,14 @@ export interface Failure {
   readonly error: unknown
 }
 
+function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
+  const hit = m.get(key)
+  if (hit !== undefined) return hit
+  const v = make()
+  m.set(key, v)
+  return v
+}
+
 const noTransfer: Transfer = { changed: [], lines: [] }
 
 export class Engine implements WorkerHost {
@@ -102,15 +110,11 @@ export class Engine implements WorkerHost {
   }
 
   upstream(id: string): Peer[] {
-    let peers = this.#up.get(id)
-    if (!peers) this.#up.set(id, (peers = this.#neighbours(this.#graph.incoming(id))))
-    return peers
+    return cached(this.#up, id, () => this.#neighbours(this.#graph.incoming(id)))
   }
 
   downstream(id: string): Peer[] {
-    let peers = this.#down.get(id)
-    if (!peers) this.#down.set(id, (peers = this.#neighbours(this.#graph.outgoing(id))))
-    return peers
+    return cached(this.#down, id, () => this.#neighbours(this.#graph.outgoing(id)))
   }
 
   checked(_w: Worker, ok: boolean): void {
