@@ -97,6 +97,8 @@ export class FsWatcher implements PathWatcher {
   readonly #subs = new Set<Sub>()
   readonly #bySignal = new WeakMap<AbortSignal, Set<Sub>>()
   readonly #onError: (path: string, err: unknown) => void
+  /** Directory stats in flight, shared by every plan that asks meanwhile (1,000 files, 1 stat). */
+  readonly #statting = new Map<string, Promise<Stats | undefined>>()
   /** Re-plans and checks in flight, and who waits for them to end. */
   #busy = 0
   #idle: (() => void)[] = []
@@ -229,7 +231,7 @@ export class FsWatcher implements PathWatcher {
       return want
     }
     const dirs = chain(sub.parent)
-    const stats = await Promise.all(dirs.map(statDir))
+    const stats = await Promise.all(dirs.map(d => this.#statDir(d)))
     for (let i = 0; i < dirs.length; i++) {
       const st = stats[i]
       if (!st) return want
@@ -237,6 +239,15 @@ export class FsWatcher implements PathWatcher {
     }
     if (sub.recursive) await this.#walk(sub.target, add)
     return want
+  }
+
+  /** statDir, shared with concurrent callers; a call after it settled stats again. */
+  #statDir(dir: string): Promise<Stats | undefined> {
+    const inflight = this.#statting.get(dir)
+    if (inflight) return inflight
+    const p = statDir(dir).finally(() => this.#statting.delete(dir))
+    this.#statting.set(dir, p)
+    return p
   }
 
   /** Adds an all-names registration for `dir` and every directory below it. */

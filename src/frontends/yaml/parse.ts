@@ -6,7 +6,9 @@
  * edges), then each resource's params by its kind's schema (in compileGraph).
  */
 import { readFile } from 'node:fs/promises'
-import { type Document, LineCounter, type Node, parseDocument } from 'yaml'
+import { createRequire } from 'node:module'
+import jsyaml from 'js-yaml'
+import type { Document, LineCounter, Node } from 'yaml'
 import { describeError, formatPath, type Issue, MgmtError } from '../../engine/errors.js'
 import type { Registry } from '../../engine/registry.js'
 import {
@@ -53,25 +55,28 @@ export function loadYaml(
   registry: Registry,
   opts: CompileOptions = {},
 ): YamlGraph {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  if (doc.errors.length) {
-    const e = doc.errors[0]!
-    const pos = lines.linePos(e.pos[0])
+  let root: unknown
+  try {
+    // The fast parser reads the data; positions are only worked out when a problem needs them.
+    root = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file })
+  } catch (err) {
+    if (!(err instanceof jsyaml.YAMLException)) throw err
     throw new MgmtError('ERR_YAML_SYNTAX', {
       file,
-      line: pos.line,
-      col: pos.col,
-      reason: e.message.split('\n')[0]!,
+      line: err.mark.line + 1,
+      col: err.mark.column + 1,
+      reason: err.reason,
     })
   }
+  let locator: ((path: readonly (string | number)[]) => { line: number; col: number }) | undefined
   const where = (i: Issue): string => {
-    const { line, col } = locate(doc, lines, i.path)
+    locator ??= positions(text)
+    const { line, col } = locator(i.path)
     return `${file}:${line}:${col}: ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`
   }
   const issues: Issue[] = []
   const warnings: Issue[] = []
-  const spec = readSpec(doc, issues, warnings)
+  const spec = readSpec(root, issues, warnings)
   if (opts.strict) issues.push(...warnings.splice(0))
   if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: issues.map(where) })
   try {
@@ -82,6 +87,15 @@ export function loadYaml(
       throw new MgmtError('ERR_YAML_INVALID', { file, problems: err.issues.map(where) })
     throw err
   }
+}
+
+/** Where each key path of the document starts, from a second, position-keeping parse. */
+function positions(text: string): (path: readonly (string | number)[]) => { line: number; col: number } {
+  // Loaded only here: most runs never need a position, and the module takes a while to load.
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  const lines = new yaml.LineCounter()
+  const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  return path => locate(doc, lines, path)
 }
 
 /** The deepest node on `path` that exists, as 1-based line and column. */
@@ -101,8 +115,7 @@ function locate(
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function readSpec(doc: Document, issues: Issue[], warnings: Issue[]): GraphSpec {
-  const root = doc.toJS({ maxAliasCount: 1000 }) as unknown
+function readSpec(root: unknown, issues: Issue[], warnings: Issue[]): GraphSpec {
   const empty: GraphSpec = { name: '', resources: [], edges: [] }
   if (!isObj(root)) {
     issues.push({ path: [], message: 'expected a mapping with `graph`, `resources` and `edges`' })
