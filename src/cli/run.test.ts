@@ -246,6 +246,7 @@ test('yaml-change1: saving the graph file applies the change; an invalid edit ke
     await waitForContent(f, 'hello\n')
     await writeFile(file, text('goodbye').replaceAll('@', root))
     await waitForContent(f, 'goodbye\n')
+    await m.waitFor(/graph swap: 0 kept, 1 changed, 0 added, 0 removed/)
     await writeFile(file, 'graph: g\nresources: {file: [{name: f, state: maybe}]}\n')
     await m.waitFor(/keeping the running graph/)
     await writeFile(f, 'drift')

@@ -172,6 +172,8 @@ export class Engine implements WorkerHost {
   async commit(next: ResGraph): Promise<void> {
     if (this.#closed) throw new Error('the engine is closed')
     this.converger.pause()
+    const started = performance.now()
+    const swap = this.#workers.size > 0
     try {
       const removed: Worker[] = []
       for (const [id, w] of this.#workers) {
@@ -190,6 +192,14 @@ export class Engine implements WorkerHost {
       this.#up.clear()
       this.#down.clear()
       for (const w of created) if (w) w.start()
+      if (swap) {
+        const changed = removed.filter(w => next.has(w.id)).length
+        const kept = next.size - added.length
+        this.#opts.log.info(
+          `graph swap: ${kept} kept, ${changed} changed, ${added.length - changed} added, ` +
+            `${removed.length - changed} removed (${(performance.now() - started).toFixed(1)} ms)`,
+        )
+      }
     } finally {
       this.converger.resume()
     }
