@@ -1,0 +1,114 @@
+/**
+ * A long-running engine on the workload: started with a converged-status file, so that the bench
+ * learns from the engine itself when it has converged, and measured through `/proc` while it runs.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdirSync, readFileSync, watch } from 'node:fs'
+import { dirname } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Command, cpuMs, logTail, procStatus, start, stop, wakeups } from './proc.js'
+
+export interface Daemon {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly statusPath: string
+  readonly logPath: string
+}
+
+export interface Idle {
+  readonly seconds: number
+  /** CPU time used over the interval, every thread, ms. */
+  readonly cpuMs: number
+  /** Context switches over the interval, every thread. */
+  readonly wakeups: number
+}
+
+/** The `mgmt run` command line of a long-running engine that reports convergence to `statusPath`. */
+export function daemonCommand(node: Command, yamlPath: string, statusPath: string): Command {
+  return {
+    ...node,
+    args: [
+      ...node.args,
+      'run',
+      '--tmp-prefix',
+      '--converged-timeout',
+      '0',
+      '--converged-timeout-no-exit',
+      '--converged-status-file',
+      statusPath,
+      'yaml',
+      yamlPath,
+    ],
+  }
+}
+
+export function startDaemon(c: Command, statusPath: string, logPath: string): Daemon {
+  mkdirSync(dirname(statusPath), { recursive: true })
+  const child = start(c, logPath)
+  if (child.pid === undefined) throw new Error(`cannot start ${c.cmd}`)
+  return { child, pid: child.pid, statusPath, logPath }
+}
+
+export const statusLines = (d: Daemon): string[] => {
+  try {
+    return readFileSync(d.statusPath, 'utf8').split('\n').filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Resolves once `pred` holds for the lines of the status file, checked on every change of its
+ * directory (no polling); rejects after `timeoutMs` or if the engine exits.
+ */
+export function untilStatus(
+  d: Daemon,
+  pred: (lines: string[]) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const w = watch(dirname(d.statusPath))
+    const finish = (err?: Error): void => {
+      clearTimeout(timer)
+      w.close()
+      d.child.off('exit', onExit)
+      if (err) reject(err)
+      else resolve()
+    }
+    const check = (): void => {
+      if (pred(statusLines(d))) finish()
+    }
+    const onExit = (code: number | null): void =>
+      finish(new Error(`the engine exited (${code}) while waiting for ${what}\n${logTail(d.logPath)}`))
+    const timer = setTimeout(
+      () => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${logTail(d.logPath)}`)),
+      timeoutMs,
+    )
+    w.on('change', check)
+    w.on('error', err => finish(err))
+    d.child.once('exit', onExit)
+    check()
+  })
+}
+
+/** Resolves once the engine has reported `true` in a line past the first `after` lines. */
+export const convergedAfter = (d: Daemon, after: number, timeoutMs: number): Promise<void> =>
+  untilStatus(d, lines => lines.slice(after).includes('true'), timeoutMs, 'the engine to converge')
+
+/**
+ * CPU time and wake-ups of the engine over `seconds` of doing nothing to it, counted from
+ * `settleMs` after the call, so that work finishing just after convergence (a last log line, a
+ * garbage collection) does not count as idle work.
+ */
+export async function measureIdle(d: Daemon, seconds: number, settleMs = 1000): Promise<Idle> {
+  await sleep(settleMs)
+  const c0 = cpuMs(d.pid)
+  const w0 = wakeups(d.pid)
+  await sleep(seconds * 1000)
+  return { seconds, cpuMs: cpuMs(d.pid) - c0, wakeups: wakeups(d.pid) - w0 }
+}
+
+export const peakRssKb = (d: Daemon): number => procStatus(d.pid).vmHwmKb
+
+export const stopDaemon = (d: Daemon): Promise<void> => stop(d.child)

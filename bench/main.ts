@@ -1,0 +1,235 @@
+/**
+ * `npm run bench`: mgmt against the shared peer workload (N files with content and mode), and
+ * against cf-agent when it is installed. Prints a table (or JSON with `--json`) on stdout and
+ * progress on stderr; everything it creates lives in one temporary directory, removed at the end.
+ *
+ *   node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]
+ *                           [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import {
+  convergedAfter,
+  type Daemon,
+  daemonCommand,
+  measureIdle,
+  peakRssKb,
+  startDaemon,
+  stopDaemon,
+} from './daemon.js'
+import { CLOBBERS, type Clobber, measureDrift } from './drift.js'
+import { measureOneShot, type OneShotOptions } from './oneshot.js'
+import { findCfAgent } from './peer.js'
+import { type Command, errMessage, timedRun } from './proc.js'
+import {
+  type DriftFigures,
+  type EngineFigures,
+  type Machine,
+  type OneShotFigures,
+  type Results,
+  render,
+  targets,
+} from './report.js'
+import { type Summary, summarize } from './stats.js'
+import { verifyTree, writeWorkload } from './workload.js'
+
+interface Options {
+  readonly files: number
+  readonly runs: number
+  readonly repairs: number
+  readonly repairTimeoutMs: number
+  readonly parent: string
+  readonly keep: boolean
+  readonly json: boolean
+  readonly cpuProf?: string
+}
+
+const USAGE =
+  'usage: node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]\n' +
+  '                               [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]'
+const IDLE_SECONDS = 2
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
+
+const say = (line: string): void => {
+  process.stderr.write(`bench: ${line}\n`)
+}
+
+function count(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} expects a positive whole number, not \`${v}\``)
+  return n
+}
+
+function options(argv: string[]): Options {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: 'string' },
+      runs: { type: 'string' },
+      repairs: { type: 'string' },
+      'repair-timeout': { type: 'string' },
+      dir: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+    },
+  })
+  return {
+    files: count(v.files, '--files', 1000),
+    runs: count(v.runs, '--runs', 5),
+    repairs: count(v.repairs, '--repairs', 200),
+    repairTimeoutMs: count(v['repair-timeout'], '--repair-timeout', 5000),
+    parent: resolve(v.dir ?? tmpdir()),
+    keep: v.keep ?? false,
+    json: v.json ?? false,
+    cpuProf: v['cpu-prof'] === undefined ? undefined : resolve(v['cpu-prof']),
+  }
+}
+
+function machine(dir: string): Machine {
+  return {
+    cpus: availableParallelism(),
+    model: cpus()[0]?.model ?? 'unknown CPU',
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    kernel: release(),
+    date: new Date().toISOString(),
+    dir,
+  }
+}
+
+/** `node [profiling flags] <cli>`: the start of every mgmt command line. */
+function mgmtNode(o: Options): Command {
+  const prof = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []
+  return { cmd: process.execPath, args: [...prof, CLI] }
+}
+
+const oneShotFigures = (s: { cold: number[]; noChange: number[]; peakRssKb?: number }): OneShotFigures => ({
+  cold: summarize(s.cold),
+  noChange: summarize(s.noChange),
+  peakRssKb: s.peakRssKb,
+})
+
+async function nodeStartup(o: Options, logDir: string): Promise<Summary> {
+  const xs: number[] = []
+  for (let r = 0; r < o.runs; r++)
+    xs.push(await timedRun({ cmd: process.execPath, args: ['-e', ''] }, join(logDir, 'node.log'), 30_000))
+  return summarize(xs)
+}
+
+async function daemonPhase(
+  o: Options,
+  w: { yamlPath: string; mgmtDir: string },
+  base: string,
+  track: (d: Daemon | undefined) => void,
+  timeoutMs: number,
+): Promise<{ engine: EngineFigures; drift: DriftFigures }> {
+  const node = mgmtNode(o)
+  const d = startDaemon(
+    daemonCommand(node, w.yamlPath, join(base, 'status', 'converged')),
+    join(base, 'status', 'converged'),
+    join(base, 'logs', 'engine.log'),
+  )
+  track(d)
+  say(`long-running engine pid ${d.pid}: waiting for it to converge`)
+  await convergedAfter(d, 0, timeoutMs)
+  verifyTree(w.mgmtDir, o.files, 'the long-running engine')
+  const idleAfterConverge = await measureIdle(d, IDLE_SECONDS)
+  say(`drift: ${o.repairs} repairs`)
+  const repairs = await measureDrift(d, {
+    dir: w.mgmtDir,
+    n: o.files,
+    repairs: o.repairs,
+    timeoutMs: o.repairTimeoutMs,
+  })
+  verifyTree(w.mgmtDir, o.files, 'the long-running engine after the drift phase')
+  const idleAfterDrift = await measureIdle(d, IDLE_SECONDS)
+  const vmHwmKb = peakRssKb(d)
+  await stopDaemon(d)
+  track(undefined)
+  const byClobber = Object.fromEntries(
+    CLOBBERS.map(c => [c, summarize(repairs.filter(r => r.clobber === c).map(r => r.ms))]),
+  ) as Record<Clobber, Summary>
+  return {
+    engine: { vmHwmKb, idleAfterConverge, idleAfterDrift },
+    drift: { all: summarize(repairs.map(r => r.ms)), byClobber },
+  }
+}
+
+async function bench(o: Options, base: string, track: (d: Daemon | undefined) => void): Promise<Results> {
+  const logDir = join(base, 'logs')
+  mkdirSync(logDir, { recursive: true })
+  const w = writeWorkload(o.files, join(base, 'work'), join(base, 'root'))
+  const timeoutMs = 60_000 + o.files * 30
+  const shot: OneShotOptions = { n: o.files, runs: o.runs, timeoutMs, logDir, say }
+  say(`workload: ${o.files} files in ${join(base, 'root')}`)
+  const nodeStart = await nodeStartup(o, logDir)
+  const yamlRun = ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', w.yamlPath]
+  const mgmtCmd = mgmtNode(o)
+  const mgmt = await measureOneShot(
+    {
+      name: 'mgmt',
+      command: { ...mgmtCmd, args: [...mgmtCmd.args, ...yamlRun] },
+      dir: w.mgmtDir,
+    },
+    shot,
+  )
+  const cf = findCfAgent(w.cfPath, join(base, 'work'))
+  let peer: Results['peer'] = { skipped: 'cf-agent is not on PATH' }
+  if (cf) {
+    const figures = oneShotFigures(
+      await measureOneShot({ name: cf.name, command: cf.command, dir: w.cfDir }, shot),
+    )
+    peer = { name: cf.name, version: cf.version, ...figures }
+  } else say('cf-agent is not on PATH: peer skipped')
+  const { drift, engine } = await daemonPhase(o, w, base, track, timeoutMs)
+  return {
+    machine: machine(base),
+    params: { files: o.files, runs: o.runs, repairs: o.repairs },
+    nodeStartup: nodeStart,
+    mgmt: { ...oneShotFigures(mgmt), drift, engine },
+    peer,
+  }
+}
+
+async function main(): Promise<number> {
+  let o: Options
+  try {
+    o = options(process.argv.slice(2))
+  } catch (err) {
+    say(`${errMessage(err)}\n${USAGE}`)
+    return 2
+  }
+  const base = mkdtempSync(join(o.parent, 'mgmt-bench-'))
+  let daemon: Daemon | undefined
+  const cleanup = async (): Promise<void> => {
+    if (daemon) await stopDaemon(daemon)
+    if (o.keep) say(`kept ${base}`)
+    else rmSync(base, { recursive: true, force: true })
+  }
+  const onSignal = (sig: NodeJS.Signals): void => {
+    say(`${sig}: cleaning up`)
+    void cleanup().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const r = await bench(o, base, d => {
+      daemon = d
+    })
+    const ts = targets(r)
+    process.stdout.write(o.json ? `${JSON.stringify({ ...r, targets: ts }, null, 2)}\n` : render(r, ts))
+    return 0
+  } catch (err) {
+    say(`FAILED: ${errMessage(err)}`)
+    return 1
+  } finally {
+    await cleanup()
+  }
+}
+
+process.exitCode = await main()

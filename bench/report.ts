@@ -1,0 +1,153 @@
+/** The results of a bench run, the DESIGN §11 targets they are held to, and the printed table. */
+import type { Idle } from './daemon.js'
+import type { Clobber } from './drift.js'
+import type { Summary } from './stats.js'
+
+export interface Machine {
+  readonly cpus: number
+  readonly model: string
+  readonly memoryMiB: number
+  readonly node: string
+  readonly kernel: string
+  readonly date: string
+  /** Where the workload lives. */
+  readonly dir: string
+}
+
+export interface OneShotFigures {
+  readonly cold: Summary
+  readonly noChange: Summary
+  readonly peakRssKb?: number
+}
+
+export interface PeerFigures extends OneShotFigures {
+  readonly name: string
+  readonly version: string
+}
+
+export interface DriftFigures {
+  readonly all: Summary
+  readonly byClobber: Record<Clobber, Summary>
+}
+
+export interface EngineFigures {
+  readonly vmHwmKb: number
+  readonly idleAfterConverge: Idle
+  readonly idleAfterDrift: Idle
+}
+
+export interface Results {
+  readonly machine: Machine
+  readonly params: { readonly files: number; readonly runs: number; readonly repairs: number }
+  readonly nodeStartup: Summary
+  readonly mgmt: OneShotFigures & { readonly drift: DriftFigures; readonly engine: EngineFigures }
+  readonly peer: PeerFigures | { readonly skipped: string }
+}
+
+export interface Target {
+  readonly goal: string
+  /** undefined: could not be judged (no peer). */
+  readonly met: boolean | undefined
+  readonly detail: string
+}
+
+/** Idle means less than half a percent of one core. */
+const IDLE_CPU_FRACTION = 0.005
+const DRIFT_MEDIAN_MS = 5
+const DRIFT_P99_MS = 20
+const BIG_GRAPH_FILES = 10_000
+const BIG_GRAPH_RSS_MIB = 300
+
+export const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0))
+export const mib = (kb: number | undefined): string =>
+  kb === undefined ? '—' : `${(kb / 1024).toFixed(1)} MiB`
+const medMin = (s: Summary): string => `${ms(s.median)} ms (min ${ms(s.min)})`
+const idle = (i: Idle): string => `${ms(i.cpuMs)} ms CPU, ${i.wakeups} wake-ups in ${i.seconds} s`
+
+function faster(
+  what: string,
+  mine: Summary,
+  peer: Results['peer'],
+  pick: (p: PeerFigures) => Summary,
+): Target {
+  const goal = `${what} faster than cf-agent`
+  if ('skipped' in peer) return { goal, met: undefined, detail: peer.skipped }
+  const theirs = pick(peer)
+  return {
+    goal,
+    met: mine.median < theirs.median,
+    detail: `${ms(mine.median)} vs ${ms(theirs.median)} ms median (×${(mine.median / theirs.median).toFixed(2)})`,
+  }
+}
+
+export function targets(r: Results): Target[] {
+  const d = r.mgmt.drift.all
+  const worstIdle = [r.mgmt.engine.idleAfterConverge, r.mgmt.engine.idleAfterDrift].reduce((a, b) =>
+    a.cpuMs / a.seconds >= b.cpuMs / b.seconds ? a : b,
+  )
+  const out: Target[] = [
+    faster('cold converge', r.mgmt.cold, r.peer, p => p.cold),
+    faster('no-change run', r.mgmt.noChange, r.peer, p => p.noChange),
+    {
+      goal: `drift repair median ≤ ${DRIFT_MEDIAN_MS} ms`,
+      met: d.median <= DRIFT_MEDIAN_MS,
+      detail: `${ms(d.median)} ms`,
+    },
+    { goal: `drift repair p99 ≤ ${DRIFT_P99_MS} ms`, met: d.p99 <= DRIFT_P99_MS, detail: `${ms(d.p99)} ms` },
+    {
+      goal: 'idle engine uses no CPU',
+      met: worstIdle.cpuMs <= worstIdle.seconds * 1000 * IDLE_CPU_FRACTION,
+      detail: idle(worstIdle),
+    },
+  ]
+  if (r.params.files >= BIG_GRAPH_FILES)
+    out.push({
+      goal: `resident memory ≤ ${BIG_GRAPH_RSS_MIB} MB at ${BIG_GRAPH_FILES} resources`,
+      met: r.mgmt.engine.vmHwmKb <= BIG_GRAPH_RSS_MIB * 1024,
+      detail: mib(r.mgmt.engine.vmHwmKb),
+    })
+  return out
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map(r => (r[c] ?? '').length)))
+  return rows
+    .map(r => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('   '))
+    .join('\n')
+}
+
+function figureRows(r: Results): string[][] {
+  const peer = 'skipped' in r.peer ? undefined : r.peer
+  const m = r.mgmt
+  const dist = (s: Summary): string => `${ms(s.median)} / ${ms(s.p90)} / ${ms(s.p99)} / ${ms(s.max)} ms`
+  const rows: string[][] = [
+    ['', 'mgmt', peer ? `${peer.name} (${peer.version})` : 'cf-agent'],
+    ['cold converge', medMin(m.cold), peer ? medMin(peer.cold) : '—'],
+    ['no-change run', medMin(m.noChange), peer ? medMin(peer.noChange) : '—'],
+    ['peak RSS, cold run', mib(m.peakRssKb), mib(peer?.peakRssKb)],
+    [`drift repair p50 / p90 / p99 / max (${m.drift.all.n})`, dist(m.drift.all), '—'],
+  ]
+  for (const [how, s] of Object.entries(m.drift.byClobber))
+    rows.push([`  after ${how} (${s.n})`, dist(s), '—'])
+  rows.push(
+    ['engine peak RSS (VmHWM)', mib(m.engine.vmHwmKb), '—'],
+    ['engine idle, after converging', idle(m.engine.idleAfterConverge), '—'],
+    ['engine idle, after the drift phase', idle(m.engine.idleAfterDrift), '—'],
+    ["node start-up (node -e '')", medMin(r.nodeStartup), ''],
+  )
+  return rows
+}
+
+export function render(r: Results, ts: readonly Target[]): string {
+  const mc = r.machine
+  const verdict = (t: Target): string => (t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED')
+  const head =
+    `mgmt bench: ${r.params.files} files, ${r.params.runs} runs each, ${r.params.repairs} repairs\n` +
+    `${mc.cpus} × ${mc.model}, ${mc.memoryMiB} MiB, Node ${mc.node}, Linux ${mc.kernel}, ${mc.date}, in ${mc.dir}\n`
+  const peerNote = 'skipped' in r.peer ? `\ncf-agent: skipped (${r.peer.skipped})\n` : ''
+  const targetRows = [
+    ['target (DESIGN §11)', 'verdict', 'figure'],
+    ...ts.map(t => [t.goal, verdict(t), t.detail]),
+  ]
+  return `${head}\n${table(figureRows(r))}\n${peerNote}\n${table(targetRows)}\n`
+}
