@@ -145,7 +145,7 @@ export class Engine implements WorkerHost {
     for (const [from, e] of this.#graph.incoming(w.id))
       if (e.sendRecv.length)
         incoming.push({ sender: this.#workers.get(from) ?? { id: from, sent: undefined }, pairs: e.sendRecv })
-    return incoming.length ? transfer(w.id, incoming, w.params, w.recvState) : noTransfer
+    return incoming.length ? transfer(w.id, w.res.def, incoming, w.params, w.recvState) : noTransfer
   }
 
   retriesLeft(res: Res): number {

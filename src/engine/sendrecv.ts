@@ -100,11 +100,12 @@ export interface Transfer {
 }
 
 /**
- * Copies every incoming value into `params`, updating `state`. Throws when a sender has sent
+ * Copies every incoming value into `params` (parsed by the param's schema), updating `state`. Throws when a sender has sent
  * nothing yet or lacks the key (a sender always runs first, so that is a bug of the sender).
  */
 export function transfer(
   receiver: string,
+  def: ResourceDef,
   incoming: readonly { sender: SenderView; pairs: readonly SendRecvPair[] }[],
   params: Record<string, unknown>,
   state: Record<string, RecvState>,
@@ -115,7 +116,13 @@ export function transfer(
     for (const p of pairs) {
       if (!sender.sent || !(p.send in sender.sent))
         throw new Error(`received no value from ${sender.id}.${p.send} for ${receiver}.${p.recv}`)
-      const value = sender.sent[p.send]
+      // The param's own schema checks the value too: a sender of `any` type may send anything.
+      const parsed = (def.params.shape[p.recv] as z.ZodType).safeParse(sender.sent[p.send])
+      if (!parsed.success)
+        throw new Error(
+          `${sender.id}.${p.send} sent a value that ${receiver}.${p.recv} cannot take: ${parsed.error.issues[0]?.message}`,
+        )
+      const value = parsed.data
       const prev = state[p.recv]
       if (prev && isDeepStrictEqual(params[p.recv], value)) continue
       params[p.recv] = value

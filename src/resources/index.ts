@@ -13,8 +13,9 @@ import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
 import { timer } from './timer.js'
+import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
