@@ -339,3 +339,10 @@ test('--log-format json writes one JSON object a line', async () => {
     .map(l => JSON.parse(l) as { level: string; msg: string; source?: string })
   assert.ok(lines.some(l => l.source === 'print[p]' && l.msg === 'hi' && l.level === 'info'))
 })
+
+test('--max-runtime ends a run that never converges, with exit 0', async () => {
+  const { file } = await graph('maxrt', 'graph: g\nresources:\n  timer: [{name: t, interval: 1}]\n')
+  const r = await runMgmt(['run', '--tmp-prefix', '--max-runtime', '1', 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  assert.match(r.output, /done \(max-runtime\)/)
+})

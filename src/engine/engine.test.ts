@@ -17,6 +17,8 @@ import { compileGraph, type EdgeSpec, type ResourceSpec } from './spec.js'
 
 interface Recorder {
   calls: string[]
+  /** Names of the resources whose watch started. */
+  watches: string[]
   inflight: number
   maxInflight: number
   inits: Map<string, number>
@@ -44,6 +46,7 @@ function fakeKind(rec: Recorder) {
       rec.inits.set(ctx.name, (rec.inits.get(ctx.name) ?? 0) + 1)
       return {
         async watch(signal) {
+          rec.watches.push(ctx.name)
           if (p.holdStartup)
             await Promise.race([new Promise<void>(r => rec.release.set(ctx.name, r)), untilAborted(signal)])
           rec.poke.set(ctx.name, () => ctx.event())
@@ -83,6 +86,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mgmt-engine-'))
   rec = {
     calls: [],
+    watches: [],
     inflight: 0,
     maxInflight: 0,
     inits: new Map(),
@@ -450,4 +454,37 @@ test('an event on one of many dependents wakes only it and what it waits for', a
   assert.deepEqual(rec.calls, ['k7:apply'])
   // The directory is settled, so k7 does not wait for it: one pass, k7's, not one of each dependent.
   assert.equal(e.tick() - before, 2)
+})
+
+test('meta poll replaces watch: a check every interval', async () => {
+  engine = newEngine()
+  const e = engine
+  await e.commit(compile([res('p', {}, { poll: 1 })]))
+  await new Promise<void>(r => {
+    const wait = () => (rec.calls.length >= 2 ? r() : setTimeout(wait, 20))
+    wait()
+  })
+  assert.deepEqual(rec.calls.slice(0, 2), ['p:apply', 'p:apply'])
+  assert.deepEqual(rec.watches, [], 'watch never ran')
+})
+
+test('meta hidden: in the graph and in its order, never watched nor checked', async () => {
+  await start([res('h', {}, { hidden: true }), res('after')], [edge('h', 'after')])
+  assert.deepEqual(rec.calls, ['after:apply'])
+  assert.deepEqual(rec.watches, ['after'])
+})
+
+test('meta rewatch: a graph change restarts a resource that had failed, only with rewatch', async () => {
+  rec.failures.set('a', 1)
+  rec.failures.set('b', 1)
+  const e = await start([res('a', {}, { rewatch: true }), res('b')])
+  assert.deepEqual(e.failures.map(f => f.id).sort(), ['fake[a]', 'fake[b]'])
+  const converged = untilConverged(e)
+  await e.commit(compile([res('a', {}, { rewatch: true }), res('b')]))
+  await converged
+  assert.deepEqual(Object.fromEntries(rec.inits), { a: 2, b: 1 })
+  assert.deepEqual(
+    e.failures.map(f => f.id),
+    ['fake[b]'],
+  )
 })
