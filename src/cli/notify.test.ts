@@ -3,12 +3,12 @@
  * values that change while the engine runs.
  */
 import assert from 'node:assert/strict'
-import { watch } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { runMgmt, startMgmt } from '../testing/cli.js'
+import { whenEntry, whenWritten } from '../testing/fswait.js'
 
 let dir: string
 before(async () => {
@@ -28,40 +28,6 @@ async function setup(name: string, text: string): Promise<{ file: string; root: 
 
 const lines = async (path: string): Promise<string[]> =>
   (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean)
-
-/** Resolves once `path` exists with content (inotify on its directory). */
-function whenWritten(path: string, ms = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = async (): Promise<void> => {
-      if ((await readFile(path, 'utf8').catch(() => '')).length > 0) done(resolve)
-    }
-    const w = watch(dirname(path), () => void check())
-    const timer = setTimeout(() => done(() => reject(new Error(`${path} was never written`))), ms)
-    const done = (fn: () => void): void => {
-      clearTimeout(timer)
-      w.close()
-      fn()
-    }
-    void check()
-  })
-}
-
-/** Resolves once a notification flag is on disk in `dir` (inotify on the directory). */
-function whenFlagged(dir: string, ms = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = async (): Promise<void> => {
-      if ((await readdir(dir).catch(() => [])).some(f => f.endsWith('.json'))) done(resolve)
-    }
-    const w = watch(dir, () => void check())
-    const timer = setTimeout(() => done(() => reject(new Error(`no flag in ${dir}`))), ms)
-    const done = (fn: () => void): void => {
-      clearTimeout(timer)
-      w.close()
-      fn()
-    }
-    void check()
-  })
-}
 
 /**
  * `config` changes and notifies `reload` (refreshonly), which also waits for `slow`. The engine is
@@ -95,7 +61,7 @@ for (const [how, stop] of [
     const { file, root, prefix } = await setup(how === '^C' ? 'int' : 'kill', pendingGraph)
     const m = startMgmt(['run', '--prefix', prefix, '--no-watch', 'yaml', file])
     await whenWritten(join(root, 'slow.log'))
-    await whenFlagged(join(prefix, 'engine', 'refresh'))
+    await whenEntry(join(prefix, 'engine', 'refresh'), '.json')
     stop(m)
     await m.exited
     assert.deepEqual(await lines(join(root, 'reload.log')), [], 'the receiver had not run yet')
@@ -151,7 +117,7 @@ resources:
   - name: reader
     cmd: "cat @/input"
     shell: /bin/sh
-    watchcmd: "tail -n0 -F @/input"
+    watchcmd: "tail -n0 -F @/trigger"
     watchshell: /bin/sh
   file:
   - name: output
@@ -163,12 +129,17 @@ edges:
   )
   const input = join(root, 'input')
   const output = join(root, 'output')
+  const trigger = join(root, 'trigger')
   await writeFile(input, 'one\n')
+  await writeFile(trigger, '')
+  // Each line appended to the trigger file is a watch event of the exec (tail prints it).
+  const poke = () => appendFile(trigger, 'go\n')
   const m = startMgmt(['run', '--tmp-prefix', '--no-watch', 'yaml', file])
   try {
     await m.waitFor(/file\[output\]: created/)
     assert.equal(await readFile(output, 'utf8'), 'one\n')
     await writeFile(input, 'two\n')
+    await poke()
     await m.waitFor(/file\[output\]: content updated/)
     assert.equal(await readFile(output, 'utf8'), 'two\n')
     const transfers = () =>
@@ -177,7 +148,7 @@ edges:
     // The same value again: the exec runs, but the file is not touched.
     const runs = () => m.output().split('exec[reader]: running').length - 1
     const before = runs()
-    await writeFile(input, 'two\n')
+    await poke()
     await m.waitFor(new RegExp(`(exec\\[reader\\]: running[\\s\\S]*){${before + 1}}[\\s\\S]*exited 0`))
     assert.equal(transfers(), 2)
   } finally {

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { runMgmt, startMgmt } from '../testing/cli.js'
+import { whenContent } from '../testing/fswait.js'
 import { version } from '../version.js'
 
 let dir: string
@@ -141,37 +142,15 @@ test('t6: a running engine restores a deleted or overwritten file; SIGINT exits 
     const f2 = join(root, 'f2')
     await unlink(f2)
     await m.waitFor(/file\[file2\]: .*(created|content)/)
-    await waitForContent(f2, 'i am f2\n')
+    await whenContent(f2, 'i am f2\n')
     await writeFile(f2, 'foo')
-    await waitForContent(f2, 'i am f2\n')
+    await whenContent(f2, 'i am f2\n')
   } finally {
     m.child.kill('SIGINT')
   }
   assert.equal(await m.exited, 0, m.output())
   assert.match(await readFile(status, 'utf8'), /^true\n/)
 })
-
-/** Waits until `path` holds `want`, re-reading on every change of its directory. */
-async function waitForContent(path: string, want: string, ms = 10_000): Promise<void> {
-  const { watch } = await import('node:fs')
-  const { dirname } = await import('node:path')
-  await new Promise<void>((resolve, reject) => {
-    const check = async (): Promise<void> => {
-      if ((await readFile(path, 'utf8').catch(() => undefined)) === want) done(resolve)
-    }
-    const w = watch(dirname(path), () => void check())
-    const timer = setTimeout(
-      () => done(() => reject(new Error(`${path} never became ${JSON.stringify(want)}`))),
-      ms,
-    )
-    const done = (fn: () => void): void => {
-      clearTimeout(timer)
-      w.close()
-      fn()
-    }
-    void check()
-  })
-}
 
 test('graph-fanin-1: four commands run in parallel, the fifth after all of them', async () => {
   const step = (n: number) => `  - name: exec${n}
@@ -243,14 +222,14 @@ test('yaml-change1: saving the graph file applies the change; an invalid edit ke
   const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
   try {
     const f = join(root, 'f')
-    await waitForContent(f, 'hello\n')
+    await whenContent(f, 'hello\n')
     await writeFile(file, text('goodbye').replaceAll('@', root))
-    await waitForContent(f, 'goodbye\n')
+    await whenContent(f, 'goodbye\n')
     await m.waitFor(/graph swap: 0 kept, 1 changed, 0 added, 0 removed/)
     await writeFile(file, 'graph: g\nresources: {file: [{name: f, state: maybe}]}\n')
     await m.waitFor(/keeping the running graph/)
     await writeFile(f, 'drift')
-    await waitForContent(f, 'goodbye\n')
+    await whenContent(f, 'goodbye\n')
   } finally {
     m.child.kill('SIGINT')
   }

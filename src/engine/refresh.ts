@@ -9,9 +9,10 @@
  * the flag delivers it again, never zero times.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from './logger.js'
+import { writeStateFile } from './statefile.js'
 
 const key = (from: string, to: string): string => `${from}\0${to}`
 
@@ -64,17 +65,10 @@ export class RefreshStore {
   async set(from: string, to: string): Promise<void> {
     const k = key(from, to)
     if (this.#pending.has(k)) return
-    const file = this.#file(from, to)
-    const tmp = `${file}.tmp`
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(`${JSON.stringify({ from, to, since: new Date().toISOString() })}\n`)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, file)
-    await this.#syncDir()
+    await writeStateFile(
+      this.#file(from, to),
+      `${JSON.stringify({ from, to, since: new Date().toISOString() })}\n`,
+    )
     this.#pending.add(k)
   }
 

@@ -4,12 +4,13 @@
  * the graph, that record is applied once, putting back what was there, and then deleted. A record
  * is written once and kept while the resource stays, so it always describes the state before mgmt.
  */
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { varDirName } from './context.js'
 import { describeError } from './errors.js'
 import type { Logger } from './logger.js'
 import type { Res } from './spec.js'
+import { writeStateFile } from './statefile.js'
 
 export interface Reversal {
   readonly kind: string
@@ -44,15 +45,7 @@ export class ReverseStore {
       return
     }
     await mkdir(this.dir, { recursive: true, mode: 0o700 })
-    const tmp = `${file}.tmp`
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(JSON.stringify({ kind: res.kind, name: res.name, params } satisfies Reversal))
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, file)
+    await writeStateFile(file, JSON.stringify({ kind: res.kind, name: res.name, params } satisfies Reversal))
   }
 
   /** Every record, with a function that deletes it once applied. */

@@ -10,11 +10,12 @@
  * memory only, so after a restart it has nothing to send. `saved` is accepted for its YAML files,
  * and changes nothing. To get a new password, notify the resource or delete its token.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
-import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { chmod, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
+import { writeStateFile } from '../engine/statefile.js'
 
 /** The characters of a password. */
 export const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
@@ -75,27 +76,7 @@ export async function readToken(file: string, length: number): Promise<Token> {
 
 /** Replaces the token at `file` atomically (temp file, fsync, rename, fsync of the directory), mode 0600. */
 export async function writeToken(file: string, password: string): Promise<void> {
-  const tmp = join(dirname(file), `.${randomUUID()}.tmp`)
-  try {
-    const fh = await open(tmp, 'wx', TOKEN_MODE)
-    try {
-      await fh.chmod(TOKEN_MODE) // the umask may have taken bits off; make it exact
-      await fh.writeFile(`${password}\n`)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, file)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
-  const dir = await open(dirname(file), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
-  }
+  await writeStateFile(file, `${password}\n`, TOKEN_MODE)
 }
 
 export const password = defineResource({

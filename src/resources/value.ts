@@ -4,11 +4,12 @@
  * in the resource's state directory, so after a restart it is sent again at once, before any
  * sender has run; with no value of its own and none kept, it sends nothing.
  */
-import { open, readFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
+import { writeStateFile } from '../engine/statefile.js'
 
 /** Params of `value`. Keys are the YAML names, verbatim. */
 export const ValueParams = z
@@ -28,17 +29,9 @@ export async function readKept(file: string): Promise<{ value: unknown } | undef
   }
 }
 
-/** Keeps `value` in `file`, atomically (temp file, fsync, rename). */
+/** Keeps `value` in `file`, atomically. */
 export async function writeKept(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.writeFile(JSON.stringify({ value }))
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, file)
+  await writeStateFile(file, JSON.stringify({ value }))
 }
 
 export const value = defineResource({

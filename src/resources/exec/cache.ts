@@ -3,8 +3,9 @@
  * be sent again when a guard skips the command, also after a restart. The file is replaced
  * atomically: a crash leaves the old outputs or the new ones, never half of them.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeStateFile } from '../../engine/statefile.js'
 
 /** What `exec` sends. */
 export interface ExecOutputs {
@@ -44,26 +45,8 @@ export async function readOutputs(dir: string, command: string): Promise<ExecOut
 
 /** Replaces the outputs cached in `dir` (temporary file, fsync, rename, fsync of the directory). */
 export async function writeOutputs(dir: string, command: string, o: ExecOutputs): Promise<void> {
-  const data = JSON.stringify({ command, output: o.output, stdout: o.stdout, stderr: o.stderr })
-  const path = join(dir, FILE)
-  const tmp = `${path}.${process.pid}.tmp`
-  try {
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(data, 'utf8')
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
-  const d = await open(dir, 'r')
-  try {
-    await d.sync()
-  } finally {
-    await d.close()
-  }
+  await writeStateFile(
+    join(dir, FILE),
+    JSON.stringify({ command, output: o.output, stdout: o.stdout, stderr: o.stderr }),
+  )
 }
