@@ -45,7 +45,8 @@ export function parseParams<S extends ParamsSchema>(
     return { issues: [...issues, ...zodIssues(res.error)], warnings: opts.strict ? [] : warnings }
   const params = def.normalize ? def.normalize(res.data, name) : res.data
   issues.push(...(def.validate?.(params) ?? []))
-  return issues.length ? { issues, warnings } : { params, issues, warnings: opts.strict ? [] : warnings }
+  const kept = opts.strict ? [] : warnings
+  return issues.length ? { issues, warnings: kept } : { params, issues, warnings: kept }
 }
 
 /** parseParams for code that wants an exception: throws ERR_RES_PARAMS_INVALID. */

@@ -89,11 +89,16 @@ export interface Compiled {
   readonly warnings: LocatedIssue[]
 }
 
-/** The compile failure: every issue, located. */
+/** The compile failure: every issue, located, and the warnings (a typo'd key often explains an error). */
 export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {
-  constructor(readonly issues: LocatedIssue[]) {
+  constructor(
+    readonly issues: LocatedIssue[],
+    readonly warnings: LocatedIssue[] = [],
+  ) {
     super('ERR_GRAPH_INVALID', {
-      issues: issues.map(i => (i.path.length ? `${formatPath(i.path)}: ${i.message}` : i.message)),
+      issues: [...issues, ...warnings.map(w => ({ ...w, message: `${w.message} (warning)` }))].map(i =>
+        i.path.length ? `${formatPath(i.path)}: ${i.message}` : i.message,
+      ),
     })
   }
 }
@@ -160,7 +165,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
       issues.push({ path: origins.get(err.details.cycle[0]!) ?? [], message: err.message })
     }
   }
-  if (issues.length) throw new GraphInvalid(issues)
+  if (issues.length) throw new GraphInvalid(issues, warnings)
   if (!opts.noAutoGroup) autoGroup(graph)
   return { graph, name: spec.name, warnings }
 }

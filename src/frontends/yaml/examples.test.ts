@@ -82,7 +82,8 @@ test('every YAML graph of the original loads, or fails for a listed reason', t =
       continue
     }
     assert.ok(problems.length > 0, `${f} should fail`)
-    for (const p of problems) {
+    // Warnings (obsolete keys, ...) come along with the errors; only the errors are judged here.
+    for (const p of problems.filter(p => !p.endsWith('(warning)'))) {
       assert.match(p, /^[^:]+\.yaml:\d+:\d+: /, `${f}: a located problem`)
       assert.ok(
         expected.some(re => re.test(p)),

@@ -149,3 +149,13 @@ edges:
     'g.yaml:8:3: edges[1]: password[pw].password is a string but timer[t].interval is a number',
   ])
 })
+
+test('an invalid graph also lists its warnings: a misspelt key often explains an error', () => {
+  const got = problems(
+    'graph: g\nresources:\n  file:\n  - name: f\n    path: /tmp/x\n    contnet: hi\n    state: present\n',
+  )
+  assert.deepEqual(got, [
+    'g.yaml:7:12: resources.file[0].state: Invalid option: expected one of "exists"|"absent"|""',
+    'g.yaml:6:14: resources.file[0].contnet: unknown parameter (warning)',
+  ])
+})

@@ -84,7 +84,13 @@ export function loadYaml(
     return { ...compiled, messages: [...warnings, ...compiled.warnings].map(where) }
   } catch (err) {
     if (err instanceof GraphInvalid)
-      throw new MgmtError('ERR_YAML_INVALID', { file, problems: err.issues.map(where) })
+      throw new MgmtError('ERR_YAML_INVALID', {
+        file,
+        problems: [
+          ...err.issues.map(where),
+          ...[...warnings, ...err.warnings].map(w => where({ ...w, message: `${w.message} (warning)` })),
+        ],
+      })
     throw err
   }
 }
