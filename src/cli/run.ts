@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import { type Command, Option } from 'commander'
 import { describeError, isMgmtError, MgmtError } from '../engine/errors.js'
 import { createLogger, type LogFormat, type Logger } from '../engine/logger.js'
+import { CompileCache } from '../engine/spec.js'
 import { loadYaml, type YamlGraph } from '../frontends/yaml/parse.js'
 import { watchYamlFile } from '../frontends/yaml/watch.js'
 import { Graph } from '../lib/graph.js'
@@ -129,8 +130,10 @@ function defaultPrefix(): string {
 async function runCommand(flags: RunFlags, file: string | undefined): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
   const registry = builtinRegistry()
+  // One cache for the file's reloads: an edit re-parses only the resources it touched.
+  const cache = new CompileCache()
   const load = (text: string): YamlGraph =>
-    loadYaml(text, file!, registry, { strict: flags.strict, noop: flags.noop, sema: flags.sema })
+    loadYaml(text, file!, registry, { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache })
   let first: YamlGraph | undefined
   let firstText = ''
   if (file) {

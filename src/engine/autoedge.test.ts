@@ -52,3 +52,18 @@ test('an automatic edge that would close a cycle is dropped with a warning', () 
   assert.doesNotThrow(() => graph.topoSort())
   assert.equal(graph.incoming('path[/a/]').size + graph.incoming('path[/a/f]').size, 1)
 })
+
+test('a compile cache hands back the same compiled resource for an unchanged declaration', async () => {
+  const { CompileCache } = await import('./spec.js')
+  const cache = new CompileCache()
+  const a = compileGraph({ name: 'g', resources: [res('/x/'), res('/x/f')], edges: [] }, registry, {
+    cache,
+  }).graph
+  const b = compileGraph(
+    { name: 'g', resources: [res('/x/'), res('/x/f', { needs: ['/x/'] })], edges: [] },
+    registry,
+    { cache },
+  ).graph
+  assert.equal(a.vertex('path[/x/]'), b.vertex('path[/x/]'))
+  assert.notEqual(a.vertex('path[/x/f]'), b.vertex('path[/x/f]'))
+})

@@ -12,6 +12,8 @@ export interface AutoEdgeResult {
   added: number
   /** Why an automatic edge was dropped. */
   dropped: string[]
+  /** The graph was found to have no cycle (so the caller need not sort it again). */
+  acyclic: boolean
 }
 
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
@@ -30,7 +32,8 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
       added++
     }
   }
-  return { added, dropped: added ? breakCycles(graph, auto) : [] }
+  if (!added) return { added, dropped: [], acyclic: false }
+  return { added, ...breakCycles(graph, auto) }
 }
 
 /** For each need of `r`, the id of the first resource that has a candidate uid. */
@@ -47,17 +50,17 @@ function* wanted(r: Res, index: ReadonlyMap<string, string>): Iterable<string> {
 }
 
 /** Removes automatic edges until the graph has no cycle; an explicit cycle is left for the caller. */
-function breakCycles(graph: ResGraph, auto: Set<string>): string[] {
+function breakCycles(graph: ResGraph, auto: Set<string>): { dropped: string[]; acyclic: boolean } {
   const dropped: string[] = []
   for (;;) {
     try {
       graph.topoSort()
-      return dropped
+      return { dropped, acyclic: true }
     } catch (err) {
       if (!isMgmtError(err, 'ERR_GRAPH_CYCLE')) throw err
       const cycle = err.details.cycle
       const i = cycle.findIndex((from, k) => auto.has(`${from}\0${cycle[(k + 1) % cycle.length]}`))
-      if (i < 0) return dropped
+      if (i < 0) return { dropped, acyclic: false }
       const from = cycle[i]!
       const to = cycle[(i + 1) % cycle.length]!
       graph.removeEdge(from, to)

@@ -81,6 +81,32 @@ export interface CompileOptions {
   readonly noAutoEdges?: boolean
   /** Skip grouping (`--no-autogroup`). */
   readonly noAutoGroup?: boolean
+  /** Keeps compiled resources between compiles of one source (a watched file, a stream). */
+  readonly cache?: CompileCache
+}
+
+/**
+ * Compiled resources by their declaration: a reload of a large graph re-parses only what changed,
+ * and an unchanged resource keeps the very same params object, which the graph diff sees at once.
+ * Each compile keeps only the entries it used, so the cache never outgrows the graph.
+ */
+export class CompileCache {
+  #entries = new Map<string, { res: Res; warnings: Issue[] }>()
+  #used = new Map<string, { res: Res; warnings: Issue[] }>()
+
+  get(key: string): { res: Res; warnings: Issue[] } | undefined {
+    const hit = this.#entries.get(key)
+    if (hit) this.#used.set(key, hit)
+    return hit
+  }
+  set(key: string, v: { res: Res; warnings: Issue[] }): void {
+    this.#used.set(key, v)
+  }
+  /** Ends a compile: what it did not use is forgotten. */
+  rotate(): void {
+    this.#entries = this.#used
+    this.#used = new Map()
+  }
 }
 
 export interface Compiled {
@@ -156,15 +182,16 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   }
   issues.push(...checkSendRecv(graph, (from, to) => edgeOrigins.get(`${from}\0${to}`) ?? []))
   if (issues.length === 0) {
-    if (!opts.noAutoEdges)
-      for (const d of addAutoEdges(graph).dropped) warnings.push({ path: [], message: d })
+    const auto = opts.noAutoEdges ? undefined : addAutoEdges(graph)
+    for (const d of auto?.dropped ?? []) warnings.push({ path: [], message: d })
     try {
-      graph.topoSort()
+      if (!auto?.acyclic) graph.topoSort()
     } catch (err) {
       if (!isMgmtError(err, 'ERR_GRAPH_CYCLE')) throw err
       issues.push({ path: origins.get(err.details.cycle[0]!) ?? [], message: err.message })
     }
   }
+  opts.cache?.rotate()
   if (issues.length) throw new GraphInvalid(issues, warnings)
   if (!opts.noAutoGroup) autoGroup(graph)
   return { graph, name: spec.name, warnings }
@@ -203,6 +230,13 @@ function compileResource(
     issues.push({ path: [...at, 'name'], message: `a \`${r.kind}\` resource needs a non-empty name` })
     return undefined
   }
+  const key =
+    opts.cache && JSON.stringify([r.kind, r.name, r.params, r.meta ?? {}, opts.strict, opts.noop, opts.sema])
+  const hit = key === undefined ? undefined : opts.cache!.get(key)
+  if (hit) {
+    for (const w of hit.warnings) warnings.push({ path: [...at, ...w.path], message: w.message })
+    return hit.res
+  }
   const def = registry.get(r.kind)
   const parsed = parseParams(def, r.name, r.params, { strict: opts.strict })
   for (const w of parsed.warnings) warnings.push({ path: [...at, ...w.path], message: w.message })
@@ -211,7 +245,9 @@ function compileResource(
   if (r.name.startsWith('$') && meta && !meta.dollar)
     issues.push({ path: [...at, 'name'], message: 'a name starting with `$` needs meta `dollar: true`' })
   if (!parsed.params || !meta) return undefined
-  return { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
+  const res: Res = { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
+  if (key !== undefined) opts.cache!.set(key, { res, warnings: parsed.warnings })
+  return res
 }
 
 function compileMeta(
@@ -236,12 +272,16 @@ function compileMeta(
 
 /** Why two resources of the same id differ, or undefined when they are the same. */
 export function differs(a: Res, b: Res): string | undefined {
+  if (a === b) return undefined
   if (a.kind !== b.kind) return 'the kind differs'
-  const reason = a.def.cmp
-    ? a.def.cmp(a.params as never, b.params as never)
-    : isDeepStrictEqual(a.params, b.params)
+  const reason =
+    a.params === b.params
       ? undefined
-      : `the params differ (${changedKeys(a.params, b.params).join(', ')})`
+      : a.def.cmp
+        ? a.def.cmp(a.params as never, b.params as never)
+        : isDeepStrictEqual(a.params, b.params)
+          ? undefined
+          : `the params differ (${changedKeys(a.params, b.params).join(', ')})`
   if (reason) return reason
   if (!isDeepStrictEqual(a.meta, b.meta))
     return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`

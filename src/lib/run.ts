@@ -9,7 +9,13 @@ import { join, resolve } from 'node:path'
 import { describeError, isMgmtError } from '../engine/errors.js'
 import { createLogger, type Logger, silentLogger } from '../engine/logger.js'
 import type { Registry } from '../engine/registry.js'
-import { type Compiled, type CompileOptions, compileGraph, type GraphSpec } from '../engine/spec.js'
+import {
+  CompileCache,
+  type Compiled,
+  type CompileOptions,
+  compileGraph,
+  type GraphSpec,
+} from '../engine/spec.js'
 import { builtinRegistry } from '../resources/index.js'
 import { Runner, type RunResult } from '../runner.js'
 import { MemoryWorld } from '../world/memory.js'
@@ -58,7 +64,7 @@ export function run(
 /** Like run, with a handle to stop it. The first graph must be valid: it rejects otherwise. */
 export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunOptions = {}): RunHandle {
   const log = opts.log === 'silent' ? silentLogger : (opts.log ?? createLogger('info'))
-  const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop }
+  const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop, cache: new CompileCache() }
   const registry = builtinRegistry()
   let runner: Runner | undefined
   let stop = false
