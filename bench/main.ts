@@ -3,7 +3,11 @@
  * against cf-agent when it is installed. Prints a table (or JSON with `--json`) on stdout and
  * progress on stderr; everything it creates lives in one temporary directory, removed at the end.
  *
+ * Then the scale phase (`--scale N`, skipped with `--no-scale`): a graph of N files converged from
+ * cold, edited live one resource at a time, and compiled in-process.
+ *
  *   node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]
+ *                           [--scale N | --no-scale] [--scale-runs R] [--swaps K]
  *                           [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -33,6 +37,7 @@ import {
   render,
   targets,
 } from './report.js'
+import { measureScale } from './scale.js'
 import { type Summary, summarize } from './stats.js'
 import { verifyTree, writeWorkload } from './workload.js'
 
@@ -41,6 +46,10 @@ interface Options {
   readonly runs: number
   readonly repairs: number
   readonly repairTimeoutMs: number
+  /** Files of the scale phase; 0: skipped. */
+  readonly scale: number
+  readonly scaleRuns: number
+  readonly swaps: number
   readonly parent: string
   readonly keep: boolean
   readonly json: boolean
@@ -49,8 +58,11 @@ interface Options {
 
 const USAGE =
   'usage: node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]\n' +
+  '                               [--scale N | --no-scale] [--scale-runs R] [--swaps K]\n' +
   '                               [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]'
 const IDLE_SECONDS = 2
+/** Runs of each in-process compile figure of the scale phase. */
+const COMPILE_RUNS = 7
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 
 const say = (line: string): void => {
@@ -72,6 +84,10 @@ function options(argv: string[]): Options {
       runs: { type: 'string' },
       repairs: { type: 'string' },
       'repair-timeout': { type: 'string' },
+      scale: { type: 'string' },
+      'no-scale': { type: 'boolean', default: false },
+      'scale-runs': { type: 'string' },
+      swaps: { type: 'string' },
       dir: { type: 'string' },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -83,6 +99,9 @@ function options(argv: string[]): Options {
     runs: count(v.runs, '--runs', 5),
     repairs: count(v.repairs, '--repairs', 200),
     repairTimeoutMs: count(v['repair-timeout'], '--repair-timeout', 5000),
+    scale: v['no-scale'] ? 0 : count(v.scale, '--scale', 10_000),
+    scaleRuns: count(v['scale-runs'], '--scale-runs', 3),
+    swaps: count(v.swaps, '--swaps', 10),
     parent: resolve(v.dir ?? tmpdir()),
     keep: v.keep ?? false,
     json: v.json ?? false,
@@ -151,9 +170,12 @@ async function daemonPhase(
   const vmHwmKb = peakRssKb(d)
   await stopDaemon(d)
   track(undefined)
+  // Fewer repairs than kinds of clobber leave a kind without samples: it is left out.
   const byClobber = Object.fromEntries(
-    CLOBBERS.map(c => [c, summarize(repairs.filter(r => r.clobber === c).map(r => r.ms))]),
-  ) as Record<Clobber, Summary>
+    CLOBBERS.map(c => [c, repairs.filter(r => r.clobber === c).map(r => r.ms)] as const)
+      .filter(([, xs]) => xs.length > 0)
+      .map(([c, xs]) => [c, summarize(xs)]),
+  ) as Partial<Record<Clobber, Summary>>
   return {
     engine: { vmHwmKb, idleAfterConverge, idleAfterDrift },
     drift: { all: summarize(repairs.map(r => r.ms)), byClobber },
@@ -187,12 +209,25 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
     peer = { name: cf.name, version: cf.version, ...figures }
   } else say('cf-agent is not on PATH: peer skipped')
   const { drift, engine } = await daemonPhase(o, w, base, track, timeoutMs)
+  const scale = o.scale
+    ? await measureScale({
+        n: o.scale,
+        runs: o.scaleRuns,
+        swaps: o.swaps,
+        compileRuns: COMPILE_RUNS,
+        base,
+        node: mgmtCmd,
+        say,
+        track,
+      })
+    : undefined
   return {
     machine: machine(base),
     params: { files: o.files, runs: o.runs, repairs: o.repairs },
     nodeStartup: nodeStart,
     mgmt: { ...oneShotFigures(mgmt), drift, engine },
     peer,
+    scale,
   }
 }
 

@@ -101,6 +101,13 @@ const TIME = '/usr/bin/time'
 /** Whether peak memory of a finished run can be measured (GNU time is installed). */
 export const canMeasurePeakRss = (): boolean => existsSync(TIME)
 
+/** The peak resident set GNU time wrote to `outPath` (its last line), KiB. */
+function readPeak(outPath: string): number {
+  const kb = Number(readFileSync(outPath, 'utf8').trim().split('\n').pop())
+  if (!Number.isFinite(kb)) throw new Error(`${TIME}: no peak RSS in ${outPath}`)
+  return kb
+}
+
 /** Runs `c` under GNU time and returns its peak resident set in KiB (`ru_maxrss`). */
 export async function peakRssRun(
   c: Command,
@@ -108,14 +115,28 @@ export async function peakRssRun(
   outPath: string,
   timeoutMs: number,
 ): Promise<number> {
-  await timedRun(
+  const { peakRssKb } = await timedPeakRun(c, logPath, outPath, timeoutMs)
+  if (peakRssKb === undefined) throw new Error(`${TIME} is not installed`)
+  return peakRssKb
+}
+
+/**
+ * Runs `c` to its end, under GNU time when it is installed, and returns the wall time in ms (that
+ * of `time` running `c`, about a millisecond more than `c` alone) and the peak resident set in KiB.
+ */
+export async function timedPeakRun(
+  c: Command,
+  logPath: string,
+  outPath: string,
+  timeoutMs: number,
+): Promise<{ ms: number; peakRssKb?: number }> {
+  if (!canMeasurePeakRss()) return { ms: await timedRun(c, logPath, timeoutMs) }
+  const ms = await timedRun(
     { cmd: TIME, args: ['-f', '%M', '-o', outPath, c.cmd, ...c.args], cwd: c.cwd },
     logPath,
     timeoutMs,
   )
-  const kb = Number(readFileSync(outPath, 'utf8').trim().split('\n').pop())
-  if (!Number.isFinite(kb)) throw new Error(`${TIME}: no peak RSS in ${outPath}`)
-  return kb
+  return { ms, peakRssKb: readPeak(outPath) }
 }
 
 export interface ProcStatus {
