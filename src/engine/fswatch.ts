@@ -208,10 +208,16 @@ export class FsWatcher implements PathWatcher {
     try {
       do {
         sub.dirty = false
-        const want = await this.#plan(sub)
+        const { want, complete } = await this.#plan(sub)
         if (sub.closed) return
-        // New watches miss what happened before they existed: plan again until nothing changes.
-        if (this.#apply(sub, want, initial)) changed = sub.dirty = true
+        // New watches miss what happened before they existed: a directory made below the last
+        // existing one (or in a watched tree) before its watch was there would go unseen, so
+        // such a plan is made again until nothing changes. A complete chain needs no second look:
+        // the target's parent is watched, and onChange fires below for what happened meanwhile.
+        if (this.#apply(sub, want, initial)) {
+          changed = true
+          if (!complete) sub.dirty = true
+        }
       } while (sub.dirty && !sub.closed)
     } finally {
       sub.running = false
@@ -220,7 +226,7 @@ export class FsWatcher implements PathWatcher {
   }
 
   /** The registrations `sub` needs now: the existing part of the ancestor chain, then the tree. */
-  async #plan(sub: Sub): Promise<Map<string, Reg>> {
+  async #plan(sub: Sub): Promise<{ want: Map<string, Reg>; complete: boolean }> {
     const want = new Map<string, Reg>()
     const add = (dir: string, name: string | null, st: Stats): void => {
       want.set(regKey(dir, name), { dir, name, ino: st.ino, dev: st.dev })
@@ -228,17 +234,17 @@ export class FsWatcher implements PathWatcher {
     if (sub.target === '/') {
       const st = await statDir('/')
       if (st) add('/', null, st)
-      return want
+      return { want, complete: !sub.recursive }
     }
     const dirs = chain(sub.parent)
     const stats = await Promise.all(dirs.map(d => this.#statDir(d)))
     for (let i = 0; i < dirs.length; i++) {
       const st = stats[i]
-      if (!st) return want
+      if (!st) return { want, complete: false }
       add(dirs[i]!, i + 1 < dirs.length ? basename(dirs[i + 1]!) : basename(sub.target), st)
     }
     if (sub.recursive) await this.#walk(sub.target, add)
-    return want
+    return { want, complete: !sub.recursive }
   }
 
   /** statDir, shared with concurrent callers; a call after it settled stats again. */

@@ -3,6 +3,7 @@
  * runs every member's watch and reports ready once all of them are; its checkApply checks the
  * members one after the other, and is right only when all of them were.
  */
+import { setMaxListeners } from 'node:events'
 import type { Instance } from './resource.js'
 
 export interface Member {
@@ -28,6 +29,8 @@ export function readyGate(count: number, event: () => void): () => () => void {
 export function composite(members: readonly Member[]): Instance {
   return {
     async watch(signal) {
+      // Every member listens on the one signal: more than Node's default of 10 is expected here.
+      setMaxListeners(Math.max(10, members.length * 4), signal)
       await Promise.all(members.map(m => m.instance.watch(signal)))
     },
     async checkApply(apply, signal) {

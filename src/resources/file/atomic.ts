@@ -4,7 +4,6 @@
  * fsync the directory. A reader sees the old file or the new one, never a part; a crash leaves at
  * worst a stray temporary file, never a short managed one.
  */
-import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { copyFile, type FileHandle, open, rename, rm, symlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -22,10 +21,13 @@ export type FileData = { readonly bytes: Uint8Array } | { readonly copyOf: strin
 /** The marker in temporary names; tests and cleanup look for it. */
 export const TEMP_MARK = '.mgmt-'
 
+/** Makes temporary names unique within this process (the pid, across processes; `wx` guards the rest). */
+let tempSeq = 0
+
 /** A temporary path beside `path` (the name is cut so that it stays under NAME_MAX). */
 export function tempPath(path: string): string {
   const base = basename(path).slice(0, 100)
-  return join(dirname(path), `.${base}${TEMP_MARK}${randomBytes(6).toString('hex')}`)
+  return join(dirname(path), `.${base}${TEMP_MARK}${process.pid.toString(36)}-${(++tempSeq).toString(36)}`)
 }
 
 async function syncNow(dir: string): Promise<void> {
