@@ -29,6 +29,10 @@ async function setup(name: string, text: string): Promise<{ file: string; root: 
 const lines = async (path: string): Promise<string[]> =>
   (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean)
 
+/** One run of the graph in `file` with the state in `prefix`, to convergence. */
+const runToConvergence = (prefix: string, file: string) =>
+  runMgmt(['run', '--prefix', prefix, '--no-watch', '--converged-timeout', '0', 'yaml', file])
+
 /**
  * `config` changes and notifies `reload` (refreshonly), which also waits for `slow`. The engine is
  * stopped while `slow` runs, so the notification is pending, and only the flag on disk remembers it.
@@ -66,30 +70,12 @@ for (const [how, stop] of [
     await m.exited
     assert.deepEqual(await lines(join(root, 'reload.log')), [], 'the receiver had not run yet')
     assert.equal((await readdir(join(prefix, 'engine', 'refresh'))).length, 1, 'the flag is on disk')
-    const r = await runMgmt([
-      'run',
-      '--prefix',
-      prefix,
-      '--no-watch',
-      '--converged-timeout',
-      '0',
-      'yaml',
-      file,
-    ])
+    const r = await runToConvergence(prefix, file)
     assert.equal(r.code, 0, r.output)
     assert.deepEqual(await lines(join(root, 'reload.log')), ['reloaded'])
     assert.deepEqual(await readdir(join(prefix, 'engine', 'refresh')), [])
     // A third run has nothing to deliver.
-    const again = await runMgmt([
-      'run',
-      '--prefix',
-      prefix,
-      '--no-watch',
-      '--converged-timeout',
-      '0',
-      'yaml',
-      file,
-    ])
+    const again = await runToConvergence(prefix, file)
     assert.equal(again.code, 0, again.output)
     assert.deepEqual(await lines(join(root, 'reload.log')), ['reloaded'])
   })
@@ -97,8 +83,7 @@ for (const [how, stop] of [
 
 test('refreshonly: the receiver runs only when notified, once per change', async () => {
   const { file, root, prefix } = await setup('refreshonly', pendingGraph.replace('sleep 2', 'true'))
-  const run = () =>
-    runMgmt(['run', '--prefix', prefix, '--no-watch', '--converged-timeout', '0', 'yaml', file])
+  const run = () => runToConvergence(prefix, file)
   assert.equal((await run()).code, 0)
   assert.deepEqual(await lines(join(root, 'reload.log')), ['reloaded'])
   assert.equal((await run()).code, 0)

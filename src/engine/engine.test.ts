@@ -173,14 +173,7 @@ test('startup runs dependencies first and independent resources in parallel', as
 })
 
 test('no checkApply before the first watch event', async () => {
-  engine = new Engine({
-    registry: new Registry([fakeKind(rec) as never]),
-    hostname: 'h',
-    prefix: dir,
-    world: new MemoryWorld('h'),
-    log,
-    convergedTimeout: 0,
-  })
+  engine = newEngine()
   const converged = untilConverged(engine)
   await engine.commit(compile([res('a'), res('b', { holdStartup: true })], [edge('a', 'b')]))
   await new Promise<void>(r => {
