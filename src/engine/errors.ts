@@ -1,8 +1,8 @@
 /**
  * The one error catalog. Every error a caller or a test may branch on has a code here, a message
  * built from its details, and a line in docs/errors.md (a test keeps the two in step).
- * Inside a resource kind a plain Error is fine: the engine wraps it as ERR_RES_CHECKAPPLY or
- * ERR_RES_WATCH with the original as `cause`.
+ * Inside a resource kind a plain Error is fine: the engine logs it, retries per the metaparams, and
+ * keeps the last one as the `cause` of ERR_RES_FAILED when the resource gives up.
  */
 
 /** One located validation problem: where (a key path) and what was expected. */
@@ -25,24 +25,15 @@ const messages = {
   ERR_RES_KIND_EMPTY: (_d: Record<string, never>) => 'a resource kind must have a non-empty name',
   ERR_RES_KIND_DUPLICATE: (d: { kind: string }) => `resource kind \`${d.kind}\` is registered twice`,
   ERR_RES_KIND_UNKNOWN: (d: { kind: string }) => `no resource kind \`${d.kind}\` available`,
-  ERR_RES_NAME_EMPTY: (d: { kind: string }) => `a \`${d.kind}\` resource needs a non-empty name`,
   ERR_RES_PARAMS_INVALID: (d: { res: string; issues: readonly Issue[] }) =>
     `${d.res}: invalid params${issueLines(d.issues)}`,
-  ERR_RES_DUPLICATE: (d: { res: string; reason: string }) =>
-    `${d.res} is defined twice with different params: ${d.reason}`,
   ERR_RES_INIT: (d: { res: string }) => `${d.res}: init failed`,
-  ERR_RES_WATCH: (d: { res: string }) => `${d.res}: watch failed`,
-  ERR_RES_CHECKAPPLY: (d: { res: string }) => `${d.res}: checkApply failed`,
   ERR_RES_CHECKAPPLY_TIMEOUT: (d: { res: string; ms: number }) =>
     `${d.res}: checkApply timed out after ${d.ms} ms`,
   ERR_RES_FAILED: (d: { res: string; attempts: number }) =>
     `${d.res}: failed permanently after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
-  ERR_META_INVALID: (d: { res: string; issues: readonly Issue[] }) =>
-    `${d.res}: invalid meta${issueLines(d.issues)}`,
   ERR_GRAPH_CYCLE: (d: { cycle: readonly string[] }) =>
     `the graph has a cycle: ${[...d.cycle, d.cycle[0]].join(' -> ')}`,
-  ERR_GRAPH_EDGE_END: (d: { edge: string; end: 'from' | 'to'; res: string }) =>
-    `edge \`${d.edge}\`: its \`${d.end}\` resource ${d.res} is not in the graph`,
   ERR_GRAPH_INVALID: (d: { issues: readonly string[] }) =>
     `invalid graph:${d.issues.map(i => `\n  ${i}`).join('')}`,
   ERR_YAML_SYNTAX: (d: { file: string; line: number; col: number; reason: string }) =>
