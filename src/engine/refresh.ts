@@ -9,10 +9,10 @@
  * the flag delivers it again, never zero times.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from './logger.js'
-import { writeStateFile } from './statefile.js'
+import { syncDir, writeStateFile } from './statefile.js'
 
 const key = (from: string, to: string): string => `${from}\0${to}`
 
@@ -80,7 +80,7 @@ export class RefreshStore {
     await unlink(this.#file(from, to)).catch(err => {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     })
-    await this.#syncDir()
+    await syncDir(this.#dir)
   }
 
   /** Drops the flags of edges for which `exists` is false, with a log line each. */
@@ -96,14 +96,5 @@ export class RefreshStore {
 
   #file(from: string, to: string): string {
     return join(this.#dir, `${createHash('sha256').update(key(from, to)).digest('hex').slice(0, 32)}.json`)
-  }
-
-  async #syncDir(): Promise<void> {
-    const d = await open(this.#dir, 'r')
-    try {
-      await d.sync()
-    } finally {
-      await d.close()
-    }
   }
 }

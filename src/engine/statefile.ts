@@ -24,10 +24,15 @@ export async function writeStateFile(path: string, data: string, mode = 0o600): 
     await rm(tmp, { force: true })
     throw e
   }
-  const dir = await open(dirname(path), 'r')
+  await syncDir(dirname(path))
+}
+
+/** fsync a directory, so that a rename or unlink in it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
   try {
-    await dir.sync()
+    await fh.sync()
   } finally {
-    await dir.close()
+    await fh.close()
   }
 }
