@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path'
 import type { World } from '../world/world.js'
-import { createContext } from './context.js'
+import { type ContextParts, createContext } from './context.js'
 import { Converger } from './converger.js'
 import { describeError, MgmtError } from './errors.js'
 import { FsWatcher } from './fswatch.js'
@@ -18,7 +18,7 @@ import type { Logger } from './logger.js'
 import { mustParseParams } from './params.js'
 import { RefreshStore } from './refresh.js'
 import type { Registry } from './registry.js'
-import type { GraphResource } from './resource.js'
+import type { GraphResource, ResourceContext } from './resource.js'
 import { ReverseStore } from './reverse.js'
 import { Semaphores } from './semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './sendrecv.js'
@@ -59,6 +59,9 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
   m.set(key, v)
   return v
 }
+
+/** The per-resource wiring of a context: how it reaches its worker. */
+type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph'>
 
 const noTransfer: Transfer = { changed: [], lines: [] }
 
@@ -231,16 +234,7 @@ export class Engine implements WorkerHost {
       try {
         const def = this.#registry.get(reversal.kind)
         const params = mustParseParams(def, reversal.name, reversal.params)
-        const ctx = createContext({
-          kind: def.kind,
-          name: reversal.name,
-          hostname: this.#opts.hostname,
-          log,
-          world: this.#opts.world,
-          stateDir: join(this.#opts.prefix, 'engine', 'state'),
-          watcher: this.#watcher,
-          event: () => {},
-        })
+        const ctx = this.#context(def.kind, reversal.name, log, { event: () => {} })
         const instance = await def.init(params as never, ctx)
         const ok = await instance.checkApply(apply, AbortSignal.timeout(60_000))
         await instance.cleanup?.()
@@ -281,14 +275,7 @@ export class Engine implements WorkerHost {
       const params = { ...res.params }
       const inits = members.map(async m => {
         const mlog = m === res ? log : this.#opts.log.child(m.id)
-        const ctx = createContext({
-          kind: m.kind,
-          name: m.name,
-          hostname: this.#opts.hostname,
-          log: mlog,
-          world: this.#opts.world,
-          stateDir: join(this.#opts.prefix, 'engine', 'state'),
-          watcher: this.#watcher,
+        const ctx = this.#context(m.kind, m.name, mlog, {
           event: members.length === 1 ? () => worker?.event() : gate(),
           refresh: () => worker?.refreshing ?? false,
           send: values => {
@@ -318,6 +305,20 @@ export class Engine implements WorkerHost {
       this.#failures.set(res.id, e)
       return undefined
     }
+  }
+
+  /** A resource's context: what every resource gets from this engine, plus `parts`. */
+  #context(kind: string, name: string, log: Logger, parts: ContextWiring): ResourceContext {
+    return createContext({
+      kind,
+      name,
+      log,
+      hostname: this.#opts.hostname,
+      world: this.#opts.world,
+      stateDir: join(this.#opts.prefix, 'engine', 'state'),
+      watcher: this.#watcher,
+      ...parts,
+    })
   }
 
   #graphResources(): GraphResource[] {
