@@ -55,9 +55,9 @@ const STRIDE = 7919
 async function engine() {
   const { loadYaml } = await import('../src/frontends/yaml/parse.js')
   const { builtinRegistry } = await import('../src/resources/index.js')
-  const { CompileCache, compileGraph } = await import('../src/engine/spec.js')
-  const { addAutoEdges } = await import('../src/engine/autoedge.js')
-  const { autoGroup } = await import('../src/engine/autogroup.js')
+  const { CompileCache, compileGraph } = await import('../src/engine/compile.js')
+  const { addAutoEdges } = await import('../src/engine/features/autoedge.js')
+  const { autoGroup } = await import('../src/engine/features/autogroup.js')
   return { loadYaml, registry: builtinRegistry(), CompileCache, compileGraph, addAutoEdges, autoGroup }
 }
 

@@ -7,9 +7,9 @@
  *   await run(g, { convergedTimeout: 0 })
  */
 
-export { type ErrorCode, isMgmtError, MgmtError } from './engine/errors.js'
-export { createLogger, type Logger, memoryLogger } from './engine/logger.js'
-export type { EdgeSpec, GraphSpec, ResourceSpec } from './engine/spec.js'
+export type { EdgeSpec, GraphSpec, ResourceSpec } from './engine/compile.js'
+export type { RunResult } from './engine/runner.js'
 export { Graph, type Kind, type MetaInput, type ParamsInput, type Ref, type Sends } from './lib/graph.js'
 export { type GraphInput, type RunHandle, type RunOptions, run, start } from './lib/run.js'
-export type { RunResult } from './runner.js'
+export { type ErrorCode, isMgmtError, MgmtError } from './util/errors.js'
+export { createLogger, type Logger, memoryLogger } from './util/logger.js'

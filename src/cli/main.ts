@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `mgmt` command: parse, hand over to the subcommand, set the exit code. */
 import { Command, CommanderError } from 'commander'
-import { describeError, isMgmtError } from '../engine/errors.js'
+import { describeError, isMgmtError } from '../util/errors.js'
 import { version } from '../version.js'
 import { addRunCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
 

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { PathWatcher } from '../util/fswatch.js'
+import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
-import type { PathWatcher } from './fswatch.js'
-import type { Logger } from './logger.js'
 import type { GraphResource, RecvState, ResourceContext } from './resource.js'
 
 /** A resource's private directory name: readable, and unique by a hash of kind and name. */

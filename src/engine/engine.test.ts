@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
 import { z } from 'zod'
+import { memoryLogger } from '../util/logger.js'
 import { MemoryWorld } from '../world/memory.js'
+import { compileGraph, type EdgeSpec, type ResourceSpec } from './compile.js'
 import { Engine } from './engine.js'
-import { memoryLogger } from './logger.js'
 import { Registry } from './registry.js'
 import { defineResource, untilAborted } from './resource.js'
-import { compileGraph, type EdgeSpec, type ResourceSpec } from './spec.js'
 
 interface Recorder {
   calls: string[]

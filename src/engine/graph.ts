@@ -2,7 +2,7 @@
  * A directed graph keyed by vertex id (`kind[name]` for resources), with merged edges and a
  * topological sort that names the resources of a cycle.
  */
-import { MgmtError } from './errors.js'
+import { MgmtError } from '../util/errors.js'
 
 export class Graph<V, E> {
   readonly #vertices = new Map<string, V>()

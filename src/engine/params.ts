@@ -4,7 +4,7 @@
  * defaults, and run the kind's cross-field checks. Every problem comes back at once, with its path.
  */
 import type { z } from 'zod'
-import { type Issue, MgmtError } from './errors.js'
+import { type Issue, MgmtError } from '../util/errors.js'
 import type { ParamsSchema, ResourceDef } from './resource.js'
 
 export interface ParsedParams<P> {

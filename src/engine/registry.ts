@@ -2,7 +2,7 @@
  * The registry of resource kinds. It is filled explicitly from `src/resources/index.ts` (never as a
  * side effect of importing a module), so what exists never depends on import order.
  */
-import { MgmtError } from './errors.js'
+import { MgmtError } from '../util/errors.js'
 import type { ResourceDef } from './resource.js'
 
 export class Registry {

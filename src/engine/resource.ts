@@ -37,9 +37,9 @@
  * `ctx.world` reaches the shared key/value store and exported resources.
  */
 import type { z } from 'zod'
+import type { Issue } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
-import type { Issue } from './errors.js'
-import type { Logger } from './logger.js'
 
 /** What a kind can take part in. Absent means no. */
 export interface Traits {

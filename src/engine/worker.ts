@@ -13,14 +13,14 @@
  * makes it dirty.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { describeError, isAbortError, MgmtError } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
+import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
-import { describeError, isAbortError, MgmtError } from './errors.js'
-import type { Logger } from './logger.js'
-import { TokenBucket } from './ratelimit.js'
+import { TokenBucket } from './features/ratelimit.js'
+import type { Semaphores } from './features/semaphore.js'
+import { settle, type Transfer } from './features/sendrecv.js'
 import type { Instance, RecvState } from './resource.js'
-import type { Semaphores } from './semaphore.js'
-import { settle, type Transfer } from './sendrecv.js'
-import type { Res } from './spec.js'
 
 /** A neighbour, as a worker sees it. */
 export interface Peer {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { memoryLogger } from '../engine/logger.js'
 import { Graph, run } from '../index.js'
+import { memoryLogger } from '../util/logger.js'
 
 test('a graph built in code runs: a password is sent to a print, which is notified', async () => {
   const g = new Graph('lib')

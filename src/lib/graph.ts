@@ -10,9 +10,9 @@
  * A Graph is a plain description (`toSpec()`); the engine compiles and checks it like any other.
  */
 import type { z } from 'zod'
+import type { EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
 import type { MetaParams } from '../engine/metaparams.js'
 import type { SendsOf } from '../engine/resource.js'
-import type { EdgeSpec, GraphSpec, ResourceSpec } from '../engine/spec.js'
 import type { builtinKinds } from '../resources/index.js'
 
 type Defs = (typeof builtinKinds)[number]

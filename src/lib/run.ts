@@ -6,18 +6,18 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { describeError, isMgmtError } from '../engine/errors.js'
-import { createLogger, type Logger, silentLogger } from '../engine/logger.js'
-import type { Registry } from '../engine/registry.js'
 import {
   CompileCache,
   type Compiled,
   type CompileOptions,
   compileGraph,
   type GraphSpec,
-} from '../engine/spec.js'
+} from '../engine/compile.js'
+import type { Registry } from '../engine/registry.js'
+import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
-import { Runner, type RunResult } from '../runner.js'
+import { describeError, isMgmtError } from '../util/errors.js'
+import { createLogger, type Logger, silentLogger } from '../util/logger.js'
 import { MemoryWorld } from '../world/memory.js'
 import { Graph } from './graph.js'
 

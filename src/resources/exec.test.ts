@@ -5,9 +5,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { isMgmtError } from '../engine/errors.js'
 import { parseParams } from '../engine/params.js'
 import { startResource } from '../testing/timeline.js'
+import { isMgmtError } from '../util/errors.js'
 import { noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
 import { findEntry, resolveCredentials } from './exec/credentials.js'
 import { runCommand } from './exec/run.js'
@@ -473,7 +473,7 @@ test('exec params: defaults, obsolete keys of the original, and cross-field chec
 })
 
 test('an exec depends on the file resources of its programs', async () => {
-  const { compileGraph } = await import('../engine/spec.js')
+  const { compileGraph } = await import('../engine/compile.js')
   const { builtinRegistry } = await import('./index.js')
   const { graph } = compileGraph(
     {

@@ -17,9 +17,9 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
-import { FsWatcher } from '../engine/fswatch.js'
 import { parseParams } from '../engine/params.js'
 import { type HarnessOptions, type ResourceHarness, startResource } from '../testing/timeline.js'
+import { FsWatcher } from '../util/fswatch.js'
 import { TEMP_MARK, writeAtomic } from './file/atomic.js'
 import { applyMode, parseMode } from './file/mode.js'
 import { file } from './file.js'
@@ -400,7 +400,7 @@ test('a file depends on its nearest managed parent directory', async () => {
   const { parentDirs } = await import('./file.js')
   assert.deepEqual(parentDirs('/a/b/c'), ['/a/b/', '/a/', '/'])
   assert.deepEqual(parentDirs('/a/b/'), ['/a/', '/'])
-  const { compileGraph } = await import('../engine/spec.js')
+  const { compileGraph } = await import('../engine/compile.js')
   const { builtinRegistry } = await import('./index.js')
   const spec = (name: string, path: string) => ({ kind: 'file', name, params: { path, state: 'exists' } })
   const { graph } = compileGraph(

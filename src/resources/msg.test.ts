@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { test } from 'node:test'
-import { isMgmtError } from '../engine/errors.js'
 import { parseParams } from '../engine/params.js'
 import { startResource } from '../testing/timeline.js'
+import { isMgmtError } from '../util/errors.js'
 import { msg, runSink, sinkCommand } from './msg.js'
 
 test('msg requires a priority and names the allowed values', () => {

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process'
 import { access } from 'node:fs/promises'
 import { z } from 'zod'
-import type { Logger } from '../engine/logger.js'
 import { defineResource, untilAborted } from '../engine/resource.js'
+import type { Logger } from '../util/logger.js'
 
 /** The priorities, from the most to the least severe (syslog's order). */
 export const PRIORITIES = ['Emerg', 'Alert', 'Crit', 'Err', 'Warning', 'Notice', 'Info', 'Debug'] as const

@@ -15,7 +15,7 @@ import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
-import { writeStateFile } from '../engine/statefile.js'
+import { writeStateFile } from '../util/statefile.js'
 
 /** The characters of a password. */
 export const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'

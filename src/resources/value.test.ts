@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { memoryLogger } from '../engine/logger.js'
 import { Graph, run } from '../index.js'
 import { startResource } from '../testing/timeline.js'
+import { memoryLogger } from '../util/logger.js'
 import { readKept, value, writeKept } from './value.js'
 
 test('value keeps its value and sends it; an unchanged value is clean', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
-import { writeStateFile } from '../engine/statefile.js'
+import { writeStateFile } from '../util/statefile.js'
 
 /** Params of `value`. Keys are the YAML names, verbatim. */
 export const ValueParams = z

@@ -14,10 +14,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createContext } from '../engine/context.js'
-import { FsWatcher } from '../engine/fswatch.js'
-import { memoryLogger } from '../engine/logger.js'
 import { mustParseParams } from '../engine/params.js'
 import type { GraphResource, Instance, ParamsSchema, RecvState, ResourceDef } from '../engine/resource.js'
+import { FsWatcher } from '../util/fswatch.js'
+import { memoryLogger } from '../util/logger.js'
 import { MemoryWorld } from '../world/memory.js'
 
 export interface HarnessOptions {

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { isMgmtError } from '../../engine/errors.js'
 import { builtinRegistry } from '../../resources/index.js'
+import { isMgmtError } from '../../util/errors.js'
 import { loadYaml } from './parse.js'
 
 const root = fileURLToPath(new URL('../../../../../shared/mgmt-yaml/', import.meta.url))

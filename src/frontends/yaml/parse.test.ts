@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { isMgmtError } from '../../engine/errors.js'
 import { builtinRegistry } from '../../resources/index.js'
+import { isMgmtError } from '../../util/errors.js'
 import { loadYaml } from './parse.js'
 
 const registry = builtinRegistry()

@@ -9,8 +9,6 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
-import { describeError, formatPath, type Issue, MgmtError } from '../../engine/errors.js'
-import type { Registry } from '../../engine/registry.js'
 import {
   type Compiled,
   type CompileOptions,
@@ -19,7 +17,9 @@ import {
   GraphInvalid,
   type GraphSpec,
   type ResourceSpec,
-} from '../../engine/spec.js'
+} from '../../engine/compile.js'
+import type { Registry } from '../../engine/registry.js'
+import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
 
 /** Top-level keys of the original's format that this version reads but does not act on yet. */
 const LATER: Record<string, string> = {

@@ -1,25 +1,22 @@
 /**
- * A YAML graph file as a stream of graphs: the first one, then a new one each time the file is
- * saved with different content. An invalid edit is logged with its location and skipped, so the
+ * A YAML graph file's later graphs: a new one each time the file is saved with different content. An invalid edit is logged with its location and skipped, so the
  * running graph stays. Watching is inotify on the file's directory (editors replace files by
  * renaming), filtered by name; nothing polls.
  */
 import { watch } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { describeError, isMgmtError } from '../../engine/errors.js'
-import type { Logger } from '../../engine/logger.js'
+import { describeError, isMgmtError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
 import type { YamlGraph } from './parse.js'
 
 export async function* watchYamlFile(
   file: string,
-  first: YamlGraph,
   firstText: string,
   load: (text: string) => YamlGraph,
   log: Logger,
   signal: AbortSignal,
 ): AsyncGenerator<YamlGraph> {
-  yield first
   let last = firstText
   let wake: (() => void) | undefined
   let dirty = false

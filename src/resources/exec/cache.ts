@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeStateFile } from '../../engine/statefile.js'
+import { writeStateFile } from '../../util/statefile.js'
 
 /** What `exec` sends. */
 export interface ExecOutputs {

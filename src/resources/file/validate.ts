@@ -1,5 +1,5 @@
 /** The `file` kind's path computation and cross-field rules (pure: no I/O). */
-import type { Issue } from '../../engine/errors.js'
+import type { Issue } from '../../util/errors.js'
 
 /** The params the rules look at. */
 export interface FileShape {

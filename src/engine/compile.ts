@@ -4,18 +4,17 @@
  * schema, resolves edge ends, merges duplicates, and rejects cycles, reporting every problem at
  * once with the path of its declaration (`origin`), so a frontend can point at a file and line.
  */
-import { isDeepStrictEqual } from 'node:util'
-import { addAutoEdges } from './autoedge.js'
-import { autoGroup } from './autogroup.js'
-import { formatPath, type Issue, isMgmtError, MgmtError } from './errors.js'
+
+import { formatPath, type Issue, isMgmtError, MgmtError } from '../util/errors.js'
+import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
+import { addAutoEdges } from './features/autoedge.js'
+import { autoGroup } from './features/autogroup.js'
+import { checkSendRecv } from './features/sendrecv.js'
 import { Graph } from './graph.js'
 import { MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, zodIssues } from './params.js'
 import type { Registry } from './registry.js'
-import { type ResourceDef, repr } from './resource.js'
-import { checkSendRecv, type SendRecvPair } from './sendrecv.js'
-
-export type Origin = readonly (string | number)[]
+import { repr } from './resource.js'
 
 export interface ResourceSpec {
   readonly kind: string
@@ -44,28 +43,6 @@ export interface GraphSpec {
   readonly resources: readonly ResourceSpec[]
   readonly edges: readonly EdgeSpec[]
 }
-
-/** A resource of a compiled graph: params and meta parsed, defaults filled. */
-export interface Res {
-  readonly id: string
-  readonly kind: string
-  readonly name: string
-  readonly def: ResourceDef
-  readonly params: Readonly<Record<string, unknown>>
-  readonly meta: Readonly<MetaParams>
-  /** Resources grouped into this one (autogroup). */
-  readonly group?: readonly Res[]
-}
-
-/** An edge of a compiled graph. Several declared edges between one pair merge into one. */
-export interface ResEdge {
-  readonly name: string
-  readonly notify: boolean
-  /** Values this edge carries. */
-  readonly sendRecv: readonly SendRecvPair[]
-}
-
-export type ResGraph = Graph<Res, ResEdge>
 
 /** A located problem: `path` starts with the declaration's origin. */
 export type LocatedIssue = Issue
@@ -268,27 +245,4 @@ function compileMeta(
   if (opts.noop) meta.noop = true
   if (opts.sema && opts.sema > 0) meta.sema = [...meta.sema, `:${opts.sema}`]
   return meta
-}
-
-/** Why two resources of the same id differ, or undefined when they are the same. */
-export function differs(a: Res, b: Res): string | undefined {
-  if (a === b) return undefined
-  if (a.kind !== b.kind) return 'the kind differs'
-  const reason =
-    a.params === b.params
-      ? undefined
-      : a.def.cmp
-        ? a.def.cmp(a.params as never, b.params as never)
-        : isDeepStrictEqual(a.params, b.params)
-          ? undefined
-          : `the params differ (${changedKeys(a.params, b.params).join(', ')})`
-  if (reason) return reason
-  if (!isDeepStrictEqual(a.meta, b.meta))
-    return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`
-  return undefined
-}
-
-function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
-  return [...keys].filter(k => !isDeepStrictEqual(a[k], b[k])).sort()
 }

@@ -4,12 +4,12 @@
  * both run graphs through here.
  */
 import { appendFile } from 'node:fs/promises'
-import { Engine } from './engine/engine.js'
-import { describeError } from './engine/errors.js'
-import type { Logger } from './engine/logger.js'
-import type { Registry } from './engine/registry.js'
-import type { ResGraph } from './engine/spec.js'
-import type { World } from './world/world.js'
+import { describeError } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
+import type { World } from '../world/world.js'
+import type { ResGraph } from './compiled.js'
+import { Engine } from './engine.js'
+import type { Registry } from './registry.js'
 
 export interface RunnerOptions {
   /** The resource kinds. */

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { memoryLogger } from './logger.js'
+import { memoryLogger } from '../../util/logger.js'
 import { RefreshStore } from './refresh.js'
 
 test('flags survive a new process (a new store on the same directory) until cleared', async () => {

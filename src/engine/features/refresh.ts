@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Logger } from './logger.js'
-import { syncDir, writeStateFile } from './statefile.js'
+import type { Logger } from '../../util/logger.js'
+import { syncDir, writeStateFile } from '../../util/statefile.js'
 
 const key = (from: string, to: string): string => `${from}\0${to}`
 

@@ -4,7 +4,7 @@
  * vertex takes the edges of everything grouped into it. Candidates go in sorted order, so the
  * result is deterministic. Resources that send or receive values keep their own vertex.
  */
-import type { Res, ResEdge, ResGraph } from './spec.js'
+import type { Res, ResEdge, ResGraph } from '../compiled.js'
 
 export function autoGroup(graph: ResGraph): number {
   const byKind = new Map<string, string[]>()

@@ -6,11 +6,11 @@
  */
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { varDirName } from './context.js'
-import { describeError } from './errors.js'
-import type { Logger } from './logger.js'
-import type { Res } from './spec.js'
-import { writeStateFile } from './statefile.js'
+import { describeError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import { writeStateFile } from '../../util/statefile.js'
+import type { Res } from '../compiled.js'
+import { varDirName } from '../context.js'
 
 export interface Reversal {
   readonly kind: string

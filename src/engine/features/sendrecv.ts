@@ -10,15 +10,11 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import type { z } from 'zod'
-import type { Issue } from './errors.js'
-import type { RecvState, ResourceDef } from './resource.js'
-import type { Origin, ResGraph } from './spec.js'
+import type { Issue } from '../../util/errors.js'
+import type { Origin, ResGraph, SendRecvPair } from '../compiled.js'
+import type { RecvState, ResourceDef } from '../resource.js'
 
-/** One value carried by an edge: the sender's key and the receiver's parameter. */
-export interface SendRecvPair {
-  readonly send: string
-  readonly recv: string
-}
+export type { SendRecvPair }
 
 /** The base type of a schema, through defaults, optionals and pipes: `string`, `number`, `any`... */
 export function baseType(schema: z.ZodType): string {

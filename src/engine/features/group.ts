@@ -4,7 +4,7 @@
  * members one after the other, and is right only when all of them were.
  */
 import { setMaxListeners } from 'node:events'
-import type { Instance } from './resource.js'
+import type { Instance } from '../resource.js'
 
 export interface Member {
   readonly id: string

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { run } from '../lib/run.js'
-import { builtinRegistry } from '../resources/index.js'
-import { memoryLogger } from './logger.js'
-import { compileGraph, type EdgeSpec, type ResourceSpec } from './spec.js'
+import { run } from '../../lib/run.js'
+import { builtinRegistry } from '../../resources/index.js'
+import { memoryLogger } from '../../util/logger.js'
+import { compileGraph, type EdgeSpec, type ResourceSpec } from '../compile.js'
 
 const registry = builtinRegistry()
 const r = (

@@ -5,8 +5,8 @@
  * in the number of resources. An automatic edge never creates a cycle: one that would is dropped
  * with a warning.
  */
-import { isMgmtError } from './errors.js'
-import type { Res, ResGraph } from './spec.js'
+import { isMgmtError } from '../../util/errors.js'
+import type { Res, ResGraph } from '../compiled.js'
 
 export interface AutoEdgeResult {
   added: number

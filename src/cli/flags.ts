@@ -1,0 +1,94 @@
+/** The flags of `mgmt run`, each also settable as `MGMT_<FLAG>` in the environment. */
+import { type Command, Option } from 'commander'
+import { MgmtError } from '../util/errors.js'
+import type { LogFormat } from '../util/logger.js'
+
+export interface RunFlags {
+  hostname?: string
+  prefix?: string
+  tmpPrefix?: boolean
+  watch: boolean
+  noop?: boolean
+  strict?: boolean
+  sema: number
+  convergedTimeout: number
+  convergedTimeoutNoExit?: boolean
+  convergedStatusFile?: string
+  maxRuntime: number
+  debug?: boolean
+  logFormat: LogFormat
+}
+
+export const int =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v)
+    if (!Number.isInteger(n))
+      throw new MgmtError('ERR_USAGE', { reason: `${name} expects a whole number, not \`${v}\`` })
+    return n
+  }
+
+export const flag = (spec: string, desc: string, env: string): Option =>
+  new Option(spec, desc).env(`MGMT_${env}`)
+
+/** Adds the run flags to `run`. */
+export function addRunFlags(run: Command): void {
+  run
+    .addOption(flag('--hostname <name>', "this host's name (default: the OS hostname)", 'HOSTNAME'))
+    .addOption(
+      flag(
+        '--prefix <dir>',
+        'state directory (default: /var/lib/mgmt/ as root, else ~/.cache/mgmt/)',
+        'PREFIX',
+      ),
+    )
+    .addOption(
+      flag(
+        '--tmp-prefix',
+        'keep state in a fresh temporary directory, removed on exit',
+        'TMP_PREFIX',
+      ).conflicts('prefix'),
+    )
+    .addOption(flag('--no-watch', 'do not watch the graph file for changes', 'NO_WATCH'))
+    .addOption(flag('--noop', 'change nothing; show what would change', 'NOOP'))
+    .addOption(
+      flag(
+        '--sema <n>',
+        'add a semaphore of size n to every resource: at most n check at once (0: no limit)',
+        'SEMA',
+      )
+        .argParser(int('--sema'))
+        .default(0),
+    )
+    .addOption(flag('--strict', 'unknown or obsolete keys are errors, not warnings', 'STRICT'))
+    .addOption(
+      flag(
+        '--converged-timeout <s>',
+        'exit once everything was idle this many seconds (-1: never)',
+        'CONVERGED_TIMEOUT',
+      )
+        .argParser(int('--converged-timeout'))
+        .default(-1),
+    )
+    .addOption(
+      flag('--converged-timeout-no-exit', 'report convergence but keep running', 'CONVERGED_TIMEOUT_NO_EXIT'),
+    )
+    .addOption(
+      flag(
+        '--converged-status-file <file>',
+        'append true/false to this file on every change of the converged state',
+        'CONVERGED_STATUS_FILE',
+      ),
+    )
+    .addOption(
+      flag('--max-runtime <s>', 'exit after this many seconds (0: never)', 'MAX_RUNTIME')
+        .argParser(int('--max-runtime'))
+        .default(0),
+    )
+    .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
+    .addOption(
+      flag('--log-format <format>', 'log line format', 'LOG_FORMAT')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+}

@@ -1,0 +1,31 @@
+/**
+ * The subcommands of `mgmt run`: one per frontend. Each names its input and opens a `Frontend`;
+ * a new frontend adds its entry here.
+ */
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import type { Frontend } from '../frontends/frontend.js'
+import { yamlFrontend } from '../frontends/yaml/index.js'
+
+export interface FrontendCommand {
+  readonly name: string
+  readonly description: string
+  /** Adds the subcommand's arguments and own options. */
+  configure?(cmd: Command): void
+  /** The frontend for the parsed arguments and options; undefined runs no local graph. */
+  open(args: string[], opts: Record<string, unknown>): Frontend | undefined
+}
+
+export const frontendCommands: readonly FrontendCommand[] = [
+  {
+    name: 'yaml',
+    description: 'run the graph in a YAML file, and re-apply it whenever the file changes',
+    configure: cmd => cmd.argument('<file>', 'the YAML graph'),
+    open: ([file]) => yamlFrontend(resolve(file!)),
+  },
+  {
+    name: 'empty',
+    description: 'run no local graph',
+    open: () => undefined,
+  },
+]

@@ -1,0 +1,63 @@
+/**
+ * The compiled graph, as the engine runs it: resources with parsed params and meta, and edges that
+ * carry notifications and values. `compile.ts` builds it from a frontend's `GraphSpec`; the graph
+ * transforms (autoedge, autogroup) and the engine read it.
+ */
+import { isDeepStrictEqual } from 'node:util'
+import type { Graph } from './graph.js'
+import type { MetaParams } from './metaparams.js'
+import type { ResourceDef } from './resource.js'
+
+/** Where something was declared: a key path in the source (`resources.file[0]`). */
+export type Origin = readonly (string | number)[]
+
+/** A resource of a compiled graph: params and meta parsed, defaults filled. */
+export interface Res {
+  readonly id: string
+  readonly kind: string
+  readonly name: string
+  readonly def: ResourceDef
+  readonly params: Readonly<Record<string, unknown>>
+  readonly meta: Readonly<MetaParams>
+  /** Resources grouped into this one (autogroup). */
+  readonly group?: readonly Res[]
+}
+
+/** One value carried by an edge: the sender's key and the receiver's parameter. */
+export interface SendRecvPair {
+  readonly send: string
+  readonly recv: string
+}
+
+/** An edge of a compiled graph. Several declared edges between one pair merge into one. */
+export interface ResEdge {
+  readonly name: string
+  readonly notify: boolean
+  /** Values this edge carries. */
+  readonly sendRecv: readonly SendRecvPair[]
+}
+
+export type ResGraph = Graph<Res, ResEdge>
+
+/** Why two resources of the same id differ, or undefined when they are the same. */
+export function differs(a: Res, b: Res): string | undefined {
+  if (a === b) return undefined
+  if (a.kind !== b.kind) return 'the kind differs'
+  const reason =
+    a.params === b.params
+      ? undefined
+      : a.def.cmp
+        ? a.def.cmp(a.params as never, b.params as never)
+        : isDeepStrictEqual(a.params, b.params)
+          ? undefined
+          : `the params differ (${changedKeys(a.params, b.params).join(', ')})`
+  if (reason) return reason
+  if (!isDeepStrictEqual(a.meta, b.meta))
+    return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`
+  return undefined
+}
+
+function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+  return [...keys].filter(k => !isDeepStrictEqual(a[k], b[k])).sort()
+}

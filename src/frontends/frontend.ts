@@ -1,0 +1,37 @@
+/**
+ * A frontend (the original's GAPI) turns some input into a stream of compiled graphs: a YAML file,
+ * later a Puppet manifest, an mcl program, or a deploy stored in the world. The CLI opens one and
+ * runs its stream; each new graph is applied as a diff against the running one.
+ *
+ * The contract:
+ * - `open` reads and compiles the first graph. An invalid first graph throws (an `MgmtError` with a
+ *   located message), and nothing is applied.
+ * - `later` yields each new valid graph (the input changed). An invalid one is logged by the
+ *   frontend with its location and skipped, so the running graph stays. It ends when `ctx.signal`
+ *   aborts.
+ */
+
+import type { Compiled, CompileOptions } from '../engine/compile.js'
+import type { Registry } from '../engine/registry.js'
+import type { Logger } from '../util/logger.js'
+
+/** What every frontend is given. */
+export interface FrontendContext {
+  readonly registry: Registry
+  /** `--strict`, `--noop`, `--sema`, and a compile cache for this source's reloads. */
+  readonly compile: CompileOptions
+  readonly log: Logger
+  /** Follow changes of the input (`--no-watch` turns it off). */
+  readonly watch: boolean
+  /** Ends `later`. */
+  readonly signal: AbortSignal
+}
+
+/** An opened frontend: its first graph, and the ones that follow. */
+export interface GraphStream {
+  readonly first: Compiled
+  readonly later?: AsyncIterable<Compiled>
+}
+
+/** Opens a frontend's input; throws when the first graph is invalid. */
+export type Frontend = (ctx: FrontendContext) => Promise<GraphStream>
