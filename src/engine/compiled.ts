@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Graph } from './graph.js'
 import type { MetaParams } from './metaparams.js'
-import type { ResourceDef } from './resource.js'
+import type { AnyResourceDef } from './resource.js'
 
 /** Where something was declared: a key path in the source (`resources.file[0]`). */
 export type Origin = readonly (string | number)[]
@@ -16,7 +16,7 @@ export interface Res {
   readonly id: string
   readonly kind: string
   readonly name: string
-  readonly def: ResourceDef
+  readonly def: AnyResourceDef
   readonly params: Readonly<Record<string, unknown>>
   readonly meta: Readonly<MetaParams>
   /** Resources grouped into this one (autogroup). */
@@ -47,7 +47,7 @@ export function differs(a: Res, b: Res): string | undefined {
     a.params === b.params
       ? undefined
       : a.def.cmp
-        ? a.def.cmp(a.params as never, b.params as never)
+        ? a.def.cmp(a.params, b.params)
         : isDeepStrictEqual(a.params, b.params)
           ? undefined
           : `the params differ (${changedKeys(a.params, b.params).join(', ')})`

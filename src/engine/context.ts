@@ -1,11 +1,13 @@
 /** Building a ResourceContext: shared by the engine's workers and the single-resource test harness. */
 import { createHash } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { errCode } from '../util/errors.js'
 import type { PathWatcher } from '../util/fswatch.js'
 import type { Logger } from '../util/logger.js'
+import { writeStateFile } from '../util/statefile.js'
 import type { World } from '../world/world.js'
-import type { GraphResource, RecvState, ResourceContext } from './resource.js'
+import type { GraphResource, RecvState, ResourceContext, StateFiles } from './resource.js'
 
 /** A resource's private directory name: readable, and unique by a hash of kind and name. */
 export function varDirName(kind: string, name: string): string {
@@ -31,7 +33,6 @@ export interface ContextParts {
 }
 
 export function createContext(p: ContextParts): ResourceContext {
-  const base = join(p.stateDir, varDirName(p.kind, p.name))
   return {
     kind: p.kind,
     name: p.name,
@@ -45,10 +46,33 @@ export function createContext(p: ContextParts): ResourceContext {
     recv: p.recv ?? (() => ({})),
     graph: p.graph ?? (() => []),
     watchPath: (path, signal, onChange, opts) => p.watcher.watch(path, signal, onChange, opts),
-    async varDir(extra = '') {
-      const dir = join(base, extra)
-      await mkdir(dir, { recursive: true, mode: 0o700 })
-      return dir.endsWith('/') ? dir : `${dir}/`
+    state: stateFiles(join(p.stateDir, varDirName(p.kind, p.name))),
+  }
+}
+
+/** State files in `dir`, a 0700 directory made on first use. */
+export function stateFiles(dir: string): StateFiles {
+  let made: Promise<unknown> | undefined
+  const path = async (name: string): Promise<string> => {
+    made ??= mkdir(dir, { recursive: true, mode: 0o700 }).catch(e => {
+      made = undefined
+      throw e
+    })
+    await made
+    return join(dir, name)
+  }
+  return {
+    path,
+    async read(name) {
+      try {
+        return await readFile(join(dir, name), 'utf8')
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') return undefined
+        throw e
+      }
+    },
+    async write(name, data, mode = 0o600) {
+      await writeStateFile(await path(name), data, mode)
     },
   }
 }

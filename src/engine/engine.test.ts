@@ -323,7 +323,7 @@ test('send/recv copies a changed value into the receiver, marks it changed once,
         await untilAborted(signal)
       },
       async checkApply() {
-        ctx.send({ out: values.get('s') })
+        ctx.send({ out: values.get('s') ?? '' })
         return true
       },
     }),

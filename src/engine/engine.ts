@@ -235,7 +235,7 @@ export class Engine implements WorkerHost {
         const def = this.#registry.get(reversal.kind)
         const params = mustParseParams(def, reversal.name, reversal.params)
         const ctx = this.#context(def.kind, reversal.name, log, { event: () => {} })
-        const instance = await def.init(params as never, ctx)
+        const instance = await def.init(params, ctx)
         const ok = await instance.checkApply(apply, AbortSignal.timeout(60_000))
         await instance.cleanup?.()
         log.info(
@@ -284,7 +284,7 @@ export class Engine implements WorkerHost {
           recv: () => worker?.recvState ?? {},
           graph: () => this.#graphResources(),
         })
-        return { id: m.id, instance: await m.def.init((m === res ? params : { ...m.params }) as never, ctx) }
+        return { id: m.id, instance: await m.def.init(m === res ? params : { ...m.params }, ctx) }
       })
       const inited = await Promise.all(inits)
       const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)

@@ -5,6 +5,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { stateFiles } from '../engine/context.js'
 import { parseParams } from '../engine/params.js'
 import { startResource } from '../testing/timeline.js'
 import { isMgmtError } from '../util/errors.js'
@@ -423,14 +424,14 @@ test('stopping watch stops the watch command group', async t => {
 
 test('the output cache survives a restart and belongs to its command', async t => {
   const dir = await tmp(t)
-  assert.equal(await readOutputs(dir, 'echo hi'), undefined)
+  assert.equal(await readOutputs(stateFiles(dir), 'echo hi'), undefined)
   const o = { output: 'hi\nerr\n', stdout: 'hi\n', stderr: 'err\n' }
-  await writeOutputs(dir, 'echo hi', o)
-  assert.deepEqual(await readOutputs(dir, 'echo hi'), o)
-  assert.equal(await readOutputs(dir, 'echo other'), undefined)
+  await writeOutputs(stateFiles(dir), 'echo hi', o)
+  assert.deepEqual(await readOutputs(stateFiles(dir), 'echo hi'), o)
+  assert.equal(await readOutputs(stateFiles(dir), 'echo other'), undefined)
   assert.deepEqual(await readdir(dir), ['outputs.json'])
   await writeFile(join(dir, 'outputs.json'), '{"command":"echo hi","output":')
-  assert.equal(await readOutputs(dir, 'echo hi'), undefined)
+  assert.equal(await readOutputs(stateFiles(dir), 'echo hi'), undefined)
 })
 
 test('exec params: defaults, obsolete keys of the original, and cross-field checks', () => {

@@ -163,9 +163,8 @@ export const exec = defineResource({
     const display = commandOf(main, p.env).display
     let last: Promise<ExecOutputs> | undefined
     const cached = (): Promise<ExecOutputs> => {
-      last ??= ctx
-        .varDir()
-        .then(async dir => (await readOutputs(dir, display)) ?? noOutputs)
+      last ??= readOutputs(ctx.state, display)
+        .then(o => o ?? noOutputs)
         .catch(e => {
           last = undefined
           throw e
@@ -193,7 +192,7 @@ export const exec = defineResource({
         ctx.log.info(`exited 0`)
         const out: ExecOutputs = { output: r.output, stdout: r.stdout, stderr: r.stderr }
         last = Promise.resolve(out)
-        await writeOutputs(await ctx.varDir(), display, out)
+        await writeOutputs(ctx.state, display, out)
         if (p.donecmd) {
           ctx.log.info(`running donecmd: ${p.donecmd}`)
           await runner.mustSucceed({ cmd: p.donecmd, shell: p.doneshell, cwd: p.donecwd }, signal)

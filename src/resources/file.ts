@@ -3,6 +3,7 @@
  * `fragments`), owner, group and mode. Every write is atomic (file/atomic.ts). A path ending in `/`
  * is a directory.
  */
+
 import { lstatSync, type Stats, statSync } from 'node:fs'
 import {
   chmod,
@@ -19,6 +20,7 @@ import {
 import { join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
+import { errCode } from '../util/errors.js'
 import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
 import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
@@ -116,7 +118,6 @@ const EMPTY = Buffer.alloc(0)
 /** Larger files are summarized instead of diffed in noop runs. */
 const DIFF_MAX = 256 * 1024
 
-const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
 const perm = (st: Stats): number => st.mode & 0o7777
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import { Registry } from '../engine/registry.js'
-import type { ResourceDef } from '../engine/resource.js'
+import { anyDef } from '../engine/resource.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
 import { msg } from './msg.js'
@@ -19,5 +19,5 @@ export const builtinKinds = [noop, file, exec, print, msg, password, timer, valu
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
-  return new Registry(builtinKinds as unknown as readonly ResourceDef[])
+  return new Registry(builtinKinds.map(d => anyDef(d)))
 }

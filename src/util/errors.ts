@@ -72,6 +72,12 @@ export const isMgmtError = <C extends ErrorCode>(e: unknown, code?: C): e is Mgm
 /** Every code in the catalog, for the docs test. */
 export const errorCodes = Object.keys(messages) as ErrorCode[]
 
+/** The `code` of a Node.js system error (`ENOENT`, `EACCES`...), or undefined. */
+export const errCode = (e: unknown): string | undefined => {
+  const code = (e as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 /** True for the error an aborted signal produces: a normal shutdown, never a failure. */
 export function isAbortError(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError'

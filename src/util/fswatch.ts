@@ -18,9 +18,11 @@
  * old inode), so each watch remembers its inode; a self event (a `rename` named like the directory),
  * an `error`, or a plan that finds another inode closes it and re-arms its subscribers.
  */
+
 import { type Dirent, type FSWatcher, watch as fsWatch, type Stats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
+import { errCode } from './errors.js'
 
 export interface PathWatcher {
   watch(
@@ -69,8 +71,6 @@ interface Sub {
 }
 
 const regKey = (dir: string, name: string | null): string => `${dir}\0${name ?? ''}`
-
-const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
 
 /** Stats of `p` when it is a directory, else undefined. */
 async function statDir(p: string): Promise<Stats | undefined> {

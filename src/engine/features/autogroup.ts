@@ -21,8 +21,7 @@ export function autoGroup(graph: ResGraph): number {
         if (gone.has(w)) continue
         const parent = graph.vertex(v)!
         const child = graph.vertex(w)!
-        if (parent.def.groupCmp && !parent.def.groupCmp(parent.params as never, child.params as never))
-          continue
+        if (parent.def.groupCmp && !parent.def.groupCmp(parent.params, child.params)) continue
         if (graph.reaches(v, w) || graph.reaches(w, v)) continue
         merge(graph, parent, child)
         gone.add(w)

@@ -4,9 +4,11 @@
  * destination that are neither in the source nor on the way to a path another `file` resource
  * manages are removed. Every file is written atomically.
  */
+
 import type { Stats } from 'node:fs'
 import { chmod, lstat, mkdir, readdir, readlink, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { errCode } from '../../util/errors.js'
 import { symlinkAtomic, writeAtomic } from './atomic.js'
 import { filesEqual } from './compare.js'
 import { formatMode } from './mode.js'
@@ -21,7 +23,6 @@ export interface SyncEnv {
   readonly log: (msg: string) => void
 }
 
-const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
 const perm = (st: Stats): number => st.mode & 0o7777
 
 /** The entries of a directory with their lstat; empty when it does not exist (yet). */
