@@ -27,7 +27,7 @@ export function addRunCommand(program: Command): void {
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
       const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
-      process.exitCode = await runCommand(opts, fc.open(self.args, opts))
+      process.exitCode = await runGraphs(opts, fc.open(self.args, opts))
     })
   }
 }
@@ -44,7 +44,7 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   if (s.later) yield* s.later
 }
 
-export async function runCommand(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
+export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
   const stopWatching = new AbortController()
   let opened: GraphStream | undefined

@@ -4,7 +4,7 @@
  * transforms (autoedge, autogroup) and the engine read it.
  */
 import { isDeepStrictEqual } from 'node:util'
-import type { Graph } from './graph.js'
+import type { Dag } from './dag.js'
 import type { MetaParams } from './metaparams.js'
 import type { AnyResourceDef } from './resource.js'
 
@@ -37,7 +37,7 @@ export interface ResEdge {
   readonly sendRecv: readonly SendRecvPair[]
 }
 
-export type ResGraph = Graph<Res, ResEdge>
+export type ResGraph = Dag<Res, ResEdge>
 
 /** Why two resources of the same id differ, or undefined when they are the same. */
 export function differs(a: Res, b: Res): string | undefined {

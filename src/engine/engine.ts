@@ -14,15 +14,15 @@ import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextParts, createContext } from './context.js'
 import { Converger } from './converger.js'
+import { Dag } from './dag.js'
 import { composite, readyGate } from './features/group.js'
 import { RefreshStore } from './features/refresh.js'
 import { ReverseStore } from './features/reverse.js'
 import { Semaphores } from './features/semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './features/sendrecv.js'
-import { Graph } from './graph.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
-import type { GraphResource, ResourceContext } from './resource.js'
+import { type GraphResource, type ResourceContext, repr } from './resource.js'
 import { type Peer, Worker, type WorkerHost } from './worker.js'
 
 export interface EngineOptions {
@@ -78,7 +78,7 @@ export class Engine implements WorkerHost {
   readonly #retries = new Map<string, number>()
   readonly #refresh: RefreshStore
   readonly #reverse: ReverseStore
-  #graph: ResGraph = new Graph()
+  #graph: ResGraph = new Dag()
   /** Neighbour lists, built on demand for the current graph and workers. */
   readonly #up = new Map<string, Peer[]>()
   readonly #down = new Map<string, Peer[]>()
@@ -227,7 +227,7 @@ export class Engine implements WorkerHost {
   /** Applies, once, the recorded reversal of each resource that is not in `next`. */
   async #reverseGone(next: ResGraph): Promise<void> {
     for (const { reversal, done } of await this.#reverse.list()) {
-      const id = `${reversal.kind}[${reversal.name}]`
+      const id = repr(reversal.kind, reversal.name)
       if (next.has(id) || !this.#registry.has(reversal.kind)) continue
       const log = this.#opts.log.child(id)
       const apply = !this.noop

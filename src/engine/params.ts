@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod'
 import { type Issue, MgmtError } from '../util/errors.js'
-import type { AnyResourceDef, PlainParams } from './resource.js'
+import { type AnyResourceDef, type PlainParams, repr } from './resource.js'
 
 export interface ParsedParams<P> {
   /** Present when there are no issues. */
@@ -58,6 +58,6 @@ export function mustParseParams(
 ): PlainParams {
   const r = parseParams(def, name, raw, opts)
   if (!r.params)
-    throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: `${def.kind}[${name}]`, issues: r.issues })
+    throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: repr(def.kind, name), issues: r.issues })
   return r.params
 }

@@ -19,7 +19,7 @@ import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
 import { TokenBucket } from './features/ratelimit.js'
 import type { Semaphores } from './features/semaphore.js'
-import { settle, type Transfer } from './features/sendrecv.js'
+import { markApplied, type Transfer } from './features/sendrecv.js'
 import type { Instance, RecvState } from './resource.js'
 
 /** A neighbour, as a worker sees it. */
@@ -281,7 +281,7 @@ export class Worker implements Peer {
     this.#clean = true
     if (!noop) {
       this.applied = true
-      settle(this.recvState)
+      markApplied(this.recvState)
       if (refresh) await this.host.delivered(this.id)
       // Written to disk before this resource counts as done, so a crash cannot lose it.
       if (!ok) await this.host.notify(this.id)

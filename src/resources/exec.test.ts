@@ -9,8 +9,9 @@ import { stateFiles } from '../engine/context.js'
 import { parseParams } from '../engine/params.js'
 import { startResource } from '../testing/timeline.js'
 import { isMgmtError } from '../util/errors.js'
+import { findEntry } from '../util/ids.js'
 import { noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
-import { findEntry, resolveCredentials } from './exec/credentials.js'
+import { resolveCredentials } from './exec/credentials.js'
 import { runCommand } from './exec/run.js'
 import { exec } from './exec.js'
 
@@ -160,6 +161,7 @@ test('a failing command throws ERR_EXEC_FAILED with its exit code and stderr', a
       command: 'echo oops >&2; exit 3',
       exitCode: 3,
       signal: null,
+      timedOut: false,
       stderr: 'oops\n',
     })
     assert.match(e.message, /exited with code 3: oops/)
@@ -196,7 +198,8 @@ test('timeout stops the whole process group', async t => {
   await assert.rejects(run, e => {
     assert.ok(isMgmtError(e, 'ERR_EXEC_FAILED'))
     assert.equal(e.details.signal, 'SIGTERM')
-    assert.match(String((e.cause as Error).message), /timed out after 1 s/)
+    assert.equal(e.details.timedOut, true)
+    assert.match(e.message, /timed out after 1 s/)
     return true
   })
   assert.ok(Date.now() - started < 4000, 'stopped long before sleep 30 would end')

@@ -41,9 +41,25 @@ const messages = {
   ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
     `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
   ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
-  ERR_EXEC_FAILED: (d: { command: string; exitCode: number | null; signal: string | null; stderr: string }) =>
-    `command \`${d.command}\` ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}` +
-    (d.stderr.trim() ? `: ${d.stderr.trim().split('\n').slice(-5).join('\n')}` : ''),
+  ERR_EXEC_FAILED: (d: {
+    command: string
+    exitCode: number | null
+    signal: string | null
+    /** It ran past its `timeout` (seconds) and was killed. */
+    timedOut: boolean
+    timeout?: number
+    stderr: string
+  }) =>
+    `command \`${d.command}\` ${
+      d.timedOut
+        ? `timed out after ${d.timeout} s${d.signal ? ` and was killed by ${d.signal}` : ''}`
+        : d.signal
+          ? `was killed by ${d.signal}`
+          : `exited with code ${d.exitCode}`
+    }` + (d.stderr.trim() ? `: ${d.stderr.trim().split('\n').slice(-5).join('\n')}` : ''),
+  ERR_ID_UNKNOWN: (d: { kind: 'user' | 'group'; name: string }) => `unknown ${d.kind} \`${d.name}\``,
+  ERR_FILE_NEEDS_FORCE: (d: { path: string; have: string; want: string }) =>
+    `${d.path} is ${d.have}; set \`force: true\` to replace it with ${d.want}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
 } satisfies Record<string, (d: never) => string>
 

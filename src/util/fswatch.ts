@@ -118,12 +118,12 @@ export class FsWatcher implements PathWatcher {
   }
 
   /** Resolves when no re-plan or inode check is in flight (for tests). */
-  settled(): Promise<void> {
+  idle(): Promise<void> {
     if (this.#busy === 0) return Promise.resolve()
     return new Promise(resolve => this.#idle.push(resolve))
   }
 
-  /** Runs background work, counted for `settled()`. */
+  /** Runs background work, counted for `idle()`. */
   #bg(work: Promise<void>): void {
     this.#busy++
     work

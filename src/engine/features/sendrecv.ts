@@ -130,6 +130,6 @@ export function transfer(
 }
 
 /** After a successful checkApply: the received values were applied. */
-export function settle(state: Record<string, RecvState>): void {
+export function markApplied(state: Record<string, RecvState>): void {
   for (const [k, v] of Object.entries(state)) if (v.changed) state[k] = { ...v, changed: false }
 }

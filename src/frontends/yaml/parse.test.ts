@@ -159,3 +159,16 @@ test('an invalid graph also lists its warnings: a misspelt key often explains an
     'g.yaml:6:14: resources.file[0].contnet: unknown parameter (warning)',
   ])
 })
+
+test('meta export, accepted but not acted on yet, is a located warning', () => {
+  const g = load(`graph: g
+resources:
+  print:
+  - name: p1
+    meta:
+      export: ['*']
+`)
+  assert.deepEqual(g.messages, [
+    'g.yaml:6:15: resources.print[0].meta.export: exporting resources needs the etcd world, not available yet: ignored',
+  ])
+})
