@@ -31,6 +31,30 @@ export const int =
 export const flag = (spec: string, desc: string, env: string): Option =>
   new Option(spec, desc).env(`MGMT_${env}`)
 
+/** Words that turn a switch off when they are its environment variable's value. */
+const OFF = new Set(['', '0', 'false', 'no', 'off'])
+
+/**
+ * Switches set from the environment read its value: `MGMT_NOOP=false` (or 0, no, off, empty) is
+ * off, anything else on. (Commander alone would take any value as on.)
+ */
+export function envSwitches(cmd: Command): void {
+  for (const c of [cmd, ...ancestors(cmd)])
+    for (const o of c.options) {
+      if (o.required || o.optional || !o.envVar) continue
+      const key = o.attributeName()
+      if (c.getOptionValueSource(key) !== 'env') continue
+      const on = !OFF.has((process.env[o.envVar] ?? '').trim().toLowerCase())
+      c.setOptionValueWithSource(key, o.negate ? !on : on, 'env')
+    }
+}
+
+function ancestors(cmd: Command): Command[] {
+  const out: Command[] = []
+  for (let c = cmd.parent; c; c = c.parent) out.push(c)
+  return out
+}
+
 /** Adds the run flags to `run`. */
 export function addRunFlags(run: Command): void {
   run

@@ -10,7 +10,7 @@ import { type RunHandle, start } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { addRunFlags, type RunFlags } from './flags.js'
+import { addRunFlags, envSwitches, type RunFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
@@ -26,6 +26,7 @@ export function addRunCommand(program: Command): void {
     fc.configure?.(cmd)
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
+      envSwitches(self)
       const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
       process.exitCode = await runGraphs(opts, fc.open(self.args, opts))
     })
