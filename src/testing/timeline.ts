@@ -26,7 +26,7 @@ import {
 } from '../engine/resource.js'
 import { FsWatcher } from '../util/fswatch.js'
 import { memoryLogger } from '../util/logger.js'
-import { MemoryWorld } from '../world/memory.js'
+import { LocalWorld } from '../world/local.js'
 
 export interface HarnessOptions {
   /** Pending notification for the next checkApply. */
@@ -73,7 +73,7 @@ export async function startResource<S extends ParamsSchema, Snd extends SendsSha
   const params = mustParseParams(def, name, raw)
   const stateDir = await mkdtemp(join(tmpdir(), 'mgmt-harness-'))
   const log = memoryLogger('debug')
-  const world = new MemoryWorld(opts.hostname ?? 'harness')
+  const world = new LocalWorld(opts.hostname ?? 'harness')
   const watcher = new FsWatcher()
   let events = 0
   let waiters: (() => void)[] = []

@@ -7,9 +7,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
 import {
+  type CollectSpec,
   type Compiled,
   type CompileOptions,
   compileGraph,
@@ -23,15 +25,22 @@ import { describeError, formatPath, type Issue, MgmtError } from '../../util/err
 
 /** Top-level keys of the original's format that this version reads but does not act on yet. */
 const LATER: Record<string, string> = {
-  collect: 'collecting exported resources needs the etcd world; ignored',
   remote: 'remote execution is not available yet; ignored',
   remotes: 'remote execution is not available yet; ignored',
 }
-const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', ...Object.keys(LATER)])
+const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', 'collect', ...Object.keys(LATER)])
+
+/** A resource name starting with this is exported to the other hosts, not applied here. */
+const EXPORTED = '@@'
 
 export interface YamlGraph extends Compiled {
   /** Located warnings: `file:line:col: path: message`. */
   readonly messages: string[]
+  /**
+   * The files the graph names by a path relative to its own directory (a file's `source`), as
+   * written: they travel with a deploy.
+   */
+  readonly files: readonly string[]
 }
 
 /** Reads, parses and compiles a YAML graph file. Throws MgmtError (ERR_FILE_READ, ERR_YAML_SYNTAX, ERR_YAML_INVALID). */
@@ -76,12 +85,13 @@ export function loadYaml(
   }
   const issues: Issue[] = []
   const warnings: Issue[] = []
-  const spec = readSpec(root, issues, warnings)
+  const files: string[] = []
+  const spec = readSpec(root, issues, warnings, { base: dirname(resolve(file)), files })
   if (opts.strict) issues.push(...warnings.splice(0))
   if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: issues.map(where) })
   try {
     const compiled = compileGraph(spec, registry, opts)
-    return { ...compiled, messages: [...warnings, ...compiled.warnings].map(where) }
+    return { ...compiled, messages: [...warnings, ...compiled.warnings].map(where), files }
   } catch (err) {
     if (err instanceof GraphInvalid)
       throw new MgmtError('ERR_YAML_INVALID', {
@@ -121,7 +131,13 @@ function locate(
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function readSpec(root: unknown, issues: Issue[], warnings: Issue[]): GraphSpec {
+/** Where relative paths start (the graph file's directory), and the relative paths found. */
+interface Relative {
+  readonly base: string
+  readonly files: string[]
+}
+
+function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relative): GraphSpec {
   const empty: GraphSpec = { name: '', resources: [], edges: [] }
   if (!isObj(root)) {
     issues.push({ path: [], message: 'expected a mapping with `graph`, `resources` and `edges`' })
@@ -136,12 +152,13 @@ function readSpec(root: unknown, issues: Issue[], warnings: Issue[]): GraphSpec 
     issues.push({ path: name === undefined ? [] : ['graph'], message: '`graph` must be a non-empty name' })
   return {
     name: String(name ?? ''),
-    resources: readResources(root.resources, issues),
+    resources: readResources(root.resources, issues, rel),
     edges: readEdges(root.edges, issues, warnings),
+    collect: readCollect(root.collect, issues, warnings),
   }
 }
 
-function readResources(raw: unknown, issues: Issue[]): ResourceSpec[] {
+function readResources(raw: unknown, issues: Issue[], rel: Relative): ResourceSpec[] {
   if (raw === undefined || raw === null) return []
   if (!isObj(raw)) {
     issues.push({ path: ['resources'], message: 'expected a mapping of kind to a list of resources' })
@@ -161,7 +178,9 @@ function readResources(raw: unknown, issues: Issue[]): ResourceSpec[] {
         continue
       }
       const { name, meta, ...params } = item
-      if ((typeof name !== 'string' && typeof name !== 'number') || name === '') {
+      const exported = typeof name === 'string' && name.startsWith(EXPORTED)
+      const bare = exported ? name.slice(EXPORTED.length) : name
+      if ((typeof bare !== 'string' && typeof bare !== 'number') || bare === '') {
         issues.push({
           path: name === undefined ? at : [...at, 'name'],
           message: 'expected a non-empty `name`',
@@ -172,8 +191,53 @@ function readResources(raw: unknown, issues: Issue[]): ResourceSpec[] {
         issues.push({ path: [...at, 'meta'], message: 'expected a mapping of metaparams' })
         continue
       }
-      out.push({ kind, name: String(name), params, meta: (meta ?? {}) as Obj, origin: at })
+      if (kind === 'file') relativeSource(params, rel)
+      out.push({
+        kind,
+        name: String(bare),
+        params,
+        meta: (meta ?? {}) as Obj,
+        origin: at,
+        ...(exported ? { exported } : {}),
+      })
     }
+  }
+  return out
+}
+
+/**
+ * A file's `source` relative to the graph file's directory is made absolute (and remembered, so
+ * that a deploy carries it along). A symlink's `source` is its target: it stays as written.
+ */
+function relativeSource(params: Obj, rel: Relative): void {
+  const src = params.source
+  if (typeof src !== 'string' || src === '' || isAbsolute(src) || params.symlink === true) return
+  rel.files.push(src)
+  params.source = resolve(rel.base, src) + (src.endsWith('/') ? '/' : '')
+}
+
+function readCollect(raw: unknown, issues: Issue[], warnings: Issue[]): CollectSpec[] {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) {
+    issues.push({ path: ['collect'], message: 'expected a list of `{kind, pattern}`' })
+    return []
+  }
+  const out: CollectSpec[] = []
+  for (const [i, c] of raw.entries()) {
+    const at = ['collect', i]
+    if (!isObj(c) || typeof c.kind !== 'string' || c.kind === '') {
+      issues.push({ path: at, message: 'expected a mapping with a `kind` (and an optional `pattern`)' })
+      continue
+    }
+    const pattern = c.pattern ?? ''
+    if (typeof pattern !== 'string' || (pattern !== '' && !pattern.startsWith('/'))) {
+      issues.push({ path: [...at, 'pattern'], message: 'expected an absolute directory, or nothing' })
+      continue
+    }
+    for (const k of Object.keys(c))
+      if (k !== 'kind' && k !== 'pattern')
+        warnings.push({ path: [...at, k], message: 'unknown collect key (expected kind, pattern)' })
+    out.push({ kind: c.kind.toLowerCase(), ...(pattern ? { pattern } : {}), origin: at })
   }
   return out
 }

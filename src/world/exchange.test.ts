@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { type Compiled, compileGraph, type GraphSpec } from '../engine/compile.js'
+import { builtinRegistry } from '../resources/index.js'
+import { memoryLogger } from '../util/logger.js'
+import { Exchange } from './exchange.js'
+import { LocalWorld } from './local.js'
+
+const registry = builtinRegistry()
+
+const fileSpec = (name: string, path: string, content: string, exported = false) => ({
+  kind: 'file',
+  name,
+  params: { path, content, state: 'exists' },
+  ...(exported ? { exported } : {}),
+})
+
+/** A source of graphs that the test pushes one at a time. */
+function source(): { push(g: GraphSpec): void; iter: AsyncIterable<Compiled>; end(): void } {
+  const queue: (Compiled | undefined)[] = []
+  let wake: (() => void) | undefined
+  return {
+    push(g) {
+      queue.push(compileGraph(g, registry))
+      wake?.()
+    },
+    end() {
+      queue.push(undefined)
+      wake?.()
+    },
+    iter: (async function* () {
+      for (;;) {
+        while (!queue.length) await new Promise<void>(r => (wake = r))
+        const g = queue.shift()
+        if (!g) return
+        yield g
+      }
+    })(),
+  }
+}
+
+test('exports are published, collected back relocated by the pattern, and follow each new graph', async () => {
+  const world = new LocalWorld('h1')
+  const log = memoryLogger('info')
+  const ac = new AbortController()
+  const src = source()
+  const out = new Exchange({ world, registry, log }).run(src.iter, ac.signal)
+  src.push({
+    name: 'g',
+    resources: [fileSpec('local', '/tmp/a/local', 'l\n'), fileSpec('shared', '/tmp/a/shared', 's1\n', true)],
+    edges: [],
+    collect: [{ kind: 'file', pattern: '/srv/in' }],
+  })
+  const first = (await out.next()).value as Compiled
+  assert.deepEqual([...first.graph.ids()].sort(), ['file[local]', 'file[shared]'])
+  // The exported file is collected back into this host's pattern directory, not applied at its own path.
+  assert.equal(first.graph.vertex('file[shared]')!.params.path, '/srv/in/shared')
+  assert.deepEqual(
+    (await world.resCollect()).map(r => [r.host, r.name, r.params.content]),
+    [['h1', 'shared', 's1\n']],
+  )
+  // A new graph with a changed export: published, and collected with its new content.
+  src.push({
+    name: 'g',
+    resources: [fileSpec('shared', '/tmp/a/shared', 's2\n', true)],
+    edges: [],
+    collect: [{ kind: 'file', pattern: '/srv/in/' }],
+  })
+  const second = (await out.next()).value as Compiled
+  assert.deepEqual([...second.graph.ids()], ['file[shared]'])
+  assert.equal(second.graph.vertex('file[shared]')!.params.content, 's2\n')
+  // Exports withdrawn: the stale one is deleted, and nothing is collected any more.
+  src.push({ name: 'g', resources: [], edges: [], collect: [{ kind: 'file' }] })
+  const third = (await out.next()).value as Compiled
+  assert.equal(third.graph.size, 0)
+  assert.deepEqual(await world.resCollect(), [])
+  assert.ok(log.lines.includes('exports withdrawn'), log.lines.join('\n'))
+  ac.abort()
+  assert.equal((await out.next()).done, true)
+})
+
+test('meta export keeps the resource here; noop publishes nothing; a clash keeps the local one', async () => {
+  const world = new LocalWorld('h1')
+  const log = memoryLogger('info')
+  const spec: GraphSpec = {
+    name: 'g',
+    resources: [
+      { kind: 'print', name: 'p', params: { msg: 'hi' }, meta: { export: ['*'] } },
+      { ...fileSpec('f', '/tmp/b/f', 'x\n', true) },
+    ],
+    edges: [],
+    collect: [{ kind: 'print' }, { kind: 'file' }],
+  }
+  const noop = new Exchange({ world, registry, log, noop: true }).run(
+    (async function* () {
+      yield compileGraph(spec, registry)
+    })(),
+    new AbortController().signal,
+  )
+  const g = (await noop.next()).value as Compiled
+  assert.deepEqual([...g.graph.ids()], ['print[p]'])
+  assert.deepEqual(await world.resCollect(), [])
+  assert.match(log.lines.join('\n'), /noop: would export print\[p\], file\[f\]/)
+  await noop.return(undefined)
+
+  const ac = new AbortController()
+  const real = new Exchange({ world, registry, log }).run(
+    (async function* () {
+      yield compileGraph(spec, registry)
+    })(),
+    ac.signal,
+  )
+  const h = (await real.next()).value as Compiled
+  // print[p] is both local and collected back: one vertex; file[f] comes from the collect.
+  assert.deepEqual([...h.graph.ids()].sort(), ['file[f]', 'print[p]'])
+  assert.deepEqual(
+    (await world.resCollect()).map(r => [r.name, r.to]),
+    [
+      ['f', ['*']],
+      ['p', ['*']],
+    ],
+  )
+  ac.abort()
+  await real.next()
+})
+
+test('a host collects and applies through the library run, and the files land in the pattern', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-9-exchange-'))
+  try {
+    const { run } = await import('../lib/run.js')
+    const res = await run(
+      {
+        name: 'graph4',
+        resources: [
+          fileSpec('file1', join(dir, 'f1'), 'i am f1\n'),
+          { kind: 'file', name: 'in', params: { path: `${join(dir, 'in')}/`, state: 'exists' } },
+          fileSpec('file3', join(dir, 'exported', 'f3'), 'i am f3\n', true),
+        ],
+        edges: [],
+        collect: [{ kind: 'file', pattern: join(dir, 'in') }],
+      },
+      { prefix: join(dir, 'prefix'), convergedTimeout: 0, log: 'silent' },
+    )
+    assert.deepEqual(res.failed, [])
+    assert.deepEqual((await readdir(dir)).sort(), ['f1', 'in', 'prefix'])
+    assert.equal(await readFile(join(dir, 'in', 'f3'), 'utf8'), 'i am f3\n')
+    // The local world under the prefix keeps the exports.
+    const saved = JSON.parse(await readFile(join(dir, 'prefix', 'world', 'world.json'), 'utf8'))
+    const [exports] = Object.values(saved.exports) as { name: string }[][]
+    assert.deepEqual(
+      exports!.map(r => r.name),
+      ['file3'],
+    )
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
