@@ -8,6 +8,7 @@ import { Registry } from '../engine/registry.js'
 import { anyDef } from '../engine/resource.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { kv } from './kv.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -15,7 +16,7 @@ import { print } from './print.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, kv] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {

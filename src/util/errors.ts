@@ -60,6 +60,14 @@ const messages = {
   ERR_ID_UNKNOWN: (d: { kind: 'user' | 'group'; name: string }) => `unknown ${d.kind} \`${d.name}\``,
   ERR_FILE_NEEDS_FORCE: (d: { path: string; have: string; want: string }) =>
     `${d.path} is ${d.have}; set \`force: true\` to replace it with ${d.want}`,
+  ERR_ETCD_MISSING: (d: { binary: string }) =>
+    `cannot run the etcd server \`${d.binary}\`: it is not installed (Debian: apt-get install etcd-server), or name it with --etcd-binary`,
+  ERR_ETCD_SERVER: (d: { reason: string }) => `the managed etcd server failed: ${d.reason}`,
+  ERR_CLUSTER_JOIN: (d: { seeds: readonly string[]; reason: string }) =>
+    `cannot join the cluster at ${d.seeds.join(', ')}: ${d.reason}`,
+  ERR_HOSTNAME_TAKEN: (d: { hostname: string }) =>
+    `the host name \`${d.hostname}\` is in use by another running mgmt of this cluster; give this one another --hostname`,
+  ERR_DEPLOY_FILE: (d: { file: string; reason: string }) => `cannot deploy ${d.file}: ${d.reason}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
 } satisfies Record<string, (d: never) => string>
 
