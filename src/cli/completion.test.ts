@@ -22,7 +22,7 @@ test('bash completion offers subcommands, flags and a flag’s choices', async (
   const r = await runMgmt(['completion', 'bash'])
   assert.equal(r.code, 0)
   assert.deepEqual(bashComplete(r.output, ['mgmt', 'r']), ['run'])
-  assert.deepEqual(bashComplete(r.output, ['mgmt', 'run', '--no']), ['--no-watch', '--noop'])
+  assert.deepEqual(bashComplete(r.output, ['mgmt', 'run', '--no']), ['--no-watch', '--noop', '--no-server'])
   assert.deepEqual(bashComplete(r.output, ['mgmt', 'run', '--log-format', '']), ['text', 'json'])
   assert.deepEqual(bashComplete(r.output, ['mgmt', 'run', '--noop', 'y']), ['yaml'])
   assert.deepEqual(bashComplete(r.output, ['mgmt', 'completion', 'f']), ['fish'])

@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { version } from '../version.js'
 import { addCompletionCommands } from './completion.js'
+import { addDeployCommand } from './deploy.js'
 import { addRunCommand } from './run.js'
 
 export function program(): Command {
@@ -11,6 +12,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   addRunCommand(p)
+  addDeployCommand(p)
   addCompletionCommands(p)
   return p
 }

@@ -1,6 +1,6 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { homedir, tmpdir } from 'node:os'
+import { homedir, hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CompileCache, type Compiled } from '../engine/compile.js'
@@ -10,8 +10,10 @@ import { type RunHandle, start } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { addRunFlags, envSwitches, type RunFlags } from './flags.js'
+import { isClusterError } from '../world/etcd/cluster.js'
+import { addClusterFlags, addRunFlags, type ClusterFlags, envSwitches, type RunFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
+import { checkClusterFlags, clustered, openWorld } from './world.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
 export const EXIT_OK = 0
@@ -21,13 +23,14 @@ export const EXIT_USAGE = 2
 export function addRunCommand(program: Command): void {
   const run = program.command('run').description('run a graph and keep the system in its state')
   addRunFlags(run)
+  addClusterFlags(run)
   for (const fc of frontendCommands) {
     const cmd = run.command(fc.name).description(fc.description)
     fc.configure?.(cmd)
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
       envSwitches(self)
-      const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
+      const opts = self.optsWithGlobals<RunFlags & ClusterFlags & Record<string, unknown>>()
       process.exitCode = await runGraphs(opts, fc.open(self.args, opts))
     })
   }
@@ -45,60 +48,91 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   if (s.later) yield* s.later
 }
 
-export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
+export async function runGraphs(
+  flags: RunFlags & ClusterFlags,
+  frontend: Frontend | undefined,
+): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
-  const stopWatching = new AbortController()
-  let opened: GraphStream | undefined
-  if (frontend) {
-    try {
-      opened = await frontend({
-        registry: builtinRegistry(),
-        // One cache for the source's reloads: an edit re-parses only the resources it touched.
-        compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
-        log,
-        watch: flags.watch,
-        signal: stopWatching.signal,
-      })
-    } catch (err) {
-      if (!isMgmtError(err)) throw err
-      log.error(err.message)
-      return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
-    }
-  }
+  const hostname = flags.hostname ?? osHostname()
+  if (clustered(flags)) checkClusterFlags(flags, hostname)
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
   await mkdir(prefix, { recursive: true, mode: 0o700 })
-  const run = start(opened ? stream(opened) : new Graph('empty'), {
-    hostname: flags.hostname,
-    prefix,
-    log,
-    noop: flags.noop,
-    convergedTimeout: flags.convergedTimeout,
-    convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
-    convergedStatusFile: flags.convergedStatusFile,
-    maxRuntime: flags.maxRuntime,
-  })
-  const stopSignals = handleSignals(run, log)
-  // Logged once ^C is handled, so that whoever waits for this line may signal.
-  if (opened)
-    log.info(
-      `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
-    )
-  else log.info('running no local graph')
-  const result = await run.done.finally(() => {
-    stopWatching.abort()
-    stopSignals()
-  })
-  if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
-  const verb = flags.noop ? 'would have changed' : 'changed'
-  log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
-  if (result.failed.length) {
-    log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
+  const world = openWorld(flags, hostname, prefix, log)
+  const stopWatching = new AbortController()
+  // ^C before the run starts (while a frontend waits for the world): stop waiting, exit 0.
+  const early = (): void => stopWatching.abort()
+  process.on('SIGINT', early)
+  process.on('SIGTERM', early)
+  try {
+    let opened: GraphStream | undefined
+    if (frontend) {
+      try {
+        opened = await frontend({
+          registry: builtinRegistry(),
+          // One cache for the source's reloads: an edit re-parses only the resources it touched.
+          compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
+          log,
+          watch: flags.watch,
+          signal: stopWatching.signal,
+          world,
+          prefix,
+        })
+      } catch (err) {
+        if (isWorldFailure(err)) throw err
+        if (!isMgmtError(err)) throw err
+        log.error(err.message)
+        return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
+      }
+    }
+    if (stopWatching.signal.aborted) return EXIT_OK
+    const run = start(opened ? stream(opened) : new Graph('empty'), {
+      hostname,
+      prefix,
+      world,
+      log,
+      noop: flags.noop,
+      convergedTimeout: flags.convergedTimeout,
+      convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
+      convergedStatusFile: flags.convergedStatusFile,
+      maxRuntime: flags.maxRuntime,
+    })
+    process.off('SIGINT', early)
+    process.off('SIGTERM', early)
+    const stopSignals = handleSignals(run, log)
+    // Logged once ^C is handled, so that whoever waits for this line may signal.
+    if (opened && opened.first.name !== '')
+      log.info(
+        `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
+      )
+    else log.info('running no local graph')
+    const result = await run.done.finally(() => {
+      stopWatching.abort()
+      stopSignals()
+    })
+    const verb = flags.noop ? 'would have changed' : 'changed'
+    log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
+    if (result.failed.length) {
+      log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
+      return EXIT_FAILURE
+    }
+    return EXIT_OK
+  } catch (err) {
+    // The world could not be had (a managed server that cannot start, a join refused): exit 1.
+    if (!isWorldFailure(err)) throw err
+    log.error(err.message)
     return EXIT_FAILURE
+  } finally {
+    process.off('SIGINT', early)
+    process.off('SIGTERM', early)
+    stopWatching.abort()
+    await world.close()
+    if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
   }
-  return EXIT_OK
 }
+
+const isWorldFailure = (err: unknown): err is Error => isClusterError(err)
 
 /** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
 function handleSignals(run: RunHandle, log: Logger): () => void {

@@ -91,6 +91,11 @@ export class EtcdServer {
     return server
   }
 
+  /** The server is about to exit by itself (its member was removed): that is no error. */
+  expectExit(): void {
+    this.#stopping = true
+  }
+
   /** TERM, then KILL after `graceMs` (a member that lost its quorum can take long to go). */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true

@@ -13,16 +13,8 @@
  * every watcher is woken (they re-read), the exports are written if a write failed meanwhile, and
  * the host's lease is granted again if it expired.
  */
-import {
-  ConsecutiveBreaker,
-  circuitBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  type IBackoff,
-  retry,
-} from 'cockatiel'
-import { Etcd3, type IKeyValue, isRecoverableError, type Lease, type Namespace, type Watcher } from 'etcd3'
-import { describeError, MgmtError } from '../../util/errors.js'
+import type { Etcd3, IKeyValue, Lease, Namespace, Watcher } from 'etcd3'
+import { MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import {
   type CollectedResource,
@@ -36,6 +28,7 @@ import {
   validHostname,
   type World,
 } from '../world.js'
+import { etcdClient, reach, say, sleep } from './client.js'
 
 export interface EtcdWorldOptions {
   readonly hostname: string
@@ -51,9 +44,6 @@ export interface EtcdWorldOptions {
 }
 
 const NS = '/_mgmt/'
-/** How long a request may take before it fails (a watch is not a request). */
-const CALL_MS = 10_000
-const say = (e: unknown): string => describeError(e).split('\n')[0]!
 
 interface Sub {
   readonly match: (key: string) => boolean
@@ -252,61 +242,13 @@ export class EtcdWorld implements World {
     const e = this.#opts.endpoints
     const endpoints = typeof e === 'function' ? await e(signal) : e
     signal.throwIfAborted()
-    const client = new Etcd3({
-      hosts: [...endpoints],
-      dialTimeout: 2000,
-      grpcOptions: {
-        // Reconnect within a fraction of a second when etcd is back (gRPC's own backoff grows to 2 min).
-        'grpc.initial_reconnect_backoff_ms': 50,
-        'grpc.max_reconnect_backoff_ms': 500,
-      },
-      defaultCallOptions: ctx => (ctx.isStream ? {} : { deadline: Date.now() + CALL_MS }),
-      faultHandling: {
-        host: () =>
-          circuitBreaker(handleWhen(isRecoverableError), {
-            halfOpenAfter: 300,
-            breaker: new ConsecutiveBreaker(3),
-          }),
-        global: retry(handleWhen(isRecoverableError), {
-          maxAttempts: 2,
-          backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }),
-        }),
-        // etcd3 calls `.next()` on it (a backoff factory), though its types ask for a backoff.
-        watchBackoff: new ExponentialBackoff({
-          initialDelay: 20,
-          maxDelay: 500,
-        }) as unknown as IBackoff<unknown>,
-      },
-    })
+    const client = etcdClient(endpoints)
     this.#client = client
     const ns = client.namespace(NS)
-    await this.#reach(ns, endpoints, signal)
+    await reach(ns, endpoints, this.#opts.log, signal)
     this.#ns = ns
     await this.#watch(ns)
     if (this.#opts.register ?? true) await this.#register(ns, signal)
-  }
-
-  /** Waits until etcd answers, saying what it waits for. */
-  async #reach(ns: Namespace, endpoints: readonly string[], signal: AbortSignal): Promise<void> {
-    let delay = 50
-    let said = 0
-    for (;;) {
-      try {
-        await ns
-          .get('deploy/latest')
-          .options({ deadline: Date.now() + 2000 })
-          .string()
-        if (said) this.#opts.log.info(`reached etcd at ${endpoints.join(', ')}`)
-        return
-      } catch (err) {
-        if (Date.now() - said > 10_000) {
-          this.#opts.log.info(`waiting for etcd at ${endpoints.join(', ')} (${say(err)})`)
-          said = Date.now()
-        }
-      }
-      await sleep(delay, signal)
-      delay = Math.min(delay * 2, 1000)
-    }
   }
 
   async #watch(ns: Namespace): Promise<void> {
@@ -444,20 +386,4 @@ export class EtcdWorld implements World {
       }
     }
   }
-}
-
-/** Resolves after `ms`; rejects when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = (): void => {
-      clearTimeout(t)
-      reject(signal.reason)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }
