@@ -127,23 +127,16 @@ test('meta export keeps the resource here; noop publishes nothing; a clash keeps
   await real.next()
 })
 
-test('a host collects and applies through the library run, and the files land in the pattern', async () => {
+test('through the library: Graph.export and Graph.collect, applied by run()', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-9-exchange-'))
   try {
-    const { run } = await import('../lib/run.js')
-    const res = await run(
-      {
-        name: 'graph4',
-        resources: [
-          fileSpec('file1', join(dir, 'f1'), 'i am f1\n'),
-          { kind: 'file', name: 'in', params: { path: `${join(dir, 'in')}/`, state: 'exists' } },
-          fileSpec('file3', join(dir, 'exported', 'f3'), 'i am f3\n', true),
-        ],
-        edges: [],
-        collect: [{ kind: 'file', pattern: join(dir, 'in') }],
-      },
-      { prefix: join(dir, 'prefix'), convergedTimeout: 0, log: 'silent' },
-    )
+    const { Graph, run } = await import('../index.js')
+    const g = new Graph('graph4')
+    g.add('file', 'file1', { path: join(dir, 'f1'), content: 'i am f1\n', state: 'exists' })
+    g.add('file', 'in', { path: `${join(dir, 'in')}/`, state: 'exists' })
+    g.export('file', 'file3', { path: join(dir, 'exported', 'f3'), content: 'i am f3\n', state: 'exists' })
+    g.collect('file', { pattern: join(dir, 'in') })
+    const res = await run(g, { prefix: join(dir, 'prefix'), convergedTimeout: 0, log: 'silent' })
     assert.deepEqual(res.failed, [])
     assert.deepEqual((await readdir(dir)).sort(), ['f1', 'in', 'prefix'])
     assert.equal(await readFile(join(dir, 'in', 'f3'), 'utf8'), 'i am f3\n')
