@@ -54,7 +54,7 @@ export async function runGraphs(
 ): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
   const hostname = flags.hostname ?? osHostname()
-  if (clustered(flags)) checkClusterFlags(flags, hostname)
+  if (clustered(flags) || !flags.server) checkClusterFlags(flags, hostname)
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())

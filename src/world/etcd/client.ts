@@ -44,8 +44,13 @@ export function etcdClient(endpoints: readonly string[]): Etcd3 {
   })
 }
 
-/** An error's first line, for a log line. */
-export const say = (e: unknown): string => describeError(e).split('\n')[0]!
+/** An error's first line, for a log line; gRPC's wordy connection errors cut to their cause. */
+export function say(e: unknown): string {
+  const line = describeError(e).split('\n')[0]!
+  const cause =
+    /No connection established\. Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/.exec(line)
+  return cause ? cause[1]! : line.replace(/\s*Resolution note:\s*$/, '')
+}
 
 /** Waits until etcd answers, saying every 10 s what it waits for. Rejects when `signal` aborts. */
 export async function reach(

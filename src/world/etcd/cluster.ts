@@ -74,12 +74,13 @@ class Cluster {
       this.#admin = etcdClient(o.clientUrls)
       return o.clientUrls
     }
+    // A client talks to the seeds, and only to them: the members' own URLs may mean nothing from
+    // here (a host that reaches the cluster through a tunnel). More seeds, more failover.
+    if (!o.server) return o.seeds
     const admin = etcdClient(o.seeds)
     this.#admin = admin
     await reach(admin, o.seeds, this.#log, signal)
     const members = (await admin.cluster.memberList({})).members
-    const urls = [...o.seeds, ...members.flatMap(m => m.clientURLs ?? [])]
-    if (!o.server) return unique(urls)
     const mine = members.find(m => m.name === o.hostname)
     if (mine && existsSync(join(this.#dir, 'data', 'member'))) {
       this.#log.info(`rejoining the cluster as member ${o.hostname}`)
@@ -95,7 +96,7 @@ class Cluster {
       this.#log.info(
         `the cluster has ${others.length} members (ideal size ${o.idealClusterSize}): joining as a client`,
       )
-      return unique(urls)
+      return o.seeds
     }
     await this.#join(admin, signal)
     return this.#member()
@@ -215,8 +216,6 @@ const peers = (name: string, urls: readonly string[]): string => urls.map(u => `
 function initialCluster(members: readonly IMember[], myId: string, me: string): string {
   return members.map(m => peers(m.ID === myId ? me : m.name, m.peerURLs)).join(',')
 }
-
-const unique = (xs: readonly string[]): string[] => [...new Set(xs)]
 
 /** True for the errors that a failed managed server or join gives: the run exits 1 with them. */
 export const isClusterError = (e: unknown): boolean =>
