@@ -65,7 +65,6 @@ export class EtcdWorld implements World {
   #converged = false
   /** This host's exports as last asked for, and the write of them in progress. */
   #wanted: readonly ExportedResource[] | undefined
-  #exportsUnwritten = false
   #exporting: Promise<unknown> = Promise.resolve()
 
   constructor(opts: EtcdWorldOptions) {
@@ -274,8 +273,17 @@ export class EtcdWorld implements World {
 
   /** After an outage: what failed is written again, and every watcher re-reads. */
   async #resync(): Promise<void> {
-    if (!this.#lease && (this.#opts.register ?? true)) void this.#renew()
-    if (this.#exportsUnwritten && this.#wanted) void this.resExport(this.#wanted).catch(() => {})
+    const l = this.#lease
+    if (l) {
+      // Written again: a write may have failed meanwhile, or etcd may have come back without them.
+      void this.#ns!.put(`hosts/${this.hostname}`)
+        .value(new Date().toISOString())
+        .lease(l.id)
+        .catch(() => {})
+      void this.setConverged(this.#converged).catch(() => {})
+    } else if (this.#opts.register ?? true) void this.#renew()
+    // Only what differs is written (nothing when nothing does).
+    if (this.#wanted) void this.resExport(this.#wanted).catch(() => {})
     for (const s of [...this.#subs]) s.fn()
   }
 
@@ -351,39 +359,28 @@ export class EtcdWorld implements World {
     for (;;) {
       const want = new Map((this.#wanted ?? []).map(r => [`${prefix}${r.kind}/${r.name}`, exportJson(r)]))
       let txn: ReturnType<Namespace['if']> | undefined
+      // Each key written is guarded by the revision read: a concurrent change makes the txn fail.
       const guard = (key: string, column: 'Mod' | 'Create', rev: string | number): void => {
         txn = txn ? txn.and(key, column, '==', rev) : ns.if(key, column, '==', rev)
       }
-      const ops: ReturnType<Namespace['put']>[] = []
-      const dels: ReturnType<Namespace['delete']>[] = []
-      try {
-        const have = (await ns.getAll().prefix(prefix).exec()).kvs
-        for (const kv of have) {
-          const key = kv.key.toString()
-          const value = want.get(key)
-          if (value === kv.value.toString()) continue
-          guard(key, 'Mod', kv.mod_revision)
-          if (value === undefined) dels.push(ns.delete().key(key))
-          else ops.push(ns.put(key).value(value))
-        }
-        const old = new Set(have.map(kv => kv.key.toString()))
-        for (const [key, value] of want)
-          if (!old.has(key)) {
-            guard(key, 'Create', 0)
-            ops.push(ns.put(key).value(value))
-          }
-        if (!txn) {
-          this.#exportsUnwritten = false
-          return false
-        }
-        const res = await txn.then(...ops, ...dels).commit()
-        if (!res.succeeded) continue // changed under us (another process with this host name): again
-        this.#exportsUnwritten = false
-        return true
-      } catch (err) {
-        this.#exportsUnwritten = true
-        throw err
+      const ops: (ReturnType<Namespace['put']> | ReturnType<Namespace['delete']>)[] = []
+      const have = (await ns.getAll().prefix(prefix).exec()).kvs
+      for (const kv of have) {
+        const key = kv.key.toString()
+        const value = want.get(key)
+        if (value === kv.value.toString()) continue
+        guard(key, 'Mod', kv.mod_revision)
+        ops.push(value === undefined ? ns.delete().key(key) : ns.put(key).value(value))
       }
+      const old = new Set(have.map(kv => kv.key.toString()))
+      for (const [key, value] of want)
+        if (!old.has(key)) {
+          guard(key, 'Create', 0)
+          ops.push(ns.put(key).value(value))
+        }
+      if (!txn) return false
+      if ((await txn.then(...ops).commit()).succeeded) return true
+      // Changed under us (another process with this host name?): read and write again.
     }
   }
 }
