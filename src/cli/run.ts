@@ -4,7 +4,8 @@ import { homedir, hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CompileCache, type Compiled } from '../engine/compile.js'
-import type { Frontend, GraphStream } from '../frontends/frontend.js'
+import type { RunResult } from '../engine/runner.js'
+import type { Frontend, FrontendContext, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
@@ -66,10 +67,8 @@ export async function runGraphs(
   process.on('SIGINT', early)
   process.on('SIGTERM', early)
   try {
-    let opened: GraphStream | undefined
-    if (frontend) {
-      try {
-        opened = await frontend({
+    const opened = frontend
+      ? await openFrontend(frontend, {
           registry: builtinRegistry(),
           // One cache for the source's reloads: an edit re-parses only the resources it touched.
           compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
@@ -79,13 +78,8 @@ export async function runGraphs(
           world,
           prefix,
         })
-      } catch (err) {
-        if (isWorldFailure(err)) throw err
-        if (!isMgmtError(err)) throw err
-        log.error(err.message)
-        return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
-      }
-    }
+      : undefined
+    if (typeof opened === 'number') return opened
     if (stopWatching.signal.aborted) return EXIT_OK
     const run = start(opened ? stream(opened) : new Graph('empty'), {
       hostname,
@@ -111,17 +105,11 @@ export async function runGraphs(
       stopWatching.abort()
       stopSignals()
     })
-    const verb = flags.noop ? 'would have changed' : 'changed'
-    log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
-    if (result.failed.length) {
-      log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
-      return EXIT_FAILURE
-    }
-    return EXIT_OK
+    return report(result, flags, log)
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.
-    if (!isWorldFailure(err)) throw err
-    log.error(err.message)
+    if (!isClusterError(err)) throw err
+    log.error((err as Error).message)
     return EXIT_FAILURE
   } finally {
     process.off('SIGINT', early)
@@ -132,7 +120,24 @@ export async function runGraphs(
   }
 }
 
-const isWorldFailure = (err: unknown): err is Error => isClusterError(err)
+/** The frontend's stream, or the exit code of an input that does not load. */
+async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<GraphStream | number> {
+  try {
+    return await frontend(ctx)
+  } catch (err) {
+    if (!isMgmtError(err) || isClusterError(err)) throw err
+    ctx.log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
+  }
+}
+
+function report(result: RunResult, flags: RunFlags, log: Logger): number {
+  const verb = flags.noop ? 'would have changed' : 'changed'
+  log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
+  if (!result.failed.length) return EXIT_OK
+  log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
+  return EXIT_FAILURE
+}
 
 /** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
 function handleSignals(run: RunHandle, log: Logger): () => void {
