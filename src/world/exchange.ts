@@ -58,86 +58,50 @@ export class Exchange {
    */
   async *run(source: AsyncIterable<Compiled>, signal: AbortSignal): AsyncGenerator<Compiled> {
     const { world, log } = this.#opts
-    const it = source[Symbol.asyncIterator]()
-    let arrived: IteratorResult<Compiled> | undefined
-    let failed: { error: unknown } | undefined
-    let ended = false
-    let worldChanged = false
-    let wake: (() => void) | undefined
-    const poke = (): void => {
-      const w = wake
-      wake = undefined
-      w?.()
-    }
-    const pull = (): void => {
-      it.next().then(
-        r => {
-          arrived = r
-          poke()
-        },
-        error => {
-          failed = { error }
-          poke()
-        },
-      )
-    }
-    const onAbort = (): void => poke()
-    signal.addEventListener('abort', onAbort, { once: true })
+    const inbox = new Inbox(source, signal)
     let local: Compiled | undefined
     let collected: CollectedResource[] = []
     let watch: AbortController | undefined
     try {
-      pull()
       for (;;) {
-        while (!arrived && !failed && !worldChanged && !signal.aborted)
-          await new Promise<void>(r => (wake = r))
-        if (signal.aborted) return
-        if (failed) throw failed.error
-        if (arrived) {
-          const r = arrived
-          arrived = undefined
-          if (r.done) {
-            ended = true
-            if (!local?.collect.length) return
-            continue
-          }
-          local = r.value
-          pull()
-          if (!(await readyOrAborted(world, signal))) return
-          await this.#publish(local)
-          if (local.collect.length && !watch) {
-            watch = new AbortController()
-            await world.resWatch(AbortSignal.any([watch.signal, signal]), () => {
-              worldChanged = true
-              this.#busy?.setBusy(true)
-              poke()
-            })
-          } else if (!local.collect.length && watch) {
-            watch.abort()
-            watch = undefined
-          }
-          worldChanged = false
-          collected = (await this.#collect(local)) ?? collected
-          yield this.#merge(local, collected)
-          this.#busy?.setBusy(false)
+        const ev = await inbox.next()
+        if (ev === 'aborted') return
+        if (ev === 'ended') {
+          if (!local?.collect.length) return
           continue
         }
-        worldChanged = false
-        if (!local?.collect.length) continue
-        const now = await this.#collect(local)
-        if (now && !sameCollected(now, collected)) {
-          collected = now
-          log.info(`collected resources changed: ${now.length} collected`)
-          yield this.#merge(local, collected)
+        if (ev === 'world') {
+          const now = local?.collect.length ? await this.#collect(local) : undefined
+          if (local && now && !sameCollected(now, collected)) {
+            collected = now
+            log.info(`collected resources changed: ${now.length} collected`)
+            yield this.#merge(local, collected)
+          }
+          if (!inbox.worldChanged) this.#busy?.setBusy(false)
+          continue
         }
-        if (!worldChanged) this.#busy?.setBusy(false)
-        if (ended && !local.collect.length) return
+        local = ev
+        if (!(await readyOrAborted(world, signal))) return
+        await this.#publish(local)
+        if (local.collect.length && !watch) {
+          watch = new AbortController()
+          await world.resWatch(AbortSignal.any([watch.signal, signal]), () => {
+            this.#busy?.setBusy(true)
+            inbox.poke(true)
+          })
+        } else if (!local.collect.length && watch) {
+          watch.abort()
+          watch = undefined
+        }
+        inbox.worldChanged = false
+        collected = (await this.#collect(local)) ?? collected
+        yield this.#merge(local, collected)
+        this.#busy?.setBusy(false)
       }
     } finally {
       watch?.abort()
-      signal.removeEventListener('abort', onAbort)
+      inbox.close()
       this.#busy?.remove()
-      if (!ended) void it.return?.()
     }
   }
 
@@ -238,6 +202,75 @@ export class Exchange {
     if (this.#warned.has(msg)) return
     this.#warned.add(msg)
     this.#opts.log.warn(msg)
+  }
+}
+
+/**
+ * What the exchange waits on: the next graph of its source (pulled one at a time, so a frontend is
+ * never read ahead), a change of the world, the source's end, or the abort of the run.
+ */
+class Inbox {
+  readonly #it: AsyncIterator<Compiled>
+  readonly #signal: AbortSignal
+  #arrived: IteratorResult<Compiled> | undefined
+  #failed: { error: unknown } | undefined
+  #ended = false
+  #wake: (() => void) | undefined
+  /** Set by a world change, cleared when it is taken (or when a new graph collects anyway). */
+  worldChanged = false
+
+  constructor(source: AsyncIterable<Compiled>, signal: AbortSignal) {
+    this.#it = source[Symbol.asyncIterator]()
+    this.#signal = signal
+    signal.addEventListener('abort', this.#onAbort, { once: true })
+    this.#pull()
+  }
+
+  /** Wakes `next`; with `world`, for a change of the world. */
+  poke(world = false): void {
+    if (world) this.worldChanged = true
+    const w = this.#wake
+    this.#wake = undefined
+    w?.()
+  }
+
+  async next(): Promise<Compiled | 'world' | 'ended' | 'aborted'> {
+    while (!this.#arrived && !this.#failed && !this.worldChanged && !this.#signal.aborted)
+      await new Promise<void>(r => (this.#wake = r))
+    if (this.#signal.aborted) return 'aborted'
+    if (this.#failed) throw this.#failed.error
+    const r = this.#arrived
+    if (!r) {
+      this.worldChanged = false
+      return 'world'
+    }
+    this.#arrived = undefined
+    if (r.done) {
+      this.#ended = true
+      return 'ended'
+    }
+    this.#pull()
+    return r.value
+  }
+
+  close(): void {
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    if (!this.#ended) void this.#it.return?.()
+  }
+
+  readonly #onAbort = (): void => this.poke()
+
+  #pull(): void {
+    this.#it.next().then(
+      r => {
+        this.#arrived = r
+        this.poke()
+      },
+      error => {
+        this.#failed = { error }
+        this.poke()
+      },
+    )
   }
 }
 
