@@ -162,6 +162,12 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     graph.addVertex(res.id, res)
     origins.set(res.id, at)
   }
+  for (const [i, c] of (spec.collect ?? []).entries())
+    if (!registry.has(c.kind))
+      issues.push({
+        path: c.origin ?? ['collect', i],
+        message: `collect: no resource kind \`${c.kind}\` available (known: ${registry.kinds().join(', ')})`,
+      })
   for (const [i, e] of spec.edges.entries()) {
     const at = e.origin ?? ['edges', i]
     const from = repr(e.from.kind, e.from.name)

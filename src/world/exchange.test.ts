@@ -151,3 +151,48 @@ test('through the library: Graph.export and Graph.collect, applied by run()', as
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test("another host's export change yields a new graph; clashes and exports that do not compile are left out, said once", async () => {
+  const { startEtcd } = await import('../testing/etcd.js')
+  const { EtcdWorld } = await import('./etcd/world.js')
+  const { silentLogger } = await import('../util/logger.js')
+  const etcd = await startEtcd()
+  const open = (h: string) => new EtcdWorld({ hostname: h, endpoints: [etcd.clientUrl], log: silentLogger })
+  const [h1, h2, h3] = [open('h1'), open('h2'), open('h3')]
+  const ac = new AbortController()
+  try {
+    const exp = (name: string, content: string, kind = 'file') => ({
+      kind,
+      name,
+      params: { path: `/tmp/x/${name}`, content, state: 'exists' },
+      to: ['*'],
+    })
+    await h2.resExport([exp('shared', 'from h2'), exp('mine', 'h2 only')])
+    await h3.resExport([exp('shared', 'from h3'), { ...exp('odd', 'x'), params: { path: 'relative/odd' } }])
+    const log = memoryLogger('info')
+    const out = new Exchange({ world: h1, registry, log }).run(
+      (async function* () {
+        yield compileGraph({ name: 'g', resources: [], edges: [], collect: [{ kind: 'file' }] }, registry)
+      })(),
+      ac.signal,
+    )
+    const first = (await out.next()).value as Compiled
+    assert.deepEqual([...first.graph.ids()].sort(), ['file[mine]', 'file[shared]'])
+    assert.equal(first.graph.vertex('file[shared]')!.params.content, 'from h2')
+    // h2 changes its export: a new graph, at once.
+    const next = out.next()
+    await h2.resExport([exp('shared', 'from h2, changed'), exp('mine', 'h2 only')])
+    const second = (await next).value as Compiled
+    assert.equal(second.graph.vertex('file[shared]')!.params.content, 'from h2, changed')
+    // Said once each, though the graph was made twice.
+    assert.deepEqual(log.lines.filter(l => l.startsWith('warn: ')).sort(), [
+      'warn: file[odd] exported by h3 is not collected: collected.h3.file[odd].path: must be absolute, got `relative/odd`',
+      'warn: file[shared] exported by h3 is not collected: h2 exports another of the same name',
+    ])
+    ac.abort()
+    await out.next()
+  } finally {
+    for (const w of [h1, h2, h3]) await w.close()
+    await etcd.cleanup()
+  }
+})

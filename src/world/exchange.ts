@@ -189,7 +189,10 @@ export class Exchange {
             cache: undefined,
           })
         } catch (err) {
-          this.#warn(`${id} exported by ${r.host} is not collected: ${describeError(err)}`)
+          const why = describeError(err)
+            .replace(/^invalid graph:\s*/, '')
+            .replace(/\n\s*/g, '; ')
+          this.#warn(`${id} exported by ${r.host} is not collected: ${why}`)
           continue
         }
         taken.set(id, { host: r.host, json })

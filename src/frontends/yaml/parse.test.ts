@@ -230,6 +230,15 @@ edges:
   )
 })
 
+test('collecting a kind that does not exist here is an error', () => {
+  const [p, ...rest] = problems('graph: g\nresources: {}\ncollect:\n- kind: frobnicate\n')
+  assert.match(
+    p!,
+    /^g\.yaml:4:3: collect\[0\]: collect: no resource kind `frobnicate` available \(known: noop, /,
+  )
+  assert.deepEqual(rest, [])
+})
+
 test("a file's relative source is relative to the graph file, and listed for a deploy", () => {
   const g = loadYaml(
     `graph: g
