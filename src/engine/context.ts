@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { PathWatcher } from '../util/fswatch.js'
 import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
-import type { GraphResource, RecvState, ResourceContext } from './resource.js'
+import type { GraphResource, GroupMember, RecvState, ResourceContext } from './resource.js'
 
 /** A resource's private directory name: readable, and unique by a hash of kind and name. */
 export function varDirName(kind: string, name: string): string {
@@ -28,6 +28,7 @@ export interface ContextParts {
   send?(values: Readonly<Record<string, unknown>>): void
   recv?(): Readonly<Record<string, RecvState>>
   graph?(): readonly GraphResource[]
+  group?(): readonly GroupMember[]
 }
 
 export function createContext(p: ContextParts): ResourceContext {
@@ -44,6 +45,7 @@ export function createContext(p: ContextParts): ResourceContext {
     send: p.send ?? (() => {}),
     recv: p.recv ?? (() => ({})),
     graph: p.graph ?? (() => []),
+    group: p.group ?? (() => []),
     watchPath: (path, signal, onChange, opts) => p.watcher.watch(path, signal, onChange, opts),
     async varDir(extra = '') {
       const dir = join(base, extra)

@@ -35,6 +35,15 @@
  * `traits.refreshable` act on it (reload, regenerate). `ctx.send(values)` publishes the kind's
  * `sends` values in every successful checkApply; `ctx.recv()` tells which received params changed.
  * `ctx.world` reaches the shared key/value store and exported resources.
+ *
+ * ## Groups and parts
+ *
+ * Grouped resources run as one vertex (see `groupCmp` and `partOf`): the engine calls every
+ * member's watch and checkApply, in order, the first member (the parent) first. `ctx.group()` gives
+ * the parent its members' running instances. A *part* (`partOf`: an `http:server:file` of its
+ * `http:server`) is always grouped into its parent, which uses it through an interface beyond
+ * `Instance` that the parent's kind defines (the file's instance serves the file to its server).
+ * Members receive values like any resource: `ctx.recv()` is their own.
  */
 import type { z } from 'zod'
 import type { Issue } from '../util/errors.js'
@@ -91,6 +100,22 @@ export interface ResourceContext {
   ): Promise<void>
   /** The other resources of the running graph (file `purge` keeps what they manage). */
   graph(): readonly GraphResource[]
+  /** The resources grouped into this one (autogroup, or parts), once watch runs; empty for others. */
+  group(): readonly GroupMember[]
+}
+
+/** A member of a grouped vertex, as its parent sees it through `ctx.group()`. */
+export interface GroupMember {
+  readonly kind: string
+  readonly name: string
+  /** What its `init` returned; a part's instance also implements its parent's interface. */
+  readonly instance: Instance
+}
+
+/** The resource that a part belongs to: a kind and a name (no name: the only one of that kind). */
+export interface PartOf {
+  readonly kind: string
+  readonly name?: string | undefined
 }
 
 /** A resource of the running graph, as `ctx.graph()` shows it. */
@@ -156,6 +181,13 @@ export interface ResourceDef<
    * checkApply calls one after the other (a package kind could apply them in one transaction).
    */
   groupCmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): boolean
+  /**
+   * A part of another resource (`http:server:file` of its `http:server`): the resource it runs
+   * inside, or undefined. The engine groups a part into its parent whatever the autogroup settings
+   * (it has no life of its own); a graph where it cannot (no such parent, several candidates, a
+   * path of edges between the two, or the part sends values) is invalid. Pure.
+   */
+  partOf?(params: Readonly<z.output<S>>, name: string): PartOf | undefined
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
   init(params: Readonly<z.output<S>>, ctx: ResourceContext): Instance | Promise<Instance>
