@@ -8,6 +8,8 @@ import { Registry } from '../engine/registry.js'
 import type { ResourceDef } from '../engine/resource.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { httpServer } from './http_server.js'
+import { httpServerFile } from './http_server_file.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -15,7 +17,18 @@ import { print } from './print.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
+export const builtinKinds = [
+  noop,
+  file,
+  exec,
+  print,
+  msg,
+  password,
+  timer,
+  value,
+  httpServer,
+  httpServerFile,
+] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
