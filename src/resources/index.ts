@@ -8,6 +8,7 @@ import { Registry } from '../engine/registry.js'
 import type { ResourceDef } from '../engine/resource.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { httpClient } from './http_client.js'
 import { httpServer } from './http_server.js'
 import { httpServerFile } from './http_server_file.js'
 import { msg } from './msg.js'
@@ -26,6 +27,7 @@ export const builtinKinds = [
   password,
   timer,
   value,
+  httpClient,
   httpServer,
   httpServerFile,
 ] as const
