@@ -6,7 +6,6 @@
  * request for an unchanged file gets a 304. It changes nothing on the system; checkApply only says
  * when `root` is missing.
  */
-import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname } from 'node:path'
@@ -15,7 +14,7 @@ import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import { describeError, type Issue } from '../util/errors.js'
 import { parseAddress, showAddress } from './serve/address.js'
-import { isServingPart, type Lookup, requestPath, servedUnder } from './serve/served.js'
+import { isServingPart, type Lookup, requestPath, rootCheck, servedUnder } from './serve/served.js'
 
 /** Params of `http:server`. Keys are the YAML names, verbatim. */
 export const HttpServerParams = z
@@ -143,8 +142,6 @@ export const httpServer = defineResource({
   autoEdges: p => (p.root ? [[`file:${p.root.endsWith('/') ? p.root : `${p.root}/`}`]] : []),
   init(p, ctx) {
     const seconds = (s: number): number => (s || p.timeout) * 1000
-    /** Whether root was a directory at the last check (undefined: not checked yet). */
-    let rootOk: boolean | undefined
 
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
       answer(p, ctx, req, res).then(
@@ -183,13 +180,7 @@ export const httpServer = defineResource({
           await shutdown(server, seconds(p.shutdown_timeout))
         }
       },
-      async checkApply() {
-        if (!p.root) return true
-        const ok = (await stat(p.root).catch(() => undefined))?.isDirectory() ?? false
-        if (!ok && rootOk !== false) ctx.log.warn(`root ${p.root} is not a directory: only parts are served`)
-        rootOk = ok
-        return true
-      },
+      checkApply: rootCheck(p.root, ctx),
     }
   },
 })

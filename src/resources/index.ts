@@ -15,6 +15,8 @@ import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
+import { tftpFile } from './tftp_file.js'
+import { tftpServer } from './tftp_server.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
@@ -30,6 +32,8 @@ export const builtinKinds = [
   httpClient,
   httpServer,
   httpServerFile,
+  tftpServer,
+  tftpFile,
 ] as const
 
 /** A registry holding every built-in kind. */

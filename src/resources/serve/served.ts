@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto'
 import { constants, type ReadStream } from 'node:fs'
-import { type FileHandle, open, realpath } from 'node:fs/promises'
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises'
 import { Readable } from 'node:stream'
+import type { ResourceContext } from '../../engine/resource.js'
 
 /** One file, ready to be sent. Close it (or consume its stream) when done. */
 export interface Served {
@@ -144,3 +145,15 @@ export interface ServingPart {
 
 export const isServingPart = (i: object): i is ServingPart =>
   typeof (i as Partial<ServingPart>).serve === 'function'
+
+/** A server's check of its `root`: it warns when root stops being a directory (once each time). */
+export function rootCheck(root: string, ctx: ResourceContext): () => Promise<true> {
+  let ok = true
+  return async () => {
+    if (!root) return true
+    const now = (await stat(root).catch(() => undefined))?.isDirectory() ?? false
+    if (!now && ok) ctx.log.warn(`root ${root} is not a directory: only parts are served`)
+    ok = now
+    return true
+  }
+}
