@@ -11,6 +11,7 @@ import { file } from './file.js'
 import { httpClient } from './http_client.js'
 import { httpServer } from './http_server.js'
 import { httpServerFile } from './http_server_file.js'
+import { kmsg } from './kmsg.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -34,6 +35,7 @@ export const builtinKinds = [
   httpServerFile,
   tftpServer,
   tftpFile,
+  kmsg,
 ] as const
 
 /** A registry holding every built-in kind. */
