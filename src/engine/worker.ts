@@ -303,7 +303,9 @@ export class Worker implements Peer {
     // file, not all of them.)
     const targets = ran || first ? this.host.downstream(this.id) : [...this.#waiting]
     this.#waiting.clear()
-    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
+    // A dependent may run once every upstream is fresher than it or settled (as #process decides):
+    // a change of one of two upstreams must not wait for the other one to run again.
+    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts || u.settled)) d.poke()
   }
 
   /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
