@@ -4,49 +4,16 @@
  */
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { type IncomingHttpHeaders, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { GraphSpec, ResourceSpec } from '../engine/compile.js'
 import { parseParams } from '../engine/params.js'
 import { start } from '../lib/run.js'
+import { httpGet as get } from '../testing/http.js'
 import { type WaitingLogger, waitingLogger } from '../testing/logwait.js'
 import { httpServer } from './http_server.js'
 import { httpServerFile } from './http_server_file.js'
-
-export interface Reply {
-  status: number
-  headers: IncomingHttpHeaders
-  body: string
-}
-
-/** One request with the raw `path` as given. */
-export function get(
-  port: number,
-  path: string,
-  opts: { method?: string; headers?: Record<string, string> } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      path,
-      method: opts.method ?? 'GET',
-      headers: opts.headers,
-    })
-    req.on('response', res => {
-      const chunks: Buffer[] = []
-      res.on('data', c => chunks.push(c))
-      res.on('end', () =>
-        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }),
-      )
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 let dir: string
 before(async () => {

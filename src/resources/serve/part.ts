@@ -40,7 +40,6 @@ const startsWith = (a: readonly string[], prefix: readonly string[]): boolean =>
 /** The running part; `p` is its live params (received `data` is written into it). */
 export function servingPart(p: PartShape, ctx: ResourceContext): Instance & ServingPart {
   const own = requestPath(p.filename) ?? []
-  const shown = `/${own.join('/')}`
   /** The data being served, and since when; undefined until there is some. */
   let current: { text: string; bytes: Buffer; since: Date } | undefined
   const take = (text: string): void => {
@@ -65,11 +64,11 @@ export function servingPart(p: PartShape, ctx: ResourceContext): Instance & Serv
       if (p.path !== undefined || want === undefined || want === current?.text) return true
       const size = `${Buffer.byteLength(want)} bytes`
       if (!apply) {
-        ctx.log.info(`would serve new data at ${shown} (${size})`)
+        ctx.log.info(`would serve new data at ${p.filename} (${size})`)
         return false
       }
       take(want)
-      ctx.log.info(`serving new data at ${shown} (${size})`)
+      ctx.log.info(`serving new data at ${p.filename} (${size})`)
       return false
     },
   }
