@@ -77,7 +77,22 @@ const source = defineResource({
   },
 })
 
-const registry = new Registry([box, item, source] as never[])
+/** A part that sends: it cannot be one. */
+const emitter = defineResource({
+  kind: 'test:box:emitter',
+  params: z.object({}).strict(),
+  sends: { value: z.string() },
+  partOf: () => ({ kind: 'test:box' }),
+  init: (_p, ctx) => ({
+    async watch(signal) {
+      ctx.event()
+      await untilAborted(signal)
+    },
+    checkApply: async () => true,
+  }),
+})
+
+const registry = new Registry([box, item, source, emitter] as never[])
 const r = (kind: string, name: string, params: Record<string, unknown> = {}): ResourceSpec => ({
   kind,
   name,
@@ -143,6 +158,13 @@ test('a part that cannot join its parent makes the graph invalid, saying why', (
   assert.match(
     problems([r('test:box', 'a'), r('test:box:item', 'i')], [e(['test:box', 'a'], ['test:box:item', 'i'])]),
     /no path of edges may join the two/,
+  )
+  assert.match(
+    problems(
+      [r('test:box', 'a'), r('test:box:emitter', 'x'), r('test:box:item', 'i')],
+      [e(['test:box:emitter', 'x'], ['test:box:item', 'i'], { send: 'value', recv: 'text' })],
+    ),
+    /test:box:emitter\[x\]: it is part of test:box\[a\] and cannot send values/,
   )
 })
 

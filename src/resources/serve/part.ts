@@ -8,7 +8,15 @@
 import { isAbsolute } from 'node:path'
 import { type Instance, type ResourceContext, untilAborted } from '../../engine/resource.js'
 import type { Issue } from '../../util/errors.js'
-import { type Lookup, requestPath, type ServingPart, servedData, servedPath, servedUnder } from './served.js'
+import {
+  type Lookup,
+  requestPath,
+  type Served,
+  type ServingPart,
+  servedData,
+  servedPath,
+  servedUnder,
+} from './served.js'
 
 /** The params every served-file kind has. */
 export interface PartShape {
@@ -40,10 +48,10 @@ const startsWith = (a: readonly string[], prefix: readonly string[]): boolean =>
 /** The running part; `p` is its live params (received `data` is written into it). */
 export function servingPart(p: PartShape, ctx: ResourceContext): Instance & ServingPart {
   const own = requestPath(p.filename) ?? []
-  /** The data being served, and since when; undefined until there is some. */
-  let current: { text: string; bytes: Buffer; since: Date } | undefined
+  /** The data being served (a Served of bytes holds nothing open: one serves every request). */
+  let current: { text: string; served: Served } | undefined
   const take = (text: string): void => {
-    current = { text, bytes: Buffer.from(text), since: new Date() }
+    current = { text, served: servedData(Buffer.from(text), new Date()) }
   }
   if (p.data !== undefined) take(p.data)
 
@@ -53,7 +61,7 @@ export function servingPart(p: PartShape, ctx: ResourceContext): Instance & Serv
         return startsWith(segments, own) ? servedUnder(p.path, segments.slice(own.length)) : undefined
       if (segments.length !== own.length || !startsWith(segments, own)) return undefined
       if (p.path !== undefined) return servedPath(p.path)
-      return current ? servedData(current.bytes, current.since) : 'missing'
+      return current?.served ?? 'missing'
     },
     async watch(signal) {
       ctx.event()
