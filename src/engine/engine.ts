@@ -22,8 +22,8 @@ import { Semaphores } from './features/semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './features/sendrecv.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
-import { type GraphResource, type ResourceContext, repr } from './resource.js'
-import { type Peer, Worker, type WorkerHost } from './worker.js'
+import { type GraphResource, type GroupMember, type ResourceContext, repr } from './resource.js'
+import { type Peer, type Receiver, Worker, type WorkerHost } from './worker.js'
 
 export interface EngineOptions {
   readonly hostname: string
@@ -61,7 +61,7 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
 }
 
 /** The per-resource wiring of a context: how it reaches its worker. */
-type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph'>
+type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph' | 'group'>
 
 const noTransfer: Transfer = { changed: [], lines: [] }
 
@@ -144,11 +144,28 @@ export class Engine implements WorkerHost {
   }
 
   receive(w: Worker): Transfer {
-    const incoming: { sender: SenderView; pairs: readonly SendRecvPair[] }[] = []
+    // By receiver: the vertex's own resource, or a member of its group (a pair's `to`).
+    const incoming = new Map<string, { sender: SenderView; pairs: SendRecvPair[] }[]>()
     for (const [from, e] of this.#graph.incoming(w.id))
-      if (e.sendRecv.length)
-        incoming.push({ sender: this.#workers.get(from) ?? { id: from, sent: undefined }, pairs: e.sendRecv })
-    return incoming.length ? transfer(w.id, w.res.def, incoming, w.params, w.recvState) : noTransfer
+      for (const p of e.sendRecv) {
+        const sender = this.#workers.get(from) ?? { id: from, sent: undefined }
+        const list = incoming.get(p.to ?? w.id) ?? []
+        const last = list.at(-1)
+        if (last?.sender === sender) last.pairs.push(p)
+        else list.push({ sender, pairs: [p] })
+        incoming.set(p.to ?? w.id, list)
+      }
+    if (!incoming.size) return noTransfer
+    const out: Transfer = { changed: [], lines: [] }
+    for (const [to, list] of incoming) {
+      const r: Receiver | undefined =
+        to === w.id ? { id: to, def: w.res.def, params: w.params, recvState: w.recvState } : w.members.get(to)
+      if (!r) throw new Error(`${w.id} has no member ${to} to receive values`)
+      const t = transfer(to, r.def, list, r.params, r.recvState)
+      out.changed.push(...t.changed)
+      out.lines.push(...t.lines)
+    }
+    return out
   }
 
   retriesLeft(res: Res): number {
@@ -273,20 +290,30 @@ export class Engine implements WorkerHost {
     try {
       await this.#reverse.record(res)
       const params = { ...res.params }
+      // Each other member has its own copy of its params and its own received state.
+      const receivers = new Map<string, Receiver>()
+      for (const m of members.slice(1))
+        receivers.set(m.id, { id: m.id, def: m.def, params: { ...m.params }, recvState: {} })
+      let group: GroupMember[] = []
       const inits = members.map(async m => {
         const mlog = m === res ? log : this.#opts.log.child(m.id)
+        const own = receivers.get(m.id)
         const ctx = this.#context(m.kind, m.name, mlog, {
           event: members.length === 1 ? () => worker?.event() : gate(),
           refresh: () => worker?.refreshing ?? false,
           send: values => {
             if (worker) worker.sent = values
           },
-          recv: () => worker?.recvState ?? {},
+          recv: () => (own ? own.recvState : (worker?.recvState ?? {})),
           graph: () => this.#graphResources(),
+          group: () => (m === res ? group : []),
         })
-        return { id: m.id, instance: await m.def.init(m === res ? params : { ...m.params }, ctx) }
+        return { id: m.id, instance: await m.def.init(own ? own.params : params, ctx) }
       })
       const inited = await Promise.all(inits)
+      group = members
+        .slice(1)
+        .map((m, i) => ({ kind: m.kind, name: m.name, instance: inited[i + 1]!.instance }))
       const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)
       if (inited.length > 1 && log.isDebug)
         log.debug(
@@ -295,7 +322,7 @@ export class Engine implements WorkerHost {
             .map(m => m.id)
             .join(', ')}`,
         )
-      worker = new Worker(res, params, instance, log, this, handle)
+      worker = new Worker(res, params, instance, log, this, handle, receivers)
       this.#workers.set(res.id, worker)
       return worker
     } catch (err) {

@@ -51,7 +51,7 @@ export interface WorkerHost {
   notify(id: string): Promise<void>
   /** Remove the delivered notifications of the incoming edges. */
   delivered(id: string): Promise<void>
-  /** Copy the values sent along incoming edges into `w.params`. */
+  /** Copy the values sent along incoming edges into `w.params` (and into its members'). */
   receive(w: Worker): Transfer
   /** The graph's semaphores (meta `sema`). */
   readonly semaphores: Semaphores
@@ -67,6 +67,14 @@ export interface WorkerHost {
 const STOPPED: Error = Object.freeze(Object.assign(new Error('stopped'), { name: 'AbortError' }))
 
 export type Cause = 'startup' | 'watch event' | 'poke' | 'notification'
+
+/** A member of a grouped vertex that receives values: its own params and received state. */
+export interface Receiver {
+  readonly id: string
+  readonly def: Res['def']
+  readonly params: Record<string, unknown>
+  readonly recvState: Record<string, RecvState>
+}
 
 export class Worker implements Peer {
   /** Timestamp of the last successful process; 0 = never. */
@@ -104,6 +112,8 @@ export class Worker implements Peer {
     readonly log: Logger,
     readonly host: WorkerHost,
     readonly converger: ConvergerHandle,
+    /** The other members of a grouped vertex, by id. */
+    readonly members: ReadonlyMap<string, Receiver> = new Map(),
   ) {
     if (res.meta.limit !== Number.POSITIVE_INFINITY)
       this.#bucket = new TokenBucket(res.meta.limit, res.meta.burst)
@@ -282,6 +292,7 @@ export class Worker implements Peer {
     if (!noop) {
       this.applied = true
       markApplied(this.recvState)
+      for (const m of this.members.values()) markApplied(m.recvState)
       if (refresh) await this.host.delivered(this.id)
       // Written to disk before this resource counts as done, so a crash cannot lose it.
       if (!ok) await this.host.notify(this.id)
@@ -292,7 +303,9 @@ export class Worker implements Peer {
     // file, not all of them.)
     const targets = ran || first ? this.host.downstream(this.id) : [...this.#waiting]
     this.#waiting.clear()
-    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
+    // A dependent may run once every upstream is fresher than it or settled (as #process decides):
+    // a change of one of two upstreams must not wait for the other one to run again.
+    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts || u.settled)) d.poke()
   }
 
   /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
@@ -301,8 +314,12 @@ export class Worker implements Peer {
     if (!t.changed.length) return
     for (const line of t.lines) this.log.info(line)
     this.#clean = false
-    const issues = this.res.def.validate?.(this.params) ?? []
-    if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: this.id, issues })
+    const self: Receiver = { id: this.id, def: this.res.def, params: this.params, recvState: this.recvState }
+    for (const r of [self, ...this.members.values()]) {
+      if (!Object.values(r.recvState).some(s => s.changed)) continue
+      const issues = r.def.validate?.(r.params) ?? []
+      if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: r.id, issues })
+    }
   }
 
   async #checkApply(apply: boolean): Promise<boolean> {

@@ -8,14 +8,35 @@ import { Registry } from '../engine/registry.js'
 import { anyDef } from '../engine/resource.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { httpClient } from './http_client.js'
+import { httpServer } from './http_server.js'
+import { httpServerFile } from './http_server_file.js'
+import { kmsg } from './kmsg.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
+import { tftpFile } from './tftp_file.js'
+import { tftpServer } from './tftp_server.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
+export const builtinKinds = [
+  noop,
+  file,
+  exec,
+  print,
+  msg,
+  password,
+  timer,
+  value,
+  httpClient,
+  httpServer,
+  httpServerFile,
+  tftpServer,
+  tftpFile,
+  kmsg,
+] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
