@@ -22,6 +22,7 @@ export {
   type GraphEvent,
   type IdleEvent,
   type ReceivedValue,
+  type ResourceInfo,
   type ResourceState,
   type StateEvent,
   type VertexInfo,

@@ -347,7 +347,7 @@ export class Engine implements WorkerHost {
       id,
       kind: r.kind,
       name: r.name,
-      members: (r.group ?? []).map(m => m.id),
+      members: (r.group ?? []).map(m => ({ id: m.id, kind: m.kind, name: m.name })),
     }))
     const edges = [...this.#graph.edges()].map(([from, to, e]) => ({
       from,

@@ -64,14 +64,18 @@ export function describeCause(c: Cause): string {
  */
 export type ResourceState = 'pending' | 'checking' | 'changed' | 'clean' | 'retrying' | 'failed'
 
-/** A vertex of a committed graph. */
-export interface VertexInfo {
+/** A resource of a committed graph. */
+export interface ResourceInfo {
   /** `kind[name]`. */
   readonly id: string
   readonly kind: string
   readonly name: string
-  /** Resources merged into this vertex (autogroup), by id. */
-  readonly members: readonly string[]
+}
+
+/** A vertex of a committed graph. */
+export interface VertexInfo extends ResourceInfo {
+  /** Resources merged into this vertex (autogroup). */
+  readonly members: readonly ResourceInfo[]
 }
 
 /** An edge of a committed graph: `to` runs after `from`. */

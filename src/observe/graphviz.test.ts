@@ -29,7 +29,7 @@ const graph: GraphEvent = {
   vertices: [
     { id: 'password[pw]', kind: 'password', name: 'pw', members: [] },
     { id: 'file[secret]', kind: 'file', name: 'secret', members: [] },
-    { id: 'noop[n1]', kind: 'noop', name: 'n1', members: ['noop[n2]'] },
+    { id: 'noop[n1]', kind: 'noop', name: 'n1', members: [{ id: 'noop[n2]', kind: 'noop', name: 'n2' }] },
     { id: odd, kind: 'print', name: 'say "<hi>" & bye', members: [] },
   ],
   edges: [

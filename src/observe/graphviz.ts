@@ -62,7 +62,7 @@ export function toDot(s: Snapshot, now = Date.now()): string {
     '  edge [fontname="Helvetica", fontsize=9, color="#6b7280"];',
   ]
   for (const v of s.vertices) {
-    const label = v.members.length ? `${v.id}\n+ ${v.members.join('\n+ ')}` : v.id
+    const label = [v.id, ...v.members.map(m => `+ ${m.id}`)].join('\n')
     const attrs = [
       `label=${quote(label)}`,
       `fillcolor=${quote(STATE_COLOURS[v.state])}`,

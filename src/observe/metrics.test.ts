@@ -114,7 +114,10 @@ test('prometheus-4: a file that cannot be written is a soft failure, retried and
   const graph = prometheus3('@', '@/NONEXIST/f1', '\n    meta:\n      retry: -1\n      delay: 50')
   const { m, url } = await withMetrics('p4', graph)
   try {
+    // file1 failed twice; the others were checked (their checkApply has returned: it logged first).
     await m.waitFor(/(file\[file1\]: error: [^\n]*\n[\s\S]*){2}/)
+    for (const line of [/file\[file2\]: created/, /file\[file3\]: created/, /file\[file4\]: would create/])
+      await m.waitFor(line)
     const text = await scrape(url)
     assert.equal(sample(text, 'mgmt_resources{kind="file"}'), 4)
     assert.equal(

@@ -102,7 +102,7 @@ export class Metrics {
         }
         for (const v of e.vertices) {
           add(v.kind)
-          for (const m of v.members) add(m.slice(0, m.indexOf('[')))
+          for (const m of v.members) add(m.kind)
         }
         this.#resources.reset()
         for (const [kind, n] of byKind) this.#resources.set({ kind }, n)

@@ -4,7 +4,6 @@
  * web view, the graph picture and progress read it. Like the events, it holds no parameter values.
  */
 import {
-  type Cause,
   describeCause,
   type EdgeInfo,
   type EngineEvent,
@@ -128,7 +127,7 @@ export class GraphModel {
         if (!v) return
         v.checks++
         if (e.changed && e.error === undefined) {
-          v.last = { time: e.time, cause: describeCause(e.cause as Cause), noop: !e.apply }
+          v.last = { time: e.time, cause: describeCause(e.cause), noop: !e.apply }
           this.#emitVertex(v)
         }
         return

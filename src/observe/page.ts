@@ -132,7 +132,7 @@ const SCRIPT = `
     li.dataset.id = v.id;
     li.appendChild(el('span', 'id', v.id));
     li.appendChild(el('span', 'state'));
-    if (v.members && v.members.length) li.appendChild(el('span', 'members', 'with ' + v.members.join(', ')));
+    if (v.members && v.members.length) li.appendChild(el('span', 'members', 'with ' + v.members.map(function (m) { return m.id; }).join(', ')));
     li.appendChild(el('span', 'last'));
     var err = el('span', 'err');
     err.hidden = true;
