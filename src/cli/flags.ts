@@ -1,5 +1,7 @@
 /** The flags of `mgmt run`, each also settable as `MGMT_<FLAG>` in the environment. */
 import { type Command, Option } from 'commander'
+import { GRAPHVIZ_FILTERS, type GraphvizFilter } from '../observe/graphviz.js'
+import { type ListenAddress, parseListen } from '../observe/listen.js'
 import { MgmtError } from '../util/errors.js'
 import type { LogFormat } from '../util/logger.js'
 
@@ -17,6 +19,12 @@ export interface RunFlags {
   maxRuntime: number
   debug?: boolean
   logFormat: LogFormat
+  prometheus?: boolean
+  prometheusListen: ListenAddress
+  graphviz?: string
+  graphvizFilter?: GraphvizFilter
+  httpListen?: ListenAddress
+  progress: boolean
 }
 
 export const int =
@@ -115,4 +123,38 @@ export function addRunFlags(run: Command): void {
         .choices(['text', 'json'])
         .default('text'),
     )
+  addObserveFlags(run)
+}
+
+/** The flags of the views: metrics, the graph picture, the web view, progress. */
+function addObserveFlags(run: Command): void {
+  run
+    .addOption(flag('--prometheus', 'serve Prometheus metrics on /metrics', 'PROMETHEUS'))
+    .addOption(
+      flag(
+        '--prometheus-listen <addr>',
+        'where --prometheus listens (HOST:PORT; no host: loopback)',
+        'PROMETHEUS_LISTEN',
+      )
+        .argParser(v => parseListen(v, '--prometheus-listen'))
+        .default(parseListen('127.0.0.1:9233', '--prometheus-listen'), '127.0.0.1:9233'),
+    )
+    .addOption(
+      flag('--graphviz <file>', 'write the graph as Graphviz DOT to this file, kept up to date', 'GRAPHVIZ'),
+    )
+    .addOption(
+      flag(
+        '--graphviz-filter <program>',
+        'also render FILE.svg and FILE.png with this Graphviz program',
+        'GRAPHVIZ_FILTER',
+      ).choices(GRAPHVIZ_FILTERS),
+    )
+    .addOption(
+      flag(
+        '--http-listen <addr>',
+        'serve the live web view here (HOST:PORT; no host: loopback)',
+        'HTTP_LISTEN',
+      ).argParser(v => parseListen(v, '--http-listen')),
+    )
+    .addOption(flag('--no-progress', 'never show progress on the terminal', 'NO_PROGRESS'))
 }

@@ -7,11 +7,13 @@ import { CompileCache, type Compiled } from '../engine/compile.js'
 import type { Frontend, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
+import { Progress } from '../observe/progress.js'
 import { builtinRegistry } from '../resources/index.js'
-import { isMgmtError } from '../util/errors.js'
+import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import { addRunFlags, envSwitches, type RunFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
+import { type Observers, startObservers } from './observe.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
 export const EXIT_OK = 0
@@ -45,8 +47,20 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   if (s.later) yield* s.later
 }
 
+/** Progress on a terminal: only when both outputs are terminals, logs are text, and it is wanted. */
+function terminalProgress(flags: RunFlags): Progress | undefined {
+  if (!flags.progress || flags.logFormat === 'json' || !process.stderr.isTTY || !process.stdout.isTTY) return
+  return new Progress(process.stderr)
+}
+
 export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
-  const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
+  if (flags.graphvizFilter && !flags.graphviz)
+    throw new MgmtError('ERR_USAGE', { reason: '--graphviz-filter needs --graphviz FILE' })
+  const progress = terminalProgress(flags)
+  const log = createLogger(flags.debug ? 'debug' : 'info', {
+    format: flags.logFormat,
+    write: progress && (line => progress.writeLine(line)),
+  })
   const stopWatching = new AbortController()
   let opened: GraphStream | undefined
   if (frontend) {
@@ -65,6 +79,15 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
       return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
     }
   }
+  let observers: Observers
+  try {
+    observers = await startObservers(flags, log, progress)
+  } catch (err) {
+    stopWatching.abort()
+    if (!isMgmtError(err, 'ERR_LISTEN')) throw err
+    log.error(err.message)
+    return EXIT_FAILURE
+  }
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
@@ -79,6 +102,7 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
   })
+  observers.attach(run)
   const stopSignals = handleSignals(run, log)
   // Logged once ^C is handled, so that whoever waits for this line may signal.
   if (opened)
@@ -86,9 +110,10 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
       `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
     )
   else log.info('running no local graph')
-  const result = await run.done.finally(() => {
+  const result = await run.done.finally(async () => {
     stopWatching.abort()
     stopSignals()
+    await observers.close()
   })
   if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
   const verb = flags.noop ? 'would have changed' : 'changed'

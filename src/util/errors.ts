@@ -60,6 +60,8 @@ const messages = {
   ERR_ID_UNKNOWN: (d: { kind: 'user' | 'group'; name: string }) => `unknown ${d.kind} \`${d.name}\``,
   ERR_FILE_NEEDS_FORCE: (d: { path: string; have: string; want: string }) =>
     `${d.path} is ${d.have}; set \`force: true\` to replace it with ${d.want}`,
+  ERR_LISTEN: (d: { what: string; address: string; reason: string }) =>
+    `cannot listen on ${d.address} for ${d.what}: ${d.reason}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
 } satisfies Record<string, (d: never) => string>
 
