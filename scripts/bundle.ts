@@ -5,8 +5,8 @@
  * holds exactly the code the tests ran.
  *
  * What a single file needs beyond a plain esbuild bundle (each plugin below says why):
- * - the CommonJS dependencies (commander, js-yaml, ssh2...) call `require`: ESM output gets one
- *   from `createRequire` in the banner;
+ * - the CommonJS dependencies (commander, js-yaml, ssh2...) call `require` and may read
+ *   `__dirname`: ESM output gets both in the banner;
  * - modules loaded lazily with `createRequire(import.meta.url)(name)` are rewritten to `require(name)`,
  *   which esbuild bundles (and still evaluates only when first called);
  * - the version comes from package.json at build time;
@@ -91,7 +91,10 @@ async function main(): Promise<void> {
     banner: {
       js: [
         "import { createRequire as __mgmtCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __mgmtFileURLToPath } from 'node:url';",
         'const require = __mgmtCreateRequire(import.meta.url);',
+        'const __filename = __mgmtFileURLToPath(import.meta.url);',
+        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
       ].join('\n'),
     },
     define: { MGMT_BUNDLED_VERSION: JSON.stringify(pkg.version) },

@@ -21,3 +21,6 @@ function readVersion(): string {
 }
 
 export const version: string = readVersion()
+
+/** True when running from the single-file bundle (`dist/mgmt.mjs`, or its copy on a remote host). */
+export const isBundle: boolean = typeof MGMT_BUNDLED_VERSION === 'string'

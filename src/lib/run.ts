@@ -13,6 +13,7 @@ import {
   compileGraph,
   type GraphSpec,
 } from '../engine/compile.js'
+import type { ConvergerHandle } from '../engine/converger.js'
 import type { Registry } from '../engine/registry.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
@@ -40,6 +41,12 @@ export interface RunOptions {
   readonly log?: Logger | 'silent'
   /** Aborting it shuts the run down in order. */
   readonly signal?: AbortSignal
+  /**
+   * Called once the engine exists, before the first graph is committed, with a way to add a
+   * component to the run's converger (a remote host: busy until it has converged). The run only
+   * counts as converged when every component is idle.
+   */
+  readonly attach?: (register: () => ConvergerHandle) => void
 }
 
 export interface RunHandle {
@@ -80,6 +87,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       const graph = first.done ? undefined : compile(first.value, registry, compileOpts)
       const r = new Runner({ ...opts, registry, hostname, prefix, log, world: new MemoryWorld(hostname) })
       runner = r
+      opts.attach?.(() => r.engine.converger.register())
       if (stop || opts.signal?.aborted) r.shutdown()
       opts.signal?.addEventListener('abort', () => r.shutdown(), { once: true })
       if (graph) await r.commit(graph)
