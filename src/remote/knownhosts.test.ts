@@ -54,7 +54,7 @@ test('hashed entries (ssh-keygen -H) are matched', () => {
   writeFileSync(file, `h1 ${a.type} ${a.b64}\n[10.0.0.2]:2200 ${b.type} ${b.b64}\n`)
   execFileSync('ssh-keygen', ['-q', '-H', '-f', file], { stdio: 'ignore' })
   const text = readFileSync(file, 'utf8')
-  assert.doesNotMatch(text, /h1|10\.0\.0\.2/)
+  assert.match(text, /^\|1\|.*\n\|1\|.*\n$/, 'both names hashed')
   assert.equal(checkHostKey(text, 'h1', 22, a.blob).status, 'known')
   assert.equal(checkHostKey(text, '10.0.0.2', 2200, b.blob).status, 'known')
   assert.equal(checkHostKey(text, '10.0.0.2', 22, b.blob).status, 'unknown')

@@ -17,9 +17,10 @@ export function terminalPrompter(
   let queue: Promise<unknown> = Promise.resolve()
   const ask = (question: string, secret: boolean): Promise<string> =>
     new Promise((resolve, reject) => {
-      output.write(question)
       const raw = secret && typeof input.setRawMode === 'function'
+      // Echo off before the question shows: an answer typed (or pasted) at once is not echoed.
       if (raw) input.setRawMode!(true)
+      output.write(question)
       let answer = ''
       const finish = (err?: Error): void => {
         input.off('data', onData)

@@ -4,12 +4,15 @@
  * file system). See src/testing/remotelab.ts.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { mainJs } from '../testing/cli.js'
 import { whenContent } from '../testing/fswait.js'
 import { createRemoteLab, type RemoteLab } from '../testing/remotelab.js'
+import { shq } from './exec.js'
 
 let lab: RemoteLab
 let graphs: string
@@ -156,6 +159,40 @@ test('password login and --no-caching: the password is never shown or stored, an
   assert.ok(!m.output().includes(user.password))
   assert.deepEqual(await readdir(join(lab.hosts.h2!.dir, 'tmp')), [], 'the temporary directory is removed')
   assert.deepEqual(await readdir(join(lab.hosts.h2!.dir, 'prefix')), [], 'nothing was cached')
+})
+
+test('--allow-interactive asks for the password at the terminal, without echoing it', async () => {
+  const user = lab.user!
+  const file = await remoteFile('typed', {
+    url: `ssh://${user.name}@${ip('h2')}`,
+    host: 'h2',
+    content: 'typed',
+    hostname: 'h2',
+  })
+  const argv = [process.execPath, mainJs, 'run', '--converged-timeout', '0', '--allow-interactive']
+  const cmd = [...argv, '--remote', file, '--known-hosts', lab.knownHosts, 'empty'].map(shq).join(' ')
+  // `script` gives the command a terminal; what is written to its input is typed there.
+  const child = spawn('ip', ['netns', 'exec', lab.init.ns, 'script', '-qfec', cmd, '/dev/null'], {
+    env: { ...process.env, HOME: join(lab.dir, 'init'), SSH_AUTH_SOCK: '' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  let out = ''
+  const exited = new Promise<number | null>(r => child.on('exit', code => r(code)))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes(`password for ${user.name}@${ip('h2')}: `)) resolve()
+      })
+      void exited.then(() => reject(new Error(`exited before the prompt:\n${out}`)))
+    })
+    child.stdin!.write(`${user.password}\r`)
+    assert.equal(await exited, 0, out)
+  } finally {
+    child.kill('SIGKILL')
+  }
+  assert.equal(await readFile(outPath('h2', 'typed'), 'utf8'), 'typed\n')
+  assert.ok(!out.includes(user.password), `the password is not echoed: ${JSON.stringify(out)}`)
 })
 
 test('--cconns 1 runs three hosts one after the other; a host without Node.js gets this one', async () => {
