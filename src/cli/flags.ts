@@ -121,7 +121,7 @@ export function addRunFlags(run: Command): void {
     )
     .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
     .addOption(
-      new Option('--remote <file>', 'configure the host named in this graph file over SSH (repeatable)')
+      flag('--remote <file>', 'configure the host named in this graph file over SSH (repeatable)', 'REMOTE')
         .argParser((v: string, prev: string[] = []) => [...prev, v])
         .default([]),
     )

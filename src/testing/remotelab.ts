@@ -53,6 +53,21 @@ export interface RemoteLab {
 /** The tools a remote run needs besides node, for a PATH without node. */
 const TOOLS = ['sh', 'bash', 'id', 'uname', 'mkdir', 'mktemp', 'rm', 'sha256sum', 'cat']
 
+/**
+ * Runs a user-database command again while another process (a test running beside this one) holds
+ * the lock on /etc/passwd or /etc/shadow.
+ */
+async function lockedRetry<T>(fn: () => Promise<T>, tries = 20): Promise<T> {
+  for (let i = 1; ; i++)
+    try {
+      return await fn()
+    } catch (err) {
+      const text = String((err as { stderr?: unknown }).stderr ?? err)
+      if (i >= tries || !/lock/i.test(text)) throw err
+      await new Promise(r => setTimeout(r, 100 * i))
+    }
+}
+
 export async function createRemoteLab(tag: string, specs: readonly HostSpec[]): Promise<RemoteLab> {
   const dir = await mkdtemp(join(tmpdir(), `mgmt-${tag}-`))
   await chmod(dir, 0o755)
@@ -76,12 +91,15 @@ export async function createRemoteLab(tag: string, specs: readonly HostSpec[]): 
       }
       const u = user
       const home = join(dir, specs.find(s => s.passwords)!.name, 'home')
-      await run('useradd', ['-M', '-d', home, '-s', '/bin/sh', u.name])
-      cleanups.push(() => run('userdel', [u.name]))
-      await new Promise<void>((resolve, reject) => {
-        const c = execFile('chpasswd', err => (err ? reject(err) : resolve()))
-        c.stdin!.end(`${u.name}:${u.password}\n`)
-      })
+      await lockedRetry(() => run('useradd', ['-M', '-d', home, '-s', '/bin/sh', u.name]))
+      cleanups.push(() => lockedRetry(() => run('userdel', [u.name])))
+      await lockedRetry(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const c = execFile('chpasswd', err => (err ? reject(err) : resolve()))
+            c.stdin!.end(`${u.name}:${u.password}\n`)
+          }),
+      )
     }
     const known: string[] = []
     for (const s of specs) {
