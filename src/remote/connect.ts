@@ -58,15 +58,24 @@ export async function connect(target: RemoteUrl, opts: ConnectOptions): Promise<
       conn.end()
       fail(new MgmtError('ERR_REMOTE_CONNECT', { remote, reason: 'stopped before connecting' }))
     }
+    let failed = false
     const fail = (err: Error): void => {
+      if (failed) return
+      failed = true
       opts.signal?.removeEventListener('abort', onAbort)
       conn.removeAllListeners('ready')
       conn.end()
       reject(err)
     }
+    // Closed by the server before the login completed, without an error (too many connections...).
+    const onClose = (): void =>
+      fail(new MgmtError('ERR_REMOTE_CONNECT', { remote, reason: 'the server closed the connection' }))
+    if (opts.signal?.aborted) return onAbort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })
+    conn.once('close', onClose)
     conn.once('ready', () => {
       opts.signal?.removeEventListener('abort', onAbort)
+      conn.off('close', onClose)
       conn.removeAllListeners('error')
       // An error after the login (a broken connection) is reported by whoever uses the connection.
       conn.on('error', () => {})
