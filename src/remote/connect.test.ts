@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { freePort, type KeyPair, newKeyPair, type Sshd, startSshd } from '../testing/sshd.js'
 import { isMgmtError } from '../util/errors.js'
-import { silentLogger } from '../util/logger.js'
+import { memoryLogger, silentLogger } from '../util/logger.js'
 import { loadCredentials } from './auth.js'
 import { connect } from './connect.js'
 import { execCapture } from './exec.js'
@@ -89,6 +89,18 @@ test('a refused login lists what was tried; a closed port is named as such', asy
     connect({ ...target, port: closed }, { credentials: await creds(client.file), knownHosts: known }),
     (e: Error) => isMgmtError(e, 'ERR_REMOTE_CONNECT') && /connection refused/.test(e.message),
   )
+})
+
+test('an encrypted key is skipped with a warning that says to use the agent', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const file = join(dir, 'locked')
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', file])
+  const log = memoryLogger()
+  const c = await loadCredentials({ explicit: file, home: dir, log })
+  assert.deepEqual(c.keys, [])
+  assert.deepEqual(log.lines, [
+    `warn: ${file}: encrypted: add it to the SSH agent (ssh-add) to use it; not used`,
+  ])
 })
 
 test('the default keys of ~/.ssh and the SSH agent are used', async () => {
