@@ -25,6 +25,16 @@ export interface RunFlags {
   graphvizFilter?: GraphvizFilter
   httpListen?: ListenAddress
   progress: boolean
+  /** Remote execution (src/remote/). */
+  remote: string[]
+  cconns: number
+  caching: boolean
+  sshKey?: string
+  allowInteractive?: boolean
+  knownHosts?: string
+  detach?: boolean
+  /** How deep in a hierarchy of remote runs this one is (0: started by a person). */
+  depth: number
 }
 
 export const int =
@@ -118,6 +128,52 @@ export function addRunFlags(run: Command): void {
         .default(0),
     )
     .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
+    .addOption(
+      flag('--remote <file>', 'configure the host named in this graph file over SSH (repeatable)', 'REMOTE')
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .default([]),
+    )
+    .addOption(
+      flag('--cconns <n>', 'at most n SSH connections at once (0: no limit)', 'CCONNS')
+        .argParser(int('--cconns'))
+        .default(0),
+    )
+    .addOption(
+      flag(
+        '--no-caching',
+        'copy the program to a fresh temporary directory on each host, removed at the end',
+        'NO_CACHING',
+      ),
+    )
+    .addOption(
+      flag(
+        '--ssh-key <path>',
+        'the private key to log in with (default: ~/.ssh/id_ed25519, ~/.ssh/id_rsa)',
+        'SSH_KEY',
+      ),
+    )
+    .addOption(
+      flag(
+        '--allow-interactive',
+        'ask for a password at the terminal when nothing else logs in',
+        'ALLOW_INTERACTIVE',
+      ),
+    )
+    .addOption(
+      flag(
+        '--known-hosts <path>',
+        'the known_hosts file host keys must be in (default: ~/.ssh/known_hosts)',
+        'KNOWN_HOSTS',
+      ),
+    )
+    .addOption(
+      flag(
+        '--detach',
+        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world)',
+        'DETACH',
+      ),
+    )
+    .addOption(new Option('--depth <n>').argParser(int('--depth')).default(0).hideHelp())
     .addOption(
       flag('--log-format <format>', 'log line format', 'LOG_FORMAT')
         .choices(['text', 'json'])

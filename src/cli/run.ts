@@ -8,6 +8,7 @@ import type { Frontend, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
+import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
@@ -88,6 +89,20 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
     log.error(err.message)
     return EXIT_FAILURE
   }
+  let remotes: Remotes | undefined
+  try {
+    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
+    if (flags.remote.length || flags.detach)
+      remotes = await (await import('./remote.js')).openRemotes(flags, log)
+  } catch (err) {
+    stopWatching.abort()
+    await observers.close()
+    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
+    log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
+      ? EXIT_FAILURE
+      : EXIT_USAGE
+  }
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
@@ -101,32 +116,43 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
     convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
+    // Remote hosts count for convergence; with no local graph, the run ends when they all have.
+    attach: remotes && (register => remotes.start(register, () => !opened && run.shutdown())),
   })
   observers.attach(run)
-  const stopSignals = handleSignals(run, log)
+  const stopSignals = handleSignals(run, log, () => remotes?.stop(true))
+  // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
+  // initiator goes away, even killed, the input ends, and so does the run.
+  if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
   // Logged once ^C is handled, so that whoever waits for this line may signal.
   if (opened)
     log.info(
       `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
     )
   else log.info('running no local graph')
-  const result = await run.done.finally(async () => {
-    stopWatching.abort()
-    stopSignals()
-    await observers.close()
-  })
+  const result = await run.done.finally(() => stopWatching.abort())
+  const hosts = await remotes?.stop()
+  stopSignals()
+  await observers.close()
+  if (flags.depth > 0) process.stdin.destroy()
   if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
   const verb = flags.noop ? 'would have changed' : 'changed'
   log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
+  const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
+  if (failedHosts.length)
+    log.error(`${plural(failedHosts.length, 'remote host')} failed: ${failedHosts.join(', ')}`)
   if (result.failed.length) {
     log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
     return EXIT_FAILURE
   }
-  return EXIT_OK
+  return failedHosts.length ? EXIT_FAILURE : EXIT_OK
 }
 
-/** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
-function handleSignals(run: RunHandle, log: Logger): () => void {
+/**
+ * ^C once: orderly shutdown; twice: cancel running work (and kill remote runs at once); three
+ * times: stop at once.
+ */
+function handleSignals(run: RunHandle, log: Logger, onCancel: () => void): () => void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
@@ -136,6 +162,7 @@ function handleSignals(run: RunHandle, log: Logger): () => void {
     } else if (count === 2) {
       log.warn(`${sig}: cancelling running work (again to stop at once)`)
       run.cancel()
+      onCancel()
     } else {
       log.warn(`${sig}: stopping now`)
       run.interrupt()

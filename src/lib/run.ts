@@ -13,6 +13,7 @@ import {
   compileGraph,
   type GraphSpec,
 } from '../engine/compile.js'
+import type { ConvergerHandle } from '../engine/converger.js'
 import {
   type EngineEvent,
   EngineEvents,
@@ -48,6 +49,12 @@ export interface RunOptions {
   readonly signal?: AbortSignal
   /** Hears every engine event (see `RunHandle.on` for one type). */
   readonly onEvent?: (e: EngineEvent) => void
+  /**
+   * Called once the engine exists, before the first graph is committed, with a way to add a
+   * component to the run's converger (a remote host: busy until it has converged). The run only
+   * counts as converged when every component is idle.
+   */
+  readonly attach?: (register: () => ConvergerHandle) => void
 }
 
 export interface RunHandle {
@@ -99,6 +106,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       const world = new MemoryWorld(hostname)
       const r = new Runner({ ...opts, registry, hostname, prefix, log, world, events })
       runner = r
+      opts.attach?.(() => r.engine.converger.register())
       if (stop || opts.signal?.aborted) r.shutdown()
       opts.signal?.addEventListener('abort', () => r.shutdown(), { once: true })
       if (graph) await r.commit(graph.graph, graph.name)

@@ -62,6 +62,38 @@ const messages = {
     `${d.path} is ${d.have}; set \`force: true\` to replace it with ${d.want}`,
   ERR_LISTEN: (d: { what: string; address: string; reason: string }) =>
     `cannot listen on ${d.address} for ${d.what}: ${d.reason}`,
+  ERR_REMOTE_FILES: (d: { problems: readonly string[] }) =>
+    `the remote graph files do not name a valid set of hosts:${d.problems.map(p => `\n  ${p}`).join('')}`,
+  ERR_REMOTE_CONNECT: (d: { remote: string; reason: string }) => `cannot reach ${d.remote}: ${d.reason}`,
+  ERR_REMOTE_HOSTKEY_UNKNOWN: (d: {
+    remote: string
+    keyType: string
+    fingerprint: string
+    knownHosts: string
+    trust: string
+  }) =>
+    `${d.remote}: host key not known (${d.keyType} ${d.fingerprint} is not in ${d.knownHosts}); ` +
+    `if that is the host's key, trust it with: ${d.trust}`,
+  ERR_REMOTE_HOSTKEY_CHANGED: (d: {
+    remote: string
+    keyType: string
+    fingerprint: string
+    knownHosts: string
+    line: number
+    revoked: boolean
+    forget: string
+  }) =>
+    d.revoked
+      ? `${d.remote}: host key ${d.keyType} ${d.fingerprint} is revoked (${d.knownHosts}:${d.line}); refused`
+      : `${d.remote}: HOST KEY CHANGED: it offers ${d.keyType} ${d.fingerprint}, which does not match ` +
+        `${d.knownHosts}:${d.line}; someone may be intercepting the connection. If the host was ` +
+        `reinstalled, remove the old key with \`${d.forget}\` and trust the new one`,
+  ERR_REMOTE_AUTH: (d: { remote: string; tried: readonly string[] }) =>
+    `${d.remote}: authentication refused (tried: ${d.tried.length ? d.tried.join(', ') : 'nothing: no password, key, agent or prompt available'})`,
+  ERR_REMOTE_SETUP: (d: { remote: string; step: string; reason: string }) =>
+    `${d.remote}: cannot ${d.step}: ${d.reason}`,
+  ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null }) =>
+    `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
 } satisfies Record<string, (d: never) => string>
 
