@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander'
 import { describeError, isMgmtError } from '../util/errors.js'
 import { version } from '../version.js'
+import { addCheckCommand } from './check.js'
 import { addRunCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
 
 function program(): Command {
@@ -12,6 +13,7 @@ function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   addRunCommand(p)
+  addCheckCommand(p)
   return p
 }
 

@@ -12,10 +12,11 @@ import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
+import { test } from './test.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, test] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
