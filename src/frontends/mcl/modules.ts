@@ -25,6 +25,8 @@ export interface Unit {
 interface Metadata {
   readonly main: string
   readonly files: string
+  readonly path?: string
+  readonly parentPathBlock: boolean
 }
 
 export interface LoaderOptions {
@@ -55,6 +57,17 @@ export class Loader {
     return this.opts.deployPaths ? `/${relative(this.root, path)}` : path
   }
 
+  /** Does a directory or file exist (and is remembered for watching)? */
+  exists(path: string): boolean {
+    this.read.add(path)
+    try {
+      statSync(path)
+      return true
+    } catch {
+      return false
+    }
+  }
+
   private readText(path: string): string | undefined {
     this.read.add(path)
     try {
@@ -66,7 +79,7 @@ export class Loader {
 
   private metadata(dir: string): Metadata {
     const text = this.readText(join(dir, 'metadata.yaml'))
-    if (text === undefined) return { main: 'main.mcl', files: 'files/' }
+    if (text === undefined) return { main: 'main.mcl', files: 'files/', parentPathBlock: false }
     let raw: unknown
     try {
       raw = parseYaml(text)
@@ -79,15 +92,30 @@ export class Loader {
     const m = (raw ?? {}) as Record<string, unknown>
     const str = (k: string, d: string): string =>
       typeof m[k] === 'string' && m[k] !== '' ? (m[k] as string) : d
-    return { main: str('main', 'main.mcl'), files: str('files', 'files/') }
+    return {
+      main: str('main', 'main.mcl'),
+      files: str('files', 'files/'),
+      path: typeof m.path === 'string' && m.path !== '' ? m.path : undefined,
+      parentPathBlock: m.parentpathblock === true,
+    }
   }
 
-  /** The module rooted at `dir`, `base` being its path inside the deploy. */
-  moduleAt(dir: string, base: string): { info: ModuleInfo; main: string } {
+  /**
+   * The module rooted at `dir`, `base` being its path inside the deploy. Remote modules are
+   * searched in its metadata's `path`, else in its importer's (`parent`) unless `parentpathblock`.
+   */
+  moduleAt(dir: string, base: string, parent?: ModuleInfo): { info: ModuleInfo; main: string } {
     const meta = this.metadata(dir)
     const main = join(dir, meta.main)
+    const modules = [
+      ...(meta.path ? [join(dir, meta.path)] : []),
+      ...(meta.parentPathBlock ? [] : (parent?.modules ?? [])),
+    ]
     // Imports are relative to the main file's directory; deploy files to the module's.
-    return { info: { dir: dirname(main), base, root: this.root, files: join(dir, meta.files) }, main }
+    return {
+      info: { dir: dirname(main), base, root: this.root, files: join(dir, meta.files), modules },
+      main,
+    }
   }
 
   /** The entry unit: a `.mcl` file, or a module directory. */
@@ -128,11 +156,21 @@ export type ImportTarget =
   | { readonly t: 'system'; readonly name: string }
   | { readonly t: 'file'; readonly path: string }
   | { readonly t: 'module'; readonly path: string }
+  | { readonly t: 'remote'; readonly path: string }
 
 /** Classifies an import string, or says why it is invalid. */
 export function importTarget(s: string): ImportTarget | string {
   if (s === '') return 'empty import'
-  if (s.includes('://')) return 'remote modules are not supported in this version'
+  if (s.startsWith('git://')) {
+    const path = s.slice('git://'.length)
+    if (
+      !path.endsWith('/') ||
+      path.split('/').some((p, i, a) => (p === '' && i < a.length - 1) || p === '..')
+    )
+      return 'a remote module is `git://host/path/`'
+    return { t: 'remote', path }
+  }
+  if (s.includes('://')) return 'only git:// remote modules exist'
   if (s.startsWith('/')) return 'absolute paths are not allowed'
   const parts = s.replace(/\/$/, '').split('/')
   if (parts.some(p => p === '' || p === '.' || p === '..')) return 'the path is not clean'

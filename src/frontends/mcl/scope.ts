@@ -13,6 +13,8 @@
  * walked; references that find nothing are raised afterwards, and only for code that takes part
  * in the program: a class that nobody includes is never checked, as in the original.
  */
+
+import { relative } from 'node:path'
 import type {
   Bind,
   Block,
@@ -348,24 +350,42 @@ export class Resolver {
     else this.defineAlias(scope, alias, def, s)
   }
 
-  private localImport(s: ImportStmt, kind: 'file' | 'module', from: Unit): Namespace {
+  private localImport(s: ImportStmt, kind: 'file' | 'module' | 'remote', from: Unit): Namespace {
     const fail = (err: unknown): never => {
       if (!(err instanceof LangError)) throw err
       const stage = ['lex', 'parse', 'init', 'interpolate'].includes(err.stage)
         ? 'could not generate AST from import: '
         : ''
-      throw new LangError('scope', `local import of \`${s.path}\` failed: ${stage}${err.message}`, [
+      throw new LangError('scope', `local import of \`${s.path}\` failed: ${stage}${err.reason}`, [
         ...err.spans,
         s.span,
       ])
     }
     let unit: Unit
     try {
-      const path = `${from.module.dir}/${s.path}`.replace(/\/+/g, '/')
-      if (kind === 'file') unit = this.loader.unit(path, from.module)
-      else {
-        const { info, main } = this.loader.moduleAt(path.replace(/\/$/, ''), `${from.module.base}${s.path}`)
+      if (kind === 'remote') {
+        const repo = s.path.slice('git://'.length)
+        const dir = (from.module.modules ?? [])
+          .map(m => `${m}/${repo}`.replace(/\/+/g, '/').replace(/\/$/, ''))
+          .find(d => this.loader.exists(d))
+        if (!dir)
+          throw new LangError(
+            'scope',
+            `remote module \`${repo}\` is not in any modules path (\`path:\` in metadata.yaml); downloading modules is not supported yet`,
+          )
+        const { info, main } = this.loader.moduleAt(dir, `/${relative(this.loader.root, dir)}/`, from.module)
         unit = this.loader.unit(main, info)
+      } else {
+        const path = `${from.module.dir}/${s.path}`.replace(/\/+/g, '/')
+        if (kind === 'file') unit = this.loader.unit(path, from.module)
+        else {
+          const { info, main } = this.loader.moduleAt(
+            path.replace(/\/$/, ''),
+            `${from.module.base}${s.path}`,
+            from.module,
+          )
+          unit = this.loader.unit(main, info)
+        }
       }
     } catch (err) {
       return fail(err)

@@ -45,6 +45,8 @@ export interface ModuleInfo {
   readonly root: string
   /** The module's files directory on disk (metadata `files`, default `files/`). */
   readonly files: string
+  /** Where remote modules are searched on disk: the metadata `path`s up the importer chain. */
+  readonly modules?: readonly string[]
 }
 
 export interface RunContext {

@@ -32,6 +32,18 @@ const spelled: Partial<Record<TokenKind, string>> = {
   FLOAT: 'a float',
   IDENTIFIER: 'a name',
   CAPITALIZED_IDENTIFIER: 'a capitalised name',
+  MAP_IDENTIFIER: '`map`',
+  COLLECT_IDENTIFIER: '`collect`',
+}
+
+/** A hint for the mistakes that the grammar's quirks invite. */
+function hint(t: Token): string {
+  if ((t.kind === 'INTEGER' || t.kind === 'FLOAT') && t.text.startsWith('-'))
+    return ' (a `-` directly before a digit belongs to the number: write `a - 1`)'
+  if (t.kind === 'ELSE') return ' (`} else {` must be on one line)'
+  if (t.kind === 'IN') return ' (`in` is a keyword: it cannot name a variable)'
+  if (['EQ', 'NEQ', 'LT', 'GT', 'LTE', 'GTE'].includes(t.kind)) return ' (comparisons do not chain)'
+  return ''
 }
 
 /** `unexpected `]`` style: the token's text for symbols and words, a description otherwise. */
@@ -98,8 +110,10 @@ export class TokenStream {
 
   /** The syntax error for `t`, naming what would have been accepted. */
   protected unexpected(t: Token, expecting: readonly TokenKind[] = [], reason?: string): LangError {
-    const want = expecting.length ? `, expecting ${expecting.map(describeKind).join(' or ')}` : ''
-    return new LangError('parse', reason ?? `syntax error: unexpected ${describeToken(t)}${want}`, [
+    const want = expecting.length
+      ? `, expecting ${[...new Set(expecting.map(describeKind))].join(' or ')}`
+      : ''
+    return new LangError('parse', reason ?? `syntax error: unexpected ${describeToken(t)}${want}${hint(t)}`, [
       pointSpan(t.span.file, t.span.start),
     ])
   }

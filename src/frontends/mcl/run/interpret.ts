@@ -70,7 +70,15 @@ export function interpret(out: Output, schemas: Schemas): LangGraph {
       visible.set(key, res)
       continue
     }
-    if (schemas.get(r.kind)?.merges) continue
+    if (schemas.get(r.kind)?.merges) {
+      const merged = merge(prev, res, schemas)
+      if (typeof merged === 'string')
+        throw new LangError('interpret', `incompatible duplicate resource \`${key}\` found: ${merged}`, [
+          r.span,
+        ])
+      visible.set(key, merged)
+      continue
+    }
     const why = differs(prev, res, schemas)
     if (why)
       throw new LangError('interpret', `inequivalent duplicate resource \`${key}\` found: ${why}`, [r.span])
@@ -235,6 +243,32 @@ export function differs(a: LangResource, b: LangResource, schemas: Schemas): str
   for (const k of metaKeys)
     if (JSON.stringify(a.meta[k]) !== JSON.stringify(b.meta[k])) return `the meta param ${k} differs`
   return undefined
+}
+
+const pkgStates = ['installed', 'newest']
+
+/**
+ * Two duplicates of a kind that merges (`pkg`): equal but for their state, where `installed` and
+ * `newest` merge into `newest`; anything else is incompatible (returns why).
+ */
+function merge(a: LangResource, b: LangResource, schemas: Schemas): LangResource | string {
+  const state = (r: LangResource): string => {
+    const v = r.fields.get('state')?.value
+    return typeof v === 'string' ? v : ''
+  }
+  const [x, y] = [state(a), state(b)]
+  if (x !== y && !(pkgStates.includes(x) && pkgStates.includes(y)))
+    return `state differs in an incompatible way: ${x} vs ${y}`
+  const rest = (r: LangResource): LangResource => ({
+    ...r,
+    fields: new Map([...r.fields].filter(([k]) => k !== 'state')),
+  })
+  const why = differs(rest(a), rest(b), schemas)
+  if (why) return why
+  if (x === y) return a
+  const fields = new Map(a.fields)
+  fields.set('state', { value: 'newest', span: a.fields.get('state')!.span })
+  return { ...a, fields }
 }
 
 function checkAcyclic(g: LangGraph): void {

@@ -102,7 +102,7 @@ function fromDef(def: ResourceDef): Kind {
   const sends = new Map<string, Field>()
   for (const [k, s] of Object.entries(def.sends ?? {}))
     sends.set(k, { type: zodToType(s), zod: s, optional: false, display: capitalise(k) })
-  return { name: def.kind, fields, sends, recv: true, merges: false, def }
+  return { name: def.kind, fields, sends, recv: true, merges: goKinds[def.kind]?.merges === true, def }
 }
 
 interface ZodDef {
