@@ -83,9 +83,10 @@ test('well-formed programs of every statement and expression form parse', () => 
     '$l = [\n\t1,\n\t2,\n]\n$m = {\n\t"a" => 1,\n}\n',
     '$f = func($a, $b str) str { $a + $b }\n$g = $f("a", "b")\n',
     'func f($x) {\n\t$x\n}\n',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: mcl interpolation
     'class c($a, $b []str) {\n\ttest "${a}" {}\n}\ninclude c("x", ["y"]) as i\n',
     'class a:b {\n}\n',
-    'if $x { test "a" {\n} } else {\n}\n'.replace('{ test "a" {\n} }', '{\n\ttest "a" {}\n}'),
+    'if $x {\n\ttest "a" {}\n} else {\n}\n',
     'for $i, $v in $l {\n\ttest [$v] {}\n}\nforkv $k, $v in $m {\n}\n',
     'test "t" {\n\ta => 1,\n\tb => $c ?: 2,\n\tMeta:noop => true,\n\tMeta => $d ?: $s,\n\tBefore => Test["x"],\n\tDepend => $c ?: Test[["y"]],\n}\n',
     'Test["a"] -> Test["b"] -> Test["c"]\nExec["a"].stdout -> File["b"].content\n',

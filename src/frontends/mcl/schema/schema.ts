@@ -94,7 +94,12 @@ function fromDef(def: ResourceDef): Kind {
   const fields = new Map<string, Field>()
   for (const [k, s] of Object.entries(def.params.shape)) {
     const zs = s as z.ZodType
-    fields.set(k, { type: zodToType(zs), zod: zs, optional: isOptional(zs), display: capitalise(k) })
+    fields.set(k, {
+      type: zodToType(zs),
+      zod: zs,
+      optional: isOptional(zs),
+      display: goKinds[def.kind]?.fields[k]?.name ?? capitalise(k),
+    })
   }
   // The original's fields that this kind lacks still type-check; the engine warns about them.
   for (const [k, f] of fromTable(def.kind)?.fields ?? [])
