@@ -72,8 +72,14 @@ function autoEdges(g: LangGraph, registry: Registry): string[] {
     if (!registry.has(r.kind) || r.meta.autoedge === false) return undefined
     const def = registry.get(r.kind)
     const raw = Object.fromEntries([...r.fields].map(([k, f]) => [k, toPlain(f.value)]))
-    const p = parseParams(def, r.name, raw)
-    return p.params && { r, def, params: p.params }
+    // An invalid field (checked when the graph runs) does not hide the edges of the others.
+    const shape = def.params.shape as unknown as Record<
+      string,
+      { safeParse(v: unknown): { success: boolean } }
+    >
+    const valid = Object.fromEntries(Object.entries(raw).filter(([k, v]) => shape[k]?.safeParse(v).success))
+    const p = parseParams(def, r.name, raw).params ?? parseParams(def, r.name, valid).params
+    return p && { r, def, params: p }
   })
   const index = new Map<string, string>()
   for (const x of parsed)
@@ -117,7 +123,8 @@ export function runCase(path: string, registry: Registry): CaseResult {
       const checked = checkLang(dir, { registry, deployPaths: true })
       if (!functionGraph) graph = runLang(checked, { hostname: '', args: [], env: process.env })
     } catch (err) {
-      if (!isLangError(err)) throw err
+      if (!isLangError(err))
+        return { name, passed: false, reason: `internal error: ${(err as Error).stack ?? err}` }
       return judgeError(name, err, expectsError ? errorExpectations(output) : undefined)
     }
     if (expectsError)
