@@ -13,25 +13,24 @@
  * walked; references that find nothing are raised afterwards, and only for code that takes part
  * in the program: a class that nobody includes is never checked, as in the original.
  */
+export type {
+  AliasDef,
+  BindDef,
+  ClassDef,
+  Def,
+  FuncDef,
+  GlobalDef,
+  ImportDef,
+  IncludeDef,
+  ParamDef,
+  Ref,
+} from './names.js'
+export { Scope } from './names.js'
 
 import { relative } from 'node:path'
-import type {
-  Bind,
-  Block,
-  Call,
-  ClassStmt,
-  Expr,
-  FuncStmt,
-  ImportStmt,
-  IncludeStmt,
-  Lambda,
-  Param,
-  Stmt,
-  VarRef,
-} from './ast.js'
+import type { Block, Call, ClassStmt, Expr, ImportStmt, IncludeStmt, Lambda, Stmt, VarRef } from './ast.js'
 import { LangError } from './errors.js'
-import type { Builtin, Host, Package } from './funcs/builtin.js'
-import { packages, topLevel } from './funcs/index.js'
+import { packages } from './funcs/index.js'
 import {
   defaultAlias,
   describeStmt,
@@ -40,167 +39,22 @@ import {
   type Unit,
   unusedStatement,
 } from './modules.js'
+import {
+  type AliasDef,
+  type ClassDef,
+  type Def,
+  defStmt,
+  describe,
+  globalScope,
+  type ImportDef,
+  type Kind,
+  type Namespace,
+  packageNamespace,
+  type Ref,
+  Scope,
+} from './names.js'
 import type { Span } from './source.js'
-import { T, type Type } from './types.js'
-import type { Value } from './values.js'
-
-export type Def = BindDef | ParamDef | FuncDef | ClassDef | ImportDef | IncludeDef | BuiltinDef | GlobalDef
-
-export interface BindDef {
-  readonly t: 'bind'
-  readonly node: Bind
-  readonly scope: Scope
-}
-export interface ParamDef {
-  readonly t: 'param'
-  readonly node: Param
-  readonly scope: Scope
-}
-export interface FuncDef {
-  readonly t: 'func'
-  readonly node: FuncStmt
-  readonly scope: Scope
-}
-export interface ClassDef {
-  readonly t: 'class'
-  readonly node: ClassStmt
-  readonly scope: Scope
-}
-export interface ImportDef {
-  readonly t: 'import'
-  readonly node: ImportStmt
-  readonly scope: Scope
-  readonly ns: Namespace
-}
-export interface IncludeDef {
-  readonly t: 'include'
-  readonly node: IncludeStmt
-  readonly scope: Scope
-}
-export interface BuiltinDef {
-  readonly t: 'builtin'
-  readonly name: string
-  readonly fn: Builtin
-}
-export interface GlobalDef {
-  readonly t: 'global'
-  readonly name: string
-  readonly type: Type
-  readonly value: (host: Host) => Value
-}
-
-export type AliasDef = ImportDef | IncludeDef
-
-export type Namespace =
-  | {
-      readonly t: 'package'
-      readonly path: string
-      readonly funcs: Map<string, BuiltinDef>
-      readonly vars: Map<string, GlobalDef>
-    }
-  | { readonly t: 'module'; readonly unit: Unit; readonly scope: Scope }
-  | { readonly t: 'tree'; readonly vars: Map<string, GlobalDef>; readonly aliases: Map<string, Namespace> }
-
-export class Scope {
-  readonly vars = new Map<string, Def>()
-  readonly funcs = new Map<string, Def>()
-  readonly classes = new Map<string, ClassDef>()
-  readonly aliases = new Map<string, AliasDef | { t: 'tree'; ns: Namespace }>()
-  /** `import ... as *`. */
-  readonly stars: ImportDef[] = []
-  constructor(
-    readonly parent: Scope | undefined,
-    /** The block whose statements define this scope's names (none for parameter scopes). */
-    readonly block?: Block,
-  ) {}
-}
-
-/** What a name refers to: the definition, and the aliases crossed to reach it. */
-export interface Ref {
-  readonly via: readonly AliasDef[]
-  readonly def: Def
-}
-
-type Kind = 'var' | 'func' | 'class'
-
-const packageCache = new Map<string, Namespace>()
-
-/** The namespace of a system package. */
-function packageNamespace(path: string, pkg: Package): Namespace {
-  let ns = packageCache.get(path)
-  if (!ns) {
-    ns = {
-      t: 'package',
-      path,
-      funcs: new Map(
-        Object.entries(pkg.funcs).map(([n, fn]) => [n, { t: 'builtin', name: `${path}.${n}`, fn }]),
-      ),
-      vars: new Map(
-        Object.entries(pkg.vars ?? {}).map(([n, v]) => [
-          n,
-          { t: 'global', name: `${path}.${n}`, type: v.type, value: v.value },
-        ]),
-      ),
-    }
-    packageCache.set(path, ns)
-  }
-  return ns
-}
-
-/** The `$const...` tree of resource constants. */
-function constTree(): Namespace {
-  const leaf = (values: Record<string, string | bigint>): Namespace => ({
-    t: 'tree',
-    vars: new Map(
-      Object.entries(values).map(([k, v]) => [
-        k,
-        { t: 'global', name: k, type: typeof v === 'string' ? T.str : T.int, value: () => v },
-      ]),
-    ),
-    aliases: new Map(),
-  })
-  const node = (children: Record<string, Namespace>): Namespace => ({
-    t: 'tree',
-    vars: new Map(),
-    aliases: new Map(Object.entries(children)),
-  })
-  const states = (...s: string[]): Namespace =>
-    leaf(Object.fromEntries(s.map(x => [x, x === 'undefined' ? '' : x])))
-  return node({
-    res: node({
-      file: node({ state: states('exists', 'absent', 'undefined') }),
-      firewalld: node({ state: states('exists', 'absent', 'undefined') }),
-      net: node({ state: states('up', 'down', 'undefined') }),
-      gzip: node({
-        level: leaf({
-          no_compression: 0n,
-          best_speed: 1n,
-          best_compression: 9n,
-          default_compression: -1n,
-          huffman_only: -2n,
-        }),
-      }),
-      tar: node({ format: leaf({ unknown: 0n, ustar: 2n, pax: 4n, gnu: 8n }) }),
-    }),
-  })
-}
-
-/** The scope every file starts from: the builtins, `$hostname`, `$purpleidea`, `$const...`. */
-export function globalScope(): Scope {
-  const s = new Scope(undefined)
-  for (const [name, fn] of Object.entries(topLevel)) s.funcs.set(name, { t: 'builtin', name, fn })
-  s.vars.set('hostname', { t: 'global', name: 'hostname', type: T.str, value: h => h.hostname })
-  s.vars.set('purpleidea', { t: 'global', name: 'purpleidea', type: T.str, value: () => 'hello world!' })
-  s.aliases.set('const', { t: 'tree', ns: constTree() })
-  return s
-}
-
-/** The definition statement of a def, if it has one. */
-function defStmt(d: Def): Stmt | undefined {
-  return d.t === 'bind' || d.t === 'func' || d.t === 'class' || d.t === 'import' || d.t === 'include'
-    ? d.node
-    : undefined
-}
+import { children } from './walk.js'
 
 interface Frame {
   readonly scope: Scope
@@ -227,6 +81,7 @@ export class Resolver {
   readonly #walkedUnits = new Set<Unit>()
   readonly #unitScopes = new Map<Unit, Scope>()
   readonly #global = globalScope()
+  readonly #packages = new Map<string, Namespace>()
   readonly #stack: Frame[] = []
   #owner: ClassStmt | undefined
   #loops = 0
@@ -340,7 +195,7 @@ export class Resolver {
           `system import of \`${target.name}\` failed: could not find any non-empty scope named: ${target.name}`,
           [s.span],
         )
-      ns = packageNamespace(target.name, pkg)
+      ns = packageNamespace(target.name, pkg, this.#packages)
     } else {
       if (!unit) throw new LangError('scope', `local import of \`${s.path}\` outside of a file`, [s.span])
       ns = this.localImport(s, target.t, unit)
@@ -700,21 +555,6 @@ export class Resolver {
   }
 }
 
-function describe(d: Def): string {
-  switch (d.t) {
-    case 'bind':
-      return `bind(${d.node.name})`
-    case 'func':
-      return `func(${d.node.name})`
-    case 'import':
-      return `import(${d.node.path})`
-    case 'include':
-      return `include(${d.node.name})`
-    default:
-      return d.t
-  }
-}
-
 /** Tarjan's algorithm over the statements of a block. */
 function stronglyConnected(nodes: readonly Stmt[], edges: Map<Stmt, Map<Stmt, Span>>): Stmt[][] {
   let index = 0
@@ -747,28 +587,4 @@ function stronglyConnected(nodes: readonly Stmt[], edges: Map<Stmt, Map<Stmt, Sp
   }
   for (const n of nodes) if (!idx.has(n)) visit(n)
   return out
-}
-
-/** The direct sub-expressions of `e` (a lambda's body excepted). */
-function children(e: Expr): Expr[] {
-  switch (e.t) {
-    case 'list':
-      return e.elems
-    case 'map':
-      return e.entries.flatMap(kv => [kv.key, kv.value])
-    case 'struct':
-      return e.fields.map(f => f.value)
-    case 'op':
-      return e.args
-    case 'lookup':
-      return [e.container, e.index]
-    case 'structlookup':
-      return e.optional ? [e.struct, e.optional] : [e.struct]
-    case 'ifexpr':
-      return [e.cond, e.ifTrue, e.ifFalse]
-    case 'except':
-      return [e.expr, e.except]
-    default:
-      return []
-  }
 }

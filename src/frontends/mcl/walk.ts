@@ -151,3 +151,27 @@ export function* exprsOf(e: Expr): Iterable<Expr> {
       return
   }
 }
+
+/** The direct sub-expressions of `e` (a lambda's body excepted). */
+export function children(e: Expr): Expr[] {
+  switch (e.t) {
+    case 'list':
+      return e.elems
+    case 'map':
+      return e.entries.flatMap(kv => [kv.key, kv.value])
+    case 'struct':
+      return e.fields.map(f => f.value)
+    case 'op':
+      return e.args
+    case 'lookup':
+      return [e.container, e.index]
+    case 'structlookup':
+      return e.optional ? [e.struct, e.optional] : [e.struct]
+    case 'ifexpr':
+      return [e.cond, e.ifTrue, e.ifFalse]
+    case 'except':
+      return [e.expr, e.except]
+    default:
+      return []
+  }
+}
