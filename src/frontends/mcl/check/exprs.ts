@@ -70,7 +70,7 @@ function operatorSig(op: OperatorName): { sig: FuncType; allowed?: string[]; ope
     case '>':
     case '<=':
     case '>=':
-      return { sig: two(T.bool), allowed: ['int', 'float', 'str'], operand: a }
+      return { sig: two(T.bool), allowed: ['int', 'float'], operand: a }
     case '==':
     case '!=':
       return { sig: two(T.bool), operand: a }

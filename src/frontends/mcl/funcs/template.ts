@@ -33,17 +33,23 @@ export function goText(v: TValue): string {
       .sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0))
       .map(([k, x]) => `${k}:${x}`)
       .join(' ')}]`
-  if (typeof v === 'number') {
-    const s = formatFloat(v)
-    return Math.abs(v) >= 1e21
-      ? v
-          .toExponential()
-          .replace(/e\+?(-?)(\d)$/, 'e$1+0$2')
-          .replace('e+-', 'e-')
-      : s
-  }
+  if (typeof v === 'number') return goFloat(v)
+
   if (typeof v === 'object') return 'func'
   return String(v)
+}
+
+/**
+ * Go's `%v` of a float: the shortest digits, in exponent form when the exponent is below -4 or
+ * at least 6 (`1e+06`, `1.5e-05`), with a two-digit exponent.
+ */
+export function goFloat(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf'
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0'
+  const [mant, e] = v.toExponential().split('e') as [string, string]
+  const exp = Number(e)
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`
+  return formatFloat(v)
 }
 
 const truthy = (v: TValue): boolean =>
