@@ -1,4 +1,5 @@
 /** The lexer's rules, and the string interpolation table. */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: mcl strings interpolate with ${...}
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { lex } from './lexer.js'
