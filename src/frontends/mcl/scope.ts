@@ -332,11 +332,15 @@ export class Resolver {
         this.lambda(s.fn, scope)
         return
       case 'class': {
-        const body = this.classBody(this.classDefs.get(s)!)
         const owner = this.#owner
         this.#owner = s
         try {
-          this.block(s.body, body, true)
+          this.block(s.body, this.classBody(this.classDefs.get(s)!), true)
+        } catch (err) {
+          // A class body is checked for the program only where it is included (as the original
+          // does): its error waits to be reported with the unresolved names.
+          if (!(err instanceof LangError)) throw err
+          this.#pending.push({ error: err, owner: s })
         } finally {
           this.#owner = owner
         }

@@ -222,12 +222,14 @@ class Checker extends ExprChecker {
       }
     }
     this.solver.eq(s.span, this.nameType(name, s.collect), name.type)
-    if (s.items.some(i => i.t === 'meta' && !i.name)) {
-      const named = s.items.find(i => i.t === 'meta' && i.name)
-      if (named?.t === 'meta')
-        this.#graphChecks.push(() => {
-          throw new LangError('graph', `resource has duplicate meta entry of: ${named.name}`, [s.span])
-        })
+    // `Meta => struct{...}` sets every metaparam: nothing else may set one.
+    const structs = s.items.filter(i => i.t === 'meta' && !i.name).length
+    const named = s.items.find(i => i.t === 'meta' && i.name)
+    if (structs > 1 || (structs === 1 && named)) {
+      const what = named?.t === 'meta' ? named.name : 'meta'
+      this.#graphChecks.push(() => {
+        throw new LangError('graph', `resource has duplicate meta entry of: ${what}`, [s.span])
+      })
     }
     return { k: 'res', node: s, name, items }
   }
