@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { builtinRegistry } from '../../resources/index.js'
 import { runMgmt } from '../../testing/cli.js'
-import { checkLang } from './compile.js'
+import { checkLang, runLang } from './compile.js'
 
 const examples = fileURLToPath(new URL('../../../../../shared/mcl/examples/', import.meta.url))
 
@@ -136,8 +136,8 @@ const failing: Record<string, RegExp> = {
 }
 
 /**
- * Stage-1 examples that only type-check here: their kinds (pkg, svc) are not in this engine, and
- * running them would install packages on the host.
+ * Stage-1 examples that are not run here: their kinds (pkg, svc) are not in this engine, and
+ * running them would install packages on the host. They type-check, evaluate and interpret.
  */
 const checkOnly = ['duplicate', 'duplicate-error', 'autoedges1', 'pkg1', 'pkg2']
 
@@ -176,8 +176,20 @@ test('the stage-1 examples run with `mgmt run lang` and converge, or fail where 
     }
   })
   assert.deepEqual(problems, [])
+  // Without running them: they evaluate, and duplicates of a kind that merges (pkg) merge or not.
   const registry = builtinRegistry()
-  for (const name of checkOnly) checkLang(join(examples, `${name}.mcl`), { registry })
+  const host = { hostname: 'h1', args: [], env: {} }
+  for (const name of checkOnly.filter(n => n !== 'duplicate-error'))
+    runLang(checkLang(join(examples, `${name}.mcl`), { registry }), host)
+  const merged = runLang(checkLang(join(examples, 'duplicate.mcl'), { registry }), host)
+  assert.deepEqual(
+    merged.resources.map(r => [r.kind, r.name, r.fields.get('state')?.value]),
+    [['pkg', 'cowsay', 'newest']],
+  )
+  assert.throws(
+    () => runLang(checkLang(join(examples, 'duplicate-error.mcl'), { registry }), host),
+    /incompatible duplicate resource `pkg\[cowsay\]` found: state differs in an incompatible way: uninstalled vs installed/,
+  )
 })
 
 test('`mgmt check lang`: exit 0 for a valid program, 2 with the located error for an invalid one', async () => {
