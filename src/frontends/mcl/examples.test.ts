@@ -202,7 +202,7 @@ test('`mgmt check lang`: exit 0 for a valid program, 2 with the located error fo
   assert.equal(r.code, 2)
   assert.equal(
     r.output,
-    `${bad}:2:2: type error: str != int\n    \tstringptr => 42,\n    \t^^^^^^^^^^^^^^^^\n`,
+    `${bad}:2:2: type error: str != int (field \`stringptr\` of test is str)\n    \tstringptr => 42,\n    \t^^^^^^^^^^^^^^^^\n`,
   )
   const missing = await runMgmt(['check', 'lang', join(dir, 'nope.mcl')])
   assert.equal(missing.code, 2)

@@ -54,6 +54,7 @@ import {
   Scope,
 } from './names.js'
 import type { Span } from './source.js'
+import { didYouMean } from './suggest.js'
 import { children } from './walk.js'
 
 interface Frame {
@@ -360,7 +361,10 @@ export class Resolver {
   private include(s: IncludeStmt, scope: Scope): void {
     const ref = this.lookup(scope, s.name, 'class')
     if (!ref) {
-      this.unresolved(`class \`${s.name}\` does not exist in this scope`, s.span)
+      this.unresolved(
+        `class \`${s.name}\` does not exist in this scope${didYouMean(s.name, visible(scope, 'class'))}`,
+        s.span,
+      )
       return
     }
     this.refs.set(s, ref)
@@ -384,7 +388,10 @@ export class Resolver {
       case 'var': {
         const ref = this.lookup(scope, e.name, 'var')
         if (!ref) {
-          this.unresolved(`var \`$${e.name}\` does not exist in this scope`, e.span)
+          this.unresolved(
+            `var \`$${e.name}\` does not exist in this scope${didYouMean(e.name, visible(scope, 'var'), n => `\`$${n}\``)}`,
+            e.span,
+          )
           return
         }
         this.refs.set(e, ref)
@@ -402,7 +409,7 @@ export class Resolver {
           if (!ref)
             this.unresolved(
               kind === 'func'
-                ? `func \`${e.callee.name}\` does not exist in this scope`
+                ? `func \`${e.callee.name}\` does not exist in this scope${didYouMean(e.callee.name, visible(scope, 'func'))}`
                 : `lambda \`$${e.callee.name}\` does not exist in this scope`,
               e.span,
             )
@@ -590,5 +597,15 @@ function stronglyConnected(nodes: readonly Stmt[], edges: Map<Stmt, Map<Stmt, Sp
     }
   }
   for (const n of nodes) if (!idx.has(n)) visit(n)
+  return out
+}
+
+/** The names of a kind visible from a scope (for suggestions). */
+function visible(scope: Scope, kind: Kind): Set<string> {
+  const out = new Set<string>()
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const map = kind === 'var' ? s.vars : kind === 'func' ? s.funcs : s.classes
+    for (const k of map.keys()) out.add(k)
+  }
   return out
 }

@@ -12,6 +12,7 @@ import type { Unit } from '../modules.js'
 import type { Kind, Schemas } from '../schema/schema.js'
 import type { ParamDef, Resolver } from '../scope.js'
 import type { Span } from '../source.js'
+import { didYouMean } from '../suggest.js'
 import { prune, T, type Type, typeEquals, typeString } from '../types.js'
 import { compatible } from '../unify.js'
 import { showValue } from '../values.js'
@@ -45,6 +46,9 @@ export function checkProgram(resolver: Resolver, unit: Unit, schemas: Schemas): 
   checker.afterSolve()
   return { block, globalEnv }
 }
+
+/** The hint of a name's type error: a name is a str only where that is plain from the code. */
+const nameWhat = `a resource name is one str, or a []str for several: say which with [$x] or "$${'{x}'}"`
 
 class Checker extends ExprChecker {
   readonly #graphChecks: (() => void)[] = []
@@ -108,7 +112,7 @@ class Checker extends ExprChecker {
     inst.body = this.block(inst.cls.def.node.body, inst.bodyEnv)
     for (const [i, p] of (inst.cls.def.node.params ?? []).entries()) {
       const t = this.argType(inst.args[i]!)
-      if (p.type) this.solver.eq(s.span, p.type, t)
+      if (p.type) this.solver.eq(s.span, p.type, t, `argument \`$${p.name}\` of class \`${s.name}\``)
     }
     return { k: 'include', inst }
   }
@@ -128,9 +132,9 @@ class Checker extends ExprChecker {
     const a = mk(pa.name)
     const b = mk(pb.name)
     if (s.t === 'for') {
-      this.solver.eq(s.span, T.list(b.type), expr.type)
+      this.solver.eq(s.span, T.list(b.type), expr.type, '`for` goes over a list')
       this.solver.eq(pa.span, a.type, T.int)
-    } else this.solver.eq(s.span, T.map(a.type, b.type), expr.type)
+    } else this.solver.eq(s.span, T.map(a.type, b.type), expr.type, '`forkv` goes over a map')
     const body = this.block(s.body, this.child(s.body, lenv))
     return { k: 'for', kv: s.t === 'forkv', span: s.span, expr, env: lenv, a, b, body }
   }
@@ -178,7 +182,7 @@ class Checker extends ExprChecker {
     if (!k)
       throw new LangError(
         'type',
-        `cannot create resource kind \`${name}\`: no resource kind \`${name}\` available`,
+        `cannot create resource kind \`${name}\`: no resource kind \`${name}\` available${didYouMean(name, this.schemas.kinds())}`,
         [at],
       )
     return k
@@ -194,17 +198,31 @@ class Checker extends ExprChecker {
           const cond = item.cond && this.check(item.cond, env, T.bool)
           const field = this.kind(s.kind, s.span).fields.get(item.name)
           if (!field)
-            throw new LangError('type', `field \`${item.name}\` does not exist in \`${s.kind}\` resource`, [
-              item.span,
-            ])
-          this.solver.eq(item.span, field.type.k === 'variant' ? T.fresh() : field.type, value.type)
+            throw new LangError(
+              'type',
+              `field \`${item.name}\` does not exist in \`${s.kind}\` resource${didYouMean(item.name, this.kind(s.kind, s.span).fields.keys())}`,
+              [item.span],
+            )
+          this.solver.eq(
+            item.span,
+            field.type.k === 'variant' ? T.fresh() : field.type,
+            value.type,
+            `field \`${item.name}\` of ${s.kind} is ${typeString(field.type)}`,
+          )
           items.push({ k: 'field', span: item.span, name: item.name, value, cond })
           break
         }
         case 'meta': {
           const value = this.infer(item.value, env)
           const cond = item.cond && this.check(item.cond, env, T.bool)
-          this.solver.eq(item.span, item.name ? metaParams[item.name]! : metaStruct, value.type)
+          this.solver.eq(
+            item.span,
+            item.name ? metaParams[item.name]! : metaStruct,
+            value.type,
+            item.name
+              ? `Meta:${item.name} is ${typeString(metaParams[item.name]!)}`
+              : 'Meta takes the struct of every metaparam',
+          )
           items.push({ k: 'meta', span: item.span, name: item.name, value, cond })
           break
         }
@@ -221,7 +239,7 @@ class Checker extends ExprChecker {
         }
       }
     }
-    this.solver.eq(s.span, this.nameType(name, s.collect), name.type)
+    this.solver.eq(s.span, this.nameType(name, s.collect), name.type, nameWhat)
     // `Meta => struct{...}` sets every metaparam: nothing else may set one.
     const structs = s.items.filter(i => i.t === 'meta' && !i.name).length
     const named = s.items.find(i => i.t === 'meta' && i.name)
@@ -236,7 +254,7 @@ class Checker extends ExprChecker {
 
   private half(h: EdgeHalf, env: Env, at: Span): IRHalf {
     const name = this.infer(h.name, env)
-    this.solver.eq(at, this.nameType(name), name.type)
+    this.solver.eq(at, this.nameType(name), name.type, nameWhat)
     return { span: h.span, kind: h.kind, name, field: h.field, node: h }
   }
 

@@ -189,7 +189,13 @@ export class ExprChecker {
     inst.busy = true
     const bind = inst.def.node
     const ir = this.infer(bind.value, inst.env)
-    if (bind.type) this.solver.eq(bind.value.span, bind.type, ir.type)
+    if (bind.type)
+      this.solver.eq(
+        bind.value.span,
+        bind.type,
+        ir.type,
+        `\`$${bind.name}\` is declared ${typeString(bind.type)}`,
+      )
     inst.ir = ir
     inst.busy = false
     return ir.type

@@ -12,7 +12,14 @@ import { isConcrete, type Type, typeString, zonk } from '../types.js'
 import { UnifyError, unify } from '../unify.js'
 
 export type Invariant =
-  | { readonly k: 'eq'; readonly span: Span; readonly expect: Type; readonly actual: Type }
+  | {
+      readonly k: 'eq'
+      readonly span: Span
+      readonly expect: Type
+      readonly actual: Type
+      /** What is being typed, for the message (`field \`content\` of file`). */
+      readonly what?: string
+    }
   | {
       readonly k: 'wait'
       readonly span: Span
@@ -33,8 +40,8 @@ export class Solver {
   readonly #late: Invariant[] = []
   readonly #posts: PostCheck[] = []
 
-  eq(span: Span, expect: Type, actual: Type): void {
-    this.#list.push({ k: 'eq', span, expect, actual })
+  eq(span: Span, expect: Type, actual: Type, what?: string): void {
+    this.#list.push({ k: 'eq', span, expect, actual, what })
   }
 
   /** An equality checked only after all the others (it must never mask them). */
@@ -82,7 +89,10 @@ export class Solver {
       }
       return inv.step()
     } catch (err) {
-      if (err instanceof UnifyError) throw new LangError('type', err.message, [inv.span])
+      if (err instanceof UnifyError) {
+        const what = inv.k === 'eq' && inv.what
+        throw new LangError('type', what ? `${err.message} (${what})` : err.message, [inv.span])
+      }
       throw err
     }
   }
