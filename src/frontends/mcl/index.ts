@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs'
 import { hostname as osHostname } from 'node:os'
 import { basename, resolve } from 'node:path'
 import { type Compiled, compileGraph } from '../../engine/compile.js'
-import { formatPath, MgmtError } from '../../util/errors.js'
+import { describeError, formatPath, isMgmtError, MgmtError } from '../../util/errors.js'
 import type { Frontend, FrontendContext } from '../frontend.js'
 import { checkLang, runLang, toGraphSpec } from './compile.js'
-import { isLangError, toMgmtError } from './errors.js'
+import { isLangError, LangError, toMgmtError } from './errors.js'
 import type { Host } from './funcs/builtin.js'
 import { watchFiles } from './watch.js'
 
@@ -33,7 +33,10 @@ export function compileLangGraph(
     const graph = runLang(program, host)
     return compileGraph(toGraphSpec(graph, basename(entry).replace(/\.mcl$/, '')), ctx.registry, ctx.compile)
   } catch (err) {
-    throw isLangError(err) ? toMgmtError(err) : err
+    if (isLangError(err) || isMgmtError(err)) throw isLangError(err) ? toMgmtError(err) : err
+    // A fault of the compiler itself must not stop a running engine: it is reported like a
+    // program's error, and the running graph stays.
+    throw toMgmtError(new LangError('run', `internal error: ${describeError(err)}`))
   }
 }
 
