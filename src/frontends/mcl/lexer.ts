@@ -146,6 +146,7 @@ export const keywords: Readonly<Record<string, TokenKind>> = {
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9'
 const isLower = (c: string | undefined): boolean => c !== undefined && c >= 'a' && c <= 'z'
 const isUpper = (c: string | undefined): boolean => c !== undefined && c >= 'A' && c <= 'Z'
@@ -171,7 +172,8 @@ export function lex(file: SourceFile): Lexed {
       if (text[i] === '\n') {
         line++
         col = 1
-      } else col++
+        // A column counts characters: the second half of a surrogate pair is not one.
+      } else if (!isLowSurrogate(text.charCodeAt(i))) col++
       i++
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Source text and positions. Every token and node of an mcl program carries a `Span`: the file,
  * a 1-based start (line, column) and an end whose column is just past the last character, the
- * way the original prints its bylines (`/main.mcl @ 2:2-2:18`). A tab counts as one column.
+ * way the original prints its bylines (`/main.mcl @ 2:2-2:18`). A column counts characters (code
+ * points): a tab is one column, and so is an emoji.
  */
 
 export interface Pos {
@@ -67,7 +68,11 @@ export function location(s: Span): string {
  */
 export function highlight(s: Span): string {
   const first = s.file.line(s.start.line)
-  const pad = (text: string, col: number): string => text.slice(0, col - 1).replace(/[^\t]/g, ' ')
+  const pad = (text: string, col: number): string =>
+    [...text]
+      .slice(0, col - 1)
+      .map(c => (c === '\t' ? '\t' : ' '))
+      .join('')
   if (s.start.line === s.end.line) {
     const width = Math.max(1, s.end.col - s.start.col)
     return `${first}\n${pad(first, s.start.col)}${'^'.repeat(width)}`
