@@ -108,7 +108,7 @@ export function runCase(path: string, registry: Registry): CaseResult {
   const archive = parseTxtar(readFileSync(path, 'utf8'))
   const output = archive.files.get('OUTPUT')
   if (output === undefined) return { name, passed: true }
-  const dir = mkdtempSync(join(tmpdir(), 'mgmt-17-conformance-'))
+  const dir = mkdtempSync(join(tmpdir(), 'mgmt-conformance-'))
   try {
     for (const [file, text] of archive.files) {
       if (file === 'OUTPUT' || file === 'CONFIG') continue
