@@ -1,6 +1,7 @@
 /** The `mgmt` command's tree: every subcommand, registered explicitly. */
 import { Command } from 'commander'
 import { version } from '../version.js'
+import { addCheckCommand } from './check.js'
 import { addCompletionCommands } from './completion.js'
 import { addRunCommand } from './run.js'
 
@@ -11,6 +12,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   addRunCommand(p)
+  addCheckCommand(p)
   addCompletionCommands(p)
   return p
 }

@@ -16,6 +16,7 @@ import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
+import { test } from './test.js'
 import { tftpFile } from './tftp_file.js'
 import { tftpServer } from './tftp_server.js'
 import { timer } from './timer.js'
@@ -36,6 +37,7 @@ export const builtinKinds = [
   tftpServer,
   tftpFile,
   kmsg,
+  test,
 ] as const
 
 /** A registry holding every built-in kind. */

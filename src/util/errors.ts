@@ -21,6 +21,16 @@ export function formatPath(path: readonly (string | number)[]): string {
 const issueLines = (issues: readonly Issue[]): string =>
   issues.map(i => `\n  ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`).join('')
 
+/** An mcl program's error: the stage that failed, where, why, and the rendering with the source line. */
+interface LangErrorDetails {
+  stage: string
+  file: string
+  line: number
+  col: number
+  reason: string
+  text: string
+}
+
 const messages = {
   ERR_RES_KIND_EMPTY: (_d: Record<string, never>) => 'a resource kind must have a non-empty name',
   ERR_RES_KIND_DUPLICATE: (d: { kind: string }) => `resource kind \`${d.kind}\` is registered twice`,
@@ -95,6 +105,11 @@ const messages = {
   ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null }) =>
     `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
+  ERR_LANG_PARSE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_SCOPE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_TYPE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_RUN: (d: LangErrorDetails) => d.text,
+  ERR_LANG_INTERPRET: (d: LangErrorDetails) => d.text,
 } satisfies Record<string, (d: never) => string>
 
 export type ErrorCode = keyof typeof messages
