@@ -6,6 +6,7 @@
  * request for an unchanged file gets a 304. It changes nothing on the system; checkApply only says
  * when `root` is missing.
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname } from 'node:path'
@@ -14,6 +15,7 @@ import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import { describeError, type Issue } from '../util/errors.js'
 import { parseAddress, showAddress } from './serve/address.js'
+import { rootEdge } from './serve/part.js'
 import { isServingPart, type Lookup, requestPath, rootCheck, servedUnder } from './serve/served.js'
 
 /** Params of `http:server`. Keys are the YAML names, verbatim. */
@@ -139,7 +141,7 @@ export const httpServer = defineResource({
   normalize: (p, name) => ({ ...p, address: p.address || name }),
   validate,
   uids: p => [`http:server:${p.address}`],
-  autoEdges: p => (p.root ? [[`file:${p.root.endsWith('/') ? p.root : `${p.root}/`}`]] : []),
+  autoEdges: p => rootEdge(p.root),
   init(p, ctx) {
     const seconds = (s: number): number => (s || p.timeout) * 1000
 

@@ -7,12 +7,14 @@
  * writes. A file name never leaves `root` or a part's directory (`..` is refused, and a link that
  * leads out). It changes nothing on the system.
  */
+
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import { describeError, type Issue } from '../util/errors.js'
 import { parseAddress, showAddress } from './serve/address.js'
+import { rootEdge } from './serve/part.js'
 import {
   isServingPart,
   type Lookup,
@@ -287,7 +289,7 @@ export const tftpServer = defineResource({
   normalize: (p, name) => ({ ...p, address: p.address || name }),
   validate,
   uids: p => [`tftp:server:${p.address}`],
-  autoEdges: p => (p.root ? [[`file:${p.root.endsWith('/') ? p.root : `${p.root}/`}`]] : []),
+  autoEdges: p => rootEdge(p.root),
   init(p, ctx) {
     return {
       async watch(signal) {

@@ -6,6 +6,7 @@
  * serving new data. The data itself is never logged (it may hold a secret), only its size.
  */
 import { isAbsolute } from 'node:path'
+import { z } from 'zod'
 import { type Instance, type ResourceContext, untilAborted } from '../../engine/resource.js'
 import type { Issue } from '../../util/errors.js'
 import {
@@ -17,6 +18,25 @@ import {
   servedPath,
   servedUnder,
 } from './served.js'
+
+/** The params of a served-file kind: keys are the YAML names, verbatim. */
+export const partParams = () =>
+  z
+    .object({
+      /** The name of its server; empty: the graph's only one. */
+      server: z.string().default(''),
+      /** The name it is served as (`/ks.cfg`); the resource name by default. */
+      filename: z.string().default(''),
+      /** An absolute file to serve, or a directory (ending in `/`) whose files are served below `filename`. */
+      path: z.string().optional(),
+      /** The content to serve instead of `path`; may be received from another resource. */
+      data: z.string().optional(),
+    })
+    .strict()
+
+/** The automatic edge of a server to the `file` resource that manages its `root` directory. */
+export const rootEdge = (root: string): string[][] =>
+  root ? [[`file:${root.endsWith('/') ? root : `${root}/`}`]] : []
 
 /** The params every served-file kind has. */
 export interface PartShape {
