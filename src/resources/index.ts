@@ -6,16 +6,18 @@
 
 import { Registry } from '../engine/registry.js'
 import type { ResourceDef } from '../engine/resource.js'
+import { cron } from './cron.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { print } from './print.js'
+import { svc } from './svc.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, svc, cron] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {

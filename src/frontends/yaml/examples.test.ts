@@ -36,8 +36,6 @@ const expectedFailures: Record<string, RegExp[]> = {
   'examples/nspawn1.yaml': unsupported('nspawn'),
   'examples/pkg1.yaml': unsupported('pkg'),
   'examples/pkg2.yaml': unsupported('pkg'),
-  'examples/svc1.yaml': unsupported('svc'),
-  'examples/svc2.yaml': unsupported('svc'),
   'examples/user1.yaml': unsupported('user'),
   'examples/virt1.yaml': unsupported('virt'),
   'examples/virt2.yaml': unsupported('virt'),
@@ -53,7 +51,7 @@ const expectedFailures: Record<string, RegExp[]> = {
   ],
   'examples/autoedges3.yaml': [
     /resources\.file\[1\]\.source: path and source must both be directories/,
-    ...unsupported('pkg', 'svc'),
+    ...unsupported('pkg'),
   ],
 }
 
