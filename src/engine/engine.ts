@@ -273,24 +273,39 @@ export class Engine implements WorkerHost {
     try {
       await this.#reverse.record(res)
       const params = { ...res.params }
-      const inits = members.map(async m => {
-        const mlog = m === res ? log : this.#opts.log.child(m.id)
-        const ctx = this.#context(m.kind, m.name, mlog, {
-          event: members.length === 1 ? () => worker?.event() : gate(),
+      // A kind that runs its groups itself gets one instance; its members report as the vertex.
+      const together = members.length > 1 && res.def.initGroup !== undefined
+      const contexts = members.map(m =>
+        this.#context(m.kind, m.name, m === res ? log : this.#opts.log.child(m.id), {
+          event: members.length === 1 || together ? () => worker?.event() : gate(),
           refresh: () => worker?.refreshing ?? false,
           send: values => {
             if (worker) worker.sent = values
           },
           recv: () => worker?.recvState ?? {},
           graph: () => this.#graphResources(),
-        })
-        return { id: m.id, instance: await m.def.init((m === res ? params : { ...m.params }) as never, ctx) }
-      })
-      const inited = await Promise.all(inits)
+        }),
+      )
+      const paramsOf = (m: Res): Readonly<Record<string, unknown>> => (m === res ? params : { ...m.params })
+      const inited = together
+        ? [
+            {
+              id: res.id,
+              instance: await res.def.initGroup!(
+                members.map((m, i) => ({ name: m.name, params: paramsOf(m) as never, ctx: contexts[i]! })),
+              ),
+            },
+          ]
+        : await Promise.all(
+            members.map(async (m, i) => ({
+              id: m.id,
+              instance: await m.def.init(paramsOf(m) as never, contexts[i]!),
+            })),
+          )
       const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)
-      if (inited.length > 1 && log.isDebug)
+      if (members.length > 1 && log.isDebug)
         log.debug(
-          `grouped with ${inited
+          `grouped with ${members
             .slice(1)
             .map(m => m.id)
             .join(', ')}`,

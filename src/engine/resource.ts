@@ -156,9 +156,23 @@ export interface ResourceDef<
    * checkApply calls one after the other (a package kind could apply them in one transaction).
    */
   groupCmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): boolean
+  /**
+   * With `traits.groupable`: runs a grouped vertex as one instance, so that its members are applied
+   * together (pkg installs them in one transaction). `members[0]` is the vertex's own resource;
+   * every member's `ctx.event()` is the vertex's. Absent: each member gets its own `init`, one
+   * watch of them all, and their checkApply calls one after the other.
+   */
+  initGroup?(members: readonly GroupMember<z.output<S>>[]): Instance | Promise<Instance>
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
   init(params: Readonly<z.output<S>>, ctx: ResourceContext): Instance | Promise<Instance>
+}
+
+/** One resource of a grouped vertex, for `initGroup`. */
+export interface GroupMember<P> {
+  readonly name: string
+  readonly params: Readonly<P>
+  readonly ctx: ResourceContext
 }
 
 /** The params type of a definition. */
