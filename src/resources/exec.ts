@@ -26,6 +26,7 @@ import {
   runCommand,
   startCommand,
 } from './exec/run.js'
+import { programCandidates } from './pkg/files.js'
 
 /** Params of `exec`. Keys are the YAML names, verbatim. */
 export const ExecParams = z
@@ -143,9 +144,12 @@ export const exec = defineResource({
     return { ...p, cmd: p.cmd || name, sig: signalName(p.sig) ?? p.sig }
   },
   validate: validateExec,
-  /** Each command needs the file resource of its program (or of its shell), when one manages it. */
-  autoEdges: p =>
-    (
+  /**
+   * Each command needs the file resource of its program (or of its shell) when one manages it, and
+   * the package that ships it; every command needs the user and the group it runs as.
+   */
+  autoEdges(p) {
+    const programs = (
       [
         [p.cmd, p.shell],
         [p.watchcmd, p.watchshell],
@@ -155,8 +159,14 @@ export const exec = defineResource({
       ] as const
     )
       .map(([cmd, shell]) => (shell || cmd.trim().split(/\s+/)[0]) ?? '')
-      .filter(bin => bin.startsWith('/'))
-      .map(bin => [`file:${bin}`]),
+      .filter(Boolean)
+    return [
+      ...programs.filter(bin => bin.startsWith('/')).map(bin => [`file:${bin}`]),
+      ...programs.map(bin => programCandidates(bin, p.env.PATH).map(f => `pkgfile:${f}`)),
+      ...(p.user && !/^\d+$/.test(p.user) ? [[`user:${p.user}`]] : []),
+      ...(p.group && !/^\d+$/.test(p.group) ? [[`group:${p.group}`]] : []),
+    ]
+  },
   init(p, ctx) {
     const runner = new Runner(p, ctx)
     const main = { cmd: p.cmd, shell: p.shell, cwd: p.cwd, args: p.args }

@@ -12,12 +12,13 @@ import { file } from './file.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
+import { pkg } from './pkg.js'
 import { print } from './print.js'
 import { svc } from './svc.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, svc, cron] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, svc, cron, pkg] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {

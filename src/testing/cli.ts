@@ -20,8 +20,13 @@ export interface Running {
   kill(graceMs?: number): Promise<number>
 }
 
-export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
-  const child = spawn(process.execPath, [mainJs, ...args], {
+export function startMgmt(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: readonly string[] } = {},
+): Running {
+  // `prefix` runs it through another command first (`nsenter -t PID -m --` into a namespace).
+  const [file, ...rest] = [...(opts.prefix ?? []), process.execPath, mainJs, ...args] as [string, ...string[]]
+  const child = spawn(file, rest, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,7 +85,7 @@ export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
 /** Runs mgmt to completion (killed after `ms`). */
 export async function runMgmt(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; ms?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; ms?: number; prefix?: readonly string[] } = {},
 ): Promise<{ code: number; output: string }> {
   const r = startMgmt(args, opts)
   const timer = setTimeout(() => void r.kill(1000), opts.ms ?? 30_000)

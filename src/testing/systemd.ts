@@ -14,12 +14,11 @@
  * KILL), kills what is left in the cgroup, removes it, and removes every directory it made.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
-import { Bus } from '../util/dbus.js'
-import { whenInDir } from './fswait.js'
-import { type Daemon, run, runStatus, startDaemon, TestCgroup } from './proc.js'
+import { join } from 'node:path'
+import { whenOnBus } from './dbus.js'
+import { run, runStatus, startDaemon, TestCgroup } from './proc.js'
 
 export interface UserManager {
   /** XDG_RUNTIME_DIR, XDG_CONFIG_HOME and DBUS_SESSION_BUS_ADDRESS of the manager. */
@@ -50,75 +49,6 @@ export interface SystemManager {
 }
 
 const unique = (): string => `mgmt-t13-${process.pid}-${randomBytes(3).toString('hex')}`
-
-/**
- * Resolves once the socket of `address` exists (directory events) and `name` is owned on that bus
- * (a NameOwnerChanged signal): no polling.
- */
-async function whenOnBus(address: string, name: string, daemon: Daemon, ms = 20_000): Promise<void> {
-  const socket = address.replace(/^unix:path=/, '')
-  const failed = daemon.exited.then(code => {
-    throw new Error(`the manager exited (${code}) before ${name} was on its bus:\n${daemon.output()}`)
-  })
-  failed.catch(() => {})
-  // Each missing directory on the way to the socket is awaited in its parent.
-  const parts = relative(tmpdir(), socket).split('/')
-  let dir = tmpdir()
-  for (const part of parts) {
-    const here = dir
-    await Promise.race([whenInDir(here, () => exists(join(here, part)), `${join(here, part)}`, ms), failed])
-    dir = join(dir, part)
-  }
-  const bus = await Promise.race([connectListening(address), failed])
-  try {
-    await Promise.race([
-      failed,
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name} not on the bus within ${ms} ms`)), ms)
-        const done = (): void => {
-          clearTimeout(timer)
-          resolve()
-        }
-        void bus
-          .subscribe({ sender: 'org.freedesktop.DBus', member: 'NameOwnerChanged', arg0: name }, s => {
-            if (s.body[2]) done()
-          })
-          .then(async () => {
-            const dbusPath = [
-              'org.freedesktop.DBus',
-              '/org/freedesktop/DBus',
-              'org.freedesktop.DBus',
-            ] as const
-            const [owned] = await bus.call(...dbusPath, 'NameHasOwner', 's', [name])
-            if (owned) done()
-          }, reject)
-      }),
-    ])
-  } finally {
-    bus.close()
-  }
-}
-
-/**
- * A socket file appears at bind(), a moment before listen(): a refused connection in that moment
- * is retried (briefly; there is no event for listen()).
- */
-async function connectListening(address: string): Promise<Bus> {
-  for (let i = 0; ; i++) {
-    try {
-      return await Bus.connect('system', address)
-    } catch (e) {
-      if (i >= 100 || !String((e as Error).message).includes('ECONNREFUSED')) throw e
-      await new Promise(r => setTimeout(r, 10))
-    }
-  }
-}
-
-const exists = (p: string): Promise<boolean> =>
-  stat(p).then(
-    () => true,
-    () => false,
-  )
 
 /** `systemd --user` for this test. */
 export async function startUserManager(): Promise<UserManager> {
