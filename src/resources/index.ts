@@ -9,6 +9,7 @@ import type { ResourceDef } from '../engine/resource.js'
 import { cron } from './cron.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { group } from './group.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -16,9 +17,24 @@ import { pkg } from './pkg.js'
 import { print } from './print.js'
 import { svc } from './svc.js'
 import { timer } from './timer.js'
+import { user } from './user.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, svc, cron, pkg] as const
+export const builtinKinds = [
+  noop,
+  file,
+  exec,
+  print,
+  msg,
+  password,
+  timer,
+  value,
+  svc,
+  cron,
+  pkg,
+  user,
+  group,
+] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {

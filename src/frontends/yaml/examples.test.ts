@@ -22,16 +22,13 @@ const unsupported = (...kinds: string[]): RegExp[] =>
 const expectedFailures: Record<string, RegExp[]> = {
   // Kinds of the original that this version does not have yet.
   'examples/augeas1.yaml': unsupported('augeas'),
-  'examples/autoedges4.yaml': unsupported('user', 'group'),
   'examples/aws_ec2_1.yaml': unsupported('aws:ec2'),
-  'examples/group1.yaml': unsupported('group'),
   'examples/hostname.yaml': unsupported('hostname'),
   'examples/kv1.yaml': unsupported('kv'),
   'examples/kv2.yaml': unsupported('kv'),
   'examples/kv3.yaml': unsupported('kv'),
   'examples/kv4.yaml': unsupported('kv'),
   'examples/nspawn1.yaml': unsupported('nspawn'),
-  'examples/user1.yaml': unsupported('user'),
   'examples/virt1.yaml': unsupported('virt'),
   'examples/virt2.yaml': unsupported('virt'),
   'examples/virt3.yaml': unsupported('virt'),
