@@ -10,6 +10,7 @@ import { cron } from './cron.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
 import { group } from './group.js'
+import { hostname } from './hostname.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -34,6 +35,7 @@ export const builtinKinds = [
   pkg,
   user,
   group,
+  hostname,
 ] as const
 
 /** A registry holding every built-in kind. */

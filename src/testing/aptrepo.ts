@@ -10,10 +10,11 @@
  * failed test, then ends the namespace and removes its directories.
  */
 import { createHash } from 'node:crypto'
-import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { type Daemon, run, runStatus, startDaemon } from './proc.js'
+import { Namespace } from './namespace.js'
+import { type Daemon, run, runStatus } from './proc.js'
 
 export interface DebSpec {
   readonly name: string
@@ -99,16 +100,14 @@ export class AptRepo {
 
 /** A mount namespace in which apt and PackageKit see only a test repository. */
 export class AptSandbox {
-  readonly #holder: Daemon
-  readonly #names: () => Promise<string[]>
+  readonly #ns: Namespace | undefined
 
   private constructor(
     readonly dir: string,
     readonly repo: AptRepo,
-    holder: Daemon,
+    ns: Namespace | undefined,
   ) {
-    this.#holder = holder
-    this.#names = () => repo.names()
+    this.#ns = ns
   }
 
   /** The namespace's `/etc/apt/sources.list.d` as seen from the host. */
@@ -166,44 +165,34 @@ export class AptSandbox {
       [d.pkLib, '/var/lib/PackageKit'],
       [d.pkCache, '/var/cache/PackageKit'],
     ]
-    const script = [
-      'set -e',
+    const setup = [
       ...binds.filter(([, to]) => to.includes('PackageKit')).map(([, to]) => `mkdir -p ${to}`),
       ...binds.map(([from, to]) => `[ ! -e '${to}' ] || mount --bind '${from}' '${to}'`),
-      'echo ready',
-      'exec sleep infinity',
-    ].join('\n')
-    const holder = startDaemon('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script])
-    const box = new AptSandbox(dir, repo, holder)
+    ]
+    let ns: Namespace | undefined
     try {
-      await new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (holder.output().includes('ready')) resolve()
-        }
-        holder.child.stdout?.on('data', check)
-        void holder.exited.then(code => reject(new Error(`the sandbox exited (${code}): ${holder.output()}`)))
-        check()
-      })
+      ns = await Namespace.start({ dir, setup })
     } catch (e) {
-      await box.stop()
+      await new AptSandbox(dir, repo, undefined).stop()
       throw e
     }
+    const box = new AptSandbox(dir, repo, ns)
     return box
   }
 
   /** `nsenter` arguments that run a command in the sandbox. */
   get prefix(): string[] {
-    return ['nsenter', '-t', String(this.#holder.pid), '-m', '--']
+    return this.#ns!.prefix
   }
 
   /** Runs a command in the sandbox; its stdout. */
   run(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
-    return run(this.prefix[0]!, [...this.prefix.slice(1), cmd, ...args], { env })
+    return this.#ns!.run(cmd, args, env)
   }
 
   /** Starts a daemon in the sandbox. */
   spawn(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Daemon {
-    return startDaemon(this.prefix[0]!, [...this.prefix.slice(1), cmd, ...args], { env })
+    return this.#ns!.spawn(cmd, args, env)
   }
 
   /** The installed version of `name`, or undefined. */
@@ -221,7 +210,7 @@ export class AptSandbox {
 
   /** Purges the repository's packages from the machine, ends the namespace, removes its files. */
   async stop(): Promise<void> {
-    const names = await this.#names().catch(() => [] as string[])
+    const names = await this.repo.names().catch(() => [] as string[])
     const present: string[] = []
     for (const n of names) {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, not a template
@@ -229,8 +218,7 @@ export class AptSandbox {
       if (r.code === 0 && !r.stdout.startsWith('un')) present.push(n)
     }
     if (present.length) await run('dpkg', ['--purge', ...present])
-    await this.#holder.stop('SIGKILL')
-    if ((await stat(this.dir).catch(() => undefined))?.isDirectory())
-      await rm(this.dir, { recursive: true, force: true })
+    await this.#ns?.stop()
+    await rm(this.dir, { recursive: true, force: true })
   }
 }

@@ -201,8 +201,10 @@ export async function startSystemd(): Promise<SystemManager> {
   const daemon = startDaemon('sh', ['-c', outer, script])
   const busAddress = `unix:path=${runDir}/dbus/system_bus_socket`
   let pid1 = -1
+  // Inside, the host's bus addresses mean nothing: the namespace's tools use its own bus.
+  const { DBUS_SYSTEM_BUS_ADDRESS: _s, DBUS_SESSION_BUS_ADDRESS: _u, ...inside } = process.env
   const nsenter = (cmd: string, args: string[]): Promise<string> =>
-    run('nsenter', ['-t', String(pid1), '-m', '-p', '-u', '--', cmd, ...args])
+    run('nsenter', ['-t', String(pid1), '-m', '-p', '-u', '--', cmd, ...args], { env: inside })
   const stop = async (): Promise<void> => {
     if (pid1 > 0)
       try {
@@ -231,7 +233,11 @@ export async function startSystemd(): Promise<SystemManager> {
     unitDir,
     etcUpper: p.etcUpper,
     systemctl: async (...args) =>
-      (await runStatus('nsenter', ['-t', String(pid1), '-m', '-p', '-u', '--', 'systemctl', ...args])).stdout,
+      (
+        await runStatus('nsenter', ['-t', String(pid1), '-m', '-p', '-u', '--', 'systemctl', ...args], {
+          env: inside,
+        })
+      ).stdout,
     exec: (cmd, ...args) => nsenter(cmd, args),
     stop,
   }

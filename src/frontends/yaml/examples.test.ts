@@ -23,7 +23,6 @@ const expectedFailures: Record<string, RegExp[]> = {
   // Kinds of the original that this version does not have yet.
   'examples/augeas1.yaml': unsupported('augeas'),
   'examples/aws_ec2_1.yaml': unsupported('aws:ec2'),
-  'examples/hostname.yaml': unsupported('hostname'),
   'examples/kv1.yaml': unsupported('kv'),
   'examples/kv2.yaml': unsupported('kv'),
   'examples/kv3.yaml': unsupported('kv'),
