@@ -44,7 +44,7 @@ export function parseParams<S extends ParamsSchema>(
   if (!res.success)
     return { issues: [...issues, ...zodIssues(res.error)], warnings: opts.strict ? [] : warnings }
   const params = def.normalize ? def.normalize(res.data, name) : res.data
-  issues.push(...(def.validate?.(params) ?? []))
+  issues.push(...(def.validate?.(params, name) ?? []))
   const kept = opts.strict ? [] : warnings
   return issues.length ? { issues, warnings: kept } : { params, issues, warnings: kept }
 }

@@ -131,8 +131,8 @@ export interface ResourceDef<
   readonly sends?: Snd
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
-  /** Cross-field checks. Pure; returns every problem. */
-  validate?(params: Readonly<z.output<S>>): Issue[]
+  /** Cross-field checks (and of the name, for kinds whose name is a path). Pure; returns every problem. */
+  validate?(params: Readonly<z.output<S>>, name: string): Issue[]
   /**
    * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure.
    */

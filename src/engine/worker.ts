@@ -301,7 +301,7 @@ export class Worker implements Peer {
     if (!t.changed.length) return
     for (const line of t.lines) this.log.info(line)
     this.#clean = false
-    const issues = this.res.def.validate?.(this.params as never) ?? []
+    const issues = this.res.def.validate?.(this.params as never, this.res.name) ?? []
     if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: this.id, issues })
   }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseParams } from '../engine/params.js'
 import { whenContent } from '../testing/fswait.js'
+import { cleanups } from '../testing/proc.js'
 import { startUserManager } from '../testing/systemd.js'
 import { startResource } from '../testing/timeline.js'
 import { cron, timerUnit } from './cron.js'
@@ -22,8 +23,9 @@ test('cron params: a trigger and a time are needed; the timer unit it writes', (
 })
 
 test('cron on a user manager: writes, starts and enables the timer, which fires; absent removes it', async t => {
+  const defer = cleanups(t)
   const um = await startUserManager()
-  t.after(() => um.stop())
+  defer(() => um.stop())
   Object.assign(process.env, um.env)
   const name = `mgmt-t13-cron-${process.pid}`
   const log = join(um.env.XDG_RUNTIME_DIR, 'ran')
@@ -33,7 +35,7 @@ test('cron on a user manager: writes, starts and enables the timer, which fires;
   )
   const params = { session: true, trigger: 'OnActiveSec', time: '1s', accuracysec: '1ms' }
   const h = await startResource(cron, name, params)
-  t.after(() => h.stop())
+  defer(() => h.stop())
   await h.startup()
   assert.equal(await h.converge(), 1)
   const timer = join(um.unitDir, `${name}.timer`)
@@ -49,7 +51,7 @@ test('cron on a user manager: writes, starts and enables the timer, which fires;
   await h.stop()
 
   const gone = await startResource(cron, name, { session: true, state: 'absent' })
-  t.after(() => gone.stop())
+  defer(() => gone.stop())
   await gone.startup()
   assert.equal(await gone.converge(), 1)
   await assert.rejects(stat(timer), { code: 'ENOENT' })

@@ -12,6 +12,7 @@ import { parseParams } from '../engine/params.js'
 import { runMgmt, startMgmt } from '../testing/cli.js'
 import { whenContent } from '../testing/fswait.js'
 import { Namespace } from '../testing/namespace.js'
+import { cleanups } from '../testing/proc.js'
 import { startSystemd } from '../testing/systemd.js'
 import { startResource } from '../testing/timeline.js'
 import { hostname, namesOf, prettyOf, withPretty } from './hostname.js'
@@ -27,8 +28,9 @@ test('hostname params: every name defaults to hostname; names are checked', () =
 })
 
 test('hostname without hostnamed: the files and the kernel, in a namespace; drift repaired', async t => {
+  const defer = cleanups(t)
   const ns = await Namespace.start({ uts: true, overlayEtc: true })
-  t.after(() => ns.stop())
+  defer(() => ns.stop())
   const env = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${ns.dir}/no-bus` }
   const graph = join(ns.dir, 'g.yaml')
   await writeFile(
@@ -72,7 +74,7 @@ test('hostname without hostnamed: the files and the kernel, in a namespace; drif
     ],
     { env, prefix: ns.prefix },
   )
-  t.after(() => running.kill())
+  defer(() => running.kill())
   await whenContent(status, 'true\n')
   await ns.run('sh', ['-c', 'echo changed > /etc/hostname'])
   await whenContent(join(ns.etcUpper, 'hostname'), 'mgmt-t13.example\n')
@@ -80,14 +82,15 @@ test('hostname without hostnamed: the files and the kernel, in a namespace; drif
 })
 
 test('hostname through systemd-hostnamed, on a confined systemd PID 1', async t => {
+  const defer = cleanups(t)
   const sd = await startSystemd()
-  t.after(() => sd.stop())
+  defer(() => sd.stop())
   process.env.DBUS_SYSTEM_BUS_ADDRESS = sd.busAddress
   const h = await startResource(hostname, 'h', {
     hostname: 'mgmt-t13-hostnamed.example',
     pretty_hostname: 'pretty',
   })
-  t.after(() => h.stop())
+  defer(() => h.stop())
   await h.startup()
   assert.equal(await h.converge(), 1)
   assert.ok(

@@ -11,6 +11,7 @@ import { exec } from './exec.js'
 import { file } from './file.js'
 import { group } from './group.js'
 import { hostname } from './hostname.js'
+import { mount } from './mount.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
@@ -36,6 +37,7 @@ export const builtinKinds = [
   user,
   group,
   hostname,
+  mount,
 ] as const
 
 /** A registry holding every built-in kind. */

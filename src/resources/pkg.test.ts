@@ -15,6 +15,7 @@ import { AptSandbox, type DebSpec } from '../testing/aptrepo.js'
 import { runMgmt, startMgmt } from '../testing/cli.js'
 import { startPackageKit } from '../testing/dbus.js'
 import { whenInDir } from '../testing/fswait.js'
+import { cleanups } from '../testing/proc.js'
 import { builtinRegistry } from './index.js'
 import { parsePolicy } from './pkg/apt.js'
 import { programCandidates, shippedCandidates, usrMergeTwins } from './pkg/files.js'
@@ -84,12 +85,13 @@ async function graphFile(box: AptSandbox, pkgs: Record<string, Record<string, un
 }
 
 async function scenario(t: TestContext, backend: 'packagekit' | 'apt'): Promise<void> {
+  const defer = cleanups(t)
   const box = await AptSandbox.start(PACKAGES)
-  t.after(() => box.stop())
+  defer(() => box.stop())
   let env: NodeJS.ProcessEnv = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${box.dir}/no-bus` }
   if (backend === 'packagekit') {
     const pk = await startPackageKit(box)
-    t.after(() => pk.stop())
+    defer(() => pk.stop())
     env = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: pk.busAddress }
     await box.run('apt-get', ['-q', 'update'])
   } else await box.run('apt-get', ['-q', 'update'])
@@ -144,7 +146,7 @@ async function scenario(t: TestContext, backend: 'packagekit' | 'apt'): Promise<
     ],
     { env, prefix: box.prefix },
   )
-  t.after(() => running.kill())
+  defer(() => running.kill())
   await whenInDir(
     box.dir,
     async () => (await readFile(status, 'utf8').catch(() => '')).includes('true'),
@@ -174,8 +176,9 @@ test('pkg through PackageKit: one transaction for three, pin, newest, drift, rem
 test('pkg through apt: one transaction for three, pin, newest, drift, removal', t => scenario(t, 'apt'))
 
 test('pkg installs from a repository that the same graph adds (resolved when checked)', async t => {
+  const defer = cleanups(t)
   const box = await AptSandbox.start(PACKAGES, { listed: false })
-  t.after(() => box.stop())
+  defer(() => box.stop())
   const env = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${box.dir}/no-bus` }
   const list = '/etc/apt/sources.list.d/mgmt-t13.list'
   const graph = join(box.dir, 'repo.yaml')
@@ -216,6 +219,7 @@ test('pkg installs from a repository that the same graph adds (resolved when che
 })
 
 test("the original's pkg graphs run (their packages renamed to the test's): pkg1, pkg2, autogroup1, autogroup2", async t => {
+  const defer = cleanups(t)
   const originals = new URL('../../../../shared/mgmt-yaml/examples/', import.meta.url)
   const read = (f: string): Promise<string> => readFile(new URL(f, originals), 'utf8')
   if (!(await read('pkg1.yaml').catch(() => ''))) {
@@ -224,7 +228,7 @@ test("the original's pkg graphs run (their packages renamed to the test's): pkg1
   }
   const D = `mgmt-t13-d${id}`
   const box = await AptSandbox.start([...PACKAGES, { name: D, version: '1.0' }])
-  t.after(() => box.stop())
+  defer(() => box.stop())
   await box.run('apt-get', ['-q', 'update'])
   const env = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${box.dir}/no-bus` }
   const renames: [RegExp, string][] = [

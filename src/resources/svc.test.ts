@@ -10,6 +10,7 @@ import { test } from 'node:test'
 import { parseParams } from '../engine/params.js'
 import { runMgmt } from '../testing/cli.js'
 import { whenContent } from '../testing/fswait.js'
+import { cleanups } from '../testing/proc.js'
 import { startSystemd, startUserManager } from '../testing/systemd.js'
 import { startResource } from '../testing/timeline.js'
 import { serviceUnit, svc } from './svc.js'
@@ -40,8 +41,9 @@ test('svc params: state, startup, session; the unit name', () => {
 })
 
 test('svc on a user manager: start, enable, drift repair, reload on a notification, stop, disable', async t => {
+  const defer = cleanups(t)
   const um = await startUserManager()
-  t.after(() => um.stop())
+  defer(() => um.stop())
   const env = { ...process.env, ...um.env }
   Object.assign(process.env, um.env)
   const name = `mgmt-t13-svc-${process.pid}`
@@ -49,7 +51,7 @@ test('svc on a user manager: start, enable, drift repair, reload on a notificati
   await writeFile(join(um.unitDir, `${name}.service`), unitFile(log, 'default.target'))
 
   const h = await startResource(svc, name, { state: 'running', startup: 'enabled', session: true })
-  t.after(() => h.stop())
+  defer(() => h.stop())
   await h.startup()
   assert.equal(await h.converge(), 1)
   assert.equal((await um.systemctl('is-active', name)).trim(), 'active')
@@ -70,7 +72,7 @@ test('svc on a user manager: start, enable, drift repair, reload on a notificati
   await h.stop()
 
   const off = await startResource(svc, name, { state: 'stopped', startup: 'disabled', session: true })
-  t.after(() => off.stop())
+  defer(() => off.stop())
   await off.startup()
   assert.equal(await off.converge(), 1)
   assert.equal((await um.systemctl('is-active', name)).trim(), 'inactive')
@@ -81,7 +83,7 @@ test('svc on a user manager: start, enable, drift repair, reload on a notificati
   // by a file resource, comes first (automatic edge), and a change of it means daemon-reload and
   // a restart.
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-t13-svc-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const graph = (conf: string, unit: string): string =>
     JSON.stringify({
       graph: 'svc',
@@ -117,8 +119,9 @@ test('svc on a user manager: start, enable, drift repair, reload on a notificati
 })
 
 test('svc on a system manager (PID 1 of a confined namespace)', async t => {
+  const defer = cleanups(t)
   const sd = await startSystemd()
-  t.after(() => sd.stop())
+  defer(() => sd.stop())
   process.env.DBUS_SYSTEM_BUS_ADDRESS = sd.busAddress
   const name = `mgmt-t13-svc-${process.pid}`
   // Inside, /run is sd.runDir: the unit logs there, where the test can read it.
@@ -126,7 +129,7 @@ test('svc on a system manager (PID 1 of a confined namespace)', async t => {
   const log = join(sd.runDir, `${name}.log`)
 
   const h = await startResource(svc, name, { state: 'running', startup: 'enabled' })
-  t.after(() => h.stop())
+  defer(() => h.stop())
   await h.startup()
   assert.equal(await h.converge(), 1)
   assert.equal((await sd.systemctl('is-active', name)).trim(), 'active')
@@ -147,7 +150,7 @@ test('svc on a system manager (PID 1 of a confined namespace)', async t => {
   await h.stop()
 
   const off = await startResource(svc, name, { state: 'stopped', startup: 'disabled' })
-  t.after(() => off.stop())
+  defer(() => off.stop())
   await off.startup()
   assert.equal(await off.converge(), 1)
   assert.equal((await sd.systemctl('is-active', name)).trim(), 'inactive')
@@ -155,7 +158,7 @@ test('svc on a system manager (PID 1 of a confined namespace)', async t => {
 
   // A unit that does not exist is an error that says so.
   const missing = await startResource(svc, 'mgmt-t13-nothing', { state: 'running' })
-  t.after(() => missing.stop())
+  defer(() => missing.stop())
   await missing.startup()
   await assert.rejects(missing.checkApply(), /mgmt-t13-nothing\.service does not exist/)
 })

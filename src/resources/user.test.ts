@@ -6,10 +6,10 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import { parseParams } from '../engine/params.js'
 import { runMgmt } from '../testing/cli.js'
-import { run, runStatus } from '../testing/proc.js'
+import { cleanups, run, runStatus } from '../testing/proc.js'
 import { startResource } from '../testing/timeline.js'
 import { group } from './group.js'
 import { readGroups, readPasswd } from './user/accounts.js'
@@ -26,8 +26,8 @@ async function freeIds(n: number): Promise<number[]> {
 }
 
 /** Deletes these users and groups after the test (whatever it left). */
-function cleanup(t: TestContext, users: string[], groups: string[]): void {
-  t.after(async () => {
+function cleanup(defer: (fn: () => unknown) => void, users: string[], groups: string[]): void {
+  defer(async () => {
     for (const u of users) await runStatus('userdel', [u])
     for (const g of groups) await runStatus('groupdel', [g])
   })
@@ -53,11 +53,12 @@ test('user and group params', () => {
 })
 
 test('group: create with a gid, drift repair after groupmod by hand, delete', async t => {
+  const defer = cleanups(t)
   const name = `mgmt-t13-g${id}`
-  cleanup(t, [], [name])
+  cleanup(defer, [], [name])
   const [gid, other] = await freeIds(2)
   const h = await startResource(group, name, { state: 'exists', gid })
-  t.after(() => h.stop())
+  defer(() => h.stop())
   await h.startup()
   assert.equal(await h.converge(), 1)
   assert.equal((await groupOf(name))?.gid, gid)
@@ -66,21 +67,22 @@ test('group: create with a gid, drift repair after groupmod by hand, delete', as
   assert.equal((await groupOf(name))?.gid, gid)
   await h.stop()
   const gone = await startResource(group, name, { state: 'absent' })
-  t.after(() => gone.stop())
+  defer(() => gone.stop())
   await gone.startup()
   assert.equal(await gone.converge(), 1)
   assert.equal(await groupOf(name), undefined)
 })
 
 test('user: create, drift repair after usermod by hand, modify, delete', async t => {
+  const defer = cleanups(t)
   const name = `mgmt-t13-u${id}`
   const [g1, g2] = [`mgmt-t13-p${id}`, `mgmt-t13-s${id}`]
-  cleanup(t, [name], [g1, g2])
+  cleanup(defer, [name], [g1, g2])
   for (const g of [g1, g2]) await run('groupadd', [g])
   const [uid] = await freeIds(1)
   const params = { state: 'exists', uid, group: g1, groups: [g2], homedir: `/tmp/${name}/`, shell: '/bin/sh' }
   const h = await startResource(user, name, params)
-  t.after(() => h.stop())
+  defer(() => h.stop())
   await h.startup()
   assert.equal(await h.converge(), 1)
   const u = await passwd(name)
@@ -101,7 +103,7 @@ test('user: create, drift repair after usermod by hand, modify, delete', async t
   await h.stop()
 
   const changed = await startResource(user, name, { ...params, shell: '/bin/bash', groups: [] })
-  t.after(() => changed.stop())
+  defer(() => changed.stop())
   await changed.startup()
   assert.equal(await changed.converge(), 1)
   assert.equal((await passwd(name))?.shell, '/bin/bash')
@@ -109,13 +111,14 @@ test('user: create, drift repair after usermod by hand, modify, delete', async t
   await changed.stop()
 
   const gone = await startResource(user, name, { state: 'absent' })
-  t.after(() => gone.stop())
+  defer(() => gone.stop())
   await gone.startup()
   assert.equal(await gone.converge(), 1)
   assert.equal(await passwd(name), undefined)
 })
 
 test("the original's user1, group1 and autoedges4 run (names and ids renamed to the test's)", async t => {
+  const defer = cleanups(t)
   const originals = new URL('../../../../shared/mgmt-yaml/examples/', import.meta.url)
   const read = (f: string): Promise<string> => readFile(new URL(f, originals), 'utf8')
   if (!(await read('user1.yaml').catch(() => ''))) {
@@ -126,14 +129,14 @@ test("the original's user1, group1 and autoedges4 run (names and ids renamed to 
   const names = ['testuser', 'testgroup', 'edgeuser2', 'edgeuser', 'edgegroup3', 'edgegroup2', 'edgegroup']
   const renamed = Object.fromEntries(names.map((n, i) => [n, `mgmt-t13-${i}${id}`]))
   cleanup(
-    t,
+    defer,
     ['testuser', 'edgeuser2', 'edgeuser'].map(n => renamed[n]!),
     ['testgroup', 'edgegroup3', 'edgegroup2', 'edgegroup'].map(n => renamed[n]!).concat(`mgmt-t13-100${id}`),
   )
   // user1's gid 100 is "users": a group of the test's stands in for it.
   await run('groupadd', ['-g', String(gid100), `mgmt-t13-100${id}`])
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-t13-users-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const mgmt = async (file: string): Promise<string> => {
     let text = await read(file)
     for (const n of names) text = text.replace(new RegExp(`\\b${n}\\b`, 'g'), renamed[n]!)

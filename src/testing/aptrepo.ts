@@ -219,6 +219,6 @@ export class AptSandbox {
     }
     if (present.length) await run('dpkg', ['--purge', ...present])
     await this.#ns?.stop()
-    await rm(this.dir, { recursive: true, force: true })
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 })
   }
 }

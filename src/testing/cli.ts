@@ -24,13 +24,26 @@ export function startMgmt(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: readonly string[] } = {},
 ): Running {
-  // `prefix` runs it through another command first (`nsenter -t PID -m --` into a namespace).
-  const [file, ...rest] = [...(opts.prefix ?? []), process.execPath, mainJs, ...args] as [string, ...string[]]
+  // `prefix` runs it through another command first (`nsenter -t PID -m --` into a namespace), in a
+  // process group of its own: signals go to the group, the prefix ignores them (an nsenter that
+  // forks into a pid namespace waits for mgmt and exits with its code), mgmt handles them.
+  const prefixed = opts.prefix?.length
+    ? ['sh', '-c', 'trap "" TERM INT; exec "$@"', 'mgmt-prefix', ...opts.prefix]
+    : []
+  const [file, ...rest] = [...prefixed, process.execPath, mainJs, ...args] as [string, ...string[]]
   const child = spawn(file, rest, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: prefixed.length > 0,
   })
+  const signal = (sig: NodeJS.Signals): void => {
+    if (!prefixed.length || !child.pid) child.kill(sig)
+    else
+      try {
+        process.kill(-child.pid, sig)
+      } catch {}
+  }
   let out = ''
   const listeners = new Set<() => void>()
   const onData = (d: Buffer): void => {
@@ -73,8 +86,8 @@ export function startMgmt(
       })
     },
     async kill(graceMs = 5000) {
-      if (!done) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      if (!done) signal('SIGTERM')
+      const timer = setTimeout(() => signal('SIGKILL'), graceMs)
       const code = await exited
       clearTimeout(timer)
       return code

@@ -34,7 +34,9 @@ export async function whenOnBus(address: string, name: string, daemon: Daemon, m
       failed,
       new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${name} not on the bus within ${ms} ms`)), ms)
+        let finished = false
         const done = (): void => {
+          finished = true
           clearTimeout(timer)
           resolve()
         }
@@ -50,7 +52,9 @@ export async function whenOnBus(address: string, name: string, daemon: Daemon, m
             ] as const
             const [owned] = await bus.call(...dbusPath, 'NameHasOwner', 's', [name])
             if (owned) done()
-          }, reject)
+          })
+          // Once done, the bus is closed under a call still on its way: that is no failure.
+          .catch(e => (finished ? undefined : reject(e)))
       }),
     ])
   } finally {

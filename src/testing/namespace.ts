@@ -97,6 +97,6 @@ export class Namespace {
 
   async stop(): Promise<void> {
     await this.#holder.stop('SIGKILL')
-    if (this.#ownDir) await rm(this.dir, { recursive: true, force: true })
+    if (this.#ownDir) await rm(this.dir, { recursive: true, force: true, maxRetries: 3 })
   }
 }

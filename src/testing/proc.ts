@@ -53,12 +53,19 @@ export interface Daemon {
   stop(sig?: NodeJS.Signals, graceMs?: number): Promise<void>
 }
 
+/**
+ * Starts `cmd` with SIGKILL as its parent-death signal (`setpriv --pdeathsig`): should the test's
+ * process die without cleaning up, its daemons (and the namespaces they hold) die with it.
+ */
 export function startDaemon(
   cmd: string,
   args: readonly string[],
   opts: { env?: NodeJS.ProcessEnv } = {},
 ): Daemon {
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args], {
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString()
@@ -155,4 +162,25 @@ async function removeCgroupDir(d: string): Promise<void> {
     }
   }
   await rmdir(d)
+}
+
+/**
+ * Cleanups of one test, run when it ends, last registered first (a process before the namespace
+ * it runs in, a namespace before its directory), every one of them even when one fails.
+ */
+export function cleanups(t: { after(fn: () => Promise<void>): void }): (fn: () => unknown) => void {
+  const stack: (() => unknown)[] = []
+  t.after(async () => {
+    const errors: unknown[] = []
+    for (const fn of stack.reverse())
+      try {
+        await fn()
+      } catch (e) {
+        errors.push(e)
+      }
+    if (errors.length) throw new AggregateError(errors, 'cleanup failed')
+  })
+  return fn => {
+    stack.push(fn)
+  }
 }

@@ -78,7 +78,7 @@ export async function startUserManager(): Promise<UserManager> {
   const stop = async (): Promise<void> => {
     await daemon.stop('SIGTERM', 5000)
     await cgroup.remove()
-    await rm(dir, { recursive: true, force: true })
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 })
   }
   try {
     await whenOnBus(env.DBUS_SESSION_BUS_ADDRESS, 'org.freedesktop.systemd1', daemon)
@@ -214,7 +214,7 @@ export async function startSystemd(): Promise<SystemManager> {
     await daemon.exited
     clearTimeout(timer)
     await cgroup.remove()
-    await rm(dir, { recursive: true, force: true })
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 })
   }
   try {
     await whenOnBus(busAddress, 'org.freedesktop.systemd1', daemon)
