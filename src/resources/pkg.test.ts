@@ -218,7 +218,7 @@ test('pkg installs from a repository that the same graph adds (resolved when che
     assert.ok(g.outgoing(from).has(to), `${from} -> ${to}`)
 })
 
-test("the original's pkg graphs run (their packages renamed to the test's): pkg1, pkg2, autogroup1, autogroup2", async t => {
+test("the original's pkg graphs run (their packages renamed to the test's): pkg1, pkg2, autogroup1, autogroup2, autoedges5", async t => {
   const defer = cleanups(t)
   const originals = new URL('../../../../shared/mgmt-yaml/examples/', import.meta.url)
   const read = (f: string): Promise<string> => readFile(new URL(f, originals), 'utf8')
@@ -261,4 +261,9 @@ test("the original's pkg graphs run (their packages renamed to the test's): pkg1
   assert.match(out, new RegExp(`install ${D} 1.0: one transaction`))
   assert.equal(await box.transactions(), before + 2)
   assert.doesNotMatch(await run('autogroup2.yaml'), /one transaction/)
+  // autoedges5: the exec of a program the package ships runs after it (here it is installed, and
+  // the pkg is in noop mode, as in the original).
+  renames.push([/\bhttpd\b/g, A], [/\/usr\/bin\/apachectl status/g, `/usr/bin/${A}`])
+  const edges = await run('autoedges5.yaml')
+  assert.match(edges, /exec\[pkg10\]: exited 0/)
 })

@@ -27,6 +27,12 @@ ExecReload=/bin/sh -c 'echo reload >> ${log}'
 WantedBy=${wantedBy}
 `
 
+/** A graph of the original (its examples/yaml), or undefined when they are not here. */
+const original = (file: string): Promise<string | undefined> =>
+  readFile(new URL(`../../../../shared/mgmt-yaml/examples/${file}`, import.meta.url), 'utf8').catch(
+    () => undefined,
+  )
+
 const lines = async (path: string): Promise<string[]> =>
   (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean)
 
@@ -116,6 +122,16 @@ test('svc on a user manager: start, enable, drift repair, reload on a notificati
   assert.match(r.output, /daemon-reload/)
   assert.deepEqual(await lines(log), ['start', 'reload', 'start v2'], r.output)
   await um.systemctl('stop', name)
+
+  // The original's svc2 (a session unit kept running), its unit renamed to the test's.
+  const svc2 = await original('svc2.yaml')
+  if (svc2) {
+    await writeFile(file, svc2.replace(/purpleidea/g, name))
+    r = await mgmt()
+    assert.equal(r.code, 0, r.output)
+    assert.equal((await um.systemctl('is-active', name)).trim(), 'active')
+    await um.systemctl('stop', name)
+  }
 })
 
 test('svc on a system manager (PID 1 of a confined namespace)', async t => {
@@ -155,6 +171,28 @@ test('svc on a system manager (PID 1 of a confined namespace)', async t => {
   assert.equal(await off.converge(), 1)
   assert.equal((await sd.systemctl('is-active', name)).trim(), 'inactive')
   assert.equal((await sd.systemctl('is-enabled', name)).trim(), 'disabled')
+
+  // The original's svc1 (noop -> file -> svc, running and enabled), renamed to the test's unit and
+  // files, run by the mgmt command against this manager.
+  const svc1 = await original('svc1.yaml')
+  if (svc1) {
+    const dir = await mkdtemp(join(tmpdir(), 'mgmt-t13-svc1-'))
+    defer(() => rm(dir, { recursive: true, force: true }))
+    await writeFile(
+      join(dir, 'svc1.yaml'),
+      svc1.replace(/purpleidea/g, name).replace(/\/tmp\/mgmt\//g, `${dir}/`),
+    )
+    const r = await runMgmt(
+      ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', join(dir, 'svc1.yaml')],
+      {
+        env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: sd.busAddress },
+      },
+    )
+    assert.equal(r.code, 0, r.output)
+    assert.equal(await readFile(join(dir, 'f1'), 'utf8'), 'i am f1\n')
+    assert.equal((await sd.systemctl('is-active', name)).trim(), 'active')
+    assert.equal((await sd.systemctl('is-enabled', name)).trim(), 'enabled')
+  }
 
   // A unit that does not exist is an error that says so.
   const missing = await startResource(svc, 'mgmt-t13-nothing', { state: 'running' })
