@@ -4,7 +4,7 @@
  * unit on a confined systemd PID 1. The machine's fstab and mount table are never touched.
  */
 import assert from 'node:assert/strict'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { parseParams } from '../engine/params.js'
@@ -130,12 +130,19 @@ test('mount through systemd, on a confined systemd PID 1: the mount unit, drift 
   await mkdir(join(sd.runDir, 'mnt'))
   const mp = inside('mnt')
   const { DBUS_SYSTEM_BUS_ADDRESS: _, ...env } = process.env
+  // The namespace's /tmp is its own: a node binary there (Node 24 in CI) is linked into /run.
+  let node = process.execPath
+  if (/^\/(var\/)?tmp\//.test(node)) {
+    await link(node, join(sd.runDir, 'node')).catch(() => copyFile(node, join(sd.runDir, 'node')))
+    node = inside('node')
+  }
   const prefix = ['nsenter', '-t', String(sd.pid), '-m', '-p', '--']
   const mgmt = async (state: string): Promise<string> => {
     await writeFile(join(sd.runDir, 'g.yaml'), graph(mp, inside('disk.img'), state))
     const r = await runMgmt(['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', inside('g.yaml')], {
       env,
       prefix,
+      node,
     })
     assert.equal(r.code, 0, r.output)
     return r.output
@@ -147,7 +154,7 @@ test('mount through systemd, on a confined systemd PID 1: the mount unit, drift 
     /^\/run\/disk\.img \/run\/mnt ext4 noatime 0 0$/m,
   )
 
-  const running = startMgmt(watching(inside('converged'), inside('g.yaml')), { env, prefix })
+  const running = startMgmt(watching(inside('converged'), inside('g.yaml')), { env, prefix, node })
   defer(() => running.kill())
   const status = join(sd.runDir, 'converged')
   await whenContent(status, 'true\n')

@@ -22,7 +22,7 @@ export interface Running {
 
 export function startMgmt(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: readonly string[] } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: readonly string[]; node?: string } = {},
 ): Running {
   // `prefix` runs it through another command first (`nsenter -t PID -m --` into a namespace), in a
   // process group of its own: signals go to the group, the prefix ignores them (an nsenter that
@@ -30,7 +30,10 @@ export function startMgmt(
   const prefixed = opts.prefix?.length
     ? ['sh', '-c', 'trap "" TERM INT; exec "$@"', 'mgmt-prefix', ...opts.prefix]
     : []
-  const [file, ...rest] = [...prefixed, process.execPath, mainJs, ...args] as [string, ...string[]]
+  const [file, ...rest] = [...prefixed, opts.node ?? process.execPath, mainJs, ...args] as [
+    string,
+    ...string[],
+  ]
   const child = spawn(file, rest, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
@@ -98,7 +101,7 @@ export function startMgmt(
 /** Runs mgmt to completion (killed after `ms`). */
 export async function runMgmt(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; ms?: number; prefix?: readonly string[] } = {},
+  opts: { env?: NodeJS.ProcessEnv; ms?: number; prefix?: readonly string[]; node?: string } = {},
 ): Promise<{ code: number; output: string }> {
   const r = startMgmt(args, opts)
   const timer = setTimeout(() => void r.kill(1000), opts.ms ?? 30_000)
