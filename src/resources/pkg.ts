@@ -142,8 +142,12 @@ function packages(members: readonly GroupMember<PkgParams>[]): Instance {
   for (const m of members)
     if (!NAME.test(m.name)) throw new Error(`\`${m.name}\` is not a valid package name`)
 
-  /** Every member's state, refreshing the package lists once when one is unknown. */
-  const query = async (b: PkgBackend, signal: AbortSignal): Promise<Map<string, PkgState>> => {
+  /** Every member's state, refreshing the package lists once (not in noop) when one is unknown. */
+  const query = async (
+    b: PkgBackend,
+    apply: boolean,
+    signal: AbortSignal,
+  ): Promise<Map<string, PkgState>> => {
     const names = members.map(m => m.name)
     let states = await b.query(names, opts, signal)
     const unknown = (): string[] =>
@@ -152,6 +156,10 @@ function packages(members: readonly GroupMember<PkgParams>[]): Instance {
         .map(m => states.get(m.name)!)
         .filter(s => !s.installed && !s.candidate)
         .map(s => s.name)
+    if (unknown().length && !apply)
+      throw new Error(
+        `${await notFound(b, unknown(), opts, signal)} (noop: the package lists were not refreshed)`,
+      )
     if (unknown().length) {
       log.info(`${unknown().join(', ')}: not found; refreshing the package lists`)
       await b.refresh(signal)
@@ -189,7 +197,7 @@ function packages(members: readonly GroupMember<PkgParams>[]): Instance {
     },
     async checkApply(apply, signal) {
       const b = await getBackend()
-      const states = await query(b, signal)
+      const states = await query(b, apply, signal)
       const changes = members.flatMap(m => planChange(m.params.state, states.get(m.name)!) ?? [])
       if (!changes.length) return true
       if (!apply) {

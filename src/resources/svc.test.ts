@@ -85,6 +85,19 @@ test('svc on a user manager: start, enable, drift repair, reload on a notificati
   assert.equal((await um.systemctl('is-enabled', name)).trim(), 'disabled')
   await off.stop()
 
+  // noop: says what it would do, does nothing.
+  const dry = await startResource(svc, name, { state: 'running', startup: 'enabled', session: true })
+  defer(() => dry.stop())
+  await dry.startup()
+  assert.equal(await dry.checkApply(false), false)
+  assert.ok(
+    dry.logs.some(l => l.endsWith(`would start ${name}.service (it is inactive)`)),
+    dry.logs.join('\n'),
+  )
+  assert.equal((await um.systemctl('is-active', name)).trim(), 'inactive')
+  assert.equal((await um.systemctl('is-enabled', name)).trim(), 'disabled')
+  await dry.stop()
+
   // The engine: a changed config file notifies the service, which reloads; the unit file, written
   // by a file resource, comes first (automatic edge), and a change of it means daemon-reload and
   // a restart.

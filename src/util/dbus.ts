@@ -12,6 +12,9 @@ import dbus from 'dbus-next'
 
 export type BusKind = 'system' | 'session'
 
+/** How long connecting (and the bus's hello) may take. */
+const CONNECT_MS = 15_000
+
 /** Where the bus of `kind` listens. */
 export function busAddress(kind: BusKind, env: NodeJS.ProcessEnv = process.env): string {
   if (kind === 'system') return env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/run/dbus/system_bus_socket'
@@ -100,24 +103,36 @@ export class Bus {
       try {
         bus = dbus.sessionBus({ busAddress: address })
       } catch (e) {
-        reject(new Error(`cannot reach the ${kind} bus at ${address}`, { cause: e }))
+        reject(new Error(`cannot reach the ${kind} bus at ${address} (${(e as Error).message})`))
         return
       }
       let up = false
+      let timer: NodeJS.Timeout | undefined
       let onClosed: (e: Error) => void = () => {}
       const closed = new Promise<Error>(r => {
         onClosed = r
       })
       bus.on('error', (e: unknown) => {
         const err = e instanceof Error ? e : new Error(String(e))
-        if (!up)
-          reject(new Error(`cannot reach the ${kind} bus at ${address}: ${err.message}`, { cause: err }))
+        if (!up) {
+          clearTimeout(timer)
+          reject(new Error(`cannot reach the ${kind} bus at ${address} (${err.message})`))
+        }
         onClosed(err)
       })
       const conn = (bus as unknown as { _connection: NodeJS.EventEmitter })._connection
       conn.on('end', () => onClosed(new Error(`the ${kind} bus closed the connection`)))
+      // A socket that accepts but never answers must not hang the caller.
+      timer = setTimeout(() => {
+        if (up) return
+        reject(
+          new Error(`cannot reach the ${kind} bus at ${address} (no answer within ${CONNECT_MS / 1000} s)`),
+        )
+        bus.disconnect()
+      }, CONNECT_MS)
       bus.on('connect', () => {
         up = true
+        clearTimeout(timer)
         resolve(new Bus(bus, closed))
       })
     })

@@ -71,7 +71,9 @@ export class Systemd {
   /** Connects to the system manager, or to the user's (`session`); fails clearly when absent. */
   static async connect(session: boolean): Promise<Systemd> {
     const kind: BusKind = session ? 'session' : 'system'
-    const bus = await Bus.connect(kind)
+    const bus = await Bus.connect(kind).catch(e => {
+      throw new Error(`systemd is not reachable: ${(e as Error).message}`)
+    })
     try {
       if (!(await bus.hasName(SYSTEMD)))
         throw new Error(
