@@ -134,7 +134,9 @@ export interface ResourceDef<
   /** Cross-field checks (and of the name, for kinds whose name is a path). Pure; returns every problem. */
   validate?(params: Readonly<z.output<S>>, name: string): Issue[]
   /**
-   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure.
+   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure, or
+   * at most a cheap synchronous read of local state (an installed package lists the files it
+   * ships, from dpkg's database); it runs when the graph is compiled, never changes anything.
    */
   uids?(params: Readonly<z.output<S>>, name: string): readonly string[]
   /**

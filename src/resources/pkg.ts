@@ -76,8 +76,8 @@ export const pkg = defineResource({
     a.allowuntrusted === b.allowuntrusted &&
     a.allownonfree === b.allownonfree &&
     a.allowunsupported === b.allowunsupported,
-  init: (p, ctx) => packages([{ name: ctx.name, params: p, ctx }]),
   initGroup: members => packages(members),
+  init: (p, ctx) => packages([{ name: ctx.name, params: p, ctx }]),
 })
 
 /** The change that brings `s` to `state`, or undefined when it is there. */
