@@ -58,8 +58,12 @@ const OK_RESULTS = new Set(['done', 'skipped'])
 
 export class Systemd {
   readonly #bus: Bus
-  /** Results of finished jobs not yet asked for, by job path. */
+  /**
+   * Results of jobs that finished before the call that queued them returned, by job path: kept
+   * only while such a call is on its way (every job of the system is signalled, not only ours).
+   */
   readonly #results = new Map<string, string>()
+  #queueing = 0
   readonly #waiting = new Map<string, (result: string) => void>()
   readonly kind: BusKind
 
@@ -84,7 +88,7 @@ export class Systemd {
         const [, job, , result] = s.body as [number, string, string, string]
         const waiter = sd.#waiting.get(job)
         if (waiter) waiter(result)
-        else sd.#results.set(job, result)
+        else if (sd.#queueing > 0) sd.#results.set(job, result)
       })
       await bus.call(SYSTEMD, MANAGER_PATH, MANAGER, 'Subscribe')
       return sd
@@ -184,9 +188,15 @@ export class Systemd {
   /** Queues a job (mode `fail`: do not replace a conflicting one) and waits for its result. */
   async #job(method: string, unit: string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted()
-    const [job] = (await this.#manager(method, 'ss', [unit, 'fail'])) as [string]
-    const early = this.#results.get(job)
-    this.#results.delete(job)
+    this.#queueing++
+    let job: string
+    let early: string | undefined
+    try {
+      ;[job] = (await this.#manager(method, 'ss', [unit, 'fail'])) as [string]
+      early = this.#results.get(job)
+    } finally {
+      if (--this.#queueing === 0) this.#results.clear()
+    }
     const result =
       early ??
       (await new Promise<string>((resolve, reject) => {
