@@ -10,8 +10,8 @@
  * - modules loaded lazily with `createRequire(import.meta.url)(name)` are rewritten to `require(name)`,
  *   which esbuild bundles (and still evaluates only when first called);
  * - the version comes from package.json at build time;
- * - ssh2's optional native parts (its crypto binding, `cpu-features`) stay out: ssh2 falls back to
- *   pure JavaScript when they are missing, as it does when npm skipped building them;
+ * - optional parts stay out: ssh2's native helpers (its crypto binding, `cpu-features`; it falls
+ *   back to pure JavaScript, as when npm skipped building them) and dbus-next's X11 lookup;
  * - `etcd3` reads `proto/rpc.proto` from disk when it loads: the file is parsed here and embedded.
  */
 import { readFile, stat } from 'node:fs/promises'
@@ -37,11 +37,15 @@ export const lazyRequire: Plugin = {
   },
 }
 
-/** ssh2's native helpers are optional (required inside try/catch): leave them out. */
-export const ssh2Optional: Plugin = {
-  name: 'ssh2-optional',
+/**
+ * Optional native or desktop parts that the code runs without: ssh2's native helpers (required
+ * inside try/catch), and dbus-next's X11 address lookup (only for a session bus found through an X
+ * display, which a server never has). Left out of the bundle.
+ */
+export const optionalParts: Plugin = {
+  name: 'optional-parts',
   setup(b) {
-    b.onResolve({ filter: /^cpu-features$|\.node$/ }, args => ({ path: args.path, external: true }))
+    b.onResolve({ filter: /^cpu-features$|^x11$|\.node$/ }, args => ({ path: args.path, external: true }))
   },
 }
 
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     },
     define: { MGMT_BUNDLED_VERSION: JSON.stringify(pkg.version) },
-    plugins: [lazyRequire, ssh2Optional, etcd3Protos],
+    plugins: [lazyRequire, optionalParts, etcd3Protos],
   })
   const { size } = await stat(outfile)
   process.stdout.write(`dist/mgmt.mjs: ${(size / 1024).toFixed(0)} KiB\n`)

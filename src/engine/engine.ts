@@ -209,7 +209,9 @@ export class Engine implements WorkerHost {
     const out: Transfer = { changed: [], lines: [] }
     for (const [to, list] of incoming) {
       const r: Receiver | undefined =
-        to === w.id ? { id: to, def: w.res.def, params: w.params, recvState: w.recvState } : w.members.get(to)
+        to === w.id
+          ? { id: to, name: w.res.name, def: w.res.def, params: w.params, recvState: w.recvState }
+          : w.members.get(to)
       if (!r) throw new Error(`${w.id} has no member ${to} to receive values`)
       const t = transfer(to, r.def, list, r.params, r.recvState)
       out.changed.push(...t.changed)
@@ -396,13 +398,15 @@ export class Engine implements WorkerHost {
       // Each other member has its own copy of its params and its own received state.
       const receivers = new Map<string, Receiver>()
       for (const m of members.slice(1))
-        receivers.set(m.id, { id: m.id, def: m.def, params: { ...m.params }, recvState: {} })
+        receivers.set(m.id, { id: m.id, name: m.name, def: m.def, params: { ...m.params }, recvState: {} })
       let group: GroupMember[] = []
-      const inits = members.map(async m => {
-        const mlog = m === res ? log : this.#opts.log.child(m.id)
+      // A kind that runs its groups itself gets one instance; its members report as the vertex.
+      const together = members.length > 1 && res.def.initGroup !== undefined
+      const paramsOf = (m: Res): Record<string, unknown> => receivers.get(m.id)?.params ?? params
+      const contexts = members.map(m => {
         const own = receivers.get(m.id)
-        const ctx = this.#context(m.kind, m.name, mlog, {
-          event: members.length === 1 ? () => worker?.event() : gate(),
+        return this.#context(m.kind, m.name, m === res ? log : this.#opts.log.child(m.id), {
+          event: members.length === 1 || together ? () => worker?.event() : gate(),
           refresh: () => worker?.refreshing ?? false,
           send: values => {
             if (worker) worker.sent = values
@@ -411,16 +415,30 @@ export class Engine implements WorkerHost {
           graph: () => this.#graphResources(),
           group: () => (m === res ? group : []),
         })
-        return { id: m.id, instance: await m.def.init(own ? own.params : params, ctx) }
       })
-      const inited = await Promise.all(inits)
-      group = members
-        .slice(1)
-        .map((m, i) => ({ kind: m.kind, name: m.name, instance: inited[i + 1]!.instance }))
+      const inited = together
+        ? [
+            {
+              id: res.id,
+              instance: await res.def.initGroup!(
+                members.map((m, i) => ({ name: m.name, params: paramsOf(m), ctx: contexts[i]! })),
+              ),
+            },
+          ]
+        : await Promise.all(
+            members.map(async (m, i) => ({
+              id: m.id,
+              instance: await m.def.init(paramsOf(m), contexts[i]!),
+            })),
+          )
+      if (!together)
+        group = members
+          .slice(1)
+          .map((m, i) => ({ kind: m.kind, name: m.name, instance: inited[i + 1]!.instance }))
       const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)
-      if (inited.length > 1 && log.isDebug)
+      if (members.length > 1 && log.isDebug)
         log.debug(
-          `grouped with ${inited
+          `grouped with ${members
             .slice(1)
             .map(m => m.id)
             .join(', ')}`,

@@ -179,10 +179,12 @@ export interface ResourceDef<
   readonly sends?: Snd
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
-  /** Cross-field checks. Pure; returns every problem. */
-  validate?(params: Readonly<z.output<S>>): Issue[]
+  /** Cross-field checks (and of the name, for kinds whose name is a path). Pure; returns every problem. */
+  validate?(params: Readonly<z.output<S>>, name: string): Issue[]
   /**
-   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure.
+   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure, or
+   * at most a cheap synchronous read of local state (an installed package lists the files it
+   * ships, from dpkg's database); it runs when the graph is compiled, never changes anything.
    */
   uids?(params: Readonly<z.output<S>>, name: string): readonly string[]
   /**
@@ -211,6 +213,13 @@ export interface ResourceDef<
    * path of edges between the two, or the part sends values) is invalid. Pure.
    */
   partOf?(params: Readonly<z.output<S>>, name: string): PartOf | undefined
+  /**
+   * With `traits.groupable`: runs a grouped vertex as one instance, so that its members are applied
+   * together (pkg installs them in one transaction). `members[0]` is the vertex's own resource;
+   * every member's `ctx.event()` is the vertex's. Absent: each member gets its own `init`, one
+   * watch of them all, and their checkApply calls one after the other.
+   */
+  initGroup?(members: readonly GroupedResource<z.output<S>>[]): Instance | Promise<Instance>
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
   init(params: Readonly<z.output<S>>, ctx: ResourceContext<SentValues<Snd>>): Instance | Promise<Instance>
@@ -230,12 +239,13 @@ export interface AnyResourceDef {
   readonly traits?: Traits
   readonly sends?: SendsShape
   normalize?(params: PlainParams, name: string): PlainParams
-  validate?(params: PlainParams): Issue[]
+  validate?(params: PlainParams, name: string): Issue[]
   uids?(params: PlainParams, name: string): readonly string[]
   autoEdges?(params: PlainParams, name: string): readonly (readonly string[])[]
   reversed?(params: PlainParams): Promise<Record<string, unknown> | undefined>
   groupCmp?(a: PlainParams, b: PlainParams): boolean
   partOf?(params: PlainParams, name: string): PartOf | undefined
+  initGroup?(members: readonly GroupedResource<PlainParams>[]): Instance | Promise<Instance>
   cmp?(a: PlainParams, b: PlainParams): string | undefined
   init(params: PlainParams, ctx: ResourceContext): Instance | Promise<Instance>
 }
@@ -247,6 +257,13 @@ export interface AnyResourceDef {
  */
 export function anyDef<D extends ResourceDef<string, ParamsSchema, SendsShape>>(def: D): AnyResourceDef {
   return def as unknown as AnyResourceDef
+}
+
+/** One resource of a grouped vertex, for `initGroup`. */
+export interface GroupedResource<P> {
+  readonly name: string
+  readonly params: Readonly<P>
+  readonly ctx: ResourceContext
 }
 
 /** The params type of a definition. */

@@ -81,6 +81,7 @@ const STOPPED: Error = Object.freeze(Object.assign(new Error('stopped'), { name:
 /** A member of a grouped vertex that receives values: its own params and received state. */
 export interface Receiver {
   readonly id: string
+  readonly name: string
   readonly def: Res['def']
   readonly params: Record<string, unknown>
   readonly recvState: Record<string, RecvState>
@@ -379,7 +380,13 @@ export class Worker implements Peer {
     if (!t.changed.length) return
     for (const line of t.lines) this.log.info(line)
     this.#clean = false
-    const self: Receiver = { id: this.id, def: this.res.def, params: this.params, recvState: this.recvState }
+    const self: Receiver = {
+      id: this.id,
+      name: this.res.name,
+      def: this.res.def,
+      params: this.params,
+      recvState: this.recvState,
+    }
     const receivers = [self, ...this.members.values()]
     // A first run keeps its own cause; later, a new value says more than the event that came with it.
     if (this.ts > 0)
@@ -393,7 +400,7 @@ export class Worker implements Peer {
       }
     for (const r of receivers) {
       if (!Object.values(r.recvState).some(s => s.changed)) continue
-      const issues = r.def.validate?.(r.params) ?? []
+      const issues = r.def.validate?.(r.params, r.name) ?? []
       if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: r.id, issues })
     }
   }

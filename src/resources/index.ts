@@ -6,20 +6,27 @@
 
 import { Registry } from '../engine/registry.js'
 import { anyDef } from '../engine/resource.js'
+import { cron } from './cron.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { group } from './group.js'
+import { hostname } from './hostname.js'
 import { httpClient } from './http_client.js'
 import { httpServer } from './http_server.js'
 import { httpServerFile } from './http_server_file.js'
 import { kmsg } from './kmsg.js'
+import { mount } from './mount.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
+import { pkg } from './pkg.js'
 import { print } from './print.js'
+import { svc } from './svc.js'
 import { test } from './test.js'
 import { tftpFile } from './tftp_file.js'
 import { tftpServer } from './tftp_server.js'
 import { timer } from './timer.js'
+import { user } from './user.js'
 import { value } from './value.js'
 
 export const builtinKinds = [
@@ -31,6 +38,13 @@ export const builtinKinds = [
   password,
   timer,
   value,
+  svc,
+  cron,
+  pkg,
+  user,
+  group,
+  hostname,
+  mount,
   httpClient,
   httpServer,
   httpServerFile,

@@ -25,15 +25,34 @@ export interface StartOptions {
   cwd?: string
   /** A command that runs node in its place and keeps its PID (`ip netns exec NS`). */
   via?: readonly string[]
+  /**
+   * Runs it through another command first (`nsenter -t PID -m --` into a namespace), in a process
+   * group of its own: signals go to the group, the prefix ignores them (an nsenter that forks into a
+   * pid namespace waits for mgmt and exits with its code), mgmt handles them.
+   */
+  prefix?: readonly string[]
+  /** Another node binary. */
+  node?: string
 }
 
 export function startMgmt(args: string[], opts: StartOptions = {}): Running {
-  const argv = [...(opts.via ?? []), process.execPath, mainJs, ...args]
+  const prefixed = opts.prefix?.length
+    ? ['sh', '-c', 'trap "" TERM INT; exec "$@"', 'mgmt-prefix', ...opts.prefix]
+    : []
+  const argv = [...prefixed, ...(opts.via ?? []), opts.node ?? process.execPath, mainJs, ...args]
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: prefixed.length > 0,
   })
+  const signal = (sig: NodeJS.Signals): void => {
+    if (!prefixed.length || !child.pid) child.kill(sig)
+    else
+      try {
+        process.kill(-child.pid, sig)
+      } catch {}
+  }
   let out = ''
   const listeners = new Set<() => void>()
   const onData = (d: Buffer): void => {
@@ -76,8 +95,8 @@ export function startMgmt(args: string[], opts: StartOptions = {}): Running {
       })
     },
     async kill(graceMs = 5000) {
-      if (!done) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      if (!done) signal('SIGTERM')
+      const timer = setTimeout(() => signal('SIGKILL'), graceMs)
       const code = await exited
       clearTimeout(timer)
       return code

@@ -84,12 +84,12 @@ function autoEdges(g: LangGraph, registry: Registry): string[] {
   const index = new Map<string, string>()
   for (const x of parsed)
     if (x?.def.uids)
-      for (const uid of x.def.uids(x.params as never, x.r.name)) index.set(uid, `${x.r.kind}[${x.r.name}]`)
+      for (const uid of x.def.uids(x.params, x.r.name)) index.set(uid, `${x.r.kind}[${x.r.name}]`)
   const out: string[] = []
   for (const x of parsed) {
     if (!x?.def.autoEdges) continue
     const me = `${x.r.kind}[${x.r.name}]`
-    for (const candidates of x.def.autoEdges(x.params as never, x.r.name))
+    for (const candidates of x.def.autoEdges(x.params, x.r.name))
       for (const uid of candidates) {
         const from = index.get(uid)
         if (from && from !== me) {
