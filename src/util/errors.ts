@@ -45,6 +45,10 @@ const messages = {
     `command \`${d.command}\` ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}` +
     (d.stderr.trim() ? `: ${d.stderr.trim().split('\n').slice(-5).join('\n')}` : ''),
   ERR_USAGE: (d: { reason: string }) => d.reason,
+  ERR_PUPPET_MISSING: (d: { reason: string }) =>
+    `Puppet is not available (${d.reason}): install the Debian package \`puppet\` (apt-get install puppet)`,
+  ERR_PUPPET_COMPILE: (d: { source: string; error: string }) =>
+    `${d.source}: Puppet failed to compile: ${d.error}`,
 } satisfies Record<string, (d: never) => string>
 
 export type ErrorCode = keyof typeof messages
