@@ -11,11 +11,12 @@ import { file } from './file.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
+import { pippet } from './pippet.js'
 import { print } from './print.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value] as const
+export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, pippet] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
