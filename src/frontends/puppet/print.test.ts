@@ -30,6 +30,6 @@ test('a Sensitive() value is not printed: its param is left out, and a comment s
   const t = translated('file')
   const text = graphYaml(t.spec, ' header', t.secrets)
   assert.ok(!text.includes('s3cr3t'))
-  assert.match(text, /# sensitive, not printed: content\n\s+- name: \/etc\/secret\n/)
+  assert.match(text, /# sensitive, not printed: params\.content\n\s+- name: File\[\/etc\/secret\]\n/)
   loadYaml(text, 'file.yaml', registry, { strict: true })
 })

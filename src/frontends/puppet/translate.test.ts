@@ -107,12 +107,19 @@ test('file: what mgmt cannot express goes to pippet whole, with every param, log
     'File: replace => false not mapped; applied by Puppet through `pippet` (checked every 1800 s): File[/etc/keep]',
     'File: `links` not mapped; applied by Puppet through `pippet` (checked every 1800 s): File[/etc/followed]',
     'File: mode ug+w: relative symbolic modes not mapped; applied by Puppet through `pippet` (checked every 1800 s): File[/etc/relative-mode]',
+    'File: Sensitive `content`; applied by Puppet through `pippet` (checked every 1800 s): File[/etc/secret]',
   ])
 })
 
-test('file: a Sensitive() value is applied, and listed among the secrets that are never printed', () => {
+test('a resource with a Sensitive() value is applied by Puppet, which keeps the value out of logs', () => {
   const t = translated('file')
-  assert.equal(t.res('file', '/etc/secret').params.content, 's3cr3t\n')
+  const secret = t.res('pippet', 'File[/etc/secret]')
+  assert.deepEqual(secret.params, {
+    type: 'file',
+    title: '/etc/secret',
+    params: { content: 's3cr3t\n', mode: '0600' },
+    sensitive: ['content'],
+  })
   assert.deepEqual(t.secrets, ['s3cr3t\n'])
 })
 

@@ -148,6 +148,9 @@ function mapNative(r: CatalogResource, opts: TranslateOptions, ctx: MapContext):
   if (!m) return 'no native mapping'
   const known = opts.kindParams(m.kind)
   if (!known) return `no \`${m.kind}\` kind in this build`
+  // mgmt's kinds log what they write (a file's diff in noop, an exec's command); Puppet redacts.
+  if (r.sensitive_parameters?.length)
+    return `Sensitive ${r.sensitive_parameters.map(k => `\`${k}\``).join(', ')}`
   const p = r.parameters ?? {}
   const handled = new Set([...m.params, ...(m.ignored ?? [])])
   const extra = Object.keys(p).filter(k => !METAPARAMS.has(k) && !handled.has(k))
