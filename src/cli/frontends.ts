@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { Frontend } from '../frontends/frontend.js'
 import { yamlFrontend } from '../frontends/yaml/index.js'
+import { puppetCommand } from './puppet.js'
 
 export interface FrontendCommand {
   readonly name: string
@@ -14,6 +15,8 @@ export interface FrontendCommand {
   configure?(cmd: Command): void
   /** The frontend for the parsed arguments and options; undefined runs no local graph. */
   open(args: string[], opts: Record<string, unknown>): Frontend | undefined
+  /** Does something else than run for some options (`--print-graph`): the exit code; undefined runs. */
+  instead?(args: string[], opts: Record<string, unknown>): Promise<number> | undefined
 }
 
 export const frontendCommands: readonly FrontendCommand[] = [
@@ -23,6 +26,7 @@ export const frontendCommands: readonly FrontendCommand[] = [
     configure: cmd => cmd.argument('<file>', 'the YAML graph'),
     open: ([file]) => yamlFrontend(resolve(file!)),
   },
+  puppetCommand,
   {
     name: 'empty',
     description: 'run no local graph',

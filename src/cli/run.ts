@@ -27,7 +27,8 @@ export function addRunCommand(program: Command): void {
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
       const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
-      process.exitCode = await runCommand(opts, fc.open(self.args, opts))
+      const other = fc.instead?.(self.args, opts)
+      process.exitCode = other ? await other : await runCommand(opts, fc.open(self.args, opts))
     })
   }
 }
