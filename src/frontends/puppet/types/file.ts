@@ -28,6 +28,61 @@ function modeOf(v: unknown, dir: boolean): string | Unmapped {
   return n.toString(8).padStart(4, '0')
 }
 
+/** What `ensure` asks for: the state, a directory, or a link and its target. */
+interface Shape {
+  readonly state?: 'exists' | 'absent'
+  readonly dir: boolean
+  readonly link?: string
+}
+
+function shapeOf(p: Readonly<Record<string, unknown>>, hasContent: boolean): Shape | Unmapped {
+  const ensure = str(p.ensure)
+  const dir = bool(p.recurse) === true
+  switch (ensure) {
+    case undefined:
+      // mgmt errors on content for a missing file; Puppet creates it.
+      return { state: hasContent ? 'exists' : undefined, dir }
+    case 'present':
+    case 'file':
+      return { state: 'exists', dir }
+    case 'directory':
+      return { state: 'exists', dir: true }
+    case 'absent':
+      return { state: 'absent', dir }
+    case 'link': {
+      const target = str(p.target)
+      return target
+        ? { state: 'exists', dir: false, link: target }
+        : unmapped('ensure => link without a target')
+    }
+    default:
+      return ensure.startsWith('/')
+        ? { state: 'exists', dir: false, link: ensure }
+        : unmapped(`ensure => ${ensure}`)
+  }
+}
+
+/** `content` or `source` into `out`. */
+function contentInto(
+  out: Record<string, unknown>,
+  p: Readonly<Record<string, unknown>>,
+  sources: readonly unknown[],
+  dir: boolean,
+  modules: Readonly<Record<string, string>>,
+): Unmapped | undefined {
+  if (p.content !== undefined) {
+    if (dir) return unmapped('content on a directory')
+    out.content = String(p.content)
+  }
+  if (sources.length) {
+    const src = localSource(String(sources[0]), modules)
+    if (typeof src !== 'string') return src
+    if (dir && bool(p.recurse) !== true) return unmapped('a directory source without recurse')
+    out.source = dir && !src.endsWith('/') ? `${src}/` : src
+  }
+  return undefined
+}
+
 export const fileMapping: TypeMapping = {
   kind: 'file',
   params: [
@@ -46,65 +101,30 @@ export const fileMapping: TypeMapping = {
   ],
   ignored: ['backup', 'checksum', 'show_diff'],
   map(r, p, ctx) {
-    const path = str(p.path) ?? r.title
-    const ensure = str(p.ensure)
-    const recurse = bool(p.recurse)
-    if (p.recurse !== undefined && recurse === undefined) return unmapped(`recurse => ${String(p.recurse)}`)
+    if (p.recurse !== undefined && bool(p.recurse) === undefined)
+      return unmapped(`recurse => ${String(p.recurse)}`)
     if (bool(p.replace) === false) return unmapped('replace => false')
-    const sources = Array.isArray(p.source) ? p.source : p.source === undefined ? [] : [p.source]
+    const sources = p.source === undefined ? [] : Array.isArray(p.source) ? p.source : [p.source]
     if (sources.length > 1) return unmapped('several sources')
-    let state: string | undefined
-    let dir = recurse === true
-    let link: string | undefined
-    switch (ensure) {
-      case undefined:
-        if (p.content !== undefined || sources.length) state = 'exists'
-        break
-      case 'present':
-      case 'file':
-        state = 'exists'
-        break
-      case 'directory':
-        state = 'exists'
-        dir = true
-        break
-      case 'absent':
-        state = 'absent'
-        break
-      case 'link':
-        state = 'exists'
-        link = str(p.target)
-        if (!link) return unmapped('ensure => link without a target')
-        break
-      default:
-        if (!ensure.startsWith('/')) return unmapped(`ensure => ${ensure}`)
-        state = 'exists'
-        link = ensure
-    }
-    const out: Record<string, unknown> = { path: dir && !path.endsWith('/') ? `${path}/` : path }
-    if (state) out.state = state
-    if (link !== undefined) {
+    const shape = shapeOf(p, p.content !== undefined || sources.length > 0)
+    if ('unmapped' in shape) return shape
+    const path = str(p.path) ?? r.title
+    const out: Record<string, unknown> = { path: shape.dir && !path.endsWith('/') ? `${path}/` : path }
+    if (shape.state) out.state = shape.state
+    if (shape.link !== undefined) {
       out.symlink = true
-      out.source = link
-    } else if (state !== 'absent') {
-      if (p.content !== undefined) {
-        if (dir) return unmapped('content on a directory')
-        out.content = String(p.content)
-      }
-      if (sources.length) {
-        const src = localSource(String(sources[0]), ctx.modules)
-        if (typeof src !== 'string') return src
-        if (dir && !recurse) return unmapped('a directory source without recurse')
-        out.source = dir && !src.endsWith('/') ? `${src}/` : src
-      }
+      out.source = shape.link
+    } else if (shape.state !== 'absent') {
+      const bad = contentInto(out, p, sources, shape.dir, ctx.modules)
+      if (bad) return bad
     }
     for (const k of ['owner', 'group'] as const) if (p[k] !== undefined) out[k] = String(p[k])
     if (p.mode !== undefined) {
-      const mode = modeOf(p.mode, dir)
+      const mode = modeOf(p.mode, shape.dir)
       if (typeof mode !== 'string') return mode
       out.mode = mode
     }
-    if (recurse) out.recurse = true
+    if (bool(p.recurse)) out.recurse = true
     if (bool(p.force)) out.force = true
     if (bool(p.purge)) out.purge = true
     return { kind: 'file', name: r.title, params: out }

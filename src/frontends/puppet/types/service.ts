@@ -2,7 +2,7 @@
  * Puppet's `service` → mgmt's `svc` (systemd): `ensure` running or stopped, `enable` true or false.
  * A refresh reloads the unit where it can (Puppet restarts it).
  */
-import { bool, nameOf, str, type TypeMapping, unmapped, type Vertex } from './common.js'
+import { bool, nameOf, str, type TypeMapping, unmapped } from './common.js'
 
 export const serviceMapping: TypeMapping = {
   kind: 'svc',
@@ -24,7 +24,6 @@ export const serviceMapping: TypeMapping = {
       if (enable === undefined) return unmapped(`enable => ${String(p.enable)}`)
       params.startup = enable ? 'enabled' : 'disabled'
     }
-    const v: Vertex = { kind: 'svc', name: nameOf(r, p).replace(/\.service$/, ''), params }
-    return v
+    return { kind: 'svc', name: nameOf(r, p).replace(/\.service$/, ''), params }
   },
 }
