@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { compileGraph } from '../../engine/compile.js'
+import { compileGraph, GraphInvalid } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { builtinKindParams, translated } from './testdata.js'
+import { translate } from './translate.js'
 
 const registry = builtinRegistry()
 
@@ -247,4 +248,31 @@ test('each resource carries the file and line of its declaration, for located er
     '/etc/puppet/code/refreshonly.pp:3: Exec[reload-app]',
     'subscribe',
   ])
+})
+
+test('a value mgmt rejects is an error that names the manifest, the line and the Puppet resource', () => {
+  const catalog = {
+    name: 'n',
+    edges: [],
+    resources: [
+      { type: 'File', title: '/tmp/x', file: '/etc/puppet/site.pp', line: 7, parameters: { mode: '0999' } },
+      {
+        type: 'Exec',
+        title: 'e',
+        file: '/etc/puppet/site.pp',
+        line: 8,
+        parameters: { command: ['/bin/echo', 'a b'] },
+      },
+    ],
+  }
+  const t = translate(
+    { catalog, collections: [], modules: {}, modulepath: [] },
+    { kindParams: builtinKindParams, pollInterval: 0 },
+  )
+  assert.equal(t.spec.resources[1]?.kind, 'pippet', 'a command as a list goes to Puppet')
+  assert.throws(
+    () => compileGraph(t.spec, registry),
+    (e: unknown) =>
+      e instanceof GraphInvalid && /\/etc\/puppet\/site\.pp:7: File\[\/tmp\/x\]\.mode: /.test(e.message),
+  )
 })

@@ -46,6 +46,9 @@ export const execMapping: TypeMapping = {
       return unmapped('returns other than 0')
     const provider = str(p.provider)
     if (provider && provider !== 'posix' && provider !== 'shell') return unmapped(`provider => ${provider}`)
+    // Puppet runs a command given as a list of words without a shell; mgmt's commands are strings.
+    if ([p.command, ...list(p.onlyif), ...list(p.unless)].some(Array.isArray))
+      return unmapped('a command as a list')
     const creates = list(p.creates).map(String)
     if (creates.length > 1) return unmapped('several creates')
     const env = envOf(p)

@@ -18,7 +18,8 @@ export const notifyMapping: TypeMapping = {
   params: ['message', 'name', 'loglevel'],
   ignored: ['withpath'],
   map(r, p) {
-    const body = str(p.message) ?? str(p.name) ?? r.title
+    const m = p.message ?? p.name ?? r.title
+    const body = typeof m === 'string' ? m : JSON.stringify(m)
     const priority = PRIORITY[str(p.loglevel) ?? 'notice'] ?? 'Notice'
     return { kind: 'msg', name: r.title, params: { body, priority } }
   },
