@@ -39,7 +39,7 @@ const graphKey = (s: GraphSpec): string =>
 
 export async function* followManifest(o: LiveOptions): AsyncGenerator<Compiled> {
   const { log, signal } = o
-  let edited = false
+  let edited: string | undefined
   let due = false
   let wake: (() => void) | undefined
   const poke = (): void => wake?.()
@@ -60,7 +60,7 @@ export async function* followManifest(o: LiveOptions): AsyncGenerator<Compiled> 
         w.path,
         signal,
         () => {
-          edited = true
+          edited = w.path
           poke()
         },
         { recursive: w.recursive },
@@ -69,9 +69,10 @@ export async function* followManifest(o: LiveOptions): AsyncGenerator<Compiled> 
       while (!edited && !due && !signal.aborted) await new Promise<void>(r => (wake = r))
       if (signal.aborted) return
       if (edited) await new Promise(r => setTimeout(r, SETTLE_MS))
-      const why = edited ? 'the manifest changed' : `${o.interval} s passed`
+      const why = edited ? `${edited} changed` : `${o.interval} s passed`
       const refreshFacts = due
-      edited = due = false
+      edited = undefined
+      due = false
       let b: Built
       try {
         b = await o.rebuild(refreshFacts)
