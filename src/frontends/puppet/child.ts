@@ -1,16 +1,18 @@
 /**
- * The persistent Puppet child: one Ruby process that loaded Puppet once (about a second, and as
- * much again for Facter and the first use of each type), then compiles catalogs and applies single
- * resources in tens of milliseconds each. Requests go one JSON line each on its stdin and are
+ * The persistent Puppet child: one Ruby process that loads Puppet once (about a second, and as
+ * much again for Facter and the first use of each type). After that a compile costs only what
+ * Puppet's compiler needs for the manifest (tens of milliseconds for a node-sized one), and a
+ * single resource applies in milliseconds. Requests go one JSON line each on its stdin and are
  * answered in order on its stdout (`child_rb.ts` has the protocol).
  *
  * The child starts on the first request and starts again on the next one if it died. While no
  * request is pending it does not hold Node's event loop open; when mgmt exits, its stdin closes and
- * it ends. Its Puppet `vardir` is a temporary directory of its own, so that nothing it applies
- * touches the state of a Puppet agent on the same host.
+ * it ends. It runs from a temporary directory of its own (its program, `child.rb`, and Puppet's
+ * `vardir`, `var/`), removed when it ends, so that nothing it applies touches the state of a
+ * Puppet agent on the same host.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { MgmtError } from '../../util/errors.js'
@@ -90,7 +92,8 @@ interface Pending {
 
 export class PuppetChild {
   #proc: ChildProcess | undefined
-  #vardir: string | undefined
+  /** Its temporary directory: the program and Puppet's vardir. */
+  #dir: string | undefined
   #pending = new Map<number, Pending>()
   #next = 1
   #buf = ''
@@ -134,15 +137,17 @@ export class PuppetChild {
 
   #start(): ChildProcess {
     const ruby = puppetRuby()
-    this.#vardir = mkdtempSync(join(tmpdir(), 'mgmt-puppet-'))
+    this.#dir = mkdtempSync(join(tmpdir(), 'mgmt-puppet-'))
+    const program = join(this.#dir, 'child.rb')
+    writeFileSync(program, CHILD_RB, { mode: 0o600 })
     const s = this.settings
     const settings = [
-      `--vardir=${this.#vardir}`,
+      `--vardir=${join(this.#dir, 'var')}`,
       ...(s.modulepath ? [`--basemodulepath=${s.modulepath}`] : []),
       ...(s.certname ? [`--certname=${s.certname}`] : []),
       ...(s.config ? [`--config=${s.config}`] : []),
     ]
-    const proc = spawn(ruby, ['-e', CHILD_RB, JSON.stringify({ settings })], {
+    const proc = spawn(ruby, [program, JSON.stringify({ settings })], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group: a ^C at the terminal is for mgmt, which stops the child in order.
       detached: true,
@@ -219,8 +224,8 @@ export class PuppetChild {
     this.#ready = undefined
     process.off('exit', this.#onExit)
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
-    if (this.#vardir) rmSync(this.#vardir, { recursive: true, force: true })
-    this.#vardir = undefined
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true })
+    this.#dir = undefined
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     for (const p of pending) p.reject(err)
@@ -241,6 +246,6 @@ export class PuppetChild {
   /** At process exit: no waiting, just the signal and the temporary directory. */
   #kill(): void {
     this.#proc?.kill('SIGKILL')
-    if (this.#vardir) rmSync(this.#vardir, { recursive: true, force: true })
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true })
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The Ruby program of the Puppet child (run as `ruby -e PROGRAM CONFIG_JSON`). It loads Puppet
+ * The Ruby program of the Puppet child (run as `ruby child.rb CONFIG_JSON`). It loads Puppet
  * once, then answers one JSON request a line on stdin with one JSON reply a line on stdout, until
  * stdin ends:
  *
