@@ -5,6 +5,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { Frontend } from '../frontends/frontend.js'
+import { langFrontend } from '../frontends/mcl/index.js'
 import { yamlFrontend } from '../frontends/yaml/index.js'
 import { puppetCommand } from './puppet.js'
 
@@ -25,6 +26,14 @@ export const frontendCommands: readonly FrontendCommand[] = [
     description: 'run the graph in a YAML file, and re-apply it whenever the file changes',
     configure: cmd => cmd.argument('<file>', 'the YAML graph'),
     open: ([file]) => yamlFrontend(resolve(file!)),
+  },
+  {
+    name: 'lang',
+    description:
+      'run an mcl program (a .mcl file or a module directory), and re-run it whenever its files change',
+    configure: cmd =>
+      cmd.argument('<input>', 'the .mcl file, or a module directory (metadata.yaml or main.mcl)'),
+    open: ([input], opts) => langFrontend(resolve(input!), { hostname: opts.hostname as string | undefined }),
   },
   puppetCommand,
   {

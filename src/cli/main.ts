@@ -1,19 +1,9 @@
 #!/usr/bin/env node
 /** The `mgmt` command: parse, hand over to the subcommand, set the exit code. */
-import { Command, CommanderError } from 'commander'
+import { CommanderError } from 'commander'
 import { describeError, isMgmtError } from '../util/errors.js'
-import { version } from '../version.js'
-import { addRunCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
-
-function program(): Command {
-  const p = new Command('mgmt')
-    .description('event-driven, parallel configuration management')
-    .version(version, '-v, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-  addRunCommand(p)
-  return p
-}
+import { program } from './program.js'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { runMgmt, startMgmt } from '../testing/cli.js'
-import { whenContent } from '../testing/fswait.js'
+import { whenContent, whenWritten } from '../testing/fswait.js'
 import { version } from '../version.js'
 
 let dir: string
@@ -194,6 +194,22 @@ test('--noop changes nothing and shows a diff; exit 0', async () => {
   assert.match(r.output, /1 would have changed/)
 })
 
+test('a switch from the environment reads its value: MGMT_NOOP=false applies, MGMT_NOOP=1 does not', async () => {
+  const { file, root } = await graph(
+    'envnoop',
+    'graph: g\nresources:\n  file:\n  - name: f\n    path: "@/f"\n    state: exists\n    content: "new\\n"\n',
+  )
+  const dry = await runMgmt([...once, 'yaml', file], { env: { MGMT_NOOP: '1' } })
+  assert.equal(dry.code, 0, dry.output)
+  assert.equal(existsSync(join(root, 'f')), false)
+  for (const off of ['false', '0', 'no']) {
+    const r = await runMgmt([...once, 'yaml', file], { env: { MGMT_NOOP: off } })
+    assert.equal(r.code, 0, r.output)
+    assert.equal(await readFile(join(root, 'f'), 'utf8'), 'new\n')
+    await unlink(join(root, 'f'))
+  }
+})
+
 test('a failing resource makes the run exit 1 and names it; its dependents do not run', async () => {
   const { file, root } = await graph(
     'fail',
@@ -300,6 +316,8 @@ test('a second SIGINT cancels running work; the command is killed', async () => 
   )
   const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
   await m.waitFor(/exec\[long\]: running/)
+  // The command has started once its shell wrote the pid (on a loaded machine, well after the log line).
+  await whenWritten(join(root, 'pid'))
   m.child.kill('SIGINT')
   await m.waitFor(/shutting down/)
   m.child.kill('SIGINT')

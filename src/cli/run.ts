@@ -7,11 +7,14 @@ import { CompileCache, type Compiled } from '../engine/compile.js'
 import type { Frontend, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
+import { Progress } from '../observe/progress.js'
+import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
-import { isMgmtError } from '../util/errors.js'
+import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { addRunFlags, type RunFlags } from './flags.js'
+import { addRunFlags, envSwitches, type RunFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
+import { type Observers, startObservers } from './observe.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
 export const EXIT_OK = 0
@@ -26,9 +29,10 @@ export function addRunCommand(program: Command): void {
     fc.configure?.(cmd)
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
+      envSwitches(self)
       const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
       const other = fc.instead?.(self.args, opts)
-      process.exitCode = other ? await other : await runCommand(opts, fc.open(self.args, opts))
+      process.exitCode = other ? await other : await runGraphs(opts, fc.open(self.args, opts))
     })
   }
 }
@@ -45,8 +49,20 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   if (s.later) yield* s.later
 }
 
-export async function runCommand(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
-  const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
+/** Progress on a terminal: only when both outputs are terminals, logs are text, and it is wanted. */
+function terminalProgress(flags: RunFlags): Progress | undefined {
+  if (!flags.progress || flags.logFormat === 'json' || !process.stderr.isTTY || !process.stdout.isTTY) return
+  return new Progress(process.stderr)
+}
+
+export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
+  if (flags.graphvizFilter && !flags.graphviz)
+    throw new MgmtError('ERR_USAGE', { reason: '--graphviz-filter needs --graphviz FILE' })
+  const progress = terminalProgress(flags)
+  const log = createLogger(flags.debug ? 'debug' : 'info', {
+    format: flags.logFormat,
+    write: progress && (line => progress.writeLine(line)),
+  })
   const stopWatching = new AbortController()
   let opened: GraphStream | undefined
   if (frontend) {
@@ -65,6 +81,29 @@ export async function runCommand(flags: RunFlags, frontend: Frontend | undefined
       return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
     }
   }
+  let observers: Observers
+  try {
+    observers = await startObservers(flags, log, progress)
+  } catch (err) {
+    stopWatching.abort()
+    if (!isMgmtError(err, 'ERR_LISTEN')) throw err
+    log.error(err.message)
+    return EXIT_FAILURE
+  }
+  let remotes: Remotes | undefined
+  try {
+    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
+    if (flags.remote.length || flags.detach)
+      remotes = await (await import('./remote.js')).openRemotes(flags, log)
+  } catch (err) {
+    stopWatching.abort()
+    await observers.close()
+    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
+    log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
+      ? EXIT_FAILURE
+      : EXIT_USAGE
+  }
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
@@ -78,30 +117,43 @@ export async function runCommand(flags: RunFlags, frontend: Frontend | undefined
     convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
+    // Remote hosts count for convergence; with no local graph, the run ends when they all have.
+    attach: remotes && (register => remotes.start(register, () => !opened && run.shutdown())),
   })
-  const stopSignals = handleSignals(run, log)
+  observers.attach(run)
+  const stopSignals = handleSignals(run, log, () => remotes?.stop(true))
+  // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
+  // initiator goes away, even killed, the input ends, and so does the run.
+  if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
   // Logged once ^C is handled, so that whoever waits for this line may signal.
   if (opened)
     log.info(
       `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
     )
   else log.info('running no local graph')
-  const result = await run.done.finally(() => {
-    stopWatching.abort()
-    stopSignals()
-  })
+  const result = await run.done.finally(() => stopWatching.abort())
+  const hosts = await remotes?.stop()
+  stopSignals()
+  await observers.close()
+  if (flags.depth > 0) process.stdin.destroy()
   if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
   const verb = flags.noop ? 'would have changed' : 'changed'
   log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
+  const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
+  if (failedHosts.length)
+    log.error(`${plural(failedHosts.length, 'remote host')} failed: ${failedHosts.join(', ')}`)
   if (result.failed.length) {
     log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
     return EXIT_FAILURE
   }
-  return EXIT_OK
+  return failedHosts.length ? EXIT_FAILURE : EXIT_OK
 }
 
-/** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
-function handleSignals(run: RunHandle, log: Logger): () => void {
+/**
+ * ^C once: orderly shutdown; twice: cancel running work (and kill remote runs at once); three
+ * times: stop at once.
+ */
+function handleSignals(run: RunHandle, log: Logger, onCancel: () => void): () => void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
@@ -111,6 +163,7 @@ function handleSignals(run: RunHandle, log: Logger): () => void {
     } else if (count === 2) {
       log.warn(`${sig}: cancelling running work (again to stop at once)`)
       run.cancel()
+      onCancel()
     } else {
       log.warn(`${sig}: stopping now`)
       run.interrupt()

@@ -7,10 +7,10 @@
 
 import { formatPath, type Issue, isMgmtError, MgmtError } from '../util/errors.js'
 import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
+import { Dag } from './dag.js'
 import { addAutoEdges } from './features/autoedge.js'
-import { autoGroup } from './features/autogroup.js'
+import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
-import { Graph } from './graph.js'
 import { MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, zodIssues } from './params.js'
 import type { Registry } from './registry.js'
@@ -109,7 +109,7 @@ export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {
 export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
   const issues: LocatedIssue[] = []
   const warnings: LocatedIssue[] = []
-  const graph: ResGraph = new Graph()
+  const graph: ResGraph = new Dag()
   const origins = new Map<string, Origin>()
   const edgeOrigins = new Map<string, Origin>()
   for (const [i, r] of spec.resources.entries()) {
@@ -168,6 +168,8 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
       issues.push({ path: origins.get(err.details.cycle[0]!) ?? [], message: err.message })
     }
   }
+  // Parts join their parents even with --no-autogroup: apart, they would do nothing.
+  if (issues.length === 0) issues.push(...groupParts(graph, id => origins.get(id) ?? []))
   opts.cache?.rotate()
   if (issues.length) throw new GraphInvalid(issues, warnings)
   if (!opts.noAutoGroup) autoGroup(graph)
@@ -216,15 +218,29 @@ function compileResource(
   }
   const def = registry.get(r.kind)
   const parsed = parseParams(def, r.name, r.params, { strict: opts.strict })
-  for (const w of parsed.warnings) warnings.push({ path: [...at, ...w.path], message: w.message })
+  const own = [...parsed.warnings, ...metaWarnings(r.meta)]
+  for (const w of own) warnings.push({ path: [...at, ...w.path], message: w.message })
   for (const i of parsed.issues) issues.push({ path: [...at, ...i.path], message: i.message })
   const meta = compileMeta(r.meta ?? {}, opts, [...at, 'meta'], issues)
   if (r.name.startsWith('$') && meta && !meta.dollar)
     issues.push({ path: [...at, 'name'], message: 'a name starting with `$` needs meta `dollar: true`' })
   if (!parsed.params || !meta) return undefined
   const res: Res = { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
-  if (key !== undefined) opts.cache!.set(key, { res, warnings: parsed.warnings })
+  if (key !== undefined) opts.cache!.set(key, { res, warnings: own })
   return res
+}
+
+/** Metaparams that are accepted but not acted on yet. */
+function metaWarnings(raw: Readonly<Record<string, unknown>> | undefined): Issue[] {
+  const exp = raw?.export
+  return Array.isArray(exp) && exp.length
+    ? [
+        {
+          path: ['meta', 'export'],
+          message: 'exporting resources needs the etcd world, not available yet: ignored',
+        },
+      ]
+    : []
 }
 
 function compileMeta(

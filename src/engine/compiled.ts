@@ -4,9 +4,9 @@
  * transforms (autoedge, autogroup) and the engine read it.
  */
 import { isDeepStrictEqual } from 'node:util'
-import type { Graph } from './graph.js'
+import type { Dag } from './dag.js'
 import type { MetaParams } from './metaparams.js'
-import type { ResourceDef } from './resource.js'
+import type { AnyResourceDef } from './resource.js'
 
 /** Where something was declared: a key path in the source (`resources.file[0]`). */
 export type Origin = readonly (string | number)[]
@@ -16,7 +16,7 @@ export interface Res {
   readonly id: string
   readonly kind: string
   readonly name: string
-  readonly def: ResourceDef
+  readonly def: AnyResourceDef
   readonly params: Readonly<Record<string, unknown>>
   readonly meta: Readonly<MetaParams>
   /** Resources grouped into this one (autogroup). */
@@ -27,6 +27,8 @@ export interface Res {
 export interface SendRecvPair {
   readonly send: string
   readonly recv: string
+  /** In a grouped vertex: the member that receives (its id); absent: the vertex's own resource. */
+  readonly to?: string
 }
 
 /** An edge of a compiled graph. Several declared edges between one pair merge into one. */
@@ -37,7 +39,7 @@ export interface ResEdge {
   readonly sendRecv: readonly SendRecvPair[]
 }
 
-export type ResGraph = Graph<Res, ResEdge>
+export type ResGraph = Dag<Res, ResEdge>
 
 /** Why two resources of the same id differ, or undefined when they are the same. */
 export function differs(a: Res, b: Res): string | undefined {
@@ -47,13 +49,23 @@ export function differs(a: Res, b: Res): string | undefined {
     a.params === b.params
       ? undefined
       : a.def.cmp
-        ? a.def.cmp(a.params as never, b.params as never)
+        ? a.def.cmp(a.params, b.params)
         : isDeepStrictEqual(a.params, b.params)
           ? undefined
           : `the params differ (${changedKeys(a.params, b.params).join(', ')})`
   if (reason) return reason
   if (!isDeepStrictEqual(a.meta, b.meta))
     return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`
+  return groupDiffers(a.group ?? [], b.group ?? [])
+}
+
+/** A grouped vertex is the same only with the same members, each the same. */
+function groupDiffers(a: readonly Res[], b: readonly Res[]): string | undefined {
+  if (a.length !== b.length || a.some((m, i) => m.id !== b[i]!.id)) return 'its group members differ'
+  for (const [i, m] of a.entries()) {
+    const why = differs(m, b[i]!)
+    if (why) return `${m.id}: ${why}`
+  }
   return undefined
 }
 

@@ -1,11 +1,13 @@
 /** Building a ResourceContext: shared by the engine's workers and the single-resource test harness. */
 import { createHash } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { errCode } from '../util/errors.js'
 import type { PathWatcher } from '../util/fswatch.js'
 import type { Logger } from '../util/logger.js'
+import { writeStateFile } from '../util/statefile.js'
 import type { World } from '../world/world.js'
-import type { GraphResource, RecvState, ResourceContext } from './resource.js'
+import type { GraphResource, GroupMember, RecvState, ResourceContext, StateFiles } from './resource.js'
 
 /** A resource's private directory name: readable, and unique by a hash of kind and name. */
 export function varDirName(kind: string, name: string): string {
@@ -28,10 +30,10 @@ export interface ContextParts {
   send?(values: Readonly<Record<string, unknown>>): void
   recv?(): Readonly<Record<string, RecvState>>
   graph?(): readonly GraphResource[]
+  group?(): readonly GroupMember[]
 }
 
 export function createContext(p: ContextParts): ResourceContext {
-  const base = join(p.stateDir, varDirName(p.kind, p.name))
   return {
     kind: p.kind,
     name: p.name,
@@ -44,11 +46,37 @@ export function createContext(p: ContextParts): ResourceContext {
     send: p.send ?? (() => {}),
     recv: p.recv ?? (() => ({})),
     graph: p.graph ?? (() => []),
+    group: p.group ?? (() => []),
     watchPath: (path, signal, onChange, opts) => p.watcher.watch(path, signal, onChange, opts),
-    async varDir(extra = '') {
-      const dir = join(base, extra)
-      await mkdir(dir, { recursive: true, mode: 0o700 })
-      return dir.endsWith('/') ? dir : `${dir}/`
+    state: stateFiles(join(p.stateDir, varDirName(p.kind, p.name))),
+  }
+}
+
+/** State files in `dir`, a 0700 directory made on first use. */
+export function stateFiles(dir: string): StateFiles {
+  let made: Promise<unknown> | undefined
+  const path = async (name: string): Promise<string> => {
+    made ??= mkdir(dir, { recursive: true, mode: 0o700 }).catch(e => {
+      made = undefined
+      throw e
+    })
+    await made
+    return join(dir, name)
+  }
+  const readBytes = async (name: string): Promise<Buffer | undefined> => {
+    try {
+      return await readFile(join(dir, name))
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return undefined
+      throw e
+    }
+  }
+  return {
+    path,
+    readBytes,
+    read: async name => (await readBytes(name))?.toString('utf8'),
+    async write(name, data, mode = 0o600) {
+      await writeStateFile(await path(name), data, mode)
     },
   }
 }

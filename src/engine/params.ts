@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod'
 import { type Issue, MgmtError } from '../util/errors.js'
-import type { ParamsSchema, ResourceDef } from './resource.js'
+import { type AnyResourceDef, type PlainParams, repr } from './resource.js'
 
 export interface ParsedParams<P> {
   /** Present when there are no issues. */
@@ -24,12 +24,12 @@ export function zodIssues(error: z.ZodError, prefix: readonly (string | number)[
   }))
 }
 
-export function parseParams<S extends ParamsSchema>(
-  def: ResourceDef<string, S>,
+export function parseParams(
+  def: AnyResourceDef,
   name: string,
   raw: Readonly<Record<string, unknown>>,
   opts: { strict?: boolean } = {},
-): ParsedParams<z.output<S>> {
+): ParsedParams<PlainParams> {
   const known = new Set(Object.keys(def.params.shape))
   const input: Record<string, unknown> = {}
   const warnings: Issue[] = []
@@ -50,14 +50,14 @@ export function parseParams<S extends ParamsSchema>(
 }
 
 /** parseParams for code that wants an exception: throws ERR_RES_PARAMS_INVALID. */
-export function mustParseParams<S extends ParamsSchema>(
-  def: ResourceDef<string, S>,
+export function mustParseParams(
+  def: AnyResourceDef,
   name: string,
   raw: Readonly<Record<string, unknown>>,
   opts: { strict?: boolean } = {},
-): z.output<S> {
+): PlainParams {
   const r = parseParams(def, name, raw, opts)
   if (!r.params)
-    throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: `${def.kind}[${name}]`, issues: r.issues })
+    throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: repr(def.kind, name), issues: r.issues })
   return r.params
 }

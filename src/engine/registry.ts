@@ -3,22 +3,22 @@
  * side effect of importing a module), so what exists never depends on import order.
  */
 import { MgmtError } from '../util/errors.js'
-import type { ResourceDef } from './resource.js'
+import type { AnyResourceDef } from './resource.js'
 
 export class Registry {
-  readonly #kinds = new Map<string, ResourceDef>()
+  readonly #kinds = new Map<string, AnyResourceDef>()
 
-  constructor(defs: Iterable<ResourceDef> = []) {
+  constructor(defs: Iterable<AnyResourceDef> = []) {
     for (const d of defs) this.register(d)
   }
 
-  register(def: ResourceDef): void {
+  register(def: AnyResourceDef): void {
     if (!def.kind) throw new MgmtError('ERR_RES_KIND_EMPTY', {})
     if (this.#kinds.has(def.kind)) throw new MgmtError('ERR_RES_KIND_DUPLICATE', { kind: def.kind })
     this.#kinds.set(def.kind, def)
   }
 
-  get(kind: string): ResourceDef {
+  get(kind: string): AnyResourceDef {
     const def = this.#kinds.get(kind)
     if (!def) throw new MgmtError('ERR_RES_KIND_UNKNOWN', { kind })
     return def

@@ -33,8 +33,25 @@
  *
  * `ctx.refresh()` is true when an incoming `notify` edge carries a pending notification; kinds with
  * `traits.refreshable` act on it (reload, regenerate). `ctx.send(values)` publishes the kind's
- * `sends` values in every successful checkApply; `ctx.recv()` tells which received params changed.
- * `ctx.world` reaches the shared key/value store and exported resources.
+ * `sends` values in every successful checkApply (typed: a kind can only send what its `sends`
+ * declares); `ctx.recv()` tells which received params changed. `ctx.world` reaches the shared
+ * key/value store and exported resources. `ctx.state` keeps the resource's own small files (a
+ * password's token, a value, a command's last outputs) across restarts.
+ *
+ * ## Typed kinds, plain engine
+ *
+ * A kind is written against its own types (`defineResource` infers them from its schemas); the
+ * engine holds every kind as an `AnyResourceDef`, over plain records. `anyDef` is the one place the
+ * two meet: the params the engine hands a kind were parsed by that kind's own schema.
+ *
+ * ## Groups and parts
+ *
+ * Grouped resources run as one vertex (see `groupCmp` and `partOf`): the engine calls every
+ * member's watch and checkApply, in order, the first member (the parent) first. `ctx.group()` gives
+ * the parent its members' running instances. A *part* (`partOf`: an `http:server:file` of its
+ * `http:server`) is always grouped into its parent, which uses it through an interface beyond
+ * `Instance` that the parent's kind defines (the file's instance serves the file to its server).
+ * Members receive values like any resource: `ctx.recv()` is their own.
  */
 import type { z } from 'zod'
 import type { Issue } from '../util/errors.js'
@@ -58,8 +75,23 @@ export interface RecvState {
   readonly changed: boolean
 }
 
-/** Everything a resource may use; nothing is global. */
-export interface ResourceContext {
+/** A resource's own small files, in its private directory, kept across restarts. */
+export interface StateFiles {
+  /** The file's content as text, or undefined when it does not exist. */
+  read(name: string): Promise<string | undefined>
+  /** The file's bytes, or undefined when it does not exist. */
+  readBytes(name: string): Promise<Buffer | undefined>
+  /** Replaces the file atomically (temporary file, fsync, rename, directory fsync); mode 0600 by default. */
+  write(name: string, data: string | Uint8Array, mode?: number): Promise<void>
+  /** The file's absolute path (to watch it, or to name it in a message); its directory exists. */
+  path(name: string): Promise<string>
+}
+
+/**
+ * Everything a resource may use; nothing is global. `Sent` is what the kind may send: its `sends`
+ * keys and their value types.
+ */
+export interface ResourceContext<Sent extends object = Readonly<Record<string, unknown>>> {
   readonly kind: string
   readonly name: string
   readonly hostname: string
@@ -71,12 +103,12 @@ export interface ResourceContext {
   /** In checkApply: is a notification pending? */
   refresh(): boolean
   /** In checkApply: publish this kind's sendable values. */
-  send(values: Readonly<Record<string, unknown>>): void
+  send(values: Readonly<Sent>): void
   /** In checkApply: the state of each received param. */
   recv(): Readonly<Record<string, RecvState>>
   readonly world: World
-  /** A persistent directory private to this resource (created on demand, ends with `/`). */
-  varDir(extra?: string): Promise<string>
+  /** This resource's own small state files. */
+  readonly state: StateFiles
   /**
    * Calls `onChange` on every change of `path`: creation, removal, rename, content, mode, owner
    * (and, with `recursive`, of anything below it). Works when the path or its parents do not exist
@@ -91,6 +123,22 @@ export interface ResourceContext {
   ): Promise<void>
   /** The other resources of the running graph (file `purge` keeps what they manage). */
   graph(): readonly GraphResource[]
+  /** The resources grouped into this one (autogroup, or parts), once watch runs; empty for others. */
+  group(): readonly GroupMember[]
+}
+
+/** A member of a grouped vertex, as its parent sees it through `ctx.group()`. */
+export interface GroupMember {
+  readonly kind: string
+  readonly name: string
+  /** What its `init` returned; a part's instance also implements its parent's interface. */
+  readonly instance: Instance
+}
+
+/** The resource that a part belongs to: a kind and a name (no name: the only one of that kind). */
+export interface PartOf {
+  readonly kind: string
+  readonly name?: string | undefined
 }
 
 /** A resource of the running graph, as `ctx.graph()` shows it. */
@@ -156,9 +204,49 @@ export interface ResourceDef<
    * checkApply calls one after the other (a package kind could apply them in one transaction).
    */
   groupCmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): boolean
+  /**
+   * A part of another resource (`http:server:file` of its `http:server`): the resource it runs
+   * inside, or undefined. The engine groups a part into its parent whatever the autogroup settings
+   * (it has no life of its own); a graph where it cannot (no such parent, several candidates, a
+   * path of edges between the two, or the part sends values) is invalid. Pure.
+   */
+  partOf?(params: Readonly<z.output<S>>, name: string): PartOf | undefined
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
-  init(params: Readonly<z.output<S>>, ctx: ResourceContext): Instance | Promise<Instance>
+  init(params: Readonly<z.output<S>>, ctx: ResourceContext<SentValues<Snd>>): Instance | Promise<Instance>
+}
+
+/** The values of a `sends` shape, by key. */
+export type SentValues<Snd extends SendsShape> = { [K in keyof Snd]: z.output<Snd[K]> }
+
+/** Params as the engine holds them: a plain record, parsed by the kind's own schema. */
+export type PlainParams = Readonly<Record<string, unknown>>
+
+/** A kind as the engine and the registry hold it: every hook over plain records. */
+export interface AnyResourceDef {
+  readonly kind: string
+  readonly params: ParamsSchema
+  readonly obsolete?: Readonly<Record<string, string>>
+  readonly traits?: Traits
+  readonly sends?: SendsShape
+  normalize?(params: PlainParams, name: string): PlainParams
+  validate?(params: PlainParams): Issue[]
+  uids?(params: PlainParams, name: string): readonly string[]
+  autoEdges?(params: PlainParams, name: string): readonly (readonly string[])[]
+  reversed?(params: PlainParams): Promise<Record<string, unknown> | undefined>
+  groupCmp?(a: PlainParams, b: PlainParams): boolean
+  partOf?(params: PlainParams, name: string): PartOf | undefined
+  cmp?(a: PlainParams, b: PlainParams): string | undefined
+  init(params: PlainParams, ctx: ResourceContext): Instance | Promise<Instance>
+}
+
+/**
+ * The one adapter between a typed kind and the engine. Sound because the engine only ever passes
+ * a kind params that its own `params` schema produced, and a context whose `send` the engine checks
+ * against the kind's `sends` when the graph is compiled.
+ */
+export function anyDef<D extends ResourceDef<string, ParamsSchema, SendsShape>>(def: D): AnyResourceDef {
+  return def as unknown as AnyResourceDef
 }
 
 /** The params type of a definition. */

@@ -9,7 +9,9 @@ import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import type { ResGraph } from './compiled.js'
 import { Engine } from './engine.js'
+import type { EngineEvents } from './events.js'
 import type { Registry } from './registry.js'
+import { ConvergeSummary } from './summary.js'
 
 export interface RunnerOptions {
   /** The resource kinds. */
@@ -27,6 +29,8 @@ export interface RunnerOptions {
   readonly convergedStatusFile?: string
   /** Seconds after which the run shuts down; 0 = never. */
   readonly maxRuntime?: number
+  /** The engine's event stream (`engine.events`); by default one of its own. */
+  readonly events?: EngineEvents
 }
 
 export type EndReason = 'converged' | 'max-runtime' | 'shutdown'
@@ -47,6 +51,7 @@ export class Runner {
   #end: ((r: EndReason) => void) | undefined
   #commits: Promise<void> = Promise.resolve()
   #status: Promise<void> = Promise.resolve()
+  readonly #summary: ConvergeSummary
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts
@@ -58,7 +63,10 @@ export class Runner {
       log: opts.log,
       noop: opts.noop,
       convergedTimeout: opts.convergedTimeout,
+      events: opts.events,
     })
+    this.#summary = new ConvergeSummary((opts.convergedTimeout ?? -1) >= 0, line => opts.log.info(line))
+    this.engine.events.on('idle', e => this.#summary.idle(e))
     const ended = new Promise<EndReason>(resolve => {
       this.#end = resolve
     })
@@ -70,11 +78,11 @@ export class Runner {
     }
   }
 
-  /** Queues a graph; commits run one at a time, in order. */
-  commit(graph: ResGraph): Promise<void> {
+  /** Queues a graph (named `name`); commits run one at a time, in order. */
+  commit(graph: ResGraph, name = ''): Promise<void> {
     this.#commits = this.#commits.then(() =>
       this.engine
-        .commit(graph)
+        .commit(graph, name)
         .catch(err => this.#opts.log.error(`graph swap failed: ${describeError(err)}`)),
     )
     return this.#commits
@@ -96,7 +104,7 @@ export class Runner {
       this.#status = this.#status
         .then(() => appendFile(file, `${converged}\n`))
         .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
-    if (converged) this.#opts.log.info('converged')
+    if (converged) this.#summary.converged()
     if (converged && !this.#opts.convergedTimeoutNoExit) this.#end?.('converged')
   }
 

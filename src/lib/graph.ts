@@ -12,7 +12,7 @@
 import type { z } from 'zod'
 import type { EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
 import type { MetaParams } from '../engine/metaparams.js'
-import type { SendsOf } from '../engine/resource.js'
+import { repr, type SendsOf } from '../engine/resource.js'
 import type { builtinKinds } from '../resources/index.js'
 
 type Defs = (typeof builtinKinds)[number]
@@ -53,7 +53,7 @@ export class Graph {
       name,
       params: { ...(params ?? {}) },
       meta: { ...(meta ?? {}) },
-      origin: [`${kind}[${name}]`],
+      origin: [repr(kind, name)],
     })
     return { kind, name }
   }
@@ -90,4 +90,4 @@ export class Graph {
   }
 }
 
-const ref = (r: Ref): string => `${r.kind}[${r.name}]`
+const ref = (r: Ref): string => repr(r.kind, r.name)

@@ -13,6 +13,13 @@ import {
   compileGraph,
   type GraphSpec,
 } from '../engine/compile.js'
+import type { ConvergerHandle } from '../engine/converger.js'
+import {
+  type EngineEvent,
+  EngineEvents,
+  type EngineEventType,
+  type EngineListener,
+} from '../engine/events.js'
 import type { Registry } from '../engine/registry.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
@@ -40,6 +47,14 @@ export interface RunOptions {
   readonly log?: Logger | 'silent'
   /** Aborting it shuts the run down in order. */
   readonly signal?: AbortSignal
+  /** Hears every engine event (see `RunHandle.on` for one type). */
+  readonly onEvent?: (e: EngineEvent) => void
+  /**
+   * Called once the engine exists, before the first graph is committed, with a way to add a
+   * component to the run's converger (a remote host: busy until it has converged). The run only
+   * counts as converged when every component is idle.
+   */
+  readonly attach?: (register: () => ConvergerHandle) => void
 }
 
 export interface RunHandle {
@@ -51,6 +66,13 @@ export interface RunHandle {
   cancel(): void
   /** Stop at once: kill running commands (the third ^C). */
   interrupt(): void
+  /**
+   * Calls `fn` for each engine event of `type` ('*': all), from now until the run ends; returns the
+   * unsubscribe function. Subscribed before the first await, it hears the first graph too.
+   */
+  on<T extends EngineEventType | '*'>(type: T, fn: EngineListener<T>): () => void
+  /** The engine events from now until the run ends, as an async iterator (they queue meanwhile). */
+  events(): AsyncIterable<EngineEvent>
 }
 
 /** Applies `graphs` and resolves when the run ends (converged, max runtime, or `signal`). */
@@ -66,6 +88,9 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   const log = opts.log === 'silent' ? silentLogger : (opts.log ?? createLogger('info'))
   const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop, cache: new CompileCache() }
   const registry = builtinRegistry()
+  const events = new EngineEvents(err => log.error(`an event listener threw: ${describeError(err)}`))
+  if (opts.onEvent) events.on('*', opts.onEvent)
+  const ended = new AbortController()
   let runner: Runner | undefined
   let stop = false
   const done = (async (): Promise<RunResult> => {
@@ -78,14 +103,17 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       const first = await stream.next()
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const graph = first.done ? undefined : compile(first.value, registry, compileOpts)
-      const r = new Runner({ ...opts, registry, hostname, prefix, log, world: new MemoryWorld(hostname) })
+      const world = new MemoryWorld(hostname)
+      const r = new Runner({ ...opts, registry, hostname, prefix, log, world, events })
       runner = r
+      opts.attach?.(() => r.engine.converger.register())
       if (stop || opts.signal?.aborted) r.shutdown()
       opts.signal?.addEventListener('abort', () => r.shutdown(), { once: true })
-      if (graph) await r.commit(graph)
+      if (graph) await r.commit(graph.graph, graph.name)
       void follow(stream, r, registry, compileOpts, log)
       return await r.done
     } finally {
+      ended.abort()
       if (temp) await rm(prefix, { recursive: true, force: true })
     }
   })()
@@ -97,6 +125,8 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     },
     cancel: () => runner?.engine.cancel(),
     interrupt: () => runner?.engine.interrupt(),
+    on: (type, fn) => events.on(type, fn),
+    events: () => events.stream(ended.signal),
   }
 }
 
@@ -116,7 +146,8 @@ async function follow(
       return
     }
     try {
-      await r.commit(compile(next.value, registry, opts))
+      const c = compile(next.value, registry, opts)
+      await r.commit(c.graph, c.name)
     } catch (err) {
       if (!isMgmtError(err)) throw err
       log.error(`${describeError(err)}\n  (keeping the running graph)`)
@@ -124,9 +155,9 @@ async function follow(
   }
 }
 
-function compile(g: GraphInput, registry: Registry, opts: CompileOptions) {
-  if ('graph' in g && 'warnings' in g) return g.graph
-  return compileGraph(g instanceof Graph ? g.toSpec() : g, registry, opts).graph
+function compile(g: GraphInput, registry: Registry, opts: CompileOptions): Compiled {
+  if ('graph' in g && 'warnings' in g) return g
+  return compileGraph(g instanceof Graph ? g.toSpec() : g, registry, opts)
 }
 
 function isAsyncIterable(x: unknown): x is AsyncIterable<GraphInput> {

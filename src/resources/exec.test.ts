@@ -5,11 +5,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { stateFiles } from '../engine/context.js'
 import { parseParams } from '../engine/params.js'
 import { startResource } from '../testing/timeline.js'
 import { isMgmtError } from '../util/errors.js'
+import { findEntry } from '../util/ids.js'
 import { noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
-import { findEntry, resolveCredentials } from './exec/credentials.js'
+import { resolveCredentials } from './exec/credentials.js'
 import { runCommand } from './exec/run.js'
 import { exec } from './exec.js'
 
@@ -159,6 +161,7 @@ test('a failing command throws ERR_EXEC_FAILED with its exit code and stderr', a
       command: 'echo oops >&2; exit 3',
       exitCode: 3,
       signal: null,
+      timedOut: false,
       stderr: 'oops\n',
     })
     assert.match(e.message, /exited with code 3: oops/)
@@ -195,7 +198,8 @@ test('timeout stops the whole process group', async t => {
   await assert.rejects(run, e => {
     assert.ok(isMgmtError(e, 'ERR_EXEC_FAILED'))
     assert.equal(e.details.signal, 'SIGTERM')
-    assert.match(String((e.cause as Error).message), /timed out after 1 s/)
+    assert.equal(e.details.timedOut, true)
+    assert.match(e.message, /timed out after 1 s/)
     return true
   })
   assert.ok(Date.now() - started < 4000, 'stopped long before sleep 30 would end')
@@ -423,14 +427,14 @@ test('stopping watch stops the watch command group', async t => {
 
 test('the output cache survives a restart and belongs to its command', async t => {
   const dir = await tmp(t)
-  assert.equal(await readOutputs(dir, 'echo hi'), undefined)
+  assert.equal(await readOutputs(stateFiles(dir), 'echo hi'), undefined)
   const o = { output: 'hi\nerr\n', stdout: 'hi\n', stderr: 'err\n' }
-  await writeOutputs(dir, 'echo hi', o)
-  assert.deepEqual(await readOutputs(dir, 'echo hi'), o)
-  assert.equal(await readOutputs(dir, 'echo other'), undefined)
+  await writeOutputs(stateFiles(dir), 'echo hi', o)
+  assert.deepEqual(await readOutputs(stateFiles(dir), 'echo hi'), o)
+  assert.equal(await readOutputs(stateFiles(dir), 'echo other'), undefined)
   assert.deepEqual(await readdir(dir), ['outputs.json'])
   await writeFile(join(dir, 'outputs.json'), '{"command":"echo hi","output":')
-  assert.equal(await readOutputs(dir, 'echo hi'), undefined)
+  assert.equal(await readOutputs(stateFiles(dir), 'echo hi'), undefined)
 })
 
 test('exec params: defaults, obsolete keys of the original, and cross-field checks', () => {

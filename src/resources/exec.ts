@@ -20,9 +20,9 @@ import { type ExecOutputs, noOutputs, readOutputs, writeOutputs } from './exec/c
 import { resolveCredentials } from './exec/credentials.js'
 import {
   type Command,
+  type CommandResult,
   ProcessGroups,
   type Running,
-  type RunResult,
   runCommand,
   startCommand,
 } from './exec/run.js'
@@ -158,14 +158,13 @@ export const exec = defineResource({
       .filter(bin => bin.startsWith('/'))
       .map(bin => [`file:${bin}`]),
   init(p, ctx) {
-    const runner = new Runner(p, ctx)
+    const commands = new Commands(p, ctx)
     const main = { cmd: p.cmd, shell: p.shell, cwd: p.cwd, args: p.args }
     const display = commandOf(main, p.env).display
     let last: Promise<ExecOutputs> | undefined
     const cached = (): Promise<ExecOutputs> => {
-      last ??= ctx
-        .varDir()
-        .then(async dir => (await readOutputs(dir, display)) ?? noOutputs)
+      last ??= readOutputs(ctx.state, display)
+        .then(o => o ?? noOutputs)
         .catch(e => {
           last = undefined
           throw e
@@ -174,10 +173,10 @@ export const exec = defineResource({
     }
     return {
       async watch(signal) {
-        await watchExec(p, ctx, runner, signal)
+        await watchExec(p, ctx, commands, signal)
       },
       async checkApply(apply, signal) {
-        const skip = await skipReason(p, ctx, runner, signal)
+        const skip = await skipReason(p, ctx, commands, signal)
         if (skip !== undefined) {
           if (ctx.debug) ctx.log.debug(`not running: ${skip}`)
           ctx.send({ ...(await cached()) })
@@ -189,27 +188,27 @@ export const exec = defineResource({
           return false
         }
         ctx.log.info(`running: ${display}`)
-        const r = await runner.mustSucceed(main, signal)
+        const r = await commands.mustSucceed(main, signal)
         ctx.log.info(`exited 0`)
         const out: ExecOutputs = { output: r.output, stdout: r.stdout, stderr: r.stderr }
         last = Promise.resolve(out)
-        await writeOutputs(await ctx.varDir(), display, out)
+        await writeOutputs(ctx.state, display, out)
         if (p.donecmd) {
           ctx.log.info(`running donecmd: ${p.donecmd}`)
-          await runner.mustSucceed({ cmd: p.donecmd, shell: p.doneshell, cwd: p.donecwd }, signal)
+          await commands.mustSucceed({ cmd: p.donecmd, shell: p.doneshell, cwd: p.donecwd }, signal)
         }
         ctx.send({ ...out })
         return false
       },
       interrupt() {
-        runner.groups.killAll()
+        commands.groups.killAll()
       },
     }
   },
 })
 
 /** Runs the resource's commands with its environment, credentials, timeout and stop signal. */
-class Runner {
+class Commands {
   readonly groups = new ProcessGroups()
   constructor(
     readonly p: Readonly<ExecParams>,
@@ -233,7 +232,7 @@ class Runner {
   }
 
   /** Runs `text` to its end; throws when it was aborted, timed out or killed. */
-  async run(text: CommandText, signal: AbortSignal): Promise<RunResult> {
+  async run(text: CommandText, signal: AbortSignal): Promise<CommandResult> {
     const r = await runCommand(await this.command(text), {
       signal,
       timeoutMs: this.p.timeout * 1000,
@@ -247,20 +246,21 @@ class Runner {
   }
 
   /** Like `run`, and a non-zero exit is an error too. */
-  async mustSucceed(text: CommandText, signal: AbortSignal): Promise<RunResult> {
+  async mustSucceed(text: CommandText, signal: AbortSignal): Promise<CommandResult> {
     const r = await this.run(text, signal)
     if (r.exitCode !== 0) throw this.failure(text, r)
     return r
   }
 
-  failure(text: CommandText, r: RunResult): MgmtError<'ERR_EXEC_FAILED'> {
-    const cause = r.timedOut ? new Error(`timed out after ${this.p.timeout} s`) : undefined
-    const command = commandOf(text, {}).display
-    return new MgmtError(
-      'ERR_EXEC_FAILED',
-      { command, exitCode: r.exitCode, signal: r.signal, stderr: r.stderr },
-      { cause },
-    )
+  failure(text: CommandText, r: CommandResult): MgmtError<'ERR_EXEC_FAILED'> {
+    return new MgmtError('ERR_EXEC_FAILED', {
+      command: commandOf(text, {}).display,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      ...(r.timedOut ? { timeout: this.p.timeout } : {}),
+      stderr: r.stderr,
+    })
   }
 }
 
@@ -268,18 +268,18 @@ class Runner {
 async function skipReason(
   p: Readonly<ExecParams>,
   ctx: ResourceContext,
-  runner: Runner,
+  commands: Commands,
   signal: AbortSignal,
 ): Promise<string | undefined> {
   if (p.refreshonly && !ctx.refresh()) return 'refreshonly and no notification'
   if (p.creates && (await exists(p.creates))) return `${p.creates} exists`
   if (p.ifcmd) {
-    const r = await runner.run({ cmd: p.ifcmd, shell: p.ifshell, cwd: p.ifcwd }, signal)
+    const r = await commands.run({ cmd: p.ifcmd, shell: p.ifshell, cwd: p.ifcwd }, signal)
     if (r.exitCode !== 0) return `ifcmd exited ${r.exitCode}`
     if (p.ifequals !== undefined && r.output === p.ifequals) return 'the output of ifcmd equals ifequals'
   }
   if (p.nifcmd) {
-    const r = await runner.run({ cmd: p.nifcmd, shell: p.nifshell, cwd: p.nifcwd }, signal)
+    const r = await commands.run({ cmd: p.nifcmd, shell: p.nifshell, cwd: p.nifcwd }, signal)
     if (r.exitCode === 0) return 'nifcmd exited 0'
   }
   return undefined
@@ -300,7 +300,7 @@ function exists(path: string): Promise<boolean> {
 async function watchExec(
   p: Readonly<ExecParams>,
   ctx: ResourceContext,
-  runner: Runner,
+  commands: Commands,
   signal: AbortSignal,
 ): Promise<void> {
   let ready = false
@@ -315,14 +315,14 @@ async function watchExec(
     return
   }
   const text = { cmd: p.watchcmd, shell: p.watchshell, cwd: p.watchcwd }
-  const debugLine = runner.onLine
+  const debugLine = commands.onLine
   let running: Running
   try {
-    running = await startCommand(await runner.command(text), {
+    running = await startCommand(await commands.command(text), {
       signal,
-      killSignal: runner.killSignal,
+      killSignal: commands.killSignal,
       collect: false,
-      groups: runner.groups,
+      groups: commands.groups,
       onLine(line, stream, pid) {
         debugLine?.(line, stream, pid)
         if (stream === 'stdout') fire()
@@ -336,5 +336,5 @@ async function watchExec(
   ctx.event()
   const r = await running.done
   if (r.aborted) return
-  throw runner.failure(text, r)
+  throw commands.failure(text, r)
 }

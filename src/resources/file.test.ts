@@ -53,7 +53,7 @@ const modeOf = async (p: string): Promise<number> => (await stat(p)).mode & 0o77
  * Waits until every inotify event caused so far has been delivered (events come in order), so
  * that the next event a harness sees comes from what the test does next.
  */
-async function settle(): Promise<void> {
+async function drainEvents(): Promise<void> {
   const w = new FsWatcher()
   const ac = new AbortController()
   const fence = join(dir, '.fence')
@@ -81,7 +81,7 @@ test('timeline: converge, then repair clobbered content, a deleted file and a ch
     ['mode 0777 -> 0640', () => chmod(f, 0o777)],
   ]
   for (const [log, change] of repairs) {
-    await settle()
+    await drainEvents()
     const ev = h.nextEvent()
     await change()
     await ev
@@ -136,7 +136,7 @@ test('a directory path is created with its mode, parents with recurse', async ()
   assert.equal(await h2.converge(), 1)
   assert.ok((await stat(d)).isDirectory())
   assert.equal(await modeOf(d), 0o750)
-  await settle()
+  await drainEvents()
   const ev = h2.nextEvent()
   await chmod(d, 0o700)
   await ev
@@ -180,7 +180,7 @@ test('source: a directory tree is copied with its bytes, modes and links', async
   assert.equal(await readlink(join(dst, 'link')), 'a')
 
   // A change in the source is an event, and is copied.
-  await settle()
+  await drainEvents()
   const ev = h.nextEvent()
   await writeFile(join(src, 'sub', 'deeper', 'c'), 'changed')
   await ev
@@ -233,7 +233,7 @@ test('fragments: files and sorted directory entries are concatenated', async () 
   const h = await start(out, { state: 'exists', fragments: [one, `${frags}/`] })
   assert.equal(await h.converge(), 1)
   assert.equal(await readFile(out, 'utf8'), '1\na\nb\n')
-  await settle()
+  await drainEvents()
   const ev = h.nextEvent()
   await writeFile(join(frags, 'c'), 'c\n')
   await ev
@@ -246,7 +246,7 @@ test('symlink: made, repaired when changed, and a file in the way needs force', 
   const h = await start(link, { state: 'exists', symlink: true, source: '/etc/hostname' })
   assert.equal(await h.converge(), 1)
   assert.equal(await readlink(link), '/etc/hostname')
-  await settle()
+  await drainEvents()
   const ev = h.nextEvent()
   await rm(link)
   await symlink('/elsewhere', link)
@@ -269,7 +269,7 @@ test('owner and group: numeric ids and names, repaired after a chown by hand', a
   assert.equal(await h.converge(), 1)
   let st = await stat(f)
   assert.deepEqual([st.uid, st.gid], [1, 2])
-  await settle()
+  await drainEvents()
   const ev = h.nextEvent()
   await chown(f, 0, 0)
   await ev

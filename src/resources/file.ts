@@ -3,6 +3,7 @@
  * `fragments`), owner, group and mode. Every write is atomic (file/atomic.ts). A path ending in `/`
  * is a directory.
  */
+
 import { lstatSync, type Stats, statSync } from 'node:fs'
 import {
   chmod,
@@ -19,12 +20,13 @@ import {
 import { join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
+import { errCode, MgmtError } from '../util/errors.js'
+import { resolveId } from '../util/ids.js'
 import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
 import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
 import { unifiedDiff } from './file/diff.js'
 import { applyMode, formatMode, type ModeSpec, modeString, parseMode } from './file/mode.js'
-import { resolveGid, resolveUid } from './file/owner.js'
 import { filePath, isWithin, validateFile } from './file/validate.js'
 
 /** A user or group: a name, or a numeric id (YAML may give a number). */
@@ -116,7 +118,6 @@ const EMPTY = Buffer.alloc(0)
 /** Larger files are summarized instead of diffed in noop runs. */
 const DIFF_MAX = 256 * 1024
 
-const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
 const perm = (st: Stats): number => st.mode & 0o7777
 
 /**
@@ -183,7 +184,7 @@ async function checkState(r: Run): Promise<boolean> {
   if (st && !r.isDir && writesContent(p)) return true
   const [have, want] = r.isDir ? ['file', 'directory'] : ['directory', 'file']
   if (st && !p.force)
-    throw new Error(`${r.target} is a ${have}; set \`force: true\` to replace it with a ${want}`)
+    throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: `a ${have}`, want: `a ${want}` })
   if (!r.apply) {
     r.ctx.log.info(st ? `would replace the ${have} with a ${want}` : 'would create')
     return false
@@ -245,7 +246,7 @@ async function fileTarget(r: Run, key: string): Promise<Target> {
   }
   if (st.isDirectory()) {
     if (!r.p.force)
-      throw new Error(`${r.target} is a directory; set \`force: true\` to replace it with a file`)
+      throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: 'a directory', want: 'a file' })
     if (!r.apply) r.ctx.log.info('would replace the directory with a file')
     else {
       await rm(r.target, { recursive: true, force: true })
@@ -380,7 +381,7 @@ async function checkSymlink(r: Run): Promise<boolean> {
   }
   if (lst?.isSymbolicLink() && (await readlink(r.target)) === to) return true
   if (lst && !lst.isSymbolicLink() && !p.force)
-    throw new Error(`${r.target} is not a symlink; set \`force: true\` to replace it with one`)
+    throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: 'not a symlink', want: 'a symlink' })
   if (!r.apply) {
     r.ctx.log.info(`would link -> ${to}`)
     return false
@@ -440,8 +441,8 @@ function newRun(fixed: RunFixed, apply: boolean): Run {
   let ids: Promise<Ids> | undefined
   const stats = new Map<boolean, Promise<Stats | undefined>>()
   const resolveIds = async (): Promise<Ids> => ({
-    uid: p.owner === undefined ? undefined : await resolveUid(p.owner),
-    gid: p.group === undefined ? undefined : await resolveGid(p.group),
+    uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
+    gid: p.group === undefined ? undefined : await resolveId('group', p.group),
   })
   return {
     ...fixed,

@@ -5,20 +5,44 @@
  */
 
 import { Registry } from '../engine/registry.js'
-import type { ResourceDef } from '../engine/resource.js'
+import { anyDef } from '../engine/resource.js'
 import { exec } from './exec.js'
 import { file } from './file.js'
+import { httpClient } from './http_client.js'
+import { httpServer } from './http_server.js'
+import { httpServerFile } from './http_server_file.js'
+import { kmsg } from './kmsg.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
 import { pippet } from './pippet.js'
 import { print } from './print.js'
+import { test } from './test.js'
+import { tftpFile } from './tftp_file.js'
+import { tftpServer } from './tftp_server.js'
 import { timer } from './timer.js'
 import { value } from './value.js'
 
-export const builtinKinds = [noop, file, exec, print, msg, password, timer, value, pippet] as const
+export const builtinKinds = [
+  noop,
+  file,
+  exec,
+  print,
+  msg,
+  password,
+  timer,
+  value,
+  httpClient,
+  httpServer,
+  httpServerFile,
+  tftpServer,
+  tftpFile,
+  kmsg,
+  test,
+  pippet,
+] as const
 
 /** A registry holding every built-in kind. */
 export function builtinRegistry(): Registry {
-  return new Registry(builtinKinds as unknown as readonly ResourceDef[])
+  return new Registry(builtinKinds.map(d => anyDef(d)))
 }

@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { stateFiles } from '../engine/context.js'
 import { type ResourceHarness, startResource } from '../testing/timeline.js'
 import { generatePassword, password, readToken, writeToken } from './password.js'
 
@@ -44,16 +45,16 @@ test('generatePassword: exact length, only letters and digits, all of them used'
 test('writeToken/readToken: a password stays the same across reads and writers', () =>
   withDir(async dir => {
     const file = join(dir, 'password')
-    assert.deepEqual(await readToken(file, 10), { state: 'missing', reason: 'no token' })
-    await writeToken(file, 'abcDEF0123')
+    assert.deepEqual(await readToken(stateFiles(dir), 10), { state: 'missing', reason: 'no token' })
+    await writeToken(stateFiles(dir), 'abcDEF0123')
     assert.equal(await readFile(file, 'utf8'), 'abcDEF0123\n')
     assert.equal((await stat(file)).mode & 0o777, 0o600)
-    assert.deepEqual(await readToken(file, 10), { state: 'ok', password: 'abcDEF0123' })
-    assert.deepEqual(await readToken(file, 10), { state: 'ok', password: 'abcDEF0123' })
+    assert.deepEqual(await readToken(stateFiles(dir), 10), { state: 'ok', password: 'abcDEF0123' })
+    assert.deepEqual(await readToken(stateFiles(dir), 10), { state: 'ok', password: 'abcDEF0123' })
     await chmod(file, 0o644)
-    await writeToken(file, 'zzzzzzzzzz')
+    await writeToken(stateFiles(dir), 'zzzzzzzzzz')
     assert.equal((await stat(file)).mode & 0o777, 0o600)
-    assert.deepEqual(await readToken(file, 10), { state: 'ok', password: 'zzzzzzzzzz' })
+    assert.deepEqual(await readToken(stateFiles(dir), 10), { state: 'ok', password: 'zzzzzzzzzz' })
     assert.deepEqual(await readdir(dir), ['password'])
   }))
 
@@ -61,19 +62,19 @@ test('readToken: an empty token is missing, a wrong length or character is corru
   withDir(async dir => {
     const file = join(dir, 'password')
     await writeFile(file, '\n')
-    assert.deepEqual(await readToken(file, 4), { state: 'missing', reason: 'the token is empty' })
+    assert.deepEqual(await readToken(stateFiles(dir), 4), { state: 'missing', reason: 'the token is empty' })
     await writeFile(file, 'abc\n')
-    assert.deepEqual(await readToken(file, 4), {
+    assert.deepEqual(await readToken(stateFiles(dir), 4), {
       state: 'corrupt',
       reason: 'the stored password has 3 characters, not 4',
     })
     await writeFile(file, 'ab-d\n')
-    assert.deepEqual(await readToken(file, 4), {
+    assert.deepEqual(await readToken(stateFiles(dir), 4), {
       state: 'corrupt',
       reason: 'the stored password has an invalid character',
     })
     await writeFile(file, 'abcd') // no newline: still fine
-    assert.deepEqual(await readToken(file, 4), { state: 'ok', password: 'abcd' })
+    assert.deepEqual(await readToken(stateFiles(dir), 4), { state: 'ok', password: 'abcd' })
   }))
 
 test('password generates, keeps mode 0600, sends, and is then stable', async () => {

@@ -3,7 +3,7 @@
  * (a file's content, a user's password, ...). It is regenerated on a notification, when its token
  * is missing or empty, and, with `check_recovery`, when the token is corrupt.
  *
- * The token is `<varDir>/password`, mode 0600 in a 0700 directory, replaced atomically. It always
+ * The token is the state file `password`, mode 0600 in a 0700 directory, replaced atomically. It always
  * holds the cleartext, `saved` or not: a password is configured into other things (a service, a
  * database user), so it must be the same after a restart of the engine, and the only way to give
  * the same one back is to keep it. mgmt without `saved` keeps an empty token and the password in
@@ -11,11 +11,9 @@
  * and changes nothing. To get a new password, notify the resource or delete its token.
  */
 import { randomBytes } from 'node:crypto'
-import { chmod, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chmod, stat } from 'node:fs/promises'
 import { z } from 'zod'
-import { defineResource, untilAborted } from '../engine/resource.js'
-import { writeStateFile } from '../util/statefile.js'
+import { defineResource, type StateFiles, untilAborted } from '../engine/resource.js'
 
 /** The characters of a password. */
 export const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
@@ -59,24 +57,21 @@ export type Token =
   | { readonly state: 'ok'; readonly password: string }
   | { readonly state: 'missing' | 'corrupt'; readonly reason: string }
 
-/** Reads the token at `file` and checks it against `length`. */
-export async function readToken(file: string, length: number): Promise<Token> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing', reason: 'no token' }
-    throw e
-  }
+const TOKEN = 'password'
+
+/** Reads the token and checks it against `length`. */
+export async function readToken(state: StateFiles, length: number): Promise<Token> {
+  const text = await state.read(TOKEN)
+  if (text === undefined) return { state: 'missing', reason: 'no token' }
   const password = text.endsWith('\n') ? text.slice(0, -1) : text
   if (password === '') return { state: 'missing', reason: 'the token is empty' }
   const problem = tokenProblem(password, length)
   return problem ? { state: 'corrupt', reason: problem } : { state: 'ok', password }
 }
 
-/** Replaces the token at `file` atomically (temp file, fsync, rename, fsync of the directory), mode 0600. */
-export async function writeToken(file: string, password: string): Promise<void> {
-  await writeStateFile(file, `${password}\n`, TOKEN_MODE)
+/** Replaces the token atomically, mode 0600. */
+export async function writeToken(state: StateFiles, password: string): Promise<void> {
+  await state.write(TOKEN, `${password}\n`, TOKEN_MODE)
 }
 
 export const password = defineResource({
@@ -85,7 +80,7 @@ export const password = defineResource({
   traits: { refreshable: true },
   sends: { password: z.string() },
   async init(params, ctx) {
-    const file = join(await ctx.varDir(), 'password')
+    const file = await ctx.state.path(TOKEN)
     if (ctx.debug) ctx.log.debug(`token: ${file}`)
 
     /** Why a new password is needed, or undefined; throws on a corrupt token without recovery. */
@@ -113,7 +108,7 @@ export const password = defineResource({
         await untilAborted(signal)
       },
       async checkApply(apply) {
-        const token = await readToken(file, params.length)
+        const token = await readToken(ctx.state, params.length)
         const why = needNew(token, ctx.refresh())
         if (why === undefined && token.state === 'ok') {
           const ok = await checkMode(apply)
@@ -126,7 +121,7 @@ export const password = defineResource({
           return false
         }
         const fresh = generatePassword(params.length)
-        await writeToken(file, fresh)
+        await writeToken(ctx.state, fresh)
         ctx.log.info(`generated a new password (${why})`)
         ctx.send({ password: fresh })
         return false

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { stateFiles } from '../engine/context.js'
 import { Graph, run } from '../index.js'
 import { startResource } from '../testing/timeline.js'
 import { memoryLogger } from '../util/logger.js'
@@ -21,10 +22,9 @@ test('value keeps its value and sends it; an unchanged value is clean', async ()
 test('the kept value survives a restart', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-value-'))
   try {
-    const f = join(dir, 'value.json')
-    assert.equal(await readKept(f), undefined)
-    await writeKept(f, [1, 'two'])
-    assert.deepEqual(await readKept(f), { value: [1, 'two'] })
+    assert.equal(await readKept(stateFiles(dir)), undefined)
+    await writeKept(stateFiles(dir), [1, 'two'])
+    assert.deepEqual(await readKept(stateFiles(dir)), { value: [1, 'two'] })
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -4,12 +4,9 @@
  * in the resource's state directory, so after a restart it is sent again at once, before any
  * sender has run; with no value of its own and none kept, it sends nothing.
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { z } from 'zod'
-import { defineResource, untilAborted } from '../engine/resource.js'
-import { writeStateFile } from '../util/statefile.js'
+import { defineResource, type StateFiles, untilAborted } from '../engine/resource.js'
 
 /** Params of `value`. Keys are the YAML names, verbatim. */
 export const ValueParams = z
@@ -19,19 +16,17 @@ export const ValueParams = z
   })
   .strict()
 
+const KEPT = 'value.json'
+
 /** The kept value, or undefined when there is none. */
-export async function readKept(file: string): Promise<{ value: unknown } | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as { value: unknown }
-  } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return undefined
-    throw e
-  }
+export async function readKept(state: StateFiles): Promise<{ value: unknown } | undefined> {
+  const text = await state.read(KEPT)
+  return text === undefined ? undefined : (JSON.parse(text) as { value: unknown })
 }
 
-/** Keeps `value` in `file`, atomically. */
-export async function writeKept(file: string, value: unknown): Promise<void> {
-  await writeStateFile(file, JSON.stringify({ value }))
+/** Keeps `value`, atomically. */
+export async function writeKept(state: StateFiles, value: unknown): Promise<void> {
+  await state.write(KEPT, JSON.stringify({ value }))
 }
 
 export const value = defineResource({
@@ -39,14 +34,13 @@ export const value = defineResource({
   params: ValueParams,
   sends: { any: z.unknown() },
   init(params, ctx) {
-    const file = async (): Promise<string> => join(await ctx.varDir(), 'value.json')
     return {
       async watch(signal) {
         ctx.event()
         await untilAborted(signal)
       },
       async checkApply(apply) {
-        const kept = await readKept(await file())
+        const kept = await readKept(ctx.state)
         const want = params.any
         if (want === undefined) {
           if (kept) ctx.send({ any: kept.value })
@@ -61,7 +55,7 @@ export const value = defineResource({
           ctx.send({ any: want })
           return false
         }
-        await writeKept(await file(), want)
+        await writeKept(ctx.state, want)
         ctx.log.info(`keeps a new value: ${JSON.stringify(want)}`)
         ctx.send({ any: want })
         return false

@@ -20,8 +20,16 @@ export interface Running {
   kill(graceMs?: number): Promise<number>
 }
 
-export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
-  const child = spawn(process.execPath, [mainJs, ...args], {
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** A command that runs node in its place and keeps its PID (`ip netns exec NS`). */
+  via?: readonly string[]
+}
+
+export function startMgmt(args: string[], opts: StartOptions = {}): Running {
+  const argv = [...(opts.via ?? []), process.execPath, mainJs, ...args]
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,7 +88,7 @@ export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
 /** Runs mgmt to completion (killed after `ms`). */
 export async function runMgmt(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; ms?: number } = {},
+  opts: StartOptions & { ms?: number } = {},
 ): Promise<{ code: number; output: string }> {
   const r = startMgmt(args, opts)
   const timer = setTimeout(() => void r.kill(1000), opts.ms ?? 30_000)

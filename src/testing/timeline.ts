@@ -15,7 +15,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createContext } from '../engine/context.js'
 import { mustParseParams } from '../engine/params.js'
-import type { GraphResource, Instance, ParamsSchema, RecvState, ResourceDef } from '../engine/resource.js'
+import {
+  anyDef,
+  type GraphResource,
+  type Instance,
+  type ParamsSchema,
+  type RecvState,
+  type ResourceDef,
+  type SendsShape,
+} from '../engine/resource.js'
 import { FsWatcher } from '../util/fswatch.js'
 import { memoryLogger } from '../util/logger.js'
 import { MemoryWorld } from '../world/memory.js'
@@ -55,12 +63,13 @@ export interface ResourceHarness {
   readonly watchError: unknown
 }
 
-export async function startResource<S extends ParamsSchema>(
-  def: ResourceDef<string, S>,
+export async function startResource<S extends ParamsSchema, Snd extends SendsShape>(
+  typed: ResourceDef<string, S, Snd>,
   name: string,
   raw: Record<string, unknown>,
   opts: HarnessOptions = {},
 ): Promise<ResourceHarness> {
+  const def = anyDef(typed)
   const params = mustParseParams(def, name, raw)
   const stateDir = await mkdtemp(join(tmpdir(), 'mgmt-harness-'))
   const log = memoryLogger('debug')

@@ -21,6 +21,21 @@ test('MgmtError carries code, details and cause, and is recognized by brand', ()
 })
 
 test('an exec failure shows the command, the exit code and the end of stderr', () => {
-  const e = new MgmtError('ERR_EXEC_FAILED', { command: 'false', exitCode: 1, signal: null, stderr: 'bad\n' })
+  const e = new MgmtError('ERR_EXEC_FAILED', {
+    command: 'false',
+    exitCode: 1,
+    signal: null,
+    timedOut: false,
+    stderr: 'bad\n',
+  })
   assert.equal(e.message, 'command `false` exited with code 1: bad')
+  const t = new MgmtError('ERR_EXEC_FAILED', {
+    command: 'sleep 9',
+    exitCode: null,
+    signal: 'SIGTERM',
+    timedOut: true,
+    timeout: 1,
+    stderr: '',
+  })
+  assert.equal(t.message, 'command `sleep 9` timed out after 1 s and was killed by SIGTERM')
 })

@@ -21,6 +21,16 @@ export function formatPath(path: readonly (string | number)[]): string {
 const issueLines = (issues: readonly Issue[]): string =>
   issues.map(i => `\n  ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`).join('')
 
+/** An mcl program's error: the stage that failed, where, why, and the rendering with the source line. */
+interface LangErrorDetails {
+  stage: string
+  file: string
+  line: number
+  col: number
+  reason: string
+  text: string
+}
+
 const messages = {
   ERR_RES_KIND_EMPTY: (_d: Record<string, never>) => 'a resource kind must have a non-empty name',
   ERR_RES_KIND_DUPLICATE: (d: { kind: string }) => `resource kind \`${d.kind}\` is registered twice`,
@@ -41,10 +51,65 @@ const messages = {
   ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
     `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
   ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
-  ERR_EXEC_FAILED: (d: { command: string; exitCode: number | null; signal: string | null; stderr: string }) =>
-    `command \`${d.command}\` ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}` +
-    (d.stderr.trim() ? `: ${d.stderr.trim().split('\n').slice(-5).join('\n')}` : ''),
+  ERR_EXEC_FAILED: (d: {
+    command: string
+    exitCode: number | null
+    signal: string | null
+    /** It ran past its `timeout` (seconds) and was killed. */
+    timedOut: boolean
+    timeout?: number
+    stderr: string
+  }) =>
+    `command \`${d.command}\` ${
+      d.timedOut
+        ? `timed out after ${d.timeout} s${d.signal ? ` and was killed by ${d.signal}` : ''}`
+        : d.signal
+          ? `was killed by ${d.signal}`
+          : `exited with code ${d.exitCode}`
+    }` + (d.stderr.trim() ? `: ${d.stderr.trim().split('\n').slice(-5).join('\n')}` : ''),
+  ERR_ID_UNKNOWN: (d: { kind: 'user' | 'group'; name: string }) => `unknown ${d.kind} \`${d.name}\``,
+  ERR_FILE_NEEDS_FORCE: (d: { path: string; have: string; want: string }) =>
+    `${d.path} is ${d.have}; set \`force: true\` to replace it with ${d.want}`,
+  ERR_LISTEN: (d: { what: string; address: string; reason: string }) =>
+    `cannot listen on ${d.address} for ${d.what}: ${d.reason}`,
+  ERR_REMOTE_FILES: (d: { problems: readonly string[] }) =>
+    `the remote graph files do not name a valid set of hosts:${d.problems.map(p => `\n  ${p}`).join('')}`,
+  ERR_REMOTE_CONNECT: (d: { remote: string; reason: string }) => `cannot reach ${d.remote}: ${d.reason}`,
+  ERR_REMOTE_HOSTKEY_UNKNOWN: (d: {
+    remote: string
+    keyType: string
+    fingerprint: string
+    knownHosts: string
+    trust: string
+  }) =>
+    `${d.remote}: host key not known (${d.keyType} ${d.fingerprint} is not in ${d.knownHosts}); ` +
+    `if that is the host's key, trust it with: ${d.trust}`,
+  ERR_REMOTE_HOSTKEY_CHANGED: (d: {
+    remote: string
+    keyType: string
+    fingerprint: string
+    knownHosts: string
+    line: number
+    revoked: boolean
+    forget: string
+  }) =>
+    d.revoked
+      ? `${d.remote}: host key ${d.keyType} ${d.fingerprint} is revoked (${d.knownHosts}:${d.line}); refused`
+      : `${d.remote}: HOST KEY CHANGED: it offers ${d.keyType} ${d.fingerprint}, which does not match ` +
+        `${d.knownHosts}:${d.line}; someone may be intercepting the connection. If the host was ` +
+        `reinstalled, remove the old key with \`${d.forget}\` and trust the new one`,
+  ERR_REMOTE_AUTH: (d: { remote: string; tried: readonly string[] }) =>
+    `${d.remote}: authentication refused (tried: ${d.tried.length ? d.tried.join(', ') : 'nothing: no password, key, agent or prompt available'})`,
+  ERR_REMOTE_SETUP: (d: { remote: string; step: string; reason: string }) =>
+    `${d.remote}: cannot ${d.step}: ${d.reason}`,
+  ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null }) =>
+    `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
+  ERR_LANG_PARSE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_SCOPE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_TYPE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_RUN: (d: LangErrorDetails) => d.text,
+  ERR_LANG_INTERPRET: (d: LangErrorDetails) => d.text,
   ERR_PUPPET_MISSING: (d: { reason: string }) =>
     `Puppet is not available (${d.reason}): install the Debian package \`puppet\` (apt-get install puppet)`,
   ERR_PUPPET_COMPILE: (d: { source: string; error: string }) =>
@@ -75,6 +140,12 @@ export const isMgmtError = <C extends ErrorCode>(e: unknown, code?: C): e is Mgm
 
 /** Every code in the catalog, for the docs test. */
 export const errorCodes = Object.keys(messages) as ErrorCode[]
+
+/** The `code` of a Node.js system error (`ENOENT`, `EACCES`...), or undefined. */
+export const errCode = (e: unknown): string | undefined => {
+  const code = (e as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
 
 /** True for the error an aborted signal produces: a normal shutdown, never a failure. */
 export function isAbortError(e: unknown): boolean {

@@ -134,7 +134,7 @@ test('many subscriptions in one directory share one fs.watch, closed when the la
 /** Waits until every event so far was delivered and every re-plan it caused is done. */
 async function quiet(): Promise<void> {
   await fence()
-  await w.settled()
+  await w.idle()
 }
 
 test('a path under missing directories: the watch moves down as they appear, and back up', async () => {

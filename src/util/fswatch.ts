@@ -18,9 +18,11 @@
  * old inode), so each watch remembers its inode; a self event (a `rename` named like the directory),
  * an `error`, or a plan that finds another inode closes it and re-arms its subscribers.
  */
+
 import { type Dirent, type FSWatcher, watch as fsWatch, type Stats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
+import { errCode } from './errors.js'
 
 export interface PathWatcher {
   watch(
@@ -70,8 +72,6 @@ interface Sub {
 
 const regKey = (dir: string, name: string | null): string => `${dir}\0${name ?? ''}`
 
-const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
-
 /** Stats of `p` when it is a directory, else undefined. */
 async function statDir(p: string): Promise<Stats | undefined> {
   try {
@@ -118,12 +118,12 @@ export class FsWatcher implements PathWatcher {
   }
 
   /** Resolves when no re-plan or inode check is in flight (for tests). */
-  settled(): Promise<void> {
+  idle(): Promise<void> {
     if (this.#busy === 0) return Promise.resolve()
     return new Promise(resolve => this.#idle.push(resolve))
   }
 
-  /** Runs background work, counted for `settled()`. */
+  /** Runs background work, counted for `idle()`. */
   #bg(work: Promise<void>): void {
     this.#busy++
     work

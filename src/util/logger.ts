@@ -1,8 +1,8 @@
 /**
  * Logging: a small interface with prefixed children and an injectable sink. Text lines look like
  * `hh:mm:ss.mmm kind[name]: message` on stderr; `--log-format json` writes one JSON object a line.
- * Debug output costs nothing when off: call sites use `log.debug?.(...)`-free checks through
- * `log.isDebug`, and `createDebug` returns undefined when disabled.
+ * Debug output costs nothing when off: call sites that build an expensive message check
+ * `log.isDebug` first.
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'

@@ -1,6 +1,6 @@
 /**
- * The World: what hosts share. The embedded default (`local.ts`) keeps it in-process; the etcd
- * implementation shares it across a cluster. Resources reach it through `ctx.world`.
+ * The World: what hosts share. Today it holds string keys, in-process (`memory.ts`); resources reach
+ * it through `ctx.world`.
  */
 
 export interface World {

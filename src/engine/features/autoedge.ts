@@ -20,7 +20,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   const index = new Map<string, string>()
   for (const [id, r] of graph.entries()) {
     if (!r.meta.autoedge || !r.def.uids) continue
-    for (const uid of r.def.uids(r.params as never, r.name)) if (!index.has(uid)) index.set(uid, id)
+    for (const uid of r.def.uids(r.params, r.name)) if (!index.has(uid)) index.set(uid, id)
   }
   let added = 0
   const auto = new Set<string>()
@@ -39,7 +39,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
 /** For each need of `r`, the id of the first resource that has a candidate uid. */
 function* wanted(r: Res, index: ReadonlyMap<string, string>): Iterable<string> {
   if (!r.meta.autoedge || !r.def.autoEdges) return
-  for (const candidates of r.def.autoEdges(r.params as never, r.name))
+  for (const candidates of r.def.autoEdges(r.params, r.name))
     for (const uid of candidates) {
       const id = index.get(uid)
       if (id !== undefined && id !== r.id) {

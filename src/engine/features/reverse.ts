@@ -39,7 +39,7 @@ export class ReverseStore {
       )
     )
       return
-    const params = await res.def.reversed(res.params as never)
+    const params = await res.def.reversed(res.params)
     if (!params) {
       this.log.warn(`${res.id}: cannot be reversed (its current state cannot be recorded)`)
       return

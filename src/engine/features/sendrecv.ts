@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { z } from 'zod'
 import type { Issue } from '../../util/errors.js'
 import type { Origin, ResGraph, SendRecvPair } from '../compiled.js'
-import type { RecvState, ResourceDef } from '../resource.js'
+import type { AnyResourceDef, RecvState } from '../resource.js'
 
 export type { SendRecvPair }
 
@@ -61,9 +61,9 @@ export function checkSendRecv(graph: ResGraph, origin: (from: string, to: string
 }
 
 function pairProblem(
-  sender: ResourceDef,
+  sender: AnyResourceDef,
   p: SendRecvPair,
-  receiver: ResourceDef,
+  receiver: AnyResourceDef,
   from: string,
   to: string,
 ): string | undefined {
@@ -101,7 +101,7 @@ export interface Transfer {
  */
 export function transfer(
   receiver: string,
-  def: ResourceDef,
+  def: AnyResourceDef,
   incoming: readonly { sender: SenderView; pairs: readonly SendRecvPair[] }[],
   params: Record<string, unknown>,
   state: Record<string, RecvState>,
@@ -130,6 +130,6 @@ export function transfer(
 }
 
 /** After a successful checkApply: the received values were applied. */
-export function settle(state: Record<string, RecvState>): void {
+export function markApplied(state: Record<string, RecvState>): void {
   for (const [k, v] of Object.entries(state)) if (v.changed) state[k] = { ...v, changed: false }
 }

@@ -3,9 +3,7 @@
  * be sent again when a guard skips the command, also after a restart. The file is replaced
  * atomically: a crash leaves the old outputs or the new ones, never half of them.
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { writeStateFile } from '../../util/statefile.js'
+import type { StateFiles } from '../../engine/resource.js'
 
 /** What `exec` sends. */
 export interface ExecOutputs {
@@ -21,16 +19,12 @@ export const noOutputs: ExecOutputs = { output: '', stdout: '', stderr: '' }
 const FILE = 'outputs.json'
 
 /**
- * The outputs cached in `dir` for `command`; undefined when there are none, they are unreadable,
- * or they belong to another command (the resource's `cmd` was changed since).
+ * The outputs cached for `command`; undefined when there are none, they are unreadable, or they
+ * belong to another command (the resource's `cmd` was changed since).
  */
-export async function readOutputs(dir: string, command: string): Promise<ExecOutputs | undefined> {
-  let raw: string
-  try {
-    raw = await readFile(join(dir, FILE), 'utf8')
-  } catch {
-    return undefined
-  }
+export async function readOutputs(state: StateFiles, command: string): Promise<ExecOutputs | undefined> {
+  const raw = await state.read(FILE).catch(() => undefined)
+  if (raw === undefined) return undefined
   try {
     const v = JSON.parse(raw) as Record<string, unknown>
     const { output, stdout, stderr } = v
@@ -43,10 +37,7 @@ export async function readOutputs(dir: string, command: string): Promise<ExecOut
   }
 }
 
-/** Replaces the outputs cached in `dir` (temporary file, fsync, rename, fsync of the directory). */
-export async function writeOutputs(dir: string, command: string, o: ExecOutputs): Promise<void> {
-  await writeStateFile(
-    join(dir, FILE),
-    JSON.stringify({ command, output: o.output, stdout: o.stdout, stderr: o.stderr }),
-  )
+/** Replaces the cached outputs (temporary file, fsync, rename, fsync of the directory). */
+export async function writeOutputs(state: StateFiles, command: string, o: ExecOutputs): Promise<void> {
+  await state.write(FILE, JSON.stringify({ command, output: o.output, stdout: o.stdout, stderr: o.stderr }))
 }

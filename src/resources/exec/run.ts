@@ -32,7 +32,7 @@ export interface Command {
 
 export type Stream = 'stdout' | 'stderr'
 
-export interface RunOptions {
+export interface CommandOptions {
   /** Aborting stops the command. */
   readonly signal?: AbortSignal
   /** Stop the command after this many ms; 0 or absent: never. */
@@ -49,7 +49,7 @@ export interface RunOptions {
   readonly groups?: ProcessGroups
 }
 
-export interface RunResult {
+export interface CommandResult {
   readonly pid: number
   readonly exitCode: number | null
   readonly signal: NodeJS.Signals | null
@@ -67,7 +67,7 @@ export interface RunResult {
 export interface Running {
   readonly pid: number
   /** Settles when the command has exited and its output is closed. */
-  readonly done: Promise<RunResult>
+  readonly done: Promise<CommandResult>
 }
 
 /** The process groups a resource has running, so that `interrupt()` can kill them all at once. */
@@ -112,12 +112,12 @@ export async function resolveExecutable(file: string, path: string): Promise<str
 }
 
 /** Runs `cmd` to its end. Rejects only when it cannot start (or `signal` aborted before). */
-export async function runCommand(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+export async function runCommand(cmd: Command, opts: CommandOptions = {}): Promise<CommandResult> {
   return (await startCommand(cmd, opts)).done
 }
 
 /** Starts `cmd`; resolves once it runs. Rejects when it cannot start. */
-export async function startCommand(cmd: Command, opts: RunOptions = {}): Promise<Running> {
+export async function startCommand(cmd: Command, opts: CommandOptions = {}): Promise<Running> {
   opts.signal?.throwIfAborted()
   const file = await resolveExecutable(cmd.file, cmd.env.PATH ?? process.env.PATH ?? DEFAULT_PATH)
   opts.signal?.throwIfAborted()
@@ -157,7 +157,7 @@ function spawned(cmd: Command, file: string): Promise<ChildProcess> {
 }
 
 /** Collects the output, enforces the timeout and the abort, and settles when the command is done. */
-function supervise(child: ChildProcess, pid: number, opts: RunOptions): Promise<RunResult> {
+function supervise(child: ChildProcess, pid: number, opts: CommandOptions): Promise<CommandResult> {
   const out = new Output(opts.collect ?? true, opts.onLine, pid)
   child.stdout?.on('data', (b: Buffer) => out.add('stdout', b))
   child.stderr?.on('data', (b: Buffer) => out.add('stderr', b))
@@ -203,7 +203,7 @@ class Output {
 
   constructor(
     readonly collect: boolean,
-    onLine: RunOptions['onLine'],
+    onLine: CommandOptions['onLine'],
     pid: number,
   ) {
     this.#lines = onLine && {

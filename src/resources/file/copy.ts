@@ -4,9 +4,11 @@
  * destination that are neither in the source nor on the way to a path another `file` resource
  * manages are removed. Every file is written atomically.
  */
+
 import type { Stats } from 'node:fs'
 import { chmod, lstat, mkdir, readdir, readlink, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { errCode, MgmtError } from '../../util/errors.js'
 import { symlinkAtomic, writeAtomic } from './atomic.js'
 import { filesEqual } from './compare.js'
 import { formatMode } from './mode.js'
@@ -21,7 +23,6 @@ export interface SyncEnv {
   readonly log: (msg: string) => void
 }
 
-const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
 const perm = (st: Stats): number => st.mode & 0o7777
 
 /** The entries of a directory with their lstat; empty when it does not exist (yet). */
@@ -75,9 +76,9 @@ export async function syncMode(dst: string, mode: number, have: Stats, env: Sync
 /** Removes what is at `dst` when it has the wrong type (force needed for directories). */
 async function clear(dst: string, have: Stats, want: string, env: SyncEnv): Promise<void> {
   if (have.isDirectory() && !env.force)
-    throw new Error(`${dst} is a directory; set \`force: true\` to replace it with ${want}`)
+    throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: dst, have: 'a directory', want })
   if (!have.isDirectory() && want === 'a directory' && !env.force)
-    throw new Error(`${dst} is not a directory; set \`force: true\` to replace it with a directory`)
+    throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: dst, have: 'not a directory', want })
   if (!env.apply) return
   await rm(dst, { recursive: true, force: true })
   env.log(`removed ${dst} (force)`)

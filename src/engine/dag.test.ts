@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Graph } from './graph.js'
+import { Dag } from './dag.js'
 
 test('topoSort orders dependencies first', () => {
-  const g = new Graph<number, string>()
+  const g = new Dag<number, string>()
   for (const id of ['a', 'b', 'c', 'd']) g.addVertex(id, 0)
   g.addEdge('a', 'b', 'e1')
   g.addEdge('b', 'd', 'e2')
@@ -15,7 +15,7 @@ test('topoSort orders dependencies first', () => {
 })
 
 test('a cycle is an error that names its vertices in order', () => {
-  const g = new Graph<number, string>()
+  const g = new Dag<number, string>()
   for (const id of ['x', 'a', 'b', 'c']) g.addVertex(id, 0)
   g.addEdge('x', 'a', '')
   g.addEdge('a', 'b', '')
@@ -28,7 +28,7 @@ test('a cycle is an error that names its vertices in order', () => {
 })
 
 test('edges between the same pair merge', () => {
-  const g = new Graph<number, boolean>()
+  const g = new Dag<number, boolean>()
   g.addVertex('a', 0)
   g.addVertex('b', 0)
   g.addEdge('a', 'b', false)

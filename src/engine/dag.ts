@@ -4,7 +4,7 @@
  */
 import { MgmtError } from '../util/errors.js'
 
-export class Graph<V, E> {
+export class Dag<V, E> {
   readonly #vertices = new Map<string, V>()
   readonly #out = new Map<string, Map<string, E>>()
   readonly #in = new Map<string, Map<string, E>>()

@@ -1,0 +1,62 @@
+/**
+ * Users and groups by name or number: names are looked up in /etc/passwd and /etc/group, then
+ * through `getent` (LDAP, systemd-userdb and other NSS sources), on each call, so a user made by an
+ * earlier resource of the same run is found. Numbers are taken as they are.
+ */
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { MgmtError } from './errors.js'
+
+/** One entry of a colon-separated database: its id, and (passwd) its primary gid. */
+export interface IdEntry {
+  readonly id: number
+  readonly gid?: number
+}
+
+export type IdDb = 'passwd' | 'group'
+
+export const isNumericId = (s: string): boolean => /^\d+$/.test(s)
+
+/** Parses `name:x:id[:gid]:...` lines into the entry named `key` (by name, or by id when numeric). */
+export function findEntry(text: string, key: string): IdEntry | undefined {
+  for (const line of text.split('\n')) {
+    const f = line.split(':')
+    if (f.length < 3 || line.startsWith('#')) continue
+    if (f[0] === key || (isNumericId(key) && f[2] === key)) {
+      const gid = f[3] !== undefined && isNumericId(f[3]) ? Number(f[3]) : undefined
+      return { id: Number(f[2]), gid }
+    }
+  }
+  return undefined
+}
+
+async function fromFile(path: string, key: string): Promise<IdEntry | undefined> {
+  try {
+    return findEntry(await readFile(path, 'utf8'), key)
+  } catch {
+    return undefined
+  }
+}
+
+function fromGetent(db: IdDb, key: string): Promise<IdEntry | undefined> {
+  return new Promise(resolve => {
+    execFile('getent', [db, key], { timeout: 10_000 }, (err, stdout) => {
+      resolve(err ? undefined : findEntry(stdout, key))
+    })
+  })
+}
+
+/** The entry of a user (`passwd`) or group name or id, or undefined when there is none. */
+export async function lookupId(db: IdDb, key: string): Promise<IdEntry | undefined> {
+  return (await fromFile(`/etc/${db}`, key)) ?? (await fromGetent(db, key))
+}
+
+const what = { passwd: 'user', group: 'group' } as const
+
+/** The id of a name or numeric string; throws ERR_ID_UNKNOWN for an unknown name. */
+export async function resolveId(db: IdDb, key: string): Promise<number> {
+  if (isNumericId(key)) return Number(key)
+  const e = await lookupId(db, key)
+  if (!e) throw new MgmtError('ERR_ID_UNKNOWN', { kind: what[db], name: key })
+  return e.id
+}
