@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import type { Frontend } from '../frontends/frontend.js'
 import { langFrontend } from '../frontends/mcl/index.js'
 import { yamlFrontend } from '../frontends/yaml/index.js'
+import { puppetCommand } from './puppet.js'
 
 export interface FrontendCommand {
   readonly name: string
@@ -15,6 +16,8 @@ export interface FrontendCommand {
   configure?(cmd: Command): void
   /** The frontend for the parsed arguments and options; undefined runs no local graph. */
   open(args: string[], opts: Record<string, unknown>): Frontend | undefined
+  /** Does something else than run for some options (`--print-graph`): the exit code; undefined runs. */
+  instead?(args: string[], opts: Record<string, unknown>): Promise<number> | undefined
 }
 
 export const frontendCommands: readonly FrontendCommand[] = [
@@ -32,6 +35,7 @@ export const frontendCommands: readonly FrontendCommand[] = [
       cmd.argument('<input>', 'the .mcl file, or a module directory (metadata.yaml or main.mcl)'),
     open: ([input], opts) => langFrontend(resolve(input!), { hostname: opts.hostname as string | undefined }),
   },
+  puppetCommand,
   {
     name: 'empty',
     description: 'run no local graph',

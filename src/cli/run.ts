@@ -31,7 +31,8 @@ export function addRunCommand(program: Command): void {
       const self = a[a.length - 1] as Command
       envSwitches(self)
       const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
-      process.exitCode = await runGraphs(opts, fc.open(self.args, opts))
+      const other = fc.instead?.(self.args, opts)
+      process.exitCode = other ? await other : await runGraphs(opts, fc.open(self.args, opts))
     })
   }
 }

@@ -19,6 +19,7 @@ import { mount } from './mount.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
 import { password } from './password.js'
+import { pippet } from './pippet.js'
 import { pkg } from './pkg.js'
 import { print } from './print.js'
 import { svc } from './svc.js'
@@ -52,6 +53,7 @@ export const builtinKinds = [
   tftpFile,
   kmsg,
   test,
+  pippet,
 ] as const
 
 /** A registry holding every built-in kind. */

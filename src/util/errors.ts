@@ -110,6 +110,10 @@ const messages = {
   ERR_LANG_TYPE: (d: LangErrorDetails) => d.text,
   ERR_LANG_RUN: (d: LangErrorDetails) => d.text,
   ERR_LANG_INTERPRET: (d: LangErrorDetails) => d.text,
+  ERR_PUPPET_MISSING: (d: { reason: string }) =>
+    `Puppet is not available (${d.reason}): install the Debian package \`puppet\` (apt-get install puppet)`,
+  ERR_PUPPET_COMPILE: (d: { source: string; error: string }) =>
+    `${d.source}: Puppet failed to compile: ${d.error}`,
 } satisfies Record<string, (d: never) => string>
 
 export type ErrorCode = keyof typeof messages
