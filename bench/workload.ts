@@ -51,6 +51,20 @@ export function cfPolicy(n: number, root: string): string {
   return out.join('')
 }
 
+/** The Puppet manifest (`pup.pp`), as `bench-peers/gen.py` writes it; `edits` replace some files' content. */
+export function puppetManifest(
+  n: number,
+  root: string,
+  edits: ReadonlyMap<number, string> = new Map(),
+): string {
+  const out = [`file { '${root}/puppet': ensure => directory, mode => '0755' }\n`]
+  for (let i = 0; i < n; i++) {
+    const content = JSON.stringify(edits.get(i) ?? fileContent(i))
+    out.push(`file { '${root}/puppet/f${i}': ensure => file, content => ${content}, mode => '0644' }\n`)
+  }
+  return out.join('')
+}
+
 /** Writes `mgmt.yaml` and `cf.cf` into `outDir` and makes `root`; returns the paths. */
 export function writeWorkload(
   n: number,

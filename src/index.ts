@@ -8,7 +8,27 @@
  */
 
 export type { EdgeSpec, GraphSpec, ResourceSpec } from './engine/compile.js'
+export {
+  type Cause,
+  type Change,
+  type CheckApplyEvent,
+  type ConvergedEvent,
+  describeCause,
+  type EdgeInfo,
+  type EngineEvent,
+  type EngineEventOf,
+  type EngineEventType,
+  type EngineListener,
+  type GraphEvent,
+  type IdleEvent,
+  type ReceivedValue,
+  type ResourceInfo,
+  type ResourceState,
+  type StateEvent,
+  type VertexInfo,
+} from './engine/events.js'
 export type { RunResult } from './engine/runner.js'
+export { summaryLine } from './engine/summary.js'
 export { Graph, type Kind, type MetaInput, type ParamsInput, type Ref, type Sends } from './lib/graph.js'
 export { type GraphInput, type RunHandle, type RunOptions, run, start } from './lib/run.js'
 export { type ErrorCode, isMgmtError, MgmtError } from './util/errors.js'

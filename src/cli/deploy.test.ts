@@ -14,6 +14,9 @@ const running: Running[] = []
 before(async () => {
   etcd = await startEtcd()
   dir = await mkdtemp(join(tmpdir(), 'mgmt-9-deploy-'))
+  // Both hosts of the test are on this machine and apply the same graph: the directory is made
+  // here, so that they do not race to make it.
+  await mkdir(join(dir, 'out'))
 })
 after(async () => {
   for (const m of running) await m.kill(2000)
@@ -34,9 +37,6 @@ resources:
   - name: motd
     path: ${dir}/out/motd
     source: files/motd
-    state: exists
-  - name: out
-    path: ${dir}/out/
     state: exists
   print:
   - name: p
@@ -66,8 +66,8 @@ test('a deploy reaches two running hosts, with its files; a second deploy replac
   for (const m of hosts) await m.waitFor(/running deploy 2 \(graph `two`/, 15_000)
   for (const m of hosts) await m.waitFor(/print\[p\]: deploy two/, 15_000)
   await whenContent(join(dir, 'out', 'motd'), 'second\n')
-  // A graph swap, not a restart: the directory resource, the same in both, was kept.
-  for (const m of hosts) assert.match(m.output(), /graph swap: 1 kept, 2 changed/)
+  // A graph swap, as for a saved file.
+  for (const m of hosts) assert.match(m.output(), /graph swap: 0 kept, 2 changed, 0 added, 0 removed/)
   assert.equal(await etcd.get('/_mgmt/deploy/latest'), '2')
 
   for (const m of hosts) {

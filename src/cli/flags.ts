@@ -1,5 +1,7 @@
 /** The flags of `mgmt run`, each also settable as `MGMT_<FLAG>` in the environment. */
 import { type Command, Option } from 'commander'
+import { GRAPHVIZ_FILTERS, type GraphvizFilter } from '../observe/graphviz.js'
+import { type ListenAddress, parseListen } from '../observe/listen.js'
 import { MgmtError } from '../util/errors.js'
 import type { LogFormat } from '../util/logger.js'
 
@@ -17,6 +19,22 @@ export interface RunFlags {
   maxRuntime: number
   debug?: boolean
   logFormat: LogFormat
+  prometheus?: boolean
+  prometheusListen: ListenAddress
+  graphviz?: string
+  graphvizFilter?: GraphvizFilter
+  httpListen?: ListenAddress
+  progress: boolean
+  /** Remote execution (src/remote/). */
+  remote: string[]
+  cconns: number
+  caching: boolean
+  sshKey?: string
+  allowInteractive?: boolean
+  knownHosts?: string
+  detach?: boolean
+  /** How deep in a hierarchy of remote runs this one is (0: started by a person). */
+  depth: number
 }
 
 /** The flags of clustering (`mgmt run`; `mgmt deploy` takes `--seeds`). */
@@ -189,8 +207,88 @@ export function addRunFlags(run: Command): void {
     )
     .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
     .addOption(
+      flag('--remote <file>', 'configure the host named in this graph file over SSH (repeatable)', 'REMOTE')
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .default([]),
+    )
+    .addOption(
+      flag('--cconns <n>', 'at most n SSH connections at once (0: no limit)', 'CCONNS')
+        .argParser(int('--cconns'))
+        .default(0),
+    )
+    .addOption(
+      flag(
+        '--no-caching',
+        'copy the program to a fresh temporary directory on each host, removed at the end',
+        'NO_CACHING',
+      ),
+    )
+    .addOption(
+      flag(
+        '--ssh-key <path>',
+        'the private key to log in with (default: ~/.ssh/id_ed25519, ~/.ssh/id_rsa)',
+        'SSH_KEY',
+      ),
+    )
+    .addOption(
+      flag(
+        '--allow-interactive',
+        'ask for a password at the terminal when nothing else logs in',
+        'ALLOW_INTERACTIVE',
+      ),
+    )
+    .addOption(
+      flag(
+        '--known-hosts <path>',
+        'the known_hosts file host keys must be in (default: ~/.ssh/known_hosts)',
+        'KNOWN_HOSTS',
+      ),
+    )
+    .addOption(
+      flag(
+        '--detach',
+        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world)',
+        'DETACH',
+      ),
+    )
+    .addOption(new Option('--depth <n>').argParser(int('--depth')).default(0).hideHelp())
+    .addOption(
       flag('--log-format <format>', 'log line format', 'LOG_FORMAT')
         .choices(['text', 'json'])
         .default('text'),
     )
+  addObserveFlags(run)
+}
+
+/** The flags of the views: metrics, the graph picture, the web view, progress. */
+function addObserveFlags(run: Command): void {
+  run
+    .addOption(flag('--prometheus', 'serve Prometheus metrics on /metrics', 'PROMETHEUS'))
+    .addOption(
+      flag(
+        '--prometheus-listen <addr>',
+        'where --prometheus listens (HOST:PORT; no host: loopback)',
+        'PROMETHEUS_LISTEN',
+      )
+        .argParser(v => parseListen(v, '--prometheus-listen'))
+        .default(parseListen('127.0.0.1:9233', '--prometheus-listen'), '127.0.0.1:9233'),
+    )
+    .addOption(
+      flag('--graphviz <file>', 'write the graph as Graphviz DOT to this file, kept up to date', 'GRAPHVIZ'),
+    )
+    .addOption(
+      flag(
+        '--graphviz-filter <program>',
+        'also render FILE.svg and FILE.png with this Graphviz program',
+        'GRAPHVIZ_FILTER',
+      ).choices(GRAPHVIZ_FILTERS),
+    )
+    .addOption(
+      flag(
+        '--http-listen <addr>',
+        'serve the live web view here (HOST:PORT; no host: loopback)',
+        'HTTP_LISTEN',
+      ).argParser(v => parseListen(v, '--http-listen')),
+    )
+    .addOption(flag('--no-progress', 'never show progress on the terminal', 'NO_PROGRESS'))
 }

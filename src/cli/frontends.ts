@@ -6,7 +6,9 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { deployFrontend } from '../frontends/deploy.js'
 import type { Frontend } from '../frontends/frontend.js'
+import { langFrontend } from '../frontends/mcl/index.js'
 import { yamlFrontend } from '../frontends/yaml/index.js'
+import { puppetCommand } from './puppet.js'
 
 export interface FrontendCommand {
   readonly name: string
@@ -15,6 +17,8 @@ export interface FrontendCommand {
   configure?(cmd: Command): void
   /** The frontend for the parsed arguments and options; undefined runs no local graph. */
   open(args: string[], opts: Record<string, unknown>): Frontend | undefined
+  /** Does something else than run for some options (`--print-graph`): the exit code; undefined runs. */
+  instead?(args: string[], opts: Record<string, unknown>): Promise<number> | undefined
 }
 
 export const frontendCommands: readonly FrontendCommand[] = [
@@ -24,6 +28,15 @@ export const frontendCommands: readonly FrontendCommand[] = [
     configure: cmd => cmd.argument('<file>', 'the YAML graph'),
     open: ([file]) => yamlFrontend(resolve(file!)),
   },
+  {
+    name: 'lang',
+    description:
+      'run an mcl program (a .mcl file or a module directory), and re-run it whenever its files change',
+    configure: cmd =>
+      cmd.argument('<input>', 'the .mcl file, or a module directory (metadata.yaml or main.mcl)'),
+    open: ([input], opts) => langFrontend(resolve(input!), { hostname: opts.hostname as string | undefined }),
+  },
+  puppetCommand,
   {
     name: 'empty',
     description: 'run no local graph: only the newest deploy of the cluster (mgmt deploy), followed live',

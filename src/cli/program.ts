@@ -1,6 +1,7 @@
 /** The `mgmt` command's tree: every subcommand, registered explicitly. */
 import { Command } from 'commander'
 import { version } from '../version.js'
+import { addCheckCommand } from './check.js'
 import { addCompletionCommands } from './completion.js'
 import { addDeployCommand } from './deploy.js'
 import { addRunCommand } from './run.js'
@@ -13,6 +14,7 @@ export function program(): Command {
     .exitOverride()
   addRunCommand(p)
   addDeployCommand(p)
+  addCheckCommand(p)
   addCompletionCommands(p)
   return p
 }

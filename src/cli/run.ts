@@ -8,13 +8,16 @@ import type { RunResult } from '../engine/runner.js'
 import type { Frontend, FrontendContext, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
+import { Progress } from '../observe/progress.js'
+import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
-import { isMgmtError } from '../util/errors.js'
+import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { isClusterError } from '../world/etcd/cluster.js'
+import type { World } from '../world/world.js'
 import { addClusterFlags, addRunFlags, type ClusterFlags, envSwitches, type RunFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
-import { checkClusterFlags, clustered, openWorld } from './world.js'
+import { type Observers, startObservers } from './observe.js'
+import { checkClusterFlags, clustered, isClusterError, openWorld } from './world.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
 export const EXIT_OK = 0
@@ -32,7 +35,8 @@ export function addRunCommand(program: Command): void {
       const self = a[a.length - 1] as Command
       envSwitches(self)
       const opts = self.optsWithGlobals<RunFlags & ClusterFlags & Record<string, unknown>>()
-      process.exitCode = await runGraphs(opts, fc.open(self.args, opts))
+      const other = fc.instead?.(self.args, opts)
+      process.exitCode = other ? await other : await runGraphs(opts, fc.open(self.args, opts))
     })
   }
 }
@@ -49,18 +53,30 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   if (s.later) yield* s.later
 }
 
+/** Progress on a terminal: only when both outputs are terminals, logs are text, and it is wanted. */
+function terminalProgress(flags: RunFlags): Progress | undefined {
+  if (!flags.progress || flags.logFormat === 'json' || !process.stderr.isTTY || !process.stdout.isTTY) return
+  return new Progress(process.stderr)
+}
+
 export async function runGraphs(
   flags: RunFlags & ClusterFlags,
   frontend: Frontend | undefined,
 ): Promise<number> {
-  const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
+  if (flags.graphvizFilter && !flags.graphviz)
+    throw new MgmtError('ERR_USAGE', { reason: '--graphviz-filter needs --graphviz FILE' })
   const hostname = flags.hostname ?? osHostname()
   if (clustered(flags) || !flags.server) checkClusterFlags(flags, hostname)
+  const progress = terminalProgress(flags)
+  const log = createLogger(flags.debug ? 'debug' : 'info', {
+    format: flags.logFormat,
+    write: progress && (line => progress.writeLine(line)),
+  })
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
   await mkdir(prefix, { recursive: true, mode: 0o700 })
-  const world = openWorld(flags, hostname, prefix, log)
+  const world = await openWorld(flags, hostname, prefix, log)
   const stopWatching = new AbortController()
   // ^C before the run starts (while a frontend waits for the world): stop waiting, exit 0.
   const early = (): void => stopWatching.abort()
@@ -81,31 +97,7 @@ export async function runGraphs(
       : undefined
     if (typeof opened === 'number') return opened
     if (stopWatching.signal.aborted) return EXIT_OK
-    const run = start(opened ? stream(opened) : new Graph('empty'), {
-      hostname,
-      prefix,
-      world,
-      log,
-      noop: flags.noop,
-      convergedTimeout: flags.convergedTimeout,
-      convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
-      convergedStatusFile: flags.convergedStatusFile,
-      maxRuntime: flags.maxRuntime,
-    })
-    process.off('SIGINT', early)
-    process.off('SIGTERM', early)
-    const stopSignals = handleSignals(run, log)
-    // Logged once ^C is handled, so that whoever waits for this line may signal.
-    if (opened && opened.first.name !== '')
-      log.info(
-        `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
-      )
-    else log.info('running no local graph')
-    const result = await run.done.finally(() => {
-      stopWatching.abort()
-      stopSignals()
-    })
-    return report(result, flags, log)
+    return await runOpened(flags, { opened, world, hostname, prefix, log, progress, early, stopWatching })
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.
     if (!isClusterError(err)) throw err
@@ -120,6 +112,80 @@ export async function runGraphs(
   }
 }
 
+interface Opened {
+  readonly opened: GraphStream | undefined
+  readonly world: World
+  readonly hostname: string
+  readonly prefix: string
+  readonly log: Logger
+  readonly progress: Progress | undefined
+  /** The ^C handler of the start, replaced by the run's own. */
+  readonly early: () => void
+  readonly stopWatching: AbortController
+}
+
+/** Runs the opened frontend's graphs with the observers and the remote hosts asked for. */
+async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
+  const { opened, log } = o
+  let observers: Observers
+  try {
+    observers = await startObservers(flags, log, o.progress)
+  } catch (err) {
+    if (!isMgmtError(err, 'ERR_LISTEN')) throw err
+    log.error(err.message)
+    return EXIT_FAILURE
+  }
+  let remotes: Remotes | undefined
+  try {
+    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
+    if (flags.remote.length || flags.detach)
+      remotes = await (await import('./remote.js')).openRemotes(flags, log)
+  } catch (err) {
+    await observers.close()
+    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
+    log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
+      ? EXIT_FAILURE
+      : EXIT_USAGE
+  }
+  const run = start(opened ? stream(opened) : new Graph('empty'), {
+    hostname: o.hostname,
+    prefix: o.prefix,
+    world: o.world,
+    log,
+    noop: flags.noop,
+    convergedTimeout: flags.convergedTimeout,
+    convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
+    convergedStatusFile: flags.convergedStatusFile,
+    maxRuntime: flags.maxRuntime,
+    // Remote hosts count for convergence; with no local graph, the run ends when they all have.
+    attach: remotes && (register => remotes.start(register, () => !opened && run.shutdown())),
+  })
+  observers.attach(run)
+  process.off('SIGINT', o.early)
+  process.off('SIGTERM', o.early)
+  const stopSignals = handleSignals(run, log, () => remotes?.stop(true))
+  // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
+  // initiator goes away, even killed, the input ends, and so does the run.
+  if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
+  // Logged once ^C is handled, so that whoever waits for this line may signal.
+  if (opened && opened.first.name !== '')
+    log.info(
+      `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
+    )
+  else log.info('running no local graph')
+  try {
+    const result = await run.done.finally(() => o.stopWatching.abort())
+    const hosts = await remotes?.stop()
+    const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
+    return report(result, flags, log, failedHosts)
+  } finally {
+    stopSignals()
+    await observers.close()
+    if (flags.depth > 0) process.stdin.destroy()
+  }
+}
+
 /** The frontend's stream, or the exit code of an input that does not load. */
 async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<GraphStream | number> {
   try {
@@ -131,16 +197,23 @@ async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<G
   }
 }
 
-function report(result: RunResult, flags: RunFlags, log: Logger): number {
+function report(result: RunResult, flags: RunFlags, log: Logger, failedHosts: readonly string[]): number {
   const verb = flags.noop ? 'would have changed' : 'changed'
   log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
-  if (!result.failed.length) return EXIT_OK
-  log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
-  return EXIT_FAILURE
+  if (failedHosts.length)
+    log.error(`${plural(failedHosts.length, 'remote host')} failed: ${failedHosts.join(', ')}`)
+  if (result.failed.length) {
+    log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
+    return EXIT_FAILURE
+  }
+  return failedHosts.length ? EXIT_FAILURE : EXIT_OK
 }
 
-/** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
-function handleSignals(run: RunHandle, log: Logger): () => void {
+/**
+ * ^C once: orderly shutdown; twice: cancel running work (and kill remote runs at once); three
+ * times: stop at once.
+ */
+function handleSignals(run: RunHandle, log: Logger, onCancel: () => void): () => void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
@@ -150,6 +223,7 @@ function handleSignals(run: RunHandle, log: Logger): () => void {
     } else if (count === 2) {
       log.warn(`${sig}: cancelling running work (again to stop at once)`)
       run.cancel()
+      onCancel()
     } else {
       log.warn(`${sig}: stopping now`)
       run.interrupt()

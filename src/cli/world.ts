@@ -1,15 +1,26 @@
 /**
  * The world a command runs with, from its flags: the local world under the prefix, or, when
  * clustering is asked for (`--seeds`, `--client-urls`, `--server-urls`), the etcd world of a
- * managed server or of the cluster that the seeds name.
+ * managed server or of the cluster that the seeds name. The etcd client (gRPC) takes a fifth of a
+ * second to load: it is loaded only for a cluster.
  */
 import { join } from 'node:path'
-import { MgmtError } from '../util/errors.js'
+import { isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
-import { clusterWorld, DEFAULT_CLIENT_URLS, DEFAULT_SERVER_URLS } from '../world/etcd/cluster.js'
 import { LocalWorld } from '../world/local.js'
 import { validHostname, type World } from '../world/world.js'
 import type { ClusterFlags } from './flags.js'
+
+/** The defaults of the managed server's URLs. */
+export const DEFAULT_CLIENT_URLS = ['http://127.0.0.1:2379']
+export const DEFAULT_SERVER_URLS = ['http://127.0.0.1:2380']
+
+/** The errors of a world that cannot be had (a managed server that cannot start, a join refused). */
+export const isClusterError = (e: unknown): boolean =>
+  isMgmtError(e, 'ERR_ETCD_MISSING') ||
+  isMgmtError(e, 'ERR_ETCD_SERVER') ||
+  isMgmtError(e, 'ERR_CLUSTER_JOIN') ||
+  isMgmtError(e, 'ERR_HOSTNAME_TAKEN')
 
 /** Is clustering asked for? */
 export const clustered = (f: ClusterFlags): boolean => !!(f.seeds || f.clientUrls || f.serverUrls)
@@ -30,9 +41,15 @@ export function checkClusterFlags(f: ClusterFlags, hostname: string): void {
     if (client.has(new URL(u).host)) usage(`--client-urls and --server-urls cannot share ${new URL(u).host}`)
 }
 
-export function openWorld(f: ClusterFlags, hostname: string, prefix: string, log: Logger): World {
+export async function openWorld(
+  f: ClusterFlags,
+  hostname: string,
+  prefix: string,
+  log: Logger,
+): Promise<World> {
   if (!clustered(f)) return new LocalWorld(hostname, join(prefix, 'world'))
   checkClusterFlags(f, hostname)
+  const { clusterWorld } = await import('../world/etcd/cluster.js')
   return clusterWorld({
     hostname,
     prefix,

@@ -10,7 +10,7 @@ import type { ExportedResource } from '../world/world.js'
 import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
 import { addAutoEdges } from './features/autoedge.js'
-import { autoGroup } from './features/autogroup.js'
+import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
 import { MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, zodIssues } from './params.js'
@@ -215,6 +215,8 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
       issues.push({ path: origins.get(err.details.cycle[0]!) ?? [], message: err.message })
     }
   }
+  // Parts join their parents even with --no-autogroup: apart, they would do nothing.
+  if (issues.length === 0) issues.push(...groupParts(graph, id => origins.get(id) ?? []))
   opts.cache?.rotate()
   if (issues.length) throw new GraphInvalid(issues, warnings)
   if (!opts.noAutoGroup) autoGroup(graph)

@@ -27,6 +27,8 @@ export interface Res {
 export interface SendRecvPair {
   readonly send: string
   readonly recv: string
+  /** In a grouped vertex: the member that receives (its id); absent: the vertex's own resource. */
+  readonly to?: string
 }
 
 /** An edge of a compiled graph. Several declared edges between one pair merge into one. */
@@ -54,6 +56,16 @@ export function differs(a: Res, b: Res): string | undefined {
   if (reason) return reason
   if (!isDeepStrictEqual(a.meta, b.meta))
     return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`
+  return groupDiffers(a.group ?? [], b.group ?? [])
+}
+
+/** A grouped vertex is the same only with the same members, each the same. */
+function groupDiffers(a: readonly Res[], b: readonly Res[]): string | undefined {
+  if (a.length !== b.length || a.some((m, i) => m.id !== b[i]!.id)) return 'its group members differ'
+  for (const [i, m] of a.entries()) {
+    const why = differs(m, b[i]!)
+    if (why) return `${m.id}: ${why}`
+  }
   return undefined
 }
 

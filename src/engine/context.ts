@@ -7,7 +7,7 @@ import type { PathWatcher } from '../util/fswatch.js'
 import type { Logger } from '../util/logger.js'
 import { writeStateFile } from '../util/statefile.js'
 import type { World } from '../world/world.js'
-import type { GraphResource, RecvState, ResourceContext, StateFiles } from './resource.js'
+import type { GraphResource, GroupMember, RecvState, ResourceContext, StateFiles } from './resource.js'
 
 /** A resource's private directory name: readable, and unique by a hash of kind and name. */
 export function varDirName(kind: string, name: string): string {
@@ -30,6 +30,7 @@ export interface ContextParts {
   send?(values: Readonly<Record<string, unknown>>): void
   recv?(): Readonly<Record<string, RecvState>>
   graph?(): readonly GraphResource[]
+  group?(): readonly GroupMember[]
 }
 
 export function createContext(p: ContextParts): ResourceContext {
@@ -45,6 +46,7 @@ export function createContext(p: ContextParts): ResourceContext {
     send: p.send ?? (() => {}),
     recv: p.recv ?? (() => ({})),
     graph: p.graph ?? (() => []),
+    group: p.group ?? (() => []),
     watchPath: (path, signal, onChange, opts) => p.watcher.watch(path, signal, onChange, opts),
     state: stateFiles(join(p.stateDir, varDirName(p.kind, p.name))),
   }
@@ -61,16 +63,18 @@ export function stateFiles(dir: string): StateFiles {
     await made
     return join(dir, name)
   }
+  const readBytes = async (name: string): Promise<Buffer | undefined> => {
+    try {
+      return await readFile(join(dir, name))
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return undefined
+      throw e
+    }
+  }
   return {
     path,
-    async read(name) {
-      try {
-        return await readFile(join(dir, name), 'utf8')
-      } catch (e) {
-        if (errCode(e) === 'ENOENT') return undefined
-        throw e
-      }
-    },
+    readBytes,
+    read: async name => (await readBytes(name))?.toString('utf8'),
     async write(name, data, mode = 0o600) {
       await writeStateFile(await path(name), data, mode)
     },

@@ -14,8 +14,11 @@ export interface ConvergerHandle {
 export class Converger {
   readonly #busy = new Set<symbol>()
   readonly #listeners = new Set<(converged: boolean) => void>()
+  readonly #idleListeners = new Set<(idle: boolean) => void>()
   #timer: NodeJS.Timeout | undefined
   #converged = false
+  /** Nothing busy and not paused: the moment every component settled, whatever the timeout. */
+  #idle = true
   #paused = 0
 
   /** `timeout` in seconds; negative: never converged (the listeners never hear true). */
@@ -49,6 +52,12 @@ export class Converger {
     return () => this.#listeners.delete(fn)
   }
 
+  /** Hears every change between busy and idle (nothing busy, not paused), at once, with no timeout. */
+  onIdle(fn: (idle: boolean) => void): () => void {
+    this.#idleListeners.add(fn)
+    return () => this.#idleListeners.delete(fn)
+  }
+
   /** Hold off convergence (during a graph swap); pairs with resume(). */
   pause(): void {
     this.#paused++
@@ -62,10 +71,15 @@ export class Converger {
   close(): void {
     clearTimeout(this.#timer)
     this.#listeners.clear()
+    this.#idleListeners.clear()
   }
 
   #update(): void {
     const idle = this.#busy.size === 0 && this.#paused === 0
+    if (idle !== this.#idle) {
+      this.#idle = idle
+      for (const fn of [...this.#idleListeners]) fn(idle)
+    }
     if (!idle) {
       if (this.#timer) {
         clearTimeout(this.#timer)

@@ -277,6 +277,16 @@ test('a resource that changed nothing does not notify; a later change does', asy
   assert.deepEqual(rec.calls, ['a:apply', 'b:apply:refresh'])
 })
 
+test('a change of one of two upstreams reaches their dependent at once (the other one is settled)', async () => {
+  const e = await start([res('a'), res('b'), res('c')], [edge('a', 'c', true), edge('b', 'c')])
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  rec.ok.set('a', false)
+  rec.poke.get('a')!()
+  await again
+  assert.deepEqual(rec.calls, ['a:apply', 'c:apply:refresh'])
+})
+
 test('a pending notification survives a crash and is delivered once on the next start', async () => {
   // First run: a changes and notifies; b is stuck in its checkApply when the process "dies".
   const first = newEngine()

@@ -15,6 +15,7 @@ import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextParts, createContext } from './context.js'
 import { Converger } from './converger.js'
 import { Dag } from './dag.js'
+import { type Cause, type Change, EngineEvents, GRAPH_CHANGE, type GraphEvent, STARTUP } from './events.js'
 import { composite, readyGate } from './features/group.js'
 import { RefreshStore } from './features/refresh.js'
 import { ReverseStore } from './features/reverse.js'
@@ -22,8 +23,8 @@ import { Semaphores } from './features/semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './features/sendrecv.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
-import { type GraphResource, type ResourceContext, repr } from './resource.js'
-import { type Peer, Worker, type WorkerHost } from './worker.js'
+import { type GraphResource, type GroupMember, type ResourceContext, repr } from './resource.js'
+import { type Peer, type Receiver, Worker, type WorkerHost } from './worker.js'
 
 export interface EngineOptions {
   readonly hostname: string
@@ -37,6 +38,8 @@ export interface EngineOptions {
   readonly noop?: boolean
   /** Seconds of idleness after which the engine is converged; negative = never. */
   readonly convergedTimeout?: number
+  /** Where the engine publishes what it does; by default a stream of its own (`engine.events`). */
+  readonly events?: EngineEvents
 }
 
 /** Counters since the engine started. */
@@ -61,7 +64,7 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
 }
 
 /** The per-resource wiring of a context: how it reaches its worker. */
-type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph'>
+type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph' | 'group'>
 
 const noTransfer: Transfer = { changed: [], lines: [] }
 
@@ -69,6 +72,7 @@ export class Engine implements WorkerHost {
   readonly converger: Converger
   readonly noop: boolean
   readonly stats: EngineStats = { checked: 0, changed: 0 }
+  readonly events: EngineEvents
   readonly #opts: EngineOptions
   readonly #registry: Registry
   readonly #watcher = new FsWatcher()
@@ -84,6 +88,11 @@ export class Engine implements WorkerHost {
   readonly #down = new Map<string, Peer[]>()
   #clock = 0
   #closed = false
+  /** Since the engine was last idle: checkApply calls, and the changes with their causes. */
+  #checks = 0
+  #changes: Change[] = []
+  #committed = false
+  #graphName = ''
 
   constructor(opts: EngineOptions) {
     this.#opts = opts
@@ -92,6 +101,37 @@ export class Engine implements WorkerHost {
     this.converger = new Converger(opts.convergedTimeout ?? -1)
     this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
     this.#reverse = new ReverseStore(join(opts.prefix, 'engine', 'reverse'), opts.log)
+    this.events = opts.events ?? new EngineEvents()
+    this.converger.onIdle(idle => {
+      if (idle) this.#idle()
+    })
+    this.converger.onChange(converged => {
+      if (this.events.listening('converged'))
+        this.events.emit({ type: 'converged', time: Date.now(), converged })
+    })
+  }
+
+  /** Every resource settled: publish what changed since the last time, and why. */
+  #idle(): void {
+    if (this.#closed) return
+    const changes = this.#changes
+    const checks = this.#checks
+    this.#changes = []
+    this.#checks = 0
+    const afterCommit = this.#committed
+    this.#committed = false
+    if (!this.events.listening('idle')) return
+    let resources = 0
+    for (const [, r] of this.#graph.entries()) resources += 1 + (r.group?.length ?? 0)
+    this.events.emit({
+      type: 'idle',
+      time: Date.now(),
+      resources,
+      checks,
+      changes,
+      failed: [...this.#failures.keys()],
+      afterCommit,
+    })
   }
 
   /** Resources that failed permanently, and why. */
@@ -120,9 +160,19 @@ export class Engine implements WorkerHost {
     return cached(this.#down, id, () => this.#neighbours(this.#graph.outgoing(id)))
   }
 
-  checked(_w: Worker, ok: boolean): void {
+  checked(w: Worker, ok: boolean, apply: boolean, cause: Cause): void {
     this.stats.checked++
-    if (!ok) this.stats.changed++
+    this.#checks++
+    if (ok) return
+    this.stats.changed++
+    this.#changes.push({ id: w.id, cause, noop: !apply })
+  }
+
+  refreshSources(id: string): string[] {
+    const from: string[] = []
+    for (const [src, e] of this.#graph.incoming(id))
+      if (e.notify && this.#refresh.isPending(src, id)) from.push(src)
+    return from
   }
 
   refreshPending(id: string): boolean {
@@ -144,11 +194,30 @@ export class Engine implements WorkerHost {
   }
 
   receive(w: Worker): Transfer {
-    const incoming: { sender: SenderView; pairs: readonly SendRecvPair[] }[] = []
+    // By receiver: the vertex's own resource, or a member of its group (a pair's `to`).
+    const incoming = new Map<string, { sender: SenderView; pairs: SendRecvPair[] }[]>()
     for (const [from, e] of this.#graph.incoming(w.id))
-      if (e.sendRecv.length)
-        incoming.push({ sender: this.#workers.get(from) ?? { id: from, sent: undefined }, pairs: e.sendRecv })
-    return incoming.length ? transfer(w.id, w.res.def, incoming, w.params, w.recvState) : noTransfer
+      for (const p of e.sendRecv) {
+        const sender = this.#workers.get(from) ?? { id: from, sent: undefined }
+        const list = incoming.get(p.to ?? w.id) ?? []
+        const last = list.at(-1)
+        if (last?.sender === sender) last.pairs.push(p)
+        else list.push({ sender, pairs: [p] })
+        incoming.set(p.to ?? w.id, list)
+      }
+    if (!incoming.size) return noTransfer
+    const out: Transfer = { changed: [], lines: [] }
+    for (const [to, list] of incoming) {
+      const r: Receiver | undefined =
+        to === w.id
+          ? { id: to, name: w.res.name, def: w.res.def, params: w.params, recvState: w.recvState }
+          : w.members.get(to)
+      if (!r) throw new Error(`${w.id} has no member ${to} to receive values`)
+      const t = transfer(to, r.def, list, r.params, r.recvState)
+      out.changed.push(...t.changed)
+      out.lines.push(...t.lines)
+    }
+    return out
   }
 
   retriesLeft(res: Res): number {
@@ -171,8 +240,8 @@ export class Engine implements WorkerHost {
     return out
   }
 
-  /** Swaps in `next`, keeping every unchanged resource running. */
-  async commit(next: ResGraph): Promise<void> {
+  /** Swaps in `next` (named `name`), keeping every unchanged resource running. */
+  async commit(next: ResGraph, name = ''): Promise<void> {
     if (this.#closed) throw new Error('the engine is closed')
     this.converger.pause()
     const started = performance.now()
@@ -191,9 +260,19 @@ export class Engine implements WorkerHost {
       await this.#refresh.load()
       await this.#refresh.prune((from, to) => next.outgoing(from).get(to)?.notify === true)
       const added = [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
-      const created = await Promise.all(added.map(res => this.#create(res)))
+      const created = await Promise.all(added.map(res => this.#create(res, swap ? GRAPH_CHANGE : STARTUP)))
       this.#up.clear()
       this.#down.clear()
+      this.#graphName = name
+      this.#committed = true
+      if (this.events.listening('graph'))
+        this.events.emit(
+          this.#graphEvent(
+            added,
+            removed.filter(w => !next.has(w.id)),
+          ),
+        )
+      this.#initFailures(added)
       for (const w of created) if (w) w.start()
       if (swap) {
         const changed = removed.filter(w => next.has(w.id)).length
@@ -264,7 +343,50 @@ export class Engine implements WorkerHost {
     }
   }
 
-  async #create(res: Res): Promise<Worker | undefined> {
+  /** Publishes the resources among `added` whose init failed: they never run. */
+  #initFailures(added: readonly Res[]): void {
+    if (!this.events.listening('state')) return
+    for (const res of added) {
+      const err = this.#workers.has(res.id) ? undefined : this.#failures.get(res.id)
+      if (err !== undefined)
+        this.events.emit({
+          type: 'state',
+          time: Date.now(),
+          id: res.id,
+          kind: res.kind,
+          state: 'failed',
+          error: describeError(err),
+        })
+    }
+  }
+
+  /** The committed graph as an event: kinds, names and edges, never params. */
+  #graphEvent(started: readonly Res[], removed: readonly Worker[]): GraphEvent {
+    const vertices = [...this.#graph.entries()].map(([id, r]) => ({
+      id,
+      kind: r.kind,
+      name: r.name,
+      members: (r.group ?? []).map(m => ({ id: m.id, kind: m.kind, name: m.name })),
+    }))
+    const edges = [...this.#graph.edges()].map(([from, to, e]) => ({
+      from,
+      to,
+      name: e.name,
+      notify: e.notify,
+      sendRecv: e.sendRecv.map(p => ({ send: p.send, recv: p.recv })),
+    }))
+    return {
+      type: 'graph',
+      time: Date.now(),
+      name: this.#graphName,
+      vertices,
+      edges,
+      started: started.map(r => r.id),
+      removed: removed.map(w => w.id),
+    }
+  }
+
+  async #create(res: Res, firstCause: Cause): Promise<Worker | undefined> {
     const log = this.#opts.log.child(res.id)
     let worker: Worker | undefined
     const members = [res, ...(res.group ?? [])]
@@ -273,29 +395,55 @@ export class Engine implements WorkerHost {
     try {
       await this.#reverse.record(res)
       const params = { ...res.params }
-      const inits = members.map(async m => {
-        const mlog = m === res ? log : this.#opts.log.child(m.id)
-        const ctx = this.#context(m.kind, m.name, mlog, {
-          event: members.length === 1 ? () => worker?.event() : gate(),
+      // Each other member has its own copy of its params and its own received state.
+      const receivers = new Map<string, Receiver>()
+      for (const m of members.slice(1))
+        receivers.set(m.id, { id: m.id, name: m.name, def: m.def, params: { ...m.params }, recvState: {} })
+      let group: GroupMember[] = []
+      // A kind that runs its groups itself gets one instance; its members report as the vertex.
+      const together = members.length > 1 && res.def.initGroup !== undefined
+      const paramsOf = (m: Res): Record<string, unknown> => receivers.get(m.id)?.params ?? params
+      const contexts = members.map(m => {
+        const own = receivers.get(m.id)
+        return this.#context(m.kind, m.name, m === res ? log : this.#opts.log.child(m.id), {
+          event: members.length === 1 || together ? () => worker?.event() : gate(),
           refresh: () => worker?.refreshing ?? false,
           send: values => {
             if (worker) worker.sent = values
           },
-          recv: () => worker?.recvState ?? {},
+          recv: () => (own ? own.recvState : (worker?.recvState ?? {})),
           graph: () => this.#graphResources(),
+          group: () => (m === res ? group : []),
         })
-        return { id: m.id, instance: await m.def.init(m === res ? params : { ...m.params }, ctx) }
       })
-      const inited = await Promise.all(inits)
+      const inited = together
+        ? [
+            {
+              id: res.id,
+              instance: await res.def.initGroup!(
+                members.map((m, i) => ({ name: m.name, params: paramsOf(m), ctx: contexts[i]! })),
+              ),
+            },
+          ]
+        : await Promise.all(
+            members.map(async (m, i) => ({
+              id: m.id,
+              instance: await m.def.init(paramsOf(m), contexts[i]!),
+            })),
+          )
+      if (!together)
+        group = members
+          .slice(1)
+          .map((m, i) => ({ kind: m.kind, name: m.name, instance: inited[i + 1]!.instance }))
       const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)
-      if (inited.length > 1 && log.isDebug)
+      if (members.length > 1 && log.isDebug)
         log.debug(
-          `grouped with ${inited
+          `grouped with ${members
             .slice(1)
             .map(m => m.id)
             .join(', ')}`,
         )
-      worker = new Worker(res, params, instance, log, this, handle)
+      worker = new Worker(res, params, instance, log, this, handle, receivers, firstCause)
       this.#workers.set(res.id, worker)
       return worker
     } catch (err) {

@@ -5,7 +5,18 @@
  */
 import type { z } from 'zod'
 import { type Issue, MgmtError } from '../util/errors.js'
-import { type AnyResourceDef, type PlainParams, repr } from './resource.js'
+import {
+  type AnyResourceDef,
+  type ParamsSchema,
+  type PlainParams,
+  type ResourceDef,
+  repr,
+  type SendsShape,
+} from './resource.js'
+
+/** A kind's own params type when it is known (a typed definition), else a plain record. */
+type ParamsOfDef<D> = D extends ResourceDef<string, infer S, SendsShape> ? z.output<S> : PlainParams
+type AnyDef = AnyResourceDef | ResourceDef<string, ParamsSchema, SendsShape>
 
 export interface ParsedParams<P> {
   /** Present when there are no issues. */
@@ -24,12 +35,13 @@ export function zodIssues(error: z.ZodError, prefix: readonly (string | number)[
   }))
 }
 
-export function parseParams(
-  def: AnyResourceDef,
+export function parseParams<D extends AnyDef>(
+  typed: D,
   name: string,
   raw: Readonly<Record<string, unknown>>,
   opts: { strict?: boolean } = {},
-): ParsedParams<PlainParams> {
+): ParsedParams<ParamsOfDef<D>> {
+  const def = typed as AnyResourceDef
   const known = new Set(Object.keys(def.params.shape))
   const input: Record<string, unknown> = {}
   const warnings: Issue[] = []
@@ -44,18 +56,21 @@ export function parseParams(
   if (!res.success)
     return { issues: [...issues, ...zodIssues(res.error)], warnings: opts.strict ? [] : warnings }
   const params = def.normalize ? def.normalize(res.data, name) : res.data
-  issues.push(...(def.validate?.(params) ?? []))
+  issues.push(...(def.validate?.(params, name) ?? []))
   const kept = opts.strict ? [] : warnings
-  return issues.length ? { issues, warnings: kept } : { params, issues, warnings: kept }
+  // The kind's own schema produced these params, so they have its params type.
+  return issues.length
+    ? { issues, warnings: kept }
+    : { params: params as ParamsOfDef<D>, issues, warnings: kept }
 }
 
 /** parseParams for code that wants an exception: throws ERR_RES_PARAMS_INVALID. */
-export function mustParseParams(
-  def: AnyResourceDef,
+export function mustParseParams<D extends AnyDef>(
+  def: D,
   name: string,
   raw: Readonly<Record<string, unknown>>,
   opts: { strict?: boolean } = {},
-): PlainParams {
+): ParamsOfDef<D> {
   const r = parseParams(def, name, raw, opts)
   if (!r.params)
     throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: repr(def.kind, name), issues: r.issues })

@@ -43,6 +43,15 @@
  * A kind is written against its own types (`defineResource` infers them from its schemas); the
  * engine holds every kind as an `AnyResourceDef`, over plain records. `anyDef` is the one place the
  * two meet: the params the engine hands a kind were parsed by that kind's own schema.
+ *
+ * ## Groups and parts
+ *
+ * Grouped resources run as one vertex (see `groupCmp` and `partOf`): the engine calls every
+ * member's watch and checkApply, in order, the first member (the parent) first. `ctx.group()` gives
+ * the parent its members' running instances. A *part* (`partOf`: an `http:server:file` of its
+ * `http:server`) is always grouped into its parent, which uses it through an interface beyond
+ * `Instance` that the parent's kind defines (the file's instance serves the file to its server).
+ * Members receive values like any resource: `ctx.recv()` is their own.
  */
 import type { z } from 'zod'
 import type { Issue } from '../util/errors.js'
@@ -68,10 +77,12 @@ export interface RecvState {
 
 /** A resource's own small files, in its private directory, kept across restarts. */
 export interface StateFiles {
-  /** The file's content, or undefined when it does not exist. */
+  /** The file's content as text, or undefined when it does not exist. */
   read(name: string): Promise<string | undefined>
+  /** The file's bytes, or undefined when it does not exist. */
+  readBytes(name: string): Promise<Buffer | undefined>
   /** Replaces the file atomically (temporary file, fsync, rename, directory fsync); mode 0600 by default. */
-  write(name: string, data: string, mode?: number): Promise<void>
+  write(name: string, data: string | Uint8Array, mode?: number): Promise<void>
   /** The file's absolute path (to watch it, or to name it in a message); its directory exists. */
   path(name: string): Promise<string>
 }
@@ -112,6 +123,22 @@ export interface ResourceContext<Sent extends object = Readonly<Record<string, u
   ): Promise<void>
   /** The other resources of the running graph (file `purge` keeps what they manage). */
   graph(): readonly GraphResource[]
+  /** The resources grouped into this one (autogroup, or parts), once watch runs; empty for others. */
+  group(): readonly GroupMember[]
+}
+
+/** A member of a grouped vertex, as its parent sees it through `ctx.group()`. */
+export interface GroupMember {
+  readonly kind: string
+  readonly name: string
+  /** What its `init` returned; a part's instance also implements its parent's interface. */
+  readonly instance: Instance
+}
+
+/** The resource that a part belongs to: a kind and a name (no name: the only one of that kind). */
+export interface PartOf {
+  readonly kind: string
+  readonly name?: string | undefined
 }
 
 /** A resource of the running graph, as `ctx.graph()` shows it. */
@@ -152,10 +179,12 @@ export interface ResourceDef<
   readonly sends?: Snd
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
-  /** Cross-field checks. Pure; returns every problem. */
-  validate?(params: Readonly<z.output<S>>): Issue[]
+  /** Cross-field checks (and of the name, for kinds whose name is a path). Pure; returns every problem. */
+  validate?(params: Readonly<z.output<S>>, name: string): Issue[]
   /**
-   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure.
+   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure, or
+   * at most a cheap synchronous read of local state (an installed package lists the files it
+   * ships, from dpkg's database); it runs when the graph is compiled, never changes anything.
    */
   uids?(params: Readonly<z.output<S>>, name: string): readonly string[]
   /**
@@ -177,6 +206,20 @@ export interface ResourceDef<
    * checkApply calls one after the other (a package kind could apply them in one transaction).
    */
   groupCmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): boolean
+  /**
+   * A part of another resource (`http:server:file` of its `http:server`): the resource it runs
+   * inside, or undefined. The engine groups a part into its parent whatever the autogroup settings
+   * (it has no life of its own); a graph where it cannot (no such parent, several candidates, a
+   * path of edges between the two, or the part sends values) is invalid. Pure.
+   */
+  partOf?(params: Readonly<z.output<S>>, name: string): PartOf | undefined
+  /**
+   * With `traits.groupable`: runs a grouped vertex as one instance, so that its members are applied
+   * together (pkg installs them in one transaction). `members[0]` is the vertex's own resource;
+   * every member's `ctx.event()` is the vertex's. Absent: each member gets its own `init`, one
+   * watch of them all, and their checkApply calls one after the other.
+   */
+  initGroup?(members: readonly GroupedResource<z.output<S>>[]): Instance | Promise<Instance>
   /** Why two param sets differ, or undefined when they are the same. Defaults to a deep compare. */
   cmp?(a: Readonly<z.output<S>>, b: Readonly<z.output<S>>): string | undefined
   init(params: Readonly<z.output<S>>, ctx: ResourceContext<SentValues<Snd>>): Instance | Promise<Instance>
@@ -196,11 +239,13 @@ export interface AnyResourceDef {
   readonly traits?: Traits
   readonly sends?: SendsShape
   normalize?(params: PlainParams, name: string): PlainParams
-  validate?(params: PlainParams): Issue[]
+  validate?(params: PlainParams, name: string): Issue[]
   uids?(params: PlainParams, name: string): readonly string[]
   autoEdges?(params: PlainParams, name: string): readonly (readonly string[])[]
   reversed?(params: PlainParams): Promise<Record<string, unknown> | undefined>
   groupCmp?(a: PlainParams, b: PlainParams): boolean
+  partOf?(params: PlainParams, name: string): PartOf | undefined
+  initGroup?(members: readonly GroupedResource<PlainParams>[]): Instance | Promise<Instance>
   cmp?(a: PlainParams, b: PlainParams): string | undefined
   init(params: PlainParams, ctx: ResourceContext): Instance | Promise<Instance>
 }
@@ -212,6 +257,13 @@ export interface AnyResourceDef {
  */
 export function anyDef<D extends ResourceDef<string, ParamsSchema, SendsShape>>(def: D): AnyResourceDef {
   return def as unknown as AnyResourceDef
+}
+
+/** One resource of a grouped vertex, for `initGroup`. */
+export interface GroupedResource<P> {
+  readonly name: string
+  readonly params: Readonly<P>
+  readonly ctx: ResourceContext
 }
 
 /** The params type of a definition. */

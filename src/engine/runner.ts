@@ -13,7 +13,9 @@ import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import type { ResGraph } from './compiled.js'
 import { Engine } from './engine.js'
+import type { EngineEvents } from './events.js'
 import type { Registry } from './registry.js'
+import { ConvergeSummary } from './summary.js'
 
 export interface RunnerOptions {
   /** The resource kinds. */
@@ -31,6 +33,8 @@ export interface RunnerOptions {
   readonly convergedStatusFile?: string
   /** Seconds after which the run shuts down; 0 = never. */
   readonly maxRuntime?: number
+  /** The engine's event stream (`engine.events`); by default one of its own. */
+  readonly events?: EngineEvents
 }
 
 export type EndReason = 'converged' | 'max-runtime' | 'shutdown'
@@ -53,6 +57,7 @@ export class Runner {
   #status: Promise<void> = Promise.resolve()
   /** Ends the watch of the other hosts' convergence. */
   readonly #cluster = new AbortController()
+  readonly #summary: ConvergeSummary
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts
@@ -64,7 +69,10 @@ export class Runner {
       log: opts.log,
       noop: opts.noop,
       convergedTimeout: opts.convergedTimeout,
+      events: opts.events,
     })
+    this.#summary = new ConvergeSummary((opts.convergedTimeout ?? -1) >= 0, line => opts.log.info(line))
+    this.engine.events.on('idle', e => this.#summary.idle(e))
     const ended = new Promise<EndReason>(resolve => {
       this.#end = resolve
     })
@@ -80,11 +88,11 @@ export class Runner {
     }
   }
 
-  /** Queues a graph; commits run one at a time, in order. */
-  commit(graph: ResGraph): Promise<void> {
+  /** Queues a graph (named `name`); commits run one at a time, in order. */
+  commit(graph: ResGraph, name = ''): Promise<void> {
     this.#commits = this.#commits.then(() =>
       this.engine
-        .commit(graph)
+        .commit(graph, name)
         .catch(err => this.#opts.log.error(`graph swap failed: ${describeError(err)}`)),
     )
     return this.#commits
@@ -106,7 +114,7 @@ export class Runner {
       this.#status = this.#status
         .then(() => appendFile(file, `${converged}\n`))
         .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
-    if (converged) this.#opts.log.info('converged')
+    if (converged) this.#summary.converged()
     this.#opts.world
       .setConverged(converged)
       .catch(err => this.#opts.log.warn(`cannot publish the converged state: ${describeError(err)}`))

@@ -17,6 +17,14 @@ import { describeError, isAbortError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
+import {
+  type Cause,
+  describeCause,
+  type EngineEvents,
+  type ResourceState,
+  STARTUP,
+  WATCH_EVENT,
+} from './events.js'
 import { TokenBucket } from './features/ratelimit.js'
 import type { Semaphores } from './features/semaphore.js'
 import { markApplied, type Transfer } from './features/sendrecv.js'
@@ -47,11 +55,15 @@ export interface WorkerHost {
   checked(w: Worker, ok: boolean, apply: boolean, cause: Cause): void
   /** Is a notification pending on an incoming notify edge? */
   refreshPending(id: string): boolean
+  /** The resources whose notifications are pending for `id`. */
+  refreshSources(id: string): string[]
+  /** The event stream (workers publish state changes and checks). */
+  readonly events: EngineEvents
   /** Persist a notification on each outgoing notify edge (the resource changed something). */
   notify(id: string): Promise<void>
   /** Remove the delivered notifications of the incoming edges. */
   delivered(id: string): Promise<void>
-  /** Copy the values sent along incoming edges into `w.params`. */
+  /** Copy the values sent along incoming edges into `w.params` (and into its members'). */
   receive(w: Worker): Transfer
   /** The graph's semaphores (meta `sema`). */
   readonly semaphores: Semaphores
@@ -66,7 +78,14 @@ export interface WorkerHost {
  */
 const STOPPED: Error = Object.freeze(Object.assign(new Error('stopped'), { name: 'AbortError' }))
 
-export type Cause = 'startup' | 'watch event' | 'poke' | 'notification'
+/** A member of a grouped vertex that receives values: its own params and received state. */
+export interface Receiver {
+  readonly id: string
+  readonly name: string
+  readonly def: Res['def']
+  readonly params: Record<string, unknown>
+  readonly recvState: Record<string, RecvState>
+}
 
 export class Worker implements Peer {
   /** Timestamp of the last successful process; 0 = never. */
@@ -79,6 +98,8 @@ export class Worker implements Peer {
   sent: Readonly<Record<string, unknown>> | undefined
   /** Received params (ctx.recv()). */
   readonly recvState: Record<string, RecvState> = {}
+  /** Why the resource is dirty (set when it becomes dirty, cleared when it is clean again). */
+  #dirty: Cause | undefined
   #clean = false
   #started = false
   #failed = false
@@ -104,6 +125,10 @@ export class Worker implements Peer {
     readonly log: Logger,
     readonly host: WorkerHost,
     readonly converger: ConvergerHandle,
+    /** The other members of a grouped vertex, by id. */
+    readonly members: ReadonlyMap<string, Receiver> = new Map(),
+    /** The cause of its first run: startup, or the graph change that added or replaced it. */
+    readonly firstCause: Cause = STARTUP,
   ) {
     if (res.meta.limit !== Number.POSITIVE_INFINITY)
       this.#bucket = new TokenBucket(res.meta.limit, res.meta.burst)
@@ -185,19 +210,18 @@ export class Worker implements Peer {
           this.#wake = resolve
         })
       if (this.#stopping) return
-      const cause: Cause = this.ts === 0 ? 'startup' : this.#eventPending ? 'watch event' : 'poke'
       if (this.#eventPending) {
         this.#clean = false
+        this.#dirty ??= this.ts === 0 ? this.firstCause : WATCH_EVENT
         // Events past the rate limit wait here; more events meanwhile coalesce into this one.
-        if (cause === 'watch event' && this.#bucket)
-          await this.#bucket.take(this.#watchAbort.signal).catch(() => {})
+        if (this.ts > 0 && this.#bucket) await this.#bucket.take(this.#watchAbort.signal).catch(() => {})
         if (this.#stopping) return
       }
       this.#eventPending = false
       this.#pokePending = false
       this.#processing = true
       try {
-        await this.#processWithRetry(cause)
+        await this.#processWithRetry()
       } finally {
         this.#processing = false
       }
@@ -206,10 +230,10 @@ export class Worker implements Peer {
     }
   }
 
-  async #processWithRetry(cause: Cause): Promise<void> {
+  async #processWithRetry(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#process(cause)
+        await this.#process()
         if (this.res.meta.retryreset) this.host.saveRetries(this.id, this.res.meta.retry)
         return
       } catch (err) {
@@ -218,6 +242,7 @@ export class Worker implements Peer {
         const left = this.host.retriesLeft(this.res)
         if (left === 0) return this.#giveUp(err, attempt)
         if (left > 0) this.host.saveRetries(this.id, left - 1)
+        this.#state('retrying', () => describeError(err))
         await this.#delay()
         if (this.#stopping) return
       }
@@ -229,8 +254,18 @@ export class Worker implements Peer {
     this.#watchAbort.abort(STOPPED)
     const e = new MgmtError('ERR_RES_FAILED', { res: this.id, attempts }, { cause: err })
     this.log.error(`failed permanently after ${attempts} attempt${attempts === 1 ? '' : 's'}`)
-    this.converger.setBusy(false)
+    this.#state('failed', () => describeError(err))
+    // Recorded before going idle, so that whoever hears the engine settle knows of the failure.
     this.host.failed(this, e)
+    this.converger.setBusy(false)
+  }
+
+  /** Publishes a state change, when someone listens. */
+  #state(state: ResourceState, error?: () => string): void {
+    const events = this.host.events
+    if (!events.listening('state')) return
+    const e = { type: 'state', time: Date.now(), id: this.id, kind: this.res.kind, state } as const
+    events.emit(error ? { ...e, error: error() } : e)
   }
 
   async #delay(): Promise<void> {
@@ -239,7 +274,7 @@ export class Worker implements Peer {
   }
 
   /** One pass: back-poke, or checkApply if needed, then poke downstream. */
-  async #process(cause: Cause): Promise<void> {
+  async #process(): Promise<void> {
     // Wait for an upstream vertex that has not run since this one did, unless it is settled: then
     // its state is known good and nothing of it is pending, so there is nothing to wait for.
     const stale = this.host.upstream(this.id).filter(u => u.ts <= this.ts && !u.settled)
@@ -252,14 +287,14 @@ export class Worker implements Peer {
       ? await this.host.semaphores.acquire(this.res.meta.sema)
       : undefined
     try {
-      await this.#run(cause)
+      await this.#run()
     } finally {
       release?.()
     }
   }
 
   /** The part of a pass that holds the semaphores. */
-  async #run(cause: Cause): Promise<void> {
+  async #run(): Promise<void> {
     const noop = this.host.noop || this.res.meta.noop
     this.#receive()
     const refresh = this.host.refreshPending(this.id)
@@ -267,21 +302,22 @@ export class Worker implements Peer {
     const first = this.ts === 0
     const ran = (!this.#clean || refresh) && !this.res.meta.hidden
     if (ran) {
-      const why = refresh ? 'notification' : cause
-      this.refreshing = refresh
-      try {
-        ok = await this.#checkApply(!noop)
-      } finally {
-        this.refreshing = false
-      }
-      if (this.log.isDebug) this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${why})`)
-      this.host.checked(this, ok, !noop, why)
+      const cause = refresh
+        ? { type: 'refresh' as const, from: this.host.refreshSources(this.id) }
+        : (this.#dirty ?? WATCH_EVENT)
+      ok = await this.#timedCheckApply(!noop, refresh, cause)
+      if (this.log.isDebug)
+        this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${describeCause(cause)})`)
+      this.host.checked(this, ok, !noop, cause)
     }
     // In noop too the state is known until the next event, so a dry run reports each change once.
     this.#clean = true
+    this.#dirty = undefined
+    if (ran || first) this.#state(ok ? 'clean' : 'changed')
     if (!noop) {
       this.applied = true
       markApplied(this.recvState)
+      for (const m of this.members.values()) markApplied(m.recvState)
       if (refresh) await this.host.delivered(this.id)
       // Written to disk before this resource counts as done, so a crash cannot lose it.
       if (!ok) await this.host.notify(this.id)
@@ -292,7 +328,50 @@ export class Worker implements Peer {
     // file, not all of them.)
     const targets = ran || first ? this.host.downstream(this.id) : [...this.#waiting]
     this.#waiting.clear()
-    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
+    // A dependent may run once every upstream is fresher than it or settled (as #process decides):
+    // a change of one of two upstreams must not wait for the other one to run again.
+    for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts || u.settled)) d.poke()
+  }
+
+  /** checkApply, published as an event (with its duration) when someone listens. */
+  async #timedCheckApply(apply: boolean, refresh: boolean, cause: Cause): Promise<boolean> {
+    const events = this.host.events
+    const listening = events.listening('checkApply')
+    const t0 = listening ? performance.now() : 0
+    this.#state('checking')
+    this.refreshing = refresh
+    let ok: boolean
+    try {
+      ok = await this.#checkApply(apply)
+    } catch (err) {
+      if (listening && !this.#stopping && !isAbortError(err))
+        events.emit({
+          type: 'checkApply',
+          time: Date.now(),
+          id: this.id,
+          kind: this.res.kind,
+          apply,
+          changed: true,
+          error: describeError(err),
+          durationMs: performance.now() - t0,
+          cause,
+        })
+      throw err
+    } finally {
+      this.refreshing = false
+    }
+    if (listening)
+      events.emit({
+        type: 'checkApply',
+        time: Date.now(),
+        id: this.id,
+        kind: this.res.kind,
+        apply,
+        changed: !ok,
+        durationMs: performance.now() - t0,
+        cause,
+      })
+    return ok
   }
 
   /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
@@ -301,8 +380,29 @@ export class Worker implements Peer {
     if (!t.changed.length) return
     for (const line of t.lines) this.log.info(line)
     this.#clean = false
-    const issues = this.res.def.validate?.(this.params) ?? []
-    if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: this.id, issues })
+    const self: Receiver = {
+      id: this.id,
+      name: this.res.name,
+      def: this.res.def,
+      params: this.params,
+      recvState: this.recvState,
+    }
+    const receivers = [self, ...this.members.values()]
+    // A first run keeps its own cause; later, a new value says more than the event that came with it.
+    if (this.ts > 0)
+      this.#dirty = {
+        type: 'received',
+        values: receivers.flatMap(r =>
+          Object.entries(r.recvState)
+            .filter(([, s]) => s.changed)
+            .map(([param, s]) => ({ from: s.from, key: s.key, param })),
+        ),
+      }
+    for (const r of receivers) {
+      if (!Object.values(r.recvState).some(s => s.changed)) continue
+      const issues = r.def.validate?.(r.params, r.name) ?? []
+      if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: r.id, issues })
+    }
   }
 
   async #checkApply(apply: boolean): Promise<boolean> {
@@ -348,6 +448,7 @@ export class Worker implements Peer {
         this.log.error(`watch: ${describeError(err)}`)
         if (retriesLeft === 0) return this.#giveUp(err, attempt)
         if (retriesLeft > 0) retriesLeft--
+        this.#state('retrying', () => `watch: ${describeError(err)}`)
         // A restarted watch must report ready again before the next checkApply.
         this.#started = false
         await this.#delay()

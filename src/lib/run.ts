@@ -13,6 +13,13 @@ import {
   compileGraph,
   type GraphSpec,
 } from '../engine/compile.js'
+import type { ConvergerHandle } from '../engine/converger.js'
+import {
+  type EngineEvent,
+  EngineEvents,
+  type EngineEventType,
+  type EngineListener,
+} from '../engine/events.js'
 import type { Registry } from '../engine/registry.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
@@ -47,6 +54,14 @@ export interface RunOptions {
    * it. By default a local world, persisted under `<prefix>/world/` and closed at the end.
    */
   readonly world?: World
+  /** Hears every engine event (see `RunHandle.on` for one type). */
+  readonly onEvent?: (e: EngineEvent) => void
+  /**
+   * Called once the engine exists, before the first graph is committed, with a way to add a
+   * component to the run's converger (a remote host: busy until it has converged). The run only
+   * counts as converged when every component is idle.
+   */
+  readonly attach?: (register: () => ConvergerHandle) => void
 }
 
 export interface RunHandle {
@@ -58,6 +73,13 @@ export interface RunHandle {
   cancel(): void
   /** Stop at once: kill running commands (the third ^C). */
   interrupt(): void
+  /**
+   * Calls `fn` for each engine event of `type` ('*': all), from now until the run ends; returns the
+   * unsubscribe function. Subscribed before the first await, it hears the first graph too.
+   */
+  on<T extends EngineEventType | '*'>(type: T, fn: EngineListener<T>): () => void
+  /** The engine events from now until the run ends, as an async iterator (they queue meanwhile). */
+  events(): AsyncIterable<EngineEvent>
 }
 
 /** Applies `graphs` and resolves when the run ends (converged, max runtime, or `signal`). */
@@ -73,6 +95,9 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   const log = opts.log === 'silent' ? silentLogger : (opts.log ?? createLogger('info'))
   const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop, cache: new CompileCache() }
   const registry = builtinRegistry()
+  const events = new EngineEvents(err => log.error(`an event listener threw: ${describeError(err)}`))
+  if (opts.onEvent) events.on('*', opts.onEvent)
+  const ended = new AbortController()
   let runner: Runner | undefined
   // Ends the stream of graphs: on shutdown, and once the run is over.
   const stopping = new AbortController()
@@ -89,15 +114,17 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
       const first = await stream.next()
       if (ends.aborted) return { reason: 'shutdown', checked: 0, changed: 0, failed: [] }
-      const r = new Runner({ ...opts, registry, hostname, prefix, log, world })
+      const r = new Runner({ ...opts, registry, hostname, prefix, log, world, events })
       runner = r
       exchange.attach(r.engine.converger)
+      opts.attach?.(() => r.engine.converger.register())
       ends.addEventListener('abort', () => r.shutdown(), { once: true })
-      if (!first.done) await r.commit(first.value.graph)
+      if (!first.done) await r.commit(first.value.graph, first.value.name)
       void follow(stream, r)
       return await r.done
     } finally {
       stopping.abort()
+      ended.abort()
       if (!opts.world) await world.close()
       if (temp) await rm(prefix, { recursive: true, force: true })
     }
@@ -110,6 +137,8 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     },
     cancel: () => runner?.engine.cancel(),
     interrupt: () => runner?.engine.interrupt(),
+    on: (type, fn) => events.on(type, fn),
+    events: () => events.stream(ended.signal),
   }
 }
 
@@ -119,7 +148,7 @@ async function follow(stream: AsyncIterator<Compiled>, r: Runner): Promise<void>
   for (;;) {
     const next = await Promise.race([stream.next(), ended])
     if (next.done) return
-    await r.commit(next.value.graph)
+    await r.commit(next.value.graph, next.value.name)
   }
 }
 

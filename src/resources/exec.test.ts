@@ -286,6 +286,11 @@ test('ifcmd and ifequals guard the command', async t => {
   assert.equal(await run({ ifcmd: 'echo same', ifequals: 'same\n' }), true)
   assert.equal(await run({ ifcmd: 'echo same', ifequals: 'other' }), false)
   assert.equal(await run({ ifcmd: 'test -d .', ifcwd: dir, ifshell: sh, ifequals: '' }), true)
+  // ifequals_stdout ignores what ifcmd says on stderr.
+  const both = { ifcmd: 'echo yes; echo warning >&2', ifshell: sh }
+  assert.equal(await run({ ...both, ifequals_stdout: 'yes\n' }), true)
+  assert.equal(await run({ ...both, ifequals: 'yes\n' }), false)
+  assert.equal(await run({ ...both, ifequals_stdout: 'no\n' }), false)
   assert.equal(await run({ nifcmd: 'true' }), true)
   assert.equal(await run({ nifcmd: 'false' }), false)
   assert.equal(await run({ nifcmd: `test -e ${join(dir, 'nope')}`, nifshell: sh }), false)
@@ -310,6 +315,62 @@ test('creates skips the command when the path exists, and its creation is an eve
   // Skipped, it still sends the last outputs.
   assert.deepEqual(h.sent, { output: 'ran\nwarn\n', stdout: 'ran\n', stderr: 'warn\n' })
   assert.equal(h.logs.filter(l => l.startsWith('exec[creates]: running:')).length, 1)
+})
+
+test('watchfiles: a change of a watched file or directory is an event', async t => {
+  const dir = await tmp(t)
+  await writeFile(join(dir, 'conf'), 'a')
+  const h = await startResource(exec, 'watchfiles', {
+    cmd: 'true',
+    watchfiles: [join(dir, 'conf'), join(dir, 'sub/')],
+  })
+  t.after(() => h.stop())
+  await h.startup()
+  await h.expectEvent(() => writeFile(join(dir, 'conf'), 'b'))
+  await h.expectEvent(() => import('node:fs/promises').then(f => f.mkdir(join(dir, 'sub'))))
+  await h.expectEvent(() => writeFile(join(dir, 'sub/deep'), 'x'))
+})
+
+test('mtimes: a file modified since the last run forces the command, past creates and ifcmd', async t => {
+  const dir = await tmp(t)
+  const input = join(dir, 'input')
+  const log = join(dir, 'log')
+  await writeFile(input, 'v1')
+  await writeFile(join(dir, 'created'), '')
+  const h = await startResource(exec, 'mtimes', {
+    shell: sh,
+    cmd: `echo run >> ${log}`,
+    mtimes: [input],
+    creates: join(dir, 'created'),
+    ifcmd: 'false',
+  })
+  t.after(() => h.stop())
+  await h.startup()
+  // Never ran: every file counts as modified since.
+  assert.equal(await h.checkApply(), false)
+  assert.equal(await h.checkApply(), true)
+  // Modified: an event, and the command runs again.
+  await h.expectEvent(() => writeFile(input, 'v2'))
+  assert.equal(await h.checkApply(), false)
+  assert.equal(await h.checkApply(), true)
+  assert.equal(await readFile(log, 'utf8'), 'run\nrun\n')
+  await rm(input)
+  await assert.rejects(h.checkApply(), /input \(in mtimes\) does not exist/)
+})
+
+test('send_output, send_stdout, send_stderr are sent while the command never ran', async t => {
+  const dir = await tmp(t)
+  await writeFile(join(dir, 'created'), '')
+  const h = await startResource(exec, 'fallback', {
+    cmd: 'echo never',
+    creates: join(dir, 'created'),
+    send_output: 'o',
+    send_stdout: 'so',
+  })
+  t.after(() => h.stop())
+  await h.startup()
+  assert.equal(await h.checkApply(), true)
+  assert.deepEqual(h.sent, { output: 'o', stdout: 'so', stderr: '' })
 })
 
 test('refreshonly runs the command only on a notification', async t => {
@@ -468,6 +529,11 @@ test('exec params: defaults, obsolete keys of the original, and cross-field chec
   ])
   assert.deepEqual(issues({ creates: 'rel/path' }), ['creates: must be an absolute path'])
   assert.deepEqual(issues({ ifequals: 'x' }), ['ifequals: ifequals needs ifcmd'])
+  assert.deepEqual(issues({ ifequals_stdout: 'x' }), ['ifequals_stdout: ifequals_stdout needs ifcmd'])
+  assert.deepEqual(issues({ watchfiles: ['rel'], mtimes: ['/ok', 'rel'] }), [
+    'watchfiles.0: must be an absolute path',
+    'mtimes.1: must be an absolute path',
+  ])
   assert.deepEqual(issues({ ifcmd: '  ' }), ['ifcmd: the command is blank'])
   assert.deepEqual(issues({ timeout: -1 }).length, 1)
   assert.deepEqual(parseParams(exec, 'n', { env: { PORT: 8080, DEBUG: true } }).params?.env, {
@@ -500,4 +566,22 @@ test('an exec depends on the file resources of its programs', async () => {
     builtinRegistry(),
   )
   assert.deepEqual([...graph.incoming('exec[run]').keys()].sort(), ['file[sh]', 'file[tool]'])
+})
+
+test('an exec depends on the user and the group it runs as', async () => {
+  const { compileGraph } = await import('../engine/compile.js')
+  const { builtinRegistry } = await import('./index.js')
+  const { graph } = compileGraph(
+    {
+      name: 'g',
+      resources: [
+        { kind: 'user', name: 'app', params: { state: 'exists' } },
+        { kind: 'group', name: 'web', params: { state: 'exists' } },
+        { kind: 'exec', name: 'run', params: { cmd: 'id', user: 'app', group: 'web' } },
+      ],
+      edges: [],
+    },
+    builtinRegistry(),
+  )
+  assert.deepEqual([...graph.incoming('exec[run]').keys()].sort(), ['group[web]', 'user[app]'])
 })

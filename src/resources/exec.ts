@@ -1,20 +1,21 @@
 /**
  * `exec`: runs a command. It has no state of its own: it runs once at startup, again on every
- * watch event (a `watchcmd` output line, a change of `creates`) and on a notification, unless a
- * guard (`creates`, `ifcmd`, `nifcmd`, `refreshonly`) says to skip it. A non-zero exit is an
- * error. It sends the command's `output`, `stdout` and `stderr`, the last ones again when a guard
- * skips it.
+ * watch event (a `watchcmd` output line, a change of `creates`, `watchfiles` or `mtimes`) and on a
+ * notification, unless a guard (`creates`, `ifcmd`, `nifcmd`, `refreshonly`) says to skip it; a
+ * file of `mtimes` modified since the last run overrides the guards but `refreshonly`. A non-zero
+ * exit is an error. It sends the command's `output`, `stdout` and `stderr`, the last ones again
+ * when a guard skips it (`send_output`, ... while it never ran).
  *
  * No shell is involved unless one is named: `cmd: touch /tmp/a b` runs `touch` with two
  * arguments, split on whitespace with no quoting. The environment is empty unless `env` is given.
  * Every command runs in its own process group, which is what a stop signal, a `timeout` and
  * `interrupt()` kill.
  */
-import { lstat } from 'node:fs/promises'
+import { lstat, stat } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { isAbsolute } from 'node:path'
 import { z } from 'zod'
-import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
+import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import { type Issue, MgmtError } from '../util/errors.js'
 import { type ExecOutputs, noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
 import { resolveCredentials } from './exec/credentials.js'
@@ -26,6 +27,7 @@ import {
   runCommand,
   startCommand,
 } from './exec/run.js'
+import { programCandidates } from './pkg/files.js'
 
 /** Params of `exec`. Keys are the YAML names, verbatim. */
 export const ExecParams = z
@@ -58,6 +60,8 @@ export const ExecParams = z
     ifshell: z.string().default(''),
     /** Skip `cmd` when `ifcmd` succeeded and printed exactly this (stdout and stderr). */
     ifequals: z.string().optional(),
+    /** Skip `cmd` when `ifcmd` succeeded and printed exactly this on stdout. */
+    ifequals_stdout: z.string().optional(),
     /** Skip `cmd` if this exits 0. */
     nifcmd: z.string().default(''),
     /** Working directory of `nifcmd`. */
@@ -66,6 +70,13 @@ export const ExecParams = z
     nifshell: z.string().default(''),
     /** Skip `cmd` if this absolute path exists; a change of it is a watch event. */
     creates: z.string().default(''),
+    /** Absolute paths whose every change is a watch event (a trailing `/`: a directory, recursively). */
+    watchfiles: z.array(z.string()).default([]),
+    /**
+     * Absolute paths: `cmd` runs when one was modified after its last successful run, whatever
+     * `creates`, `ifcmd` and `nifcmd` say; each is watched, and a missing one is an error.
+     */
+    mtimes: z.array(z.string()).default([]),
     /** Run after `cmd` succeeded; its failure is an error. */
     donecmd: z.string().default(''),
     /** Working directory of `donecmd`. */
@@ -78,6 +89,12 @@ export const ExecParams = z
     group: z.string().default(''),
     /** Run `cmd` only on a notification (and never just because mgmt started). */
     refreshonly: z.boolean().default(false),
+    /** Sent as `output` while the command has never run (no output kept from an earlier run). */
+    send_output: z.string().optional(),
+    /** Sent as `stdout` while the command has never run. */
+    send_stdout: z.string().optional(),
+    /** Sent as `stderr` while the command has never run. */
+    send_stderr: z.string().optional(),
   })
   .strict()
 
@@ -122,8 +139,11 @@ function validateExec(p: Readonly<ExecParams>): Issue[] {
   if (p.args.length && p.shell) issues.push({ path: ['args'], message: 'args cannot be used with a shell' })
   if (p.args.length && p.cmd.trim().split(/\s+/).length > 1)
     issues.push({ path: ['args'], message: 'args cannot be used when cmd has arguments' })
-  if (p.ifequals !== undefined && !p.ifcmd)
-    issues.push({ path: ['ifequals'], message: 'ifequals needs ifcmd' })
+  for (const k of ['ifequals', 'ifequals_stdout'] as const)
+    if (p[k] !== undefined && !p.ifcmd) issues.push({ path: [k], message: `${k} needs ifcmd` })
+  for (const k of ['watchfiles', 'mtimes'] as const)
+    for (const [i, f] of p[k].entries())
+      if (!isAbsolute(f)) issues.push({ path: [k, i], message: 'must be an absolute path' })
   if (p.creates && !isAbsolute(p.creates))
     issues.push({ path: ['creates'], message: 'must be an absolute path' })
   if (!signalName(p.sig)) issues.push({ path: ['sig'], message: `unknown signal \`${p.sig}\`` })
@@ -143,9 +163,12 @@ export const exec = defineResource({
     return { ...p, cmd: p.cmd || name, sig: signalName(p.sig) ?? p.sig }
   },
   validate: validateExec,
-  /** Each command needs the file resource of its program (or of its shell), when one manages it. */
-  autoEdges: p =>
-    (
+  /**
+   * Each command needs the file resource of its program (or of its shell) when one manages it, and
+   * the package that ships it; every command needs the user and the group it runs as.
+   */
+  autoEdges(p) {
+    const programs = (
       [
         [p.cmd, p.shell],
         [p.watchcmd, p.watchshell],
@@ -155,16 +178,27 @@ export const exec = defineResource({
       ] as const
     )
       .map(([cmd, shell]) => (shell || cmd.trim().split(/\s+/)[0]) ?? '')
-      .filter(bin => bin.startsWith('/'))
-      .map(bin => [`file:${bin}`]),
+      .filter(Boolean)
+    return [
+      ...programs.filter(bin => bin.startsWith('/')).map(bin => [`file:${bin}`]),
+      ...programs.map(bin => programCandidates(bin, p.env.PATH).map(f => `pkgfile:${f}`)),
+      ...(p.user && !/^\d+$/.test(p.user) ? [[`user:${p.user}`]] : []),
+      ...(p.group && !/^\d+$/.test(p.group) ? [[`group:${p.group}`]] : []),
+    ]
+  },
   init(p, ctx) {
     const commands = new Commands(p, ctx)
+    const fallback: ExecOutputs = {
+      output: p.send_output ?? noOutputs.output,
+      stdout: p.send_stdout ?? noOutputs.stdout,
+      stderr: p.send_stderr ?? noOutputs.stderr,
+    }
     const main = { cmd: p.cmd, shell: p.shell, cwd: p.cwd, args: p.args }
     const display = commandOf(main, p.env).display
     let last: Promise<ExecOutputs> | undefined
     const cached = (): Promise<ExecOutputs> => {
       last ??= readOutputs(ctx.state, display)
-        .then(o => o ?? noOutputs)
+        .then(o => o ?? fallback)
         .catch(e => {
           last = undefined
           throw e
@@ -197,6 +231,7 @@ export const exec = defineResource({
           ctx.log.info(`running donecmd: ${p.donecmd}`)
           await commands.mustSucceed({ cmd: p.donecmd, shell: p.doneshell, cwd: p.donecwd }, signal)
         }
+        if (p.mtimes.length) await markRun(ctx.state)
         ctx.send({ ...out })
         return false
       },
@@ -272,15 +307,42 @@ async function skipReason(
   signal: AbortSignal,
 ): Promise<string | undefined> {
   if (p.refreshonly && !ctx.refresh()) return 'refreshonly and no notification'
+  const newer = p.mtimes.length ? await newerThanLastRun(p.mtimes, ctx.state) : undefined
+  if (newer) {
+    if (ctx.debug) ctx.log.debug(`${newer} changed since the last run`)
+    return undefined
+  }
   if (p.creates && (await exists(p.creates))) return `${p.creates} exists`
   if (p.ifcmd) {
     const r = await commands.run({ cmd: p.ifcmd, shell: p.ifshell, cwd: p.ifcwd }, signal)
     if (r.exitCode !== 0) return `ifcmd exited ${r.exitCode}`
     if (p.ifequals !== undefined && r.output === p.ifequals) return 'the output of ifcmd equals ifequals'
+    if (p.ifequals_stdout !== undefined && r.stdout === p.ifequals_stdout)
+      return 'the stdout of ifcmd equals ifequals_stdout'
   }
   if (p.nifcmd) {
     const r = await commands.run({ cmd: p.nifcmd, shell: p.nifshell, cwd: p.nifcwd }, signal)
     if (r.exitCode === 0) return 'nifcmd exited 0'
+  }
+  return undefined
+}
+
+/** When `cmd` last succeeded, for `mtimes`: the modification time of a stamp file. */
+const STAMP = 'mtimes'
+
+async function markRun(state: StateFiles): Promise<void> {
+  await state.write(STAMP, `${new Date().toISOString()}\n`)
+}
+
+/** The first of `files` modified after the last run (every one, when it never ran); a missing one is an error. */
+async function newerThanLastRun(files: readonly string[], state: StateFiles): Promise<string | undefined> {
+  if (!files.length) return undefined
+  const last = (await stat(await state.path(STAMP)).catch(() => undefined))?.mtimeMs ?? -1
+  for (const f of files) {
+    const st = await stat(f).catch(() => undefined)
+    if (!st) throw new Error(`${f} (in mtimes) does not exist`)
+    // The same time counts as later: file times are coarse, and a run too many is the safe mistake.
+    if (st.mtimeMs >= last) return f
   }
   return undefined
 }
@@ -308,6 +370,8 @@ async function watchExec(
     if (ready) ctx.event()
   }
   if (p.creates) await ctx.watchPath(p.creates, signal, fire)
+  for (const f of [...p.watchfiles, ...p.mtimes])
+    await ctx.watchPath(f, signal, fire, { recursive: f.endsWith('/') })
   if (!p.watchcmd || signal.aborted) {
     ready = true
     ctx.event()

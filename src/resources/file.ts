@@ -28,6 +28,7 @@ import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
 import { unifiedDiff } from './file/diff.js'
 import { applyMode, formatMode, type ModeSpec, modeString, parseMode } from './file/mode.js'
 import { filePath, isWithin, validateFile } from './file/validate.js'
+import { shippedCandidates } from './pkg/files.js'
 
 /** A user or group: a name, or a numeric id (YAML may give a number). */
 const Id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)
@@ -520,8 +521,15 @@ export const file = defineResource({
   normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),
   validate: p => validateFile(p),
   uids: p => [`file:${p.path}`],
-  /** A file needs its nearest managed parent directory, and each managed fragment. */
-  autoEdges: p => [parentDirs(p.path).map(d => `file:${d}`), ...(p.fragments ?? []).map(f => [`file:${f}`])],
+  /**
+   * A file needs its nearest managed parent directory, each managed fragment, and the package that
+   * ships it or its nearest shipped directory (a config file comes after its package).
+   */
+  autoEdges: p => [
+    parentDirs(p.path).map(d => `file:${d}`),
+    ...(p.fragments ?? []).map(f => [`file:${f}`]),
+    shippedCandidates(p.path).map(f => `pkgfile:${f}`),
+  ],
   reversed: p => reversedFile(p.path),
   cmp(a, b) {
     if (a.path !== b.path) return 'the path differs'

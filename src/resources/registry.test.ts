@@ -26,7 +26,7 @@ test('every example in examples/yaml loads, and every kind is used by one', () =
   const used = new Set<string>()
   for (const f of examples) {
     const g = loadYaml(readFileSync(`${top}examples/yaml/${f}`, 'utf8'), f, registry, { strict: true })
-    for (const [, r] of g.graph.entries()) used.add(r.kind)
+    for (const [, r] of g.graph.entries()) for (const m of [r, ...(r.group ?? [])]) used.add(m.kind)
   }
   for (const def of builtinKinds) assert.ok(used.has(def.kind), `no example uses ${def.kind}`)
 })

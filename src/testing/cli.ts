@@ -20,12 +20,39 @@ export interface Running {
   kill(graceMs?: number): Promise<number>
 }
 
-export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
-  const child = spawn(process.execPath, [mainJs, ...args], {
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** A command that runs node in its place and keeps its PID (`ip netns exec NS`). */
+  via?: readonly string[]
+  /**
+   * Runs it through another command first (`nsenter -t PID -m --` into a namespace), in a process
+   * group of its own: signals go to the group, the prefix ignores them (an nsenter that forks into a
+   * pid namespace waits for mgmt and exits with its code), mgmt handles them.
+   */
+  prefix?: readonly string[]
+  /** Another node binary. */
+  node?: string
+}
+
+export function startMgmt(args: string[], opts: StartOptions = {}): Running {
+  const prefixed = opts.prefix?.length
+    ? ['sh', '-c', 'trap "" TERM INT; exec "$@"', 'mgmt-prefix', ...opts.prefix]
+    : []
+  const argv = [...prefixed, ...(opts.via ?? []), opts.node ?? process.execPath, mainJs, ...args]
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: prefixed.length > 0,
   })
+  const signal = (sig: NodeJS.Signals): void => {
+    if (!prefixed.length || !child.pid) child.kill(sig)
+    else
+      try {
+        process.kill(-child.pid, sig)
+      } catch {}
+  }
   let out = ''
   const listeners = new Set<() => void>()
   const onData = (d: Buffer): void => {
@@ -68,8 +95,8 @@ export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
       })
     },
     async kill(graceMs = 5000) {
-      if (!done) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      if (!done) signal('SIGTERM')
+      const timer = setTimeout(() => signal('SIGKILL'), graceMs)
       const code = await exited
       clearTimeout(timer)
       return code
@@ -80,7 +107,7 @@ export function startMgmt(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
 /** Runs mgmt to completion (killed after `ms`). */
 export async function runMgmt(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; ms?: number } = {},
+  opts: StartOptions & { ms?: number } = {},
 ): Promise<{ code: number; output: string }> {
   const r = startMgmt(args, opts)
   const timer = setTimeout(() => void r.kill(1000), opts.ms ?? 30_000)

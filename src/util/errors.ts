@@ -21,6 +21,16 @@ export function formatPath(path: readonly (string | number)[]): string {
 const issueLines = (issues: readonly Issue[]): string =>
   issues.map(i => `\n  ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`).join('')
 
+/** An mcl program's error: the stage that failed, where, why, and the rendering with the source line. */
+interface LangErrorDetails {
+  stage: string
+  file: string
+  line: number
+  col: number
+  reason: string
+  text: string
+}
+
 const messages = {
   ERR_RES_KIND_EMPTY: (_d: Record<string, never>) => 'a resource kind must have a non-empty name',
   ERR_RES_KIND_DUPLICATE: (d: { kind: string }) => `resource kind \`${d.kind}\` is registered twice`,
@@ -60,6 +70,40 @@ const messages = {
   ERR_ID_UNKNOWN: (d: { kind: 'user' | 'group'; name: string }) => `unknown ${d.kind} \`${d.name}\``,
   ERR_FILE_NEEDS_FORCE: (d: { path: string; have: string; want: string }) =>
     `${d.path} is ${d.have}; set \`force: true\` to replace it with ${d.want}`,
+  ERR_LISTEN: (d: { what: string; address: string; reason: string }) =>
+    `cannot listen on ${d.address} for ${d.what}: ${d.reason}`,
+  ERR_REMOTE_FILES: (d: { problems: readonly string[] }) =>
+    `the remote graph files do not name a valid set of hosts:${d.problems.map(p => `\n  ${p}`).join('')}`,
+  ERR_REMOTE_CONNECT: (d: { remote: string; reason: string }) => `cannot reach ${d.remote}: ${d.reason}`,
+  ERR_REMOTE_HOSTKEY_UNKNOWN: (d: {
+    remote: string
+    keyType: string
+    fingerprint: string
+    knownHosts: string
+    trust: string
+  }) =>
+    `${d.remote}: host key not known (${d.keyType} ${d.fingerprint} is not in ${d.knownHosts}); ` +
+    `if that is the host's key, trust it with: ${d.trust}`,
+  ERR_REMOTE_HOSTKEY_CHANGED: (d: {
+    remote: string
+    keyType: string
+    fingerprint: string
+    knownHosts: string
+    line: number
+    revoked: boolean
+    forget: string
+  }) =>
+    d.revoked
+      ? `${d.remote}: host key ${d.keyType} ${d.fingerprint} is revoked (${d.knownHosts}:${d.line}); refused`
+      : `${d.remote}: HOST KEY CHANGED: it offers ${d.keyType} ${d.fingerprint}, which does not match ` +
+        `${d.knownHosts}:${d.line}; someone may be intercepting the connection. If the host was ` +
+        `reinstalled, remove the old key with \`${d.forget}\` and trust the new one`,
+  ERR_REMOTE_AUTH: (d: { remote: string; tried: readonly string[] }) =>
+    `${d.remote}: authentication refused (tried: ${d.tried.length ? d.tried.join(', ') : 'nothing: no password, key, agent or prompt available'})`,
+  ERR_REMOTE_SETUP: (d: { remote: string; step: string; reason: string }) =>
+    `${d.remote}: cannot ${d.step}: ${d.reason}`,
+  ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null }) =>
+    `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
   ERR_ETCD_MISSING: (d: { binary: string }) =>
     `cannot run the etcd server \`${d.binary}\`: it is not installed (Debian: apt-get install etcd-server), or name it with --etcd-binary`,
   ERR_ETCD_SERVER: (d: { reason: string }) => `the managed etcd server failed: ${d.reason}`,
@@ -69,6 +113,15 @@ const messages = {
     `the host name \`${d.hostname}\` is in use by another running mgmt of this cluster; give this one another --hostname`,
   ERR_DEPLOY_FILE: (d: { file: string; reason: string }) => `cannot deploy ${d.file}: ${d.reason}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
+  ERR_LANG_PARSE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_SCOPE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_TYPE: (d: LangErrorDetails) => d.text,
+  ERR_LANG_RUN: (d: LangErrorDetails) => d.text,
+  ERR_LANG_INTERPRET: (d: LangErrorDetails) => d.text,
+  ERR_PUPPET_MISSING: (d: { reason: string }) =>
+    `Puppet is not available (${d.reason}): install the Debian package \`puppet\` (apt-get install puppet)`,
+  ERR_PUPPET_COMPILE: (d: { source: string; error: string }) =>
+    `${d.source}: Puppet failed to compile: ${d.error}`,
 } satisfies Record<string, (d: never) => string>
 
 export type ErrorCode = keyof typeof messages

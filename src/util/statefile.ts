@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { open, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
-export async function writeStateFile(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeStateFile(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${randomUUID()}.tmp`)
   try {
     const fh = await open(tmp, 'wx', mode)

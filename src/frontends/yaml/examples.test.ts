@@ -22,19 +22,8 @@ const unsupported = (...kinds: string[]): RegExp[] =>
 const expectedFailures: Record<string, RegExp[]> = {
   // Kinds of the original that this version does not have yet.
   'examples/augeas1.yaml': unsupported('augeas'),
-  'examples/autoedges4.yaml': unsupported('user', 'group'),
-  'examples/autoedges5.yaml': unsupported('pkg'),
-  'examples/autogroup1.yaml': unsupported('pkg'),
-  'examples/autogroup2.yaml': unsupported('pkg'),
   'examples/aws_ec2_1.yaml': unsupported('aws:ec2'),
-  'examples/group1.yaml': unsupported('group'),
-  'examples/hostname.yaml': unsupported('hostname'),
   'examples/nspawn1.yaml': unsupported('nspawn'),
-  'examples/pkg1.yaml': unsupported('pkg'),
-  'examples/pkg2.yaml': unsupported('pkg'),
-  'examples/svc1.yaml': unsupported('svc'),
-  'examples/svc2.yaml': unsupported('svc'),
-  'examples/user1.yaml': unsupported('user'),
   'examples/virt1.yaml': unsupported('virt'),
   'examples/virt2.yaml': unsupported('virt'),
   'examples/virt3.yaml': unsupported('virt'),
@@ -45,12 +34,8 @@ const expectedFailures: Record<string, RegExp[]> = {
   'examples/file1.yaml': [/resources\.file\[3\]\.content: not allowed with `state: absent`/],
   'examples/autoedges2.yaml': [
     /resources\.file\[1\]\.content: a directory \(path ending in `\/`\) cannot have content/,
-    ...unsupported('pkg'),
   ],
-  'examples/autoedges3.yaml': [
-    /resources\.file\[1\]\.source: path and source must both be directories/,
-    ...unsupported('pkg', 'svc'),
-  ],
+  'examples/autoedges3.yaml': [/resources\.file\[1\]\.source: path and source must both be directories/],
 }
 
 test('every YAML graph of the original loads, or fails for a listed reason', t => {

@@ -7,12 +7,19 @@ import { watchYamlFile } from './watch.js'
 
 export function yamlFrontend(file: string): Frontend {
   return async ctx => {
-    const text = await readFile(file, 'utf8').catch(err => {
-      throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
-    })
-    const load = (t: string): YamlGraph => loadYaml(t, file, ctx.registry, ctx.compile)
-    const first = load(text)
-    for (const m of first.messages) ctx.log.warn(m)
-    return { first, later: ctx.watch ? watchYamlFile(file, text, load, ctx.log, ctx.signal) : undefined }
+    // Watching starts before the first read, so that a save in between is not missed.
+    const watching = ctx.watch ? watchYamlFile(file, ctx.log, ctx.signal) : undefined
+    try {
+      const text = await readFile(file, 'utf8').catch(err => {
+        throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+      })
+      const load = (t: string): YamlGraph => loadYaml(t, file, ctx.registry, ctx.compile)
+      const first = load(text)
+      for (const m of first.messages) ctx.log.warn(m)
+      return { first, later: watching?.graphs(text, load) }
+    } catch (err) {
+      watching?.close()
+      throw err
+    }
   }
 }

@@ -113,10 +113,36 @@ test('duplicates merge when identical and are an error when they differ', () => 
   )
 })
 
-test('keys of later features are accepted with a warning', () => {
-  const g = load('graph: g\nresources: {}\nremote: ssh://h\n')
-  assert.equal(g.messages.length, 1)
-  assert.match(g.messages[0]!, /^g\.yaml:3:9: remote: /)
+test('an unknown top-level key is a warning', () => {
+  const g = load('graph: g\nresources: {}\nfrobs: 1\n')
+  assert.deepEqual(g.messages, ['g.yaml:3:8: frobs: unknown key'])
+})
+
+test('a remote graph file names its host, its cluster name and its children', () => {
+  const g = load(
+    'graph: g\nremote: ssh://root:p%40ss@10.0.0.2:2222\nhostname: web1\nremotes: [kids/a.yaml, ../b.yaml]\n',
+  )
+  assert.deepEqual(g.messages, [])
+  assert.deepEqual(g.remote, {
+    url: 'ssh://root:p%40ss@10.0.0.2:2222',
+    target: { user: 'root', password: 'p@ss', host: '10.0.0.2', port: 2222 },
+    hostname: 'web1',
+    remotes: ['kids/a.yaml', '../b.yaml'],
+  })
+  assert.equal(load('graph: g\nremote: root@h1\n').remote?.hostname, 'h1')
+  assert.equal(load('graph: g\n').remote, undefined)
+})
+
+test('a bad remote file is located, and never shows the password', () => {
+  const p = problems('graph: g\nremote: ftp://root:hunter2@h\nhostname: "a b"\nremotes: [/abs.yaml, 3]\n')
+  assert.equal(p.length, 4)
+  assert.match(p[0]!, /^g\.yaml:2:9: remote: unsupported scheme `ftp`/)
+  assert.match(p[1]!, /^g\.yaml:3:11: hostname: expected a host name/)
+  assert.match(p[2]!, /^g\.yaml:4:11: remotes\[0\]: expected a path relative to this file/)
+  assert.match(p[3]!, /^g\.yaml:4:22: remotes\[1\]: expected a file name/)
+  assert.ok(!p.join('\n').includes('hunter2'))
+  const w = load('graph: g\nremotes: [a.yaml]\n').messages
+  assert.match(w[0]!, /^g\.yaml:2:10: remotes: `remotes` is only read in a remote graph file/)
 })
 
 test('send/recv edges are checked when the graph is loaded', () => {

@@ -21,17 +21,26 @@ import {
   type ResourceSpec,
 } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
+import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
 
-/** Top-level keys of the original's format that this version reads but does not act on yet. */
-const LATER: Record<string, string> = {
-  remote: 'remote execution is not available yet; ignored',
-  remotes: 'remote execution is not available yet; ignored',
-}
-const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', 'collect', ...Object.keys(LATER)])
+/** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
+const REMOTE_KEYS = ['remote', 'hostname', 'remotes']
+const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', 'collect', ...REMOTE_KEYS])
 
 /** A resource name starting with this is exported to the other hosts, not applied here. */
 const EXPORTED = '@@'
+
+/** What a remote graph file says about its host. */
+export interface YamlRemote {
+  /** The `remote:` URL as written (it may hold a password: never log it). */
+  readonly url: string
+  readonly target: RemoteUrl
+  /** The host's name in the cluster: `hostname:`, else the URL's host. */
+  readonly hostname: string
+  /** `remotes:`, the files of the hosts this host runs itself, relative to this file. */
+  readonly remotes: readonly string[]
+}
 
 export interface YamlGraph extends Compiled {
   /** Located warnings: `file:line:col: path: message`. */
@@ -41,6 +50,8 @@ export interface YamlGraph extends Compiled {
    * written: they travel with a deploy.
    */
   readonly files: readonly string[]
+  /** Set when the file names a host with `remote:`. */
+  readonly remote?: YamlRemote
 }
 
 /** Reads, parses and compiles a YAML graph file. Throws MgmtError (ERR_FILE_READ, ERR_YAML_SYNTAX, ERR_YAML_INVALID). */
@@ -87,11 +98,17 @@ export function loadYaml(
   const warnings: Issue[] = []
   const files: string[] = []
   const spec = readSpec(root, issues, warnings, { base: dirname(resolve(file)), files })
+  const remote = isObj(root) ? readRemote(root, issues, warnings) : undefined
   if (opts.strict) issues.push(...warnings.splice(0))
   if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: issues.map(where) })
   try {
     const compiled = compileGraph(spec, registry, opts)
-    return { ...compiled, messages: [...warnings, ...compiled.warnings].map(where), files }
+    return {
+      ...compiled,
+      messages: [...warnings, ...compiled.warnings].map(where),
+      files,
+      ...(remote ? { remote } : {}),
+    }
   } catch (err) {
     if (err instanceof GraphInvalid)
       throw new MgmtError('ERR_YAML_INVALID', {
@@ -144,8 +161,7 @@ function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     return empty
   }
   for (const k of Object.keys(root)) {
-    if (k in LATER) warnings.push({ path: [k], message: LATER[k]! })
-    else if (!KNOWN_TOP.has(k)) warnings.push({ path: [k], message: 'unknown key' })
+    if (!KNOWN_TOP.has(k)) warnings.push({ path: [k], message: 'unknown key' })
   }
   const name = root.graph
   if (typeof name !== 'string' || name === '')
@@ -155,6 +171,57 @@ function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     resources: readResources(root.resources, issues, rel),
     edges: readEdges(root.edges, issues, warnings),
     collect: readCollect(root.collect, issues, warnings),
+  }
+}
+
+/** `remote`, `hostname` and `remotes`: the host a remote graph file is for, and its children. */
+function readRemote(root: Obj, issues: Issue[], warnings: Issue[]): YamlRemote | undefined {
+  const { remote: url, hostname, remotes } = root
+  if (url === undefined || url === null) {
+    for (const k of ['hostname', 'remotes'])
+      if (root[k] !== undefined)
+        warnings.push({
+          path: [k],
+          message: `\`${k}\` is only read in a remote graph file, one with \`remote:\``,
+        })
+    return undefined
+  }
+  const before = issues.length
+  let target: RemoteUrl | undefined
+  if (typeof url !== 'string')
+    issues.push({ path: ['remote'], message: 'expected ssh://user[:password]@host[:port]' })
+  else
+    try {
+      target = parseRemoteUrl(url)
+    } catch (err) {
+      issues.push({ path: ['remote'], message: (err as Error).message })
+    }
+  if (
+    hostname !== undefined &&
+    (typeof hostname !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(hostname))
+  )
+    issues.push({ path: ['hostname'], message: 'expected a host name (letters, digits, `.`, `_`, `-`)' })
+  const children: string[] = []
+  if (remotes !== undefined && remotes !== null) {
+    if (!Array.isArray(remotes)) issues.push({ path: ['remotes'], message: 'expected a list of graph files' })
+    else
+      for (const [i, f] of remotes.entries()) {
+        if (typeof f !== 'string' || f === '')
+          issues.push({ path: ['remotes', i], message: 'expected a file name' })
+        else if (isAbsolute(f))
+          issues.push({
+            path: ['remotes', i],
+            message: 'expected a path relative to this file, so that it travels with it',
+          })
+        else children.push(f)
+      }
+  }
+  if (issues.length > before || !target) return undefined
+  return {
+    url: url as string,
+    target,
+    hostname: (hostname as string | undefined) ?? target.host,
+    remotes: children,
   }
 }
 

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Etcd3, IMember } from 'etcd3'
-import { describeError, isMgmtError, MgmtError } from '../../util/errors.js'
+import { describeError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { etcdClient, reach, say, sleep } from './client.js'
 import { EtcdServer } from './server.js'
@@ -36,10 +36,6 @@ export interface ClusterOptions {
   /** The etcd binary. */
   readonly etcdBinary: string
 }
-
-export const DEFAULT_CLIENT_URLS = ['http://127.0.0.1:2379']
-export const DEFAULT_SERVER_URLS = ['http://127.0.0.1:2380']
-export const DEFAULT_IDEAL_CLUSTER_SIZE = 5
 
 /** The etcd world of a cluster: it is formed or joined when the world gets ready, left when it closes. */
 export function clusterWorld(opts: ClusterOptions): EtcdWorld {
@@ -216,10 +212,3 @@ const peers = (name: string, urls: readonly string[]): string => urls.map(u => `
 function initialCluster(members: readonly IMember[], myId: string, me: string): string {
   return members.map(m => peers(m.ID === myId ? me : m.name, m.peerURLs)).join(',')
 }
-
-/** True for the errors that a failed managed server or join gives: the run exits 1 with them. */
-export const isClusterError = (e: unknown): boolean =>
-  isMgmtError(e, 'ERR_ETCD_MISSING') ||
-  isMgmtError(e, 'ERR_ETCD_SERVER') ||
-  isMgmtError(e, 'ERR_CLUSTER_JOIN') ||
-  isMgmtError(e, 'ERR_HOSTNAME_TAKEN')

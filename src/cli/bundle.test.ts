@@ -1,0 +1,42 @@
+/**
+ * The single-file bundle (`dist/mgmt.mjs`, built by `npm run build`): copied alone into an empty
+ * directory, it is the whole command. Remote execution relies on this.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { version } from '../version.js'
+
+const bundle = fileURLToPath(new URL('../../mgmt.mjs', import.meta.url))
+const run = promisify(execFile)
+
+test('the bundle alone runs a graph, and knows its version', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  await copyFile(bundle, join(dir, 'mgmt.mjs'))
+  const v = await run(process.execPath, [join(dir, 'mgmt.mjs'), '--version'], { cwd: dir })
+  assert.equal(v.stdout.trim(), version)
+  const g = join(dir, 'g.yaml')
+  await writeFile(
+    g,
+    `graph: g\nresources:\n  file:\n  - name: f\n    path: ${dir}/out\n    state: exists\n    content: "bundled\\n"\n`,
+  )
+  await run(
+    process.execPath,
+    [join(dir, 'mgmt.mjs'), 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g],
+    { cwd: dir },
+  )
+  assert.equal(await readFile(join(dir, 'out'), 'utf8'), 'bundled\n')
+  // An invalid graph takes the lazily loaded YAML position parser, which must be in the bundle.
+  await writeFile(g, 'graph: g\nresources:\n  file:\n  - name: f\n    path: 3\n')
+  const bad = await run(process.execPath, [join(dir, 'mgmt.mjs'), 'run', '--tmp-prefix', 'yaml', g], {
+    cwd: dir,
+  }).catch((e: { code: number; stderr: string }) => e)
+  assert.equal((bad as { code: number }).code, 2)
+  assert.match((bad as { stderr: string }).stderr, /g\.yaml:5:11: resources\.file\[0\]\.path/)
+})

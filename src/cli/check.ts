@@ -1,0 +1,63 @@
+/**
+ * `mgmt check FRONTEND INPUT`: validate an input without running anything, one subcommand per
+ * frontend that can be checked. Exit 0 when the input is valid, 2 (with the located error)
+ * when it is not. A new checker adds its entry to `checkCommands`.
+ */
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { checkLang } from '../frontends/mcl/compile.js'
+import { isLangError, toMgmtError } from '../frontends/mcl/errors.js'
+import { builtinRegistry } from '../resources/index.js'
+import { isMgmtError, MgmtError } from '../util/errors.js'
+import { EXIT_OK, EXIT_USAGE } from './run.js'
+
+export interface CheckCommand {
+  readonly name: string
+  readonly description: string
+  /** Adds the subcommand's arguments and own options. */
+  configure?(cmd: Command): void
+  /** Checks the input; resolves with a one-line summary, throws an `MgmtError` when invalid. */
+  check(args: string[], opts: Record<string, unknown>): Promise<string>
+}
+
+export const checkCommands: readonly CheckCommand[] = [
+  {
+    name: 'lang',
+    description: 'parse and type-check an mcl program (a .mcl file or a module directory); nothing runs',
+    configure: cmd =>
+      cmd.argument('<input>', 'the .mcl file, or a module directory (metadata.yaml or main.mcl)'),
+    async check([input]) {
+      if (!existsSync(input!))
+        throw new MgmtError('ERR_FILE_READ', { file: input!, reason: 'no such file or directory' })
+      try {
+        const p = checkLang(resolve(input!), { registry: builtinRegistry() })
+        return `${input}: ok (${p.files.size} file${p.files.size === 1 ? '' : 's'} read)`
+      } catch (err) {
+        if (isLangError(err)) throw toMgmtError(err)
+        throw err
+      }
+    },
+  },
+]
+
+export function addCheckCommand(program: Command): void {
+  const check = program
+    .command('check')
+    .description('validate an input without running it (exit 0 if valid, 2 if not)')
+  for (const c of checkCommands) {
+    const cmd = check.command(c.name).description(c.description)
+    c.configure?.(cmd)
+    cmd.action(async (...a: unknown[]) => {
+      const self = a[a.length - 1] as Command
+      try {
+        process.stdout.write(`${await c.check(self.args, self.optsWithGlobals())}\n`)
+        process.exitCode = EXIT_OK
+      } catch (err) {
+        if (!isMgmtError(err)) throw err
+        process.stderr.write(`${err.message}\n`)
+        process.exitCode = EXIT_USAGE
+      }
+    })
+  }
+}

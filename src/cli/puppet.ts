@@ -1,0 +1,98 @@
+/** `mgmt run puppet [FILE.pp] [--code CODE]`: a Puppet manifest, run as a live graph. */
+import { resolve } from 'node:path'
+import { Option } from 'commander'
+import type { Frontend } from '../frontends/frontend.js'
+import { type PuppetOptions, printGraph, puppetFrontend } from '../frontends/puppet/index.js'
+import { builtinRegistry } from '../resources/index.js'
+import { isMgmtError, MgmtError } from '../util/errors.js'
+import { createLogger } from '../util/logger.js'
+import { flag, int } from './flags.js'
+import type { FrontendCommand } from './frontends.js'
+
+interface PuppetFlags {
+  code?: string
+  modulepath?: string
+  certname?: string
+  facts?: string
+  puppetConf?: string
+  puppetInterval: number
+  printGraph?: boolean
+  debug?: boolean
+  logFormat?: 'text' | 'json'
+}
+
+/** Puppet's `runinterval` default, in seconds. */
+const RUNINTERVAL = 1800
+
+function options([file]: string[], o: PuppetFlags): PuppetOptions {
+  if ((file === undefined) === (o.code === undefined))
+    throw new MgmtError('ERR_USAGE', { reason: 'mgmt run puppet needs a manifest file or --code, not both' })
+  if (o.puppetInterval < 0)
+    throw new MgmtError('ERR_USAGE', { reason: '--puppet-interval expects 0 or more seconds' })
+  return {
+    source: {
+      ...(file !== undefined ? { manifest: resolve(file) } : { code: o.code }),
+      ...(o.facts ? { factsFile: resolve(o.facts) } : {}),
+    },
+    settings: {
+      ...(o.modulepath
+        ? {
+            modulepath: o.modulepath
+              .split(':')
+              .map(d => resolve(d))
+              .join(':'),
+          }
+        : {}),
+      ...(o.certname ? { certname: o.certname } : {}),
+      ...(o.puppetConf ? { config: resolve(o.puppetConf) } : {}),
+    },
+    interval: o.puppetInterval,
+  }
+}
+
+export const puppetCommand: FrontendCommand = {
+  name: 'puppet',
+  description: 'run a Puppet manifest as a live graph, and re-apply it whenever it changes',
+  configure: cmd =>
+    cmd
+      .argument('[file]', 'the manifest: a .pp file, or a directory of them')
+      .addOption(flag('--code <code>', 'Puppet code to run instead of a manifest file', 'CODE'))
+      .addOption(flag('--modulepath <dirs>', 'directories of modules, separated by `:`', 'MODULEPATH'))
+      .addOption(
+        flag('--certname <name>', "the node's name (default: Puppet's, the host's FQDN)", 'CERTNAME'),
+      )
+      .addOption(flag('--facts <file.json>', "facts from this JSON object instead of Facter's", 'FACTS'))
+      .addOption(flag('--puppet-conf <file>', 'the puppet.conf to read', 'PUPPET_CONF'))
+      .addOption(
+        flag(
+          '--puppet-interval <s>',
+          'compile again (with fresh facts) and check what Puppet applies every this many seconds (0: never)',
+          'PUPPET_INTERVAL',
+        )
+          .argParser(int('--puppet-interval'))
+          .default(RUNINTERVAL),
+      )
+      .addOption(
+        new Option('--print-graph', 'print the translated graph as YAML (for `mgmt run yaml`) and exit').env(
+          'MGMT_PRINT_GRAPH',
+        ),
+      ),
+  open(args, opts): Frontend {
+    return async ctx => puppetFrontend(options(args, opts as unknown as PuppetFlags))(ctx)
+  },
+  instead(args, opts) {
+    const o = opts as unknown as PuppetFlags
+    if (!o.printGraph) return undefined
+    return (async () => {
+      const log = createLogger(o.debug ? 'debug' : 'info', { format: o.logFormat })
+      try {
+        await printGraph(options(args, o), builtinRegistry(), log, t => process.stdout.write(t))
+        return 0
+      } catch (err) {
+        if (!isMgmtError(err)) throw err
+        log.error(err.message)
+        return isMgmtError(err, 'ERR_FILE_READ') ? 1 : 2
+      }
+    })()
+  },
+}

@@ -1,0 +1,160 @@
+/**
+ * What is known of an expression before unification: its type when it is plain from the code
+ * (a literal, an annotated variable, a call of a function with a fixed result), and its value
+ * when it is a constant or follows from constants through pure functions. Builtins use both to
+ * pick their signature (printf's format string); a resource's name is a single string when its
+ * type is plainly `str`.
+ */
+import { Catchable } from '../errors.js'
+import type { RunContext } from '../funcs/builtin.js'
+import { isConcrete, prune, T, type Type, typeEquals } from '../types.js'
+import { McMap, McStruct, type Value, valueEquals } from '../values.js'
+import type { IRExpr } from './ir.js'
+
+const depthLimit = 50
+
+/** The type of `e` if it is plain from the code, else undefined. */
+export function staticType(e: IRExpr, depth = 0): Type | undefined {
+  if (depth > depthLimit) return undefined
+  const d = depth + 1
+  switch (e.k) {
+    case 'const':
+    case 'global':
+      return e.type
+    case 'list': {
+      const ts = e.elems.map(x => staticType(x, d))
+      if (!ts.length || ts.some(t => !t) || !ts.every(t => typeEquals(t!, ts[0]!))) return undefined
+      return T.list(ts[0]!)
+    }
+    case 'map': {
+      const ks = e.entries.map(([k]) => staticType(k, d))
+      const vs = e.entries.map(([, v]) => staticType(v, d))
+      if (!ks.length || [...ks, ...vs].some(t => !t)) return undefined
+      if (!ks.every(t => typeEquals(t!, ks[0]!)) || !vs.every(t => typeEquals(t!, vs[0]!))) return undefined
+      return T.map(ks[0]!, vs[0]!)
+    }
+    case 'struct': {
+      const fs = e.fields.map(([name, v]) => ({ name, type: staticType(v, d) }))
+      return fs.every(f => f.type) ? T.struct(fs as { name: string; type: Type }[]) : undefined
+    }
+    case 'var': {
+      const inst = e.inst
+      if (e.interpolated) return T.str
+      if (inst.t === 'bind') return inst.def.node.type ?? (inst.ir ? staticType(inst.ir, d) : undefined)
+      if (inst.arg?.ir) return staticType(inst.arg.ir, d)
+      return inst.def.node.type
+    }
+    case 'builtin': {
+      if (e.name === 'concat') return T.str
+      const out = prune(e.sig.out)
+      return e.fn.sig && !e.fn.sig.includes('?') && isConcrete(out) ? out : undefined
+    }
+    case 'callfunc':
+      return e.func.def.node.fn.ret ?? staticType(e.body, d)
+    case 'op':
+      if (['==', '!=', '<', '>', '<=', '>=', 'and', 'or', 'not'].includes(e.op)) return T.bool
+      if (e.op === '/') return T.float
+      return e.args.map(a => staticType(a, d)).find(t => t !== undefined)
+    case 'if': {
+      const a = staticType(e.ifTrue, d)
+      const b = staticType(e.ifFalse, d)
+      return a && b && typeEquals(a, b) ? a : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+const noop = (): never => {
+  throw new Error('no run-time context at compile time')
+}
+
+/** The value of `e` if it follows from constants, else undefined. */
+export function staticValue(e: IRExpr, depth = 0): Value | undefined {
+  if (depth > depthLimit) return undefined
+  const d = depth + 1
+  const all = (xs: IRExpr[]): Value[] | undefined => {
+    const vs = xs.map(x => staticValue(x, d))
+    return vs.some(v => v === undefined) ? undefined : (vs as Value[])
+  }
+  switch (e.k) {
+    case 'const':
+      return e.value
+    case 'list':
+      return all(e.elems)
+    case 'map': {
+      const ks = all(e.entries.map(([k]) => k))
+      const vs = all(e.entries.map(([, v]) => v))
+      return ks && vs ? new McMap(ks.map((k, i) => [k, vs[i]!])) : undefined
+    }
+    case 'struct': {
+      const vs = all(e.fields.map(([, v]) => v))
+      return vs ? new McStruct(new Map(e.fields.map(([n], i) => [n, vs[i]!]))) : undefined
+    }
+    case 'var': {
+      const inst = e.inst
+      if (inst.t === 'bind') return inst.ir ? staticValue(inst.ir, d) : undefined
+      return inst.arg?.ir ? staticValue(inst.arg.ir, d) : undefined
+    }
+    case 'if': {
+      const c = staticValue(e.cond, d)
+      return c === true ? staticValue(e.ifTrue, d) : c === false ? staticValue(e.ifFalse, d) : undefined
+    }
+    case 'builtin': {
+      if (!e.fn.pure) return undefined
+      const args = all(e.args)
+      if (!args) return undefined
+      try {
+        const ctx = {
+          span: e.span,
+          sig: e.sig,
+          module: e.module,
+          host: { hostname: '', args: [], env: {} },
+          apply: noop,
+          fail: (r: string) => new Catchable(r, e.span),
+          scratch: new Map(),
+        } satisfies RunContext
+        return e.fn.run(args, ctx)
+      } catch {
+        return undefined
+      }
+    }
+    case 'op': {
+      const args = all(e.args)
+      return args ? foldOperator(e.op, args) : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/** An operator on constants, when its result is certain (no division by zero). */
+function foldOperator(op: string, [a, b]: Value[]): Value | undefined {
+  if (op === 'not') return typeof a === 'boolean' ? !a : undefined
+  if (op === 'and' || op === 'or')
+    return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : undefined
+  if (op === '==' || op === '!=')
+    return a !== undefined && b !== undefined ? valueEquals(a, b) === (op === '==') : undefined
+  if (typeof a === 'string' && typeof b === 'string') return op === '+' ? a + b : undefined
+  if (typeof a === 'bigint' && typeof b === 'bigint') {
+    switch (op) {
+      case '+':
+        return BigInt.asIntN(64, a + b)
+      case '-':
+        return BigInt.asIntN(64, a - b)
+      case '*':
+        return BigInt.asIntN(64, a * b)
+      case '<':
+        return a < b
+      case '>':
+        return a > b
+      case '<=':
+        return a <= b
+      case '>=':
+        return a >= b
+      default:
+        return undefined
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,96 @@
+/**
+ * The mcl pipeline: read and parse the entry and its imports, resolve names, type-check
+ * (`check` stops here), evaluate once, interpret into a resource graph, and describe that graph
+ * as the engine's `GraphSpec`, so that it runs through the same engine as a YAML graph.
+ */
+
+import { statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { EdgeSpec, GraphSpec, ResourceSpec } from '../../engine/compile.js'
+import type { Registry } from '../../engine/registry.js'
+import { type Checked, checkProgram } from './check/checker.js'
+import type { Host } from './funcs/builtin.js'
+import { Loader } from './modules.js'
+import { Evaluator } from './run/eval.js'
+import { interpret, type LangGraph } from './run/interpret.js'
+import { Schemas } from './schema/schema.js'
+import { Resolver } from './scope.js'
+import { location } from './source.js'
+import { toPlain } from './values.js'
+
+export interface LangOptions {
+  /** The engine's kinds (their schemas type-check resource fields); others come from the generated table. */
+  readonly registry?: Registry
+  /** Name files by their path inside the deploy (`/main.mcl`), as the original's tests do. */
+  readonly deployPaths?: boolean
+  /** Collects every file read (also when the program is invalid), for watching. */
+  readonly read?: Set<string>
+}
+
+export interface CheckedProgram {
+  readonly checked: Checked
+  readonly schemas: Schemas
+  /** Every file read, for watching. */
+  readonly files: ReadonlySet<string>
+}
+
+/** The deploy root of an entry: the directory itself, or the directory of a file. */
+function rootOf(entry: string): string {
+  const abs = resolve(entry)
+  try {
+    if (statSync(abs).isDirectory()) return abs
+  } catch {}
+  return dirname(abs)
+}
+
+/** Parses, resolves and type-checks a program. Throws a `LangError`. */
+export function checkLang(entry: string, opts: LangOptions = {}): CheckedProgram {
+  const loader = new Loader(rootOf(entry), { deployPaths: opts.deployPaths, read: opts.read })
+  const schemas = new Schemas(opts.registry)
+  const unit = loader.entry(entry)
+  const resolver = new Resolver(loader)
+  resolver.program(unit)
+  return { checked: checkProgram(resolver, unit, schemas), schemas, files: loader.read }
+}
+
+/** Evaluates a checked program once and interprets it into a resource graph. Throws a `LangError`. */
+export function runLang(p: CheckedProgram, host: Host): LangGraph {
+  const out = new Evaluator(host).run(p.checked.block, p.checked.globalEnv)
+  return interpret(out, p.schemas)
+}
+
+const repr = (kind: string, name: string): string => `${kind}[${name}]`
+
+/** The engine's description of a language graph; each resource's origin is its `file:line:col`. */
+export function toGraphSpec(g: LangGraph, name: string): GraphSpec {
+  const resources: ResourceSpec[] = []
+  const seen = new Set<string>()
+  for (const r of g.resources) {
+    const key = repr(r.kind, r.name)
+    // A hidden resource beside a visible one of the same name is one vertex for the engine.
+    if (seen.has(key)) continue
+    seen.add(key)
+    resources.push({
+      kind: r.kind,
+      name: r.name,
+      params: Object.fromEntries([...r.fields].map(([k, f]) => [k, toPlain(f.value)])),
+      meta: r.meta,
+      origin: [`${location(r.span)}: ${key}`],
+    })
+  }
+  const edges: EdgeSpec[] = []
+  for (const e of g.edges) {
+    const from = { kind: e.from.kind, name: e.from.name }
+    const to = { kind: e.to.kind, name: e.to.name }
+    const base = {
+      name: `${repr(from.kind, from.name)} -> ${repr(to.kind, to.name)}`,
+      from,
+      to,
+      notify: e.notify,
+    }
+    const origin = [`${location(e.span)}: edge`]
+    if (!e.sendRecv.length) edges.push({ ...base, origin })
+    for (const p of e.sendRecv) edges.push({ ...base, send: p.send, recv: p.recv, origin })
+  }
+  return { name, resources, edges }
+}

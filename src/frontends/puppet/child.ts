@@ -1,0 +1,251 @@
+/**
+ * The persistent Puppet child: one Ruby process that loads Puppet once (about a second, and as
+ * much again for Facter and the first use of each type). After that a compile costs only what
+ * Puppet's compiler needs for the manifest (tens of milliseconds for a node-sized one), and a
+ * single resource applies in milliseconds. Requests go one JSON line each on its stdin and are
+ * answered in order on its stdout (`child_rb.ts` has the protocol).
+ *
+ * The child starts on the first request and starts again on the next one if it died. While no
+ * request is pending it does not hold Node's event loop open; when mgmt exits, its stdin closes and
+ * it ends. It runs from a temporary directory of its own (its program, `child.rb`, and Puppet's
+ * `vardir`, `var/`), removed when it ends, so that nothing it applies touches the state of a
+ * Puppet agent on the same host.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { MgmtError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import { CHILD_RB } from './child_rb.js'
+
+/** Puppet settings fixed for the life of a child. */
+export interface PuppetSettings {
+  /** Directories of modules, `:`-separated (Puppet's `basemodulepath`). */
+  readonly modulepath?: string
+  /** The node's certname (Puppet's default: the host's FQDN). */
+  readonly certname?: string
+  /** A `puppet.conf` to read instead of the default one. */
+  readonly config?: string
+}
+
+/** One reply: `ok` and the op's fields, or `ok: false` and Puppet's error. */
+export type Reply = {
+  readonly ok: true
+  readonly ms: number
+  readonly logs: readonly PuppetLog[]
+} & Readonly<Record<string, unknown>>
+
+export interface PuppetLog {
+  readonly level: string
+  readonly message: string
+  readonly source?: string
+  readonly file?: string | null
+  readonly line?: number | null
+}
+
+/** A failed request: Puppet's message, and its log lines. */
+export class PuppetError extends Error {
+  override readonly name = 'PuppetError'
+  constructor(
+    message: string,
+    readonly logs: readonly PuppetLog[] = [],
+  ) {
+    super(message)
+  }
+}
+
+/** The absolute path of `exe` on PATH, if any. */
+export function which(exe: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue
+    try {
+      accessSync(join(dir, exe), constants.X_OK)
+      return join(dir, exe)
+    } catch {
+      // not here
+    }
+  }
+  return undefined
+}
+
+/** The Ruby that runs `puppet` (from its `#!` line), so that `require 'puppet'` finds the same Puppet. */
+export function puppetRuby(): string {
+  const puppet = which('puppet')
+  if (!puppet) throw new MgmtError('ERR_PUPPET_MISSING', { reason: 'no `puppet` on PATH' })
+  let first = ''
+  try {
+    first = readFileSync(puppet, 'utf8').slice(0, 200).split('\n')[0] ?? ''
+  } catch {
+    // not readable: fall back to the ruby on PATH
+  }
+  const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first)
+  if (m && /ruby/.test(m[1]!)) return m[1]!
+  if (m?.[2] && /ruby/.test(m[2])) return m[2]
+  return 'ruby'
+}
+
+interface Pending {
+  readonly resolve: (r: Reply) => void
+  readonly reject: (e: Error) => void
+}
+
+export class PuppetChild {
+  #proc: ChildProcess | undefined
+  /** Its temporary directory: the program and Puppet's vardir. */
+  #dir: string | undefined
+  #pending = new Map<number, Pending>()
+  #next = 1
+  #buf = ''
+  #stderr: string[] = []
+  #ready: { version: string } | undefined
+  #onExit = (): void => this.#kill()
+
+  constructor(
+    readonly settings: PuppetSettings,
+    readonly log: Logger,
+  ) {}
+
+  /** Puppet's version, once the child has started. */
+  get version(): string | undefined {
+    return this.#ready?.version
+  }
+
+  /** Sends `req` and resolves with the reply; rejects with a PuppetError when Puppet failed. */
+  request(req: Readonly<Record<string, unknown>>): Promise<Reply> {
+    const proc = this.#proc ?? this.#start()
+    const id = this.#next++
+    return new Promise<Reply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#ref(true)
+      proc.stdin!.write(`${JSON.stringify({ ...req, id })}\n`)
+    })
+  }
+
+  /** Ends the child: stdin closes, then TERM after 2 s, KILL after 5 s. */
+  async stop(): Promise<void> {
+    const proc = this.#proc
+    if (!proc) return
+    const exited = new Promise<void>(r => proc.once('exit', () => r()))
+    proc.stdin!.end()
+    const term = setTimeout(() => proc.kill('SIGTERM'), 2000)
+    const kill = setTimeout(() => proc.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(term)
+    clearTimeout(kill)
+  }
+
+  #start(): ChildProcess {
+    const ruby = puppetRuby()
+    this.#dir = mkdtempSync(join(tmpdir(), 'mgmt-puppet-'))
+    const program = join(this.#dir, 'child.rb')
+    writeFileSync(program, CHILD_RB, { mode: 0o600 })
+    const s = this.settings
+    const settings = [
+      `--vardir=${join(this.#dir, 'var')}`,
+      ...(s.modulepath ? [`--basemodulepath=${s.modulepath}`] : []),
+      ...(s.certname ? [`--certname=${s.certname}`] : []),
+      ...(s.config ? [`--config=${s.config}`] : []),
+    ]
+    const proc = spawn(ruby, [program, JSON.stringify({ settings })], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: a ^C at the terminal is for mgmt, which stops the child in order.
+      detached: true,
+    })
+    this.#proc = proc
+    this.#buf = ''
+    this.#stderr = []
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => this.#onData(d))
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => this.#onStderr(d))
+    proc.stdin!.on('error', () => {}) // a dead child: its exit rejects what is pending
+    proc.on('error', err => this.#fail(proc, this.#missing(err) ?? err))
+    proc.on('exit', (code, signal) => {
+      const tail = this.#stderr.slice(-5).join('\n')
+      this.#fail(
+        proc,
+        new PuppetError(`the Puppet child exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ''}`),
+      )
+    })
+    process.once('exit', this.#onExit)
+    this.log.debug(`started the Puppet child (${ruby}, pid ${proc.pid})`)
+    return proc
+  }
+
+  #missing(err: Error): MgmtError | undefined {
+    if ((err as { code?: unknown }).code !== 'ENOENT') return undefined
+    return new MgmtError('ERR_PUPPET_MISSING', { reason: `cannot run ${puppetRuby()}` })
+  }
+
+  #onData(d: string): void {
+    this.#buf += d
+    for (let nl = this.#buf.indexOf('\n'); nl >= 0; nl = this.#buf.indexOf('\n')) {
+      const line = this.#buf.slice(0, nl)
+      this.#buf = this.#buf.slice(nl + 1)
+      if (line.trim()) this.#onLine(line)
+    }
+  }
+
+  #onLine(line: string): void {
+    let msg: Record<string, unknown>
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>
+    } catch {
+      this.log.warn(`the Puppet child wrote a line that is not JSON: ${line.slice(0, 200)}`)
+      return
+    }
+    if ('ready' in msg) {
+      if (msg.ready === true) this.#ready = { version: String(msg.puppet) }
+      else if (this.#proc)
+        this.#fail(this.#proc, new MgmtError('ERR_PUPPET_MISSING', { reason: String(msg.error) }))
+      return
+    }
+    const p = this.#pending.get(Number(msg.id))
+    if (!p) return
+    this.#pending.delete(Number(msg.id))
+    if (this.#pending.size === 0) this.#ref(false)
+    const logs = Array.isArray(msg.logs) ? (msg.logs as PuppetLog[]) : []
+    if (msg.ok === true) p.resolve(msg as Reply)
+    else p.reject(new PuppetError(String(msg.error ?? 'the Puppet child failed'), logs))
+  }
+
+  #onStderr(d: string): void {
+    for (const line of d.split('\n')) {
+      if (!line.trim()) continue
+      this.#stderr.push(line)
+      if (this.#stderr.length > 20) this.#stderr.shift()
+      if (this.log.isDebug) this.log.debug(`puppet: ${line}`)
+    }
+  }
+
+  /** The child `proc` is gone: everything pending fails, and the next request starts another. */
+  #fail(proc: ChildProcess, err: Error): void {
+    if (this.#proc !== proc) return
+    this.#proc = undefined
+    this.#ready = undefined
+    process.off('exit', this.#onExit)
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true })
+    this.#dir = undefined
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const p of pending) p.reject(err)
+  }
+
+  /** While nothing is pending, the child does not keep Node running. */
+  #ref(on: boolean): void {
+    const proc = this.#proc
+    if (!proc) return
+    for (const h of [proc, proc.stdout, proc.stderr, proc.stdin] as (
+      | { ref?(): void; unref?(): void }
+      | null
+      | undefined
+    )[])
+      on ? h?.ref?.() : h?.unref?.()
+  }
+
+  /** At process exit: no waiting, just the signal and the temporary directory. */
+  #kill(): void {
+    this.#proc?.kill('SIGKILL')
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true })
+  }
+}

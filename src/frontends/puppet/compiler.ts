@@ -1,0 +1,118 @@
+/**
+ * One compile: the manifest (or inline code) through the Puppet child into a catalog, with Puppet's
+ * own messages; then the catalog through the translation into a checked graph.
+ */
+import { readFile } from 'node:fs/promises'
+import type { CompileOptions } from '../../engine/compile.js'
+import { type Compiled, compileGraph, type GraphSpec } from '../../engine/compile.js'
+import type { Registry } from '../../engine/registry.js'
+import { describeError, isMgmtError, MgmtError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import { type CompileResult, readCompileResult } from './catalog.js'
+import { type PuppetChild, PuppetError, type PuppetLog } from './child.js'
+import { translate } from './translate.js'
+
+/** What to compile: a manifest (a file or a directory of them) or inline code, and fixed facts. */
+export interface PuppetSource {
+  /** Absolute path of the manifest. */
+  readonly manifest?: string
+  readonly code?: string
+  /** A JSON object of facts, used instead of Facter's. */
+  readonly factsFile?: string
+}
+
+/** How the source is named in messages. */
+export const sourceName = (s: PuppetSource): string => s.manifest ?? '--code'
+
+async function readFacts(file: string): Promise<Record<string, unknown>> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+  }
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch (err) {
+    throw new MgmtError('ERR_FILE_READ', { file, reason: `not JSON: ${describeError(err)}` }, { cause: err })
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new MgmtError('ERR_FILE_READ', { file, reason: 'facts must be a JSON object' })
+  return v as Record<string, unknown>
+}
+
+/** A Puppet log line as mgmt logs it: `file:line: message`. */
+export function logPuppet(log: Logger, l: PuppetLog): void {
+  const where = l.file ? `${l.file}${l.line ? `:${l.line}` : ''}: ` : ''
+  const text = `${where}${l.message}`
+  if (l.level === 'err' || l.level === 'alert' || l.level === 'emerg' || l.level === 'crit') log.error(text)
+  else if (l.level === 'warning') log.warn(text)
+  else if (l.level === 'debug') log.debug(text)
+  else log.info(text)
+}
+
+/** Compiles a catalog. Throws ERR_PUPPET_COMPILE with Puppet's message (file and line), ERR_FILE_READ, ERR_PUPPET_MISSING. */
+export async function compileCatalog(
+  child: PuppetChild,
+  source: PuppetSource,
+  log: Logger,
+  refreshFacts = false,
+): Promise<{ result: CompileResult; ms: number }> {
+  const facts = source.factsFile ? await readFacts(source.factsFile) : undefined
+  const req = {
+    op: 'compile',
+    ...(source.manifest ? { manifest: source.manifest } : { code: source.code ?? '' }),
+    ...(facts ? { facts } : {}),
+    refreshFacts,
+  }
+  try {
+    const reply = await child.request(req)
+    for (const l of reply.logs) logPuppet(log, l)
+    return { result: readCompileResult(reply), ms: reply.ms }
+  } catch (err) {
+    if (isMgmtError(err)) throw err
+    if (err instanceof PuppetError) for (const l of err.logs) if (l.level !== 'err') logPuppet(log, l)
+    throw new MgmtError(
+      'ERR_PUPPET_COMPILE',
+      { source: sourceName(source), error: describeError(err) },
+      { cause: err },
+    )
+  }
+}
+
+/** The translation's options from a registry: which kinds exist, with which params. */
+export function kindParamsOf(registry: Registry): (kind: string) => ReadonlySet<string> | undefined {
+  const cache = new Map<string, ReadonlySet<string>>()
+  return kind => {
+    if (!registry.has(kind)) return undefined
+    let keys = cache.get(kind)
+    if (!keys) {
+      keys = new Set(Object.keys(registry.get(kind).params.shape))
+      cache.set(kind, keys)
+    }
+    return keys
+  }
+}
+
+export interface Built {
+  readonly compiled: Compiled
+  readonly spec: GraphSpec
+  readonly warnings: readonly string[]
+  readonly secrets: readonly string[]
+  readonly result: CompileResult
+  readonly ms: number
+}
+
+/** Compile, translate, and check the graph (GraphInvalid names each bad resource by file, line and ref). */
+export async function build(
+  child: PuppetChild,
+  source: PuppetSource,
+  registry: Registry,
+  opts: { compile: CompileOptions; pollInterval: number; log: Logger; refreshFacts?: boolean },
+): Promise<Built> {
+  const { result, ms } = await compileCatalog(child, source, opts.log, opts.refreshFacts)
+  const t = translate(result, { kindParams: kindParamsOf(registry), pollInterval: opts.pollInterval })
+  const compiled = compileGraph(t.spec, registry, opts.compile)
+  return { compiled, spec: t.spec, warnings: t.warnings, secrets: t.secrets, result, ms }
+}

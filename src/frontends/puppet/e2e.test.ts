@@ -1,0 +1,112 @@
+/**
+ * `mgmt run puppet` end to end, with Debian's real `puppet` compiling (skipped when it is not
+ * installed). Few and lean: each mgmt process starts one Ruby child.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { builtinRegistry } from '../../resources/index.js'
+import { runMgmt, startMgmt } from '../../testing/cli.js'
+import { whenContent } from '../../testing/fswait.js'
+import { loadYaml } from '../yaml/parse.js'
+import { which } from './child.js'
+
+const skip = which('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
+
+/** Saves `text` the way editors do: a temporary file renamed over the old one. */
+async function save(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp`, text)
+  await rename(`${file}.tmp`, file)
+}
+
+test('a config file notifies a refresh-only exec: one append on the first run, none on a second, one after an edit; a compile error keeps the graph', {
+  skip,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mgmt-16-e2e-'))
+  const conf = join(root, 'app.conf')
+  const log = join(root, 'reloads.log')
+  const manifest = join(root, 'site.pp')
+  const facts = join(root, 'facts.json')
+  const pp = (v: number): string =>
+    `file { '${conf}': content => "version=${v} role=\${facts['role']}\\n" }\n` +
+    `~> exec { 'reload': command => 'echo reloaded >> ${log}', refreshonly => true }\n`
+  const run = ['run', '--prefix', join(root, 'state'), '--converged-timeout', '0']
+  const puppet = ['puppet', '--facts', facts, manifest]
+  try {
+    await writeFile(facts, '{"role": "web"}')
+    await writeFile(manifest, pp(1))
+    const noop = await runMgmt([...run, '--noop', ...puppet])
+    assert.equal(noop.code, 0, noop.output)
+    assert.match(
+      noop.output,
+      /file\[\S+app.conf\]: would create with content:\n(.*\n)*\+version=1 role=web\n/,
+    )
+    assert.equal(await readFile(conf, 'utf8').catch(() => 'absent'), 'absent')
+
+    const first = await runMgmt([...run, ...puppet])
+    assert.equal(first.code, 0, first.output)
+    assert.equal(await readFile(conf, 'utf8'), 'version=1 role=web\n')
+    assert.equal(await readFile(log, 'utf8'), 'reloaded\n')
+
+    const m = startMgmt([...run, '--converged-timeout-no-exit', ...puppet])
+    try {
+      await m.waitFor(/converged/, 30_000)
+      assert.equal(await readFile(log, 'utf8'), 'reloaded\n', 'the second run changed nothing')
+      await save(manifest, pp(2))
+      await whenContent(log, 'reloaded\nreloaded\n')
+      assert.equal(await readFile(conf, 'utf8'), 'version=2 role=web\n')
+
+      await save(manifest, `${pp(2)}file { '/x':\n  content =>\n}\n`)
+      await m.waitFor(
+        /Syntax error at '}' \(file: \S+site\.pp, line: 5, column: 1\).*\n\s+\(keeping the running graph\)/,
+      )
+      // The graph still runs: the file comes back, and its change refreshes the exec again.
+      await unlink(conf)
+      await whenContent(conf, 'version=2 role=web\n')
+      await whenContent(log, 'reloaded\nreloaded\nreloaded\n')
+    } finally {
+      m.child.kill('SIGINT')
+    }
+    assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+})
+
+test('--print-graph --code prints the translated graph as YAML that `mgmt run yaml` loads', {
+  skip,
+}, async () => {
+  const code = `file { '/tmp/mgmt-16-never/a': content => "a\\n" } ~> exec { 'r': command => '/bin/true', refreshonly => true }`
+  const r = await runMgmt([
+    'run',
+    'puppet',
+    '--print-graph',
+    '--certname',
+    'node16.example.com',
+    '--code',
+    code,
+  ])
+  assert.equal(r.code, 0, r.output)
+  const yaml = r.output.slice(r.output.indexOf('# mgmt run puppet'))
+  const g = loadYaml(yaml, 'printed.yaml', builtinRegistry(), { strict: true })
+  assert.equal(g.name, 'node16.example.com')
+  assert.deepEqual([...g.graph.entries()].map(([id]) => id).sort(), ['exec[r]', 'file[/tmp/mgmt-16-never/a]'])
+  assert.equal([...g.graph.edges()][0]?.[2].notify, true)
+})
+
+test('without puppet, mgmt run puppet names the Debian package and exits 2', async () => {
+  const r = await runMgmt(['run', 'puppet', '--code', 'notify { "x": }'], { env: { PATH: '/nonexistent' } })
+  assert.equal(r.code, 2, r.output)
+  assert.match(
+    r.output,
+    /Puppet is not available \(no `puppet` on PATH\): install the Debian package `puppet`/,
+  )
+})
+
+test('mgmt run puppet wants a manifest or --code, not both', async () => {
+  const r = await runMgmt(['run', 'puppet', '--code', 'notify { "x": }', 'site.pp'])
+  assert.equal(r.code, 2, r.output)
+  assert.match(r.output, /needs a manifest file or --code, not both/)
+})

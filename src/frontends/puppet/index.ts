@@ -1,0 +1,103 @@
+/**
+ * The Puppet frontend: a manifest (or inline code) compiled by Puppet in a persistent child
+ * process, translated in TypeScript into mgmt's graph, and run by the same engine as YAML graphs.
+ * The manifest and the module path are watched; an edit compiles again and applies the difference.
+ */
+import { stat } from 'node:fs/promises'
+import type { CompileOptions } from '../../engine/compile.js'
+import type { Registry } from '../../engine/registry.js'
+import { describeError, formatPath, MgmtError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import type { Frontend } from '../frontend.js'
+import type { PuppetSettings } from './child.js'
+import { type Built, build, type PuppetSource, sourceName } from './compiler.js'
+import { leasePuppet, setFallbackSettings } from './pool.js'
+import { graphYaml } from './print.js'
+import { followManifest, type WatchedPath } from './watch.js'
+
+export interface PuppetOptions {
+  readonly source: PuppetSource
+  readonly settings: PuppetSettings
+  /** `--puppet-interval`: seconds between compiles and between checks of `pippet` resources; 0: never. */
+  readonly interval: number
+}
+
+/** Throws ERR_FILE_READ when the manifest is not there; says whether it is a directory. */
+async function manifestIsDir(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isDirectory()
+  } catch (err) {
+    throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+  }
+}
+
+/** What an edit of which must compile again. */
+function watchedPaths(o: PuppetOptions, first: Built, manifestDir: boolean): WatchedPath[] {
+  const paths: WatchedPath[] = []
+  if (o.source.manifest) paths.push({ path: o.source.manifest, recursive: manifestDir })
+  for (const d of first.result.modulepath) paths.push({ path: d, recursive: true })
+  for (const f of [o.source.factsFile, o.settings.config]) if (f) paths.push({ path: f, recursive: false })
+  return paths
+}
+
+function buildWith(o: PuppetOptions, registry: Registry, compile: CompileOptions, log: Logger) {
+  setFallbackSettings(o.settings)
+  const lease = leasePuppet(o.settings, log)
+  const run = (refreshFacts = false): Promise<Built> =>
+    build(lease.child, o.source, registry, { compile, pollInterval: o.interval, log, refreshFacts })
+  return { lease, run }
+}
+
+export function puppetFrontend(o: PuppetOptions): Frontend {
+  return async ctx => {
+    const log = ctx.log.child('puppet')
+    const manifestDir = o.source.manifest ? await manifestIsDir(o.source.manifest) : false
+    const { lease, run } = buildWith(o, ctx.registry, ctx.compile, log)
+    let first: Built
+    try {
+      first = await run()
+    } catch (err) {
+      await lease.release()
+      throw err
+    }
+    ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
+    const name = first.result.catalog.name
+    log.info(
+      `compiled ${sourceName(o.source)} for ${name} in ${first.ms} ms (Puppet ${lease.child.version ?? ''})`,
+    )
+    for (const w of first.warnings) log.warn(w)
+    for (const w of first.compiled.warnings) log.warn(`${formatPath(w.path)}: ${w.message}`)
+    const live = ctx.watch || o.interval > 0
+    if (!live) return { first: first.compiled }
+    return {
+      first: first.compiled,
+      later: followManifest({
+        first,
+        rebuild: run,
+        paths: ctx.watch ? watchedPaths(o, first, manifestDir) : [],
+        interval: o.interval,
+        log,
+        signal: ctx.signal,
+      }),
+    }
+  }
+}
+
+/** `--print-graph`: the translated graph as YAML on `write`; throws like the frontend does. */
+export async function printGraph(
+  o: PuppetOptions,
+  registry: Registry,
+  log: Logger,
+  write: (text: string) => void,
+): Promise<void> {
+  if (o.source.manifest) await manifestIsDir(o.source.manifest)
+  const { lease, run } = buildWith(o, registry, {}, log)
+  try {
+    const b = await run()
+    for (const w of b.warnings) log.warn(w)
+    const header = ` mgmt run puppet --print-graph: ${sourceName(o.source)} for ${b.result.catalog.name}; run it with \`mgmt run yaml FILE\``
+    write(graphYaml(b.spec, header, b.secrets))
+  } finally {
+    await lease.release()
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * A compiled catalog → the engine's `GraphSpec`, in TypeScript, from the catalog's JSON alone (never
+ * from Puppet's RAL), so that the result depends on the manifest and not on the host.
+ *
+ * Each native resource becomes one mgmt resource: through its type's mapping (`types/`) when the
+ * kind it maps to is registered and every param it sets has a meaning there, otherwise through the
+ * `pippet` fallback, which Puppet itself applies. Containers (stages, classes, defined resources)
+ * are flattened (`edges.ts`). Everything that is not mapped is reported, once per type and reason.
+ */
+
+import type { GraphSpec, ResourceSpec } from '../../engine/compile.js'
+import type { Origin } from '../../engine/compiled.js'
+import { type CatalogResource, type Collection, type CompileResult, locationOf, refOf } from './catalog.js'
+import { Containment } from './containment.js'
+import { relationshipEdges } from './edges.js'
+import { RefIndex } from './refs.js'
+import {
+  bool,
+  isUnmapped,
+  list,
+  MAPPINGS,
+  type MapContext,
+  METAPARAMS,
+  NOT_APPLIED,
+  ORDERING_ONLY,
+  type Vertex,
+} from './types/index.js'
+
+export interface TranslateOptions {
+  /** The params of a registered kind; undefined when this build has no such kind. */
+  readonly kindParams: (kind: string) => ReadonlySet<string> | undefined
+  /** Seconds between checks of the resources Puppet applies (`pippet`); 0: no polling. */
+  readonly pollInterval: number
+}
+
+export interface Translation {
+  readonly spec: GraphSpec
+  /** What was not mapped natively or not at all, one line per type and reason. */
+  readonly warnings: readonly string[]
+  /** The values of `Sensitive()` params: never to be printed. */
+  readonly secrets: readonly string[]
+}
+
+/** The fallback kind, and the metaparams it does not pass to Puppet. */
+const FALLBACK = 'pippet'
+const NOT_PASSED = new Set([...METAPARAMS].filter(m => m !== 'loglevel'))
+
+/** Warnings grouped by message, each listing the refs it concerns. */
+class Notes {
+  readonly #by = new Map<string, string[]>()
+  add(message: string, ref?: string): void {
+    const refs = this.#by.get(message) ?? []
+    if (ref !== undefined) refs.push(ref)
+    this.#by.set(message, refs)
+  }
+  lines(): string[] {
+    return [...this.#by].map(([message, refs]) => {
+      if (refs.length === 0) return message
+      const shown =
+        refs.length > 5 ? `${refs.slice(0, 5).join(', ')} and ${refs.length - 5} more` : refs.join(', ')
+      return `${message}: ${shown}`
+    })
+  }
+}
+
+export function translate(result: CompileResult, opts: TranslateOptions): Translation {
+  const { catalog } = result
+  const containment = new Containment(catalog)
+  const index = new RefIndex(catalog.resources)
+  const notes = new Notes()
+  const ctx: MapContext = { modules: result.modules }
+  const inherited = inheritedNoop(catalog.resources, containment)
+  const resources: ResourceSpec[] = []
+  const vertices = new Map<string, Vertex>()
+  const noops = new Set<string>()
+  const addNoop = (name: string, origin: Origin): Vertex => {
+    const v: Vertex = { kind: 'noop', name, params: {} }
+    if (!noops.has(name)) resources.push({ ...v, origin })
+    noops.add(name)
+    return v
+  }
+  for (const r of catalog.resources) {
+    const ref = refOf(r)
+    if (containment.isContainer(ref)) continue
+    if (r.exported) {
+      notes.add('exported resources (@@) are not supported yet: neither applied here nor exported', ref)
+      continue
+    }
+    const v = vertexOf(r, opts, ctx, notes, inherited.get(ref))
+    vertices.set(ref, v)
+    resources.push({ ...v, origin: [`${locationOf(r)}${ref}`] })
+  }
+  const edges = relationshipEdges({
+    resources: catalog.resources,
+    index,
+    containment,
+    vertex: ref => vertices.get(ref),
+    addNoop,
+    warn: m => notes.add(m),
+  })
+  for (const c of result.collections)
+    notes.add(
+      `collecting exported resources (<<| |>>) is not supported yet: \`${collectionText(c)}\` collected nothing`,
+    )
+  const secrets = catalog.resources.flatMap(r =>
+    (r.sensitive_parameters ?? []).flatMap(k => list(r.parameters?.[k]).map(String)),
+  )
+  return { spec: { name: catalog.name || 'puppet', resources, edges }, warnings: notes.lines(), secrets }
+}
+
+/** A native resource's vertex: mapped, a `noop`, or the fallback. */
+function vertexOf(
+  r: CatalogResource,
+  opts: TranslateOptions,
+  ctx: MapContext,
+  notes: Notes,
+  inheritedNoop: boolean | undefined,
+): Vertex {
+  const ref = refOf(r)
+  const type = r.type.toLowerCase()
+  const p = r.parameters ?? {}
+  const noop = bool(p.noop) ?? inheritedNoop
+  const meta: Record<string, unknown> = noop === undefined ? {} : { noop }
+  for (const k of ['schedule', 'audit'] as const)
+    if (p[k] !== undefined) notes.add(`the \`${k}\` metaparam is not supported; ignored`, ref)
+  if (ORDERING_ONLY.has(type)) return { kind: 'noop', name: ref, params: {} }
+  if (type in NOT_APPLIED) {
+    notes.add(`${r.type}: not applied (${NOT_APPLIED[type]}); kept as a noop for its relationships`, ref)
+    return { kind: 'noop', name: ref, params: {} }
+  }
+  const mapped = mapNative(r, opts, ctx)
+  if (typeof mapped !== 'string') return { ...mapped, meta: { ...mapped.meta, ...meta } }
+  const poll = opts.pollInterval > 0 ? `checked every ${opts.pollInterval} s` : 'checked at start only'
+  notes.add(`${r.type}: ${mapped}; applied by Puppet through \`${FALLBACK}\` (${poll})`, ref)
+  const params: Record<string, unknown> = { type, title: r.title, params: passedParams(p) }
+  if (r.sensitive_parameters?.length) params.sensitive = [...r.sensitive_parameters]
+  return {
+    kind: FALLBACK,
+    name: ref,
+    params,
+    meta: opts.pollInterval > 0 ? { ...meta, poll: opts.pollInterval } : meta,
+  }
+}
+
+/** The mapped vertex, or why there is none. */
+function mapNative(r: CatalogResource, opts: TranslateOptions, ctx: MapContext): Vertex | string {
+  const m = MAPPINGS[r.type.toLowerCase()]
+  if (!m) return 'no native mapping'
+  const known = opts.kindParams(m.kind)
+  if (!known) return `no \`${m.kind}\` kind in this build`
+  // mgmt's kinds log what they write (a file's diff in noop, an exec's command); Puppet redacts.
+  if (r.sensitive_parameters?.length)
+    return `Sensitive ${r.sensitive_parameters.map(k => `\`${k}\``).join(', ')}`
+  const p = r.parameters ?? {}
+  const handled = new Set([...m.params, ...(m.ignored ?? [])])
+  const extra = Object.keys(p).filter(k => !METAPARAMS.has(k) && !handled.has(k))
+  if (extra.length) return `${extra.map(k => `\`${k}\``).join(', ')} not mapped`
+  const v = m.map(r, p, ctx)
+  if (isUnmapped(v)) return `${v.unmapped} not mapped`
+  const missing = Object.keys(v.params).filter(k => !known.has(k))
+  if (missing.length) return `the \`${m.kind}\` kind has no ${missing.map(k => `\`${k}\``).join(', ')}`
+  return v
+}
+
+/** The params Puppet needs to apply a resource alone: all but relationships and the like. */
+function passedParams(p: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(p).filter(([k]) => !NOT_PASSED.has(k)))
+}
+
+/** `noop => true` on a class or defined resource holds for every resource in it that does not say otherwise. */
+function inheritedNoop(
+  resources: readonly CatalogResource[],
+  containment: Containment,
+): Map<string, boolean> {
+  const out = new Map<string, boolean>()
+  for (const r of resources) {
+    const noop = bool(r.parameters?.noop)
+    if (noop === undefined || !containment.isContainer(refOf(r))) continue
+    for (const leaf of containment.leaves(refOf(r))) if (!out.has(leaf)) out.set(leaf, noop)
+  }
+  return out
+}
+
+/** `File <<| tag == 'web' |>>`, from Puppet's query: `[lhs, op, rhs]`, nested for `and` and `or`. */
+export function collectionText(c: Collection): string {
+  const q = (v: unknown, top: boolean): string => {
+    if (!Array.isArray(v)) return typeof v === 'string' ? `'${v}'` : String(v)
+    const [a, op, b] = v as unknown[]
+    if (op === 'and' || op === 'or') {
+      const text = `${q(a, false)} ${op} ${q(b, false)}`
+      return top ? text : `(${text})`
+    }
+    return `${String(a)} ${String(op)} ${q(b, false)}`
+  }
+  return `${c.type} <<| ${c.query === null || c.query === undefined ? '' : `${q(c.query, true)} `}|>>`
+}

@@ -1,0 +1,78 @@
+/**
+ * Puppet's `exec` → mgmt's `exec`. Puppet runs a command with the agent's environment and checks
+ * for a qualified command or a `path`; mgmt runs it through `/bin/sh -c` with `path` and
+ * `environment` as its environment, so quoting and pipes behave as they do under Puppet's shell.
+ */
+import { bool, list, str, type TypeMapping, unmapped } from './common.js'
+
+const SHELL = '/bin/sh'
+/** Puppet's default `timeout`, in seconds. */
+const PUPPET_TIMEOUT = 300
+
+/** `environment` (`K=V` strings) and `path` (a list or a `:`-joined string) as one map. */
+function envOf(p: Readonly<Record<string, unknown>>): Record<string, string> | string {
+  const env: Record<string, string> = {}
+  if (p.path !== undefined) env.PATH = list(p.path).map(String).join(':')
+  for (const kv of list(p.environment).map(String)) {
+    const eq = kv.indexOf('=')
+    if (eq <= 0) return `environment entry \`${kv}\` is not NAME=value`
+    env[kv.slice(0, eq)] = kv.slice(eq + 1)
+  }
+  return env
+}
+
+export const execMapping: TypeMapping = {
+  kind: 'exec',
+  params: [
+    'command',
+    'creates',
+    'cwd',
+    'environment',
+    'group',
+    'onlyif',
+    'path',
+    'provider',
+    'refreshonly',
+    'returns',
+    'timeout',
+    'tries',
+    'try_sleep',
+    'unless',
+    'user',
+  ],
+  ignored: ['logoutput'],
+  map(r, p) {
+    if (p.returns !== undefined && list(p.returns).some(v => Number(v) !== 0))
+      return unmapped('returns other than 0')
+    const provider = str(p.provider)
+    if (provider && provider !== 'posix' && provider !== 'shell') return unmapped(`provider => ${provider}`)
+    // Puppet runs a command given as a list of words without a shell; mgmt's commands are strings.
+    if ([p.command, ...list(p.onlyif), ...list(p.unless)].some(Array.isArray))
+      return unmapped('a command as a list')
+    const creates = list(p.creates).map(String)
+    if (creates.length > 1) return unmapped('several creates')
+    const env = envOf(p)
+    if (typeof env === 'string') return unmapped(env)
+    const timeout = p.timeout === undefined ? PUPPET_TIMEOUT : Math.ceil(Number(p.timeout))
+    if (!Number.isFinite(timeout) || timeout < 0) return unmapped(`timeout => ${String(p.timeout)}`)
+    const cwd = str(p.cwd)
+    const out: Record<string, unknown> = { cmd: str(p.command) ?? r.title, shell: SHELL, timeout }
+    if (Object.keys(env).length) out.env = env
+    if (cwd) out.cwd = cwd
+    for (const k of ['user', 'group'] as const) if (p[k] !== undefined) out[k] = String(p[k])
+    if (creates.length) out.creates = creates[0]
+    // onlyif: every command must succeed; unless: any success skips.
+    const onlyif = list(p.onlyif).map(String)
+    if (onlyif.length)
+      Object.assign(out, { ifcmd: onlyif.join(' && '), ifshell: SHELL }, cwd ? { ifcwd: cwd } : {})
+    const unless = list(p.unless).map(String)
+    if (unless.length)
+      Object.assign(out, { nifcmd: unless.join(' || '), nifshell: SHELL }, cwd ? { nifcwd: cwd } : {})
+    if (bool(p.refreshonly)) out.refreshonly = true
+    const meta: Record<string, unknown> = {}
+    const tries = Number(p.tries ?? 1)
+    if (tries > 1) meta.retry = Math.floor(tries) - 1
+    if (p.try_sleep !== undefined) meta.delay = Math.round(Number(p.try_sleep) * 1000)
+    return { kind: 'exec', name: r.title, params: out, ...(Object.keys(meta).length ? { meta } : {}) }
+  },
+}

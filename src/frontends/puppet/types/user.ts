@@ -1,0 +1,49 @@
+/** Puppet's `user` and `group` → mgmt's `user` and `group`. */
+import { bool, list, nameOf, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
+
+function stateOf(ensure: unknown): string | Unmapped | undefined {
+  if (ensure === undefined) return undefined
+  if (ensure === 'present') return 'exists'
+  if (ensure === 'absent') return 'absent'
+  return unmapped(`ensure => ${String(ensure)}`)
+}
+
+export const userMapping: TypeMapping = {
+  kind: 'user',
+  params: ['name', 'ensure', 'uid', 'gid', 'groups', 'home', 'shell', 'allowdupe', 'membership'],
+  map(r, p) {
+    const state = stateOf(p.ensure)
+    if (typeof state === 'object') return state
+    const out: Record<string, unknown> = { state: state ?? 'exists' }
+    if (p.uid !== undefined) out.uid = Number(p.uid)
+    // A numeric gid is an id; a name is a group.
+    if (p.gid !== undefined) {
+      if (/^\d+$/.test(String(p.gid))) out.gid = Number(p.gid)
+      else out.group = String(p.gid)
+    }
+    if (p.groups !== undefined) {
+      // mgmt sets the exact list; Puppet's default membership only adds.
+      if (str(p.membership) !== 'inclusive') return unmapped('groups without membership => inclusive')
+      out.groups = list(p.groups)
+        .flatMap(g => String(g).split(','))
+        .map(g => g.trim())
+        .filter(Boolean)
+    }
+    if (p.home !== undefined) out.homedir = String(p.home).replace(/\/?$/, '/')
+    if (p.shell !== undefined) out.shell = String(p.shell)
+    if (bool(p.allowdupe)) out.allowduplicateuid = true
+    return { kind: 'user', name: nameOf(r, p), params: out }
+  },
+}
+
+export const groupMapping: TypeMapping = {
+  kind: 'group',
+  params: ['name', 'ensure', 'gid'],
+  map(r, p) {
+    const state = stateOf(p.ensure)
+    if (typeof state === 'object') return state
+    const out: Record<string, unknown> = { state: state ?? 'exists' }
+    if (p.gid !== undefined) out.gid = Number(p.gid)
+    return { kind: 'group', name: nameOf(r, p), params: out }
+  },
+}

@@ -1,0 +1,123 @@
+/**
+ * All the remote hosts of a run: started together, at most `cconns` connections at once (0: no
+ * limit), each one a converger component of the run (busy until its remote run says it has
+ * converged), each failure named and the others carrying on.
+ *
+ * With fewer connections than hosts, a host's slot is freed when its run ends: each remote run is
+ * then told to exit once converged (`--converged-timeout`), and the next host starts.
+ *
+ * Convergence, for now, is each remote run's own converged status (command.ts). With the etcd world
+ * it becomes the cluster's: the same component per host, fed by the host's key in etcd.
+ */
+import type { ConvergerHandle } from '../engine/converger.js'
+import { describeError } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
+import type { Credentials } from './auth.js'
+import type { PassedFlags } from './command.js'
+import type { HostPlan } from './files.js'
+import { type HostOptions, type HostOutcome, RemoteHost, type WorldLink } from './host.js'
+import type { CopyProgress } from './progress.js'
+
+export interface RemotesOptions {
+  readonly plans: readonly HostPlan[]
+  /** At most this many hosts connected at once; 0: no limit. */
+  readonly cconns: number
+  readonly depth: number
+  readonly flags: Omit<PassedFlags, 'exitWhenConverged'>
+  readonly credentials: Credentials
+  readonly knownHosts: string
+  readonly log: Logger
+  readonly progress?: CopyProgress
+  readonly world?: WorldLink
+  readonly check: HostOptions['check']
+}
+
+/** Registers a busy component with the run's converger. */
+export type Register = () => ConvergerHandle
+
+export class Remotes {
+  readonly #o: RemotesOptions
+  readonly #hosts: RemoteHost[]
+  #outcomes: Promise<HostOutcome[]> | undefined
+  #stopped = false
+
+  constructor(o: RemotesOptions) {
+    this.#o = o
+    const waves = o.cconns > 0 && o.cconns < o.plans.length
+    this.#hosts = o.plans.map(
+      plan =>
+        new RemoteHost({
+          plan,
+          depth: o.depth,
+          flags: { ...o.flags, exitWhenConverged: waves },
+          credentials: o.credentials,
+          knownHosts: o.knownHosts,
+          log: o.log.child(plan.remote.hostname),
+          check: o.check,
+          ...(o.progress ? { progress: o.progress } : {}),
+          ...(o.world ? { world: o.world } : {}),
+        }),
+    )
+  }
+
+  get hostnames(): string[] {
+    return this.#hosts.map(h => h.hostname)
+  }
+
+  /**
+   * Starts every host (each waits for a connection slot). `register` adds a component to the run's
+   * converger; `onAllEnded` is called once every host has ended by itself.
+   */
+  start(register: Register, onAllEnded: () => void): void {
+    const slots = new Slots(this.#o.cconns)
+    this.#outcomes = Promise.all(
+      this.#hosts.map(async host => {
+        const handle = register()
+        host.onConverged(c => handle.setBusy(!c))
+        try {
+          await slots.acquire()
+          if (this.#stopped) {
+            slots.release()
+            return { hostname: host.hostname, copied: { program: 0, node: 0, graphs: 0 } }
+          }
+          const outcome = await host.run().finally(() => slots.release())
+          if (outcome.error) this.#o.log.error(`${host.hostname}: ${describeError(outcome.error)}`)
+          return outcome
+        } finally {
+          handle.remove()
+        }
+      }),
+    )
+    void this.#outcomes.then(() => {
+      if (!this.#stopped) onAllEnded()
+    })
+  }
+
+  /** Stops every host (INT, then KILL after 10 s; `force`: KILL now) and resolves with the outcomes. */
+  async stop(force = false): Promise<HostOutcome[]> {
+    this.#stopped = true
+    for (const h of this.#hosts) h.stop(force)
+    return this.#outcomes ?? []
+  }
+}
+
+/** A counting semaphore; 0 places: no limit. */
+class Slots {
+  #free: number
+  readonly #waiting: (() => void)[] = []
+  constructor(places: number) {
+    this.#free = places > 0 ? places : Number.POSITIVE_INFINITY
+  }
+  acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--
+      return Promise.resolve()
+    }
+    return new Promise(r => this.#waiting.push(r))
+  }
+  release(): void {
+    const next = this.#waiting.shift()
+    if (next) next()
+    else this.#free++
+  }
+}
