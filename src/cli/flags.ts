@@ -247,7 +247,7 @@ export function addRunFlags(run: Command): void {
     .addOption(
       flag(
         '--detach',
-        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world)',
+        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world wired to remote execution)',
         'DETACH',
       ),
     )
