@@ -4,10 +4,13 @@
  * progress on stderr; everything it creates lives in one temporary directory, removed at the end.
  *
  * Then the scale phase (`--scale N`, skipped with `--no-scale`): a graph of N files converged from
- * cold, edited live one resource at a time, and compiled in-process.
+ * cold, edited live one resource at a time, and compiled in-process. Then the cluster phase
+ * (skipped with `--no-cluster`): hosts on a real etcd, an export's way from one host to another,
+ * and three hosts converging from cold.
  *
  *   node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]
  *                           [--scale N | --no-scale] [--scale-runs R] [--swaps K]
+ *                           [--exports K] [--cluster-runs R | --no-cluster]
  *                           [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -15,6 +18,7 @@ import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { measureCluster } from './cluster.js'
 import {
   convergedAfter,
   type Daemon,
@@ -50,6 +54,9 @@ interface Options {
   readonly scale: number
   readonly scaleRuns: number
   readonly swaps: number
+  /** Export changes timed from host to host; 0: the cluster phase is skipped. */
+  readonly exports: number
+  readonly clusterRuns: number
   readonly parent: string
   readonly keep: boolean
   readonly json: boolean
@@ -59,6 +66,7 @@ interface Options {
 const USAGE =
   'usage: node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]\n' +
   '                               [--scale N | --no-scale] [--scale-runs R] [--swaps K]\n' +
+  '                               [--exports K] [--cluster-runs R | --no-cluster]\n' +
   '                               [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]'
 const IDLE_SECONDS = 2
 /** Runs of each in-process compile figure of the scale phase. */
@@ -88,6 +96,9 @@ function options(argv: string[]): Options {
       'no-scale': { type: 'boolean', default: false },
       'scale-runs': { type: 'string' },
       swaps: { type: 'string' },
+      exports: { type: 'string' },
+      'cluster-runs': { type: 'string' },
+      'no-cluster': { type: 'boolean', default: false },
       dir: { type: 'string' },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -102,6 +113,8 @@ function options(argv: string[]): Options {
     scale: v['no-scale'] ? 0 : count(v.scale, '--scale', 10_000),
     scaleRuns: count(v['scale-runs'], '--scale-runs', 3),
     swaps: count(v.swaps, '--swaps', 10),
+    exports: v['no-cluster'] ? 0 : count(v.exports, '--exports', 50),
+    clusterRuns: count(v['cluster-runs'], '--cluster-runs', 5),
     parent: resolve(v.dir ?? tmpdir()),
     keep: v.keep ?? false,
     json: v.json ?? false,
@@ -221,6 +234,16 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
         track,
       })
     : undefined
+  const cluster = o.exports
+    ? await measureCluster({
+        exports: o.exports,
+        runs: o.clusterRuns,
+        base,
+        node: mgmtCmd,
+        timeoutMs: 60_000,
+        say,
+      })
+    : undefined
   return {
     machine: machine(base),
     params: { files: o.files, runs: o.runs, repairs: o.repairs },
@@ -228,6 +251,7 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
     mgmt: { ...oneShotFigures(mgmt), drift, engine },
     peer,
     scale,
+    cluster,
   }
 }
 

@@ -1,4 +1,5 @@
 /** The results of a bench run, the DESIGN §11 targets they are held to, and the printed table. */
+import type { ClusterFigures } from './cluster.js'
 import type { Idle } from './daemon.js'
 import type { Clobber } from './drift.js'
 import type { ScaleFigures } from './scale.js'
@@ -46,6 +47,8 @@ export interface Results {
   readonly peer: PeerFigures | { readonly skipped: string }
   /** The scale phase; undefined with `--no-scale`. */
   readonly scale?: ScaleFigures
+  /** The cluster phase; undefined with `--no-cluster`. */
+  readonly cluster?: ClusterFigures
 }
 
 export interface Target {
@@ -66,6 +69,7 @@ const BIG_GRAPH_COLD_MS = 5000
 const LIVE_CHANGE_MS = 50
 /** "Well under a second": a quarter of one. */
 const AUTO_PASSES_MS = 250
+const EXPORT_MEDIAN_MS = 50
 
 export const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0))
 export const mib = (kb: number | undefined): string =>
@@ -110,6 +114,12 @@ export function targets(r: Results): Target[] {
     },
   ]
   if (r.scale) out.push(...scaleTargets(r.scale))
+  if (r.cluster)
+    out.push({
+      goal: `export change on one host → collected file on another, median ≤ ${EXPORT_MEDIAN_MS} ms`,
+      met: r.cluster.exports.median <= EXPORT_MEDIAN_MS,
+      detail: `${ms(r.cluster.exports.median)} ms p50, ${ms(r.cluster.exports.p99)} ms p99`,
+    })
   if (r.params.files >= BIG_GRAPH_FILES)
     out.push({
       goal: `resident memory ≤ ${BIG_GRAPH_RSS_MIB} MB, drift engine at ${r.params.files} files`,
@@ -241,5 +251,15 @@ export function render(r: Results, ts: readonly Target[]): string {
     ...ts.map(t => [t.goal, verdict(t), t.detail]),
   ]
   const scale = r.scale ? `\n${table(scaleRows(r.scale))}\n` : ''
-  return `${head}\n${table(figureRows(r))}\n${peerNote}${scale}\n${table(targetRows)}\n`
+  const cluster = r.cluster ? `\n${table(clusterRows(r.cluster))}\n` : ''
+  return `${head}\n${table(figureRows(r))}\n${peerNote}${scale}${cluster}\n${table(targetRows)}\n`
+}
+
+function clusterRows(c: ClusterFigures): string[][] {
+  const dist = (s: Summary): string => `${ms(s.median)} / ${ms(s.p90)} / ${ms(s.p99)} / ${ms(s.max)} ms`
+  return [
+    ['cluster: hosts on a real etcd', 'p50 / p90 / p99 / max'],
+    [`export change on host a → collected file on host b (${c.exports.n})`, dist(c.exports)],
+    [`three t3 hosts, spawn → converged with every file (${c.converge.n})`, dist(c.converge)],
+  ]
 }

@@ -37,6 +37,17 @@ export interface RunFlags {
   depth: number
 }
 
+/** The flags of clustering (`mgmt run`; `mgmt deploy` takes `--seeds`). */
+export interface ClusterFlags {
+  seeds?: string[]
+  clientUrls?: string[]
+  serverUrls?: string[]
+  /** False with `--no-server`. */
+  server: boolean
+  idealClusterSize: number
+  etcdBinary: string
+}
+
 export const int =
   (name: string) =>
   (v: string): number => {
@@ -71,6 +82,73 @@ function ancestors(cmd: Command): Command[] {
   const out: Command[] = []
   for (let c = cmd.parent; c; c = c.parent) out.push(c)
   return out
+}
+
+/** A list of URLs (`http://host:port`), separated by commas, spaces or semicolons. */
+export const urls =
+  (name: string) =>
+  (v: string): string[] => {
+    const out = v.split(/[\s,;]+/).filter(Boolean)
+    for (const u of out) {
+      let ok = false
+      try {
+        const p = new URL(u)
+        ok = (p.protocol === 'http:' || p.protocol === 'https:') && p.port !== '' && p.pathname === '/'
+      } catch {}
+      if (!ok)
+        throw new MgmtError('ERR_USAGE', {
+          reason: `${name} expects URLs like http://127.0.0.1:2379, not \`${u}\``,
+        })
+    }
+    if (!out.length) throw new MgmtError('ERR_USAGE', { reason: `${name} expects at least one URL` })
+    return out
+  }
+
+/** `--seeds`: the cluster to join (run) or to deploy to. */
+export const seedsFlag = (desc: string): Option =>
+  flag('--seeds <urls>', desc, 'SEEDS').argParser(urls('--seeds'))
+
+/** Adds the cluster flags to `run`. */
+export function addClusterFlags(run: Command): void {
+  run
+    .addOption(seedsFlag('client URLs of a cluster to join (default: none, no cluster)'))
+    .addOption(
+      flag(
+        '--client-urls <urls>',
+        "this host's etcd server: where it serves clients (default: http://127.0.0.1:2379)",
+        'CLIENT_URLS',
+      ).argParser(urls('--client-urls')),
+    )
+    .addOption(
+      flag(
+        '--server-urls <urls>',
+        "this host's etcd server: where it meets its peers (default: http://127.0.0.1:2380)",
+        'SERVER_URLS',
+      ).argParser(urls('--server-urls')),
+    )
+    .addOption(
+      flag(
+        '--no-server',
+        'join the cluster of --seeds as a client only, never as an etcd member',
+        'NO_SERVER',
+      ),
+    )
+    .addOption(
+      flag(
+        '--ideal-cluster-size <n>',
+        'a joining host becomes an etcd member while the cluster has fewer members than this',
+        'IDEAL_CLUSTER_SIZE',
+      )
+        .argParser(int('--ideal-cluster-size'))
+        .default(5),
+    )
+    .addOption(
+      flag(
+        '--etcd-binary <path>',
+        'the etcd server to run (Debian package etcd-server)',
+        'ETCD_BINARY',
+      ).default('etcd'),
+    )
 }
 
 /** Adds the run flags to `run`. */
@@ -169,7 +247,7 @@ export function addRunFlags(run: Command): void {
     .addOption(
       flag(
         '--detach',
-        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world)',
+        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world wired to remote execution)',
         'DETACH',
       ),
     )

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { deployFrontend } from '../frontends/deploy.js'
 import type { Frontend } from '../frontends/frontend.js'
 import { langFrontend } from '../frontends/mcl/index.js'
 import { yamlFrontend } from '../frontends/yaml/index.js'
@@ -38,7 +39,7 @@ export const frontendCommands: readonly FrontendCommand[] = [
   puppetCommand,
   {
     name: 'empty',
-    description: 'run no local graph',
-    open: () => undefined,
+    description: 'run no local graph: only the newest deploy of the cluster (mgmt deploy), followed live',
+    open: () => deployFrontend(),
   },
 ]

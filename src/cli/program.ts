@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { version } from '../version.js'
 import { addCheckCommand } from './check.js'
 import { addCompletionCommands } from './completion.js'
+import { addDeployCommand } from './deploy.js'
 import { addRunCommand } from './run.js'
 
 export function program(): Command {
@@ -12,6 +13,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   addRunCommand(p)
+  addDeployCommand(p)
   addCheckCommand(p)
   addCompletionCommands(p)
   return p

@@ -24,7 +24,7 @@ export async function openRemotes(flags: RunFlags, log: Logger): Promise<Remotes
   if (flags.detach)
     throw new MgmtError('ERR_USAGE', {
       reason:
-        '--detach needs the etcd world (remote hosts keep a cluster of their own), which this version does not have yet',
+        '--detach needs the etcd world (remote hosts keep a cluster of their own), not wired to remote execution yet',
     })
   if (flags.remote.length === 0) return undefined
   if (flags.depth >= MAX_DEPTH)

@@ -1,10 +1,11 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { homedir, tmpdir } from 'node:os'
+import { homedir, hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CompileCache, type Compiled } from '../engine/compile.js'
-import type { Frontend, GraphStream } from '../frontends/frontend.js'
+import type { RunResult } from '../engine/runner.js'
+import type { Frontend, FrontendContext, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
@@ -12,9 +13,11 @@ import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { addRunFlags, envSwitches, type RunFlags } from './flags.js'
+import type { World } from '../world/world.js'
+import { addClusterFlags, addRunFlags, type ClusterFlags, envSwitches, type RunFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
 import { type Observers, startObservers } from './observe.js'
+import { checkClusterFlags, clustered, isClusterError, openWorld } from './world.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
 export const EXIT_OK = 0
@@ -24,13 +27,14 @@ export const EXIT_USAGE = 2
 export function addRunCommand(program: Command): void {
   const run = program.command('run').description('run a graph and keep the system in its state')
   addRunFlags(run)
+  addClusterFlags(run)
   for (const fc of frontendCommands) {
     const cmd = run.command(fc.name).description(fc.description)
     fc.configure?.(cmd)
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
       envSwitches(self)
-      const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
+      const opts = self.optsWithGlobals<RunFlags & ClusterFlags & Record<string, unknown>>()
       const other = fc.instead?.(self.args, opts)
       process.exitCode = other ? await other : await runGraphs(opts, fc.open(self.args, opts))
     })
@@ -55,37 +59,78 @@ function terminalProgress(flags: RunFlags): Progress | undefined {
   return new Progress(process.stderr)
 }
 
-export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
+export async function runGraphs(
+  flags: RunFlags & ClusterFlags,
+  frontend: Frontend | undefined,
+): Promise<number> {
   if (flags.graphvizFilter && !flags.graphviz)
     throw new MgmtError('ERR_USAGE', { reason: '--graphviz-filter needs --graphviz FILE' })
+  const hostname = flags.hostname ?? osHostname()
+  if (clustered(flags) || !flags.server) checkClusterFlags(flags, hostname)
   const progress = terminalProgress(flags)
   const log = createLogger(flags.debug ? 'debug' : 'info', {
     format: flags.logFormat,
     write: progress && (line => progress.writeLine(line)),
   })
+  const prefix = flags.tmpPrefix
+    ? await mkdtemp(join(tmpdir(), 'mgmt-'))
+    : resolve(flags.prefix ?? defaultPrefix())
+  await mkdir(prefix, { recursive: true, mode: 0o700 })
+  const world = await openWorld(flags, hostname, prefix, log)
   const stopWatching = new AbortController()
-  let opened: GraphStream | undefined
-  if (frontend) {
-    try {
-      opened = await frontend({
-        registry: builtinRegistry(),
-        // One cache for the source's reloads: an edit re-parses only the resources it touched.
-        compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
-        log,
-        watch: flags.watch,
-        signal: stopWatching.signal,
-      })
-    } catch (err) {
-      if (!isMgmtError(err)) throw err
-      log.error(err.message)
-      return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
-    }
+  // ^C before the run starts (while a frontend waits for the world): stop waiting, exit 0.
+  const early = (): void => stopWatching.abort()
+  process.on('SIGINT', early)
+  process.on('SIGTERM', early)
+  try {
+    const opened = frontend
+      ? await openFrontend(frontend, {
+          registry: builtinRegistry(),
+          // One cache for the source's reloads: an edit re-parses only the resources it touched.
+          compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
+          log,
+          watch: flags.watch,
+          signal: stopWatching.signal,
+          world,
+          prefix,
+        })
+      : undefined
+    if (typeof opened === 'number') return opened
+    if (stopWatching.signal.aborted) return EXIT_OK
+    return await runOpened(flags, { opened, world, hostname, prefix, log, progress, early, stopWatching })
+  } catch (err) {
+    // The world could not be had (a managed server that cannot start, a join refused): exit 1.
+    if (!isClusterError(err)) throw err
+    log.error((err as Error).message)
+    return EXIT_FAILURE
+  } finally {
+    process.off('SIGINT', early)
+    process.off('SIGTERM', early)
+    stopWatching.abort()
+    await world.close()
+    if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
   }
+}
+
+interface Opened {
+  readonly opened: GraphStream | undefined
+  readonly world: World
+  readonly hostname: string
+  readonly prefix: string
+  readonly log: Logger
+  readonly progress: Progress | undefined
+  /** The ^C handler of the start, replaced by the run's own. */
+  readonly early: () => void
+  readonly stopWatching: AbortController
+}
+
+/** Runs the opened frontend's graphs with the observers and the remote hosts asked for. */
+async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
+  const { opened, log } = o
   let observers: Observers
   try {
-    observers = await startObservers(flags, log, progress)
+    observers = await startObservers(flags, log, o.progress)
   } catch (err) {
-    stopWatching.abort()
     if (!isMgmtError(err, 'ERR_LISTEN')) throw err
     log.error(err.message)
     return EXIT_FAILURE
@@ -96,7 +141,6 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
     if (flags.remote.length || flags.detach)
       remotes = await (await import('./remote.js')).openRemotes(flags, log)
   } catch (err) {
-    stopWatching.abort()
     await observers.close()
     if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
     log.error(err.message)
@@ -104,13 +148,10 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
       ? EXIT_FAILURE
       : EXIT_USAGE
   }
-  const prefix = flags.tmpPrefix
-    ? await mkdtemp(join(tmpdir(), 'mgmt-'))
-    : resolve(flags.prefix ?? defaultPrefix())
-  await mkdir(prefix, { recursive: true, mode: 0o700 })
   const run = start(opened ? stream(opened) : new Graph('empty'), {
-    hostname: flags.hostname,
-    prefix,
+    hostname: o.hostname,
+    prefix: o.prefix,
+    world: o.world,
     log,
     noop: flags.noop,
     convergedTimeout: flags.convergedTimeout,
@@ -121,25 +162,44 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
     attach: remotes && (register => remotes.start(register, () => !opened && run.shutdown())),
   })
   observers.attach(run)
+  process.off('SIGINT', o.early)
+  process.off('SIGTERM', o.early)
   const stopSignals = handleSignals(run, log, () => remotes?.stop(true))
   // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
   // initiator goes away, even killed, the input ends, and so does the run.
   if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
   // Logged once ^C is handled, so that whoever waits for this line may signal.
-  if (opened)
+  if (opened && opened.first.name !== '')
     log.info(
       `running graph \`${opened.first.name}\` (${plural(opened.first.graph.size, 'resource')})${flags.noop ? ', noop' : ''}`,
     )
   else log.info('running no local graph')
-  const result = await run.done.finally(() => stopWatching.abort())
-  const hosts = await remotes?.stop()
-  stopSignals()
-  await observers.close()
-  if (flags.depth > 0) process.stdin.destroy()
-  if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
+  try {
+    const result = await run.done.finally(() => o.stopWatching.abort())
+    const hosts = await remotes?.stop()
+    const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
+    return report(result, flags, log, failedHosts)
+  } finally {
+    stopSignals()
+    await observers.close()
+    if (flags.depth > 0) process.stdin.destroy()
+  }
+}
+
+/** The frontend's stream, or the exit code of an input that does not load. */
+async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<GraphStream | number> {
+  try {
+    return await frontend(ctx)
+  } catch (err) {
+    if (!isMgmtError(err) || isClusterError(err)) throw err
+    ctx.log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
+  }
+}
+
+function report(result: RunResult, flags: RunFlags, log: Logger, failedHosts: readonly string[]): number {
   const verb = flags.noop ? 'would have changed' : 'changed'
   log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
-  const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
   if (failedHosts.length)
     log.error(`${plural(failedHosts.length, 'remote host')} failed: ${failedHosts.join(', ')}`)
   if (result.failed.length) {

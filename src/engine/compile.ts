@@ -6,6 +6,7 @@
  */
 
 import { formatPath, type Issue, isMgmtError, MgmtError } from '../util/errors.js'
+import type { ExportedResource } from '../world/world.js'
 import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
 import { addAutoEdges } from './features/autoedge.js'
@@ -25,6 +26,25 @@ export interface ResourceSpec {
   readonly meta?: Readonly<Record<string, unknown>>
   /** Where it was declared (a key path in the source), for located errors. */
   readonly origin?: Origin
+  /**
+   * Exported to other hosts (YAML `@@name`, Puppet `@@`) and not applied here. To apply a
+   * resource here *and* export it, give it meta `export` instead.
+   */
+  readonly exported?: boolean
+}
+
+/**
+ * Collect the resources that hosts exported (this one included) into this graph: every export
+ * of `kind` addressed to this host or to `*`, optionally only those of one `name` or `host`.
+ */
+export interface CollectSpec {
+  readonly kind: string
+  readonly name?: string
+  /** The exporting host. */
+  readonly host?: string
+  /** For `file`: a directory that replaces the directory of each collected file's path. */
+  readonly pattern?: string
+  readonly origin?: Origin
 }
 
 export interface EdgeSpec {
@@ -42,6 +62,8 @@ export interface GraphSpec {
   readonly name: string
   readonly resources: readonly ResourceSpec[]
   readonly edges: readonly EdgeSpec[]
+  /** Exported resources to pull in (`src/world/exchange.ts` does it). */
+  readonly collect?: readonly CollectSpec[]
 }
 
 /** A located problem: `path` starts with the declaration's origin. */
@@ -90,6 +112,13 @@ export interface Compiled {
   readonly graph: ResGraph
   readonly name: string
   readonly warnings: LocatedIssue[]
+  /** What this host exports: `exported` resources, and resources with meta `export`. */
+  readonly exports: readonly ExportedResource[]
+  /** What it collects (the spec's `collect`). */
+  readonly collect: readonly CollectSpec[]
+  /** The spec and options it was compiled from: collected resources are merged into the spec. */
+  readonly spec: GraphSpec
+  readonly options: CompileOptions
 }
 
 /** The compile failure: every issue, located, and the warnings (a typo'd key often explains an error). */
@@ -112,10 +141,17 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   const graph: ResGraph = new Dag()
   const origins = new Map<string, Origin>()
   const edgeOrigins = new Map<string, Origin>()
+  const exports = new Map<string, { res: Res; out: ExportedResource }>()
   for (const [i, r] of spec.resources.entries()) {
     const at = r.origin ?? ['resources', i]
     const res = compileResource(r, registry, opts, at, issues, warnings)
     if (!res) continue
+    if (r.exported || res.meta.export.length) {
+      const reason = addExport(exports, res, r)
+      if (reason)
+        issues.push({ path: at, message: `${res.id} is exported twice with different params: ${reason}` })
+      if (r.exported) continue
+    }
     const prev = graph.vertex(res.id)
     if (prev) {
       const reason = differs(prev, res)
@@ -126,6 +162,12 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     graph.addVertex(res.id, res)
     origins.set(res.id, at)
   }
+  for (const [i, c] of (spec.collect ?? []).entries())
+    if (!registry.has(c.kind))
+      issues.push({
+        path: c.origin ?? ['collect', i],
+        message: `collect: no resource kind \`${c.kind}\` available (known: ${registry.kinds().join(', ')})`,
+      })
   for (const [i, e] of spec.edges.entries()) {
     const at = e.origin ?? ['edges', i]
     const from = repr(e.from.kind, e.from.name)
@@ -137,8 +179,13 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     ] as const)
       if (!graph.has(id)) {
         ok = false
+        if (exports.has(id))
+          issues.push({
+            path: [...at, end],
+            message: `edge \`${e.name}\`: its \`${end}\` resource ${id} is exported, not in this host's graph`,
+          })
         // An end whose resource is declared but failed to compile was reported already.
-        if (!hasSpec(spec, id))
+        else if (!hasSpec(spec, id))
           issues.push({
             path: [...at, end],
             message: `edge \`${e.name}\`: its \`${end}\` resource ${id} is not in the graph`,
@@ -173,7 +220,41 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   opts.cache?.rotate()
   if (issues.length) throw new GraphInvalid(issues, warnings)
   if (!opts.noAutoGroup) autoGroup(graph)
-  return { graph, name: spec.name, warnings }
+  return {
+    graph,
+    name: spec.name,
+    warnings,
+    exports: [...exports.values()].map(e => e.out),
+    collect: spec.collect ?? [],
+    spec,
+    options: opts,
+  }
+}
+
+/**
+ * Adds an exported resource: its raw params and meta (without `export` and `hidden`, which are
+ * the exporter's business), to `*` for an `exported` spec unless its meta names hosts. Returns
+ * why it differs from an export of the same id, if it does.
+ */
+function addExport(
+  exports: Map<string, { res: Res; out: ExportedResource }>,
+  res: Res,
+  r: ResourceSpec,
+): string | undefined {
+  const prev = exports.get(res.id)
+  if (prev) return differs(prev.res, res)
+  const { export: _to, hidden: _hidden, ...meta } = (r.meta ?? {}) as Record<string, unknown>
+  exports.set(res.id, {
+    res,
+    out: {
+      kind: res.kind,
+      name: res.name,
+      params: r.params,
+      meta,
+      to: res.meta.export.length ? [...res.meta.export] : ['*'],
+    },
+  })
+  return undefined
 }
 
 function hasSpec(spec: GraphSpec, id: string): boolean {
@@ -218,7 +299,7 @@ function compileResource(
   }
   const def = registry.get(r.kind)
   const parsed = parseParams(def, r.name, r.params, { strict: opts.strict })
-  const own = [...parsed.warnings, ...metaWarnings(r.meta)]
+  const own = parsed.warnings
   for (const w of own) warnings.push({ path: [...at, ...w.path], message: w.message })
   for (const i of parsed.issues) issues.push({ path: [...at, ...i.path], message: i.message })
   const meta = compileMeta(r.meta ?? {}, opts, [...at, 'meta'], issues)
@@ -228,19 +309,6 @@ function compileResource(
   const res: Res = { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
   if (key !== undefined) opts.cache!.set(key, { res, warnings: own })
   return res
-}
-
-/** Metaparams that are accepted but not acted on yet. */
-function metaWarnings(raw: Readonly<Record<string, unknown>> | undefined): Issue[] {
-  const exp = raw?.export
-  return Array.isArray(exp) && exp.length
-    ? [
-        {
-          path: ['meta', 'export'],
-          message: 'exporting resources needs the etcd world, not available yet: ignored',
-        },
-      ]
-    : []
 }
 
 function compileMeta(

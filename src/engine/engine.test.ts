@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
 import { z } from 'zod'
 import { memoryLogger } from '../util/logger.js'
-import { MemoryWorld } from '../world/memory.js'
+import { LocalWorld } from '../world/local.js'
 import { compileGraph, type EdgeSpec, type ResourceSpec } from './compile.js'
 import { Engine } from './engine.js'
 import { Registry } from './registry.js'
@@ -140,7 +140,7 @@ function newEngine(opts: { noop?: boolean } = {}): Engine {
     registry: new Registry([fakeKind(rec) as never]),
     hostname: 'h',
     prefix: dir,
-    world: new MemoryWorld('h'),
+    world: new LocalWorld('h'),
     log,
     convergedTimeout: 0,
     ...opts,

@@ -12,7 +12,7 @@ import { Graph, start } from '../index.js'
 import type { RunHandle } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
 import { memoryLogger } from '../util/logger.js'
-import { MemoryWorld } from '../world/memory.js'
+import { LocalWorld } from '../world/local.js'
 import { compileGraph } from './compile.js'
 import { type EngineEvent, type EngineEventOf, EngineEvents, type EngineEventType } from './events.js'
 import { Runner } from './runner.js'
@@ -247,7 +247,7 @@ test('with nobody listening, workers publish nothing; a throwing listener breaks
     registry,
     hostname: 'h',
     prefix: await mkdtemp(join(dir, 'prefix-')),
-    world: new MemoryWorld('h'),
+    world: new LocalWorld('h'),
     log,
     convergedTimeout: 0,
     events,

@@ -2,6 +2,10 @@
  * Running a stream of graphs: each new graph is committed to the engine as a diff; the run ends
  * on converged exit, on `--max-runtime`, or when asked to shut down. The CLI and the library API
  * both run graphs through here.
+ *
+ * Convergence is cluster-wide: this host publishes its converged state to the world, and a
+ * converged exit waits until every live host of the world is converged too (with the local world,
+ * this host is the only one).
  */
 import { appendFile } from 'node:fs/promises'
 import { describeError } from '../util/errors.js'
@@ -51,6 +55,8 @@ export class Runner {
   #end: ((r: EndReason) => void) | undefined
   #commits: Promise<void> = Promise.resolve()
   #status: Promise<void> = Promise.resolve()
+  /** Ends the watch of the other hosts' convergence. */
+  readonly #cluster = new AbortController()
   readonly #summary: ConvergeSummary
 
   constructor(opts: RunnerOptions) {
@@ -72,6 +78,10 @@ export class Runner {
     })
     this.#done = this.#finish(ended)
     this.engine.converger.onChange(c => this.#onConverged(c))
+    if ((opts.convergedTimeout ?? -1) >= 0 && !opts.convergedTimeoutNoExit)
+      opts.world
+        .convergedWatch(this.#cluster.signal, () => void this.#checkCluster())
+        .catch(err => opts.log.warn(`cannot follow the cluster's convergence: ${describeError(err)}`))
     if (opts.maxRuntime && opts.maxRuntime > 0) {
       const t = setTimeout(() => this.#end?.('max-runtime'), opts.maxRuntime * 1000)
       void this.#done.then(() => clearTimeout(t))
@@ -105,7 +115,26 @@ export class Runner {
         .then(() => appendFile(file, `${converged}\n`))
         .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
     if (converged) this.#summary.converged()
-    if (converged && !this.#opts.convergedTimeoutNoExit) this.#end?.('converged')
+    this.#opts.world
+      .setConverged(converged)
+      .catch(err => this.#opts.log.warn(`cannot publish the converged state: ${describeError(err)}`))
+    if (converged && !this.#opts.convergedTimeoutNoExit) void this.#checkCluster()
+  }
+
+  /** Ends the run once this host and every other live host are converged. */
+  async #checkCluster(): Promise<void> {
+    if (!this.#end || !this.engine.converger.converged) return
+    let states: ReadonlyMap<string, boolean>
+    try {
+      states = await this.#opts.world.convergedGet()
+    } catch {
+      return // the world is unreachable: the next change of it asks again
+    }
+    if (!this.engine.converger.converged) return
+    const others = [...states].filter(([h]) => h !== this.#opts.hostname)
+    if (!others.every(([, c]) => c)) return
+    if (others.length) this.#opts.log.info(`the cluster converged: ${others.length + 1} hosts`)
+    this.#end?.('converged')
   }
 
   async #finish(ended: Promise<EndReason>): Promise<RunResult> {
@@ -114,6 +143,7 @@ export class Runner {
     const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
     const reason = await ended.finally(() => clearInterval(keepAlive))
     this.#end = undefined
+    this.#cluster.abort()
     await this.#commits
     const failed = this.engine.failures.map(f => f.id)
     await this.engine.close()

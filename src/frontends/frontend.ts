@@ -14,6 +14,7 @@
 import type { Compiled, CompileOptions } from '../engine/compile.js'
 import type { Registry } from '../engine/registry.js'
 import type { Logger } from '../util/logger.js'
+import type { World } from '../world/world.js'
 
 /** What every frontend is given. */
 export interface FrontendContext {
@@ -25,6 +26,15 @@ export interface FrontendContext {
   readonly watch: boolean
   /** Ends `later`. */
   readonly signal: AbortSignal
+  /**
+   * The world the run shares with other hosts (not ready yet: `await world.ready()`). A frontend
+   * reads deploys from it, or looks up exported resources (mcl's `collect.res`); publishing and
+   * collecting exports is not its business: it marks resources `exported` and lists `collect` in
+   * its spec, and `world/exchange.ts` does the rest for every frontend.
+   */
+  readonly world?: World
+  /** The state directory (a deploy's files are unpacked below it). */
+  readonly prefix?: string
 }
 
 /** An opened frontend: its first graph, and the ones that follow. */

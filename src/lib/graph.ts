@@ -10,7 +10,7 @@
  * A Graph is a plain description (`toSpec()`); the engine compiles and checks it like any other.
  */
 import type { z } from 'zod'
-import type { EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
+import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
 import type { MetaParams } from '../engine/metaparams.js'
 import { repr, type SendsOf } from '../engine/resource.js'
 import type { builtinKinds } from '../resources/index.js'
@@ -42,6 +42,7 @@ export interface Ref<K extends Kind = Kind> {
 export class Graph {
   readonly #resources: ResourceSpec[] = []
   readonly #edges: EdgeSpec[] = []
+  readonly #collect: CollectSpec[] = []
 
   constructor(readonly name = 'graph') {}
 
@@ -56,6 +57,31 @@ export class Graph {
       origin: [repr(kind, name)],
     })
     return { kind, name }
+  }
+
+  /**
+   * Exports a resource to the other hosts of the cluster (to `meta.export`, or to every host); it
+   * is not applied here (YAML's `@@name`). To apply it here too, use `add` with meta `export`.
+   */
+  export<K extends Kind>(kind: K, name: string, params?: ParamsInput<K>, meta?: MetaInput): this {
+    this.#resources.push({
+      kind,
+      name,
+      params: { ...(params ?? {}) },
+      meta: { ...(meta ?? {}) },
+      origin: [`@@${repr(kind, name)}`],
+      exported: true,
+    })
+    return this
+  }
+
+  /**
+   * Collects the resources of `kind` that hosts export (this one included) into this graph; a
+   * file's `pattern` replaces its directory. `name` and `host` narrow it down.
+   */
+  collect(kind: Kind, opts: { pattern?: string; name?: string; host?: string } = {}): this {
+    this.#collect.push({ kind, ...opts })
+    return this
   }
 
   /** `to` runs after `from`; with notify, a change of `from` refreshes `to`. */
@@ -86,7 +112,12 @@ export class Graph {
   }
 
   toSpec(): GraphSpec {
-    return { name: this.name, resources: [...this.#resources], edges: [...this.#edges] }
+    return {
+      name: this.name,
+      resources: [...this.#resources],
+      edges: [...this.#edges],
+      ...(this.#collect.length ? { collect: [...this.#collect] } : {}),
+    }
   }
 }
 

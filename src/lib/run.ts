@@ -25,7 +25,9 @@ import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
-import { MemoryWorld } from '../world/memory.js'
+import { Exchange } from '../world/exchange.js'
+import { LocalWorld } from '../world/local.js'
+import type { World } from '../world/world.js'
 import { Graph } from './graph.js'
 
 /** What `run` takes: a builder, a plain spec, or a graph the YAML frontend already compiled. */
@@ -47,6 +49,11 @@ export interface RunOptions {
   readonly log?: Logger | 'silent'
   /** Aborting it shuts the run down in order. */
   readonly signal?: AbortSignal
+  /**
+   * What the hosts share (kv values, exported resources, deploys, convergence); its owner closes
+   * it. By default a local world, persisted under `<prefix>/world/` and closed at the end.
+   */
+  readonly world?: World
   /** Hears every engine event (see `RunHandle.on` for one type). */
   readonly onEvent?: (e: EngineEvent) => void
   /**
@@ -92,35 +99,40 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   if (opts.onEvent) events.on('*', opts.onEvent)
   const ended = new AbortController()
   let runner: Runner | undefined
-  let stop = false
+  // Ends the stream of graphs: on shutdown, and once the run is over.
+  const stopping = new AbortController()
   const done = (async (): Promise<RunResult> => {
     const temp = opts.prefix === undefined
     const prefix = temp ? await mkdtemp(join(tmpdir(), 'mgmt-')) : resolve(opts.prefix!)
     await mkdir(prefix, { recursive: true, mode: 0o700 })
-    const hostname = opts.hostname ?? osHostname()
+    const hostname = opts.world?.hostname ?? opts.hostname ?? osHostname()
+    const world = opts.world ?? new LocalWorld(hostname, join(prefix, 'world'))
+    const exchange = new Exchange({ world, registry, log, noop: opts.noop })
+    const ends = opts.signal ? AbortSignal.any([stopping.signal, opts.signal]) : stopping.signal
     try {
-      const stream = isAsyncIterable(graphs) ? graphs[Symbol.asyncIterator]() : once(graphs)
-      const first = await stream.next()
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
-      const graph = first.done ? undefined : compile(first.value, registry, compileOpts)
-      const world = new MemoryWorld(hostname)
+      const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
+      const first = await stream.next()
+      if (ends.aborted) return { reason: 'shutdown', checked: 0, changed: 0, failed: [] }
       const r = new Runner({ ...opts, registry, hostname, prefix, log, world, events })
       runner = r
+      exchange.attach(r.engine.converger)
       opts.attach?.(() => r.engine.converger.register())
-      if (stop || opts.signal?.aborted) r.shutdown()
-      opts.signal?.addEventListener('abort', () => r.shutdown(), { once: true })
-      if (graph) await r.commit(graph.graph, graph.name)
-      void follow(stream, r, registry, compileOpts, log)
+      ends.addEventListener('abort', () => r.shutdown(), { once: true })
+      if (!first.done) await r.commit(first.value.graph, first.value.name)
+      void follow(stream, r)
       return await r.done
     } finally {
+      stopping.abort()
       ended.abort()
+      if (!opts.world) await world.close()
       if (temp) await rm(prefix, { recursive: true, force: true })
     }
   })()
   return {
     done,
     shutdown: () => {
-      stop = true
+      stopping.abort()
       runner?.shutdown()
     },
     cancel: () => runner?.engine.cancel(),
@@ -130,28 +142,35 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   }
 }
 
-/** Applies each later graph of the stream; an invalid one is logged and the running graph stays. */
-async function follow(
-  stream: AsyncIterator<GraphInput>,
-  r: Runner,
-  registry: Registry,
-  opts: CompileOptions,
-  log: Logger,
-): Promise<void> {
+/** Commits each later graph of the stream, until the run ends. */
+async function follow(stream: AsyncIterator<Compiled>, r: Runner): Promise<void> {
   const ended = r.done.then(() => ({ done: true as const, value: undefined }))
   for (;;) {
     const next = await Promise.race([stream.next(), ended])
-    if (next.done) {
-      if (next.value === undefined) await stream.return?.()
-      return
-    }
+    if (next.done) return
+    await r.commit(next.value.graph, next.value.name)
+  }
+}
+
+/** The inputs, compiled; a later invalid one is logged and skipped, so the running graph stays. */
+async function* compiledStream(
+  graphs: GraphInput | AsyncIterable<GraphInput>,
+  registry: Registry,
+  opts: CompileOptions,
+  log: Logger,
+): AsyncGenerator<Compiled> {
+  let first = true
+  for await (const g of isAsyncIterable(graphs) ? graphs : once(graphs)) {
+    let c: Compiled
     try {
-      const c = compile(next.value, registry, opts)
-      await r.commit(c.graph, c.name)
+      c = compile(g, registry, opts)
     } catch (err) {
-      if (!isMgmtError(err)) throw err
+      if (first || !isMgmtError(err)) throw err
       log.error(`${describeError(err)}\n  (keeping the running graph)`)
+      continue
     }
+    first = false
+    yield c
   }
 }
 

@@ -15,6 +15,7 @@ import { httpClient } from './http_client.js'
 import { httpServer } from './http_server.js'
 import { httpServerFile } from './http_server_file.js'
 import { kmsg } from './kmsg.js'
+import { kv } from './kv.js'
 import { mount } from './mount.js'
 import { msg } from './msg.js'
 import { noop } from './noop.js'
@@ -39,6 +40,7 @@ export const builtinKinds = [
   password,
   timer,
   value,
+  kv,
   svc,
   cron,
   pkg,

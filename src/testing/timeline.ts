@@ -26,7 +26,8 @@ import {
 } from '../engine/resource.js'
 import { FsWatcher } from '../util/fswatch.js'
 import { memoryLogger } from '../util/logger.js'
-import { MemoryWorld } from '../world/memory.js'
+import { LocalWorld } from '../world/local.js'
+import type { World } from '../world/world.js'
 
 export interface HarnessOptions {
   /** Pending notification for the next checkApply. */
@@ -35,6 +36,8 @@ export interface HarnessOptions {
   hostname?: string
   /** What ctx.graph() returns. */
   graph?: GraphResource[]
+  /** The world the resource sees; by default an in-memory local world. */
+  world?: World
 }
 
 export interface ResourceHarness {
@@ -73,7 +76,7 @@ export async function startResource<S extends ParamsSchema, Snd extends SendsSha
   const params = mustParseParams(def, name, raw)
   const stateDir = await mkdtemp(join(tmpdir(), 'mgmt-harness-'))
   const log = memoryLogger('debug')
-  const world = new MemoryWorld(opts.hostname ?? 'harness')
+  const world = opts.world ?? new LocalWorld(opts.hostname ?? 'harness')
   const watcher = new FsWatcher()
   let events = 0
   let waiters: (() => void)[] = []

@@ -104,6 +104,14 @@ const messages = {
     `${d.remote}: cannot ${d.step}: ${d.reason}`,
   ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null }) =>
     `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
+  ERR_ETCD_MISSING: (d: { binary: string }) =>
+    `cannot run the etcd server \`${d.binary}\`: it is not installed (Debian: apt-get install etcd-server), or name it with --etcd-binary`,
+  ERR_ETCD_SERVER: (d: { reason: string }) => `the managed etcd server failed: ${d.reason}`,
+  ERR_CLUSTER_JOIN: (d: { seeds: readonly string[]; reason: string }) =>
+    `cannot join the cluster at ${d.seeds.join(', ')}: ${d.reason}`,
+  ERR_HOSTNAME_TAKEN: (d: { hostname: string }) =>
+    `the host name \`${d.hostname}\` is in use by another running mgmt of this cluster; give this one another --hostname`,
+  ERR_DEPLOY_FILE: (d: { file: string; reason: string }) => `cannot deploy ${d.file}: ${d.reason}`,
   ERR_USAGE: (d: { reason: string }) => d.reason,
   ERR_LANG_PARSE: (d: LangErrorDetails) => d.text,
   ERR_LANG_SCOPE: (d: LangErrorDetails) => d.text,

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, test } from 'node:test'
 import { z } from 'zod'
 import { isMgmtError } from '../../util/errors.js'
 import { memoryLogger } from '../../util/logger.js'
-import { MemoryWorld } from '../../world/memory.js'
+import { LocalWorld } from '../../world/local.js'
 import { compileGraph, type EdgeSpec, type ResourceSpec } from '../compile.js'
 import { Engine } from '../engine.js'
 import { Registry } from '../registry.js'
@@ -185,7 +185,7 @@ async function converge(resources: ResourceSpec[], edges: EdgeSpec[]): Promise<v
     registry,
     hostname: 'h',
     prefix: dir,
-    world: new MemoryWorld('h'),
+    world: new LocalWorld('h'),
     log: memoryLogger('info'),
     convergedTimeout: 0,
   })

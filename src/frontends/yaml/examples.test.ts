@@ -23,10 +23,6 @@ const expectedFailures: Record<string, RegExp[]> = {
   // Kinds of the original that this version does not have yet.
   'examples/augeas1.yaml': unsupported('augeas'),
   'examples/aws_ec2_1.yaml': unsupported('aws:ec2'),
-  'examples/kv1.yaml': unsupported('kv'),
-  'examples/kv2.yaml': unsupported('kv'),
-  'examples/kv3.yaml': unsupported('kv'),
-  'examples/kv4.yaml': unsupported('kv'),
   'examples/nspawn1.yaml': unsupported('nspawn'),
   'examples/virt1.yaml': unsupported('virt'),
   'examples/virt2.yaml': unsupported('virt'),

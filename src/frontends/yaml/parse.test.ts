@@ -113,10 +113,9 @@ test('duplicates merge when identical and are an error when they differ', () => 
   )
 })
 
-test('keys of later features are accepted with a warning', () => {
-  const g = load('graph: g\nresources: {}\ncollect:\n- {kind: file, pattern: /tmp/}\n')
-  assert.equal(g.messages.length, 1)
-  assert.match(g.messages[0]!, /^g\.yaml:4:1: collect: /)
+test('an unknown top-level key is a warning', () => {
+  const g = load('graph: g\nresources: {}\nfrobs: 1\n')
+  assert.deepEqual(g.messages, ['g.yaml:3:8: frobs: unknown key'])
 })
 
 test('a remote graph file names its host, its cluster name and its children', () => {
@@ -187,15 +186,102 @@ test('an invalid graph also lists its warnings: a misspelt key often explains an
   ])
 })
 
-test('meta export, accepted but not acted on yet, is a located warning', () => {
+test('`@@name` is exported and not in the graph; meta export is both; collect is read', () => {
   const g = load(`graph: g
 resources:
   print:
-  - name: p1
+  - name: "@@p1"
+    msg: hi
+  - name: p2
     meta:
-      export: ['*']
+      export: [h2, h3]
+      hidden: true
+      noop: true
+collect:
+- kind: File
+  pattern: /srv/in/
+- kind: print
 `)
-  assert.deepEqual(g.messages, [
-    'g.yaml:6:15: resources.print[0].meta.export: exporting resources needs the etcd world, not available yet: ignored',
+  assert.deepEqual(g.messages, [])
+  assert.deepEqual([...g.graph.ids()], ['print[p2]'])
+  assert.deepEqual(g.exports, [
+    { kind: 'print', name: 'p1', params: { msg: 'hi' }, meta: {}, to: ['*'] },
+    { kind: 'print', name: 'p2', params: {}, meta: { noop: true }, to: ['h2', 'h3'] },
   ])
+  assert.deepEqual(
+    g.collect.map(c => [c.kind, c.pattern]),
+    [
+      ['file', '/srv/in/'],
+      ['print', undefined],
+    ],
+  )
+})
+
+test('exports and collects are checked like the rest', () => {
+  assert.deepEqual(
+    problems(`graph: g
+resources:
+  print:
+  - name: "@@p1"
+    mgs: typo
+  - name: "@@"
+  noop:
+  - name: n1
+edges:
+- {name: e1, from: {kind: print, name: p1}, to: {kind: noop, name: n1}}
+collect:
+- kind: file
+  pattern: relative/
+- pattern: /tmp/
+`),
+    [
+      'g.yaml:6:11: resources.print[1].name: expected a non-empty `name`',
+      'g.yaml:13:12: collect[0].pattern: expected an absolute directory, or nothing',
+      'g.yaml:14:3: collect[1]: expected a mapping with a `kind` (and an optional `pattern`)',
+    ],
+  )
+  assert.deepEqual(
+    problems(`graph: g
+resources:
+  print:
+  - name: "@@p1"
+  noop:
+  - name: n1
+edges:
+- {name: e1, from: {kind: print, name: p1}, to: {kind: noop, name: n1}}
+`),
+    [
+      "g.yaml:8:20: edges[0].from: edge `e1`: its `from` resource print[p1] is exported, not in this host's graph",
+    ],
+  )
+})
+
+test('collecting a kind that does not exist here is an error', () => {
+  const [p, ...rest] = problems('graph: g\nresources: {}\ncollect:\n- kind: frobnicate\n')
+  assert.match(
+    p!,
+    /^g\.yaml:4:3: collect\[0\]: collect: no resource kind `frobnicate` available \(known: noop, /,
+  )
+  assert.deepEqual(rest, [])
+})
+
+test("a file's relative source is relative to the graph file, and listed for a deploy", () => {
+  const g = loadYaml(
+    `graph: g
+resources:
+  file:
+  - {name: f1, path: /tmp/x/a, source: files/a}
+  - {name: f2, path: /tmp/x/d/, source: tree/, recurse: true}
+  - {name: f3, path: /tmp/x/l, source: ../target, symlink: true}
+  - {name: f4, path: /tmp/x/b, source: /etc/hostname}
+`,
+    '/srv/graphs/g.yaml',
+    registry,
+  )
+  assert.deepEqual(g.files, ['files/a', 'tree/'])
+  const src = (id: string) => g.graph.vertex(id)?.params.source
+  assert.equal(src('file[f1]'), '/srv/graphs/files/a')
+  assert.equal(src('file[f2]'), '/srv/graphs/tree/')
+  assert.equal(src('file[f3]'), '../target')
+  assert.equal(src('file[f4]'), '/etc/hostname')
 })

@@ -7,10 +7,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { isAbsolute } from 'node:path'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
 import {
+  type CollectSpec,
   type Compiled,
   type CompileOptions,
   compileGraph,
@@ -23,13 +24,12 @@ import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
 
-/** Top-level keys of the original's format that this version reads but does not act on yet. */
-const LATER: Record<string, string> = {
-  collect: 'collecting exported resources needs the etcd world; ignored',
-}
 /** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
 const REMOTE_KEYS = ['remote', 'hostname', 'remotes']
-const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', ...REMOTE_KEYS, ...Object.keys(LATER)])
+const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', 'collect', ...REMOTE_KEYS])
+
+/** A resource name starting with this is exported to the other hosts, not applied here. */
+const EXPORTED = '@@'
 
 /** What a remote graph file says about its host. */
 export interface YamlRemote {
@@ -45,6 +45,11 @@ export interface YamlRemote {
 export interface YamlGraph extends Compiled {
   /** Located warnings: `file:line:col: path: message`. */
   readonly messages: string[]
+  /**
+   * The files the graph names by a path relative to its own directory (a file's `source`), as
+   * written: they travel with a deploy.
+   */
+  readonly files: readonly string[]
   /** Set when the file names a host with `remote:`. */
   readonly remote?: YamlRemote
 }
@@ -91,7 +96,8 @@ export function loadYaml(
   }
   const issues: Issue[] = []
   const warnings: Issue[] = []
-  const spec = readSpec(root, issues, warnings)
+  const files: string[] = []
+  const spec = readSpec(root, issues, warnings, { base: dirname(resolve(file)), files })
   const remote = isObj(root) ? readRemote(root, issues, warnings) : undefined
   if (opts.strict) issues.push(...warnings.splice(0))
   if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: issues.map(where) })
@@ -100,6 +106,7 @@ export function loadYaml(
     return {
       ...compiled,
       messages: [...warnings, ...compiled.warnings].map(where),
+      files,
       ...(remote ? { remote } : {}),
     }
   } catch (err) {
@@ -141,23 +148,29 @@ function locate(
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function readSpec(root: unknown, issues: Issue[], warnings: Issue[]): GraphSpec {
+/** Where relative paths start (the graph file's directory), and the relative paths found. */
+interface Relative {
+  readonly base: string
+  readonly files: string[]
+}
+
+function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relative): GraphSpec {
   const empty: GraphSpec = { name: '', resources: [], edges: [] }
   if (!isObj(root)) {
     issues.push({ path: [], message: 'expected a mapping with `graph`, `resources` and `edges`' })
     return empty
   }
   for (const k of Object.keys(root)) {
-    if (k in LATER) warnings.push({ path: [k], message: LATER[k]! })
-    else if (!KNOWN_TOP.has(k)) warnings.push({ path: [k], message: 'unknown key' })
+    if (!KNOWN_TOP.has(k)) warnings.push({ path: [k], message: 'unknown key' })
   }
   const name = root.graph
   if (typeof name !== 'string' || name === '')
     issues.push({ path: name === undefined ? [] : ['graph'], message: '`graph` must be a non-empty name' })
   return {
     name: String(name ?? ''),
-    resources: readResources(root.resources, issues),
+    resources: readResources(root.resources, issues, rel),
     edges: readEdges(root.edges, issues, warnings),
+    collect: readCollect(root.collect, issues, warnings),
   }
 }
 
@@ -212,7 +225,7 @@ function readRemote(root: Obj, issues: Issue[], warnings: Issue[]): YamlRemote |
   }
 }
 
-function readResources(raw: unknown, issues: Issue[]): ResourceSpec[] {
+function readResources(raw: unknown, issues: Issue[], rel: Relative): ResourceSpec[] {
   if (raw === undefined || raw === null) return []
   if (!isObj(raw)) {
     issues.push({ path: ['resources'], message: 'expected a mapping of kind to a list of resources' })
@@ -232,7 +245,9 @@ function readResources(raw: unknown, issues: Issue[]): ResourceSpec[] {
         continue
       }
       const { name, meta, ...params } = item
-      if ((typeof name !== 'string' && typeof name !== 'number') || name === '') {
+      const exported = typeof name === 'string' && name.startsWith(EXPORTED)
+      const bare = exported ? name.slice(EXPORTED.length) : name
+      if ((typeof bare !== 'string' && typeof bare !== 'number') || bare === '') {
         issues.push({
           path: name === undefined ? at : [...at, 'name'],
           message: 'expected a non-empty `name`',
@@ -243,8 +258,53 @@ function readResources(raw: unknown, issues: Issue[]): ResourceSpec[] {
         issues.push({ path: [...at, 'meta'], message: 'expected a mapping of metaparams' })
         continue
       }
-      out.push({ kind, name: String(name), params, meta: (meta ?? {}) as Obj, origin: at })
+      if (kind === 'file') relativeSource(params, rel)
+      out.push({
+        kind,
+        name: String(bare),
+        params,
+        meta: (meta ?? {}) as Obj,
+        origin: at,
+        ...(exported ? { exported } : {}),
+      })
     }
+  }
+  return out
+}
+
+/**
+ * A file's `source` relative to the graph file's directory is made absolute (and remembered, so
+ * that a deploy carries it along). A symlink's `source` is its target: it stays as written.
+ */
+function relativeSource(params: Obj, rel: Relative): void {
+  const src = params.source
+  if (typeof src !== 'string' || src === '' || isAbsolute(src) || params.symlink === true) return
+  rel.files.push(src)
+  params.source = resolve(rel.base, src) + (src.endsWith('/') ? '/' : '')
+}
+
+function readCollect(raw: unknown, issues: Issue[], warnings: Issue[]): CollectSpec[] {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) {
+    issues.push({ path: ['collect'], message: 'expected a list of `{kind, pattern}`' })
+    return []
+  }
+  const out: CollectSpec[] = []
+  for (const [i, c] of raw.entries()) {
+    const at = ['collect', i]
+    if (!isObj(c) || typeof c.kind !== 'string' || c.kind === '') {
+      issues.push({ path: at, message: 'expected a mapping with a `kind` (and an optional `pattern`)' })
+      continue
+    }
+    const pattern = c.pattern ?? ''
+    if (typeof pattern !== 'string' || (pattern !== '' && !pattern.startsWith('/'))) {
+      issues.push({ path: [...at, 'pattern'], message: 'expected an absolute directory, or nothing' })
+      continue
+    }
+    for (const k of Object.keys(c))
+      if (k !== 'kind' && k !== 'pattern')
+        warnings.push({ path: [...at, k], message: 'unknown collect key (expected kind, pattern)' })
+    out.push({ kind: c.kind.toLowerCase(), ...(pattern ? { pattern } : {}), origin: at })
   }
   return out
 }

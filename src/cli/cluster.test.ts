@@ -1,0 +1,192 @@
+/**
+ * Clusters of real `mgmt` processes with their managed etcd servers (the original's
+ * etcd-two-hosts, etcd-three-hosts and their reversed forms, etcd-conflicting-server): hosts join
+ * and leave in either order, and every one exits 0 on ^C.
+ */
+import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { type Running, runMgmt, startMgmt } from '../testing/cli.js'
+import { freeUrl, startEtcd } from '../testing/etcd.js'
+
+const running: Running[] = []
+after(async () => {
+  for (const m of running) await m.kill(2000)
+})
+
+interface Host {
+  readonly name: string
+  readonly m: Running
+  readonly client: string
+}
+
+/** Starts `mgmt run empty` as host `name`; resolves once it runs (its world is ready). */
+async function host(name: string, args: string[], opts: { server?: boolean } = {}): Promise<Host> {
+  const client = await freeUrl()
+  const urls = opts.server === false ? [] : ['--client-urls', client, '--server-urls', await freeUrl()]
+  const m = startMgmt(['run', '--tmp-prefix', '--hostname', name, ...urls, ...args, 'empty'])
+  running.push(m)
+  await m.waitFor(/running no local graph/, 30_000)
+  return { name, m, client }
+}
+
+/** ^C, and the exit code. */
+async function interrupt(h: Host): Promise<number> {
+  h.m.child.kill('SIGINT')
+  return h.m.exited
+}
+
+/** The names of the cluster's members, as etcdctl lists them. */
+async function members(client: string): Promise<string[]> {
+  const { execFile } = await import('node:child_process')
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('etcdctl', [`--endpoints=${client}`, 'member', 'list', '-w', 'json'], (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
+  )
+  return (JSON.parse(out).members as { name: string }[]).map(m => m.name).sort()
+}
+
+async function cluster(n: number): Promise<Host[]> {
+  const first = await host('h1', [])
+  const hosts = [first]
+  for (let i = 2; i <= n; i++) hosts.push(await host(`h${i}`, ['--seeds', first.client]))
+  assert.deepEqual(
+    await members(first.client),
+    hosts.map(h => h.name),
+  )
+  return hosts
+}
+
+/** Leaves one host at a time; the others keep a working cluster. */
+async function leave(order: Host[]): Promise<void> {
+  for (const [i, h] of order.entries()) {
+    assert.equal(await interrupt(h), 0, h.m.output())
+    const rest = order.slice(i + 1)
+    if (rest.length) assert.deepEqual(await members(rest[0]!.client), rest.map(r => r.name).sort())
+  }
+  for (const h of order) assert.doesNotMatch(h.m.output(), /could not leave|error/i, h.m.output())
+}
+
+test('two hosts: the first one leaves first, then the other', async () => {
+  const [h1, h2] = await cluster(2)
+  await leave([h1!, h2!])
+})
+
+test('two hosts: the one that joined leaves first', async () => {
+  const [h1, h2] = await cluster(2)
+  await leave([h2!, h1!])
+})
+
+test('three hosts leave in the order they joined, and in reverse', async () => {
+  const a = await cluster(3)
+  await leave(a)
+  const b = await cluster(3)
+  await leave([...b].reverse())
+})
+
+test('a second server on the same ports exits 1 and says why; the first is unharmed', async () => {
+  const client = await freeUrl()
+  const server = await freeUrl()
+  const urls = ['--client-urls', client, '--server-urls', server]
+  const first = startMgmt(['run', '--tmp-prefix', '--hostname', 'one', ...urls, 'empty'])
+  running.push(first)
+  await first.waitFor(/running no local graph/, 30_000)
+  const second = await runMgmt(['run', '--tmp-prefix', '--hostname', 'two', ...urls, 'empty'])
+  assert.equal(second.code, 1, second.output)
+  assert.match(second.output, /the managed etcd server failed: .*address already in use/)
+  assert.doesNotMatch(second.output, /\n\s+at /, 'no stack trace')
+  first.child.kill('SIGINT')
+  assert.equal(await first.exited, 0, first.output())
+})
+
+test('past the ideal cluster size, or with --no-server, a host joins as a client', async () => {
+  const h1 = await host('h1', [])
+  const h2 = await host('h2', ['--seeds', h1.client, '--ideal-cluster-size', '1'])
+  const h3 = await host('h3', ['--seeds', h1.client, '--no-server'], { server: false })
+  assert.match(h2.m.output(), /the cluster has 1 members \(ideal size 1\): joining as a client/)
+  assert.deepEqual(await members(h1.client), ['h1'])
+  for (const h of [h2, h3, h1]) assert.equal(await interrupt(h), 0, h.m.output())
+})
+
+test('without the etcd binary: a clear error naming the Debian package, exit 1', async () => {
+  const r = await runMgmt([
+    'run',
+    '--tmp-prefix',
+    '--client-urls',
+    await freeUrl(),
+    '--server-urls',
+    await freeUrl(),
+    '--etcd-binary',
+    '/nonexistent/etcd',
+    'empty',
+  ])
+  assert.equal(r.code, 1, r.output)
+  assert.match(r.output, /\/nonexistent\/etcd.*not installed \(Debian: apt-get install etcd-server\)/)
+})
+
+test('cluster flags that do not go together are usage errors', async () => {
+  const r = await runMgmt(['run', '--tmp-prefix', '--no-server', '--client-urls', await freeUrl(), 'empty'])
+  assert.equal(r.code, 2)
+  assert.match(r.output, /--no-server needs --seeds/)
+  const u = await runMgmt(['run', '--tmp-prefix', '--seeds', 'localhost', 'empty'])
+  assert.equal(u.code, 2)
+  assert.match(u.output, /--seeds expects URLs like http:\/\/127\.0\.0\.1:2379, not `localhost`/)
+})
+
+test('--converged-timeout on a cluster exits once every live host has been converged that long', async () => {
+  const etcd = await startEtcd()
+  try {
+    const seeds = ['--seeds', etcd.clientUrl, '--no-server']
+    // b never converges on its own (no timeout): a waits for it, until it leaves.
+    const b = startMgmt(['run', '--tmp-prefix', '--hostname', 'b', ...seeds, 'empty'])
+    running.push(b)
+    await b.waitFor(/running no local graph/, 30_000)
+    const a = startMgmt([
+      'run',
+      '--tmp-prefix',
+      '--hostname',
+      'a',
+      ...seeds,
+      '--converged-timeout',
+      '1',
+      'empty',
+    ])
+    running.push(a)
+    await a.waitFor(/converged/, 30_000)
+    assert.equal(await etcd.get('/_mgmt/converged/b'), 'false')
+    b.child.kill('SIGINT')
+    assert.equal(await b.exited, 0, b.output())
+    assert.equal(await a.exited, 0, a.output())
+    assert.match(a.output(), /done \(converged\)/)
+    // Two hosts that both converge: the later one waits for the earlier, then both are done.
+    const c = startMgmt([
+      'run',
+      '--tmp-prefix',
+      '--hostname',
+      'c',
+      ...seeds,
+      '--converged-timeout',
+      '4',
+      'empty',
+    ])
+    running.push(c)
+    await c.waitFor(/running no local graph/, 30_000)
+    const d = startMgmt([
+      'run',
+      '--tmp-prefix',
+      '--hostname',
+      'd',
+      ...seeds,
+      '--converged-timeout',
+      '1',
+      'empty',
+    ])
+    running.push(d)
+    assert.equal(await c.exited, 0, c.output())
+    assert.equal(await d.exited, 0, d.output())
+    // Whichever converged last saw both.
+    assert.match(c.output() + d.output(), /the cluster converged: 2 hosts/)
+  } finally {
+    await etcd.cleanup()
+  }
+})

@@ -1,0 +1,115 @@
+/**
+ * Real etcd servers for tests: on free loopback ports, with their data on tmpfs when there is one
+ * (etcd 3.4 fsyncs every write), fast raft timing, and `etcdctl` to read keys as any client would.
+ * Every server is stopped by PID (TERM, then KILL) and its directory removed by `cleanup`.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { silentLogger } from '../util/logger.js'
+import { EtcdServer } from '../world/etcd/server.js'
+
+/** A free TCP port on 127.0.0.1 (free when asked: the test binds it soon after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.unref()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** A url on loopback with a free port. */
+export const freeUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`
+
+/** A temporary directory on tmpfs when there is one: etcd fsyncs a lot. */
+export function fastTmp(prefix: string): Promise<string> {
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
+  return mkdtemp(join(base, prefix))
+}
+
+export interface TestEtcd {
+  readonly clientUrl: string
+  readonly peerUrl: string
+  readonly dir: string
+  /** The running server's PID, if it runs. */
+  readonly pid: number | undefined
+  /** `etcdctl` against this server; resolves with its stdout. */
+  ctl(...args: string[]): Promise<string>
+  /** The value of a key, read by etcdctl; undefined when it does not exist. */
+  get(key: string): Promise<string | undefined>
+  /** Every key under a prefix, read by etcdctl. */
+  keys(prefix: string): Promise<string[]>
+  /** kill -9. */
+  kill(): Promise<void>
+  /** Starts it again on the same ports and data. */
+  restart(): Promise<void>
+  /** Stops it (TERM, then KILL) and removes its directory. */
+  cleanup(): Promise<void>
+}
+
+const run = promisify(execFile)
+
+/** Starts a one-member etcd cluster. */
+export async function startEtcd(): Promise<TestEtcd> {
+  const dir = await fastTmp('mgmt-etcd-')
+  const clientUrl = await freeUrl()
+  const peerUrl = await freeUrl()
+  const launch = (): Promise<EtcdServer> =>
+    EtcdServer.start({
+      binary: 'etcd',
+      name: 'test',
+      dataDir: join(dir, 'data'),
+      logFile: join(dir, 'etcd.log'),
+      clientUrls: [clientUrl],
+      peerUrls: [peerUrl],
+      initialCluster: `test=${peerUrl}`,
+      state: 'new',
+      log: silentLogger,
+    })
+  let server: EtcdServer | undefined = await launch()
+  const ctl = async (...args: string[]): Promise<string> =>
+    (
+      await run('etcdctl', [`--endpoints=${clientUrl}`, ...args], {
+        env: { ...process.env, ETCDCTL_API: '3' },
+      })
+    ).stdout
+  return {
+    clientUrl,
+    peerUrl,
+    dir,
+    get pid() {
+      return server?.pid
+    },
+    ctl,
+    async get(key) {
+      const out = await ctl('get', '--print-value-only', key)
+      return out === '' ? undefined : out.replace(/\n$/, '')
+    },
+    async keys(prefix) {
+      const out = await ctl('get', '--prefix', '--keys-only', prefix)
+      return out.split('\n').filter(Boolean)
+    },
+    async kill() {
+      const s = server
+      server = undefined
+      if (s?.pid) process.kill(s.pid, 'SIGKILL')
+      await s?.exited
+    },
+    async restart() {
+      server = await launch()
+    },
+    async cleanup() {
+      await server?.stop(2000)
+      server = undefined
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

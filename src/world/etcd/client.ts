@@ -1,0 +1,97 @@
+/** The etcd3 client as every part of the etcd world makes it, and waiting for etcd to answer. */
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  type IBackoff,
+  retry,
+} from 'cockatiel'
+import { Etcd3, isRecoverableError, type Namespace } from 'etcd3'
+import { describeError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+
+/** How long a request may take before it fails (a watch is not a request). */
+const CALL_MS = 10_000
+
+/** A client of the etcd at `endpoints` (client URLs), tuned to come back fast after an outage. */
+export function etcdClient(endpoints: readonly string[]): Etcd3 {
+  return new Etcd3({
+    hosts: [...endpoints],
+    dialTimeout: 2000,
+    grpcOptions: {
+      // Reconnect within a fraction of a second when etcd is back (gRPC's own backoff grows to 2 min).
+      'grpc.initial_reconnect_backoff_ms': 50,
+      'grpc.max_reconnect_backoff_ms': 500,
+    },
+    defaultCallOptions: ctx => (ctx.isStream ? {} : { deadline: Date.now() + CALL_MS }),
+    faultHandling: {
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), {
+          halfOpenAfter: 300,
+          breaker: new ConsecutiveBreaker(3),
+        }),
+      global: retry(handleWhen(isRecoverableError), {
+        maxAttempts: 2,
+        backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }),
+      }),
+      // etcd3 calls `.next()` on it (a backoff factory), though its types ask for a backoff.
+      watchBackoff: new ExponentialBackoff({
+        initialDelay: 20,
+        maxDelay: 500,
+      }) as unknown as IBackoff<unknown>,
+    },
+  })
+}
+
+/** An error's first line, for a log line; gRPC's wordy connection errors cut to their cause. */
+export function say(e: unknown): string {
+  const line = describeError(e).split('\n')[0]!
+  const cause =
+    /No connection established\. Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/.exec(line)
+  return cause ? cause[1]! : line.replace(/\s*Resolution note:\s*$/, '')
+}
+
+/** Waits until etcd answers, saying every 10 s what it waits for. Rejects when `signal` aborts. */
+export async function reach(
+  kv: Namespace,
+  endpoints: readonly string[],
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  let delay = 50
+  let said = 0
+  for (;;) {
+    try {
+      await kv
+        .get('deploy/latest')
+        .options({ deadline: Date.now() + 2000 })
+        .string()
+      if (said) log.info(`reached etcd at ${endpoints.join(', ')}`)
+      return
+    } catch (err) {
+      if (Date.now() - said > 10_000) {
+        log.info(`waiting for etcd at ${endpoints.join(', ')} (${say(err)})`)
+        said = Date.now()
+      }
+    }
+    await sleep(delay, signal)
+    delay = Math.min(delay * 2, 1000)
+  }
+}
+
+/** Resolves after `ms`; rejects when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(t)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

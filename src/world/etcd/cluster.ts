@@ -1,0 +1,214 @@
+/**
+ * Forming and leaving an etcd cluster, for the etcd world:
+ *
+ * - without seeds, this host starts a managed etcd server: a new one-member cluster (or the one
+ *   whose data is already under `<prefix>/etcd/`);
+ * - with seeds, it joins that cluster: as a member (MemberAdd, then its own server started to
+ *   join the others) while the cluster has fewer members than the ideal size, else (or with
+ *   `--no-server`) as a client only;
+ * - on leaving, a member removes itself first (so the others keep their quorum) and stops its
+ *   server; the last member keeps its data for the next start.
+ */
+import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Etcd3, IMember } from 'etcd3'
+import { describeError, MgmtError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import { etcdClient, reach, say, sleep } from './client.js'
+import { EtcdServer } from './server.js'
+import { EtcdWorld } from './world.js'
+
+export interface ClusterOptions {
+  readonly hostname: string
+  /** The state directory: the server's data goes in `<prefix>/etcd/`. */
+  readonly prefix: string
+  readonly log: Logger
+  /** Client URLs of an existing cluster to join; none: start a new one. */
+  readonly seeds: readonly string[]
+  /** This host's server: where it serves clients, and its peers. */
+  readonly clientUrls: readonly string[]
+  readonly serverUrls: readonly string[]
+  /** May this host run an etcd server (`--no-server`: no)? */
+  readonly server: boolean
+  /** A joining host becomes a member while the cluster has fewer members than this. */
+  readonly idealClusterSize: number
+  /** The etcd binary. */
+  readonly etcdBinary: string
+}
+
+/** The etcd world of a cluster: it is formed or joined when the world gets ready, left when it closes. */
+export function clusterWorld(opts: ClusterOptions): EtcdWorld {
+  const cluster = new Cluster(opts)
+  return new EtcdWorld({
+    hostname: opts.hostname,
+    log: opts.log,
+    endpoints: signal => cluster.start(signal),
+    afterClose: () => cluster.leave(),
+  })
+}
+
+class Cluster {
+  readonly #o: ClusterOptions
+  readonly #log: Logger
+  readonly #dir: string
+  #server: EtcdServer | undefined
+  /** A client for membership changes, to this host's server and the seeds. */
+  #admin: Etcd3 | undefined
+
+  constructor(opts: ClusterOptions) {
+    this.#o = opts
+    this.#log = opts.log.child('etcd')
+    this.#dir = join(opts.prefix, 'etcd')
+  }
+
+  /** Forms or joins the cluster; resolves with the client URLs to use. */
+  async start(signal: AbortSignal): Promise<readonly string[]> {
+    const o = this.#o
+    if (!o.seeds.length) {
+      await this.#serve('new', `${peers(o.hostname, o.serverUrls)}`, signal)
+      this.#admin = etcdClient(o.clientUrls)
+      return o.clientUrls
+    }
+    // A client talks to the seeds, and only to them: the members' own URLs may mean nothing from
+    // here (a host that reaches the cluster through a tunnel). More seeds, more failover.
+    if (!o.server) return o.seeds
+    const admin = etcdClient(o.seeds)
+    this.#admin = admin
+    await reach(admin, o.seeds, this.#log, signal)
+    const members = (await admin.cluster.memberList({})).members
+    const mine = members.find(m => m.name === o.hostname)
+    if (mine && existsSync(join(this.#dir, 'data', 'member'))) {
+      this.#log.info(`rejoining the cluster as member ${o.hostname}`)
+      await this.#serve('existing', initialCluster(members, mine.ID, o.hostname), signal)
+      return this.#member()
+    }
+    if (mine) {
+      this.#log.info(`removing the stale member ${o.hostname} (its data is gone)`)
+      await admin.cluster.memberRemove({ ID: mine.ID })
+    }
+    const others = members.filter(m => m !== mine)
+    if (others.length >= o.idealClusterSize) {
+      this.#log.info(
+        `the cluster has ${others.length} members (ideal size ${o.idealClusterSize}): joining as a client`,
+      )
+      return o.seeds
+    }
+    await this.#join(admin, signal)
+    return this.#member()
+  }
+
+  /**
+   * A member talks to its own server only (the seeds may leave; its own server is there as long as
+   * it is), for its world and for membership changes.
+   */
+  #member(): readonly string[] {
+    this.#admin?.close()
+    this.#admin = etcdClient(this.#o.clientUrls)
+    return this.#o.clientUrls
+  }
+
+  /** Adds this host as a member, then starts its server to join; undoes the add if it cannot start. */
+  async #join(admin: Etcd3, signal: AbortSignal): Promise<void> {
+    const o = this.#o
+    // A new member starts from nothing: what is here belonged to another cluster.
+    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    let added: { member: IMember; members: IMember[] }
+    try {
+      added = await admin.cluster.memberAdd({ peerURLs: [...o.serverUrls] })
+    } catch (err) {
+      throw new MgmtError('ERR_CLUSTER_JOIN', { seeds: o.seeds, reason: say(err) }, { cause: err })
+    }
+    this.#log.info(`joining the cluster as member ${o.hostname} (${added.members.length} members)`)
+    try {
+      await this.#serve('existing', initialCluster(added.members, added.member.ID, o.hostname), signal)
+    } catch (err) {
+      await admin.cluster.memberRemove({ ID: added.member.ID }).catch(() => {})
+      throw err
+    }
+  }
+
+  async #serve(state: 'new' | 'existing', initial: string, signal: AbortSignal): Promise<void> {
+    const o = this.#o
+    this.#server = await EtcdServer.start({
+      binary: o.etcdBinary,
+      name: o.hostname,
+      dataDir: join(this.#dir, 'data'),
+      logFile: join(this.#dir, 'server.log'),
+      clientUrls: o.clientUrls,
+      peerUrls: o.serverUrls,
+      initialCluster: initial,
+      state,
+      log: this.#log,
+      signal,
+    })
+    this.#log.info(`serving clients on ${o.clientUrls.join(', ')}, peers on ${o.serverUrls.join(', ')}`)
+  }
+
+  /** Leaves the cluster: a member removes itself unless it is the last one, then stops its server. */
+  async leave(): Promise<void> {
+    const server = this.#server
+    const admin = this.#admin
+    this.#server = undefined
+    this.#admin = undefined
+    try {
+      if (server && admin) await this.#removeSelf(admin, server)
+    } finally {
+      admin?.close()
+      await server?.stop()
+    }
+  }
+
+  async #removeSelf(admin: Etcd3, server: EtcdServer): Promise<void> {
+    const me = this.#o.hostname
+    let gone = false
+    void server.exited.then(() => {
+      gone = true
+    })
+    // A removal can be refused while the cluster settles (a leader election): tried for a while.
+    // When every member leaves at once, the last ones may have no quorum left: give up then.
+    const deadline = Date.now() + 5000
+    const soon = () => ({ deadline: Math.min(deadline, Date.now() + 2000) })
+    let asked = false
+    let first: unknown
+    for (;;) {
+      try {
+        // Removed, our server stops at once, often before its answer to the removal gets out.
+        if (asked && gone) return await this.#left()
+        const members = (await admin.cluster.memberList({}, soon())).members
+        const mine = members.find(m => m.name === me)
+        if (!mine) return await this.#left()
+        if (members.length === 1) return // the last member keeps its data, and the cluster
+        server.expectExit() // a removed member's server stops by itself
+        asked = true
+        await admin.cluster.memberRemove({ ID: mine.ID }, soon())
+        return await this.#left(members.length - 1)
+      } catch (err) {
+        first ??= err
+        if (asked) await Promise.race([server.exited, sleep(1000, new AbortController().signal)])
+        if (asked && gone) return await this.#left()
+        if (Date.now() > deadline) {
+          this.#log.warn(`could not leave the cluster cleanly: ${describeError(first)}`)
+          return
+        }
+        this.#log.debug(`leaving the cluster: ${describeError(err)}`)
+        await sleep(200, new AbortController().signal)
+      }
+    }
+  }
+
+  /** No longer a member: this data cannot start a server again. */
+  async #left(remain?: number): Promise<void> {
+    const n = remain === undefined ? '' : ` (${remain} member${remain === 1 ? ' remains' : 's remain'})`
+    this.#log.info(`left the cluster${n}`)
+    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+  }
+}
+
+/** `name=url,...` for a member's peer URLs. */
+const peers = (name: string, urls: readonly string[]): string => urls.map(u => `${name}=${u}`).join(',')
+
+/** Every member's peers, this one named; members that have not started yet have no name. */
+function initialCluster(members: readonly IMember[], myId: string, me: string): string {
+  return members.map(m => peers(m.ID === myId ? me : m.name, m.peerURLs)).join(',')
+}

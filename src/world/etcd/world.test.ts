@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { startEtcd, type TestEtcd } from '../../testing/etcd.js'
+import { Calls, worldContract } from '../../testing/worldcontract.js'
+import { memoryLogger, silentLogger } from '../../util/logger.js'
+import type { ExportedResource } from '../world.js'
+import { EtcdWorld } from './world.js'
+
+worldContract('etcd', async () => {
+  const etcd = await startEtcd()
+  return {
+    multiHost: true,
+    // A short lease, so that the registration of a host that closed without revoking goes soon.
+    open: async h =>
+      new EtcdWorld({ hostname: h, endpoints: [etcd.clientUrl], log: silentLogger, leaseTtl: 3 }),
+    cleanup: () => etcd.cleanup(),
+  }
+})
+
+let etcd: TestEtcd
+before(async () => {
+  etcd = await startEtcd()
+})
+after(() => etcd?.cleanup())
+
+const res = (name: string, content: string): ExportedResource => ({
+  kind: 'file',
+  name,
+  params: { path: `/tmp/e/${name}`, content },
+  to: ['*'],
+})
+
+test('the keys are where etcdctl, or any other client, finds them', async () => {
+  const w = new EtcdWorld({ hostname: 'hk', endpoints: [etcd.clientUrl], log: silentLogger })
+  try {
+    await w.strSet('greeting', 'hello')
+    await w.strMapSet('greeting', 'per-host')
+    await w.resExport([res('a/b', 'x')])
+    await w.setConverged(true)
+    assert.equal(await etcd.get('/_mgmt/strings/greeting'), 'hello')
+    assert.equal(await etcd.get('/_mgmt/strings/greeting/hk'), 'per-host')
+    assert.deepEqual(JSON.parse((await etcd.get('/_mgmt/exported/hk/resources/file/a/b'))!), {
+      kind: 'file',
+      meta: {},
+      name: 'a/b',
+      params: { content: 'x', path: '/tmp/e/a/b' },
+      to: ['*'],
+    })
+    assert.equal(await etcd.get('/_mgmt/converged/hk'), 'true')
+    assert.ok(await etcd.get('/_mgmt/hosts/hk'))
+    // A value set by another client is what this world reads.
+    await etcd.ctl('put', '/_mgmt/strings/greeting', 'from etcdctl')
+    assert.equal(await w.strGet('greeting'), 'from etcdctl')
+  } finally {
+    await w.close()
+  }
+  // Closing unregisters the host: its leased keys go at once.
+  assert.equal(await etcd.get('/_mgmt/hosts/hk'), undefined)
+  assert.equal(await etcd.get('/_mgmt/converged/hk'), undefined)
+  // Exports stay: another host still collects what this one exported.
+  assert.ok(await etcd.get('/_mgmt/exported/hk/resources/file/a/b'))
+})
+
+test('an unchanged export writes nothing: the revision of the key stays', async () => {
+  const w = new EtcdWorld({ hostname: 'hr', endpoints: [etcd.clientUrl], log: silentLogger })
+  try {
+    await w.resExport([res('one', '1'), res('two', '2')])
+    const rev = async (name: string): Promise<number> =>
+      JSON.parse(await etcd.ctl('get', '-w', 'json', `/_mgmt/exported/hr/resources/file/${name}`)).kvs[0]
+        .mod_revision
+    const before = await rev('one')
+    assert.equal(await w.resExport([res('two', '2'), res('one', '1')]), false)
+    assert.equal(await w.resExport([res('one', '1'), res('two', 'changed')]), true)
+    assert.equal(await rev('one'), before)
+    assert.equal(await w.resExport([res('two', 'changed')]), true)
+    assert.deepEqual(await etcd.keys('/_mgmt/exported/hr/'), ['/_mgmt/exported/hr/resources/file/two'])
+  } finally {
+    await w.close()
+  }
+})
+
+test('etcd unreachable at start: the world waits, saying for what, and is ready once etcd is', async () => {
+  const log = memoryLogger('info')
+  const late = await startEtcd()
+  await late.kill()
+  const w = new EtcdWorld({ hostname: 'hw', endpoints: [late.clientUrl], log })
+  try {
+    const ready = w.ready()
+    // Wait for the log line, then bring etcd up.
+    while (!log.lines.some(l => l.startsWith(`waiting for etcd at ${late.clientUrl}`)))
+      await new Promise(r => setTimeout(r, 20))
+    await late.restart()
+    await ready
+    assert.ok(log.lines.includes(`reached etcd at ${late.clientUrl}`), log.lines.join('\n'))
+    assert.ok(await late.get('/_mgmt/hosts/hw'))
+  } finally {
+    await w.close()
+    await late.cleanup()
+  }
+})
+
+test('etcd lost and back: watches wake, an export made meanwhile is written, the host registers again', async () => {
+  const log = memoryLogger('info')
+  const lost = await startEtcd()
+  const w = new EtcdWorld({ hostname: 'hf', endpoints: [lost.clientUrl], log, leaseTtl: 1 })
+  const other = new EtcdWorld({ hostname: 'hg', endpoints: [lost.clientUrl], log: silentLogger })
+  const ac = new AbortController()
+  try {
+    await w.resExport([res('before', 'b')])
+    const calls = new Calls()
+    await other.resWatch(ac.signal, calls.fn)
+    await lost.kill()
+    // While etcd is down the export cannot be written; it is not lost.
+    await assert.rejects(w.resExport([res('before', 'b'), res('during', 'd')]))
+    // Down for longer than the lease: the registration expires with it.
+    await new Promise(r => setTimeout(r, 2500))
+    await lost.restart()
+    await calls.until(
+      async () => (await other.resCollect({ host: 'hf' })).map(r => r.name).join() === 'before,during',
+      'the export made during the outage',
+    )
+    await calls.until(async () => (await other.convergedGet()).has('hf'), 'hf registered again', 15_000)
+    assert.match(log.lines.join('\n'), /lost etcd/)
+    assert.match(log.lines.join('\n'), /etcd is back/)
+  } finally {
+    ac.abort()
+    await other.close()
+    await w.close()
+    await lost.cleanup()
+  }
+})
