@@ -6,6 +6,7 @@ import { errCode } from '../util/errors.js'
 import type { PathWatcher } from '../util/fswatch.js'
 import type { Logger } from '../util/logger.js'
 import { writeStateFile } from '../util/statefile.js'
+import { sweepTemps } from '../util/tempfile.js'
 import type { World } from '../world/world.js'
 import type { GraphResource, RecvState, ResourceContext, StateFiles } from './resource.js'
 
@@ -50,20 +51,27 @@ export function createContext(p: ContextParts): ResourceContext {
   }
 }
 
-/** State files in `dir`, a 0700 directory made on first use. */
+/**
+ * State files in `dir`, a 0700 directory made on first write. The temporary files a crash left in
+ * it are removed on first use.
+ */
 export function stateFiles(dir: string): StateFiles {
   let made: Promise<unknown> | undefined
+  let swept: Promise<unknown> | undefined
+  const sweep = (): Promise<unknown> => (swept ??= sweepTemps(dir).catch(() => (swept = undefined)))
   const path = async (name: string): Promise<string> => {
     made ??= mkdir(dir, { recursive: true, mode: 0o700 }).catch(e => {
       made = undefined
       throw e
     })
     await made
+    await sweep()
     return join(dir, name)
   }
   return {
     path,
     async read(name) {
+      await sweep()
       try {
         return await readFile(join(dir, name), 'utf8')
       } catch (e) {

@@ -64,6 +64,8 @@ export interface RecvState {
   readonly key: string
   /** The value differs from the last one this resource applied; sticky until a successful checkApply. */
   readonly changed: boolean
+  /** The value is a secret (see `sensitive`): never show it, say `(sensitive content changed)`. */
+  readonly sensitive?: boolean
 }
 
 /** A resource's own small files, in its private directory, kept across restarts. */

@@ -13,7 +13,7 @@
  * makes it dirty.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describeError, isAbortError, MgmtError } from '../util/errors.js'
+import { describeError, isAbortError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
@@ -80,6 +80,8 @@ export class Worker implements Peer {
   /** Received params (ctx.recv()). */
   readonly recvState: Record<string, RecvState> = {}
   #clean = false
+  /** Why the last pass waited (ERR_RES_WAITING), so that a long wait is logged once. */
+  #waitingFor: string | undefined
   #started = false
   #failed = false
   #stopping = false
@@ -210,10 +212,12 @@ export class Worker implements Peer {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#process(cause)
+        this.#waitingFor = undefined
         if (this.res.meta.retryreset) this.host.saveRetries(this.id, this.res.meta.retry)
         return
       } catch (err) {
         if (this.#stopping || isAbortError(err)) return
+        if (isMgmtError(err, 'ERR_RES_WAITING')) return this.#wait(err.message)
         this.log.error(describeError(err))
         const left = this.host.retriesLeft(this.res)
         if (left === 0) return this.#giveUp(err, attempt)
@@ -222,6 +226,17 @@ export class Worker implements Peer {
         if (this.#stopping) return
       }
     }
+  }
+
+  /**
+   * The resource cannot act until another one repairs what it stands on (ERR_RES_WAITING): not a
+   * failure, no retry spent. It stays dirty and runs again when poked (that resource has run) or
+   * on its next watch event.
+   */
+  #wait(why: string): void {
+    this.#clean = false
+    if (why !== this.#waitingFor) this.log.info(why)
+    this.#waitingFor = why
   }
 
   #giveUp(err: unknown, attempts: number): void {

@@ -30,6 +30,7 @@ const messages = {
   ERR_RES_INIT: (d: { res: string }) => `${d.res}: init failed`,
   ERR_RES_CHECKAPPLY_TIMEOUT: (d: { res: string; ms: number }) =>
     `${d.res}: checkApply timed out after ${d.ms} ms`,
+  ERR_RES_WAITING: (d: { on: string; reason: string }) => `waiting for ${d.on}: ${d.reason}`,
   ERR_RES_FAILED: (d: { res: string; attempts: number }) =>
     `${d.res}: failed permanently after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
   ERR_GRAPH_CYCLE: (d: { cycle: readonly string[] }) =>
@@ -92,6 +93,30 @@ export const errorCodes = Object.keys(messages) as ErrorCode[]
 export const errCode = (e: unknown): string | undefined => {
   const code = (e as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * What a system error says, without the paths Node puts in its message (`no space left on device
+ * (ENOSPC)`), for messages that name the path the user knows instead of a temporary one.
+ */
+export function sysReason(e: unknown): string {
+  const code = errCode(e)
+  const msg = e instanceof Error ? e.message : String(e)
+  const m = /^[A-Z0-9_]+: (.*?)(?:, \w+(?: '.*)?)?$/s.exec(msg)
+  if (code && m) return `${m[1]} (${code})`
+  return msg
+}
+
+/**
+ * An I/O error about `path`, the managed path, whatever temporary name the failing call used: the
+ * system error's reason and code, and no cause (whose message would show the temporary name).
+ */
+export function ioError(action: string, path: string, e: unknown): Error {
+  if (isMgmtError(e) || (e as { mgmtPath?: unknown } | null)?.mgmtPath !== undefined) return e as Error
+  return Object.assign(new Error(`cannot ${action} ${path}: ${sysReason(e)}`), {
+    code: errCode(e),
+    mgmtPath: path,
+  })
 }
 
 /** True for the error an aborted signal produces: a normal shutdown, never a failure. */
