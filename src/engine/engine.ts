@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
-import type { Logger } from '../util/logger.js'
+import { type Logger, redacting } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextParts, createContext } from './context.js'
@@ -63,7 +63,9 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
 /** The per-resource wiring of a context: how it reaches its worker. */
 type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph'>
 
-const noTransfer: Transfer = { changed: [], lines: [] }
+const NO_SECRETS: ReadonlySet<string> = new Set()
+
+const noTransfer: Transfer = { changed: [], lines: [], unknown: [] }
 
 export class Engine implements WorkerHost {
   readonly converger: Converger
@@ -131,10 +133,13 @@ export class Engine implements WorkerHost {
     return false
   }
 
-  async notify(id: string): Promise<void> {
-    const sets: Promise<void>[] = []
-    for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) sets.push(this.#refresh.set(id, to))
-    await Promise.all(sets)
+  async intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined> {
+    const tos: string[] = []
+    for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) tos.push(to)
+    if (!tos.length) return undefined
+    await this.#refresh.load()
+    const fresh = await this.#refresh.intend(id, tos)
+    return changed => this.#refresh.settle(id, fresh, changed)
   }
 
   async delivered(id: string): Promise<void> {
@@ -146,9 +151,17 @@ export class Engine implements WorkerHost {
   receive(w: Worker): Transfer {
     const incoming: { sender: SenderView; pairs: readonly SendRecvPair[] }[] = []
     for (const [from, e] of this.#graph.incoming(w.id))
-      if (e.sendRecv.length)
-        incoming.push({ sender: this.#workers.get(from) ?? { id: from, sent: undefined }, pairs: e.sendRecv })
-    return incoming.length ? transfer(w.id, w.res.def, incoming, w.params, w.recvState) : noTransfer
+      if (e.sendRecv.length) {
+        const def = this.#graph.vertex(from)?.def
+        const sender = this.#workers.get(from) ?? {
+          id: from,
+          sent: undefined,
+          sensitive: (k: string) => def?.sensitive?.includes(k) === true,
+        }
+        incoming.push({ sender, pairs: e.sendRecv })
+      }
+    if (!incoming.length) return noTransfer
+    return transfer(w.id, w.res.def, incoming, w.params, w.recvState, this.noop || w.res.meta.noop)
   }
 
   retriesLeft(res: Res): number {
@@ -265,8 +278,9 @@ export class Engine implements WorkerHost {
   }
 
   async #create(res: Res): Promise<Worker | undefined> {
-    const log = this.#opts.log.child(res.id)
     let worker: Worker | undefined
+    // Whatever logs for this resource (its kind, the engine) never shows a secret it holds.
+    const log = redacting(this.#opts.log.child(res.id), () => worker?.secrets() ?? NO_SECRETS)
     const members = [res, ...(res.group ?? [])]
     const gate = readyGate(members.length, () => worker?.event())
     const handle = this.converger.register(true)

@@ -34,7 +34,17 @@
  * `ctx.refresh()` is true when an incoming `notify` edge carries a pending notification; kinds with
  * `traits.refreshable` act on it (reload, regenerate). `ctx.send(values)` publishes the kind's
  * `sends` values in every successful checkApply (typed: a kind can only send what its `sends`
- * declares); `ctx.recv()` tells which received params changed. `ctx.world` reaches the shared
+ * declares); `ctx.recv()` tells which received params changed.
+ *
+ * ## Secrets
+ *
+ * A kind lists in `sensitive` the sends that are secrets (password's `password`). The engine keeps
+ * the mark along send/recv: a received secret has `ctx.recv()[param].sensitive`, and a resource
+ * that received one sends nothing but secrets itself (a `value` passing a password on). A kind
+ * never logs a sensitive value: where it would show one (a diff, a message), it says
+ * `(sensitive content changed)`. The engine backs this up for every kind, present and future: the
+ * logger of a resource that sent or received a secret replaces the secret's text, wherever it
+ * appears in a line (its own, the engine's, `--debug`, JSON), with `(sensitive)`. `ctx.world` reaches the shared
  * key/value store and exported resources. `ctx.state` keeps the resource's own small files (a
  * password's token, a value, a command's last outputs) across restarts.
  *
@@ -152,6 +162,8 @@ export interface ResourceDef<
   readonly traits?: Traits
   /** Sendable values: key → zod schema of the value. */
   readonly sends?: Snd
+  /** Keys of `sends` whose values are secrets: never shown, and marked along send/recv. */
+  readonly sensitive?: readonly (keyof Snd & string)[]
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
   /** Cross-field checks. Pure; returns every problem. */
@@ -197,6 +209,7 @@ export interface AnyResourceDef {
   readonly obsolete?: Readonly<Record<string, string>>
   readonly traits?: Traits
   readonly sends?: SendsShape
+  readonly sensitive?: readonly string[]
   normalize?(params: PlainParams, name: string): PlainParams
   validate?(params: PlainParams): Issue[]
   uids?(params: PlainParams, name: string): readonly string[]

@@ -19,7 +19,7 @@ import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
 import { TokenBucket } from './features/ratelimit.js'
 import type { Semaphores } from './features/semaphore.js'
-import { markApplied, type Transfer } from './features/sendrecv.js'
+import { markApplied, sendIsSensitive, stringsIn, type Transfer } from './features/sendrecv.js'
 import type { Instance, RecvState } from './resource.js'
 
 /** A neighbour, as a worker sees it. */
@@ -47,8 +47,12 @@ export interface WorkerHost {
   checked(w: Worker, ok: boolean, apply: boolean, cause: Cause): void
   /** Is a notification pending on an incoming notify edge? */
   refreshPending(id: string): boolean
-  /** Persist a notification on each outgoing notify edge (the resource changed something). */
-  notify(id: string): Promise<void>
+  /**
+   * Before a checkApply with apply=true: persist a notification on each outgoing notify edge.
+   * Resolves once it is on disk, with the function that settles it after the check (`changed`:
+   * keep it pending; otherwise drop it); undefined when there is no outgoing notify edge.
+   */
+  intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined>
   /** Remove the delivered notifications of the incoming edges. */
   delivered(id: string): Promise<void>
   /** Copy the values sent along incoming edges into `w.params`. */
@@ -67,6 +71,8 @@ export interface WorkerHost {
 const STOPPED: Error = Object.freeze(Object.assign(new Error('stopped'), { name: 'AbortError' }))
 
 export type Cause = 'startup' | 'watch event' | 'poke' | 'notification'
+
+const NO_SECRETS: ReadonlySet<string> = new Set()
 
 export class Worker implements Peer {
   /** Timestamp of the last successful process; 0 = never. */
@@ -113,6 +119,21 @@ export class Worker implements Peer {
 
   get id(): string {
     return this.res.id
+  }
+
+  /** Is what this resource sends under `key` a secret? (Its kind says so, or it received one.) */
+  sensitive(key: string): boolean {
+    return sendIsSensitive(this.res.def, key, this.recvState)
+  }
+
+  /** The secrets this resource holds (sent or received), which its logger never shows. */
+  secrets(): ReadonlySet<string> {
+    const received = Object.entries(this.recvState).filter(([, s]) => s.sensitive)
+    if (!received.length && !this.res.def.sensitive?.length) return NO_SECRETS
+    const out = new Set<string>()
+    for (const [k] of received) stringsIn(this.params[k], out)
+    for (const [k, v] of Object.entries(this.sent ?? {})) if (this.sensitive(k)) stringsIn(v, out)
+    return out
   }
   get hasFailed(): boolean {
     return this.#failed
@@ -209,6 +230,7 @@ export class Worker implements Peer {
   }
 
   async #processWithRetry(cause: Cause): Promise<void> {
+    let stateFailures = 0
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#process(cause)
@@ -218,6 +240,11 @@ export class Worker implements Peer {
       } catch (err) {
         if (this.#stopping || isAbortError(err)) return
         if (isMgmtError(err, 'ERR_RES_WAITING')) return this.#wait(err.message)
+        if (isMgmtError(err, 'ERR_STATE_WRITE')) {
+          await this.#stateRetry(err, ++stateFailures)
+          if (this.#stopping) return
+          continue
+        }
         this.log.error(describeError(err))
         const left = this.host.retriesLeft(this.res)
         if (left === 0) return this.#giveUp(err, attempt)
@@ -237,6 +264,18 @@ export class Worker implements Peer {
     this.#clean = false
     if (why !== this.#waitingFor) this.log.info(why)
     this.#waitingFor = why
+  }
+
+  /**
+   * The engine's own state could not be written (a full disk): nothing was changed, and nothing
+   * may be until it can be, or a notification could be lost. Retried for as long as it takes, with
+   * a growing delay and an error line each time, no retry of the resource spent; the vertex stays
+   * busy, so the run is never reported converged meanwhile.
+   */
+  async #stateRetry(err: MgmtError, failures: number): Promise<void> {
+    const ms = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6))
+    this.log.error(`${err.message}; nothing was changed, retrying in ${ms / 1000} s`)
+    await sleep(ms, undefined, { signal: this.#watchAbort.signal }).catch(() => {})
   }
 
   #giveUp(err: unknown, attempts: number): void {
@@ -276,7 +315,7 @@ export class Worker implements Peer {
   /** The part of a pass that holds the semaphores. */
   async #run(cause: Cause): Promise<void> {
     const noop = this.host.noop || this.res.meta.noop
-    this.#receive()
+    const unknown = this.#receive()
     const refresh = this.host.refreshPending(this.id)
     let ok = true
     const first = this.ts === 0
@@ -285,10 +324,12 @@ export class Worker implements Peer {
       const why = refresh ? 'notification' : cause
       this.refreshing = refresh
       try {
-        ok = await this.#checkApply(!noop)
+        ok = await this.#checkApplyNotifying(!noop)
       } finally {
         this.refreshing = false
       }
+      // A dry run whose received values are not known yet would change them: say so.
+      if (unknown) ok = false
       if (this.log.isDebug) this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${why})`)
       this.host.checked(this, ok, !noop, why)
     }
@@ -298,8 +339,6 @@ export class Worker implements Peer {
       this.applied = true
       markApplied(this.recvState)
       if (refresh) await this.host.delivered(this.id)
-      // Written to disk before this resource counts as done, so a crash cannot lose it.
-      if (!ok) await this.host.notify(this.id)
     }
     this.ts = this.host.tick()
     // After a real check every dependent may need to run; after a pass that only confirmed a clean
@@ -310,14 +349,47 @@ export class Worker implements Peer {
     for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts)) d.poke()
   }
 
-  /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
-  #receive(): void {
+  /**
+   * Send/recv: a changed value makes this resource dirty, and its params are checked again. True
+   * when, in a dry run, a value is not known yet (its sender never ran).
+   */
+  #receive(): boolean {
     const t = this.host.receive(this)
-    if (!t.changed.length) return
     for (const line of t.lines) this.log.info(line)
+    if (t.unknown.length) this.#clean = false
+    if (!t.changed.length) return t.unknown.length > 0
     this.#clean = false
     const issues = this.res.def.validate?.(this.params) ?? []
     if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: this.id, issues })
+    return t.unknown.length > 0
+  }
+
+  /**
+   * checkApply, with the notifications of its outgoing notify edges on disk before anything can
+   * change: kept when it changed something or failed (it may have changed something first),
+   * dropped when it found nothing to change. A crash at any point loses none.
+   */
+  async #checkApplyNotifying(apply: boolean): Promise<boolean> {
+    if (!apply) return this.#checkApply(false)
+    let settle: ((changed: boolean) => Promise<void>) | undefined
+    try {
+      settle = await this.host.intendNotify(this.id)
+    } catch (err) {
+      throw new MgmtError(
+        'ERR_STATE_WRITE',
+        { what: 'the notifications this change will send', reason: describeError(err) },
+        { cause: err },
+      )
+    }
+    let ok: boolean
+    try {
+      ok = await this.#checkApply(true)
+    } catch (err) {
+      await settle?.(true)
+      throw err
+    }
+    await settle?.(!ok)
+    return ok
   }
 
   async #checkApply(apply: boolean): Promise<boolean> {

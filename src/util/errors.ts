@@ -31,6 +31,7 @@ const messages = {
   ERR_RES_CHECKAPPLY_TIMEOUT: (d: { res: string; ms: number }) =>
     `${d.res}: checkApply timed out after ${d.ms} ms`,
   ERR_RES_WAITING: (d: { on: string; reason: string }) => `waiting for ${d.on}: ${d.reason}`,
+  ERR_STATE_WRITE: (d: { what: string; reason: string }) => `cannot record ${d.what}: ${d.reason}`,
   ERR_RES_FAILED: (d: { res: string; attempts: number }) =>
     `${d.res}: failed permanently after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
   ERR_GRAPH_CYCLE: (d: { cycle: readonly string[] }) =>

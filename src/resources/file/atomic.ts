@@ -10,10 +10,10 @@
  * directory the graph manages is refused when it is a link. Errors name the target, never the
  * temporary file.
  */
-import { constants } from 'node:fs'
 import { type FileHandle, open, rename, symlink, unlink } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { errCode, ioError } from '../../util/errors.js'
+import { syncDir } from '../../util/statefile.js'
 import { createTemp, isTempName, tempName, withWriteLock } from '../../util/tempfile.js'
 import { type DirRef, openDir } from './nofollow.js'
 
@@ -38,44 +38,8 @@ export interface WriteOptions {
 
 const CHUNK = 1 << 20
 
-async function syncNow(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
-/**
- * Directory fsyncs, coalesced per directory (a group commit): a caller joins a sync that is queued
- * and not started yet, since it will start after the caller's rename; otherwise it queues the next
- * one. 1,000 files written at once into one directory cost a few directory fsyncs, not 1,000. This
- * map holds only syncs in flight.
- */
-const dirSyncs = new Map<string, { running?: Promise<void>; queued?: Promise<void> }>()
-
-/** fsync a directory, so that a rename in it survives a crash. */
-export function fsyncDir(dir: string): Promise<void> {
-  const s = dirSyncs.get(dir) ?? {}
-  dirSyncs.set(dir, s)
-  if (s.queued) return s.queued
-  const p: Promise<void> = (s.running ?? Promise.resolve())
-    .catch(() => {})
-    .then(async () => {
-      // Started: whoever comes from now on may have renamed after it, and needs the next one.
-      s.queued = undefined
-      s.running = p
-      try {
-        await syncNow(dir)
-      } finally {
-        if (s.running === p) s.running = undefined
-        if (!s.running && !s.queued) dirSyncs.delete(dir)
-      }
-    })
-  s.queued = p
-  return p
-}
+/** fsync a directory, so that a rename in it survives a crash (coalesced per directory). */
+export const fsyncDir = syncDir
 
 /**
  * The mode a temporary file is created with: the final one without group and other bits (they come
