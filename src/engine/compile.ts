@@ -158,6 +158,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     edgeOrigins.set(`${from}\0${to}`, at)
   }
   issues.push(...checkSendRecv(graph, (from, to) => edgeOrigins.get(`${from}\0${to}`) ?? []))
+  issues.push(...uidConflicts(graph, origins))
   if (issues.length === 0) {
     const auto = opts.noAutoEdges ? undefined : addAutoEdges(graph)
     for (const d of auto?.dropped ?? []) warnings.push({ path: [], message: d })
@@ -172,6 +173,28 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   if (issues.length) throw new GraphInvalid(issues, warnings)
   if (!opts.noAutoGroup) autoGroup(graph)
   return { graph, name: spec.name, warnings }
+}
+
+/**
+ * Two resources that manage one thing (the same uid: `file:/etc/motd` under two names) would fight
+ * over it, each undoing the other's change at once: a load-time conflict instead.
+ */
+function uidConflicts(graph: ResGraph, origins: ReadonlyMap<string, Origin>): LocatedIssue[] {
+  const issues: LocatedIssue[] = []
+  const owner = new Map<string, string>()
+  for (const [id, r] of graph.entries()) {
+    if (!r.def.uids) continue
+    for (const uid of new Set(r.def.uids(r.params, r.name))) {
+      const other = owner.get(uid)
+      if (other === undefined) owner.set(uid, id)
+      else
+        issues.push({
+          path: origins.get(id) ?? [],
+          message: `${id} and ${other} both manage ${uid}: one thing is managed by one resource`,
+        })
+    }
+  }
+  return issues
 }
 
 function hasSpec(spec: GraphSpec, id: string): boolean {

@@ -169,7 +169,9 @@ export interface ResourceDef<
   /** Cross-field checks. Pure; returns every problem. */
   validate?(params: Readonly<z.output<S>>): Issue[]
   /**
-   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure.
+   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Two
+   * resources of one graph with a uid in common would manage one thing twice: a load-time
+   * conflict. Pure.
    */
   uids?(params: Readonly<z.output<S>>, name: string): readonly string[]
   /**

@@ -393,3 +393,47 @@ test('a managed tree removed or moved away while running is repaired; its childr
   const r = await done
   assert.deepEqual(r.failed, [], log.lines.filter(l => l.includes('error')).join('\n'))
 })
+
+test('paths have one spelling; a basename cannot leave dirname; one file, one resource', () => {
+  const registry = builtinRegistry()
+  const load = (resources: ResourceSpec[]) => compileGraph({ name: 'g', resources, edges: [] }, registry)
+  const f = (name: string, params: Record<string, unknown>): ResourceSpec => ({ kind: 'file', name, params })
+  const problems = (resources: ResourceSpec[]): string[] => {
+    try {
+      load(resources)
+    } catch (e) {
+      if (isMgmtError(e, 'ERR_GRAPH_INVALID')) return [...e.details.issues]
+      throw e
+    }
+    return []
+  }
+  const path = (params: Record<string, unknown>, name = 'x'): unknown =>
+    load([f(name, params)]).graph.vertex(`file[${name}]`)?.params.path
+  assert.equal(path({ path: '/srv/a/../b' }), '/srv/b')
+  assert.equal(path({ path: '/srv/./c' }), '/srv/c')
+  assert.equal(path({ path: '//srv//d/' }), '/srv/d/')
+  assert.equal(path({ path: '/srv/e/..' }), '/srv/')
+  assert.equal(path({}, '/srv/x/../name'), '/srv/name')
+  assert.equal(path({ dirname: '/srv/sub/../', basename: 'f' }), '/srv/f')
+
+  for (const basename of ['../../etc/passwd', 'a/b', '..', '.', '/abs'])
+    assert.match(
+      problems([f('x', { path: '/srv/x', dirname: '/srv/dir/', basename, state: 'exists' })]).join('\n'),
+      /basename: must be one name/,
+      basename,
+    )
+  assert.deepEqual(
+    problems([f('x', { path: '/srv/x', dirname: '/srv/', basename: 'sub/', state: 'exists' })]),
+    [],
+  )
+
+  const clash = problems([
+    f('a', { path: '/srv/conf', content: 'one\n' }),
+    f('b', { path: '/srv/x/../conf', content: 'two\n' }),
+    f('c', { path: '/srv/dir/', state: 'exists' }),
+    f('d', { path: '/srv/dir', state: 'absent' }),
+  ])
+  assert.equal(clash.length, 2, clash.join('\n'))
+  assert.match(clash[0]!, /file\[b\] and file\[a\] both manage file:\/srv\/conf/)
+  assert.match(clash[1]!, /file\[d\] and file\[c\] both manage file:\/srv\/dir/)
+})

@@ -617,7 +617,11 @@ export const file = defineResource({
   params: FileParams,
   normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),
   validate: p => validateFile(p),
-  uids: p => [`file:${p.path}`],
+  /** A directory is also its path without the `/`: a file and a directory there would conflict. */
+  uids: p =>
+    p.path.length > 1 && p.path.endsWith('/')
+      ? [`file:${p.path}`, `file:${p.path.slice(0, -1)}`]
+      : [`file:${p.path}`],
   /** A file needs its nearest managed parent directory, and each managed fragment. */
   autoEdges: p => [parentDirs(p.path).map(d => `file:${d}`), ...(p.fragments ?? []).map(f => [`file:${f}`])],
   reversed: p => reversedFile(p.path),
