@@ -10,7 +10,7 @@ import { type RunHandle, start } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { addRunFlags, type RunFlags } from './flags.js'
+import { addOriginalFlags, addRunFlags, type RunFlags, resolveFlags } from './flags.js'
 import { frontendCommands } from './frontends.js'
 
 /** Exit codes: 0 success or converged, 1 runtime failure, 2 usage or invalid graph. */
@@ -21,15 +21,29 @@ export const EXIT_USAGE = 2
 export function addRunCommand(program: Command): void {
   const run = program.command('run').description('run a graph and keep the system in its state')
   addRunFlags(run)
+  addOriginalFlags(run)
   for (const fc of frontendCommands) {
     const cmd = run.command(fc.name).description(fc.description)
     fc.configure?.(cmd)
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
-      const opts = self.optsWithGlobals<RunFlags & Record<string, unknown>>()
+      const opts = resolveFlags(self.optsWithGlobals<RunFlags & Record<string, unknown>>())
       process.exitCode = await runGraphs(opts, fc.open(self.args, opts))
     })
   }
+  // The original's older form, `run --yaml FILE` (or `--file FILE`): the yaml frontend, with a warning.
+  run.action(async (_opts: unknown, self: Command) => {
+    const opts = resolveFlags(self.opts<RunFlags & Record<string, unknown>>())
+    const file = opts.yaml ?? opts.file
+    if (file === undefined) {
+      self.help({ error: true })
+      return
+    }
+    const spelled = opts.yaml !== undefined ? '--yaml' : '--file'
+    process.stderr.write(`mgmt: \`run ${spelled} FILE\` is deprecated: use \`mgmt run yaml ${file}\`\n`)
+    const yaml = frontendCommands.find(f => f.name === 'yaml')!
+    process.exitCode = await runGraphs(opts, yaml.open([file], opts))
+  })
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -53,7 +67,14 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
       opened = await frontend({
         registry: builtinRegistry(),
         // One cache for the source's reloads: an edit re-parses only the resources it touched.
-        compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
+        compile: {
+          strict: flags.strict,
+          noop: flags.noop,
+          sema: flags.sema,
+          noAutoEdges: !flags.autoedges,
+          noAutoGroup: !flags.autogroup,
+          cache: new CompileCache(),
+        },
         log,
         watch: flags.watch,
         signal: stopWatching.signal,

@@ -54,6 +54,20 @@ export function differs(a: Res, b: Res): string | undefined {
   if (reason) return reason
   if (!isDeepStrictEqual(a.meta, b.meta))
     return `the meta differs (${changedKeys(a.meta, b.meta).join(', ')})`
+  return groupDiffers(a.group ?? [], b.group ?? [])
+}
+
+/** Why two vertices' grouped resources differ: one added, removed, or changed. */
+function groupDiffers(a: readonly Res[], b: readonly Res[]): string | undefined {
+  const ids = (g: readonly Res[]): Set<string> => new Set(g.map(r => r.id))
+  const [ia, ib] = [ids(a), ids(b)]
+  for (const r of b) if (!ia.has(r.id)) return `${r.id} was grouped into it`
+  for (const r of a) if (!ib.has(r.id)) return `${r.id} left its group`
+  const byId = new Map(b.map(r => [r.id, r]))
+  for (const r of a) {
+    const why = differs(r, byId.get(r.id)!)
+    if (why) return `its grouped ${r.id} changed: ${why}`
+  }
   return undefined
 }
 
