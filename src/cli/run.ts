@@ -1,4 +1,5 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
+import { EventEmitter } from 'node:events'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -61,10 +62,15 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
 export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info', { format: flags.logFormat })
   const stopWatching = new AbortController()
+  const reloads = new EventEmitter()
   let opened: GraphStream | undefined
   if (frontend) {
     try {
       opened = await frontend({
+        onReload: fn => {
+          reloads.on('reload', fn)
+          return () => reloads.off('reload', fn)
+        },
         registry: builtinRegistry(),
         // One cache for the source's reloads: an edit re-parses only the resources it touched.
         compile: {
@@ -99,7 +105,9 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
   })
-  const stopSignals = handleSignals(run, log)
+  const stopSignals = handleSignals(run, log, () => {
+    if (!reloads.emit('reload')) log.info('SIGHUP: no graph to reload')
+  })
   // Logged once ^C is handled, so that whoever waits for this line may signal.
   if (opened)
     log.info(
@@ -120,8 +128,11 @@ export async function runGraphs(flags: RunFlags, frontend: Frontend | undefined)
   return EXIT_OK
 }
 
-/** ^C once: orderly shutdown; twice: cancel running work; three times: stop at once. */
-function handleSignals(run: RunHandle, log: Logger): () => void {
+/**
+ * ^C (or SIGTERM) once: orderly shutdown; twice: cancel running work; three times: stop at once.
+ * SIGHUP reloads the graph, as daemons do, instead of ending the run.
+ */
+function handleSignals(run: RunHandle, log: Logger, reload: () => void): () => void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
@@ -139,8 +150,10 @@ function handleSignals(run: RunHandle, log: Logger): () => void {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  process.on('SIGHUP', reload)
   return () => {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    process.off('SIGHUP', reload)
   }
 }

@@ -106,6 +106,12 @@ export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {
   }
 }
 
+/**
+ * A graph with this many problems is not looked at further: nobody reads more, and a million of
+ * them (a generated file gone wrong) would cost gigabytes.
+ */
+const MAX_ISSUES = 1000
+
 export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
   const issues: LocatedIssue[] = []
   const warnings: LocatedIssue[] = []
@@ -113,6 +119,10 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   const origins = new Map<string, Origin>()
   const edgeOrigins = new Map<string, Origin>()
   for (const [i, r] of spec.resources.entries()) {
+    if (issues.length >= MAX_ISSUES) {
+      issues.push({ path: [], message: `stopped after ${MAX_ISSUES} problems` })
+      throw new GraphInvalid(issues, warnings.slice(0, MAX_ISSUES))
+    }
     const at = r.origin ?? ['resources', i]
     const res = compileResource(r, registry, opts, at, issues, warnings)
     if (!res) continue

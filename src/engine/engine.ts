@@ -73,7 +73,7 @@ export class Engine implements WorkerHost {
   readonly stats: EngineStats = { checked: 0, changed: 0 }
   readonly #opts: EngineOptions
   readonly #registry: Registry
-  readonly #watcher = new FsWatcher()
+  readonly #watcher: FsWatcher
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
   readonly semaphores = new Semaphores()
@@ -91,6 +91,11 @@ export class Engine implements WorkerHost {
     this.#opts = opts
     this.noop = opts.noop ?? false
     this.#registry = opts.registry
+    // A directory that cannot be watched once a watch is running (it appeared later, and the
+    // inotify limit was reached meanwhile): said loudly, since its changes would go unseen.
+    this.#watcher = new FsWatcher({
+      onError: (path, err) => opts.log.error(`${path ? `watching ${path}: ` : ''}${describeError(err)}`),
+    })
     this.converger = new Converger(opts.convergedTimeout ?? -1)
     this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
     this.#reverse = new ReverseStore(join(opts.prefix, 'engine', 'reverse'), opts.log)

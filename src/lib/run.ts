@@ -16,7 +16,7 @@ import {
 import type { Registry } from '../engine/registry.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
-import { describeError, isMgmtError } from '../util/errors.js'
+import { describeError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
 import { MemoryWorld } from '../world/memory.js'
 import { Graph } from './graph.js'
@@ -100,7 +100,10 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   }
 }
 
-/** Applies each later graph of the stream; an invalid one is logged and the running graph stays. */
+/**
+ * Applies each later graph of the stream; one that fails to compile, for whatever reason, is logged
+ * and the running graph stays. A stream that fails is logged, and the running graph stays too.
+ */
 async function follow(
   stream: AsyncIterator<GraphInput>,
   r: Runner,
@@ -110,7 +113,15 @@ async function follow(
 ): Promise<void> {
   const ended = r.done.then(() => ({ done: true as const, value: undefined }))
   for (;;) {
-    const next = await Promise.race([stream.next(), ended])
+    let next: IteratorResult<GraphInput, unknown>
+    try {
+      next = await Promise.race([stream.next(), ended])
+    } catch (err) {
+      log.error(
+        `the graph source failed: ${describeError(err)}\n  (keeping the running graph; no more graphs from it)`,
+      )
+      return
+    }
     if (next.done) {
       if (next.value === undefined) await stream.return?.()
       return
@@ -118,7 +129,6 @@ async function follow(
     try {
       await r.commit(compile(next.value, registry, opts))
     } catch (err) {
-      if (!isMgmtError(err)) throw err
       log.error(`${describeError(err)}\n  (keeping the running graph)`)
     }
   }

@@ -40,9 +40,23 @@ const messages = {
     `invalid graph:${d.issues.map(i => `\n  ${i}`).join('')}`,
   ERR_YAML_SYNTAX: (d: { file: string; line: number; col: number; reason: string }) =>
     `${d.file}:${d.line}:${d.col}: ${d.reason}`,
+  ERR_YAML_TOO_LARGE: (d: { file: string; reason: string }) => `${d.file}: refused: ${d.reason}`,
   ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
     `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
   ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
+  ERR_INOTIFY_LIMIT: (d: {
+    path: string
+    what: string
+    sysctl: string
+    value: string
+    more: number
+    code: string
+  }) =>
+    `cannot watch ${d.path}: no inotify ${d.what} is left (${d.sysctl} = ${d.value}); raise the limit with ` +
+    `\`sysctl -w ${d.sysctl}=${d.more}\` (and in /etc/sysctl.d/ to keep it)` +
+    (d.code === 'EMFILE'
+      ? ', or, if it is not that, the process ran out of file descriptors (ulimit -n)'
+      : ''),
   ERR_EXEC_FAILED: (d: {
     command: string
     exitCode: number | null
