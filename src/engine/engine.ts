@@ -84,6 +84,7 @@ export class Engine implements WorkerHost {
   /** Neighbour lists, built on demand for the current graph and workers. */
   readonly #up = new Map<string, Peer[]>()
   readonly #down = new Map<string, Peer[]>()
+  #graphView: { graph: ResGraph; resources: readonly GraphResource[] } | undefined
   #clock = 0
   #closed = false
 
@@ -340,8 +341,15 @@ export class Engine implements WorkerHost {
     })
   }
 
-  #graphResources(): GraphResource[] {
-    return [...this.#graph.entries()].map(([, r]) => ({ kind: r.kind, name: r.name, params: r.params }))
+  /** The running graph's resources, grouped ones included; one array per graph, so kinds may cache by it. */
+  #graphResources(): readonly GraphResource[] {
+    if (this.#graphView?.graph === this.#graph) return this.#graphView.resources
+    const resources: GraphResource[] = []
+    for (const [, r] of this.#graph.entries())
+      for (const m of [r, ...(r.group ?? [])])
+        resources.push({ kind: m.kind, name: m.name, params: m.params })
+    this.#graphView = { graph: this.#graph, resources }
+    return resources
   }
 
   /** Orderly shutdown: stop every watch, let running work finish, clean up. */

@@ -99,17 +99,18 @@ interface Run {
   readonly p: Readonly<FileParamsType>
   readonly ctx: ResourceContext
   readonly apply: boolean
-  /** The path without its trailing `/`, as messages name it. */
+  /** The path without its trailing `/`: what checks look at, and messages name. */
   readonly target: string
-  /** The same path as calls reach it: through the parent directory pinned for this run. */
-  readonly at: string
   readonly isDir: boolean
   readonly mode: ModeSpec | undefined
   readonly content: ContentCache
   /** The managed directories above the path, top-down. */
   readonly ancestors: readonly ManagedDir[]
-  /** How writes go into the parent directory (refused when it is managed and a link). */
-  readonly write: WriteOptions
+  /**
+   * Before anything is changed (or read to be shown): the path as calls that change it reach it,
+   * through the parent directory pinned for the rest of the run, and how writes go there.
+   */
+  act(): Promise<{ readonly at: string; readonly write: WriteOptions }>
   ids(): Promise<Ids>
   /** The path's own stats (a symlink is never followed), read once until `forget()`. */
   stat(): Promise<Stats | undefined>
@@ -217,12 +218,12 @@ async function checkState(r: Run): Promise<boolean> {
     return false
   }
   if (st) {
-    await removeTree(r.at)
+    await removeTree((await r.act()).at)
     r.ctx.log.info(`removed ${typeOf(st)} in the way (force)`)
   }
   if (r.isDir) await makeDir(r)
   else if (!writesContent(p)) {
-    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined), r.write)
+    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined), (await r.act()).write)
     r.ctx.log.info('created')
   } // else the content sub-check creates the file, with its content, in one write
   return false
@@ -231,16 +232,16 @@ async function checkState(r: Run): Promise<boolean> {
 async function makeDir(r: Run): Promise<void> {
   const mode = r.mode?.kind === 'octal' ? r.mode.bits : undefined
   try {
-    await mkdir(r.at, { recursive: r.p.recurse, mode })
+    await mkdir((await r.act()).at, { recursive: r.p.recurse, mode })
   } catch (e) {
     // Made by someone else since the check: what was wanted is there.
-    if (errCode(e) === 'EEXIST' && (await lstatOr(r.at))?.isDirectory()) return
+    if (errCode(e) === 'EEXIST' && (await lstatOr((await r.act()).at))?.isDirectory()) return
     if (errCode(e) !== 'ENOENT') throw e
     throw new Error(`cannot create ${r.target}/: its parent is missing (\`recurse: true\` creates parents)`, {
       cause: e,
     })
   }
-  if (mode !== undefined) await chmodNoFollow(r.at, mode) // without the umask
+  if (mode !== undefined) await chmodNoFollow((await r.act()).at, mode) // without the umask
   r.ctx.log.info('created')
 }
 
@@ -252,14 +253,14 @@ async function remove(r: Run, st: Stats): Promise<boolean> {
   }
   if (st.isDirectory() && !r.p.recurse) {
     try {
-      await rmdir(r.at)
+      await rmdir((await r.act()).at)
     } catch (e) {
       if (errCode(e) !== 'ENOTEMPTY' && errCode(e) !== 'EEXIST') throw e
       throw new Error(`${r.target}/ is not empty; set \`recurse: true\` to remove it with its contents`, {
         cause: e,
       })
     }
-  } else await removeTree(r.at)
+  } else await removeTree((await r.act()).at)
   r.ctx.log.info('removed')
   return false
 }
@@ -285,7 +286,7 @@ async function fileTarget(r: Run, key: string): Promise<Target> {
     throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: typeOf(st), want: 'a file' })
   if (!r.apply) r.ctx.log.info(`would replace ${typeOf(st)} with a file`)
   else {
-    await removeTree(r.at)
+    await removeTree((await r.act()).at)
     r.ctx.log.info(`removed ${typeOf(st)} in the way (force)`)
   }
   return {}
@@ -301,7 +302,7 @@ async function logDiff(r: Run, t: Target, want: Buffer, sensitive: boolean): Pro
     r.ctx.log.info(`${verb} (sensitive content changed)`)
     return
   }
-  const have = t.st ? await readNoFollow(r.at) : EMPTY
+  const have = t.st ? await readNoFollow((await r.act()).at) : EMPTY
   if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0)) {
     r.ctx.log.info(`${verb} (${have.length} -> ${want.length} bytes)`)
     return
@@ -318,12 +319,12 @@ async function syncBytes(
   sensitive = false,
 ): Promise<boolean> {
   const t = await fileTarget(r, key)
-  if (t.st && (await contentEquals(r.at, t.st.size, bytes, sha))) return true
+  if (t.st && (await contentEquals(r.target, t.st.size, bytes, sha))) return true
   if (!r.apply) {
     await logDiff(r, t, bytes, sensitive)
     return false
   }
-  await writeAtomic(r.target, { bytes }, await attrsFor(r, t.st), r.write)
+  await writeAtomic(r.target, { bytes }, await attrsFor(r, t.st), (await r.act()).write)
   r.ctx.log.info(written(t))
   return false
 }
@@ -362,13 +363,13 @@ async function copyOne(r: Run, src: string): Promise<boolean> {
   const sst = await sourceStat(src)
   if (!sst.isFile()) throw new Error(`source ${src} is not a regular file`)
   const t = await fileTarget(r, 'source')
-  if (t.st && t.st.size === sst.size && (await filesEqual(src, r.at))) return true
+  if (t.st && t.st.size === sst.size && (await filesEqual(src, r.target))) return true
   if (!r.apply) {
     if (sst.size <= DIFF_MAX) await logDiff(r, t, await readFile(src), false)
     else r.ctx.log.info(`would copy ${src}`)
     return false
   }
-  await writeAtomic(r.target, { copyOf: src }, await attrsFor(r, t.st, perm(sst)), r.write)
+  await writeAtomic(r.target, { copyOf: src }, await attrsFor(r, t.st, perm(sst)), (await r.act()).write)
   r.ctx.log.info(written(t))
   return false
 }
@@ -409,8 +410,9 @@ async function checkSource(r: Run): Promise<boolean> {
     log: m => r.ctx.log.info(m),
   }
   let ok = true
-  if (sst && !r.mode) ok = await syncMode(r.target, r.at, perm(sst), st, env)
-  return (await syncTree(src, r.target, env, r.at)) && ok
+  const { at } = await r.act()
+  if (sst && !r.mode) ok = await syncMode(r.target, at, perm(sst), st, env)
+  return (await syncTree(src, r.target, env, at)) && ok
 }
 
 // --- symlink, owner, mode -------------------------------------------------------------------
@@ -426,15 +428,16 @@ async function checkSymlink(r: Run): Promise<boolean> {
       throw new Error(`${r.target} is not a symlink; set \`force: true\` to remove it`)
     return remove(r, lst)
   }
-  if (lst?.isSymbolicLink() && (await readlink(r.at)) === to) return true
+  if (lst?.isSymbolicLink() && (await readlink(r.target)) === to) return true
   if (lst && !lst.isSymbolicLink() && !p.force)
     throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: 'not a symlink', want: 'a symlink' })
   if (!r.apply) {
     r.ctx.log.info(`would link -> ${to}`)
     return false
   }
-  if (lst?.isDirectory()) await removeTree(r.at)
-  await symlinkAtomic(to, r.target, r.write)
+  const { at, write } = await r.act()
+  if (lst?.isDirectory()) await removeTree(at)
+  await symlinkAtomic(to, r.target, write)
   r.ctx.log.info(`linked -> ${to}`)
   return false
 }
@@ -464,8 +467,9 @@ async function checkOwner(r: Run): Promise<boolean> {
     r.ctx.log.info(`would set ${what}`)
     return false
   }
-  if (p.symlink) await lchown(r.at, uid, gid)
-  else await chownNoFollow(r.at, uid, gid)
+  const { at } = await r.act()
+  if (p.symlink) await lchown(at, uid, gid)
+  else await chownNoFollow(at, uid, gid)
   r.ctx.log.info(what)
   return false
 }
@@ -482,7 +486,7 @@ async function checkMode(r: Run): Promise<boolean> {
     r.ctx.log.info(`would set ${what}`)
     return false
   }
-  await chmodNoFollow(r.at, want)
+  await chmodNoFollow((await r.act()).at, want)
   r.ctx.log.info(what)
   return false
 }
@@ -494,32 +498,37 @@ const checks = [checkState, checkContent, checkSource, checkFragments, checkSyml
 type RunFixed = Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'>
 
 /**
- * The parent directory, pinned for one run: every call on the path goes through it, so that a
- * managed directory above swapped for a link during the run changes nothing of what the run does.
- * A managed parent is opened without following a link; after the open, every managed directory
- * above is checked again and the pinned directory must be the one at the parent's path.
+ * The parent directory, pinned for one run when a directory above is managed: every call on the
+ * path goes through it, so that a managed directory swapped for a link during the run changes
+ * nothing of what the run does. A managed parent is opened without following a link; when managed
+ * directories further up exist, they are checked again after the open, and the pinned directory
+ * must be the one at the parent's path. Without a managed directory above, nothing is pinned: an
+ * unmanaged parent may be followed anyway.
  */
 async function pinParent(target: string, ancestors: readonly ManagedDir[]): Promise<DirRef | undefined> {
+  if (!ancestors.length) return undefined
   const parent = dirname(target)
+  const managedParent = ancestors.at(-1)!.path === parent
   let dir: DirRef
   try {
-    dir = openDir(parent, ancestors.at(-1)?.path === parent)
+    dir = openDir(parent, managedParent)
   } catch (e) {
     const code = errCode(e)
-    if (code === 'ELOOP') await checkAncestors(ancestors)
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined // a parent is missing
-    throw e
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw e
+    await checkAncestors(ancestors) // a managed one is missing or a link: wait for it
+    if (code === 'ELOOP') throw e
+    return undefined // an unmanaged parent is missing
   }
+  if (managedParent && ancestors.length === 1) return dir
   try {
-    if (ancestors.length) {
-      await checkAncestors(ancestors)
-      const [pinned, now] = [dir.stat(), await lstatOr(parent).then(st => st && statSync(parent))]
-      if (!now || now.ino !== pinned.ino || now.dev !== pinned.dev)
-        throw new MgmtError('ERR_RES_WAITING', {
-          on: `file[${ancestors.at(-1)!.name}]`,
-          reason: `${parent}/ changed while it was checked`,
-        })
-    }
+    await checkAncestors(ancestors)
+    const pinned = dir.stat()
+    const now = statSync(parent, { throwIfNoEntry: false })
+    if (!now || now.ino !== pinned.ino || now.dev !== pinned.dev)
+      throw new MgmtError('ERR_RES_WAITING', {
+        on: `file[${ancestors.at(-1)!.name}]`,
+        reason: `${parent}/ changed while it was checked`,
+      })
     return dir
   } catch (e) {
     dir.close()
@@ -531,28 +540,36 @@ async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { close()
   const { p, target, ctx } = fixed
   let ids: Promise<Ids> | undefined
   let st: Promise<Stats | undefined> | undefined
+  let acting: Promise<{ at: string; write: WriteOptions; dir?: DirRef }> | undefined
   const resolveIds = async (): Promise<Ids> => ({
     uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
     gid: p.group === undefined ? undefined : await resolveId('group', p.group),
   })
   const ancestors = managedAncestors(target, ctx.graph())
-  await checkAncestors(ancestors)
-  const dir = target === '/' ? undefined : await pinParent(target, ancestors)
-  const at = dir ? dir.at(basename(target)) : target
+  // Pinned only once the run acts: a check that finds everything right costs no descriptor.
+  const pin = async (): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> => {
+    const dir = target === '/' ? undefined : await pinParent(target, ancestors)
+    if (!dir) return { at: target, write: { managedParent: ancestors.at(-1)?.path === dirname(target) } }
+    return { at: dir.at(basename(target)), write: { dir }, dir }
+  }
   return {
     ...fixed,
     apply,
-    at,
     ancestors,
-    write: dir ? { dir } : { managedParent: ancestors.at(-1)?.path === dirname(target) },
+    act: () => (acting ??= pin()),
     // Read on each run: send/recv may replace a param's value in place.
     mode: p.mode === undefined ? undefined : parseMode(p.mode),
     ids: () => (ids ??= resolveIds()),
-    stat: () => (st ??= lstatOr(at)),
+    stat: () => (st ??= lstatOr(target)),
     forget: () => {
       st = undefined
     },
-    close: () => dir?.close(),
+    close: () => {
+      void acting?.then(
+        a => a.dir?.close(),
+        () => {},
+      )
+    },
   }
 }
 
@@ -662,9 +679,12 @@ export const file = defineResource({
         }
         const r = await openRun(fixed, apply)
         try {
-          if (apply && !swept && r.write.dir) {
+          if (apply && !swept) {
             // A crash may have left this file's temporary file: the first pass removes it.
-            await sweepTemps(dirname(target), [tempName(basename(target))], undefined, r.write.dir)
+            await sweepTemps(dirname(target), [tempName(basename(target))], undefined, async name => {
+              const { write } = await r.act()
+              return write.dir ? write.dir.at(name) : join(dirname(target), name)
+            })
             swept = true
           }
           return await runChecks(r, signal)

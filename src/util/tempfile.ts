@@ -10,7 +10,7 @@
  * of ours writes its target is a leftover of a crash.
  */
 import { createHash } from 'node:crypto'
-import { constants } from 'node:fs'
+import { constants, lstatSync } from 'node:fs'
 import { type FileHandle, open, readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { errCode } from './errors.js'
@@ -58,6 +58,14 @@ export function withWriteLock<T>(path: string, write: () => Promise<T>): Promise
 /** Is the temporary file at `tmp` being written by this process now? */
 export const isInFlight = (tmp: string): boolean => inFlight.has(tmp)
 
+function exists(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined
+  } catch {
+    return false
+  }
+}
+
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 
 /**
@@ -77,21 +85,23 @@ export async function createTemp(tmp: string, mode: number): Promise<FileHandle>
 
 /**
  * Removes our leftover temporary files from `dir` (its entry names in `names`, or read here), except
- * those being written now and those `keep` says to leave. `at` reaches a name in the directory
- * (through a pinned descriptor); by default, by its path. Returns the names removed.
+ * those being written now and those `keep` says to leave. `at` gives the path a removal goes
+ * through (a pinned directory's); by default, the name's path. Returns the names removed.
  */
 export async function sweepTemps(
   dir: string,
   names?: readonly string[],
   keep: (name: string) => boolean = () => false,
-  at: { at(name: string): string } = { at: name => join(dir, name) },
+  at: (name: string) => string | Promise<string> = name => join(dir, name),
 ): Promise<string[]> {
-  const list = names ?? (await readdir(at.at('.')).catch(() => [] as string[]))
+  const list = names ?? (await readdir(dir).catch(() => [] as string[]))
   const removed: string[] = []
   for (const name of list) {
     if (!isTempName(name) || keep(name) || isInFlight(join(dir, name))) continue
+    // Usually there is none: asked by its path (a fast negative lookup), without an exception.
+    if (names && !exists(join(dir, name))) continue
     try {
-      await unlink(at.at(name))
+      await unlink(await at(name))
       removed.push(name)
     } catch (e) {
       if (errCode(e) !== 'ENOENT' && errCode(e) !== 'EISDIR' && errCode(e) !== 'EPERM') throw e

@@ -27,7 +27,8 @@ const procFd = existsSync('/proc/self/fd')
  */
 export async function lstatOr(path: string): Promise<Stats | undefined> {
   try {
-    return lstatSync(path)
+    // Without an exception for a missing path: it is a common answer, and exceptions cost.
+    return lstatSync(path, { throwIfNoEntry: false })
   } catch (e) {
     if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') return undefined
     throw e
