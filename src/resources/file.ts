@@ -8,27 +8,18 @@ import { type Stats, statSync } from 'node:fs'
 import { lchown, mkdir, readdir, readFile, readlink, rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
-import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
+import { defineResource, untilAborted } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
-import { resolveId } from '../util/ids.js'
 import { sweepTemps, tempName } from '../util/tempfile.js'
-import { type FileAttrs, symlinkAtomic, type WriteOptions, writeAtomic } from './file/atomic.js'
+import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
 import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
 import { unifiedDiff } from './file/diff.js'
-import { applyMode, formatMode, type ModeSpec, modeString, parseMode } from './file/mode.js'
-import {
-  chmodNoFollow,
-  chownNoFollow,
-  type DirRef,
-  lstatOr,
-  openDir,
-  readNoFollow,
-  removeTree,
-  typeOf,
-} from './file/nofollow.js'
-import { checkAncestors, type ManagedDir, managedAncestors, parentDirs } from './file/parents.js'
-import { filePath, isWithin, validateFile } from './file/validate.js'
+import { applyMode, formatMode, modeString, parseMode } from './file/mode.js'
+import { chmodNoFollow, chownNoFollow, lstatOr, readNoFollow, removeTree, typeOf } from './file/nofollow.js'
+import { checkAncestors, parentDirs } from './file/parents.js'
+import { contentCache, openRun, type Run, type RunFixed } from './file/run.js'
+import { type FileShape, filePath, isWithin, validateFile } from './file/validate.js'
 
 export { parentDirs }
 
@@ -82,42 +73,6 @@ export const FileParams = z
 
 export type FileParamsType = z.output<typeof FileParams>
 
-/** Ids a checkApply wants (undefined: unmanaged). */
-interface Ids {
-  readonly uid?: number | undefined
-  readonly gid?: number | undefined
-}
-
-/** The wanted content's bytes and sha256, kept until the content changes. */
-interface ContentCache {
-  get(text: string): { bytes: Buffer; sha: () => string }
-  drop(): void
-}
-
-/** What one checkApply works with. */
-interface Run {
-  readonly p: Readonly<FileParamsType>
-  readonly ctx: ResourceContext
-  readonly apply: boolean
-  /** The path without its trailing `/`: what checks look at, and messages name. */
-  readonly target: string
-  readonly isDir: boolean
-  readonly mode: ModeSpec | undefined
-  readonly content: ContentCache
-  /** The managed directories above the path, top-down. */
-  readonly ancestors: readonly ManagedDir[]
-  /**
-   * Before anything is changed (or read to be shown): the path as calls that change it reach it,
-   * through the parent directory pinned for the rest of the run, and how writes go there.
-   */
-  act(): Promise<{ readonly at: string; readonly write: WriteOptions }>
-  ids(): Promise<Ids>
-  /** The path's own stats (a symlink is never followed), read once until `forget()`. */
-  stat(): Promise<Stats | undefined>
-  /** Drops the stats read so far; called after every sub-check that changed something. */
-  forget(): void
-}
-
 /** Where content goes: the regular file there now, or what its write replaces. */
 interface Target {
   /** The regular file at the path. */
@@ -145,11 +100,11 @@ async function statOr(p: string): Promise<Stats | undefined> {
   }
 }
 
-const writesContent = (p: Readonly<FileParamsType>): boolean =>
+const writesContent = (p: Readonly<FileShape>): boolean =>
   p.content !== undefined || !!p.fragments?.length || (p.source !== undefined && !p.symlink)
 
 /** A symlink at the path is replaced by what the resource writes (content, or an empty file with force). */
-const replacesLinks = (p: Readonly<FileParamsType>): boolean =>
+const replacesLinks = (p: Readonly<FileShape>): boolean =>
   !p.symlink && p.state !== 'absent' && (writesContent(p) || (p.state === 'exists' && p.force))
 
 /** The refusal to change a mode or an owner through a symlink found at the path. */
@@ -158,25 +113,6 @@ const throughLink = (r: Run, what: string): Error =>
     `${r.target} is a symlink, which a file resource never follows: its ${what} is not changed through it ` +
       '(`state: exists` with `force: true`, or content, replaces it)',
   )
-
-function contentCache(): ContentCache {
-  let text: string | undefined
-  let bytes = EMPTY
-  let sum: string | undefined
-  return {
-    get(t) {
-      if (t !== text) {
-        text = t
-        bytes = Buffer.from(t)
-        sum = undefined
-      }
-      return { bytes, sha: () => (sum ??= sha256(bytes)) }
-    },
-    drop() {
-      text = undefined
-    },
-  }
-}
 
 /** Mode, owner and group for a new version of a file: the managed ones, else the current ones. */
 async function attrsFor(r: Run, st: Stats | undefined, fallbackMode?: number): Promise<FileAttrs> {
@@ -493,85 +429,6 @@ async function checkMode(r: Run): Promise<boolean> {
 
 /** The sub-checks, in order; the result is their AND. */
 const checks = [checkState, checkContent, checkSource, checkFragments, checkSymlink, checkOwner, checkMode]
-
-/** What stays the same across checkApply calls. */
-type RunFixed = Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'>
-
-/**
- * The parent directory, pinned for one run when a directory above is managed: every call on the
- * path goes through it, so that a managed directory swapped for a link during the run changes
- * nothing of what the run does. A managed parent is opened without following a link; when managed
- * directories further up exist, they are checked again after the open, and the pinned directory
- * must be the one at the parent's path. Without a managed directory above, nothing is pinned: an
- * unmanaged parent may be followed anyway.
- */
-async function pinParent(target: string, ancestors: readonly ManagedDir[]): Promise<DirRef | undefined> {
-  if (!ancestors.length) return undefined
-  const parent = dirname(target)
-  const managedParent = ancestors.at(-1)!.path === parent
-  let dir: DirRef
-  try {
-    dir = openDir(parent, managedParent)
-  } catch (e) {
-    const code = errCode(e)
-    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw e
-    await checkAncestors(ancestors) // a managed one is missing or a link: wait for it
-    if (code === 'ELOOP') throw e
-    return undefined // an unmanaged parent is missing
-  }
-  if (managedParent && ancestors.length === 1) return dir
-  try {
-    await checkAncestors(ancestors)
-    const pinned = dir.stat()
-    const now = statSync(parent, { throwIfNoEntry: false })
-    if (!now || now.ino !== pinned.ino || now.dev !== pinned.dev)
-      throw new MgmtError('ERR_RES_WAITING', {
-        on: `file[${ancestors.at(-1)!.name}]`,
-        reason: `${parent}/ changed while it was checked`,
-      })
-    return dir
-  } catch (e) {
-    dir.close()
-    throw e
-  }
-}
-
-async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { close(): void }> {
-  const { p, target, ctx } = fixed
-  let ids: Promise<Ids> | undefined
-  let st: Promise<Stats | undefined> | undefined
-  let acting: Promise<{ at: string; write: WriteOptions; dir?: DirRef }> | undefined
-  const resolveIds = async (): Promise<Ids> => ({
-    uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
-    gid: p.group === undefined ? undefined : await resolveId('group', p.group),
-  })
-  const ancestors = managedAncestors(target, ctx.graph())
-  // Pinned only once the run acts: a check that finds everything right costs no descriptor.
-  const pin = async (): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> => {
-    const dir = target === '/' ? undefined : await pinParent(target, ancestors)
-    if (!dir) return { at: target, write: { managedParent: ancestors.at(-1)?.path === dirname(target) } }
-    return { at: dir.at(basename(target)), write: { dir }, dir }
-  }
-  return {
-    ...fixed,
-    apply,
-    ancestors,
-    act: () => (acting ??= pin()),
-    // Read on each run: send/recv may replace a param's value in place.
-    mode: p.mode === undefined ? undefined : parseMode(p.mode),
-    ids: () => (ids ??= resolveIds()),
-    stat: () => (st ??= lstatOr(target)),
-    forget: () => {
-      st = undefined
-    },
-    close: () => {
-      void acting?.then(
-        a => a.dir?.close(),
-        () => {},
-      )
-    },
-  }
-}
 
 /** Runs the sub-checks; a managed parent gone or swapped meanwhile makes the resource wait, not fail. */
 async function runChecks(r: Run, signal: AbortSignal): Promise<boolean> {

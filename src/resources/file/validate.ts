@@ -2,7 +2,7 @@
 import { posix } from 'node:path'
 import type { Issue } from '../../util/errors.js'
 
-/** The params the rules look at. */
+/** The params of a file resource, as the rules and the checks look at them. */
 export interface FileShape {
   readonly path: string
   readonly dirname?: string | undefined
@@ -11,8 +11,11 @@ export interface FileShape {
   readonly content?: string | undefined
   readonly source?: string | undefined
   readonly fragments?: readonly string[] | undefined
+  readonly owner?: string | undefined
+  readonly group?: string | undefined
   readonly mode?: string | undefined
   readonly recurse: boolean
+  readonly force: boolean
   readonly purge: boolean
   readonly symlink: boolean
 }
