@@ -38,7 +38,10 @@ export class RefreshStore {
 
   /** Reads the flags left by an earlier run (once), and removes the temporary files of a crash. */
   load(): Promise<void> {
-    this.#ready ??= this.#load()
+    this.#ready ??= this.#load().catch(e => {
+      this.#ready = undefined // tried again next time (a full disk may be freed)
+      throw e
+    })
     return this.#ready
   }
 
