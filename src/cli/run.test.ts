@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { runMgmt, startMgmt } from '../testing/cli.js'
-import { whenContent } from '../testing/fswait.js'
+import { whenContent, whenWritten } from '../testing/fswait.js'
 import { version } from '../version.js'
 
 let dir: string
@@ -300,6 +300,8 @@ test('a second SIGINT cancels running work; the command is killed', async () => 
   )
   const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
   await m.waitFor(/exec\[long\]: running/)
+  // The shell writes its pid, then becomes the sleep: a stop before that would leave no pid to check.
+  await whenWritten(join(root, 'pid'))
   m.child.kill('SIGINT')
   await m.waitFor(/shutting down/)
   m.child.kill('SIGINT')
