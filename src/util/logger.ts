@@ -33,35 +33,63 @@ function stamp(d: Date): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
 }
 
-export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`))
-  const now = opts.now ?? (() => new Date())
-  const format = opts.format ?? 'text'
-  const min = order[level]
+/** What every logger of one tree shares: where lines go, how they look, the level. */
+interface Sink {
+  readonly write: (line: string) => void
+  readonly now: () => Date
+  readonly format: LogFormat
+  readonly min: number
+}
 
-  const make = (prefix: string): Logger => {
-    const emit = (lvl: LogLevel, msg: string): void => {
-      if (order[lvl] < min) return
-      const t = now()
-      if (format === 'json') {
-        write(
-          JSON.stringify({ time: t.toISOString(), level: lvl, ...(prefix ? { source: prefix } : {}), msg }),
-        )
-        return
-      }
-      const tag = lvl === 'info' ? '' : `${lvl}: `
-      write(`${stamp(t)} ${prefix ? `${prefix}: ` : ''}${tag}${msg}`)
-    }
-    return {
-      isDebug: min === 0,
-      debug: msg => emit('debug', msg),
-      info: msg => emit('info', msg),
-      warn: msg => emit('warn', msg),
-      error: msg => emit('error', msg),
-      child: p => make(prefix ? `${prefix}: ${p}` : p),
-    }
+/** A logger is a plain record (a prefix and the shared sink): 10,000 resources make 10,000 of them. */
+class PrefixLogger implements Logger {
+  constructor(
+    readonly sink: Sink,
+    readonly prefix: string,
+  ) {}
+  get isDebug(): boolean {
+    return this.sink.min === 0
   }
-  return make('')
+  debug(msg: string): void {
+    this.#emit('debug', msg)
+  }
+  info(msg: string): void {
+    this.#emit('info', msg)
+  }
+  warn(msg: string): void {
+    this.#emit('warn', msg)
+  }
+  error(msg: string): void {
+    this.#emit('error', msg)
+  }
+  child(p: string): Logger {
+    return new PrefixLogger(this.sink, this.prefix ? `${this.prefix}: ${p}` : p)
+  }
+  #emit(lvl: LogLevel, msg: string): void {
+    const { sink, prefix } = this
+    if (order[lvl] < sink.min) return
+    const t = sink.now()
+    if (sink.format === 'json') {
+      sink.write(
+        JSON.stringify({ time: t.toISOString(), level: lvl, ...(prefix ? { source: prefix } : {}), msg }),
+      )
+      return
+    }
+    const tag = lvl === 'info' ? '' : `${lvl}: `
+    sink.write(`${stamp(t)} ${prefix ? `${prefix}: ` : ''}${tag}${msg}`)
+  }
+}
+
+export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
+  return new PrefixLogger(
+    {
+      write: opts.write ?? ((line: string) => process.stderr.write(`${line}\n`)),
+      now: opts.now ?? (() => new Date()),
+      format: opts.format ?? 'text',
+      min: order[level],
+    },
+    '',
+  )
 }
 
 /** A logger that drops everything (library use without logs, and tests). */
@@ -82,8 +110,40 @@ export const REDACTED = '(sensitive)'
  * replaced with `(sensitive)` before the line is formatted, text or JSON. Children redact too.
  */
 export function redacting(log: Logger, secrets: () => ReadonlySet<string>): Logger {
-  const clean = (msg: string): string => {
-    const all = secrets()
+  return new RedactingLogger(log, { secrets })
+}
+
+/** Whoever knows the secrets a logger must never show (a resource's worker). */
+export interface SecretHolder {
+  secrets(): ReadonlySet<string>
+}
+
+/** redacting, as a plain record: the logger and whoever holds the secrets. */
+export class RedactingLogger implements Logger {
+  constructor(
+    readonly log: Logger,
+    readonly holder: SecretHolder,
+  ) {}
+  get isDebug(): boolean {
+    return this.log.isDebug
+  }
+  debug(msg: string): void {
+    this.log.debug(this.#clean(msg))
+  }
+  info(msg: string): void {
+    this.log.info(this.#clean(msg))
+  }
+  warn(msg: string): void {
+    this.log.warn(this.#clean(msg))
+  }
+  error(msg: string): void {
+    this.log.error(this.#clean(msg))
+  }
+  child(prefix: string): Logger {
+    return new RedactingLogger(this.log.child(prefix), this.holder)
+  }
+  #clean(msg: string): string {
+    const all = this.holder.secrets()
     if (all.size === 0) return msg
     let out = msg
     // Longest first, so that a secret containing another is replaced whole.
@@ -93,13 +153,5 @@ export function redacting(log: Logger, secrets: () => ReadonlySet<string>): Logg
       if (escaped !== s) out = out.replaceAll(escaped, REDACTED)
     }
     return out
-  }
-  return {
-    isDebug: log.isDebug,
-    debug: msg => log.debug(clean(msg)),
-    info: msg => log.info(clean(msg)),
-    warn: msg => log.warn(clean(msg)),
-    error: msg => log.error(clean(msg)),
-    child: prefix => redacting(log.child(prefix), secrets),
   }
 }
