@@ -1,21 +1,34 @@
 /**
  * Builds `dist/mgmt.mjs`: the whole `mgmt` command in one file that Node.js runs with nothing
- * beside it (`node dist/mgmt.mjs run ...`). Remote execution copies this file to the hosts it
- * configures. `npm run build` runs this after `tsc`, from the compiled JavaScript, so the bundle
- * holds exactly the code the tests ran.
+ * beside it (`node dist/mgmt.mjs run ...`). It is what the `mgmt` command runs (`bin`, and
+ * `dist/src/cli/main.js` loads it), and what remote execution copies to the hosts it configures.
+ * `npm run build` runs this after `tsc`, from the compiled JavaScript, so the bundle holds exactly
+ * the code the tests ran.
+ *
+ * A fast start: the program is esbuild's CommonJS output of `dist/src/cli/cli.js`, held in the file
+ * as one string that a short ES module prologue compiles with `vm.Script`. That way it can use V8's
+ * code cache (Node 20 has no cache for ES modules): `dist/mgmt.mjs.cache`, made here by a warm-up
+ * run with this Node.js, holds the program's compiled code, so that a start neither parses 3 MB of
+ * JavaScript nor compiles what a run uses. Its header names the program (a hash of it) and the
+ * Node.js that made it: any other program or Node.js ignores it and compiles from the source (on
+ * a remote host there is none). Modules load lazily (dynamic imports become lazily evaluated parts
+ * of the one file): a run loads neither the language frontend, nor SSH, nor the etcd client.
  *
  * What a single file needs beyond a plain esbuild bundle (each plugin below says why):
- * - the CommonJS dependencies (commander, js-yaml, ssh2...) call `require` and may read
- *   `__dirname`: ESM output gets both in the banner;
  * - modules loaded lazily with `createRequire(import.meta.url)(name)` are rewritten to `require(name)`,
  *   which esbuild bundles (and still evaluates only when first called);
+ * - `import.meta.url` is the bundle's own URL, handed to the program by the prologue;
  * - the version comes from package.json at build time;
  * - optional parts stay out: ssh2's native helpers (its crypto binding, `cpu-features`; it falls
  *   back to pure JavaScript, as when npm skipped building them) and dbus-next's X11 lookup;
  * - `etcd3` reads `proto/rpc.proto` from disk when it loads: the file is parsed here and embedded.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type Plugin } from 'esbuild'
@@ -78,34 +91,99 @@ export const etcd3Protos: Plugin = {
   },
 }
 
+/**
+ * The file: a short ES module (what remote hosts run, `node mgmt.mjs`), then the program, each of
+ * its lines behind `//`. Node.js skips comments at the speed it reads them, where a 3 MB string or
+ * function would cost it a parse, so `mgmt --version` answers without touching the program. Any
+ * other command reads the file, takes the program back from the comment and compiles it with the
+ * code cache beside the file when that was made for it. With `MGMT_CODE_CACHE_OUT`, it writes the
+ * cache of what the run compiled to that file as it exits (the build's warm-up).
+ */
+function bundleFile(id: string, version: string, program: string): string {
+  if (/[\r\u2028\u2029]/.test(program))
+    throw new Error('the program holds a line terminator other than \\n: it cannot be kept in line comments')
+  const prologue = `#!/usr/bin/env node
+// mgmt ${version}: the whole command in one file. The program follows, in line comments (the
+// output of scripts/bundle.ts); it is compiled with the code cache beside this file when it was
+// made for it.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { Script } from 'node:vm'
+const argv = process.argv
+if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
+  process.stdout.on('error', () => {})
+  process.stdout.write('${version}\\n')
+} else {
+  const file = fileURLToPath(import.meta.url)
+  const text = readFileSync(file, 'latin1')
+  const program = text.slice(text.indexOf('\\n//', text.indexOf('\\n// MGMT-PROGRAM\\n') + 1) + 3).replaceAll('\\n//', '\\n')
+  const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`)
+  let cachedData
+  try {
+    const c = readFileSync(\`\${file}.cache\`)
+    if (c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length)
+  } catch {}
+  const script = new Script(program, { filename: file, cachedData })
+  const out = process.env.MGMT_CODE_CACHE_OUT
+  if (out) process.once('exit', () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])))
+  const module = { exports: {} }
+  script.runInThisContext()(module.exports, createRequire(import.meta.url), module, file, file.slice(0, file.lastIndexOf('/')), import.meta.url)
+  await module.exports.runCli(argv)
+}
+// MGMT-PROGRAM
+`
+  return `${prologue}//${program.split('\n').join('\n//')}\n`
+}
+
+/** A small graph whose run compiles what runs usually need, for the code cache. */
+function warmUp(bundle: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'mgmt-build-'))
+  try {
+    const g = join(dir, 'g.yaml')
+    const files = [0, 1, 2].map(
+      i =>
+        `  - name: f${i}\n    path: ${dir}/out/f${i}\n    state: exists\n    content: "${i}\\n"\n    mode: "0644"\n`,
+    )
+    writeFileSync(
+      g,
+      `graph: warm\nresources:\n  file:\n  - name: out\n    path: ${dir}/out/\n    state: exists\n    mode: "0755"\n${files.join('')}  noop:\n  - name: n\nedges: []\n`,
+    )
+    const args = [bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
+    // Twice: the first run makes the files, the second finds them right (both paths compiled).
+    for (const env of [{}, { MGMT_CODE_CACHE_OUT: `${bundle}.cache` }])
+      execFileSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: 'ignore' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 async function main(): Promise<void> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }
   const outfile = join(root, 'dist', 'mgmt.mjs')
-  await build({
-    entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
-    outfile,
+  const built = await build({
+    entryPoints: [join(root, 'dist', 'src', 'cli', 'cli.js')],
+    write: false,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
+    charset: 'ascii',
     minifySyntax: true,
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
-    banner: {
-      js: [
-        "import { createRequire as __mgmtCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __mgmtFileURLToPath } from 'node:url';",
-        'const require = __mgmtCreateRequire(import.meta.url);',
-        'const __filename = __mgmtFileURLToPath(import.meta.url);',
-        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
-      ].join('\n'),
-    },
-    define: { MGMT_BUNDLED_VERSION: JSON.stringify(pkg.version) },
+    define: { MGMT_BUNDLED_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__mgmtUrl' },
     plugins: [lazyRequire, optionalParts, etcd3Protos],
   })
-  const { size } = await stat(outfile)
-  process.stdout.write(`dist/mgmt.mjs: ${(size / 1024).toFixed(0)} KiB\n`)
+  const code = built.outputFiles[0]!.text
+  const program = `(function (exports, require, module, __filename, __dirname, __mgmtUrl) {${code}\n})`
+  const id = createHash('sha256').update(program).digest('hex').slice(0, 16)
+  writeFileSync(outfile, bundleFile(id, pkg.version, program), { mode: 0o755 })
+  rmSync(`${outfile}.cache`, { force: true })
+  warmUp(outfile)
+  const kib = (p: string): string => `${(statSync(p).size / 1024).toFixed(0)} KiB`
+  process.stdout.write(`dist/mgmt.mjs: ${kib(outfile)}, its code cache: ${kib(`${outfile}.cache`)}\n`)
 }
 
 // Run by `npm run build`; imported (for its plugins) by nothing else in the build.
