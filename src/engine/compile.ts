@@ -12,7 +12,7 @@ import { Dag } from './dag.js'
 import { addAutoEdges } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
-import { MetaParams, validateMeta } from './metaparams.js'
+import { defaultMeta, MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, zodIssues } from './params.js'
 import type { Registry } from './registry.js'
 import { repr } from './resource.js'
@@ -344,12 +344,19 @@ function compileResource(
   return res
 }
 
+function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in o) return false
+  return true
+}
+
 function compileMeta(
   raw: Readonly<Record<string, unknown>>,
   opts: CompileOptions,
   at: Origin,
   issues: LocatedIssue[],
 ): MetaParams | undefined {
+  // Most resources have no meta: they share the defaults (frozen; the engine only reads meta).
+  if (!opts.noop && !(opts.sema && opts.sema > 0) && isEmpty(raw)) return defaultMeta
   const res = MetaParams.safeParse(raw)
   if (!res.success) {
     for (const i of zodIssues(res.error)) issues.push({ path: [...at, ...i.path], message: i.message })

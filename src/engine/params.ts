@@ -35,6 +35,18 @@ export function zodIssues(error: z.ZodError, prefix: readonly (string | number)[
   }))
 }
 
+/** Each kind's param keys, worked out once. */
+const keysOf = new WeakMap<AnyResourceDef, ReadonlySet<string>>()
+
+function knownKeys(def: AnyResourceDef): ReadonlySet<string> {
+  let keys = keysOf.get(def)
+  if (!keys) {
+    keys = new Set(Object.keys(def.params.shape))
+    keysOf.set(def, keys)
+  }
+  return keys
+}
+
 export function parseParams<D extends AnyDef>(
   typed: D,
   name: string,
@@ -42,7 +54,7 @@ export function parseParams<D extends AnyDef>(
   opts: { strict?: boolean } = {},
 ): ParsedParams<ParamsOfDef<D>> {
   const def = typed as AnyResourceDef
-  const known = new Set(Object.keys(def.params.shape))
+  const known = knownKeys(def)
   const input: Record<string, unknown> = {}
   const warnings: Issue[] = []
   for (const [k, v] of Object.entries(raw)) {
