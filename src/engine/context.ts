@@ -133,7 +133,8 @@ export class LinkedContext implements ResourceContext {
     onChange: () => void,
     opts?: { recursive?: boolean },
   ): Promise<void> {
-    return this.host.watcher.watch(path, signal, onChange, opts)
+    // Owned by the worker: the engine ends its paths when it stops it, whatever the signal.
+    return this.host.watcher.watch(path, signal, onChange, opts, this.link ?? signal)
   }
 }
 

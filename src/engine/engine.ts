@@ -68,6 +68,16 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
 const noTransfer: Transfer = { changed: [], lines: [], unknown: [] }
 
 const NO_SECRETS: ReadonlySet<string> = new Set()
+const NO_MEMBERS: Map<string, Receiver> = new Map()
+const NO_PEERS: Peer[] = []
+
+/** The secrets a resource's worker holds, for its logger (made before the worker). */
+class SecretsOf {
+  worker: Worker | undefined
+  secrets(): ReadonlySet<string> {
+    return this.worker?.secrets() ?? NO_SECRETS
+  }
+}
 
 export class Engine implements WorkerHost, ContextHost {
   readonly converger: Converger
@@ -80,6 +90,8 @@ export class Engine implements WorkerHost, ContextHost {
   readonly #watcher: FsWatcher
   /** The second ^C: aborts every running checkApply. */
   readonly #cancel = new AbortController()
+  /** Aborted on close: the watch signal shared by the resources whose kind follows paths only. */
+  readonly #closing = new AbortController()
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
   readonly semaphores = new Semaphores()
@@ -110,6 +122,8 @@ export class Engine implements WorkerHost, ContextHost {
     })
     this.converger = new Converger(opts.convergedTimeout ?? -1)
     this.stateDir = join(opts.prefix, 'engine', 'state')
+    // The engine ends the paths of each worker it stops, and closes the watcher with the rest.
+    this.#watcher.adopt(this.#closing.signal)
     this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
     this.#reverse = new ReverseStore(join(opts.prefix, 'engine', 'reverse'), opts.log)
     this.events = opts.events ?? new EngineEvents()
@@ -168,6 +182,10 @@ export class Engine implements WorkerHost, ContextHost {
 
   get cancelled(): AbortSignal {
     return this.#cancel.signal
+  }
+
+  get closing(): AbortSignal {
+    return this.#closing.signal
   }
 
   /** The running worker of a resource (tests and tools look at its state). */
@@ -269,11 +287,12 @@ export class Engine implements WorkerHost, ContextHost {
 
   failed(w: Worker, err: unknown): void {
     this.#failures.set(w.id, err)
-    this.#watcher.release(w.signal)
+    this.#watcher.release(w)
   }
 
   /** Neighbours by id; one without a worker (its init failed) never runs, so it blocks its dependents. */
   #neighbours(edges: ReadonlyMap<string, ResEdge>): Peer[] {
+    if (edges.size === 0) return NO_PEERS
     const out: Peer[] = []
     for (const id of edges.keys())
       out.push(this.#workers.get(id) ?? { id, ts: 0, settled: false, poke: () => {}, backPoke: () => {} })
@@ -331,7 +350,7 @@ export class Engine implements WorkerHost, ContextHost {
     if (replacement && this.#opts.log.isDebug)
       this.#opts.log.debug(`${w.id}: replaced: ${differs(w.res, replacement) ?? 'it had failed'}`)
     const stopped = w.stop()
-    this.#watcher.release(w.signal)
+    this.#watcher.release(w)
     await stopped
     if (!replacement) await this.#realize(w)
     this.#workers.delete(w.id)
@@ -433,16 +452,14 @@ export class Engine implements WorkerHost, ContextHost {
     // A kind that runs its groups itself gets one instance; its members report as the vertex.
     const together = members.length > 1 && res.def.initGroup !== undefined
     // Whatever logs for this resource (its kind, the engine) never shows a secret it holds.
-    const secrets: { worker?: Worker; secrets(): ReadonlySet<string> } = {
-      secrets: () => secrets.worker?.secrets() ?? NO_SECRETS,
-    }
+    const secrets = new SecretsOf()
     const log = new RedactingLogger(this.#opts.log.child(res.id), secrets)
     const handle = this.converger.register(true)
     try {
       await this.#reverse.record(res)
       const params = { ...res.params }
       // Each other member has its own copy of its params and its own received state.
-      const receivers = new Map<string, Receiver>()
+      const receivers = members.length > 1 ? new Map<string, Receiver>() : NO_MEMBERS
       for (const m of members.slice(1))
         receivers.set(m.id, { id: m.id, name: m.name, def: m.def, params: { ...m.params }, recvState: {} })
       const paramsOf = (m: Res): Record<string, unknown> => receivers.get(m.id)?.params ?? params
@@ -466,7 +483,7 @@ export class Engine implements WorkerHost, ContextHost {
       const worker = new Worker(res, params, instance, log, this, handle, receivers, firstCause)
       for (const c of contexts) c.link = worker
       secrets.worker = worker
-      this.#watcher.adopt(worker.signal)
+      this.#watcher.adopt(worker.watchSignal)
       this.#workers.set(res.id, worker)
       return worker
     } catch (err) {
@@ -533,6 +550,7 @@ export class Engine implements WorkerHost, ContextHost {
     this.#closed = true
     const workers = [...this.#workers.values()]
     const stopped = workers.map(w => w.stop())
+    this.#closing.abort(STOPPED)
     this.#watcher.close()
     await Promise.all(stopped)
     this.#workers.clear()

@@ -76,6 +76,12 @@ export interface Traits {
   readonly refreshable?: boolean
   /** Several vertices of this kind may merge into one (autogroup). */
   readonly groupable?: boolean
+  /**
+   * Its watch follows paths (`ctx.watchPath`) or nothing, and returns once it said ready: the
+   * engine then hands it one signal shared by every such resource (and ends each one's paths
+   * itself), which saves an AbortController a resource.
+   */
+  readonly pathWatch?: boolean
 }
 
 /** One received value's state, by the receiving param's key. */

@@ -58,6 +58,8 @@ export interface WorkerHost {
   readonly stats: { passes: number }
   /** Aborts every running checkApply (the second ^C). */
   readonly cancelled: AbortSignal
+  /** Aborted when the engine closes: the watch signal of the resources whose kind follows paths only. */
+  readonly closing: AbortSignal
   upstream(id: string): Peer[]
   downstream(id: string): Peer[]
   /** Engine-wide noop (`--noop`). */
@@ -139,8 +141,10 @@ export class Worker implements Peer {
   #loop: Promise<void> | undefined
   /** The watch task, settled once watch returned. */
   #watching: Promise<void> | undefined
-  /** Aborted when the worker stops (its watch's signal). */
-  readonly #abort = new AbortController()
+  /** Aborted when the worker stops: its watch's signal (unless shared) and its waits'. Made on first use. */
+  #abort: AbortController | undefined
+  /** Its kind follows paths only (traits.pathWatch): its watch has the engine's closing signal. */
+  readonly #sharedWatch: boolean
   /** Only with a finite `limit`. */
   readonly #bucket: TokenBucket | undefined
 
@@ -159,15 +163,27 @@ export class Worker implements Peer {
   ) {
     if (res.meta.limit !== Number.POSITIVE_INFINITY)
       this.#bucket = new TokenBucket(res.meta.limit, res.meta.burst)
+    // Polling keeps a timer that must end with the worker: it needs the worker's own signal.
+    this.#sharedWatch = res.def.traits?.pathWatch === true && members.size === 0 && res.meta.poll === 0
   }
 
   get id(): string {
     return this.res.id
   }
 
-  /** The signal handed to watch: aborted when the worker stops. */
+  /** Aborted when the worker stops (made on first use). */
   get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController()
+      // Asked for after the worker stopped or failed (a retry's delay): already over.
+      if (this.#stopping || this.#failed) this.#abort.abort(STOPPED)
+    }
     return this.#abort.signal
+  }
+
+  /** The signal handed to watch: the worker's own, or for a kind that follows paths only, the engine's. */
+  get watchSignal(): AbortSignal {
+    return this.#sharedWatch ? this.host.closing : this.signal
   }
 
   /** Is what this resource sends under `key` a secret? (Its kind says so, or it received one.) */
@@ -236,8 +252,9 @@ export class Worker implements Peer {
    */
   async stop(): Promise<void> {
     this.#stopping = true
-    this.#abort.abort(STOPPED)
-    await Promise.all([this.#loop, this.#watching])
+    this.#abort?.abort(STOPPED)
+    // A watch on the shared signal has returned (its paths end with the worker): never waited for.
+    await Promise.all([this.#loop, this.#sharedWatch ? undefined : this.#watching])
     this.converger.remove()
   }
 
@@ -276,6 +293,7 @@ export class Worker implements Peer {
       }
     } finally {
       this.#driving = false
+      this.#loop = undefined
     }
   }
 
@@ -331,7 +349,7 @@ export class Worker implements Peer {
 
   #giveUp(err: unknown, attempts: number): void {
     this.#failed = true
-    this.#abort.abort(STOPPED)
+    this.#abort?.abort(STOPPED)
     const e = new MgmtError('ERR_RES_FAILED', { res: this.id, attempts }, { cause: err })
     this.log.error(`failed permanently after ${attempts} attempt${attempts === 1 ? '' : 's'}`)
     this.#state('failed', () => describeError(err))
@@ -542,7 +560,7 @@ export class Worker implements Peer {
 
   /** Watch for the whole life of the vertex, with retries; or poll, per meta. */
   async #runWatch(): Promise<void> {
-    const signal = this.signal
+    const signal = this.watchSignal
     const { hidden, poll } = this.res.meta
     if (hidden || poll < 0) {
       this.event()
@@ -558,9 +576,12 @@ export class Worker implements Peer {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.instance.watch(signal)
+        // Returned (and so settled after start() kept it): nothing of it stays in flight.
+        this.#watching = undefined
         return
       } catch (err) {
-        if (signal.aborted) return
+        // A shared signal does not abort when this worker stops: its own state says so.
+        if (signal.aborted || this.#stopping) return
         this.log.error(`watch: ${describeError(err)}`)
         if (retriesLeft === 0) return this.#giveUp(err, attempt)
         if (retriesLeft > 0) retriesLeft--
@@ -568,7 +589,7 @@ export class Worker implements Peer {
         // A restarted watch must report ready again before the next checkApply.
         this.#started = false
         await this.#delay()
-        if (signal.aborted) return
+        if (signal.aborted || this.#stopping) return
       }
     }
   }

@@ -502,6 +502,8 @@ export async function reversedFile(path: string): Promise<Record<string, unknown
 export const file = defineResource({
   kind: 'file',
   params: FileParams,
+  // Its watch follows its paths and returns: no signal of its own needed.
+  traits: { pathWatch: true },
   normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),
   validate: p => validateFile(p),
   /** A directory is also its path without the `/`: a file and a directory there would conflict. */

@@ -13,7 +13,7 @@ export const NoopParams = z
 export const noop = defineResource({
   kind: 'noop',
   params: NoopParams,
-  traits: { refreshable: true, groupable: true },
+  traits: { refreshable: true, groupable: true, pathWatch: true },
   init(_params, ctx) {
     return {
       // Nothing to follow: ready at once, and nothing left in flight.

@@ -24,9 +24,10 @@
  * old inode), so each watch remembers its inode; a self event, an `error`, or a look that finds
  * another inode closes it and watches the directory there now.
  *
- * Signals: a subscription ends when its signal aborts. A caller that owns many signals (the engine,
- * one per resource) may `adopt` them and `release` each when it aborts it: the watcher then adds no
- * listener to them.
+ * Signals and owners: a subscription ends when its signal aborts, or when its owner (by default the
+ * signal) is released. A caller that owns many signals (the engine) may `adopt` them and `release`
+ * each owner itself: the watcher then adds no listener to them. The engine names each worker as the
+ * owner of its subscriptions, so that resources may share one adopted signal.
  */
 
 import {
@@ -70,6 +71,7 @@ export interface PathWatcher {
     signal: AbortSignal,
     onChange: () => void,
     opts?: { recursive?: boolean },
+    owner?: object,
   ): Promise<void>
 }
 
@@ -99,10 +101,10 @@ interface DirWatch {
 class Node {
   /** Entries below that are followed, by name. */
   children: Map<string, Node> | undefined
-  /** Subscriptions of this very path. */
-  subs: Set<Sub> | undefined
+  /** Subscriptions of this very path (a short list: usually one). */
+  subs: Sub[] | undefined
   /** Subscriptions woken by every entry of this directory (recursive trees, and `/` itself). */
-  any: Set<Sub> | undefined
+  any: Sub[] | undefined
   /** This directory's watch, while it is needed and the directory exists. */
   dw: DirWatch | undefined
 
@@ -114,17 +116,31 @@ class Node {
 
   /** Something needs this directory's events. */
   get needsWatch(): boolean {
-    return (this.children?.size ?? 0) > 0 || (this.any?.size ?? 0) > 0
+    return (this.children?.size ?? 0) > 0 || (this.any?.length ?? 0) > 0
   }
   get unused(): boolean {
-    return !this.needsWatch && !this.subs?.size
+    return !this.needsWatch && !this.subs?.length
   }
 }
 
-function addTo(n: Node, set: 'subs' | 'any', sub: Sub): void {
-  const have = n[set]
-  if (have) have.add(sub)
-  else n[set] = new Set([sub])
+function addTo(n: Node, list: 'subs' | 'any', sub: Sub): void {
+  const have = n[list]
+  if (!have) n[list] = [sub]
+  else if (!have.includes(sub)) have.push(sub)
+}
+
+function removeFrom(n: Node, list: 'subs' | 'any', sub: Sub): void {
+  const have = n[list]
+  const i = have ? have.indexOf(sub) : -1
+  if (i < 0) return
+  if (have!.length === 1) n[list] = undefined
+  else have!.splice(i, 1)
+}
+
+/** Wakes each subscription of a list (a copy: a wake may end subscriptions). */
+function wake(list: readonly Sub[] | undefined): void {
+  if (!list) return
+  for (const s of list.length === 1 ? list : [...list]) if (!s.closed) s.onChange()
 }
 
 /** Stats of `p` when it is a directory, else undefined. */
@@ -149,9 +165,14 @@ export class FsWatcher implements PathWatcher {
   #root = new Node('/', '', undefined)
   /** Nodes with an open watch. */
   readonly #watched = new Set<Node>()
+  /** Subscriptions by owner: their signal, or whoever releases them (`release`). */
+  readonly #byOwner = new WeakMap<object, Sub[]>()
+  /** Subscriptions by signal, for the signals the watcher listens to (not adopted ones). */
   readonly #bySignal = new WeakMap<AbortSignal, Sub[]>()
   /** Signals whose owner calls `release` when it aborts them. */
   readonly #adopted = new WeakSet<AbortSignal>()
+  /** Owners released: a watch they start later (one that was setting up) follows nothing. */
+  readonly #released = new WeakSet<object>()
   readonly #onError: (path: string, err: unknown) => void
   #closed = false
 
@@ -174,26 +195,36 @@ export class FsWatcher implements PathWatcher {
     return Promise.resolve()
   }
 
-  /** The caller will `release(signal)` when it aborts it: no listener is added to it. */
+  /**
+   * The caller will `release` what was watched with `signal` (it aborts it, or it names an owner
+   * for each watch, as the engine does for the resources that share one signal, and closes the
+   * watcher once that signal aborts): no listener is added to it.
+   */
   adopt(signal: AbortSignal): void {
     this.#adopted.add(signal)
   }
 
-  /** Ends every subscription made with `signal` (an adopted one, now aborted). */
-  release(signal: AbortSignal): void {
-    const subs = this.#bySignal.get(signal)
+  /** Ends every subscription of `owner` (a signal now aborted, or the owner given to `watch`). */
+  release(owner: object): void {
+    this.#released.add(owner)
+    const subs = this.#byOwner.get(owner)
     if (!subs) return
-    this.#bySignal.delete(signal)
+    this.#byOwner.delete(owner)
     for (const s of subs) this.#drop(s)
   }
 
+  /**
+   * Follows `path` until `signal` aborts (or `owner`, by default the signal, is released). Resolves
+   * once the watch is in place.
+   */
   async watch(
     path: string,
     signal: AbortSignal,
     onChange: () => void,
     opts: { recursive?: boolean } = {},
+    owner: object = signal,
   ): Promise<void> {
-    if (signal.aborted || this.#closed) return
+    if (signal.aborted || this.#closed || this.#released.has(owner)) return
     const node = this.#node(resolve(path))
     const sub: Sub = { node, onChange, recursive: opts.recursive ?? false, tree: undefined, closed: false }
     // `/` has no parent to report it: every event in it wakes its subscribers.
@@ -206,7 +237,7 @@ export class FsWatcher implements PathWatcher {
       this.#drop(sub)
       throw e
     }
-    this.#onAbort(signal, sub)
+    this.#own(owner, signal, sub)
   }
 
   /** Closes every watch; later events are dropped. */
@@ -220,17 +251,27 @@ export class FsWatcher implements PathWatcher {
     this.#root = new Node('/', '', undefined)
   }
 
-  /** Drops `sub` when `signal` aborts: by its owner's `release`, or one listener per signal. */
-  #onAbort(signal: AbortSignal, sub: Sub): void {
-    let subs = this.#bySignal.get(signal)
-    if (!subs) {
-      const list: Sub[] = []
-      subs = list
-      this.#bySignal.set(signal, list)
-      if (!this.#adopted.has(signal))
-        signal.addEventListener('abort', () => this.release(signal), { once: true })
+  /** Drops `sub` when its owner is released, or its signal (unless adopted) aborts: one listener a signal. */
+  #own(owner: object, signal: AbortSignal, sub: Sub): void {
+    const mine = this.#byOwner.get(owner)
+    if (mine) mine.push(sub)
+    else this.#byOwner.set(owner, [sub])
+    if (this.#adopted.has(signal)) return
+    const listed = this.#bySignal.get(signal)
+    if (listed) {
+      listed.push(sub)
+      return
     }
-    subs.push(sub)
+    const list = [sub]
+    this.#bySignal.set(signal, list)
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#bySignal.delete(signal)
+        for (const s of list) this.#drop(s)
+      },
+      { once: true },
+    )
   }
 
   /** The node of an absolute path, made with its ancestors as needed. */
@@ -380,12 +421,13 @@ export class FsWatcher implements PathWatcher {
       // Which entry is unknown: everything in the directory may have changed.
       const woken = new Set<Sub>(n.any)
       for (const c of n.children?.values() ?? []) for (const s of c.subs ?? []) woken.add(s)
-      for (const s of woken) if (!s.closed) s.onChange()
+      wake([...woken])
       for (const c of n.children?.values() ?? []) if (c.needsWatch) this.#replan(c)
     } else {
       const c = n.children?.get(name)
       if (c) {
-        for (const s of c.subs ?? []) {
+        const subs = c.subs ?? []
+        for (const s of subs.length > 1 ? [...subs] : subs) {
           if (s.closed) continue
           s.onChange()
           // A recursive target that appeared, went or was replaced: its tree is another one.
@@ -443,7 +485,7 @@ export class FsWatcher implements PathWatcher {
     let changed = false
     for (const n of had)
       if (!want.has(n)) {
-        n.any?.delete(sub)
+        removeFrom(n, 'any', sub)
         this.#prune(n)
         changed = true
       }
@@ -465,10 +507,10 @@ export class FsWatcher implements PathWatcher {
     if (sub.closed) return
     sub.closed = true
     const n = sub.node
-    n.subs?.delete(sub)
-    n.any?.delete(sub)
+    removeFrom(n, 'subs', sub)
+    removeFrom(n, 'any', sub)
     for (const t of sub.tree ?? []) {
-      t.any?.delete(sub)
+      removeFrom(t, 'any', sub)
       this.#prune(t)
     }
     sub.tree = undefined
