@@ -17,18 +17,52 @@
  * (the calls are synchronous), so its event, which inotify delivers in a later turn, always finds
  * it noted.
  */
-import { lstatSync, type Stats } from 'node:fs'
+import { constants, lstatSync, type Stats } from 'node:fs'
+
+const { S_IFMT, S_IFDIR } = constants
 
 /**
- * Nothing happened to the path between two lstats: the same inode with the same mode, owner, size,
- * links and times. A directory's times, size and links change with its entries, which a
- * directory resource that does not recurse does not manage: for one, its inode, mode and owner.
+ * A path's lstat, as much of it as tells whether anything happened to the path: its inode, mode,
+ * owner, size, links and times. (Kept in numbers: a Stats with its four Dates is ten times the size.)
  */
-function same(a: Stats | undefined, b: Stats | undefined): boolean {
+class Seen {
+  readonly ino: number
+  readonly dev: number
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+  readonly size: number
+  readonly nlink: number
+  readonly mtimeMs: number
+  readonly ctimeMs: number
+  constructor(st: Stats) {
+    this.ino = st.ino
+    this.dev = st.dev
+    this.mode = st.mode
+    this.uid = st.uid
+    this.gid = st.gid
+    this.size = st.size
+    this.nlink = st.nlink
+    this.mtimeMs = st.mtimeMs
+    this.ctimeMs = st.ctimeMs
+  }
+}
+
+const seen = (path: string): Seen | undefined => {
+  const st = lstatSync(path, { throwIfNoEntry: false })
+  return st && new Seen(st)
+}
+
+/**
+ * Nothing happened to the path between two looks. A directory's times, size and links change with
+ * its entries, which a directory resource that does not recurse does not manage: for one, its
+ * inode, mode and owner.
+ */
+function same(a: Seen | undefined, b: Seen | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   if (a.ino !== b.ino || a.dev !== b.dev || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid)
     return false
-  if (a.isDirectory()) return true
+  if ((a.mode & S_IFMT) === S_IFDIR) return true
   return a.size === b.size && a.nlink === b.nlink && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
 }
 
@@ -36,14 +70,14 @@ export class OwnChanges {
   /** Own changes whose events have not come yet. */
   #expected = 0
   /** The path's lstat after the last own change. */
-  #after: Stats | undefined
+  #after: Seen | undefined
 
   constructor(readonly path: string) {}
 
   /** Called right after a change of the path that inotify reports once (same turn of the loop). */
   made(): void {
     try {
-      this.#after = lstatSync(this.path, { throwIfNoEntry: false })
+      this.#after = seen(this.path)
       this.#expected++
     } catch {
       // cannot tell how it was left: its event will be checked
@@ -55,7 +89,7 @@ export class OwnChanges {
     if (this.#expected === 0) return false
     this.#expected--
     try {
-      return same(lstatSync(this.path, { throwIfNoEntry: false }), this.#after)
+      return same(seen(this.path), this.#after)
     } catch {
       return false // cannot tell: let the check find out
     }

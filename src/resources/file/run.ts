@@ -57,23 +57,28 @@ export interface Run {
 
 /** The wanted content's bytes, and their sha256 computed once, until the content changes. */
 export function contentCache(): ContentCache {
-  let text: string | undefined
-  let bytes = Buffer.alloc(0)
-  let sum: string | undefined
-  return {
-    get(t) {
-      if (t !== text) {
-        text = t
-        bytes = Buffer.from(t)
-        sum = undefined
-      }
-      return { bytes, sha: () => (sum ??= sha256(bytes)) }
-    },
-    drop() {
-      text = undefined
-    },
+  return new Content()
+}
+
+class Content implements ContentCache {
+  #text: string | undefined
+  #bytes = EMPTY
+  #sum: string | undefined
+  get(t: string): { bytes: Buffer; sha: () => string } {
+    if (t !== this.#text) {
+      this.#text = t
+      this.#bytes = Buffer.from(t)
+      this.#sum = undefined
+    }
+    const bytes = this.#bytes
+    return { bytes, sha: () => (this.#sum ??= sha256(bytes)) }
+  }
+  drop(): void {
+    this.#text = undefined
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 /** What stays the same across checkApply calls. */
 export interface RunFixed extends Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'> {
