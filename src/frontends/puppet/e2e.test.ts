@@ -51,11 +51,15 @@ test('a config file notifies a refresh-only exec: one append on the first run, n
     assert.equal(await readFile(log, 'utf8'), 'reloaded\n')
 
     const m = startMgmt([...run, '--converged-timeout-no-exit', ...puppet])
+    const whenLog = (want: string): Promise<void> =>
+      whenContent(log, want).catch((e: Error) => {
+        throw new Error(`${e.message}\nmgmt printed:\n${m.output()}`)
+      })
     try {
       await m.waitFor(/converged/, 30_000)
       assert.equal(await readFile(log, 'utf8'), 'reloaded\n', 'the second run changed nothing')
       await save(manifest, pp(2))
-      await whenContent(log, 'reloaded\nreloaded\n')
+      await whenLog('reloaded\nreloaded\n')
       assert.equal(await readFile(conf, 'utf8'), 'version=2 role=web\n')
 
       await save(manifest, `${pp(2)}file { '/x':\n  content =>\n}\n`)
@@ -65,7 +69,7 @@ test('a config file notifies a refresh-only exec: one append on the first run, n
       // The graph still runs: the file comes back, and its change refreshes the exec again.
       await unlink(conf)
       await whenContent(conf, 'version=2 role=web\n')
-      await whenContent(log, 'reloaded\nreloaded\nreloaded\n')
+      await whenLog('reloaded\nreloaded\nreloaded\n')
     } finally {
       m.child.kill('SIGINT')
     }
