@@ -9,6 +9,7 @@ import type { Frontend, FrontendContext, GraphStream } from '../frontends/fronte
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
+import type { HostOutcome } from '../remote/host.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
@@ -72,6 +73,10 @@ export async function runGraphs(
     format: flags.logFormat,
     write: progress && (line => progress.writeLine(line)),
   })
+  // Remote hosts are checked first (every graph file, the keys): a problem stops the run before
+  // anything starts, the world's etcd included.
+  const remotes = flags.remote.length || flags.detach ? await planRemotes(flags, log) : undefined
+  if (typeof remotes === 'number') return remotes
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
@@ -97,7 +102,17 @@ export async function runGraphs(
       : undefined
     if (typeof opened === 'number') return opened
     if (stopWatching.signal.aborted) return EXIT_OK
-    return await runOpened(flags, { opened, world, hostname, prefix, log, progress, early, stopWatching })
+    return await runOpened(flags, {
+      opened,
+      world,
+      hostname,
+      prefix,
+      log,
+      progress,
+      early,
+      stopWatching,
+      remotes: remotes?.(world),
+    })
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.
     if (!isClusterError(err)) throw err
@@ -122,10 +137,28 @@ interface Opened {
   /** The ^C handler of the start, replaced by the run's own. */
   readonly early: () => void
   readonly stopWatching: AbortController
+  readonly remotes: Remotes | undefined
+}
+
+/** The remote hosts, ready to start with the world; or the exit code of a problem with them. */
+async function planRemotes(
+  flags: RunFlags & ClusterFlags,
+  log: Logger,
+): Promise<((world: World) => Remotes) | number> {
+  try {
+    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
+    return await (await import('./remote.js')).openRemotes(flags, log)
+  } catch (err) {
+    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
+    log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
+      ? EXIT_FAILURE
+      : EXIT_USAGE
+  }
 }
 
 /** Runs the opened frontend's graphs with the observers and the remote hosts asked for. */
-async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
+async function runOpened(flags: RunFlags & ClusterFlags, o: Opened): Promise<number> {
   const { opened, log } = o
   let observers: Observers
   try {
@@ -135,19 +168,7 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     log.error(err.message)
     return EXIT_FAILURE
   }
-  let remotes: Remotes | undefined
-  try {
-    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
-    if (flags.remote.length || flags.detach)
-      remotes = await (await import('./remote.js')).openRemotes(flags, log)
-  } catch (err) {
-    await observers.close()
-    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
-    log.error(err.message)
-    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
-      ? EXIT_FAILURE
-      : EXIT_USAGE
-  }
+  const { remotes } = o
   const run = start(opened ? stream(opened) : new Graph('empty'), {
     hostname: o.hostname,
     prefix: o.prefix,
@@ -164,10 +185,11 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
   observers.attach(run)
   process.off('SIGINT', o.early)
   process.off('SIGTERM', o.early)
-  const stopSignals = handleSignals(run, log, () => remotes?.stop(true))
+  // A second ^C kills the remote runs at once; detached ones are left alone.
+  const stopSignals = handleSignals(run, log, () => !flags.detach && remotes?.stop(true))
   // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
-  // initiator goes away, even killed, the input ends, and so does the run.
-  if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
+  // initiator goes away, even killed, the input ends, and so does the run. A detached one stays.
+  if (flags.depth > 0 && !flags.detached) process.stdin.once('end', () => run.shutdown()).resume()
   // Logged once ^C is handled, so that whoever waits for this line may signal.
   if (opened && opened.first.name !== '')
     log.info(
@@ -176,7 +198,7 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
   else log.info('running no local graph')
   try {
     const result = await run.done.finally(() => o.stopWatching.abort())
-    const hosts = await remotes?.stop()
+    const hosts = flags.detach ? await detach(remotes, o.world) : await remotes?.stop()
     const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
     return report(result, flags, log, failedHosts)
   } finally {
@@ -184,6 +206,15 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     await observers.close()
     if (flags.depth > 0) process.stdin.destroy()
   }
+}
+
+/**
+ * `--detach`: this host leaves the cluster first, while the tunnels still carry the remote
+ * members' traffic to its etcd, then lets the remote hosts go, their runs left going.
+ */
+async function detach(remotes: Remotes | undefined, world: World): Promise<HostOutcome[] | undefined> {
+  await world.close()
+  return remotes?.detach()
 }
 
 /** The frontend's stream, or the exit code of an input that does not load. */

@@ -35,6 +35,11 @@ export interface ClusterOptions {
   readonly idealClusterSize: number
   /** The etcd binary. */
   readonly etcdBinary: string
+  /**
+   * Members will be on other hosts (remote hosts joining with `--detach`), though this host's peer
+   * URLs are on loopback: keep etcd's network timing.
+   */
+  readonly spansHosts?: boolean
 }
 
 /** The etcd world of a cluster: it is formed or joined when the world gets ready, left when it closes. */
@@ -45,6 +50,7 @@ export function clusterWorld(opts: ClusterOptions): EtcdWorld {
     log: opts.log,
     endpoints: signal => cluster.start(signal),
     afterClose: () => cluster.leave(),
+    peerUrls: () => cluster.peerUrls,
   })
 }
 
@@ -60,6 +66,11 @@ class Cluster {
     this.#o = opts
     this.#log = opts.log.child('etcd')
     this.#dir = join(opts.prefix, 'etcd')
+  }
+
+  /** This host's server's peer URLs, while it runs one. */
+  get peerUrls(): readonly string[] | undefined {
+    return this.#server ? this.#o.serverUrls : undefined
   }
 
   /** Forms or joins the cluster; resolves with the client URLs to use. */
@@ -141,6 +152,7 @@ class Cluster {
       state,
       log: this.#log,
       signal,
+      ...(o.spansHosts ? { networkTiming: true } : {}),
     })
     this.#log.info(`serving clients on ${o.clientUrls.join(', ')}, peers on ${o.serverUrls.join(', ')}`)
   }
