@@ -179,8 +179,9 @@ async function runOpened(flags: RunFlags & ClusterFlags, o: Opened): Promise<num
     convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
-    // Remote hosts count for convergence; with no local graph, the run ends when they all have.
-    attach: remotes && (register => remotes.start(register, () => !opened && run.shutdown())),
+    // Remote hosts count for convergence; with no local graph (`empty` and no deploy), the run
+    // ends when they all have.
+    attach: remotes && (register => remotes.start(register, () => !opened?.first.name && run.shutdown())),
   })
   observers.attach(run)
   process.off('SIGINT', o.early)

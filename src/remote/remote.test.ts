@@ -307,8 +307,8 @@ test('hierarchy: a host configures a host that only it can reach', async () => {
     hostname: 'h1',
     extra: 'remotes: [child.yaml]',
   })
-  // The initiator cannot reach c itself.
-  const direct = lab.mgmt(['run', '--converged-timeout', '0', '--remote', child, ...keyed(), 'empty'])
+  // The initiator cannot reach c itself (and with no local graph, the run ends with its last host).
+  const direct = lab.mgmt(['run', '--remote', child, ...keyed(), 'empty'])
   assert.equal(await direct.exited, 1)
   assert.match(
     direct.output(),
