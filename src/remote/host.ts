@@ -216,7 +216,9 @@ export class RemoteHost {
       for (const w of watchers) w.close()
       for (const t of tunnels) await t.close().catch(() => {})
       sftp?.end()
-      if (this.#conn && probed && (this.#running || !this.#stopping) && !this.#detaching)
+      // A detached run's directory stays once it ran: the run goes on there, or its log says why not.
+      const leave = this.#o.flags.detach && this.#running
+      if (this.#conn && probed && (this.#running || !this.#stopping) && !leave)
         await this.#cleanUp(this.#conn, probed.wd)
       this.#conn?.end()
       this.#o.progress?.finish(this.hostname)
