@@ -300,7 +300,7 @@ export class RemoteHost {
   }
 
   /** A detached member's etcd server: the one on its PATH, else ours, to be copied. */
-  async #chooseEtcd(p: Probe): Promise<{ path?: string; copy?: Payload } | undefined> {
+  async #chooseEtcd(p: Probe): Promise<{ path?: string; copy?: Payload }> {
     if (p.etcd) return {}
     const step = 'find an etcd server to run (a detached host is an etcd member)'
     this.#sameSystem(p, step, 'it has no etcd on its PATH')
