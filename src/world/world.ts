@@ -147,7 +147,14 @@ export function sortCollected(rs: CollectedResource[]): CollectedResource[] {
 /** One JSON text per exported resource, the same for the same content (keys sorted). */
 export function exportJson(r: ExportedResource): string {
   const { kind, name, params, annotations } = r
-  return stableJson({ kind, name, params, meta: r.meta ?? {}, to: [...r.to], ...(annotations && { annotations }) })
+  return stableJson({
+    kind,
+    name,
+    params,
+    meta: r.meta ?? {},
+    to: [...r.to],
+    ...(annotations && { annotations }),
+  })
 }
 
 /** JSON with object keys sorted, so that equal values have equal texts. */
