@@ -28,9 +28,10 @@ export interface FrontendContext {
   readonly signal: AbortSignal
   /**
    * The world the run shares with other hosts (not ready yet: `await world.ready()`). A frontend
-   * reads deploys from it, or looks up exported resources (mcl's `collect.res`); publishing and
-   * collecting exports is not its business: it marks resources `exported` and lists `collect` in
-   * its spec, and `world/exchange.ts` does the rest for every frontend.
+   * reads deploys from it, or exported resources when its collection has semantics of its own
+   * (Puppet's `<<| |>>`, mcl's `collect`); publishing exports is never its business: it marks
+   * resources `exported`, and `world/exchange.ts` publishes them (and collects what a spec's
+   * `collect` lists) for every frontend.
    */
   readonly world?: World
   /** The state directory (a deploy's files are unpacked below it). */
