@@ -105,12 +105,11 @@ class Puppet::Resource::Mgmtcollect < Puppet::Indirector::Code
     type = request.key.to_s
     filter = request.options[:filter]
     found = MgmtChild::EXPORTED.select { |r| r['type'].to_s.casecmp?(type) && MgmtChild.match?(filter, r) }
-    resources = found.map { |r| MgmtChild.resource(r, request.options[:scope]) }
-    hosts = found.map { |r| r['host'] }
-    resources.zip(hosts).each { |res, host| MgmtChild::COLLECTED[res.ref] = host }
-    MgmtChild::COLLECTIONS[[type, filter]] = { 'type' => type, 'query' => filter,
-                                               'found' => resources.zip(hosts).map { |res, host| [res.ref, host] } }
-    resources
+    pairs = found.map { |r| [MgmtChild.resource(r, request.options[:scope]), r['host']] }
+    pairs.each { |res, host| MgmtChild::COLLECTED[res.ref] = host }
+    refs = pairs.map { |res, host| [res.ref, host] }
+    MgmtChild::COLLECTIONS[[type, filter]] = { 'type' => type, 'query' => filter, 'found' => refs }
+    pairs.map(&:first)
   end
 end
 

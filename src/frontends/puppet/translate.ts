@@ -92,24 +92,15 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     const from = result.collected[ref]
     const origin = [`${from === undefined ? '' : `exported by ${from}: `}${locationOf(r)}${ref}`]
     const container = containment.isContainer(ref)
+    const vertex = (): Vertex => vertexOf(r, opts, ctx, notes, inherited.get(ref))
     if (r.exported) {
-      const annotations = annotationsOf(r)
-      // A defined resource is evaluated where it is collected: to mgmt, it is a `noop`.
-      if (container) {
-        resources.push({ kind: 'noop', name: ref, params: {}, exported: true, annotations, origin })
-        continue
-      }
-      const v = vertexOf(r, opts, ctx, notes, inherited.get(ref))
-      if (!realized.has(ref)) {
-        resources.push({ ...v, exported: true, annotations, origin })
-        continue
-      }
-      vertices.set(ref, v)
-      resources.push({ ...v, meta: { ...v.meta, export: ['*'] }, annotations, origin })
+      const e = exportedSpec(r, origin, container, realized.has(ref), vertex)
+      resources.push(e.spec)
+      if (e.applied) vertices.set(ref, e.applied)
       continue
     }
     if (container) continue
-    const v = vertexOf(r, opts, ctx, notes, inherited.get(ref))
+    const v = vertex()
     vertices.set(ref, v)
     resources.push({ ...v, origin })
   }
@@ -138,6 +129,26 @@ function collectedLine(c: Collection): string {
   const found = c.found ?? []
   const what = found.length ? found.map(([ref, host]) => `${ref} from ${host}`).join(', ') : 'nothing'
   return `\`${collectionText(c)}\` collected ${what}`
+}
+
+/**
+ * An `@@` resource: exported, with the Puppet resource as its annotation, and applied here too
+ * when the manifest collects it itself (`realized`). A defined resource is evaluated where it is
+ * collected: to mgmt, it is a `noop`.
+ */
+function exportedSpec(
+  r: CatalogResource,
+  origin: Origin,
+  container: boolean,
+  realized: boolean,
+  vertex: () => Vertex,
+): { spec: ResourceSpec; applied?: Vertex } {
+  const annotations = annotationsOf(r)
+  if (container)
+    return { spec: { kind: 'noop', name: refOf(r), params: {}, exported: true, annotations, origin } }
+  const v = vertex()
+  if (!realized) return { spec: { ...v, exported: true, annotations, origin } }
+  return { spec: { ...v, meta: { ...v.meta, export: ['*'] }, annotations, origin }, applied: v }
 }
 
 /** A native resource's vertex: mapped, a `noop`, or the fallback. */
