@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { type Running, startMgmt } from '../../testing/cli.js'
-import { startEtcd } from '../../testing/etcd.js'
+import { freeUrl, startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
 
 test('a exports a hidden file to b; b collects what collect.res offers, with its own mode; an edit on a reaches b', async () => {
@@ -64,6 +64,24 @@ collect file $offered {
   } finally {
     for (const m of running) await m.kill(2000)
     await etcd.cleanup()
+    await rm(root, { recursive: true, force: true })
+  }
+})
+
+// A run that does not stop would hang: the test's timeout says so.
+test('^C while a program waits for an unreachable world to read it: the run stops, exit 0', {
+  timeout: 60_000,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mgmt-17-nowhere-'))
+  const program = join(root, 'main.mcl')
+  await writeFile(program, 'import "world"\n\ntest [world.getval("k")->value + "!"] {}\n')
+  const m = startMgmt(['run', '--tmp-prefix', '--seeds', await freeUrl(), '--no-server', 'lang', program])
+  try {
+    await m.waitFor(/waiting for etcd at/)
+    m.child.kill('SIGINT')
+    assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await m.kill(2000)
     await rm(root, { recursive: true, force: true })
   }
 })

@@ -71,7 +71,7 @@ test('every example of docs/language.md runs and produces its graph', async () =
         outside.round()
         g = runLang(program, { hostname: 'h1', args: [], env: {}, outside })
         if (!outside.missing) break
-        await outside.fetch(world)
+        await outside.fetch(world, new AbortController().signal)
       }
       const got = [
         ...g.resources.map(r => `${r.kind}[${r.name}]`),

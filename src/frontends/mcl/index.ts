@@ -44,7 +44,7 @@ function located<T>(f: () => T): T {
  */
 export async function loadLangGraph(
   entry: string,
-  ctx: Pick<FrontendContext, 'registry' | 'compile' | 'log' | 'world'>,
+  ctx: Pick<FrontendContext, 'registry' | 'compile' | 'log' | 'world' | 'signal'>,
   host: Host,
   read: Set<string>,
   checked?: CheckedProgram,
@@ -66,7 +66,8 @@ export async function loadLangGraph(
       ctx.log.warn(`the program still asks the world for more after ${round} evaluations: using what it has`)
       break
     }
-    await outside.fetch(ctx.world)
+    // A run stopped while the world is awaited: the program as far as it got.
+    if (!(await outside.fetch(ctx.world, ctx.signal))) break
   }
   return located(() => {
     if (failure !== undefined) throw failure
@@ -103,7 +104,7 @@ export function langFrontend(input: string, opts: LangOptions = {}): Frontend {
     // What the world holds changes whatever `--no-watch` says, as for a YAML graph that collects.
     const readsOutside =
       reads.strings.size > 0 || reads.maps.size > 0 || reads.exports || reads.values.size > 0
-    if (!ctx.watch && !readsOutside) return { first }
+    if (ctx.signal.aborted || (!ctx.watch && !readsOutside)) return { first }
     const follow = { files: ctx.watch, world: ctx.world, used: () => used! }
     return { first, later: watchFiles(read, first, load, ctx.log, ctx.signal, follow) }
   }

@@ -64,6 +64,7 @@ class OutsideWatch {
 
   /** Watches exactly what `used` holds: new reads are watched, dropped ones no longer. */
   async follow(used: ReadSet): Promise<void> {
+    if (this.signal.aborted) return
     const { world, onChange } = this
     const want = new Map<string, (s: AbortSignal) => Promise<void>>()
     if (world) {
@@ -123,7 +124,7 @@ export function watchFiles(
     log,
   )
   const sync = (): void => {
-    if (!follow.files) return
+    if (!follow.files || stopped) return
     const dirs = new Set([...read].map(f => dirname(f)))
     for (const [dir, w] of watchers)
       if (!dirs.has(dir)) {
@@ -145,15 +146,22 @@ export function watchFiles(
       }
     }
   }
-  const onAbort = (): void => wake?.()
+  let stopped = false
+  const stop = (): void => {
+    if (stopped) return
+    stopped = true
+    for (const w of watchers.values()) w.close()
+    outside.close()
+  }
+  // Ends the watches even when the stream is never read (a run stopped while it starts).
+  const onAbort = (): void => {
+    stop()
+    wake?.()
+  }
   signal.addEventListener('abort', onAbort, { once: true })
   let last = snapshot(read)
   sync()
-  const stop = (): void => {
-    for (const w of watchers.values()) w.close()
-    outside.close()
-    signal.removeEventListener('abort', onAbort)
-  }
+  if (signal.aborted) stop()
   async function* later(): AsyncGenerator<Compiled> {
     let lastGraph = graphKey(first.spec)
     try {
@@ -192,6 +200,7 @@ export function watchFiles(
       }
     } finally {
       stop()
+      signal.removeEventListener('abort', onAbort)
     }
   }
   return later()

@@ -19,6 +19,8 @@ import { langFrontend, loadLangGraph } from './index.js'
 import { Outside } from './run/outside.js'
 
 const registry = builtinRegistry()
+/** The signal of a run that is never stopped. */
+const never = new AbortController().signal
 let dir: string
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mgmt-17-world-'))
@@ -85,7 +87,7 @@ collect file [struct{name => "/srv/b", host => "h3"}] {}
   )
   const c = await loadLangGraph(
     main,
-    { registry, compile: { noAutoGroup: true }, log: silentLogger, world: w },
+    { registry, compile: { noAutoGroup: true }, log: silentLogger, world: w, signal: never },
     { hostname: 'h1', args: [], env: {}, outside: new Outside() },
     new Set(),
   )
@@ -108,7 +110,7 @@ test('without a world, the same program sees an empty one', async () => {
   const main = await program('empty', 'import "world"\n\ntest [world.getval("somekey")->value + "!"] {}\n')
   const c = await loadLangGraph(
     main,
-    { registry, compile: {}, log: silentLogger },
+    { registry, compile: {}, log: silentLogger, signal: never },
     { hostname: 'h1', args: [], env: {} },
     new Set(),
   )
@@ -132,7 +134,7 @@ print "v" { msg => fmt.printf("%s %t %d %t %t", $s->value, $s->ready, $i->value,
   )
   const c = await loadLangGraph(
     main,
-    { registry, compile: {}, log: silentLogger },
+    { registry, compile: {}, log: silentLogger, signal: never },
     { hostname: 'h1', args: [], env: {}, outside: new Outside(stateDir) },
     new Set(),
   )

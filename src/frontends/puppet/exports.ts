@@ -14,6 +14,7 @@
  */
 import type { World } from '../../world/world.js'
 import { type CollectedResource, stableJson } from '../../world/world.js'
+import { worldReady } from '../frontend.js'
 import type { CatalogResource } from './catalog.js'
 
 /** The annotation key of an exported Puppet resource. */
@@ -106,6 +107,7 @@ export class OthersExports {
 
   constructor(
     private readonly world: World | undefined,
+    private readonly signal: AbortSignal,
     private readonly warn: (message: string) => void,
   ) {}
 
@@ -114,10 +116,12 @@ export class OthersExports {
     return this.world !== undefined
   }
 
-  /** Reads them (waiting for the world to be ready); `changed` is false when they are as last read. */
+  /**
+   * Reads them (waiting for the world to be ready: none when the run stops first); `changed` is
+   * false when they are as last read.
+   */
   async read(): Promise<{ exports: PuppetExport[]; changed: boolean }> {
-    if (!this.world) return { exports: [], changed: false }
-    await this.world.ready()
+    if (!this.world || !(await worldReady(this.world, this.signal))) return { exports: [], changed: false }
     const exports = puppetExports(await this.world.resCollect(), this.world.hostname, m => {
       if (this.#warned.has(m)) return
       this.#warned.add(m)

@@ -49,11 +49,12 @@ function buildWith(
   registry: Registry,
   compile: CompileOptions,
   log: Logger,
-  world?: World,
+  live?: { readonly world?: World; readonly signal: AbortSignal },
 ) {
   setFallbackSettings(o.settings)
   const lease = leasePuppet(o.settings, log)
-  const others = new OthersExports(world, m => log.warn(m))
+  const stopped = live?.signal ?? new AbortController().signal
+  const others = new OthersExports(live?.world, stopped, m => log.warn(m))
   let collecting = false
   let exported: readonly PuppetExport[] = []
   const once = (refreshFacts: boolean): Promise<Built> =>
@@ -96,7 +97,7 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
       ctx.registry,
       ctx.compile,
       log,
-      ctx.world,
+      ctx,
     )
     let first: Built
     try {
@@ -105,7 +106,9 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
       await lease.release()
       throw err
     }
-    ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
+    // The run may have been stopped while the compile waited for the world.
+    if (ctx.signal.aborted) void lease.release()
+    else ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
     const name = first.result.catalog.name
     log.info(
       `compiled ${sourceName(o.source)} for ${name} in ${first.ms} ms (Puppet ${lease.child.version ?? ''})`,

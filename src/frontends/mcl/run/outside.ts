@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { varDirName } from '../../../engine/context.js'
 import type { CollectedResource, World } from '../../../world/world.js'
+import { worldReady } from '../../frontend.js'
 
 /** The keys of what a round read, by source. */
 export interface ReadSet {
@@ -89,14 +90,15 @@ export class Outside {
     return this.#used
   }
 
-  /** Fetches what the round missed. */
-  async fetch(world: World): Promise<void> {
-    await world.ready()
+  /** Fetches what the round missed; false (nothing fetched) when `signal` aborts first. */
+  async fetch(world: World, signal: AbortSignal): Promise<boolean> {
+    if (!(await worldReady(world, signal))) return false
     const m = this.#missing
     await Promise.all([
       ...[...m.strings].map(async k => this.#strings.set(k, await world.strGet(k))),
       ...[...m.maps].map(async k => this.#maps.set(k, await world.strMapGet(k))),
       m.exports ? world.resCollect().then(rs => (this.#exports = rs)) : undefined,
     ])
+    return true
   }
 }
