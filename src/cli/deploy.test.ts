@@ -14,8 +14,6 @@ const running: Running[] = []
 before(async () => {
   etcd = await startEtcd()
   dir = await mkdtemp(join(tmpdir(), 'mgmt-9-deploy-'))
-  // Both hosts of the test are on this machine and apply the same graph: the directory is made
-  // here, so that they do not race to make it.
   await mkdir(join(dir, 'out'))
 })
 after(async () => {
@@ -48,8 +46,20 @@ resources:
 
 test('a deploy reaches two running hosts, with its files; a second deploy replaces it live', async () => {
   const seeds = ['--seeds', etcd.clientUrl]
+  // Two hosts on one machine: h2 gets a private mount namespace whose `out` directory is a tmpfs of
+  // its own, as another machine would have its own disk (the graph's file is the same path on both).
+  const own = [
+    'unshare',
+    '-m',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    'mount -t tmpfs none "$0" && exec "$@"',
+  ]
   const hosts = ['h1', 'h2'].map(h => {
-    const m = startMgmt(['run', '--tmp-prefix', '--hostname', h, ...seeds, '--no-server', 'empty'])
+    const args = ['run', '--tmp-prefix', '--hostname', h, ...seeds, '--no-server', 'empty']
+    const m = startMgmt(args, h === 'h2' ? { prefix: [...own, join(dir, 'out')] } : {})
     running.push(m)
     return m
   })

@@ -35,6 +35,16 @@ export interface RunFlags {
   detach?: boolean
   /** How deep in a hierarchy of remote runs this one is (0: started by a person). */
   depth: number
+  /** `--no-autoedges`, `--no-autogroup`. */
+  autoedges: boolean
+  autogroup: boolean
+  /** The original's spellings (see `originalFlags`). */
+  convergerTimeout?: number
+  convergedExit?: boolean
+  convergerStatusFile?: string
+  pgp?: boolean
+  yaml?: string
+  file?: string
 }
 
 /** The flags of clustering (`mgmt run`; `mgmt deploy` takes `--seeds`). */
@@ -205,6 +215,8 @@ export function addRunFlags(run: Command): void {
         .argParser(int('--max-runtime'))
         .default(0),
     )
+    .addOption(flag('--no-autoedges', 'do not add automatic edges', 'NO_AUTOEDGES'))
+    .addOption(flag('--no-autogroup', 'do not group resources into one vertex', 'NO_AUTOGROUP'))
     .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
     .addOption(
       flag('--remote <file>', 'configure the host named in this graph file over SSH (repeatable)', 'REMOTE')
@@ -291,4 +303,46 @@ function addObserveFlags(run: Command): void {
       ).argParser(v => parseListen(v, '--http-listen')),
     )
     .addOption(flag('--no-progress', 'never show progress on the terminal', 'NO_PROGRESS'))
+}
+
+/**
+ * The original's spellings, so that its scripts and docs work: `--converger-timeout N` reports
+ * convergence and exits only with `--converged-exit` (as the original's newer versions do),
+ * `--converger-status-file`, `--no-pgp` (accepted, no effect), and the older `run --yaml FILE`
+ * and `run --file FILE` (deprecated: a warning names the new form).
+ */
+export function addOriginalFlags(run: Command): void {
+  run
+    .addOption(
+      flag(
+        '--converger-timeout <s>',
+        'like --converged-timeout, but exit only with --converged-exit',
+        'CONVERGER_TIMEOUT',
+      )
+        .argParser(int('--converger-timeout'))
+        .conflicts('convergedTimeout'),
+    )
+    .addOption(flag('--converged-exit', 'exit once converged (with --converger-timeout)', 'CONVERGED_EXIT'))
+    .addOption(
+      flag(
+        '--converger-status-file <file>',
+        'the same as --converged-status-file',
+        'CONVERGER_STATUS_FILE',
+      ).conflicts('convergedStatusFile'),
+    )
+    .addOption(flag('--no-pgp', 'accepted for the original; no effect', 'NO_PGP'))
+    .addOption(new Option('--yaml <file>', 'deprecated: use `mgmt run yaml FILE`').hideHelp())
+    .addOption(new Option('--file <file>', 'deprecated: use `mgmt run yaml FILE`').hideHelp())
+}
+
+/** The run flags with the original's spellings folded into ours. */
+export function resolveFlags<F extends RunFlags>(f: F): F {
+  if (f.convergerTimeout === undefined && f.convergerStatusFile === undefined) return f
+  return {
+    ...f,
+    ...(f.convergerTimeout !== undefined
+      ? { convergedTimeout: f.convergerTimeout, convergedTimeoutNoExit: !f.convergedExit }
+      : {}),
+    convergedStatusFile: f.convergedStatusFile ?? f.convergerStatusFile,
+  }
 }

@@ -316,7 +316,7 @@ test('a second SIGINT cancels running work; the command is killed', async () => 
   )
   const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
   await m.waitFor(/exec\[long\]: running/)
-  // The command has started once its shell wrote the pid (on a loaded machine, well after the log line).
+  // The shell writes its pid, then becomes the sleep: a stop before that would leave no pid to check.
   await whenWritten(join(root, 'pid'))
   m.child.kill('SIGINT')
   await m.waitFor(/shutting down/)

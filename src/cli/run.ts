@@ -1,4 +1,5 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
+import { EventEmitter } from 'node:events'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { homedir, hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -14,7 +15,15 @@ import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
-import { addClusterFlags, addRunFlags, type ClusterFlags, envSwitches, type RunFlags } from './flags.js'
+import {
+  addClusterFlags,
+  addOriginalFlags,
+  addRunFlags,
+  type ClusterFlags,
+  envSwitches,
+  type RunFlags,
+  resolveFlags,
+} from './flags.js'
 import { frontendCommands } from './frontends.js'
 import { type Observers, startObservers } from './observe.js'
 import { checkClusterFlags, clustered, isClusterError, openWorld } from './world.js'
@@ -28,17 +37,32 @@ export function addRunCommand(program: Command): void {
   const run = program.command('run').description('run a graph and keep the system in its state')
   addRunFlags(run)
   addClusterFlags(run)
+  addOriginalFlags(run)
   for (const fc of frontendCommands) {
     const cmd = run.command(fc.name).description(fc.description)
     fc.configure?.(cmd)
     cmd.action(async (...a: unknown[]) => {
       const self = a[a.length - 1] as Command
       envSwitches(self)
-      const opts = self.optsWithGlobals<RunFlags & ClusterFlags & Record<string, unknown>>()
+      const opts = resolveFlags(self.optsWithGlobals<RunFlags & ClusterFlags & Record<string, unknown>>())
       const other = fc.instead?.(self.args, opts)
       process.exitCode = other ? await other : await runGraphs(opts, fc.open(self.args, opts))
     })
   }
+  // The original's older form, `run --yaml FILE` (or `--file FILE`): the yaml frontend, with a warning.
+  run.action(async (_opts: unknown, self: Command) => {
+    envSwitches(self)
+    const opts = resolveFlags(self.opts<RunFlags & ClusterFlags & Record<string, unknown>>())
+    const file = opts.yaml ?? opts.file
+    if (file === undefined) {
+      self.help({ error: true })
+      return
+    }
+    const spelled = opts.yaml !== undefined ? '--yaml' : '--file'
+    process.stderr.write(`mgmt: \`run ${spelled} FILE\` is deprecated: use \`mgmt run yaml ${file}\`\n`)
+    const yaml = frontendCommands.find(f => f.name === 'yaml')!
+    process.exitCode = await runGraphs(opts, yaml.open([file], opts))
+  })
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -78,6 +102,7 @@ export async function runGraphs(
   await mkdir(prefix, { recursive: true, mode: 0o700 })
   const world = await openWorld(flags, hostname, prefix, log)
   const stopWatching = new AbortController()
+  const reloads = new EventEmitter()
   // ^C before the run starts (while a frontend waits for the world): stop waiting, exit 0.
   const early = (): void => stopWatching.abort()
   process.on('SIGINT', early)
@@ -87,17 +112,38 @@ export async function runGraphs(
       ? await openFrontend(frontend, {
           registry: builtinRegistry(),
           // One cache for the source's reloads: an edit re-parses only the resources it touched.
-          compile: { strict: flags.strict, noop: flags.noop, sema: flags.sema, cache: new CompileCache() },
+          compile: {
+            strict: flags.strict,
+            noop: flags.noop,
+            sema: flags.sema,
+            noAutoEdges: !flags.autoedges,
+            noAutoGroup: !flags.autogroup,
+            cache: new CompileCache(),
+          },
           log,
           watch: flags.watch,
           signal: stopWatching.signal,
           world,
           prefix,
+          onReload: fn => {
+            reloads.on('reload', fn)
+            return () => reloads.off('reload', fn)
+          },
         })
       : undefined
     if (typeof opened === 'number') return opened
     if (stopWatching.signal.aborted) return EXIT_OK
-    return await runOpened(flags, { opened, world, hostname, prefix, log, progress, early, stopWatching })
+    return await runOpened(flags, {
+      opened,
+      world,
+      hostname,
+      prefix,
+      log,
+      progress,
+      early,
+      stopWatching,
+      reloads,
+    })
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.
     if (!isClusterError(err)) throw err
@@ -122,6 +168,8 @@ interface Opened {
   /** The ^C handler of the start, replaced by the run's own. */
   readonly early: () => void
   readonly stopWatching: AbortController
+  /** Emits `reload` on SIGHUP, for the frontend. */
+  readonly reloads: EventEmitter
 }
 
 /** Runs the opened frontend's graphs with the observers and the remote hosts asked for. */
@@ -164,7 +212,14 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
   observers.attach(run)
   process.off('SIGINT', o.early)
   process.off('SIGTERM', o.early)
-  const stopSignals = handleSignals(run, log, () => remotes?.stop(true))
+  const stopSignals = handleSignals(
+    run,
+    log,
+    () => remotes?.stop(true),
+    () => {
+      if (!o.reloads.emit('reload')) log.info('SIGHUP: no graph to reload')
+    },
+  )
   // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
   // initiator goes away, even killed, the input ends, and so does the run.
   if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
@@ -210,10 +265,11 @@ function report(result: RunResult, flags: RunFlags, log: Logger, failedHosts: re
 }
 
 /**
- * ^C once: orderly shutdown; twice: cancel running work (and kill remote runs at once); three
- * times: stop at once.
+ * ^C (or SIGTERM) once: orderly shutdown; twice: cancel running work (and kill remote runs at
+ * once); three times: stop at once. SIGHUP reloads the graph, as daemons do, instead of ending the
+ * run.
  */
-function handleSignals(run: RunHandle, log: Logger, onCancel: () => void): () => void {
+function handleSignals(run: RunHandle, log: Logger, onCancel: () => void, reload: () => void): () => void {
   let count = 0
   const onSignal = (sig: NodeJS.Signals): void => {
     count++
@@ -232,8 +288,10 @@ function handleSignals(run: RunHandle, log: Logger, onCancel: () => void): () =>
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  process.on('SIGHUP', reload)
   return () => {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    process.off('SIGHUP', reload)
   }
 }

@@ -137,6 +137,12 @@ export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {
   }
 }
 
+/**
+ * A graph with this many problems is not looked at further: nobody reads more, and a million of
+ * them (a generated file gone wrong) would cost gigabytes.
+ */
+const MAX_ISSUES = 1000
+
 export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
   const issues: LocatedIssue[] = []
   const warnings: LocatedIssue[] = []
@@ -145,6 +151,10 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
   const edgeOrigins = new Map<string, Origin>()
   const exports = new Map<string, { res: Res; out: ExportedResource }>()
   for (const [i, r] of spec.resources.entries()) {
+    if (issues.length >= MAX_ISSUES) {
+      issues.push({ path: [], message: `stopped after ${MAX_ISSUES} problems` })
+      throw new GraphInvalid(issues, warnings.slice(0, MAX_ISSUES))
+    }
     const at = r.origin ?? ['resources', i]
     const res = compileResource(r, registry, opts, at, issues, warnings)
     if (!res) continue
@@ -207,6 +217,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     edgeOrigins.set(`${from}\0${to}`, at)
   }
   issues.push(...checkSendRecv(graph, (from, to) => edgeOrigins.get(`${from}\0${to}`) ?? []))
+  issues.push(...uidConflicts(graph, origins))
   if (issues.length === 0) {
     const auto = opts.noAutoEdges ? undefined : addAutoEdges(graph)
     for (const d of auto?.dropped ?? []) warnings.push({ path: [], message: d })
@@ -258,6 +269,28 @@ function addExport(
     },
   })
   return undefined
+}
+
+/**
+ * Two resources that manage one thing (the same uid: `file:/etc/motd` under two names) would fight
+ * over it, each undoing the other's change at once: a load-time conflict instead.
+ */
+function uidConflicts(graph: ResGraph, origins: ReadonlyMap<string, Origin>): LocatedIssue[] {
+  const issues: LocatedIssue[] = []
+  const owner = new Map<string, string>()
+  for (const [id, r] of graph.entries()) {
+    if (!r.def.uids) continue
+    for (const uid of new Set(r.def.uids(r.params, r.name))) {
+      const other = owner.get(uid)
+      if (other === undefined) owner.set(uid, id)
+      else
+        issues.push({
+          path: origins.get(id) ?? [],
+          message: `${id} and ${other} both manage ${uid}: one thing is managed by one resource`,
+        })
+    }
+  }
+  return issues
 }
 
 function hasSpec(spec: GraphSpec, id: string): boolean {

@@ -59,12 +59,16 @@ export function differs(a: Res, b: Res): string | undefined {
   return groupDiffers(a.group ?? [], b.group ?? [])
 }
 
-/** A grouped vertex is the same only with the same members, each the same. */
+/** Why two vertices' grouped resources differ: one added, removed, or changed. */
 function groupDiffers(a: readonly Res[], b: readonly Res[]): string | undefined {
-  if (a.length !== b.length || a.some((m, i) => m.id !== b[i]!.id)) return 'its group members differ'
-  for (const [i, m] of a.entries()) {
-    const why = differs(m, b[i]!)
-    if (why) return `${m.id}: ${why}`
+  const ids = (g: readonly Res[]): Set<string> => new Set(g.map(r => r.id))
+  const [ia, ib] = [ids(a), ids(b)]
+  for (const r of b) if (!ia.has(r.id)) return `${r.id} was grouped into it`
+  for (const r of a) if (!ib.has(r.id)) return `${r.id} left its group`
+  const byId = new Map(b.map(r => [r.id, r]))
+  for (const r of a) {
+    const why = differs(r, byId.get(r.id)!)
+    if (why) return `its grouped ${r.id} changed: ${why}`
   }
   return undefined
 }

@@ -6,6 +6,7 @@ import { errCode } from '../util/errors.js'
 import type { PathWatcher } from '../util/fswatch.js'
 import type { Logger } from '../util/logger.js'
 import { writeStateFile } from '../util/statefile.js'
+import { sweepTemps } from '../util/tempfile.js'
 import type { World } from '../world/world.js'
 import type { GraphResource, GroupMember, RecvState, ResourceContext, StateFiles } from './resource.js'
 
@@ -52,15 +53,21 @@ export function createContext(p: ContextParts): ResourceContext {
   }
 }
 
-/** State files in `dir`, a 0700 directory made on first use. */
+/**
+ * State files in `dir`, a 0700 directory made on first write. The temporary files a crash left in
+ * it are removed on first use.
+ */
 export function stateFiles(dir: string): StateFiles {
   let made: Promise<unknown> | undefined
+  let swept: Promise<unknown> | undefined
+  const sweep = (): Promise<unknown> => (swept ??= sweepTemps(dir).catch(() => (swept = undefined)))
   const path = async (name: string): Promise<string> => {
     made ??= mkdir(dir, { recursive: true, mode: 0o700 }).catch(e => {
       made = undefined
       throw e
     })
     await made
+    await sweep()
     return join(dir, name)
   }
   const readBytes = async (name: string): Promise<Buffer | undefined> => {
@@ -73,8 +80,14 @@ export function stateFiles(dir: string): StateFiles {
   }
   return {
     path,
-    readBytes,
-    read: async name => (await readBytes(name))?.toString('utf8'),
+    async readBytes(name) {
+      await sweep()
+      return readBytes(name)
+    },
+    async read(name) {
+      await sweep()
+      return (await readBytes(name))?.toString('utf8')
+    },
     async write(name, data, mode = 0o600) {
       await writeStateFile(await path(name), data, mode)
     },

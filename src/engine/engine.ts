@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
-import type { Logger } from '../util/logger.js'
+import { type Logger, redacting } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextParts, createContext } from './context.js'
@@ -66,7 +66,9 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
 /** The per-resource wiring of a context: how it reaches its worker. */
 type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph' | 'group'>
 
-const noTransfer: Transfer = { changed: [], lines: [] }
+const NO_SECRETS: ReadonlySet<string> = new Set()
+
+const noTransfer: Transfer = { changed: [], lines: [], unknown: [] }
 
 export class Engine implements WorkerHost {
   readonly converger: Converger
@@ -75,7 +77,7 @@ export class Engine implements WorkerHost {
   readonly events: EngineEvents
   readonly #opts: EngineOptions
   readonly #registry: Registry
-  readonly #watcher = new FsWatcher()
+  readonly #watcher: FsWatcher
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
   readonly semaphores = new Semaphores()
@@ -86,6 +88,7 @@ export class Engine implements WorkerHost {
   /** Neighbour lists, built on demand for the current graph and workers. */
   readonly #up = new Map<string, Peer[]>()
   readonly #down = new Map<string, Peer[]>()
+  #graphView: { graph: ResGraph; resources: readonly GraphResource[] } | undefined
   #clock = 0
   #closed = false
   /** Since the engine was last idle: checkApply calls, and the changes with their causes. */
@@ -98,6 +101,11 @@ export class Engine implements WorkerHost {
     this.#opts = opts
     this.noop = opts.noop ?? false
     this.#registry = opts.registry
+    // A directory that cannot be watched once a watch is running (it appeared later, and the
+    // inotify limit was reached meanwhile): said loudly, since its changes would go unseen.
+    this.#watcher = new FsWatcher({
+      onError: (path, err) => opts.log.error(`${path ? `watching ${path}: ` : ''}${describeError(err)}`),
+    })
     this.converger = new Converger(opts.convergedTimeout ?? -1)
     this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
     this.#reverse = new ReverseStore(join(opts.prefix, 'engine', 'reverse'), opts.log)
@@ -181,10 +189,13 @@ export class Engine implements WorkerHost {
     return false
   }
 
-  async notify(id: string): Promise<void> {
-    const sets: Promise<void>[] = []
-    for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) sets.push(this.#refresh.set(id, to))
-    await Promise.all(sets)
+  async intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined> {
+    const tos: string[] = []
+    for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) tos.push(to)
+    if (!tos.length) return undefined
+    await this.#refresh.load()
+    const fresh = await this.#refresh.intend(id, tos)
+    return changed => this.#refresh.settle(id, fresh, changed)
   }
 
   async delivered(id: string): Promise<void> {
@@ -197,25 +208,34 @@ export class Engine implements WorkerHost {
     // By receiver: the vertex's own resource, or a member of its group (a pair's `to`).
     const incoming = new Map<string, { sender: SenderView; pairs: SendRecvPair[] }[]>()
     for (const [from, e] of this.#graph.incoming(w.id))
-      for (const p of e.sendRecv) {
-        const sender = this.#workers.get(from) ?? { id: from, sent: undefined }
-        const list = incoming.get(p.to ?? w.id) ?? []
-        const last = list.at(-1)
-        if (last?.sender === sender) last.pairs.push(p)
-        else list.push({ sender, pairs: [p] })
-        incoming.set(p.to ?? w.id, list)
+      if (e.sendRecv.length) {
+        const def = this.#graph.vertex(from)?.def
+        const sender = this.#workers.get(from) ?? {
+          id: from,
+          sent: undefined,
+          sensitive: (k: string) => def?.sensitive?.includes(k) === true,
+        }
+        for (const p of e.sendRecv) {
+          const list = incoming.get(p.to ?? w.id) ?? []
+          const last = list.at(-1)
+          if (last?.sender === sender) last.pairs.push(p)
+          else list.push({ sender, pairs: [p] })
+          incoming.set(p.to ?? w.id, list)
+        }
       }
     if (!incoming.size) return noTransfer
-    const out: Transfer = { changed: [], lines: [] }
+    const noop = this.noop || w.res.meta.noop
+    const out: Transfer = { changed: [], lines: [], unknown: [] }
     for (const [to, list] of incoming) {
       const r: Receiver | undefined =
         to === w.id
           ? { id: to, name: w.res.name, def: w.res.def, params: w.params, recvState: w.recvState }
           : w.members.get(to)
       if (!r) throw new Error(`${w.id} has no member ${to} to receive values`)
-      const t = transfer(to, r.def, list, r.params, r.recvState)
+      const t = transfer(to, r.def, list, r.params, r.recvState, noop)
       out.changed.push(...t.changed)
       out.lines.push(...t.lines)
+      out.unknown.push(...t.unknown)
     }
     return out
   }
@@ -387,8 +407,9 @@ export class Engine implements WorkerHost {
   }
 
   async #create(res: Res, firstCause: Cause): Promise<Worker | undefined> {
-    const log = this.#opts.log.child(res.id)
     let worker: Worker | undefined
+    // Whatever logs for this resource (its kind, the engine) never shows a secret it holds.
+    const log = redacting(this.#opts.log.child(res.id), () => worker?.secrets() ?? NO_SECRETS)
     const members = [res, ...(res.group ?? [])]
     const gate = readyGate(members.length, () => worker?.event())
     const handle = this.converger.register(true)
@@ -469,8 +490,15 @@ export class Engine implements WorkerHost {
     })
   }
 
-  #graphResources(): GraphResource[] {
-    return [...this.#graph.entries()].map(([, r]) => ({ kind: r.kind, name: r.name, params: r.params }))
+  /** The running graph's resources, grouped ones included; one array per graph, so kinds may cache by it. */
+  #graphResources(): readonly GraphResource[] {
+    if (this.#graphView?.graph === this.#graph) return this.#graphView.resources
+    const resources: GraphResource[] = []
+    for (const [, r] of this.#graph.entries())
+      for (const m of [r, ...(r.group ?? [])])
+        resources.push({ kind: m.kind, name: m.name, params: m.params })
+    this.#graphView = { graph: this.#graph, resources }
+    return resources
   }
 
   /** Orderly shutdown: stop every watch, let running work finish, clean up. */

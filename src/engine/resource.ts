@@ -34,7 +34,17 @@
  * `ctx.refresh()` is true when an incoming `notify` edge carries a pending notification; kinds with
  * `traits.refreshable` act on it (reload, regenerate). `ctx.send(values)` publishes the kind's
  * `sends` values in every successful checkApply (typed: a kind can only send what its `sends`
- * declares); `ctx.recv()` tells which received params changed. `ctx.world` reaches the shared
+ * declares); `ctx.recv()` tells which received params changed.
+ *
+ * ## Secrets
+ *
+ * A kind lists in `sensitive` the sends that are secrets (password's `password`). The engine keeps
+ * the mark along send/recv: a received secret has `ctx.recv()[param].sensitive`, and a resource
+ * that received one sends nothing but secrets itself (a `value` passing a password on). A kind
+ * never logs a sensitive value: where it would show one (a diff, a message), it says
+ * `(sensitive content changed)`. The engine backs this up for every kind, present and future: the
+ * logger of a resource that sent or received a secret replaces the secret's text, wherever it
+ * appears in a line (its own, the engine's, `--debug`, JSON), with `(sensitive)`. `ctx.world` reaches the shared
  * key/value store and exported resources. `ctx.state` keeps the resource's own small files (a
  * password's token, a value, a command's last outputs) across restarts.
  *
@@ -73,6 +83,8 @@ export interface RecvState {
   readonly key: string
   /** The value differs from the last one this resource applied; sticky until a successful checkApply. */
   readonly changed: boolean
+  /** The value is a secret (see `sensitive`): never show it, say `(sensitive content changed)`. */
+  readonly sensitive?: boolean
 }
 
 /** A resource's own small files, in its private directory, kept across restarts. */
@@ -177,16 +189,26 @@ export interface ResourceDef<
   readonly traits?: Traits
   /** Sendable values: key → zod schema of the value. */
   readonly sends?: Snd
+  /** Keys of `sends` whose values are secrets: never shown, and marked along send/recv. */
+  readonly sensitive?: readonly (keyof Snd & string)[]
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
   /** Cross-field checks (and of the name, for kinds whose name is a path). Pure; returns every problem. */
   validate?(params: Readonly<z.output<S>>, name: string): Issue[]
   /**
-   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Pure, or
-   * at most a cheap synchronous read of local state (an installed package lists the files it
-   * ships, from dpkg's database); it runs when the graph is compiled, never changes anything.
+   * What this resource is, for automatic edges: unique strings such as `file:/etc/motd`. Two
+   * resources of one graph with a uid in common would manage one thing twice: a load-time
+   * conflict. Pure, or at most a cheap synchronous read of local state (an installed package lists
+   * the files it ships, from dpkg's database); it runs when the graph is compiled, never changes
+   * anything.
    */
   uids?(params: Readonly<z.output<S>>, name: string): readonly string[]
+  /**
+   * More things this resource stands for, for automatic edges only, that several resources may
+   * share without conflict: the files a package ships (`pkgfile:/usr/bin/jq`; many ship `/usr/`).
+   * A need that names one depends on every resource that provides it. Pure, as `uids`.
+   */
+  provides?(params: Readonly<z.output<S>>, name: string): readonly string[]
   /**
    * What this resource needs, for automatic edges. Each entry lists candidate uids, nearest
    * first (a file lists its parent directories upwards); the first candidate that another resource
@@ -238,9 +260,11 @@ export interface AnyResourceDef {
   readonly obsolete?: Readonly<Record<string, string>>
   readonly traits?: Traits
   readonly sends?: SendsShape
+  readonly sensitive?: readonly string[]
   normalize?(params: PlainParams, name: string): PlainParams
   validate?(params: PlainParams, name: string): Issue[]
   uids?(params: PlainParams, name: string): readonly string[]
+  provides?(params: PlainParams, name: string): readonly string[]
   autoEdges?(params: PlainParams, name: string): readonly (readonly string[])[]
   reversed?(params: PlainParams): Promise<Record<string, unknown> | undefined>
   groupCmp?(a: PlainParams, b: PlainParams): boolean

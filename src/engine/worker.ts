@@ -13,7 +13,7 @@
  * makes it dirty.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describeError, isAbortError, MgmtError } from '../util/errors.js'
+import { describeError, isAbortError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
@@ -27,7 +27,7 @@ import {
 } from './events.js'
 import { TokenBucket } from './features/ratelimit.js'
 import type { Semaphores } from './features/semaphore.js'
-import { markApplied, type Transfer } from './features/sendrecv.js'
+import { markApplied, sendIsSensitive, stringsIn, type Transfer } from './features/sendrecv.js'
 import type { Instance, RecvState } from './resource.js'
 
 /** A neighbour, as a worker sees it. */
@@ -59,8 +59,12 @@ export interface WorkerHost {
   refreshSources(id: string): string[]
   /** The event stream (workers publish state changes and checks). */
   readonly events: EngineEvents
-  /** Persist a notification on each outgoing notify edge (the resource changed something). */
-  notify(id: string): Promise<void>
+  /**
+   * Before a checkApply with apply=true: persist a notification on each outgoing notify edge.
+   * Resolves once it is on disk, with the function that settles it after the check (`changed`:
+   * keep it pending; otherwise drop it); undefined when there is no outgoing notify edge.
+   */
+  intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined>
   /** Remove the delivered notifications of the incoming edges. */
   delivered(id: string): Promise<void>
   /** Copy the values sent along incoming edges into `w.params` (and into its members'). */
@@ -87,6 +91,8 @@ export interface Receiver {
   readonly recvState: Record<string, RecvState>
 }
 
+const NO_SECRETS: ReadonlySet<string> = new Set()
+
 export class Worker implements Peer {
   /** Timestamp of the last successful process; 0 = never. */
   ts = 0
@@ -101,6 +107,8 @@ export class Worker implements Peer {
   /** Why the resource is dirty (set when it becomes dirty, cleared when it is clean again). */
   #dirty: Cause | undefined
   #clean = false
+  /** Why the last pass waited (ERR_RES_WAITING), so that a long wait is logged once. */
+  #waitingFor: string | undefined
   #started = false
   #failed = false
   #stopping = false
@@ -136,6 +144,21 @@ export class Worker implements Peer {
 
   get id(): string {
     return this.res.id
+  }
+
+  /** Is what this resource sends under `key` a secret? (Its kind says so, or it received one.) */
+  sensitive(key: string): boolean {
+    return sendIsSensitive(this.res.def, key, this.recvState)
+  }
+
+  /** The secrets this resource holds (sent or received), which its logger never shows. */
+  secrets(): ReadonlySet<string> {
+    const received = Object.entries(this.recvState).filter(([, s]) => s.sensitive)
+    if (!received.length && !this.res.def.sensitive?.length) return NO_SECRETS
+    const out = new Set<string>()
+    for (const [k] of received) stringsIn(this.params[k], out)
+    for (const [k, v] of Object.entries(this.sent ?? {})) if (this.sensitive(k)) stringsIn(v, out)
+    return out
   }
   get hasFailed(): boolean {
     return this.#failed
@@ -231,13 +254,21 @@ export class Worker implements Peer {
   }
 
   async #processWithRetry(): Promise<void> {
+    let stateFailures = 0
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#process()
+        this.#waitingFor = undefined
         if (this.res.meta.retryreset) this.host.saveRetries(this.id, this.res.meta.retry)
         return
       } catch (err) {
         if (this.#stopping || isAbortError(err)) return
+        if (isMgmtError(err, 'ERR_RES_WAITING')) return this.#wait(err.message)
+        if (isMgmtError(err, 'ERR_STATE_WRITE')) {
+          await this.#stateRetry(err, ++stateFailures)
+          if (this.#stopping) return
+          continue
+        }
         this.log.error(describeError(err))
         const left = this.host.retriesLeft(this.res)
         if (left === 0) return this.#giveUp(err, attempt)
@@ -247,6 +278,29 @@ export class Worker implements Peer {
         if (this.#stopping) return
       }
     }
+  }
+
+  /**
+   * The resource cannot act until another one repairs what it stands on (ERR_RES_WAITING): not a
+   * failure, no retry spent. It stays dirty and runs again when poked (that resource has run) or
+   * on its next watch event.
+   */
+  #wait(why: string): void {
+    this.#clean = false
+    if (why !== this.#waitingFor) this.log.info(why)
+    this.#waitingFor = why
+  }
+
+  /**
+   * The engine's own state could not be written (a full disk): nothing was changed, and nothing
+   * may be until it can be, or a notification could be lost. Retried for as long as it takes, with
+   * a growing delay and an error line each time, no retry of the resource spent; the vertex stays
+   * busy, so the run is never reported converged meanwhile.
+   */
+  async #stateRetry(err: MgmtError, failures: number): Promise<void> {
+    const ms = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6))
+    this.log.error(`${err.message}; nothing was changed, retrying in ${ms / 1000} s`)
+    await sleep(ms, undefined, { signal: this.#watchAbort.signal }).catch(() => {})
   }
 
   #giveUp(err: unknown, attempts: number): void {
@@ -296,7 +350,7 @@ export class Worker implements Peer {
   /** The part of a pass that holds the semaphores. */
   async #run(): Promise<void> {
     const noop = this.host.noop || this.res.meta.noop
-    this.#receive()
+    const unknown = this.#receive()
     const refresh = this.host.refreshPending(this.id)
     let ok = true
     const first = this.ts === 0
@@ -306,6 +360,8 @@ export class Worker implements Peer {
         ? { type: 'refresh' as const, from: this.host.refreshSources(this.id) }
         : (this.#dirty ?? WATCH_EVENT)
       ok = await this.#timedCheckApply(!noop, refresh, cause)
+      // A dry run whose received values are not known yet would change them: say so.
+      if (unknown) ok = false
       if (this.log.isDebug)
         this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${describeCause(cause)})`)
       this.host.checked(this, ok, !noop, cause)
@@ -319,8 +375,6 @@ export class Worker implements Peer {
       markApplied(this.recvState)
       for (const m of this.members.values()) markApplied(m.recvState)
       if (refresh) await this.host.delivered(this.id)
-      // Written to disk before this resource counts as done, so a crash cannot lose it.
-      if (!ok) await this.host.notify(this.id)
     }
     this.ts = this.host.tick()
     // After a real check every dependent may need to run; after a pass that only confirmed a clean
@@ -342,7 +396,7 @@ export class Worker implements Peer {
     this.refreshing = refresh
     let ok: boolean
     try {
-      ok = await this.#checkApply(apply)
+      ok = await this.#checkApplyNotifying(apply)
     } catch (err) {
       if (listening && !this.#stopping && !isAbortError(err))
         events.emit({
@@ -374,11 +428,15 @@ export class Worker implements Peer {
     return ok
   }
 
-  /** Send/recv: a changed value makes this resource dirty, and its params are checked again. */
-  #receive(): void {
+  /**
+   * Send/recv: a changed value makes this resource dirty, and its params are checked again. True
+   * when, in a dry run, a value is not known yet (its sender never ran).
+   */
+  #receive(): boolean {
     const t = this.host.receive(this)
-    if (!t.changed.length) return
     for (const line of t.lines) this.log.info(line)
+    if (t.unknown.length) this.#clean = false
+    if (!t.changed.length) return t.unknown.length > 0
     this.#clean = false
     const self: Receiver = {
       id: this.id,
@@ -403,6 +461,34 @@ export class Worker implements Peer {
       const issues = r.def.validate?.(r.params, r.name) ?? []
       if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: r.id, issues })
     }
+    return t.unknown.length > 0
+  }
+  /**
+   * checkApply, with the notifications of its outgoing notify edges on disk before anything can
+   * change: kept when it changed something or failed (it may have changed something first),
+   * dropped when it found nothing to change. A crash at any point loses none.
+   */
+  async #checkApplyNotifying(apply: boolean): Promise<boolean> {
+    if (!apply) return this.#checkApply(false)
+    let settle: ((changed: boolean) => Promise<void>) | undefined
+    try {
+      settle = await this.host.intendNotify(this.id)
+    } catch (err) {
+      throw new MgmtError(
+        'ERR_STATE_WRITE',
+        { what: 'the notifications this change will send', reason: describeError(err) },
+        { cause: err },
+      )
+    }
+    let ok: boolean
+    try {
+      ok = await this.#checkApply(true)
+    } catch (err) {
+      await settle?.(true)
+      throw err
+    }
+    await settle?.(!ok)
+    return ok
   }
 
   async #checkApply(apply: boolean): Promise<boolean> {

@@ -6,9 +6,10 @@
  * The contract:
  * - `open` reads and compiles the first graph. An invalid first graph throws (an `MgmtError` with a
  *   located message), and nothing is applied.
- * - `later` yields each new valid graph (the input changed). An invalid one is logged by the
- *   frontend with its location and skipped, so the running graph stays. It ends when `ctx.signal`
- *   aborts.
+ * - `later` yields each new valid graph (the input changed, or a reload was asked for). Any
+ *   failure meanwhile (an invalid graph, logged with its location; an input that is gone or
+ *   unreadable) is logged by the frontend and skipped, so the running graph stays. It ends when
+ *   `ctx.signal` aborts.
  */
 
 import type { Compiled, CompileOptions } from '../engine/compile.js'
@@ -36,6 +37,8 @@ export interface FrontendContext {
   readonly world?: World
   /** The state directory (a deploy's files are unpacked below it). */
   readonly prefix?: string
+  /** Subscribes to reload requests (SIGHUP: read the input again); returns the unsubscribe function. */
+  readonly onReload?: (fn: () => void) => () => void
 }
 
 /** An opened frontend: its first graph, and the ones that follow. */

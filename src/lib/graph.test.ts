@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { varDirName } from '../engine/context.js'
 import { Graph, run } from '../index.js'
 import { memoryLogger } from '../util/logger.js'
 
@@ -9,10 +13,18 @@ test('a graph built in code runs: a password is sent to a print, which is notifi
   const p = g.add('print', 'show')
   g.sendRecv(pw, 'password', p, 'msg').notify(pw, p)
   const log = memoryLogger('info')
-  const result = await run(g, { convergedTimeout: 0, log })
-  assert.deepEqual(result.failed, [])
-  const shown = log.lines.find(l => /^print\[show\]: [A-Za-z0-9]{12}$/.test(l))
-  assert.ok(shown, log.lines.join('\n'))
+  const prefix = await mkdtemp(join(tmpdir(), 'mgmt-lib-'))
+  try {
+    const result = await run(g, { convergedTimeout: 0, log, prefix })
+    assert.deepEqual(result.failed, [])
+    // A password is never printed, not even by a print: it says so instead.
+    assert.ok(log.lines.includes('print[show]: (sensitive content changed)'), log.lines.join('\n'))
+    const token = join(prefix, 'engine', 'state', varDirName('password', 'pw'), 'password')
+    const password = (await readFile(token, 'utf8')).trim()
+    assert.ok(!log.lines.some(l => l.includes(password)), log.lines.join('\n'))
+  } finally {
+    await rm(prefix, { recursive: true, force: true })
+  }
   const order = [
     'password[pw]: generated',
     'print[show]: SendRecv: password[pw].password -> print[show].msg',

@@ -23,7 +23,7 @@ import {
 import type { Registry } from '../engine/registry.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
-import { describeError, isMgmtError } from '../util/errors.js'
+import { describeError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
 import { Exchange } from '../world/exchange.js'
 import { LocalWorld } from '../world/local.js'
@@ -120,7 +120,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       opts.attach?.(() => r.engine.converger.register())
       ends.addEventListener('abort', () => r.shutdown(), { once: true })
       if (!first.done) await r.commit(first.value.graph, first.value.name)
-      void follow(stream, r)
+      void follow(stream, r, log)
       return await r.done
     } finally {
       stopping.abort()
@@ -142,17 +142,31 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   }
 }
 
-/** Commits each later graph of the stream, until the run ends. */
-async function follow(stream: AsyncIterator<Compiled>, r: Runner): Promise<void> {
+/**
+ * Commits each later graph of the stream, until the run ends. A stream that fails is logged, and the
+ * running graph stays.
+ */
+async function follow(stream: AsyncIterator<Compiled>, r: Runner, log: Logger): Promise<void> {
   const ended = r.done.then(() => ({ done: true as const, value: undefined }))
   for (;;) {
-    const next = await Promise.race([stream.next(), ended])
+    let next: IteratorResult<Compiled, unknown>
+    try {
+      next = await Promise.race([stream.next(), ended])
+    } catch (err) {
+      log.error(
+        `the graph source failed: ${describeError(err)}\n  (keeping the running graph; no more graphs from it)`,
+      )
+      return
+    }
     if (next.done) return
     await r.commit(next.value.graph, next.value.name)
   }
 }
 
-/** The inputs, compiled; a later invalid one is logged and skipped, so the running graph stays. */
+/**
+ * The inputs, compiled; a later one that fails to compile, for whatever reason, is logged and
+ * skipped, so the running graph stays.
+ */
 async function* compiledStream(
   graphs: GraphInput | AsyncIterable<GraphInput>,
   registry: Registry,
@@ -165,7 +179,7 @@ async function* compiledStream(
     try {
       c = compile(g, registry, opts)
     } catch (err) {
-      if (first || !isMgmtError(err)) throw err
+      if (first) throw err
       log.error(`${describeError(err)}\n  (keeping the running graph)`)
       continue
     }

@@ -110,6 +110,22 @@ export function signalName(s: string): NodeJS.Signals | undefined {
   return name in names ? (name as NodeJS.Signals) : undefined
 }
 
+/** Lines of a command's output shown at the normal log level: the last ones, each cut short. */
+const OUTPUT_LINES = 20
+const OUTPUT_LINE_MAX = 300
+
+/** `, output:` and the last lines of `output` (as the original logs it), or `` when there is none. */
+export function outputTail(output: string): string {
+  const lines = output.replace(/\n$/, '').split('\n')
+  if (lines.length === 1 && lines[0] === '') return ''
+  const shown = lines
+    .slice(-OUTPUT_LINES)
+    .map(l => `  ${l.length > OUTPUT_LINE_MAX ? `${l.slice(0, OUTPUT_LINE_MAX)}...` : l}`)
+  const head =
+    lines.length > OUTPUT_LINES ? `, output (the last ${OUTPUT_LINES} of ${lines.length} lines)` : ', output'
+  return `${head}:\n${shown.join('\n')}`
+}
+
 /** The argv-free description of one of the resource's commands: its text, shell and directory. */
 interface CommandText {
   readonly cmd: string
@@ -223,7 +239,7 @@ export const exec = defineResource({
         }
         ctx.log.info(`running: ${display}`)
         const r = await commands.mustSucceed(main, signal)
-        ctx.log.info(`exited 0`)
+        ctx.log.info(`exited 0${outputTail(r.output)}`)
         const out: ExecOutputs = { output: r.output, stdout: r.stdout, stderr: r.stderr }
         last = Promise.resolve(out)
         await writeOutputs(ctx.state, display, out)

@@ -20,7 +20,7 @@ import { afterEach, beforeEach, test } from 'node:test'
 import { parseParams } from '../engine/params.js'
 import { type HarnessOptions, type ResourceHarness, startResource } from '../testing/timeline.js'
 import { FsWatcher } from '../util/fswatch.js'
-import { TEMP_MARK, writeAtomic } from './file/atomic.js'
+import { isTempName, writeAtomic } from './file/atomic.js'
 import { applyMode, parseMode } from './file/mode.js'
 import { file } from './file.js'
 
@@ -321,10 +321,7 @@ test('a content write is atomic: a rename onto the path, no temporary file left'
     assert.equal(await readFile(f, 'utf8'), 'new content')
     // A reader of the old file still sees the whole old file, never a mix.
     assert.equal((await reader.readFile()).toString(), 'old content')
-    assert.deepEqual(
-      (await readdir(dir)).filter(n => n.includes(TEMP_MARK)),
-      [],
-    )
+    assert.deepEqual((await readdir(dir)).filter(isTempName), [])
   } finally {
     await reader.close()
   }
@@ -334,10 +331,7 @@ test('a failed atomic write leaves no temporary file behind', async () => {
   const d = join(dir, 'd')
   await mkdir(join(d, 'x'), { recursive: true })
   await assert.rejects(writeAtomic(d, { bytes: Buffer.from('x') }))
-  assert.deepEqual(
-    (await readdir(dir)).filter(n => n.includes(TEMP_MARK)),
-    [],
-  )
+  assert.deepEqual((await readdir(dir)).filter(isTempName), [])
 })
 
 test('a received content change drops the cached sha256', async () => {

@@ -4,31 +4,25 @@
  * is a directory.
  */
 
-import { lstatSync, type Stats, statSync } from 'node:fs'
-import {
-  chmod,
-  chown,
-  lchown,
-  mkdir,
-  readdir,
-  readFile,
-  readlink,
-  realpath,
-  rm,
-  rmdir,
-} from 'node:fs/promises'
-import { join } from 'node:path'
+import { type Stats, statSync } from 'node:fs'
+import { lchown, mkdir, readdir, readFile, readlink, rmdir } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
-import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
-import { errCode, MgmtError } from '../util/errors.js'
-import { resolveId } from '../util/ids.js'
+import { defineResource, untilAborted } from '../engine/resource.js'
+import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
+import { sweepTemps, tempName } from '../util/tempfile.js'
 import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
 import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
 import { unifiedDiff } from './file/diff.js'
-import { applyMode, formatMode, type ModeSpec, modeString, parseMode } from './file/mode.js'
-import { filePath, isWithin, validateFile } from './file/validate.js'
+import { applyMode, formatMode, modeString, parseMode } from './file/mode.js'
+import { chmodNoFollow, chownNoFollow, lstatOr, readNoFollow, removeTree, typeOf } from './file/nofollow.js'
+import { checkAncestors, parentDirs } from './file/parents.js'
+import { contentCache, openRun, type Run, type RunFixed } from './file/run.js'
+import { type FileShape, filePath, isWithin, validateFile } from './file/validate.js'
 import { shippedCandidates } from './pkg/files.js'
+
+export { parentDirs }
 
 /** A user or group: a name, or a numeric id (YAML may give a number). */
 const Id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)
@@ -80,39 +74,12 @@ export const FileParams = z
 
 export type FileParamsType = z.output<typeof FileParams>
 
-/** Ids a checkApply wants (undefined: unmanaged). */
-interface Ids {
-  readonly uid?: number | undefined
-  readonly gid?: number | undefined
-}
-
-/** The wanted content's bytes and sha256, kept until the content changes. */
-interface ContentCache {
-  get(text: string): { bytes: Buffer; sha: () => string }
-  drop(): void
-}
-
-/** What one checkApply works with. */
-interface Run {
-  readonly p: Readonly<FileParamsType>
-  readonly ctx: ResourceContext
-  readonly apply: boolean
-  /** The path without its trailing `/`. */
-  readonly target: string
-  readonly isDir: boolean
-  readonly mode: ModeSpec | undefined
-  readonly content: ContentCache
-  ids(): Promise<Ids>
-  /** The path's stats (symlinks followed, or not), read once until `forget()`. */
-  stat(follow?: boolean): Promise<Stats | undefined>
-  /** Drops the stats read so far; called after every sub-check that changed something. */
-  forget(): void
-}
-
-/** Where content goes: the real path (symlinks followed) and what is there now. */
+/** Where content goes: the regular file there now, or what its write replaces. */
 interface Target {
-  readonly path: string
+  /** The regular file at the path. */
   readonly st?: Stats | undefined
+  /** A symlink is there: the write's rename replaces it, it is never read nor followed. */
+  readonly link?: boolean
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -122,40 +89,31 @@ const DIFF_MAX = 256 * 1024
 const perm = (st: Stats): number => st.mode & 0o7777
 
 /**
- * A path's status, or undefined when it does not exist. Synchronous on purpose: a stat answers from
- * the inode cache in microseconds, far less than a round trip through libuv's thread pool, and a
- * check of 1,000 files is mostly stats.
+ * A source's or a fragment's status, links followed (the graph names them), or undefined when it
+ * does not exist. Synchronous, as lstatOr is, for the same reason.
  */
-async function statOr(p: string, follow = true): Promise<Stats | undefined> {
+async function statOr(p: string): Promise<Stats | undefined> {
   try {
-    return follow ? statSync(p) : lstatSync(p)
+    return statSync(p)
   } catch (e) {
     if (errCode(e) === 'ENOENT' || errCode(e) === 'ENOTDIR') return undefined
     throw e
   }
 }
 
-const writesContent = (p: Readonly<FileParamsType>): boolean =>
+const writesContent = (p: Readonly<FileShape>): boolean =>
   p.content !== undefined || !!p.fragments?.length || (p.source !== undefined && !p.symlink)
 
-function contentCache(): ContentCache {
-  let text: string | undefined
-  let bytes = EMPTY
-  let sum: string | undefined
-  return {
-    get(t) {
-      if (t !== text) {
-        text = t
-        bytes = Buffer.from(t)
-        sum = undefined
-      }
-      return { bytes, sha: () => (sum ??= sha256(bytes)) }
-    },
-    drop() {
-      text = undefined
-    },
-  }
-}
+/** A symlink at the path is replaced by what the resource writes (content, or an empty file with force). */
+const replacesLinks = (p: Readonly<FileShape>): boolean =>
+  !p.symlink && p.state !== 'absent' && (writesContent(p) || (p.state === 'exists' && p.force))
+
+/** The refusal to change a mode or an owner through a symlink found at the path. */
+const throughLink = (r: Run, what: string): Error =>
+  new Error(
+    `${r.target} is a symlink, which a file resource never follows: its ${what} is not changed through it ` +
+      '(`state: exists` with `force: true`, or content, replaces it)',
+  )
 
 /** Mode, owner and group for a new version of a file: the managed ones, else the current ones. */
 async function attrsFor(r: Run, st: Stats | undefined, fallbackMode?: number): Promise<FileAttrs> {
@@ -164,39 +122,45 @@ async function attrsFor(r: Run, st: Stats | undefined, fallbackMode?: number): P
   return { mode, uid: uid ?? st?.uid, gid: gid ?? st?.gid }
 }
 
-/** A file that is missing when only `state: exists` may create it. */
+/**
+ * A file that is missing when only `state: exists` may create it. With `state: exists` it was
+ * created (or "would create" was logged) and removed by someone else since: drift, which the
+ * removal's watch event repairs in the next pass.
+ */
 function missing(r: Run, key: string): boolean {
-  if (!r.apply && r.p.state === 'exists') return false // "would create" was logged
+  if (r.p.state === 'exists') return false
   throw new Error(`${r.target} does not exist and \`${key}\` does not create it: set \`state: exists\``)
 }
 
 // --- state ---------------------------------------------------------------------------------
 
+/** Is what is at the path of the wanted type? */
+const isWanted = (r: Run, st: Stats): boolean => (r.isDir ? st.isDirectory() : st.isFile())
+
 async function checkState(r: Run): Promise<boolean> {
   const { p } = r
   if (p.symlink || p.state === '') return true
   if (p.state === 'absent') {
-    const st = await r.stat(false)
+    const st = await r.stat()
     return st ? remove(r, st) : true
   }
   const st = await r.stat()
-  if (st && r.isDir === st.isDirectory()) return true
-  // A directory where a file goes: the content sub-check replaces it, in its one write.
+  if (st && isWanted(r, st)) return true
+  // Not a file where a file goes: the content sub-check replaces it, in its one write.
   if (st && !r.isDir && writesContent(p)) return true
-  const [have, want] = r.isDir ? ['file', 'directory'] : ['directory', 'file']
-  if (st && !p.force)
-    throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: `a ${have}`, want: `a ${want}` })
+  const want = r.isDir ? 'a directory' : 'a file'
+  if (st && !p.force) throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: typeOf(st), want })
   if (!r.apply) {
-    r.ctx.log.info(st ? `would replace the ${have} with a ${want}` : 'would create')
+    r.ctx.log.info(st ? `would replace ${typeOf(st)} with ${want}` : 'would create')
     return false
   }
   if (st) {
-    await rm(r.target, { recursive: true, force: true })
-    r.ctx.log.info(`removed the ${have} in the way (force)`)
+    await removeTree((await r.act()).at)
+    r.ctx.log.info(`removed ${typeOf(st)} in the way (force)`)
   }
   if (r.isDir) await makeDir(r)
   else if (!writesContent(p)) {
-    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined))
+    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined), (await r.act()).write)
     r.ctx.log.info('created')
   } // else the content sub-check creates the file, with its content, in one write
   return false
@@ -205,14 +169,16 @@ async function checkState(r: Run): Promise<boolean> {
 async function makeDir(r: Run): Promise<void> {
   const mode = r.mode?.kind === 'octal' ? r.mode.bits : undefined
   try {
-    await mkdir(r.target, { recursive: r.p.recurse, mode })
+    await mkdir((await r.act()).at, { recursive: r.p.recurse, mode })
   } catch (e) {
+    // Made by someone else since the check: what was wanted is there.
+    if (errCode(e) === 'EEXIST' && (await lstatOr((await r.act()).at))?.isDirectory()) return
     if (errCode(e) !== 'ENOENT') throw e
     throw new Error(`cannot create ${r.target}/: its parent is missing (\`recurse: true\` creates parents)`, {
       cause: e,
     })
   }
-  if (mode !== undefined) await chmod(r.target, mode) // without the umask
+  if (mode !== undefined) await chmodNoFollow((await r.act()).at, mode) // without the umask
   r.ctx.log.info('created')
 }
 
@@ -224,45 +190,56 @@ async function remove(r: Run, st: Stats): Promise<boolean> {
   }
   if (st.isDirectory() && !r.p.recurse) {
     try {
-      await rmdir(r.target)
+      await rmdir((await r.act()).at)
     } catch (e) {
       if (errCode(e) !== 'ENOTEMPTY' && errCode(e) !== 'EEXIST') throw e
       throw new Error(`${r.target}/ is not empty; set \`recurse: true\` to remove it with its contents`, {
         cause: e,
       })
     }
-  } else await rm(r.target, { recursive: st.isDirectory(), force: true })
+  } else await removeTree((await r.act()).at)
   r.ctx.log.info('removed')
   return false
 }
 
 // --- content, source file, fragments -------------------------------------------------------
 
-/** The file content is written to; a directory in the way is replaced only with `force`. */
+/**
+ * What content is written over. A symlink there is replaced by the write (never read nor
+ * followed); a directory or a special file only with `force`.
+ */
 async function fileTarget(r: Run, key: string): Promise<Target> {
   const st = await r.stat()
   if (!st) {
     if (r.p.state !== 'exists') missing(r, key)
-    return { path: r.target }
+    return {}
   }
-  if (st.isDirectory()) {
-    if (!r.p.force)
-      throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: 'a directory', want: 'a file' })
-    if (!r.apply) r.ctx.log.info('would replace the directory with a file')
-    else {
-      await rm(r.target, { recursive: true, force: true })
-      r.ctx.log.info('removed the directory in the way (force)')
-    }
-    return { path: r.target }
+  if (st.isFile()) return { st }
+  if (st.isSymbolicLink()) {
+    if (!r.apply) r.ctx.log.info('would replace the symlink with a file')
+    return { link: true }
   }
-  if (!st.isFile()) throw new Error(`${r.target} is not a regular file`)
-  const link = (await r.stat(false))?.isSymbolicLink()
-  return { path: link ? await realpath(r.target) : r.target, st }
+  if (!r.p.force)
+    throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: typeOf(st), want: 'a file' })
+  if (!r.apply) r.ctx.log.info(`would replace ${typeOf(st)} with a file`)
+  else {
+    await removeTree((await r.act()).at)
+    r.ctx.log.info(`removed ${typeOf(st)} in the way (force)`)
+  }
+  return {}
 }
 
-async function logDiff(r: Run, t: Target, want: Buffer): Promise<void> {
-  const have = t.st ? await readFile(t.path) : EMPTY
+/** What a write did, for the log. */
+const written = (t: Target): string =>
+  t.st ? 'content updated' : t.link ? 'replaced the symlink with a file' : 'created'
+
+async function logDiff(r: Run, t: Target, want: Buffer, sensitive: boolean): Promise<void> {
   const verb = t.st ? 'would update content' : 'would create with content'
+  if (sensitive) {
+    r.ctx.log.info(`${verb} (sensitive content changed)`)
+    return
+  }
+  const have = t.st ? await readNoFollow((await r.act()).at) : EMPTY
   if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0)) {
     r.ctx.log.info(`${verb} (${have.length} -> ${want.length} bytes)`)
     return
@@ -271,22 +248,28 @@ async function logDiff(r: Run, t: Target, want: Buffer): Promise<void> {
 }
 
 /** Makes the file hold `bytes`. */
-async function syncBytes(r: Run, key: string, bytes: Buffer, sha: () => string): Promise<boolean> {
+async function syncBytes(
+  r: Run,
+  key: string,
+  bytes: Buffer,
+  sha: () => string,
+  sensitive = false,
+): Promise<boolean> {
   const t = await fileTarget(r, key)
-  if (t.st && (await contentEquals(t.path, t.st.size, bytes, sha))) return true
+  if (t.st && (await contentEquals(r.target, t.st.size, bytes, sha))) return true
   if (!r.apply) {
-    await logDiff(r, t, bytes)
+    await logDiff(r, t, bytes, sensitive)
     return false
   }
-  await writeAtomic(t.path, { bytes }, await attrsFor(r, t.st))
-  r.ctx.log.info(t.st ? 'content updated' : 'created')
+  await writeAtomic(r.target, { bytes }, await attrsFor(r, t.st), (await r.act()).write)
+  r.ctx.log.info(written(t))
   return false
 }
 
 async function checkContent(r: Run): Promise<boolean> {
   if (r.p.content === undefined) return true
   const { bytes, sha } = r.content.get(r.p.content)
-  return syncBytes(r, 'content', bytes, sha)
+  return syncBytes(r, 'content', bytes, sha, r.ctx.recv().content?.sensitive === true)
 }
 
 async function checkFragments(r: Run): Promise<boolean> {
@@ -317,14 +300,14 @@ async function copyOne(r: Run, src: string): Promise<boolean> {
   const sst = await sourceStat(src)
   if (!sst.isFile()) throw new Error(`source ${src} is not a regular file`)
   const t = await fileTarget(r, 'source')
-  if (t.st && t.st.size === sst.size && (await filesEqual(src, t.path))) return true
+  if (t.st && t.st.size === sst.size && (await filesEqual(src, r.target))) return true
   if (!r.apply) {
-    if (sst.size <= DIFF_MAX) await logDiff(r, t, await readFile(src))
+    if (sst.size <= DIFF_MAX) await logDiff(r, t, await readFile(src), false)
     else r.ctx.log.info(`would copy ${src}`)
     return false
   }
-  await writeAtomic(t.path, { copyOf: src }, await attrsFor(r, t.st, perm(sst)))
-  r.ctx.log.info(t.st ? 'content updated' : 'created')
+  await writeAtomic(r.target, { copyOf: src }, await attrsFor(r, t.st, perm(sst)), (await r.act()).write)
+  r.ctx.log.info(written(t))
   return false
 }
 
@@ -352,7 +335,8 @@ async function checkSource(r: Run): Promise<boolean> {
   if (sst && !sst.isDirectory()) throw new Error(`source ${p.source} is not a directory`)
   const st = await r.stat()
   if (!st?.isDirectory()) {
-    if (st) throw new Error(`${r.target} is not a directory`)
+    if (st)
+      throw new MgmtError('ERR_FILE_NEEDS_FORCE', { path: r.target, have: typeOf(st), want: 'a directory' })
     return missing(r, p.purge ? 'purge' : 'source')
   }
   const env: SyncEnv = {
@@ -363,8 +347,9 @@ async function checkSource(r: Run): Promise<boolean> {
     log: m => r.ctx.log.info(m),
   }
   let ok = true
-  if (sst && !r.mode) ok = await syncMode(r.target, perm(sst), st, env)
-  return (await syncTree(src, r.target, env)) && ok
+  const { at } = await r.act()
+  if (sst && !r.mode) ok = await syncMode(r.target, at, perm(sst), st, env)
+  return (await syncTree(src, r.target, env, at)) && ok
 }
 
 // --- symlink, owner, mode -------------------------------------------------------------------
@@ -373,7 +358,7 @@ async function checkSymlink(r: Run): Promise<boolean> {
   const { p } = r
   if (!p.symlink || p.state === '') return true
   const to = p.source!
-  const lst = await r.stat(false)
+  const lst = await r.stat()
   if (p.state === 'absent') {
     if (!lst) return true
     if (!lst.isSymbolicLink() && !p.force)
@@ -387,16 +372,26 @@ async function checkSymlink(r: Run): Promise<boolean> {
     r.ctx.log.info(`would link -> ${to}`)
     return false
   }
-  if (lst?.isDirectory()) await rm(r.target, { recursive: true, force: true })
-  await symlinkAtomic(to, r.target)
+  const { at, write } = await r.act()
+  if (lst?.isDirectory()) await removeTree(at)
+  await symlinkAtomic(to, r.target, write)
   r.ctx.log.info(`linked -> ${to}`)
   return false
+}
+
+/** The path's stats for a mode or owner check; a symlink (unless the resource is one) is refused. */
+async function ownStat(r: Run, what: string): Promise<Stats | undefined> {
+  const st = await r.stat()
+  if (!st?.isSymbolicLink() || r.p.symlink) return st
+  // In noop, the content write that would replace the link would also bring the mode and owner.
+  if (!r.apply && replacesLinks(r.p)) return undefined
+  throw throughLink(r, what)
 }
 
 async function checkOwner(r: Run): Promise<boolean> {
   const { p } = r
   if ((p.owner === undefined && p.group === undefined) || p.state === 'absent') return true
-  const st = await r.stat(!p.symlink)
+  const st = await ownStat(r, 'owner')
   if (!st) return missing(r, 'owner')
   const ids = await r.ids()
   const uid = ids.uid ?? st.uid
@@ -409,14 +404,16 @@ async function checkOwner(r: Run): Promise<boolean> {
     r.ctx.log.info(`would set ${what}`)
     return false
   }
-  await (p.symlink ? lchown : chown)(r.target, uid, gid)
+  const { at } = await r.act()
+  if (p.symlink) await lchown(at, uid, gid)
+  else await chownNoFollow(at, uid, gid)
   r.ctx.log.info(what)
   return false
 }
 
 async function checkMode(r: Run): Promise<boolean> {
   if (!r.mode || r.p.state === 'absent' || r.p.symlink) return true
-  const st = await r.stat()
+  const st = await ownStat(r, 'mode')
   if (!st) return missing(r, 'mode')
   const have = perm(st)
   const want = applyMode(r.mode, have)
@@ -426,7 +423,7 @@ async function checkMode(r: Run): Promise<boolean> {
     r.ctx.log.info(`would set ${what}`)
     return false
   }
-  await chmod(r.target, want)
+  await chmodNoFollow((await r.act()).at, want)
   r.ctx.log.info(what)
   return false
 }
@@ -434,35 +431,21 @@ async function checkMode(r: Run): Promise<boolean> {
 /** The sub-checks, in order; the result is their AND. */
 const checks = [checkState, checkContent, checkSource, checkFragments, checkSymlink, checkOwner, checkMode]
 
-/** What stays the same across checkApply calls. */
-type RunFixed = Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'>
-
-function newRun(fixed: RunFixed, apply: boolean): Run {
-  const { p, target } = fixed
-  let ids: Promise<Ids> | undefined
-  const stats = new Map<boolean, Promise<Stats | undefined>>()
-  const resolveIds = async (): Promise<Ids> => ({
-    uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
-    gid: p.group === undefined ? undefined : await resolveId('group', p.group),
-  })
-  return {
-    ...fixed,
-    apply,
-    // Read on each run: send/recv may replace a param's value in place.
-    mode: p.mode === undefined ? undefined : parseMode(p.mode),
-    ids: () => (ids ??= resolveIds()),
-    stat(follow = true) {
-      const known = stats.get(follow)
-      if (known) return known
-      // One lstat serves both unless the path is a symlink.
-      const st = follow
-        ? this.stat(false).then(l => (l?.isSymbolicLink() ? statOr(target) : l))
-        : statOr(target, false)
-      stats.set(follow, st)
-      return st
-    },
-    forget: () => stats.clear(),
+/** Runs the sub-checks; a managed parent gone or swapped meanwhile makes the resource wait, not fail. */
+async function runChecks(r: Run, signal: AbortSignal): Promise<boolean> {
+  let ok = true
+  try {
+    for (const check of checks) {
+      signal.throwIfAborted()
+      if (await check(r)) continue
+      ok = false
+      r.forget()
+    }
+  } catch (e) {
+    if (!isMgmtError(e, 'ERR_RES_WAITING')) await checkAncestors(r.ancestors)
+    throw e
   }
+  return ok
 }
 
 // --- the kind -------------------------------------------------------------------------------
@@ -485,10 +468,10 @@ const compared = [
  * when it does not exist. Directories, symlinks and content that is not UTF-8 are not reversible.
  */
 export async function reversedFile(path: string): Promise<Record<string, unknown> | undefined> {
-  const st = await statOr(path, false)
+  const st = await lstatOr(path)
   if (!st) return { path, state: 'absent' }
   if (!st.isFile()) return undefined
-  const bytes = await readFile(path)
+  const bytes = await readNoFollow(path)
   const content = new TextDecoder('utf-8', { fatal: true })
   try {
     return {
@@ -504,23 +487,16 @@ export async function reversedFile(path: string): Promise<Record<string, unknown
   }
 }
 
-/** The parent directories of a path, nearest first, each with a trailing `/`. */
-export function parentDirs(path: string): string[] {
-  const out: string[] = []
-  let p = path.replace(/\/+$/, '')
-  while (p.length > 0) {
-    p = p.slice(0, p.lastIndexOf('/'))
-    out.push(`${p}/`)
-  }
-  return out
-}
-
 export const file = defineResource({
   kind: 'file',
   params: FileParams,
   normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),
   validate: p => validateFile(p),
-  uids: p => [`file:${p.path}`],
+  /** A directory is also its path without the `/`: a file and a directory there would conflict. */
+  uids: p =>
+    p.path.length > 1 && p.path.endsWith('/')
+      ? [`file:${p.path}`, `file:${p.path.slice(0, -1)}`]
+      : [`file:${p.path}`],
   /**
    * A file needs its nearest managed parent directory, each managed fragment, and the package that
    * ships it or its nearest shipped directory (a config file comes after its package).
@@ -547,6 +523,7 @@ export const file = defineResource({
       isDir,
       content: contentCache(),
     }
+    let swept = false
     return {
       async watch(signal) {
         const event = (): void => ctx.event()
@@ -565,15 +542,20 @@ export const file = defineResource({
           if (ctx.debug) ctx.log.debug('Invalidating sha256sum of content')
           fixed.content.drop()
         }
-        const r = newRun(fixed, apply)
-        let ok = true
-        for (const check of checks) {
-          signal.throwIfAborted()
-          if (await check(r)) continue
-          ok = false
-          r.forget()
+        const r = await openRun(fixed, apply)
+        try {
+          if (apply && !swept) {
+            // A crash may have left this file's temporary file: the first pass removes it.
+            await sweepTemps(dirname(target), [tempName(basename(target))], undefined, async name => {
+              const { write } = await r.act()
+              return write.dir ? write.dir.at(name) : join(dirname(target), name)
+            })
+            swept = true
+          }
+          return await runChecks(r, signal)
+        } finally {
+          r.close()
         }
-        return ok
       },
     }
   },

@@ -79,6 +79,8 @@ export const password = defineResource({
   params: PasswordParams,
   traits: { refreshable: true },
   sends: { password: z.string() },
+  /** A secret: never shown, and receivers' logs hide it too (see the contract). */
+  sensitive: ['password'],
   async init(params, ctx) {
     const file = await ctx.state.path(TOKEN)
     if (ctx.debug) ctx.log.debug(`token: ${file}`)

@@ -63,11 +63,9 @@ export const pkg = defineResource({
   params: PkgParams,
   traits: { groupable: true },
   validate: validatePkg,
-  /** The package, and (once installed) every file it ships: `file`, `svc` and `exec` resources find it. */
-  uids: (p, name) => [
-    `pkg:${name}`,
-    ...(p.state === 'uninstalled' ? [] : shippedFiles(name).map(f => `pkgfile:${f}`)),
-  ],
+  uids: (_p, name) => [`pkg:${name}`],
+  /** Once installed, every file it ships: `file`, `svc` and `exec` resources find it. */
+  provides: (p, name) => (p.state === 'uninstalled' ? [] : shippedFiles(name).map(f => `pkgfile:${f}`)),
   /** Packages of one state (not pinned versions), with the same options, share a transaction. */
   groupCmp: (a, b) =>
     a.state === b.state &&

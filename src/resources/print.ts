@@ -38,12 +38,14 @@ export const print = defineResource({
       async checkApply(apply) {
         const refresh = ctx.refresh()
         if (!due(refresh)) return true
+        // A secret received into msg is never printed.
+        const shown = ctx.recv().msg?.sensitive ? '(sensitive content changed)' : params.msg
         if (!apply) {
-          ctx.log.info(`would print: ${params.msg}`)
+          ctx.log.info(`would print: ${shown}`)
           return false
         }
         if (refresh) ctx.log.info('received a notification')
-        ctx.log.info(params.msg)
+        ctx.log.info(shown)
         printed = params.msg
         return false
       },

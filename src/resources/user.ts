@@ -73,8 +73,9 @@ export const user = defineResource({
   kind: 'user',
   params: UserParams,
   validate: validateUser,
-  uids: (p, name) => [
-    `user:${name}`,
+  uids: (_p, name) => [`user:${name}`],
+  /** An absent user is removed before its primary group (several users may share one). */
+  provides: p => [
     ...(p.state === 'absent' && p.group ? [`user-absent-primary:${p.group}`] : []),
     ...(p.state === 'absent' && p.gid !== undefined ? [`user-absent-primary-gid:${p.gid}`] : []),
   ],

@@ -50,13 +50,14 @@ export const value = defineResource({
           ctx.send({ any: want })
           return true
         }
+        const shown = ctx.recv().any?.sensitive ? '(sensitive content changed)' : JSON.stringify(want)
         if (!apply) {
-          ctx.log.info(`would keep a new value: ${JSON.stringify(want)}`)
+          ctx.log.info(`would keep a new value: ${shown}`)
           ctx.send({ any: want })
           return false
         }
         await writeKept(ctx.state, want)
-        ctx.log.info(`keeps a new value: ${JSON.stringify(want)}`)
+        ctx.log.info(`keeps a new value: ${shown}`)
         ctx.send({ any: want })
         return false
       },

@@ -12,13 +12,14 @@ export function whenInDir(
   cond: () => Promise<boolean>,
   what: string,
   ms = 15_000,
+  opts: { recursive?: boolean } = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let finished = false
     const check = async (): Promise<void> => {
       if (!finished && (await cond().catch(() => false))) done(resolve)
     }
-    const w = watch(dir, () => void check())
+    const w = watch(dir, { recursive: opts.recursive ?? false }, () => void check())
     const timer = setTimeout(() => done(() => reject(new Error(`${what}: not within ${ms} ms`))), ms)
     const done = (fn: () => void): void => {
       if (finished) return

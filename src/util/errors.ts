@@ -40,6 +40,8 @@ const messages = {
   ERR_RES_INIT: (d: { res: string }) => `${d.res}: init failed`,
   ERR_RES_CHECKAPPLY_TIMEOUT: (d: { res: string; ms: number }) =>
     `${d.res}: checkApply timed out after ${d.ms} ms`,
+  ERR_RES_WAITING: (d: { on: string; reason: string }) => `waiting for ${d.on}: ${d.reason}`,
+  ERR_STATE_WRITE: (d: { what: string; reason: string }) => `cannot record ${d.what}: ${d.reason}`,
   ERR_RES_FAILED: (d: { res: string; attempts: number }) =>
     `${d.res}: failed permanently after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
   ERR_GRAPH_CYCLE: (d: { cycle: readonly string[] }) =>
@@ -48,9 +50,23 @@ const messages = {
     `invalid graph:${d.issues.map(i => `\n  ${i}`).join('')}`,
   ERR_YAML_SYNTAX: (d: { file: string; line: number; col: number; reason: string }) =>
     `${d.file}:${d.line}:${d.col}: ${d.reason}`,
+  ERR_YAML_TOO_LARGE: (d: { file: string; reason: string }) => `${d.file}: refused: ${d.reason}`,
   ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
     `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
   ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
+  ERR_INOTIFY_LIMIT: (d: {
+    path: string
+    what: string
+    sysctl: string
+    value: string
+    more: number
+    code: string
+  }) =>
+    `cannot watch ${d.path}: no inotify ${d.what} is left (${d.sysctl} = ${d.value}); raise the limit with ` +
+    `\`sysctl -w ${d.sysctl}=${d.more}\` (and in /etc/sysctl.d/ to keep it)` +
+    (d.code === 'EMFILE'
+      ? ', or, if it is not that, the process ran out of file descriptors (ulimit -n)'
+      : ''),
   ERR_EXEC_FAILED: (d: {
     command: string
     exitCode: number | null
@@ -153,6 +169,30 @@ export const errorCodes = Object.keys(messages) as ErrorCode[]
 export const errCode = (e: unknown): string | undefined => {
   const code = (e as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * What a system error says, without the paths Node puts in its message (`no space left on device
+ * (ENOSPC)`), for messages that name the path the user knows instead of a temporary one.
+ */
+export function sysReason(e: unknown): string {
+  const code = errCode(e)
+  const msg = e instanceof Error ? e.message : String(e)
+  const m = /^[A-Z0-9_]+: (.*?)(?:, \w+(?: '.*)?)?$/s.exec(msg)
+  if (code && m) return `${m[1]} (${code})`
+  return msg
+}
+
+/**
+ * An I/O error about `path`, the managed path, whatever temporary name the failing call used: the
+ * system error's reason and code, and no cause (whose message would show the temporary name).
+ */
+export function ioError(action: string, path: string, e: unknown): Error {
+  if (isMgmtError(e) || (e as { mgmtPath?: unknown } | null)?.mgmtPath !== undefined) return e as Error
+  return Object.assign(new Error(`cannot ${action} ${path}: ${sysReason(e)}`), {
+    code: errCode(e),
+    mgmtPath: path,
+  })
 }
 
 /** True for the error an aborted signal produces: a normal shutdown, never a failure. */

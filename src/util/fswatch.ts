@@ -19,10 +19,33 @@
  * an `error`, or a plan that finds another inode closes it and re-arms its subscribers.
  */
 
-import { type Dirent, type FSWatcher, watch as fsWatch, type Stats } from 'node:fs'
+import { type Dirent, type FSWatcher, watch as fsWatch, readFileSync, type Stats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { errCode } from './errors.js'
+import { errCode, MgmtError } from './errors.js'
+
+/** The inotify limits, as `fs.watch` runs into them: its error code, what ran out, the sysctl. */
+const LIMITS = {
+  ENOSPC: { what: 'watch', sysctl: 'fs.inotify.max_user_watches', more: 524288 },
+  EMFILE: { what: 'instance', sysctl: 'fs.inotify.max_user_instances', more: 1024 },
+} as const
+
+/**
+ * The error of a failed `fs.watch` of `path`: at an inotify limit, ERR_INOTIFY_LIMIT, which names
+ * the limit, its value and the sysctl that raises it; any other error as it is.
+ */
+export function watchError(path: string, e: unknown): unknown {
+  const code = errCode(e)
+  if (code !== 'ENOSPC' && code !== 'EMFILE') return e
+  const limit = LIMITS[code]
+  let value: string
+  try {
+    value = readFileSync(`/proc/sys/${limit.sysctl.replaceAll('.', '/')}`, 'utf8').trim()
+  } catch {
+    value = 'unknown'
+  }
+  return new MgmtError('ERR_INOTIFY_LIMIT', { path, ...limit, value, code }, { cause: e })
+}
 
 export interface PathWatcher {
   watch(
@@ -327,7 +350,12 @@ export class FsWatcher implements PathWatcher {
   }
 
   #open(reg: Reg): DirWatch {
-    const w = fsWatch(reg.dir)
+    let w: FSWatcher
+    try {
+      w = fsWatch(reg.dir)
+    } catch (e) {
+      throw watchError(reg.dir, e)
+    }
     const dw: DirWatch = {
       dir: reg.dir,
       w,

@@ -73,3 +73,33 @@ export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: strin
   const log = createLogger(level, { write: l => lines.push(l.replace(/^\d\d:\d\d:\d\d\.\d{3} /, '')) })
   return Object.assign(log, { lines })
 }
+
+/** What a secret is replaced with in a log line. */
+export const REDACTED = '(sensitive)'
+
+/**
+ * A logger whose messages never contain one of `secrets()`: each occurrence (also JSON-escaped) is
+ * replaced with `(sensitive)` before the line is formatted, text or JSON. Children redact too.
+ */
+export function redacting(log: Logger, secrets: () => ReadonlySet<string>): Logger {
+  const clean = (msg: string): string => {
+    const all = secrets()
+    if (all.size === 0) return msg
+    let out = msg
+    // Longest first, so that a secret containing another is replaced whole.
+    for (const s of [...all].sort((a, b) => b.length - a.length)) {
+      out = out.replaceAll(s, REDACTED)
+      const escaped = JSON.stringify(s).slice(1, -1)
+      if (escaped !== s) out = out.replaceAll(escaped, REDACTED)
+    }
+    return out
+  }
+  return {
+    isDebug: log.isDebug,
+    debug: msg => log.debug(clean(msg)),
+    info: msg => log.info(clean(msg)),
+    warn: msg => log.warn(clean(msg)),
+    error: msg => log.error(clean(msg)),
+    child: prefix => redacting(log.child(prefix), secrets),
+  }
+}

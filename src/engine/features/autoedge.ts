@@ -1,9 +1,10 @@
 /**
  * Automatic edges: a resource that needs another one of the graph (a file its parent directory, an
  * exec the file of its binary) depends on it without an edge being written. Each kind says what
- * it is (`uids`) and what it needs (`autoEdges`); one index of every uid makes the matching linear
- * in the number of resources. An automatic edge never creates a cycle: one that would is dropped
- * with a warning.
+ * it is (`uids`, each held by one resource), what else it stands for (`provides`, which several
+ * may share: a package's shipped files) and what it needs (`autoEdges`); one index makes the
+ * matching linear in the number of resources. An automatic edge never creates a cycle: one that
+ * would is dropped with a warning.
  */
 import { isMgmtError } from '../../util/errors.js'
 import type { Res, ResGraph } from '../compiled.js'
@@ -16,11 +17,19 @@ export interface AutoEdgeResult {
   acyclic: boolean
 }
 
+/** Who holds each uid (one resource) or provided name (possibly several). */
+type Index = Map<string, string | string[]>
+
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
-  const index = new Map<string, string>()
+  const index: Index = new Map()
   for (const [id, r] of graph.entries()) {
-    if (!r.meta.autoedge || !r.def.uids) continue
-    for (const uid of r.def.uids(r.params, r.name)) if (!index.has(uid)) index.set(uid, id)
+    if (!r.meta.autoedge) continue
+    for (const uid of r.def.uids?.(r.params, r.name) ?? []) if (!index.has(uid)) index.set(uid, id)
+    for (const name of r.def.provides?.(r.params, r.name) ?? []) {
+      const held = index.get(name)
+      if (held === undefined) index.set(name, [id])
+      else if (Array.isArray(held)) held.push(id)
+    }
   }
   let added = 0
   const auto = new Set<string>()
@@ -36,14 +45,15 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   return { added, ...breakCycles(graph, auto) }
 }
 
-/** For each need of `r`, the id of the first resource that has a candidate uid. */
-function* wanted(r: Res, index: ReadonlyMap<string, string>): Iterable<string> {
+/** For each need of `r`, the resources of its first candidate that another resource has. */
+function* wanted(r: Res, index: Index): Iterable<string> {
   if (!r.meta.autoedge || !r.def.autoEdges) return
   for (const candidates of r.def.autoEdges(r.params, r.name))
     for (const uid of candidates) {
-      const id = index.get(uid)
-      if (id !== undefined && id !== r.id) {
-        yield id
+      const held = index.get(uid)
+      const ids = held === undefined ? [] : (Array.isArray(held) ? held : [held]).filter(id => id !== r.id)
+      if (ids.length) {
+        yield* ids
         break
       }
     }

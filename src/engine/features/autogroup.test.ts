@@ -74,3 +74,76 @@ test('a grouped vertex runs every member', async () => {
   assert.ok(log.lines.includes('print[p1]: one'))
   assert.ok(log.lines.includes('print[p2]: two'))
 })
+
+test('any DAG: groups never hold two resources on one path, and the merged graph has no cycle', () => {
+  // A pseudo-random graph of noops, prints and files, the same on every run.
+  let seed = 7
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed % n
+  }
+  for (let round = 0; round < 20; round++) {
+    const n = 30 + rand(50)
+    const kinds = ['noop', 'print', 'file']
+    const resources = Array.from({ length: n }, (_, i) => {
+      const kind = kinds[rand(3)]!
+      return r(kind, `v${i}`, kind === 'file' ? { path: `/tmp/mgmt-7-ag/v${i}`, state: 'exists' } : {})
+    })
+    const edges: EdgeSpec[] = []
+    for (let k = 0; k < n * 1.5; k++) {
+      const a = rand(n)
+      const b = rand(n)
+      if (a < b) edges.push({ name: `e${k}`, from: resources[a]!, to: resources[b]! } as EdgeSpec)
+    }
+    const plain = compileGraph({ name: 'g', resources, edges }, registry, { noAutoGroup: true }).graph
+    const grouped = compile(resources, edges)
+    assert.doesNotThrow(() => grouped.topoSort())
+    let count = 0
+    for (const [, v] of grouped.entries()) {
+      const members = [v, ...(v.group ?? [])]
+      count += members.length
+      for (const a of members)
+        for (const b of members) if (a !== b) assert.ok(!plain.reaches(a.id, b.id), `${a.id} reaches ${b.id}`)
+    }
+    assert.equal(count, n, 'every resource is in exactly one vertex')
+  }
+})
+
+test('live swaps of grouped resources: a member added, edited or removed takes effect', async () => {
+  const { Engine } = await import('../engine.js')
+  const { LocalWorld } = await import('../../world/local.js')
+  const { watchedLogger } = await import('../../testing/logs.js')
+  const { mkdtemp, rm } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const prefix = await mkdtemp(join(tmpdir(), 'mgmt-7-group-'))
+  const log = watchedLogger('info')
+  const engine = new Engine({ registry, hostname: 'h', prefix, world: new LocalWorld('h'), log })
+  const prints = (msgs: Record<string, string>) =>
+    compile(Object.entries(msgs).map(([name, msg]) => r('print', name, { msg })))
+  try {
+    await engine.commit(prints({ p1: 'one', p2: 'two' }))
+    await log.waitFor(/print\[p2\]: two/)
+    assert.deepEqual(
+      engine.worker('print[p1]')?.res.group?.map(m => m.id),
+      ['print[p2]'],
+    )
+
+    await engine.commit(prints({ p1: 'one', p2: 'two', p3: 'three' }))
+    await log.waitFor(/print\[p3\]: three/)
+    await engine.commit(prints({ p1: 'one', p2: 'deux', p3: 'three' }))
+    await log.waitFor(/print\[p2\]: deux/)
+    await engine.commit(prints({ p1: 'one', p2: 'deux' }))
+    assert.deepEqual(
+      engine.worker('print[p1]')?.res.group?.map(m => m.id),
+      ['print[p2]'],
+    )
+    assert.ok(
+      log.lines.some(l => /graph swap: 0 kept, 1 changed, 0 added, 0 removed/.test(l)),
+      log.lines.join('\n'),
+    )
+  } finally {
+    await engine.close()
+    await rm(prefix, { recursive: true, force: true })
+  }
+})

@@ -3,7 +3,6 @@
  * runs every member's watch and reports ready once all of them are; its checkApply checks the
  * members one after the other, and is right only when all of them were.
  */
-import { setMaxListeners } from 'node:events'
 import type { Instance } from '../resource.js'
 
 export interface Member {
@@ -29,9 +28,21 @@ export function readyGate(count: number, event: () => void): () => () => void {
 export function composite(members: readonly Member[]): Instance {
   return {
     async watch(signal) {
-      // Every member listens on the one signal: more than Node's default of 10 is expected here.
-      setMaxListeners(Math.max(10, members.length * 4), signal)
-      await Promise.all(members.map(m => m.instance.watch(signal)))
+      // Each member gets a signal of its own, all aborted by one listener on the vertex's: an
+      // AbortSignal with 100,000 listeners makes each addition (and the abort) crawl.
+      const own = members.map(() => new AbortController())
+      const stop = (): void => {
+        for (const c of own) c.abort(signal.reason)
+      }
+      if (signal.aborted) stop()
+      else signal.addEventListener('abort', stop, { once: true })
+      try {
+        await Promise.all(members.map((m, i) => m.instance.watch(own[i]!.signal)))
+      } finally {
+        // Over, also when one member's watch failed: the others stop with it.
+        signal.removeEventListener('abort', stop)
+        stop()
+      }
     },
     async checkApply(apply, signal) {
       let ok = true

@@ -1,18 +1,24 @@
 /**
- * Pending notifications, kept on disk so that they survive a crash or a stop.
+ * Pending notifications, kept on disk so that none is lost to a crash, a `kill -9` or a stop.
  *
- * When a resource changes something, the flag of each of its outgoing `notify` edges is written
- * (one small file an edge, fsync'd, and its directory fsync'd) before the resource is marked done.
- * The flag is removed only after the receiver's successful, non-noop checkApply. On start, the
- * flags of edges that still exist are delivered; those of edges that are gone are dropped, with a
- * log line. Delivery is at least once: a crash between the receiver's action and the removal of
- * the flag delivers it again, never zero times.
+ * The intent comes first: before a resource with outgoing `notify` edges checks with apply=true,
+ * the flag of each of those edges is written (one small file an edge, fsync'd, and its directory
+ * fsync'd). When the check changed something (or failed half-way), the flags stay: the
+ * notifications are pending. When it found nothing to change, the flags it wrote are dropped. A
+ * crash at any point in between leaves the flags on disk, so the next start delivers them.
+ *
+ * A flag is removed only after the receiver's successful, non-noop checkApply. On start, the flags
+ * of edges that still exist are delivered; those of edges that are gone are dropped, with a log
+ * line. Delivery is at least once: a crash between the receiver's action and the removal of the
+ * flag, or during a check that would have found nothing to change, delivers once more, never
+ * zero times.
  */
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../../util/logger.js'
 import { syncDir, writeStateFile } from '../../util/statefile.js'
+import { sweepTemps } from '../../util/tempfile.js'
 
 const key = (from: string, to: string): string => `${from}\0${to}`
 
@@ -21,6 +27,8 @@ export class RefreshStore {
   readonly #log: Logger
   /** Pending edges, by `from\0to`. */
   readonly #pending = new Set<string>()
+  /** Flags written before a check whose outcome is not known yet. */
+  readonly #intents = new Set<string>()
   #ready: Promise<void> | undefined
 
   constructor(dir: string, log: Logger) {
@@ -28,15 +36,20 @@ export class RefreshStore {
     this.#log = log
   }
 
-  /** Reads the flags left by an earlier run (once). */
+  /** Reads the flags left by an earlier run (once), and removes the temporary files of a crash. */
   load(): Promise<void> {
-    this.#ready ??= this.#load()
+    this.#ready ??= this.#load().catch(e => {
+      this.#ready = undefined // tried again next time (a full disk may be freed)
+      throw e
+    })
     return this.#ready
   }
 
   async #load(): Promise<void> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 })
-    for (const name of await readdir(this.#dir)) {
+    const names = await readdir(this.#dir)
+    await sweepTemps(this.#dir, names)
+    for (const name of names) {
       if (!name.endsWith('.json')) continue
       try {
         const { from, to } = JSON.parse(await readFile(join(this.#dir, name), 'utf8')) as {
@@ -45,8 +58,7 @@ export class RefreshStore {
         }
         this.#pending.add(key(from, to))
       } catch {
-        // A flag being written when the process died: the source will run again and re-notify
-        // only if it changes, so keep nothing from a torn file.
+        // Flags are renamed into place whole, so this is not ours: drop it.
         await unlink(join(this.#dir, name)).catch(() => {})
       }
     }
@@ -61,15 +73,43 @@ export class RefreshStore {
     return [...this.#pending].map(k => k.split('\0') as [string, string])
   }
 
-  /** Persists the flag of from → to; resolves once it is on disk. */
+  /** Persists the flag of from → to as pending; resolves once it is on disk. */
   async set(from: string, to: string): Promise<void> {
     const k = key(from, to)
     if (this.#pending.has(k)) return
-    await writeStateFile(
-      this.#file(from, to),
-      `${JSON.stringify({ from, to, since: new Date().toISOString() })}\n`,
-    )
+    await this.#write(from, to)
     this.#pending.add(k)
+  }
+
+  /**
+   * Before `from` checks with apply=true: persists the flag of each edge to `tos` that is not
+   * pending already. Resolves once they are on disk, with what `settle` takes afterwards.
+   */
+  async intend(from: string, tos: readonly string[]): Promise<readonly string[]> {
+    const fresh = tos.filter(to => !this.#pending.has(key(from, to)) && !this.#intents.has(key(from, to)))
+    for (const to of fresh) this.#intents.add(key(from, to))
+    try {
+      await Promise.all(fresh.map(to => this.#write(from, to)))
+    } catch (e) {
+      await this.settle(from, fresh, false)
+      throw e
+    }
+    return fresh
+  }
+
+  /**
+   * After the check: when it `changed` something (or failed), the flags written by `intend` are
+   * pending notifications; otherwise they are removed (no fsync: a flag that comes back after a
+   * crash is one more delivery, which at least once allows).
+   */
+  async settle(from: string, tos: readonly string[], changed: boolean): Promise<void> {
+    for (const to of tos) {
+      const k = key(from, to)
+      this.#intents.delete(k)
+      if (changed) this.#pending.add(k)
+    }
+    if (changed) return
+    await Promise.all(tos.map(to => this.#unlink(from, to)))
   }
 
   /** Removes the flag of from → to, once delivered. */
@@ -77,9 +117,7 @@ export class RefreshStore {
     const k = key(from, to)
     if (!this.#pending.has(k)) return
     this.#pending.delete(k)
-    await unlink(this.#file(from, to)).catch(err => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    })
+    await this.#unlink(from, to)
     await syncDir(this.#dir)
   }
 
@@ -92,6 +130,19 @@ export class RefreshStore {
         )
         await this.clear(from, to)
       }
+  }
+
+  #write(from: string, to: string): Promise<void> {
+    return writeStateFile(
+      this.#file(from, to),
+      `${JSON.stringify({ from, to, since: new Date().toISOString() })}\n`,
+    )
+  }
+
+  async #unlink(from: string, to: string): Promise<void> {
+    await unlink(this.#file(from, to)).catch(err => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    })
   }
 
   #file(from: string, to: string): string {

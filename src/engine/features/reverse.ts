@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { describeError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { writeStateFile } from '../../util/statefile.js'
+import { sweepTemps } from '../../util/tempfile.js'
 import type { Res } from '../compiled.js'
 import { varDirName } from '../context.js'
 
@@ -51,6 +52,7 @@ export class ReverseStore {
   /** Every record, with a function that deletes it once applied. */
   async list(): Promise<{ reversal: Reversal; done: () => Promise<void> }[]> {
     const names = await readdir(this.dir).catch(() => [] as string[])
+    await sweepTemps(this.dir, names).catch(() => [])
     const out: { reversal: Reversal; done: () => Promise<void> }[] = []
     for (const n of names.filter(n => n.endsWith('.json'))) {
       const file = join(this.dir, n)

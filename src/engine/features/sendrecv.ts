@@ -86,6 +86,8 @@ export interface SenderView {
   readonly id: string
   /** The values of its last successful checkApply; undefined before any. */
   readonly sent: Readonly<Record<string, unknown>> | undefined
+  /** Is the value it sends under `key` a secret? */
+  sensitive(key: string): boolean
 }
 
 export interface Transfer {
@@ -93,11 +95,29 @@ export interface Transfer {
   readonly changed: string[]
   /** Log lines, `SendRecv: a[x].k -> b[y].p`. */
   readonly lines: string[]
+  /** In a dry run: params whose sender has no value yet (it has never run); they keep their own. */
+  readonly unknown: string[]
 }
 
 /**
- * Copies every incoming value into `params` (parsed by the param's schema), updating `state`. Throws when a sender has sent
- * nothing yet or lacks the key (a sender always runs first, so that is a bug of the sender).
+ * Is a send of `def` sensitive? Its kind says so for the key, or the resource received a secret
+ * (then everything it sends may carry it).
+ */
+export function sendIsSensitive(
+  def: AnyResourceDef,
+  key: string,
+  recv: Readonly<Record<string, RecvState>>,
+): boolean {
+  if (def.sensitive?.includes(key)) return true
+  for (const s of Object.values(recv)) if (s.sensitive) return true
+  return false
+}
+
+/**
+ * Copies every incoming value into `params` (parsed by the param's schema), updating `state`. Throws
+ * when a sender has sent nothing yet or lacks the key (a sender always runs first, so that is a bug
+ * of the sender), except in a dry run (`noop`), where a sender that never ran has nothing to send
+ * yet: the param is listed as unknown and keeps its own value.
  */
 export function transfer(
   receiver: string,
@@ -105,13 +125,21 @@ export function transfer(
   incoming: readonly { sender: SenderView; pairs: readonly SendRecvPair[] }[],
   params: Record<string, unknown>,
   state: Record<string, RecvState>,
+  noop = false,
 ): Transfer {
   const changed: string[] = []
   const lines: string[] = []
+  const unknown: string[] = []
   for (const { sender, pairs } of incoming)
     for (const p of pairs) {
-      if (!sender.sent || !(p.send in sender.sent))
-        throw new Error(`received no value from ${sender.id}.${p.send} for ${receiver}.${p.recv}`)
+      const sensitive = sender.sensitive(p.send)
+      if (!sender.sent || !(p.send in sender.sent)) {
+        if (!noop) throw new Error(`received no value from ${sender.id}.${p.send} for ${receiver}.${p.recv}`)
+        unknown.push(p.recv)
+        lines.push(`would receive ${sender.id}.${p.send} -> ${receiver}.${p.recv}: no value before it runs`)
+        if (sensitive) state[p.recv] = { from: sender.id, key: p.send, changed: true, sensitive }
+        continue
+      }
       // The param's own schema checks the value too: a sender of `any` type may send anything.
       const parsed = (def.params.shape[p.recv] as z.ZodType).safeParse(sender.sent[p.send])
       if (!parsed.success)
@@ -120,13 +148,28 @@ export function transfer(
         )
       const value = parsed.data
       const prev = state[p.recv]
-      if (prev && isDeepStrictEqual(params[p.recv], value)) continue
+      if (prev && isDeepStrictEqual(params[p.recv], value)) {
+        if (!!prev.sensitive !== sensitive) state[p.recv] = { ...prev, sensitive }
+        continue
+      }
       params[p.recv] = value
-      state[p.recv] = { from: sender.id, key: p.send, changed: true }
+      state[p.recv] = { from: sender.id, key: p.send, changed: true, ...(sensitive ? { sensitive } : {}) }
       changed.push(p.recv)
-      lines.push(`SendRecv: ${sender.id}.${p.send} -> ${receiver}.${p.recv}`)
+      lines.push(
+        `SendRecv: ${sender.id}.${p.send} -> ${receiver}.${p.recv}${sensitive ? ' (sensitive)' : ''}`,
+      )
     }
-  return { changed, lines }
+  return { changed, lines, unknown }
+}
+
+/** Every string inside a value (a secret may travel inside an object), at most `max` of them. */
+export function stringsIn(v: unknown, out: Set<string> = new Set(), max = 64, depth = 0): Set<string> {
+  if (out.size >= max || depth > 16) return out
+  if (typeof v === 'string') {
+    if (v !== '') out.add(v)
+  } else if (Array.isArray(v)) for (const x of v) stringsIn(x, out, max, depth + 1)
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) stringsIn(x, out, max, depth + 1)
+  return out
 }
 
 /** After a successful checkApply: the received values were applied. */

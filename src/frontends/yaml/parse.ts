@@ -23,6 +23,7 @@ import {
 import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
+import { tooCostly } from './limits.js'
 
 /** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
 const REMOTE_KEYS = ['remote', 'hostname', 'remotes']
@@ -69,30 +70,56 @@ export async function loadYamlFile(
   return loadYaml(text, file, registry, opts)
 }
 
+/** Problems listed with their location; more are counted in one last line. */
+const MAX_LISTED = 100
+/**
+ * Above this size, problems are listed by key path without a line: locating them takes a second
+ * parse that keeps positions, which costs many times the file's size in memory.
+ */
+const LOCATE_MAX = 8 << 20
+
+/** Parses the document; every failure, a stack exhausted by nesting included, is a located error. */
+function parse(text: string, file: string): unknown {
+  let root: unknown
+  try {
+    // The fast parser reads the data; positions are only worked out when a problem needs them.
+    root = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file })
+  } catch (err) {
+    if (err instanceof jsyaml.YAMLException)
+      throw new MgmtError('ERR_YAML_SYNTAX', {
+        file,
+        line: err.mark.line + 1,
+        col: err.mark.column + 1,
+        reason: err.reason,
+      })
+    const reason = err instanceof RangeError ? 'it nests too deeply to be read' : describeError(err)
+    throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason }, { cause: err })
+  }
+  const costly = tooCostly(root)
+  if (costly) throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason: costly })
+  return root
+}
+
 export function loadYaml(
   text: string,
   file: string,
   registry: Registry,
   opts: CompileOptions = {},
 ): YamlGraph {
-  let root: unknown
-  try {
-    // The fast parser reads the data; positions are only worked out when a problem needs them.
-    root = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file })
-  } catch (err) {
-    if (!(err instanceof jsyaml.YAMLException)) throw err
-    throw new MgmtError('ERR_YAML_SYNTAX', {
-      file,
-      line: err.mark.line + 1,
-      col: err.mark.column + 1,
-      reason: err.reason,
-    })
-  }
+  const root = parse(text, file)
   let locator: ((path: readonly (string | number)[]) => { line: number; col: number }) | undefined
   const where = (i: Issue): string => {
+    const at = i.path.length ? `${formatPath(i.path)}: ` : ''
+    if (text.length > LOCATE_MAX) return `${file}: ${at}${i.message}`
     locator ??= positions(text)
     const { line, col } = locator(i.path)
-    return `${file}:${line}:${col}: ${i.path.length ? `${formatPath(i.path)}: ` : ''}${i.message}`
+    return `${file}:${line}:${col}: ${at}${i.message}`
+  }
+  /** The first MAX_LISTED issues, located, then how many more there are. */
+  const list = (issues: readonly Issue[]): string[] => {
+    const out = issues.slice(0, MAX_LISTED).map(where)
+    if (issues.length > MAX_LISTED) out.push(`... and ${issues.length - MAX_LISTED} more problems`)
+    return out
   }
   const issues: Issue[] = []
   const warnings: Issue[] = []
@@ -100,12 +127,12 @@ export function loadYaml(
   const spec = readSpec(root, issues, warnings, { base: dirname(resolve(file)), files })
   const remote = isObj(root) ? readRemote(root, issues, warnings) : undefined
   if (opts.strict) issues.push(...warnings.splice(0))
-  if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: issues.map(where) })
+  if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: list(issues) })
   try {
     const compiled = compileGraph(spec, registry, opts)
     return {
       ...compiled,
-      messages: [...warnings, ...compiled.warnings].map(where),
+      messages: list([...warnings, ...compiled.warnings]),
       files,
       ...(remote ? { remote } : {}),
     }
@@ -113,10 +140,10 @@ export function loadYaml(
     if (err instanceof GraphInvalid)
       throw new MgmtError('ERR_YAML_INVALID', {
         file,
-        problems: [
-          ...err.issues.map(where),
-          ...[...warnings, ...err.warnings].map(w => where({ ...w, message: `${w.message} (warning)` })),
-        ],
+        problems: list([
+          ...err.issues,
+          ...[...warnings, ...err.warnings].map(w => ({ ...w, message: `${w.message} (warning)` })),
+        ]),
       })
     throw err
   }

@@ -1,12 +1,153 @@
+/**
+ * The watched graph file, against the real command: a Kubernetes ConfigMap's symlink swap, a
+ * replaced parent directory, a file that goes or cannot be read, and hostile live edits. The
+ * running graph stays through everything that is not a valid new graph.
+ */
 import assert from 'node:assert/strict'
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
+import { type Running, startMgmt } from '../../testing/cli.js'
+import { watchedLogger } from '../../testing/logs.js'
 import { silentLogger } from '../../util/logger.js'
-import { loadYaml } from './parse.js'
-import { watchYamlFile } from './watch.js'
+import { loadYaml, type YamlGraph } from './parse.js'
+import { followYamlFile } from './watch.js'
+
+let dir: string
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mgmt-7-watch-'))
+})
+after(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+const graph = (msg: string): string => `graph: g\nresources:\n  print:\n  - {name: p, msg: "${msg}"}\n`
+
+/** Counts the lines matching `re` printed so far. */
+const count = (m: Running, re: RegExp): number =>
+  m
+    .output()
+    .split('\n')
+    .filter(l => re.test(l)).length
+
+async function running(file: string, body: (m: Running) => Promise<void>): Promise<void> {
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  try {
+    await body(m)
+    assert.equal(m.child.exitCode, null, `the engine is still running:\n${m.output()}`)
+  } finally {
+    m.child.kill('SIGINT')
+    await m.exited
+    await m.kill()
+  }
+}
+
+test('a ConfigMap-style symlink swap (..data replaced atomically) is seen and applied', async () => {
+  const cfg = await mkdtemp(join(dir, 'configmap-'))
+  await mkdir(join(cfg, '..2024_01'))
+  await writeFile(join(cfg, '..2024_01', 'g.yaml'), graph('from the first version'))
+  await symlink('..2024_01', join(cfg, '..data'))
+  await symlink('..data/g.yaml', join(cfg, 'g.yaml'))
+  await running(join(cfg, 'g.yaml'), async m => {
+    await m.waitFor(/print\[p\]: from the first version/)
+    // What the kubelet does: a new directory, a new link to it, renamed over ..data, the old one removed.
+    await mkdir(join(cfg, '..2024_02'))
+    await writeFile(join(cfg, '..2024_02', 'g.yaml'), graph('from the second version'))
+    await symlink('..2024_02', join(cfg, '..data_tmp'))
+    await rename(join(cfg, '..data_tmp'), join(cfg, '..data'))
+    await rm(join(cfg, '..2024_01'), { recursive: true })
+    await m.waitFor(/print\[p\]: from the second version/)
+  })
+})
+
+test('a replaced parent directory is seen, and so are edits in the new one', async () => {
+  const top = await mkdtemp(join(dir, 'parent-'))
+  const conf = join(top, 'conf')
+  await mkdir(conf)
+  await writeFile(join(conf, 'g.yaml'), graph('one'))
+  await running(join(conf, 'g.yaml'), async m => {
+    await m.waitFor(/print\[p\]: one/)
+    await mkdir(join(top, 'conf.new'))
+    await writeFile(join(top, 'conf.new', 'g.yaml'), graph('two'))
+    await rename(conf, join(top, 'conf.old'))
+    await rename(join(top, 'conf.new'), conf)
+    await m.waitFor(/print\[p\]: two/)
+    await writeFile(join(conf, 'g.yaml'), graph('three'))
+    await m.waitFor(/print\[p\]: three/)
+  })
+})
+
+test('a graph file that goes or cannot be read is logged, and the running graph stays', async () => {
+  const d = await mkdtemp(join(dir, 'gone-'))
+  const file = join(d, 'g.yaml')
+  await writeFile(file, graph('before'))
+  await running(file, async m => {
+    await m.waitFor(/print\[p\]: before/)
+    await rm(file)
+    await m.waitFor(/g\.yaml: gone \(.*ENOENT.*\); keeping the running graph/)
+    await mkdir(file)
+    await m.waitFor(/g\.yaml: cannot be read \(.*EISDIR.*\); keeping the running graph/)
+    await rm(file, { recursive: true })
+    await writeFile(file, graph('after'))
+    await m.waitFor(/print\[p\]: after/)
+  })
+})
+
+test('hostile live edits (an alias bomb, absurd nesting) are refused; the running graph stays', async () => {
+  const d = await mkdtemp(join(dir, 'hostile-'))
+  const file = join(d, 'g.yaml')
+  await writeFile(file, graph('safe'))
+  const laughs = ['graph: lol', 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+  for (let i = 1; i < 10; i++)
+    laughs.push(
+      `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    )
+  laughs.push('resources:', '  print:', '  - name: p', '    msg: *a9')
+  await running(file, async m => {
+    await m.waitFor(/print\[p\]: safe/)
+    await writeFile(file, `${laughs.join('\n')}\n`)
+    await m.waitFor(/refused: its aliases expand it to about 8\.3e\+9 values[\s\S]*keeping the running graph/)
+    await writeFile(file, `graph: deep\nresources: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)
+    await m.waitFor(/g\.yaml(:\d+:\d+: nesting exceeded|: refused: it nests)[\s\S]*keeping the running graph/)
+    await writeFile(file, graph('still alive'))
+    await m.waitFor(/print\[p\]: still alive/)
+    assert.equal(count(m, /print\[p\]: safe/), 1, 'the running graph was never restarted')
+  })
+})
+
+test('any failure while loading a new graph, not only an invalid one, keeps the running graph', async () => {
+  const d = await mkdtemp(join(dir, 'bug-'))
+  const file = join(d, 'g.yaml')
+  await writeFile(file, 'first')
+  const log = watchedLogger('info')
+  const ac = new AbortController()
+  let reload = (): void => {}
+  const following = await followYamlFile(file, log, ac.signal, {
+    watch: false,
+    onReload: fn => {
+      reload = fn
+      return () => {}
+    },
+  })
+  const load = (text: string) => {
+    if (text === 'boom') throw new TypeError('a bug in a kind')
+    return { name: text, messages: [] } as unknown as YamlGraph
+  }
+  const it = following.graphs('first', load)
+  const next = it.next()
+  await writeFile(file, 'boom')
+  reload()
+  await log.waitFor(/a bug in a kind\n {2}\(keeping the running graph\)/)
+  await writeFile(file, 'good')
+  reload()
+  assert.equal(((await next).value as YamlGraph).name, 'good')
+  ac.abort()
+  await it.return(undefined)
+})
 
 test('a save made before the later graphs are first read is not missed', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-watch-'))
@@ -16,7 +157,7 @@ test('a save made before the later graphs are first read is not missed', async t
   await writeFile(file, first)
   const stop = new AbortController()
   t.after(() => stop.abort())
-  const w = watchYamlFile(file, silentLogger, stop.signal)
+  const w = await followYamlFile(file, silentLogger, stop.signal)
   // Saved (as editors do, by a rename) while the first graph would still be applied.
   await writeFile(join(dir, 'g.yaml.new'), 'graph: second\n')
   await rename(join(dir, 'g.yaml.new'), file)

@@ -1,83 +1,170 @@
 /**
- * A YAML graph file's later graphs: a new one each time the file is saved with different content.
- * An invalid edit is logged with its location and skipped, so the running graph stays. Watching is
- * inotify on the file's directory (editors replace files by renaming), filtered by name; nothing
- * polls.
+ * A YAML graph file's later graphs: a new one each time the file's content changes, or a reload is
+ * asked for (SIGHUP). Whatever goes wrong meanwhile is logged and the running graph stays: an
+ * invalid edit (with its location), a file that disappears or cannot be read, any failure while
+ * loading.
  *
- * The watch starts when `watchYamlFile` is called, before the file is first read: a save made while
- * the first graph is read or applied is not missed (a remote host's file may be copied again at
- * any moment after it was first sent).
+ * The file is watched through the engine's inotify watcher (util/fswatch.ts), which follows a
+ * replaced or re-created parent directory. It watches every link on the way to the file too: a
+ * Kubernetes ConfigMap mounts `g.yaml -> ..data/g.yaml` and updates by swapping `..data` for a link
+ * to a new directory, which changes no entry named `g.yaml`. Nothing polls.
  */
-import { type FSWatcher, watch } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
-import { describeError, isMgmtError } from '../../util/errors.js'
+import { lstat, readFile, readlink } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
+import { describeError, errCode } from '../../util/errors.js'
+import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import type { YamlGraph } from './parse.js'
 
-export interface YamlFileWatch {
-  /** The graphs of later saves whose text differs from the last one read (`firstText` at first). */
-  graphs(firstText: string, load: (text: string) => YamlGraph): AsyncGenerator<YamlGraph>
-  /** Stops watching (when the first graph could not be used). */
-  close(): void
+export interface FollowOptions {
+  /** Watch the file for changes (`--no-watch`: reloads only). */
+  readonly watch: boolean
+  /** Subscribes to reload requests (SIGHUP); returns the unsubscribe function. */
+  readonly onReload?: (fn: () => void) => () => void
 }
 
-export function watchYamlFile(file: string, log: Logger, signal: AbortSignal): YamlFileWatch {
+/** Symbolic links followed before a path is given up as a loop (as the kernel's ELOOP). */
+const MAX_LINKS = 40
+
+/**
+ * The paths whose change can change what `file` reads: every symbolic link met while resolving
+ * it (in a directory on the way or at the end), and the file it resolves to.
+ */
+export async function linkChain(file: string): Promise<string[]> {
+  const out: string[] = []
+  let path = resolve(file)
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    const link = await firstLink(path)
+    if (!link) break
+    out.push(link.at)
+    path = resolve(link.at, '..', link.target, ...link.rest)
+  }
+  out.push(path)
+  return [...new Set(out)]
+}
+
+/** The first symbolic link on the way to `path`: where, its target, and the components after it. */
+async function firstLink(path: string): Promise<{ at: string; target: string; rest: string[] } | undefined> {
+  const parts = path.split(sep).filter(Boolean)
+  let at = '/'
+  for (let i = 0; i < parts.length; i++) {
+    at = join(at, parts[i]!)
+    const st = await lstat(at).catch(() => undefined)
+    if (!st) return undefined
+    if (st.isSymbolicLink()) {
+      const target = await readlink(at)
+      return { at, target, rest: parts.slice(i + 1) }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Starts following `file`: its watches are in place when this resolves, so a change made after the
+ * first read of the file is never missed. `firstText` and `load` come after, from `open`.
+ */
+export async function followYamlFile(
+  file: string,
+  log: Logger,
+  signal: AbortSignal,
+  opts: FollowOptions = { watch: true },
+): Promise<{
+  graphs(firstText: string, load: (text: string) => YamlGraph): AsyncGenerator<YamlGraph>
+  close(): void
+}> {
   let wake: (() => void) | undefined
   let dirty = false
-  const base = basename(file)
-  let w: FSWatcher | undefined
-  let failed: unknown
-  try {
-    w = watch(dirname(file), (_ev, name) => {
-      if (name !== null && name !== base) return
-      dirty = true
-      wake?.()
-    })
-    w.on('error', err => log.warn(`cannot watch ${file}: ${describeError(err)}`))
-  } catch (err) {
-    // Reported once the file was read: a missing directory is then a read error, said better.
-    failed = err
-  }
-  const close = (): void => {
-    w?.close()
-    signal.removeEventListener('abort', onAbort)
-  }
-  // The watch may never be read from (the run ended first): the signal closes it either way.
-  const onAbort = (): void => {
-    close()
+  let reload = false
+  const poke = (): void => {
+    dirty = true
     wake?.()
   }
-  signal.addEventListener('abort', onAbort, { once: true })
-  return {
-    close,
-    async *graphs(firstText, load) {
-      let last = firstText
-      try {
-        if (failed !== undefined) {
-          log.warn(`cannot watch ${file}: ${describeError(failed)}; changes will not be applied`)
-          return
-        }
-        for (;;) {
-          while (!dirty && !signal.aborted) await new Promise<void>(r => (wake = r))
-          if (signal.aborted) return
-          dirty = false
-          const text = await readFile(file, 'utf8').catch(() => undefined)
-          if (text === undefined || text === last) continue
-          last = text
-          try {
-            const g = load(text)
-            for (const m of g.messages) log.warn(m)
-            log.info(`graph file changed: applying \`${g.name}\``)
-            yield g
-          } catch (err) {
-            if (!isMgmtError(err)) throw err
-            log.error(`${err.message}\n  (keeping the running graph)`)
-          }
-        }
-      } finally {
-        close()
-      }
-    },
+  const watcher = new FsWatcher({
+    onError: (path, err) => log.error(`watching ${path}: ${describeError(err)}`),
+  })
+  let chain: string[] = []
+  let chainAbort: AbortController | undefined
+  /** Watches every path of the file's link chain; a new chain replaces the old watches. */
+  const follow = async (): Promise<void> => {
+    const next = await linkChain(file)
+    if (next.join('\0') === chain.join('\0') && chainAbort) return
+    chainAbort?.abort()
+    const ac = new AbortController()
+    chainAbort = ac
+    chain = next
+    for (const p of chain) await watcher.watch(p, AbortSignal.any([ac.signal, signal]), poke)
   }
+  const offReload = opts.onReload?.(() => {
+    reload = true
+    poke()
+  })
+  const onAbort = (): void => wake?.()
+  signal.addEventListener('abort', onAbort, { once: true })
+  const close = (): void => {
+    chainAbort?.abort()
+    watcher.close()
+    offReload?.()
+    signal.removeEventListener('abort', onAbort)
+  }
+  let watching = opts.watch
+  if (watching) {
+    try {
+      await follow()
+    } catch (err) {
+      log.error(
+        `cannot watch ${file}: ${describeError(err)}; its changes are not applied (SIGHUP reloads it)`,
+      )
+      watching = false
+    }
+  }
+
+  async function* graphs(firstText: string, load: (text: string) => YamlGraph): AsyncGenerator<YamlGraph> {
+    let last = firstText
+    /** The problem reading the file last time, so that a lasting one is logged once. */
+    let unreadable: string | undefined
+    try {
+      for (;;) {
+        while (!dirty && !signal.aborted) await new Promise<void>(r => (wake = r))
+        if (signal.aborted) return
+        dirty = false
+        const asked = reload
+        reload = false
+        if (asked) log.info(`SIGHUP: reloading ${file}`)
+        if (watching) await follow().catch(err => log.error(`cannot watch ${file}: ${describeError(err)}`))
+        let text: string
+        try {
+          text = await readFile(file, 'utf8')
+        } catch (err) {
+          const why = describeError(err)
+          if (why !== unreadable || asked)
+            log.warn(
+              `${file}: ${errCode(err) === 'ENOENT' ? 'gone' : 'cannot be read'} (${why}); keeping the running graph`,
+            )
+          unreadable = why
+          continue
+        }
+        if (unreadable !== undefined) log.info(`${file}: readable again`)
+        unreadable = undefined
+        if (text === last) {
+          if (asked) log.info(`${file}: unchanged`)
+          continue
+        }
+        last = text
+        let g: YamlGraph
+        try {
+          g = load(text)
+        } catch (err) {
+          // Any failure, not only an invalid graph: the running graph stays whatever happened.
+          log.error(`${describeError(err)}\n  (keeping the running graph)`)
+          continue
+        }
+        for (const m of g.messages) log.warn(m)
+        log.info(`graph file changed: applying \`${g.name}\``)
+        yield g
+      }
+    } finally {
+      close()
+    }
+  }
+  return { graphs, close }
 }

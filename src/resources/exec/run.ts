@@ -88,6 +88,19 @@ export class ProcessGroups {
   }
 }
 
+/**
+ * Every process group this process has started and not yet seen end, whatever resource started
+ * it: the command's last line of defence (`killAllCommands`) on a way out that skips the
+ * resources' own stops (an internal error, a forced exit).
+ */
+const running = new Set<number>()
+
+/** SIGKILLs every command group still running. Synchronous: it is safe in an `exit` handler. */
+export function killAllCommands(): number {
+  for (const pid of running) killGroup(pid, 'SIGKILL')
+  return running.size
+}
+
 /** Sends `sig` to the process group `pid`; a group that is already gone is fine. */
 export function killGroup(pid: number, sig: NodeJS.Signals): void {
   try {
@@ -123,6 +136,7 @@ export async function startCommand(cmd: Command, opts: CommandOptions = {}): Pro
   opts.signal?.throwIfAborted()
   const child = await spawned(cmd, file)
   const pid = child.pid as number
+  running.add(pid)
   opts.groups?.add(pid)
   return { pid, done: supervise(child, pid, opts) }
 }
@@ -190,6 +204,7 @@ function supervise(child: ChildProcess, pid: number, opts: CommandOptions): Prom
       opts.signal?.removeEventListener('abort', onAbort)
       // The leader is gone; whatever it left in its group goes too.
       if (stopping) killGroup(pid, 'SIGKILL')
+      running.delete(pid)
       opts.groups?.delete(pid)
       resolve({ pid, exitCode, signal, ...out.finish(), timedOut, aborted })
     })

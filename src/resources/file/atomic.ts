@@ -1,12 +1,23 @@
 /**
- * Atomic replacement of a file or symlink: build it under a temporary name in the same directory
- * (`.<base>.mgmt-<random>`), with its final mode and owner, fsync it, rename it over the target and
- * fsync the directory. A reader sees the old file or the new one, never a part; a crash leaves at
- * worst a stray temporary file, never a short managed one.
+ * Atomic replacement of a file or symlink: build it under its temporary name in the same directory
+ * (`.<base>.mgmt-tmp`, see util/tempfile.ts), with its final mode or a stricter one from the first
+ * byte, then its owner and final mode; fsync it, rename it over the target, fsync the directory.
+ * A reader sees the old file or the new one, never a part; a crash leaves at worst one temporary
+ * file, which the next write of the target or pass over its directory removes.
+ *
+ * The rename replaces whatever is at the target, a symlink included: nothing is ever written
+ * through a link. The directory is pinned by a descriptor while it is written in (nofollow.ts); a
+ * directory the graph manages is refused when it is a link. Errors name the target, never the
+ * temporary file.
  */
-import { constants } from 'node:fs'
-import { copyFile, type FileHandle, open, rename, rm, symlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { type FileHandle, open, rename, symlink, unlink } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
+import { errCode, ioError } from '../../util/errors.js'
+import { syncDir } from '../../util/statefile.js'
+import { createTemp, isTempName, tempName, withWriteLock } from '../../util/tempfile.js'
+import { type DirRef, openDir } from './nofollow.js'
+
+export { isTempName }
 
 /** Attributes given to the new file before it replaces the old one (absent: left as created). */
 export interface FileAttrs {
@@ -18,56 +29,24 @@ export interface FileAttrs {
 /** What the new file holds: bytes, or a copy of another file. */
 export type FileData = { readonly bytes: Uint8Array } | { readonly copyOf: string }
 
-/** The marker in temporary names; tests and cleanup look for it. */
-export const TEMP_MARK = '.mgmt-'
-
-/** Makes temporary names unique within this process (the pid, across processes; `wx` guards the rest). */
-let tempSeq = 0
-
-/** A temporary path beside `path` (the name is cut so that it stays under NAME_MAX). */
-export function tempPath(path: string): string {
-  const base = basename(path).slice(0, 100)
-  return join(dirname(path), `.${base}${TEMP_MARK}${process.pid.toString(36)}-${(++tempSeq).toString(36)}`)
+export interface WriteOptions {
+  /** The directory is managed by the graph: a symlink there is refused, not followed. */
+  readonly managedParent?: boolean
+  /** The directory, already open (a tree walk): used as it is, and left open. */
+  readonly dir?: DirRef
 }
 
-async function syncNow(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
+const CHUNK = 1 << 20
+
+/** fsync a directory, so that a rename in it survives a crash (coalesced per directory). */
+export const fsyncDir = syncDir
 
 /**
- * Directory fsyncs, coalesced per directory (a group commit): a caller joins a sync that is queued
- * and not started yet, since it will start after the caller's rename; otherwise it queues the next
- * one. 1,000 files written at once into one directory cost a few directory fsyncs, not 1,000. This
- * map holds only syncs in flight.
+ * The mode a temporary file is created with: the final one without group and other bits (they come
+ * with the last chmod, once the content is complete), or, when the mode is not managed, what any new
+ * file gets (0666 and the umask), which is the final mode then.
  */
-const dirSyncs = new Map<string, { running?: Promise<void>; queued?: Promise<void> }>()
-
-/** fsync a directory, so that a rename in it survives a crash. */
-export function fsyncDir(dir: string): Promise<void> {
-  const s = dirSyncs.get(dir) ?? {}
-  dirSyncs.set(dir, s)
-  if (s.queued) return s.queued
-  const p: Promise<void> = (s.running ?? Promise.resolve())
-    .catch(() => {})
-    .then(async () => {
-      // Started: whoever comes from now on may have renamed after it, and needs the next one.
-      s.queued = undefined
-      s.running = p
-      try {
-        await syncNow(dir)
-      } finally {
-        if (s.running === p) s.running = undefined
-        if (!s.running && !s.queued) dirSyncs.delete(dir)
-      }
-    })
-  s.queued = p
-  return p
-}
+const createMode = (mode: number | undefined): number => (mode === undefined ? 0o666 : mode & 0o700)
 
 async function setAttrs(fh: FileHandle, attrs: FileAttrs): Promise<void> {
   if (attrs.uid !== undefined || attrs.gid !== undefined) await fh.chown(attrs.uid ?? -1, attrs.gid ?? -1)
@@ -75,41 +54,90 @@ async function setAttrs(fh: FileHandle, attrs: FileAttrs): Promise<void> {
   if (attrs.mode !== undefined) await fh.chmod(attrs.mode)
 }
 
-/** Replaces (or creates) `path` with `data`, atomically. */
-export async function writeAtomic(path: string, data: FileData, attrs: FileAttrs = {}): Promise<void> {
-  const tmp = tempPath(path)
-  let fh: FileHandle | undefined
+/** Copies the file `src` into the open file `to`. */
+async function copyInto(src: string, to: FileHandle): Promise<void> {
+  const from = await open(src, 'r')
   try {
-    if ('copyOf' in data) {
-      await copyFile(data.copyOf, tmp, constants.COPYFILE_EXCL)
-      fh = await open(tmp, 'r+')
-    } else {
-      // 0o666 and the umask when the mode is not managed, as for any new file.
-      fh = await open(tmp, 'wx', attrs.mode === undefined ? 0o666 : 0o600)
-      await fh.writeFile(data.bytes)
+    const buf = Buffer.allocUnsafe(CHUNK)
+    for (;;) {
+      const { bytesRead } = await from.read(buf, 0, CHUNK, null)
+      if (bytesRead === 0) return
+      await to.write(buf, 0, bytesRead)
     }
-    await setAttrs(fh, attrs)
-    await fh.datasync()
-    await fh.close()
-    fh = undefined
-    await rename(tmp, path)
-  } catch (e) {
-    await fh?.close().catch(() => {})
-    await rm(tmp, { force: true }).catch(() => {})
-    throw e
+  } finally {
+    await from.close()
   }
-  await fsyncDir(dirname(path))
+}
+
+/** Runs `fn` in the pinned parent directory of `path`; errors name `path`. */
+async function inParent<T>(
+  path: string,
+  action: string,
+  opts: WriteOptions,
+  fn: (dir: DirRef) => Promise<T>,
+): Promise<T> {
+  return withWriteLock(path, async () => {
+    let opened: DirRef | undefined
+    try {
+      if (!opts.dir) opened = openDir(dirname(path), opts.managedParent ?? false)
+      return await fn(opts.dir ?? opened!)
+    } catch (e) {
+      throw ioError(action, path, e)
+    } finally {
+      opened?.close()
+    }
+  })
+}
+
+/** Replaces (or creates) `path` with `data`, atomically. */
+export async function writeAtomic(
+  path: string,
+  data: FileData,
+  attrs: FileAttrs = {},
+  opts: WriteOptions = {},
+): Promise<void> {
+  await inParent(path, 'write', opts, async dir => {
+    const tmp = dir.at(tempName(basename(path)))
+    let fh: FileHandle | undefined
+    try {
+      fh = await createTemp(tmp, createMode(attrs.mode))
+      if ('copyOf' in data) await copyInto(data.copyOf, fh)
+      else await fh.writeFile(data.bytes)
+      await setAttrs(fh, attrs)
+      await fh.datasync()
+      await fh.close()
+      fh = undefined
+      await rename(tmp, dir.at(basename(path)))
+    } catch (e) {
+      await fh?.close().catch(() => {})
+      if (errCode(e) !== 'EEXIST') await unlink(tmp).catch(() => {})
+      throw e
+    }
+  })
+  await fsyncDir(dirname(path)).catch(e => {
+    throw ioError('sync the directory of', path, e)
+  })
 }
 
 /** Makes `path` a symlink to `target`, replacing what is there (a directory must be removed first). */
-export async function symlinkAtomic(target: string, path: string): Promise<void> {
-  const tmp = tempPath(path)
-  try {
-    await symlink(target, tmp)
-    await rename(tmp, path)
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {})
-    throw e
-  }
-  await fsyncDir(dirname(path))
+export async function symlinkAtomic(target: string, path: string, opts: WriteOptions = {}): Promise<void> {
+  await inParent(path, 'link', opts, async dir => {
+    const tmp = dir.at(tempName(basename(path)))
+    try {
+      try {
+        await symlink(target, tmp)
+      } catch (e) {
+        if (errCode(e) !== 'EEXIST') throw e
+        await unlink(tmp) // a leftover of ours: the write lock is held
+        await symlink(target, tmp)
+      }
+      await rename(tmp, dir.at(basename(path)))
+    } catch (e) {
+      await unlink(tmp).catch(() => {})
+      throw e
+    }
+  })
+  await fsyncDir(dirname(path)).catch(e => {
+    throw ioError('sync the directory of', path, e)
+  })
 }

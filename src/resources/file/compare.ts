@@ -1,10 +1,14 @@
 /**
  * Cheap content comparisons: sizes first, then the bytes themselves (small files) or a streamed
- * sha256 against the cached hash of the wanted content (large ones).
+ * sha256 against the cached hash of the wanted content (large ones). A managed file is opened with
+ * `O_NOFOLLOW`: a link swapped in since its lstat is refused, never read through.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { openNoFollow } from './nofollow.js'
+
+const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
 
 /** Above this size a file is hashed in chunks instead of read whole. */
 const WHOLE_MAX = 1 << 20
@@ -12,10 +16,10 @@ const CHUNK = 1 << 16
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
-/** The sha256 of a file, streamed. */
+/** The sha256 of a managed file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256')
-  const fh = await open(path, 'r')
+  const fh = await openNoFollow(path)
   try {
     const buf = Buffer.allocUnsafe(CHUNK)
     for (;;) {
@@ -44,7 +48,7 @@ export async function contentEquals(
   // One read of size + 1 bytes: the extra byte notices a file that grew since its stat. Small
   // files are read synchronously: from the page cache that takes microseconds, less than a trip
   // through the thread pool.
-  const fd = openSync(path, 'r')
+  const fd = openSync(path, READ_NOFOLLOW)
   try {
     const buf = Buffer.allocUnsafe(size + 1)
     const bytesRead = readSync(fd, buf, 0, size + 1, 0)
@@ -54,9 +58,13 @@ export async function contentEquals(
   }
 }
 
-/** Do two files hold the same bytes? (Callers compare their sizes first.) */
-export async function filesEqual(a: string, b: string): Promise<boolean> {
-  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')])
+/** Does the managed file `dst` hold the bytes of `src`? (Callers compare their sizes first.) */
+export async function filesEqual(src: string, dst: string): Promise<boolean> {
+  const fa = await open(src, 'r')
+  const fb = await openNoFollow(dst).catch(async e => {
+    await fa.close()
+    throw e
+  })
   try {
     const ba = Buffer.allocUnsafe(CHUNK)
     const bb = Buffer.allocUnsafe(CHUNK)

@@ -1,7 +1,8 @@
 /** The `file` kind's path computation and cross-field rules (pure: no I/O). */
+import { posix } from 'node:path'
 import type { Issue } from '../../util/errors.js'
 
-/** The params the rules look at. */
+/** The params of a file resource, as the rules and the checks look at them. */
 export interface FileShape {
   readonly path: string
   readonly dirname?: string | undefined
@@ -10,8 +11,11 @@ export interface FileShape {
   readonly content?: string | undefined
   readonly source?: string | undefined
   readonly fragments?: readonly string[] | undefined
+  readonly owner?: string | undefined
+  readonly group?: string | undefined
   readonly mode?: string | undefined
   readonly recurse: boolean
+  readonly force: boolean
   readonly purge: boolean
   readonly symlink: boolean
 }
@@ -25,12 +29,34 @@ function split(p: string): [string, string] {
   return [s.slice(0, i + 1), s.slice(i + 1) + (dir && s !== '' ? '/' : '')]
 }
 
-/** The managed path: `path` (default `name`) with `dirname`/`basename` overriding its parts. */
+/**
+ * One spelling of a path: `/a/../b`, `/./c` and `//c` become `/b` and `/c`. A trailing `/` (a
+ * directory) is kept, and a path ending in `.` or `..` names a directory too.
+ */
+export function normalizePath(p: string): string {
+  if (p === '') return p
+  const dir = p.endsWith('/') || /(^|\/)\.\.?$/.test(p)
+  const n = posix.normalize(p)
+  return dir && !n.endsWith('/') ? `${n}/` : n
+}
+
+/** The managed path: `path` (default `name`) with `dirname`/`basename` overriding its parts, normalized. */
 export function filePath(path: string, name: string, dirname?: string, basename?: string): string {
   const p = path || name
-  if (!dirname && !basename) return p
+  if (!dirname && !basename) return normalizePath(p)
   const [d, b] = split(p)
-  return (dirname || d) + (basename || b)
+  return normalizePath((dirname || d) + (basename || b))
+}
+
+/** A basename is one name: no `/` (but a trailing one, for a directory), and not `.` or `..`. */
+function basenameIssue(b: string | undefined): Issue | undefined {
+  if (b === undefined) return undefined
+  const name = b.endsWith('/') ? b.slice(0, -1) : b
+  if (name !== '' && !name.includes('/') && name !== '.' && name !== '..') return undefined
+  return {
+    path: ['basename'],
+    message: `must be one name, without \`/\` and not \`.\` or \`..\` (it would leave dirname), got \`${b}\``,
+  }
 }
 
 /** Is `p` equal to `dir` or below it? Both may end with `/`. */
@@ -113,7 +139,8 @@ export function validateFile(p: FileShape): Issue[] {
     out.push({ path: ['path'], message: `must be absolute, got \`${p.path}\`` })
   if (p.dirname !== undefined && !p.dirname.endsWith('/'))
     out.push({ path: ['dirname'], message: 'must end with `/`' })
-  if (p.basename?.startsWith('/')) out.push({ path: ['basename'], message: 'must not start with `/`' })
+  const base = basenameIssue(p.basename)
+  if (base) out.push(base)
   exclusive(p, out)
   directory(p, out)
   source(p, out)

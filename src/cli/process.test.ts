@@ -1,0 +1,184 @@
+/**
+ * The engine as a process among others: a closed stderr does not end it, SIGHUP reloads its graph,
+ * and no command an exec started outlives it, whichever way it ends.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { mainJs, startMgmt } from '../testing/cli.js'
+
+let dir: string
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mgmt-7-process-'))
+})
+after(async () => {
+  for (const pid of withMarker('mgmt-7-marker')) process.kill(pid, 'SIGKILL')
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Pids of the processes whose command line holds `marker`. */
+function withMarker(marker: string): number[] {
+  const out: number[] = []
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(Number(p))
+    } catch {}
+  }
+  return out
+}
+
+/** A `sleep` that `withMarker` finds by its odd duration. */
+let sleeps = 0
+const markedSleep = (): { cmd: string; marker: string } => {
+  const marker = `mgmt-7-marker-${process.pid}-${++sleeps}`
+  // `exec -a` names the process by the marker; sleep itself runs for 300 s.
+  return { cmd: `exec -a ${marker} sleep 300`, marker }
+}
+
+test('a closed stderr (`2>&1 | head -1`) never ends the engine: the graph is applied, exit 0', async () => {
+  const out = join(dir, 'epipe-out')
+  const file = join(dir, 'epipe.yaml')
+  await writeFile(
+    file,
+    `graph: g
+resources:
+  exec:
+  - {name: slow, cmd: "sleep 0.3"}
+  print:
+  - {name: after, msg: "printed after head exited"}
+  file:
+  - {name: f, path: ${out}, state: exists, content: "written\\n"}
+edges:
+- {name: e1, from: {kind: exec, name: slow}, to: {kind: print, name: after}}
+- {name: e2, from: {kind: print, name: after}, to: {kind: file, name: f}}
+`,
+  )
+  const status = execFileSync(
+    'bash',
+    [
+      '-c',
+      `"${process.execPath}" "${mainJs}" run --tmp-prefix --converged-timeout 0 yaml "${file}" 2>&1 | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+    ],
+    { encoding: 'utf8' },
+  )
+  assert.equal(status.trim(), '0')
+  assert.equal(await readFile(out, 'utf8'), 'written\n')
+})
+
+test('SIGHUP reloads the graph (also with --no-watch); running commands stay; SIGTERM ends them', async () => {
+  const file = join(dir, 'hup.yaml')
+  const watched = markedSleep()
+  const text = (msg: string) => `graph: g
+resources:
+  exec:
+  - name: watcher
+    cmd: "true"
+    watchcmd: "${watched.cmd}"
+    watchshell: /bin/bash
+  print:
+  - {name: p, msg: "${msg}"}
+`
+  await writeFile(file, text('first'))
+  const m = startMgmt(['run', '--tmp-prefix', '--no-watch', 'yaml', file])
+  try {
+    await m.waitFor(/print\[p\]: first/)
+    await m.waitFor(/exec\[watcher\]: exited 0/)
+    const sleeping = withMarker(watched.marker)
+    assert.equal(sleeping.length, 1, 'the watch command runs')
+    await writeFile(file, text('second'))
+    m.child.kill('SIGHUP')
+    await m.waitFor(/print\[p\]: second/)
+    assert.match(m.output(), /SIGHUP: reloading/)
+    assert.equal(m.child.exitCode, null, 'SIGHUP did not end the engine')
+    assert.deepEqual(withMarker(watched.marker), sleeping, 'the unchanged exec kept its watch command')
+    m.child.kill('SIGTERM')
+    assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await m.kill()
+  }
+  assert.deepEqual(withMarker(watched.marker), [], 'no command outlives the engine')
+})
+
+test('no command outlives the engine: --max-runtime, and a third ^C while a command ignores the stop', async () => {
+  const watched = markedSleep()
+  const file = join(dir, 'timed.yaml')
+  await writeFile(
+    file,
+    `graph: g\nresources:\n  exec:\n  - {name: watcher, cmd: "true", watchcmd: "${watched.cmd}", watchshell: /bin/bash}\n`,
+  )
+  const timed = startMgmt(['run', '--tmp-prefix', '--max-runtime', '1', 'yaml', file])
+  try {
+    await timed.waitFor(/exec\[watcher\]: exited 0/)
+    assert.equal(withMarker(watched.marker).length, 1)
+    assert.equal(await timed.exited, 0, timed.output())
+  } finally {
+    await timed.kill()
+  }
+  assert.deepEqual(withMarker(watched.marker), [], 'the watch command is gone')
+
+  // A command that ignores SIGTERM outlives the second ^C's stop for its grace period; the third
+  // ^C exits at once, and takes the command with it.
+  const stubborn = markedSleep()
+  const file2 = join(dir, 'stubborn.yaml')
+  await writeFile(
+    file2,
+    `graph: g\nresources:\n  exec:\n  - {name: long, cmd: "trap '' TERM; ${stubborn.cmd}", shell: /bin/bash}\n`,
+  )
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file2])
+  try {
+    await m.waitFor(/exec\[long\]: running/)
+    const until = (n: number) => m.waitFor(new RegExp(`(SIGINT: [\\s\\S]*){${n}}`))
+    for (let n = 1; n <= 3; n++) {
+      m.child.kill('SIGINT')
+      await until(n)
+    }
+    assert.equal(await m.exited, 1, m.output())
+  } finally {
+    await m.kill()
+  }
+  assert.deepEqual(withMarker(stubborn.marker), [], 'the stubborn command is gone')
+})
+
+test('no inotify instance or watch left: a clear error naming the limit and its sysctl, never a crash', async t => {
+  // The limits of a user namespace of the test's own: lowering them there leaves every other
+  // process on the machine alone.
+  try {
+    execFileSync('unshare', ['--user', '--map-root-user', 'true'], { stdio: 'ignore' })
+  } catch {
+    return t.skip('no user namespaces here')
+  }
+  const file = join(dir, 'limits.yaml')
+  await writeFile(
+    file,
+    `graph: g\nresources:\n  file:\n  - {name: f, path: ${join(dir, 'limits-out')}, state: exists, content: "x\\n"}\n`,
+  )
+  for (const [knob, sysctl, what] of [
+    ['max_inotify_instances', 'fs.inotify.max_user_instances', 'instance'],
+    ['max_inotify_watches', 'fs.inotify.max_user_watches', 'watch'],
+  ] as const) {
+    const run = `echo 0 > /proc/sys/user/${knob} && exec "${process.execPath}" "${mainJs}" run --tmp-prefix --converged-timeout 0 yaml "${file}"`
+    let out = ''
+    let code = 0
+    try {
+      out = execFileSync('unshare', ['--user', '--map-root-user', 'sh', '-c', `${run} 2>&1`], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      })
+    } catch (e) {
+      const err = e as { status: number; stdout: string }
+      code = err.status
+      out = err.stdout
+    }
+    const limit = `no inotify ${what} is left (${sysctl} = `
+    assert.ok(out.includes(`cannot watch ${file}: cannot watch `) && out.includes(limit), out)
+    assert.ok(out.includes(`sysctl -w ${sysctl}=`), out)
+    assert.match(out, /file\[f\]: error: watch: cannot watch .*no inotify/)
+    assert.doesNotMatch(out, /internal error|\n\s+at /, 'no crash, no stack trace')
+    assert.equal(code, 1, out)
+  }
+})

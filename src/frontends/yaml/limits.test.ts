@@ -1,0 +1,92 @@
+/**
+ * Hostile YAML at load time: an alias bomb is refused at once, a file with a million problems lists
+ * the first ones and counts the rest, and an invalid 50 MB file is reported within a 1 GiB heap.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { builtinRegistry } from '../../resources/index.js'
+import { mainJs } from '../../testing/cli.js'
+import { isMgmtError } from '../../util/errors.js'
+import { loadYaml } from './parse.js'
+
+const registry = builtinRegistry()
+let dir: string
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mgmt-7-yaml-limits-'))
+})
+after(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** The problems of an invalid graph, or the message of another refusal. */
+function failure(text: string): { code: string; problems: string[] } {
+  try {
+    loadYaml(text, 'g.yaml', registry)
+  } catch (e) {
+    if (isMgmtError(e, 'ERR_YAML_INVALID')) return { code: e.code, problems: [...e.details.problems] }
+    if (isMgmtError(e)) return { code: e.code, problems: [e.message] }
+    throw e
+  }
+  assert.fail('expected the graph to be refused')
+}
+
+test('a billion laughs is refused at once; a graph that shares its anchors loads', () => {
+  const lines = ['graph: lol', 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+  for (let i = 1; i < 10; i++)
+    lines.push(
+      `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    )
+  lines.push('resources:', '  print:', '  - name: p', '    msg: *a9')
+  const r = failure(`${lines.join('\n')}\n`)
+  assert.equal(r.code, 'ERR_YAML_TOO_LARGE')
+  assert.match(r.problems[0]!, /^g\.yaml: refused: its aliases expand it to about 8\.3e\+9 values/)
+
+  // Anchors as people use them: one meta shared by 2,000 resources.
+  const shared = ['graph: shared', 'resources:', '  noop:']
+  for (let i = 0; i < 2000; i++)
+    shared.push(
+      i === 0
+        ? '  - {name: n0, meta: &m {retry: 3, delay: 10, sema: [a, b, c]}}'
+        : `  - {name: n${i}, meta: *m}`,
+    )
+  assert.equal(loadYaml(`${shared.join('\n')}\n`, 'g.yaml', registry, { noAutoGroup: true }).graph.size, 2000)
+})
+
+test('a graph with a million problems lists the first 100 and counts the others', () => {
+  const lines = ['graph: many', 'resources:', '  print:']
+  for (let i = 0; i < 5000; i++) lines.push(`  - {name: p${i}, msg: [not, a, string]}`)
+  const r = failure(`${lines.join('\n')}\n`)
+  assert.equal(r.problems.length, 101)
+  assert.match(r.problems[0]!, /^g\.yaml:4:\d+: resources\.print\[0\]\.msg: /)
+  assert.match(r.problems[100]!, /^\.\.\. and \d+ more problems$/)
+})
+
+test('an invalid 50 MB graph file is reported within a 1 GiB heap', async () => {
+  const file = join(dir, 'big.yaml')
+  const out = createWriteStream(file)
+  out.write('graph: big\nresources:\n  print:\n')
+  let size = 0
+  for (let i = 0; size < 50 << 20; i++) {
+    const entry = `  - name: p${i}\n    msg: [not, a, string, ${i}]\n`
+    size += entry.length
+    if (!out.write(entry)) await new Promise<void>(r => out.once('drain', () => r()))
+  }
+  await new Promise<void>(r => out.end(() => r()))
+  const r = spawnSync(
+    process.execPath,
+    ['--max-old-space-size=1024', mainJs, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', file],
+    { encoding: 'utf8', timeout: 120_000 },
+  )
+  const output = `${r.stdout}${r.stderr}`
+  assert.equal(r.status, 2, output.slice(0, 2000))
+  assert.match(output, /big\.yaml: resources\.print\[0\]\.msg: /)
+  assert.match(output, /\.\.\. and \d+ more problems/)
+  assert.doesNotMatch(output, /heap out of memory|internal error/)
+})

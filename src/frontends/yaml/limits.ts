@@ -1,0 +1,47 @@
+/**
+ * Bounds on what a YAML document may cost, checked right after parsing, before anything walks it.
+ *
+ * YAML aliases share one node in the parsed data, so a kilobyte of nested aliases (a "billion
+ * laughs") parses at once into a tiny structure that stands for billions of values: anything that
+ * then walks it in full (a type check, a copy, a JSON encoding) runs for minutes and takes
+ * gigabytes. Its expanded size is measured here in one pass over the distinct nodes, and a
+ * document that expands far beyond its own size is refused, as is one that nests absurdly deep.
+ */
+
+/** Expanded values allowed: this many, plus `AMPLIFICATION` times the distinct nodes. */
+const BASE = 1_000_000
+const AMPLIFICATION = 50
+/** Nesting deeper than this is refused (the original's graphs nest a handful of levels). */
+export const MAX_DEPTH = 1000
+
+/** Why the parsed document is too costly to use, or undefined when it is fine. */
+export function tooCostly(root: unknown): string | undefined {
+  const sizes = new Map<object, number>()
+  let distinct = 0
+  let tooDeep = false
+  const size = (v: unknown, depth: number): number => {
+    if (v === null || typeof v !== 'object') return 1
+    const known = sizes.get(v)
+    if (known !== undefined) return known
+    if (depth > MAX_DEPTH) {
+      tooDeep = true
+      return 1
+    }
+    distinct++
+    sizes.set(v, Number.POSITIVE_INFINITY) // in progress: an alias of an ancestor never ends
+    let n = 1
+    for (const x of Array.isArray(v) ? v : Object.values(v)) n += size(x, depth + 1)
+    sizes.set(v, n)
+    return n
+  }
+  const total = size(root, 0)
+  if (tooDeep) return `it nests more than ${MAX_DEPTH} levels deep`
+  const limit = BASE + AMPLIFICATION * distinct
+  if (total > limit)
+    return (
+      `its aliases expand it to ${Number.isFinite(total) ? `about ${total.toExponential(1)}` : 'infinitely many'} ` +
+      `values, more than the ${limit.toLocaleString('en')} allowed for its ${distinct.toLocaleString('en')} ` +
+      'distinct nodes (an alias bomb?)'
+    )
+  return undefined
+}

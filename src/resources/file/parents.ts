@@ -1,0 +1,66 @@
+/**
+ * The directories above a file that other `file` resources of the graph manage. A file never acts
+ * through one of them that is missing or is no longer a real directory (a link planted in its
+ * place): it waits (`ERR_RES_WAITING`), since the resource that manages the directory repairs it,
+ * or fails on it, and its automatic edge then runs the file again. Unmanaged directories on the
+ * way (a system's `/var/run -> /run`) are followed as usual.
+ */
+import type { GraphResource } from '../../engine/resource.js'
+import { MgmtError } from '../../util/errors.js'
+import { lstatOr } from './nofollow.js'
+
+/** The parent directories of a path, nearest first, each with a trailing `/`. */
+export function parentDirs(path: string): string[] {
+  const out: string[] = []
+  let p = path.replace(/\/+$/, '')
+  while (p.length > 0) {
+    p = p.slice(0, p.lastIndexOf('/'))
+    out.push(`${p}/`)
+  }
+  return out
+}
+
+/** Managed directories (paths without their trailing `/`) → resource name, per graph snapshot. */
+const byGraph = new WeakMap<readonly GraphResource[], ReadonlyMap<string, string>>()
+
+function managedDirs(graph: readonly GraphResource[]): ReadonlyMap<string, string> {
+  let dirs = byGraph.get(graph)
+  if (!dirs) {
+    const m = new Map<string, string>()
+    for (const g of graph) {
+      const path = g.kind === 'file' ? g.params.path : undefined
+      if (typeof path === 'string' && path.endsWith('/') && path !== '/') m.set(path.slice(0, -1), g.name)
+    }
+    dirs = m
+    byGraph.set(graph, dirs)
+  }
+  return dirs
+}
+
+/** A managed directory above a file: its path (no trailing `/`) and its resource's name. */
+export interface ManagedDir {
+  readonly path: string
+  readonly name: string
+}
+
+/** The directories above `target` that the graph manages, top-down. */
+export function managedAncestors(target: string, graph: readonly GraphResource[]): ManagedDir[] {
+  const dirs = managedDirs(graph)
+  if (dirs.size === 0) return []
+  const out: ManagedDir[] = []
+  for (const d of parentDirs(target)) {
+    const name = dirs.get(d.slice(0, -1))
+    if (name !== undefined) out.unshift({ path: d.slice(0, -1), name })
+  }
+  return out
+}
+
+/** Throws `ERR_RES_WAITING` when a managed directory above is missing or is not a directory. */
+export async function checkAncestors(ancestors: readonly ManagedDir[]): Promise<void> {
+  for (const { path, name } of ancestors) {
+    const st = await lstatOr(path)
+    if (st?.isDirectory()) continue
+    const is = !st ? 'missing' : st.isSymbolicLink() ? 'a symlink' : 'not a directory'
+    throw new MgmtError('ERR_RES_WAITING', { on: `file[${name}]`, reason: `${path}/ is ${is}` })
+  }
+}

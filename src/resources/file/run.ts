@@ -1,0 +1,152 @@
+/**
+ * What one check of a `file` resource works with: its params, the path, the wanted content, the
+ * stats read so far, and the way to act on the path. Nothing is pinned or opened until the check
+ * acts: a check that finds everything right costs a few lstats.
+ */
+import type { Stats } from 'node:fs'
+import { statSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import type { ResourceContext } from '../../engine/resource.js'
+import { errCode, MgmtError } from '../../util/errors.js'
+import { resolveId } from '../../util/ids.js'
+import type { WriteOptions } from './atomic.js'
+import { sha256 } from './compare.js'
+import { type ModeSpec, parseMode } from './mode.js'
+import { type DirRef, lstatOr, openDir } from './nofollow.js'
+import { checkAncestors, type ManagedDir, managedAncestors } from './parents.js'
+import type { FileShape } from './validate.js'
+
+/** Ids a checkApply wants (undefined: unmanaged). */
+export interface Ids {
+  readonly uid?: number | undefined
+  readonly gid?: number | undefined
+}
+
+/** The wanted content's bytes and sha256, kept until the content changes. */
+export interface ContentCache {
+  get(text: string): { bytes: Buffer; sha: () => string }
+  drop(): void
+}
+
+/** What one checkApply works with. */
+export interface Run {
+  readonly p: Readonly<FileShape>
+  readonly ctx: ResourceContext
+  readonly apply: boolean
+  /** The path without its trailing `/`: what checks look at, and messages name. */
+  readonly target: string
+  readonly isDir: boolean
+  readonly mode: ModeSpec | undefined
+  readonly content: ContentCache
+  /** The managed directories above the path, top-down. */
+  readonly ancestors: readonly ManagedDir[]
+  /**
+   * Before anything is changed (or read to be shown): the path as calls that change it reach it,
+   * through the parent directory pinned for the rest of the run, and how writes go there.
+   */
+  act(): Promise<{ readonly at: string; readonly write: WriteOptions }>
+  ids(): Promise<Ids>
+  /** The path's own stats (a symlink is never followed), read once until `forget()`. */
+  stat(): Promise<Stats | undefined>
+  /** Drops the stats read so far; called after every sub-check that changed something. */
+  forget(): void
+}
+
+/** The wanted content's bytes, and their sha256 computed once, until the content changes. */
+export function contentCache(): ContentCache {
+  let text: string | undefined
+  let bytes = Buffer.alloc(0)
+  let sum: string | undefined
+  return {
+    get(t) {
+      if (t !== text) {
+        text = t
+        bytes = Buffer.from(t)
+        sum = undefined
+      }
+      return { bytes, sha: () => (sum ??= sha256(bytes)) }
+    },
+    drop() {
+      text = undefined
+    },
+  }
+}
+
+/** What stays the same across checkApply calls. */
+export type RunFixed = Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'>
+
+/**
+ * The parent directory, pinned for one run when a directory above is managed: every call on the
+ * path goes through it, so that a managed directory swapped for a link during the run changes
+ * nothing of what the run does. A managed parent is opened without following a link; when managed
+ * directories further up exist, they are checked again after the open, and the pinned directory
+ * must be the one at the parent's path. Without a managed directory above, nothing is pinned: an
+ * unmanaged parent may be followed anyway.
+ */
+async function pinParent(target: string, ancestors: readonly ManagedDir[]): Promise<DirRef | undefined> {
+  if (!ancestors.length) return undefined
+  const parent = dirname(target)
+  const managedParent = ancestors.at(-1)!.path === parent
+  let dir: DirRef
+  try {
+    dir = openDir(parent, managedParent)
+  } catch (e) {
+    const code = errCode(e)
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw e
+    await checkAncestors(ancestors) // a managed one is missing or a link: wait for it
+    if (code === 'ELOOP') throw e
+    return undefined // an unmanaged parent is missing
+  }
+  if (managedParent && ancestors.length === 1) return dir
+  try {
+    await checkAncestors(ancestors)
+    const pinned = dir.stat()
+    const now = statSync(parent, { throwIfNoEntry: false })
+    if (!now || now.ino !== pinned.ino || now.dev !== pinned.dev)
+      throw new MgmtError('ERR_RES_WAITING', {
+        on: `file[${ancestors.at(-1)!.name}]`,
+        reason: `${parent}/ changed while it was checked`,
+      })
+    return dir
+  } catch (e) {
+    dir.close()
+    throw e
+  }
+}
+
+export async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { close(): void }> {
+  const { p, target, ctx } = fixed
+  let ids: Promise<Ids> | undefined
+  let st: Promise<Stats | undefined> | undefined
+  let acting: Promise<{ at: string; write: WriteOptions; dir?: DirRef }> | undefined
+  const resolveIds = async (): Promise<Ids> => ({
+    uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
+    gid: p.group === undefined ? undefined : await resolveId('group', p.group),
+  })
+  const ancestors = managedAncestors(target, ctx.graph())
+  // Pinned only once the run acts: a check that finds everything right costs no descriptor.
+  const pin = async (): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> => {
+    const dir = target === '/' ? undefined : await pinParent(target, ancestors)
+    if (!dir) return { at: target, write: { managedParent: ancestors.at(-1)?.path === dirname(target) } }
+    return { at: dir.at(basename(target)), write: { dir }, dir }
+  }
+  return {
+    ...fixed,
+    apply,
+    ancestors,
+    act: () => (acting ??= pin()),
+    // Read on each run: send/recv may replace a param's value in place.
+    mode: p.mode === undefined ? undefined : parseMode(p.mode),
+    ids: () => (ids ??= resolveIds()),
+    stat: () => (st ??= lstatOr(target)),
+    forget: () => {
+      st = undefined
+    },
+    close: () => {
+      void acting?.then(
+        a => a.dir?.close(),
+        () => {},
+      )
+    },
+  }
+}
