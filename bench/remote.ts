@@ -1,13 +1,15 @@
 /**
  * `npm run bench:remote`: remote execution over SSH against three hosts, each a network namespace
  * with its own sshd (src/testing/remotelab.ts; needs root and `ip netns`), the initiator in a
- * namespace of its own.
+ * namespace of its own, with its managed etcd: the initiator and the three hosts are one cluster.
  *
  * - Cold: every host's cache emptied first; the run copies the program (and, on the hosts without
  *   Node.js, this Node.js binary). Cached: the same run again. Each run is
- *   `mgmt run --converged-timeout 0 --remote h1.yaml --remote h2.yaml --remote h3.yaml empty`:
- *   the time to the initiator's `converged` line (every host converged) and to its exit (remote
- *   runs stopped, files removed, disconnected), and the bytes it copied.
+ *   `mgmt run --converged-timeout 0 --remote h1.yaml --remote h2.yaml --remote h3.yaml empty`,
+ *   each host exporting a file and collecting every host's, the initiator's etcd started from
+ *   nothing: the time to the initiator's `the cluster converged` line (every host has applied its graph and the others' exports, and said
+ *   so through etcd) and to its exit (remote runs stopped, files removed, etcd stopped,
+ *   disconnected), and the bytes it copied. Each host's collected files are checked after the run.
  * - Live edits: a long-running run; a host's graph file is saved with a new content, timed until
  *   that host's managed file holds it (seen through an inotify watch, no polling).
  *
@@ -35,10 +37,12 @@ interface RunFigures {
   readonly graphBytes: number
 }
 
+/** Each host keeps `out/bench`, exports `exported-<host>` and collects every host's into `out/`. */
 async function graphFiles(lab: RemoteLab, dir: string, content: string): Promise<string[]> {
   const files: string[] = []
   for (const h of HOSTS) {
     const file = join(dir, `${h}.yaml`)
+    const out = join(lab.hosts[h]!.dir, 'out')
     await writeFile(
       file,
       [
@@ -48,15 +52,31 @@ async function graphFiles(lab: RemoteLab, dir: string, content: string): Promise
         'resources:',
         '  file:',
         '  - name: out',
-        `    path: ${join(lab.hosts[h]!.dir, 'out', 'bench')}`,
+        `    path: ${join(out, 'bench')}`,
         '    state: exists',
         `    content: ${JSON.stringify(`${content}\n`)}`,
+        `  - name: "@@exported-${h}"`,
+        `    path: /nowhere/exported-${h}`,
+        '    state: exists',
+        `    content: ${JSON.stringify(`exported by ${h}\n`)}`,
+        'collect:',
+        '- kind: file',
+        `  pattern: ${out}/`,
         '',
       ].join('\n'),
     )
     files.push(file)
   }
   return files
+}
+
+/** Throws unless every host holds every host's export. */
+async function checkExchanged(lab: RemoteLab): Promise<void> {
+  for (const h of HOSTS)
+    for (const from of HOSTS) {
+      const got = await readFile(join(lab.hosts[h]!.dir, 'out', `exported-${from}`), 'utf8').catch(() => '')
+      if (got !== `exported by ${from}\n`) throw new Error(`${h} lacks ${from}'s export`)
+    }
 }
 
 const args = (lab: RemoteLab, files: string[], extra: string[]): string[] => [
@@ -72,12 +92,17 @@ const args = (lab: RemoteLab, files: string[], extra: string[]): string[] => [
 
 async function oneRun(lab: RemoteLab, files: string[]): Promise<RunFigures> {
   const t0 = performance.now()
+  // Every run forms its cluster from nothing (the initiator's etcd data, and what the hosts wrote).
+  await rm(join(lab.dir, 'init', 'prefix'), { recursive: true, force: true })
+  for (const h of HOSTS) await rm(join(lab.hosts[h]!.dir, 'out'), { recursive: true, force: true })
+  for (const h of HOSTS) await mkdir(join(lab.hosts[h]!.dir, 'out'))
   const m = lab.mgmt(args(lab, files, ['--converged-timeout', '0']))
-  await m.waitFor(/^\S+ converged$/m, 120_000)
+  await m.waitFor(/the cluster converged: 4 hosts/, 120_000)
   const toConvergedMs = performance.now() - t0
   const code = await m.exited
   const toExitMs = performance.now() - t0
   if (code !== 0) throw new Error(`mgmt exited with ${code}:\n${m.output()}`)
+  await checkExchanged(lab)
   const sum = { programBytes: 0, nodeBytes: 0, graphBytes: 0 }
   for (const h of HOSTS) {
     const r = new RegExp(
@@ -189,7 +214,7 @@ async function main(): Promise<void> {
     `machine: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores; Node.js ${process.versions.node}; ${runs} runs each\n\n`,
   )
   process.stdout.write(
-    '| three hosts | to converged (median) | to exit (median) | copied per run |\n|---|---|---|---|\n',
+    '| initiator + three hosts, exchanging exports | to the cluster converged (median) | to exit (median) | copied per run |\n|---|---|---|---|\n',
   )
   for (const [name, r] of Object.entries(results)) {
     if (Array.isArray(r)) continue

@@ -84,6 +84,13 @@ test('three hosts leave in the order they joined, and in reverse', async () => {
   await leave([...b].reverse())
 })
 
+test('hosts joining at the same moment become members one after the other', async () => {
+  const first = await host('h1', [])
+  const joined = await Promise.all(['h2', 'h3', 'h4'].map(n => host(n, ['--seeds', first.client])))
+  assert.deepEqual(await members(first.client), ['h1', 'h2', 'h3', 'h4'])
+  await leave([...joined, first])
+})
+
 test('a second server on the same ports exits 1 and says why; the first is unharmed', async () => {
   const client = await freeUrl()
   const server = await freeUrl()

@@ -33,6 +33,8 @@ export interface RunFlags {
   allowInteractive?: boolean
   knownHosts?: string
   detach?: boolean
+  /** This run was started detached by a remote run's initiator: its input's end does not stop it. */
+  detached?: boolean
   /** How deep in a hierarchy of remote runs this one is (0: started by a person). */
   depth: number
   /** `--no-autoedges`, `--no-autogroup`. */
@@ -259,11 +261,12 @@ export function addRunFlags(run: Command): void {
     .addOption(
       flag(
         '--detach',
-        'leave the remote hosts running as a cluster of their own (not available yet: needs the etcd world wired to remote execution)',
+        'at the end, leave the remote hosts running as an etcd cluster of their own (they join it as members)',
         'DETACH',
       ),
     )
     .addOption(new Option('--depth <n>').argParser(int('--depth')).default(0).hideHelp())
+    .addOption(new Option('--detached').hideHelp())
     .addOption(
       flag('--log-format <format>', 'log line format', 'LOG_FORMAT')
         .choices(['text', 'json'])

@@ -1,4 +1,7 @@
-/** `mgmt run --remote`: what is refused before any host is contacted (no network needed). */
+/**
+ * `mgmt run --remote`: what is refused before any host is contacted, and before the world's etcd
+ * starts (no network needed).
+ */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,10 +17,14 @@ before(async () => {
 })
 after(() => rm(dir, { recursive: true, force: true }))
 
-test('--detach is refused until the etcd world exists', async () => {
-  const r = await runMgmt(['run', '--detach', '--remote', join(dir, 'a.yaml'), 'empty'])
+test('--detach needs remote hosts, each with its own connection', async () => {
+  const alone = await runMgmt(['run', '--detach', 'empty'])
+  assert.equal(alone.code, 2)
+  assert.match(alone.output, /--detach leaves remote hosts running: it needs --remote/)
+  const hosts = ['--remote', join(dir, 'a.yaml'), '--remote', join(dir, 'b.yaml')]
+  const r = await runMgmt(['run', '--detach', '--cconns', '1', '--converged-timeout', '1', ...hosts, 'empty'])
   assert.equal(r.code, 2)
-  assert.match(r.output, /--detach needs the etcd world/)
+  assert.match(r.output, /--detach with --cconns 1 and 2 hosts: .* raise --cconns/)
 })
 
 test('--cconns below the number of hosts needs --converged-timeout', async () => {

@@ -10,6 +10,7 @@ import type { Frontend, FrontendContext, GraphStream } from '../frontends/fronte
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
+import type { HostOutcome } from '../remote/host.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
@@ -96,6 +97,10 @@ export async function runGraphs(
     format: flags.logFormat,
     write: progress && (line => progress.writeLine(line)),
   })
+  // Remote hosts are checked first (every graph file, the keys): a problem stops the run before
+  // anything starts, the world's etcd included.
+  const remotes = flags.remote.length || flags.detach ? await planRemotes(flags, log) : undefined
+  if (typeof remotes === 'number') return remotes
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
@@ -143,6 +148,7 @@ export async function runGraphs(
       early,
       stopWatching,
       reloads,
+      remotes: remotes?.(world),
     })
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.
@@ -170,10 +176,28 @@ interface Opened {
   readonly stopWatching: AbortController
   /** Emits `reload` on SIGHUP, for the frontend. */
   readonly reloads: EventEmitter
+  readonly remotes: Remotes | undefined
+}
+
+/** The remote hosts, ready to start with the world; or the exit code of a problem with them. */
+async function planRemotes(
+  flags: RunFlags & ClusterFlags,
+  log: Logger,
+): Promise<((world: World) => Remotes) | number> {
+  try {
+    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
+    return await (await import('./remote.js')).openRemotes(flags, log)
+  } catch (err) {
+    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
+    log.error(err.message)
+    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
+      ? EXIT_FAILURE
+      : EXIT_USAGE
+  }
 }
 
 /** Runs the opened frontend's graphs with the observers and the remote hosts asked for. */
-async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
+async function runOpened(flags: RunFlags & ClusterFlags, o: Opened): Promise<number> {
   const { opened, log } = o
   let observers: Observers
   try {
@@ -183,19 +207,7 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     log.error(err.message)
     return EXIT_FAILURE
   }
-  let remotes: Remotes | undefined
-  try {
-    // Loaded only for remote runs: SSH is a large module, and most runs never need it.
-    if (flags.remote.length || flags.detach)
-      remotes = await (await import('./remote.js')).openRemotes(flags, log)
-  } catch (err) {
-    await observers.close()
-    if (!isMgmtError(err) || isMgmtError(err, 'ERR_USAGE')) throw err
-    log.error(err.message)
-    return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
-      ? EXIT_FAILURE
-      : EXIT_USAGE
-  }
+  const { remotes } = o
   const run = start(opened ? stream(opened) : new Graph('empty'), {
     hostname: o.hostname,
     prefix: o.prefix,
@@ -206,23 +218,25 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
     convergedStatusFile: flags.convergedStatusFile,
     maxRuntime: flags.maxRuntime,
-    // Remote hosts count for convergence; with no local graph, the run ends when they all have.
-    attach: remotes && (register => remotes.start(register, () => !opened && run.shutdown())),
+    // Remote hosts count for convergence; with no local graph (`empty` and no deploy), the run
+    // ends when they all have.
+    attach: remotes && (register => remotes.start(register, () => !opened?.first.name && run.shutdown())),
   })
   observers.attach(run)
   process.off('SIGINT', o.early)
   process.off('SIGTERM', o.early)
+  // A second ^C kills the remote runs at once; detached ones are left alone.
   const stopSignals = handleSignals(
     run,
     log,
-    () => remotes?.stop(true),
+    () => !flags.detach && remotes?.stop(true),
     () => {
       if (!o.reloads.emit('reload')) log.info('SIGHUP: no graph to reload')
     },
   )
   // A remote run (started over SSH, depth > 0) has the connection as its standard input: when the
-  // initiator goes away, even killed, the input ends, and so does the run.
-  if (flags.depth > 0) process.stdin.once('end', () => run.shutdown()).resume()
+  // initiator goes away, even killed, the input ends, and so does the run. A detached one stays.
+  if (flags.depth > 0 && !flags.detached) process.stdin.once('end', () => run.shutdown()).resume()
   // Logged once ^C is handled, so that whoever waits for this line may signal.
   if (opened && opened.first.name !== '')
     log.info(
@@ -231,7 +245,7 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
   else log.info('running no local graph')
   try {
     const result = await run.done.finally(() => o.stopWatching.abort())
-    const hosts = await remotes?.stop()
+    const hosts = flags.detach ? await detach(remotes, o.world) : await remotes?.stop()
     const failedHosts = hosts?.filter(h => h.error).map(h => h.hostname) ?? []
     return report(result, flags, log, failedHosts)
   } finally {
@@ -239,6 +253,15 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     await observers.close()
     if (flags.depth > 0) process.stdin.destroy()
   }
+}
+
+/**
+ * `--detach`: this host leaves the cluster first, while the tunnels still carry the remote
+ * members' traffic to its etcd, then lets the remote hosts go, their runs left going.
+ */
+async function detach(remotes: Remotes | undefined, world: World): Promise<HostOutcome[] | undefined> {
+  await world.close()
+  return remotes?.detach()
 }
 
 /** The frontend's stream, or the exit code of an input that does not load. */

@@ -1,7 +1,8 @@
 /**
  * The world a command runs with, from its flags: the local world under the prefix, or, when
- * clustering is asked for (`--seeds`, `--client-urls`, `--server-urls`), the etcd world of a
- * managed server or of the cluster that the seeds name. The etcd client (gRPC) takes a fifth of a
+ * clustering is asked for (`--seeds`, `--client-urls`, `--server-urls`, or `--remote`: the hosts
+ * configured over SSH exchange exports through it), the etcd world of a managed server or of the
+ * cluster that the seeds name. The etcd client (gRPC) takes a fifth of a
  * second to load: it is loaded only for a cluster.
  */
 import { join } from 'node:path'
@@ -23,7 +24,8 @@ export const isClusterError = (e: unknown): boolean =>
   isMgmtError(e, 'ERR_HOSTNAME_TAKEN')
 
 /** Is clustering asked for? */
-export const clustered = (f: ClusterFlags): boolean => !!(f.seeds || f.clientUrls || f.serverUrls)
+export const clustered = (f: ClusterFlags & { remote?: readonly string[] }): boolean =>
+  !!(f.seeds || f.clientUrls || f.serverUrls || f.remote?.length)
 
 /** Checks the cluster flags together; a usage error names what is wrong. */
 export function checkClusterFlags(f: ClusterFlags, hostname: string): void {
@@ -42,7 +44,7 @@ export function checkClusterFlags(f: ClusterFlags, hostname: string): void {
 }
 
 export async function openWorld(
-  f: ClusterFlags,
+  f: ClusterFlags & { remote?: readonly string[]; detach?: boolean },
   hostname: string,
   prefix: string,
   log: Logger,
@@ -60,5 +62,7 @@ export async function openWorld(
     server: f.server,
     idealClusterSize: f.idealClusterSize,
     etcdBinary: f.etcdBinary,
+    // Remote hosts that detach join as members, from their own addresses.
+    spansHosts: !!f.detach && !!f.remote?.length,
   })
 }

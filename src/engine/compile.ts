@@ -31,6 +31,8 @@ export interface ResourceSpec {
    * resource here *and* export it, give it meta `export` instead.
    */
   readonly exported?: boolean
+  /** Travels with the resource when it is exported (`ExportedResource.annotations`); ignored here. */
+  readonly annotations?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -263,6 +265,7 @@ function addExport(
       params: r.params,
       meta,
       to: res.meta.export.length ? [...res.meta.export] : ['*'],
+      ...(r.annotations && { annotations: r.annotations }),
     },
   })
   return undefined

@@ -30,6 +30,8 @@ interface Recorder {
   poke: Map<string, () => void>
   /** Per name: release the startup event of a resource declared with `holdStartup`. */
   release: Map<string, () => void>
+  /** Called as each checkApply starts, with its entry in `calls`. */
+  onCall?: (call: string) => void
 }
 
 function fakeKind(rec: Recorder) {
@@ -54,7 +56,9 @@ function fakeKind(rec: Recorder) {
           await untilAborted(signal)
         },
         async checkApply(apply, signal) {
-          rec.calls.push(`${ctx.name}:${apply ? 'apply' : 'noop'}${ctx.refresh() ? ':refresh' : ''}`)
+          const call = `${ctx.name}:${apply ? 'apply' : 'noop'}${ctx.refresh() ? ':refresh' : ''}`
+          rec.calls.push(call)
+          rec.onCall?.(call)
           rec.inflight++
           rec.maxInflight = Math.max(rec.maxInflight, rec.inflight)
           try {
@@ -275,6 +279,23 @@ test('a resource that changed nothing does not notify; a later change does', asy
   rec.poke.get('a')!()
   await again
   assert.deepEqual(rec.calls, ['a:apply', 'b:apply:refresh'])
+})
+
+test('a notification sent while the receiver is delivering an earlier one is delivered too', async () => {
+  const e = await start([res('a'), res('b', { ms: 300 })], [edge('a', 'b', true)])
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  // The second change of a comes while b is still acting on the first one.
+  rec.onCall = call => {
+    if (call !== 'b:apply:refresh' || rec.calls.length > 2) return
+    rec.ok.set('a', false)
+    rec.poke.get('a')!()
+  }
+  rec.ok.set('a', false)
+  rec.poke.get('a')!()
+  await again
+  assert.deepEqual(rec.calls, ['a:apply', 'b:apply:refresh', 'a:apply', 'b:apply:refresh'])
+  assert.deepEqual(await readdir(join(dir, 'engine', 'refresh')), [])
 })
 
 test('a change of one of two upstreams reaches their dependent at once (the other one is settled)', async () => {

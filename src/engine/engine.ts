@@ -213,17 +213,11 @@ export class Engine implements WorkerHost, ContextHost {
     this.#changes.push({ id: w.id, cause, noop: !apply })
   }
 
-  refreshSources(id: string): string[] {
-    const from: string[] = []
+  pendingRefresh(id: string): ReadonlyMap<string, number> {
+    const from = new Map<string, number>()
     for (const [src, e] of this.#graph.incoming(id))
-      if (e.notify && this.#refresh.isPending(src, id)) from.push(src)
+      if (e.notify && this.#refresh.isPending(src, id)) from.set(src, this.#refresh.generation(src, id))
     return from
-  }
-
-  refreshPending(id: string): boolean {
-    for (const [from, e] of this.#graph.incoming(id))
-      if (e.notify && this.#refresh.isPending(from, id)) return true
-    return false
   }
 
   async intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined> {
@@ -232,13 +226,11 @@ export class Engine implements WorkerHost, ContextHost {
     if (!tos.length) return undefined
     await this.#refresh.load()
     const fresh = await this.#refresh.intend(id, tos)
-    return changed => this.#refresh.settle(id, fresh, changed)
+    return changed => this.#refresh.settle(id, tos, fresh, changed)
   }
 
-  async delivered(id: string): Promise<void> {
-    const clears: Promise<void>[] = []
-    for (const [from, e] of this.#graph.incoming(id)) if (e.notify) clears.push(this.#refresh.clear(from, id))
-    await Promise.all(clears)
+  async delivered(id: string, from: ReadonlyMap<string, number>): Promise<void> {
+    await Promise.all([...from].map(([src, gen]) => this.#refresh.clear(src, id, gen)))
   }
 
   receive(w: Worker): Transfer {

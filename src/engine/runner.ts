@@ -130,11 +130,14 @@ export class Runner {
     } catch {
       return // the world is unreachable: the next change of it asks again
     }
-    if (!this.engine.converger.converged) return
+    if (!this.engine.converger.converged || !this.#end) return
     const others = [...states].filter(([h]) => h !== this.#opts.hostname)
     if (!others.every(([, c]) => c)) return
+    // Once: two checks may have been under way together.
+    const end = this.#end
+    this.#end = undefined
     if (others.length) this.#opts.log.info(`the cluster converged: ${others.length + 1} hosts`)
-    this.#end?.('converged')
+    end('converged')
   }
 
   async #finish(ended: Promise<EndReason>): Promise<RunResult> {

@@ -68,10 +68,8 @@ export interface WorkerHost {
   failed(w: Worker, err: unknown): void
   /** Called after each checkApply that ran. */
   checked(w: Worker, ok: boolean, apply: boolean, cause: Cause): void
-  /** Is a notification pending on an incoming notify edge? */
-  refreshPending(id: string): boolean
-  /** The resources whose notifications are pending for `id`. */
-  refreshSources(id: string): string[]
+  /** The resources whose notifications are pending for `id`, each with its edge's generation. */
+  pendingRefresh(id: string): ReadonlyMap<string, number>
   /** The event stream (workers publish state changes and checks). */
   readonly events: EngineEvents
   /**
@@ -80,8 +78,11 @@ export interface WorkerHost {
    * keep it pending; otherwise drop it); undefined when there is no outgoing notify edge.
    */
   intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined>
-  /** Remove the delivered notifications of the incoming edges. */
-  delivered(id: string): Promise<void>
+  /**
+   * Remove the delivered notifications (those `pendingRefresh` gave when the check began; one that
+   * came along an edge since stays pending).
+   */
+  delivered(id: string, from: ReadonlyMap<string, number>): Promise<void>
   /** Copy the values sent along incoming edges into `w.params` (and into its members'). */
   receive(w: Worker): Transfer
   /** The graph's semaphores (meta `sema`). */
@@ -398,13 +399,14 @@ export class Worker implements Peer {
   async #run(): Promise<void> {
     const noop = this.host.noop || this.res.meta.noop
     const unknown = this.#receive()
-    const refresh = this.host.refreshPending(this.id)
+    const pending = this.host.pendingRefresh(this.id)
+    const refresh = pending.size > 0
     let ok = true
     const first = this.ts === 0
     const ran = (!this.#clean || refresh) && !this.res.meta.hidden
     if (ran) {
       const cause = refresh
-        ? { type: 'refresh' as const, from: this.host.refreshSources(this.id) }
+        ? { type: 'refresh' as const, from: [...pending.keys()] }
         : (this.#dirty ?? WATCH_EVENT)
       ok = await this.#timedCheckApply(!noop, refresh, cause)
       // A dry run whose received values are not known yet would change them: say so.
@@ -421,7 +423,7 @@ export class Worker implements Peer {
       this.applied = true
       markApplied(this.recvState)
       for (const m of this.members.values()) markApplied(m.recvState)
-      if (refresh) await this.host.delivered(this.id)
+      if (refresh) await this.host.delivered(this.id, pending)
     }
     this.ts = this.host.tick()
     // After a real check every dependent may need to run; after a pass that only confirmed a clean

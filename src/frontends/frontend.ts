@@ -29,9 +29,10 @@ export interface FrontendContext {
   readonly signal: AbortSignal
   /**
    * The world the run shares with other hosts (not ready yet: `await world.ready()`). A frontend
-   * reads deploys from it, or looks up exported resources (mcl's `collect.res`); publishing and
-   * collecting exports is not its business: it marks resources `exported` and lists `collect` in
-   * its spec, and `world/exchange.ts` does the rest for every frontend.
+   * reads deploys from it, or exported resources when its collection has semantics of its own
+   * (Puppet's `<<| |>>`, mcl's `collect`); publishing exports is never its business: it marks
+   * resources `exported`, and `world/exchange.ts` publishes them (and collects what a spec's
+   * `collect` lists) for every frontend.
    */
   readonly world?: World
   /** The state directory (a deploy's files are unpacked below it). */
@@ -48,3 +49,18 @@ export interface GraphStream {
 
 /** Opens a frontend's input; throws when the first graph is invalid. */
 export type Frontend = (ctx: FrontendContext) => Promise<GraphStream>
+
+/** Waits for the world to be ready; false when `signal` aborts first (a ^C while a frontend waits). */
+export async function worldReady(world: World, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<false>(resolve => {
+    onAbort = () => resolve(false)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([world.ready().then(() => true as const), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+  }
+}

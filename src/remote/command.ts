@@ -6,6 +6,11 @@
  * channel's stdout carries only machine-read lines: `pid=N` (the shell's pid, which `exec` hands to
  * mgmt: what `kill` stops) and the run's converged status (`true`/`false`, its
  * `--converged-status-file` on descriptor 3).
+ *
+ * Detached (`--detach`), mgmt runs in a session of its own (`setsid`), its input `/dev/null` and its
+ * output in `RUNDIR/mgmt.log`, so that it outlives the SSH connection; its pid goes to
+ * `RUNDIR/mgmt.pid` and to the channel (`pid=N`), and the channel relays the log (`tail`, whose own
+ * pid is `relay=N`) until the initiator lets go.
  */
 import { posix } from 'node:path'
 import { shq } from './exec.js'
@@ -21,14 +26,17 @@ export interface PassedFlags {
   /** The initiator's --converged-timeout (-1: none). */
   readonly convergedTimeout: number
   /**
-   * The remote run exits by itself once converged for `convergedTimeout` seconds, freeing its
-   * connection for the next host (`--cconns` below the number of hosts); otherwise it reports each
-   * change of its converged state and keeps running until stopped.
+   * The remote run reports converged only once idle for `convergedTimeout` seconds, and is stopped
+   * then, freeing its connection for the next host (`--cconns` below the number of hosts);
+   * otherwise it reports converged as soon as it is idle (this run counts the seconds, for the
+   * whole cluster) and keeps running until stopped.
    */
   readonly exitWhenConverged: boolean
   readonly caching: boolean
   /** For hosts that configure hosts of their own. */
   readonly cconns: number
+  /** The run outlives the connection, as a member of the cluster it joins (`--detach`). */
+  readonly detach?: boolean
 }
 
 export interface RemoteRun {
@@ -45,7 +53,9 @@ export interface RemoteRun {
   readonly children: readonly string[]
   /** A known_hosts file for the children, relative to runDir. */
   readonly knownHosts?: string
-  /** More arguments before the frontend (the world's, in a later version: --seeds...). */
+  /** The etcd server to run, when it was copied along (a detached member without one). */
+  readonly etcdBinary?: string
+  /** More arguments before the frontend: the world's (`--seeds` and the rest). */
   readonly extra?: readonly string[]
   readonly flags: PassedFlags
 }
@@ -60,11 +70,14 @@ export function runArgs(r: RemoteRun): string[] {
   if (f.sema) a.push('--sema', String(f.sema))
   if (f.debug) a.push('--debug')
   if (!f.watch) a.push('--no-watch')
-  if (f.convergedTimeout >= 0) {
-    a.push('--converged-status-file', '/dev/fd/3')
-    if (f.exitWhenConverged) a.push('--converged-timeout', String(f.convergedTimeout))
-    else a.push('--converged-timeout', '0', '--converged-timeout-no-exit')
+  if (f.detach) a.push('--detached')
+  // A detached run's state is its key in the world, for whoever follows the cluster.
+  if (f.convergedTimeout >= 0 || f.detach) {
+    if (!f.detach) a.push('--converged-status-file', '/dev/fd/3')
+    a.push('--converged-timeout', f.exitWhenConverged ? String(f.convergedTimeout) : '0')
+    a.push('--converged-timeout-no-exit')
   }
+  if (r.etcdBinary) a.push('--etcd-binary', r.etcdBinary)
   if (r.children.length) {
     for (const c of r.children) a.push('--remote', c)
     if (f.cconns) a.push('--cconns', String(f.cconns))
@@ -76,5 +89,20 @@ export function runArgs(r: RemoteRun): string[] {
 
 export function remoteCommand(r: RemoteRun): string {
   const argv = [r.node, posix.join(r.wd, 'mgmt.mjs'), ...runArgs(r)].map(shq).join(' ')
-  return `cd ${shq(r.runDir)} && echo "pid=$$" && exec ${argv} 3>&1 1>&2`
+  if (!r.flags.detach) return `cd ${shq(r.runDir)} && echo "pid=$$" && exec ${argv} 3>&1 1>&2`
+  return [
+    `cd ${shq(r.runDir)} || exit 1`,
+    ': >mgmt.log',
+    // Not a process group leader (no job control here): setsid makes mgmt's own session in place.
+    `setsid ${argv} </dev/null >>mgmt.log 2>&1 &`,
+    'pid=$!',
+    'echo "$pid" >mgmt.pid',
+    'echo "pid=$pid"',
+    'echo "relay=$$"',
+    'exec tail -n +1 -f --pid="$pid" mgmt.log 1>&2 2>/dev/null',
+  ].join('\n')
 }
+
+/** Where a detached run keeps its pid and its output, in its run directory. */
+export const DETACHED_PID = 'mgmt.pid'
+export const DETACHED_LOG = 'mgmt.log'

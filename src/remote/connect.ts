@@ -79,6 +79,9 @@ export async function connect(target: RemoteUrl, opts: ConnectOptions): Promise<
       conn.removeAllListeners('error')
       // An error after the login (a broken connection) is reported by whoever uses the connection.
       conn.on('error', () => {})
+      // One connection carries SFTP's small round trips beside the tunnel's traffic: Nagle's
+      // algorithm would hold each request until the tunnel's last segment is acknowledged.
+      conn.setNoDelay(true)
       resolve(conn)
     })
     conn.once('error', (err: Error & { level?: string }) => {

@@ -5,11 +5,13 @@
  * 2. probe: make the working directory, find Node.js, read the cached files' hashes (probe.ts);
  * 3. copy the program (the bundle, and this Node.js if the host has no usable one) unless the cached
  *    copy has the same sha256, then the graph files (copy.ts);
- * 4. open the reverse tunnel to the world, when there is one to reach (tunnel.ts);
+ * 4. open the reverse tunnel to the world (tunnel.ts; link.ts says where it leads), and with
+ *    `--detach` a second one to this host's etcd peer port when that is on loopback;
  * 5. run mgmt there (command.ts), its output relayed under the host's name, its converged status
  *    reported; graph files saved here are validated and copied again, and the remote applies them;
- * 6. on stop: INT to the remote run, KILL after 10 s; then close the tunnel, remove this run's files
- *    (the whole temporary directory without caching), disconnect.
+ * 6. on stop: INT to the remote run, KILL after 10 s; then close the tunnels, remove this run's
+ *    files (the whole temporary directory without caching), disconnect. On detach: close the
+ *    tunnels and disconnect, leaving the run and its files there.
  *
  * A failure at any step ends this host only, with a coded error naming it.
  */
@@ -21,24 +23,41 @@ import type { YamlRemote } from '../frontends/yaml/parse.js'
 import { describeError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { Credentials } from './auth.js'
-import { type PassedFlags, remoteCommand } from './command.js'
+import { DETACHED_LOG, type PassedFlags, remoteCommand } from './command.js'
 import { connect } from './connect.js'
 import { Sftp } from './copy.js'
 import { execCapture, shq } from './exec.js'
 import { type HostPlan, travellingText } from './files.js'
 import { type Probe, probe } from './probe.js'
-import { MIN_NODE_MAJOR, type NodePayload, nodeBinary, type Payload, programBundle } from './program.js'
+import {
+  etcdBinary,
+  MIN_NODE_MAJOR,
+  type NodePayload,
+  nodeBinary,
+  type Payload,
+  programBundle,
+} from './program.js'
 import type { CopyProgress } from './progress.js'
 import { lineSplitter, relay } from './relay.js'
 import { reverseTunnel, type Tunnel, type TunnelTarget } from './tunnel.js'
 import { formatRemote } from './url.js'
 
-/** How a remote run reaches the cluster's world (etcd): given by the world, absent without one. */
+/** How a remote run reaches the cluster's world (etcd): given by the world (link.ts). */
 export interface WorldLink {
-  /** Where the tunnel's connections go, as seen from here. */
-  readonly target: TunnelTarget
-  /** The arguments that point the remote run at it, given the tunnel's port on the remote loopback. */
-  args(remotePort: number): string[]
+  /** Where the tunnel's connections go, as seen from here (asked when the tunnel opens). */
+  target(): Promise<TunnelTarget>
+  /**
+   * With `--detach`: this host's etcd peer port, when the remote's new member must reach it through
+   * a tunnel (bound to the same port on the remote's loopback); undefined when it need not.
+   */
+  peer?(): Promise<TunnelTarget | undefined>
+  /**
+   * The arguments that point the remote run at the tunnel's port on its loopback; `addr` is the
+   * address the host was reached at. Throws an Error saying why when they cannot be made.
+   */
+  args(remotePort: number, addr: string | undefined): string[]
+  /** Follows a host's converged state in the world; returns the unfollow. */
+  converged?(hostname: string, fn: (converged: boolean) => void): () => void
 }
 
 export interface HostOptions {
@@ -52,6 +71,8 @@ export interface HostOptions {
   readonly log: Logger
   readonly progress?: CopyProgress
   readonly world?: WorldLink
+  /** The etcd server to copy to a detached host that has none (`--etcd-binary`). */
+  readonly etcdBinary?: string
   /**
    * Checks a graph file before a changed copy is sent: throws an MgmtError when it is invalid, else
    * resolves with what it says about its host.
@@ -63,6 +84,7 @@ export interface HostOptions {
 export interface CopyStats {
   program: number
   node: number
+  etcd: number
   graphs: number
 }
 
@@ -83,10 +105,15 @@ export class RemoteHost {
   readonly #runDir: string
   readonly #abort = new AbortController()
   readonly #listeners = new Set<(converged: boolean) => void>()
-  readonly #copied: CopyStats = { program: 0, node: 0, graphs: 0 }
+  readonly #copied: CopyStats = { program: 0, node: 0, etcd: 0, graphs: 0 }
   #conn: Client | undefined
   #pid: number | undefined
+  /** A detached run's relay (its `tail`), stopped on detach. */
+  #relayPid: number | undefined
   #stopping = false
+  /** Stopped because it converged (`--cconns` waves): it finished. */
+  #finishing = false
+  #detaching = false
   #killTimer: NodeJS.Timeout | undefined
   #killed = false
   #ended = false
@@ -101,9 +128,33 @@ export class RemoteHost {
     this.#runDir = `run-${this.hostname}`
   }
 
-  /** Hears each change of the remote run's converged state. */
+  /** Hears each change of the remote run's converged state, from its own status. */
   onConverged(fn: (converged: boolean) => void): void {
     this.#listeners.add(fn)
+  }
+
+  /** Stops the run because it has converged (its connection is wanted by the next host). */
+  finish(): void {
+    this.#finishing = true
+    this.stop()
+  }
+
+  /**
+   * Lets a detached run go: its relay stops, the tunnels close and the connection ends; the run
+   * and its files stay. A host still preparing is dropped, as by stop.
+   */
+  detach(): void {
+    if (this.#ended || this.#stopping || this.#detaching) return
+    if (!this.#running) {
+      this.stop()
+      return
+    }
+    this.#detaching = true
+    this.#abort.abort()
+    const conn = this.#conn
+    if (conn && this.#relayPid !== undefined)
+      execCapture(conn, `kill ${this.#relayPid}`).catch(() => conn.end())
+    else conn?.end()
   }
 
   /** Stops the host: INT to its run (KILL after 10 s), or KILL at once with `force`. */
@@ -125,14 +176,13 @@ export class RemoteHost {
 
   /** Runs the host to its end; never rejects. */
   async run(): Promise<HostOutcome> {
-    const log = this.#o.log
     let probed: Probe | undefined
     let sftp: Sftp | undefined
-    let tunnel: Tunnel | undefined
+    let tunnels: Tunnel[] = []
     let watchers: FSWatcher[] = []
     let error: Error | undefined
     try {
-      log.debug(`connecting to ${this.#remote}`)
+      this.#o.log.debug(`connecting to ${this.#remote}`)
       const conn = await connect(this.#o.plan.remote.target, {
         credentials: this.#o.credentials,
         knownHosts: this.#o.knownHosts,
@@ -141,32 +191,22 @@ export class RemoteHost {
       this.#conn = conn
       const started = performance.now()
       probed = await probe(conn, this.#remote, this.#o.flags.caching, this.#runDir)
-      const node = await this.#chooseNode(probed)
-      sftp = await Sftp.open(conn)
-      await this.#copyProgram(sftp, probed, node.copy)
-      await this.#copyGraphs(sftp, probed.wd)
-      log.info(
-        `ready in ${((performance.now() - started) / 1000).toFixed(2)} s: copied ${this.#copied.program} program bytes, ` +
-          `${this.#copied.node} Node.js bytes, ${this.#copied.graphs} graph bytes (${node.describe})`,
-      )
-      if (this.#o.world) {
-        const { target } = this.#o.world
-        tunnel = await reverseTunnel(conn, target).catch(err => {
-          throw new MgmtError('ERR_REMOTE_SETUP', {
-            remote: this.#remote,
-            step: 'open the tunnel',
-            reason: describeError(err),
-          })
-        })
-        log.info(
-          `tunnel: port ${tunnel.remotePort} on its loopback leads to ${target.host}:${target.port} here`,
+      if (probed.detached !== undefined) {
+        const pid = probed.detached
+        probed = undefined // not ours to clean up
+        throw this.#setupError(
+          'start mgmt there',
+          `a detached run (--detach) of this host is still going as pid ${pid}: stop it first with kill -INT ${pid}`,
         )
       }
+      sftp = await Sftp.open(conn)
+      const { node, etcd } = await this.#prepare(sftp, probed, started)
+      tunnels = await this.#openTunnels(conn)
       if (this.#stopping) return this.#outcome()
       if (this.#o.flags.watch) watchers = this.#watchFiles(sftp, probed.wd)
       this.#running = true
-      const end = await this.#runRemote(conn, probed.wd, node.path, tunnel)
-      error = this.#judge(end)
+      const end = await this.#runRemote(conn, probed, node, etcd, tunnels[0])
+      error = this.#judge(end, probed.wd)
     } catch (err) {
       // Stopped while connecting or preparing: what failed then is the stop's doing.
       error = this.#stopping ? undefined : asError(err)
@@ -174,14 +214,70 @@ export class RemoteHost {
       this.#ended = true
       clearTimeout(this.#killTimer)
       for (const w of watchers) w.close()
-      await tunnel?.close().catch(() => {})
+      for (const t of tunnels) await t.close().catch(() => {})
       sftp?.end()
-      if (this.#conn && probed && (this.#running || !this.#stopping))
+      // A detached run's directory stays once it ran: the run goes on there, or its log says why not.
+      const leave = this.#o.flags.detach && this.#running
+      if (this.#conn && probed && (this.#running || !this.#stopping) && !leave)
         await this.#cleanUp(this.#conn, probed.wd)
       this.#conn?.end()
       this.#o.progress?.finish(this.hostname)
     }
     return this.#outcome(error)
+  }
+
+  /** Copies what the run needs; resolves with the Node.js (and the etcd) to run it with. */
+  async #prepare(
+    sftp: Sftp,
+    probed: Probe,
+    started: number,
+  ): Promise<{ node: string; etcd: string | undefined }> {
+    const node = await this.#chooseNode(probed)
+    const etcd = this.#o.flags.detach ? await this.#chooseEtcd(probed) : undefined
+    await this.#copyProgram(sftp, probed, [
+      ...(node.copy ? [[node.copy, 'node'] as const] : []),
+      ...(etcd?.copy ? [[etcd.copy, 'etcd'] as const] : []),
+    ])
+    await this.#copyGraphs(sftp, probed.wd)
+    const c = this.#copied
+    this.#o.log.info(
+      `ready in ${((performance.now() - started) / 1000).toFixed(2)} s: copied ${c.program} program bytes, ` +
+        `${c.node} Node.js bytes, ${etcd ? `${c.etcd} etcd bytes, ` : ''}${c.graphs} graph bytes (${node.describe})`,
+    )
+    return { node: node.path, etcd: etcd?.path }
+  }
+
+  /** The tunnel to the world, and with --detach the one to this host's etcd peer port if needed. */
+  async #openTunnels(conn: Client): Promise<Tunnel[]> {
+    const link = this.#o.world
+    if (!link) return []
+    const out: Tunnel[] = []
+    const open = async (target: TunnelTarget, port = 0): Promise<Tunnel> => {
+      const t = await reverseTunnel(conn, target, port).catch(err => {
+        throw this.#setupError(
+          'open the tunnel',
+          `${describeError(err)}${port ? ` (port ${port} on its loopback must be free)` : ''}`,
+        )
+      })
+      out.push(t)
+      return t
+    }
+    try {
+      const target = await link.target()
+      const t = await open(target)
+      this.#o.log.info(
+        `tunnel: port ${t.remotePort} on its loopback leads to ${target.host}:${target.port} here`,
+      )
+      const peer = this.#o.flags.detach ? await link.peer?.() : undefined
+      if (peer) {
+        await open(peer, peer.port)
+        this.#o.log.info(`tunnel: port ${peer.port} on its loopback leads to etcd's peers port here`)
+      }
+      return out
+    } catch (err) {
+      for (const t of out) await t.close().catch(() => {})
+      throw err
+    }
   }
 
   #outcome(error?: Error): HostOutcome {
@@ -194,20 +290,8 @@ export class RemoteHost {
     if (p.node && major >= MIN_NODE_MAJOR)
       return { path: p.node.path, describe: `Node.js ${p.node.version} there` }
     const ours = await nodeBinary()
-    const arch = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x' }[
-      ours.arch
-    ]
     const found = p.node ? `Node.js ${p.node.version}` : 'no Node.js'
-    if (
-      p.os !== 'Linux' ||
-      ours.platform !== 'linux' ||
-      (arch !== p.machine && !(arch === 'armv7l' && p.machine.startsWith('armv')))
-    )
-      throw new MgmtError('ERR_REMOTE_SETUP', {
-        remote: this.#remote,
-        step: `find a Node.js >= ${MIN_NODE_MAJOR} to run with`,
-        reason: `it has ${found} on its PATH, and this machine's Node.js is for ${ours.platform}-${ours.arch}, not ${p.os} ${p.machine}`,
-      })
+    this.#sameSystem(p, `find a Node.js >= ${MIN_NODE_MAJOR} to run with`, `it has ${found} on its PATH`)
     return {
       path: `${p.wd}/node`,
       copy: ours,
@@ -215,9 +299,41 @@ export class RemoteHost {
     }
   }
 
-  async #copyProgram(sftp: Sftp, p: Probe, node: NodePayload | undefined): Promise<void> {
-    const files: [Payload, keyof CopyStats][] = [[await programBundle(), 'program']]
-    if (node) files.push([node, 'node'])
+  /** A detached member's etcd server: the one on its PATH, else ours, to be copied. */
+  async #chooseEtcd(p: Probe): Promise<{ path?: string; copy?: Payload }> {
+    if (p.etcd) return {}
+    const step = 'find an etcd server to run (a detached host is an etcd member)'
+    this.#sameSystem(p, step, 'it has no etcd on its PATH')
+    const ours = await etcdBinary(this.#o.etcdBinary ?? 'etcd').catch(err => {
+      throw this.#setupError(step, `it has no etcd on its PATH, and ${describeError(err)}`)
+    })
+    return { path: `${p.wd}/etcd`, copy: ours }
+  }
+
+  /** Throws unless a binary of this machine runs there (Linux, the same architecture). */
+  #sameSystem(p: Probe, step: string, found: string): void {
+    const arch = ARCH[process.arch]
+    if (
+      p.os !== 'Linux' ||
+      process.platform !== 'linux' ||
+      (arch !== p.machine && !(arch === 'armv7l' && p.machine.startsWith('armv')))
+    )
+      throw this.#setupError(
+        step,
+        `${found}, and this machine's binaries are for ${process.platform}-${process.arch}, not ${p.os} ${p.machine}`,
+      )
+  }
+
+  #setupError(step: string, reason: string): MgmtError {
+    return new MgmtError('ERR_REMOTE_SETUP', { remote: this.#remote, step, reason })
+  }
+
+  async #copyProgram(
+    sftp: Sftp,
+    p: Probe,
+    more: readonly (readonly [Payload, keyof CopyStats])[],
+  ): Promise<void> {
+    const files: (readonly [Payload, keyof CopyStats])[] = [[await programBundle(), 'program'], ...more]
     for (const [f, stat] of files) {
       if (p.hashes.get(f.name) === f.sha256) continue
       this.#copied[stat] += await sftp
@@ -262,21 +378,29 @@ export class RemoteHost {
   /** Runs mgmt there until it exits or the connection is lost. */
   #runRemote(
     conn: Client,
-    wd: string,
+    p: Probe,
     node: string,
+    etcd: string | undefined,
     tunnel: Tunnel | undefined,
   ): Promise<{ code: number | null; signal: string | null; lost: boolean }> {
     const plan = this.#o.plan
+    let extra: string[] | undefined
+    try {
+      extra = tunnel && this.#o.world?.args(tunnel.remotePort, p.addr)
+    } catch (err) {
+      return Promise.reject(this.#setupError('join the cluster', describeError(err)))
+    }
     const command = remoteCommand({
       node,
-      wd,
-      runDir: `${wd}/${this.#runDir}`,
+      wd: p.wd,
+      runDir: `${p.wd}/${this.#runDir}`,
       graph: plan.files[0]!.rel,
       hostname: this.hostname,
       depth: this.#o.depth + 1,
       children: plan.files.filter(f => plan.children.some(c => c.file === f.abs)).map(f => f.rel),
       ...(plan.children.length ? { knownHosts: 'known_hosts' } : {}),
-      ...(tunnel && this.#o.world ? { extra: this.#o.world.args(tunnel.remotePort) } : {}),
+      ...(etcd ? { etcdBinary: etcd } : {}),
+      ...(extra ? { extra } : {}),
       flags: this.#o.flags,
     })
     this.#o.log.debug(`running: ${command}`)
@@ -312,13 +436,25 @@ export class RemoteHost {
 
   #onStatus(line: string): void {
     const pid = /^pid=(\d+)$/.exec(line)
+    const relayed = /^relay=(\d+)$/.exec(line)
     if (pid) {
       this.#pid = Number(pid[1])
       if (this.#stopping) this.#signalStop()
+    } else if (relayed) {
+      this.#relayPid = Number(relayed[1])
+      if (this.#detaching && this.#conn) execCapture(this.#conn, `kill ${this.#relayPid}`).catch(() => {})
     } else if (line === 'true' || line === 'false') for (const fn of this.#listeners) fn(line === 'true')
   }
 
-  #judge(end: { code: number | null; signal: string | null; lost: boolean }): Error | undefined {
+  #judge(end: { code: number | null; signal: string | null; lost: boolean }, wd: string): Error | undefined {
+    if (this.#detaching) {
+      const pid = this.#pid === undefined ? '' : ` as pid ${this.#pid}`
+      this.#o.log.info(
+        `detached: mgmt keeps running there${pid}, its output in ${wd}/${this.#runDir}/${DETACHED_LOG}` +
+          (this.#pid === undefined ? '' : `; stop it with: kill -INT ${this.#pid}`),
+      )
+      return undefined
+    }
     if (end.lost)
       return new MgmtError('ERR_REMOTE_CONNECT', { remote: this.#remote, reason: 'the connection was lost' })
     if (this.#stopping && this.#killed) {
@@ -327,13 +463,21 @@ export class RemoteHost {
     }
     // Stopped by our own signal: INT that came as the run was already ending, or a forced KILL.
     if (this.#stopping && /^(SIG)?(INT|KILL)$/.test(end.signal ?? '')) {
-      this.#o.log.info('stopped')
+      this.#o.log.info(this.#finishing ? 'finished' : 'stopped')
       return undefined
     }
-    if (end.code === 0) {
-      this.#o.log.info(this.#stopping ? 'stopped' : 'finished')
+    if (end.code === 0 && !this.#o.flags.detach) {
+      this.#o.log.info(this.#stopping && !this.#finishing ? 'stopped' : 'finished')
       return undefined
     }
+    // A detached run's channel relays its log: it ends when the run does, whatever its code.
+    if (this.#o.flags.detach)
+      return new MgmtError('ERR_REMOTE_RUN', {
+        host: this.hostname,
+        exitCode: null,
+        signal: null,
+        log: `${wd}/${this.#runDir}/${DETACHED_LOG}`,
+      })
     return new MgmtError('ERR_REMOTE_RUN', { host: this.hostname, exitCode: end.code, signal: end.signal })
   }
 
@@ -399,6 +543,15 @@ export class RemoteHost {
     }))
     if (r.code !== 0) this.#o.log.warn(`cannot remove ${target}: ${r.stderr.trim()}`)
   }
+}
+
+/** `uname -m` for Node's `process.arch`. */
+const ARCH: Readonly<Record<string, string>> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  arm: 'armv7l',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
 }
 
 const sameHost = (a: YamlRemote | undefined, b: YamlRemote): boolean =>

@@ -1,7 +1,8 @@
 /**
- * The orchestrator from code, against a real sshd on loopback: the world's tunnel (what the etcd
- * world will point at its etcd) is opened for the remote run and closed at the end, and the host
- * counts for convergence until its run says it has converged.
+ * The orchestrator from code, against a real sshd on loopback: a world link's tunnel (the etcd
+ * world points it at its etcd) is opened for the remote run and closed at the end, and the host
+ * counts for convergence until its run says it has converged (its own status, without the world's
+ * keys).
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -43,7 +44,10 @@ test('a world link opens a reverse tunnel for the remote run; the host counts fo
     knownHosts: join(dir, 'known_hosts'),
     log,
     check: async () => undefined,
-    world: { target: { host: '127.0.0.1', port: (echo.address() as { port: number }).port }, args: () => [] },
+    world: {
+      target: async () => ({ host: '127.0.0.1', port: (echo.address() as { port: number }).port }),
+      args: () => [],
+    },
   })
   const converger = new Converger(0)
   const converged = new Promise<void>(r => converger.onChange(c => c && r()))

@@ -1,13 +1,18 @@
 /**
  * All the remote hosts of a run: started together, at most `cconns` connections at once (0: no
- * limit), each one a converger component of the run (busy until its remote run says it has
- * converged), each failure named and the others carrying on.
+ * limit), each one a converger component of the run (busy until the host says it has converged),
+ * each failure named and the others carrying on.
  *
- * With fewer connections than hosts, a host's slot is freed when its run ends: each remote run is
- * then told to exit once converged (`--converged-timeout`), and the next host starts.
+ * A host's convergence is its key in the world, when the world is linked (link.ts): a host counts
+ * from the moment it waits for a connection until its own run says, through the cluster, that it is
+ * converged; this run then counts the seconds for every host at once. Without a link (tests of
+ * this module alone), it is the remote run's own status.
  *
- * Convergence, for now, is each remote run's own converged status (command.ts). With the etcd world
- * it becomes the cluster's: the same component per host, fed by the host's key in etcd.
+ * With fewer connections than hosts, a host's slot is freed when its run ends: each remote run
+ * then reports converged only once idle for `--converged-timeout` seconds (its own status, on the
+ * channel), is stopped then, and the next host starts.
+ *
+ * At the end, the hosts are stopped, or with `--detach` let go: their runs keep going.
  */
 import type { ConvergerHandle } from '../engine/converger.js'
 import { describeError } from '../util/errors.js'
@@ -29,6 +34,8 @@ export interface RemotesOptions {
   readonly log: Logger
   readonly progress?: CopyProgress
   readonly world?: WorldLink
+  /** The etcd server to copy to detached hosts that have none. */
+  readonly etcdBinary?: string
   readonly check: HostOptions['check']
 }
 
@@ -56,6 +63,7 @@ export class Remotes {
           check: o.check,
           ...(o.progress ? { progress: o.progress } : {}),
           ...(o.world ? { world: o.world } : {}),
+          ...(o.etcdBinary ? { etcdBinary: o.etcdBinary } : {}),
         }),
     )
   }
@@ -70,20 +78,29 @@ export class Remotes {
    */
   start(register: Register, onAllEnded: () => void): void {
     const slots = new Slots(this.#o.cconns)
+    const waves = this.#o.cconns > 0 && this.#o.cconns < this.#hosts.length
+    const link = this.#o.world
     this.#outcomes = Promise.all(
       this.#hosts.map(async host => {
         const handle = register()
-        host.onConverged(c => handle.setBusy(!c))
+        let unfollow: (() => void) | undefined
+        if (link?.converged && !waves) unfollow = link.converged(host.hostname, c => handle.setBusy(!c))
+        else
+          host.onConverged(c => {
+            handle.setBusy(!c)
+            if (c && waves) host.finish()
+          })
         try {
           await slots.acquire()
           if (this.#stopped) {
             slots.release()
-            return { hostname: host.hostname, copied: { program: 0, node: 0, graphs: 0 } }
+            return { hostname: host.hostname, copied: { program: 0, node: 0, etcd: 0, graphs: 0 } }
           }
           const outcome = await host.run().finally(() => slots.release())
           if (outcome.error) this.#o.log.error(`${host.hostname}: ${describeError(outcome.error)}`)
           return outcome
         } finally {
+          unfollow?.()
           handle.remove()
         }
       }),
@@ -97,6 +114,13 @@ export class Remotes {
   async stop(force = false): Promise<HostOutcome[]> {
     this.#stopped = true
     for (const h of this.#hosts) h.stop(force)
+    return this.#outcomes ?? []
+  }
+
+  /** Lets every running host go, its run left going (`--detach`); the others are dropped. */
+  async detach(): Promise<HostOutcome[]> {
+    this.#stopped = true
+    for (const h of this.#hosts) h.detach()
     return this.#outcomes ?? []
   }
 }

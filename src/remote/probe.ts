@@ -1,8 +1,10 @@
 /**
  * The first command on a remote host, one round trip: it makes the working directory (the cached
  * `<prefix>/remote/`, or a fresh 0700 temporary one), clears what a killed run or an interrupted
- * copy left there (`run-<host>/`, `.*.part`), and
- * reports the system, the Node.js on the PATH and the hashes of the cached program files.
+ * copy left there (`run-<host>/`, `.*.part`), and reports the system, the Node.js and the etcd on
+ * the PATH, the address the host was reached at (`$SSH_CONNECTION`), and the hashes of the cached
+ * program files. A detached run of this host still going in `run-<host>/` (its `mgmt.pid`) is
+ * left alone, and said.
  *
  * The remote prefix is the one mgmt would use there: `$MGMT_PREFIX` if set in the session, else
  * `/var/lib/mgmt` for root, else `${XDG_CACHE_HOME:-~/.cache}/mgmt`. Needs only a POSIX shell,
@@ -20,8 +22,14 @@ export interface Probe {
   readonly machine: string
   /** The Node.js on the PATH and its version, when there is one. */
   readonly node?: { readonly path: string; readonly version: string }
+  /** The etcd server on the PATH, when there is one. */
+  readonly etcd?: string
+  /** The address its sshd was reached at. */
+  readonly addr?: string
   /** sha256 of the program files already in the working directory, by name. */
   readonly hashes: ReadonlyMap<string, string>
+  /** The pid of a detached run still going in the run directory: nothing was cleared. */
+  readonly detached?: number
 }
 
 export function probeScript(caching: boolean, runDir: string): string {
@@ -33,12 +41,17 @@ p=\${MGMT_PREFIX:-}
 if [ -z "$p" ]; then if [ "$(id -u)" = 0 ]; then p=/var/lib/mgmt; else p=\${XDG_CACHE_HOME:-$HOME/.cache}/mgmt; fi; fi
 ${makeWd}
 cd "$wd" || exit 1
-rm -rf ${shq(runDir)} .*.part || exit 1
 echo "wd=$(pwd)"
+d=$(cat ${shq(`${runDir}/mgmt.pid`)} 2>/dev/null)
+if [ -n "$d" ] && grep -qs mgmt.mjs "/proc/$d/cmdline"; then echo "detached=$d"; exit 0; fi
+rm -rf ${shq(runDir)} .*.part || exit 1
 echo "os=$(uname -s)"
 echo "machine=$(uname -m)"
+set -- $SSH_CONNECTION
+echo "addr=$3"
 if n=$(command -v node 2>/dev/null); then echo "node=$n"; echo "nodeversion=$("$n" -p process.versions.node 2>/dev/null)"; fi
-for f in mgmt.mjs node; do [ -f "$f" ] && echo "sha256=$(sha256sum "$f" 2>/dev/null)"; done
+if e=$(command -v etcd 2>/dev/null); then echo "etcd=$e"; fi
+for f in mgmt.mjs node etcd; do [ -f "$f" ] && echo "sha256=$(sha256sum "$f" 2>/dev/null)"; done
 exit 0`
 }
 
@@ -58,12 +71,18 @@ export function parseProbe(stdout: string): Probe {
   if (!wd?.startsWith('/')) throw new Error(`unexpected answer: ${JSON.stringify(stdout.slice(0, 200))}`)
   const node = kv.get('node')
   const version = kv.get('nodeversion')
+  const etcd = kv.get('etcd')
+  const addr = kv.get('addr')
+  const detached = Number(kv.get('detached'))
   return {
     wd,
     os: kv.get('os') ?? '',
     machine: kv.get('machine') ?? '',
     ...(node && version ? { node: { path: node, version } } : {}),
+    ...(etcd ? { etcd } : {}),
+    ...(addr ? { addr } : {}),
     hashes,
+    ...(detached > 0 ? { detached } : {}),
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * What travels to a remote host to run mgmt there: the single-file bundle (`dist/mgmt.mjs`, made by
  * `npm run build`; when mgmt itself runs from a bundle, as a middle host of a hierarchy does, that
- * same file), and this machine's Node.js binary for hosts that have no Node.js >= 20.
+ * same file), this machine's Node.js binary for hosts that have no Node.js >= 20, and this
+ * machine's etcd server for hosts that join a detached cluster without one.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { describeError, MgmtError } from '../util/errors.js'
+import { which } from '../util/which.js'
 import { isBundle } from '../version.js'
 
 export interface Payload {
@@ -36,6 +38,7 @@ async function payload(name: string, path: string): Promise<Payload> {
 
 let bundleP: Promise<Payload> | undefined
 let nodeP: Promise<NodePayload> | undefined
+const etcdP = new Map<string, Promise<Payload>>()
 
 /** The bundle to ship, with its hash (worked out once per process). Throws ERR_REMOTE_SETUP. */
 export function programBundle(): Promise<Payload> {
@@ -61,4 +64,23 @@ export function nodeBinary(): Promise<NodePayload> {
     arch: process.arch,
   }))
   return nodeP
+}
+
+/** The etcd server `binary` (`--etcd-binary`: a path, or a name on the PATH), hashed once. */
+export function etcdBinary(binary: string): Promise<Payload> {
+  let p = etcdP.get(binary)
+  if (!p) {
+    p = onPath(binary).then(path => payload('etcd', path))
+    etcdP.set(binary, p)
+  }
+  return p
+}
+
+async function onPath(binary: string): Promise<string> {
+  const path = await which(binary)
+  if (!path)
+    throw new Error(
+      `\`${binary}\` is not on this machine's PATH either (Debian: apt-get install etcd-server)`,
+    )
+  return path
 }

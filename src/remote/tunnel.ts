@@ -33,7 +33,8 @@ export function reverseTunnel(conn: Client, target: TunnelTarget, remotePort = 0
         rejectConn: () => void,
       ): void => {
         if (info.destPort !== bound) return
-        const local = tcpConnect(target.port, target.host)
+        // etcd's requests are small and answered at once: no waiting to fill segments (Nagle).
+        const local = tcpConnect({ port: target.port, host: target.host, noDelay: true })
         let ch: ClientChannel | undefined
         open.add(local)
         local.once('connect', () => {

@@ -88,11 +88,12 @@ export const mount = defineResource({
       watch: signal => watchMount(mp, ctx, signal),
       async checkApply(apply, signal) {
         const m = await mounter()
-        if (p.state === 'absent')
-          return (
-            (await checkMounted(mp, p, m, ctx, apply, signal)) &&
-            (await checkFstab(mp, undefined, m, ctx, apply))
-          )
+        if (p.state === 'absent') {
+          // Both sub-checks run: a check converges in one call (unmounted and out of fstab).
+          const unmounted = await checkMounted(mp, p, m, ctx, apply, signal)
+          const removed = await checkFstab(mp, undefined, m, ctx, apply)
+          return unmounted && removed
+        }
         const st = await lstat(mp).catch(() => undefined)
         if (!st?.isDirectory()) throw new Error(`the mount point ${mp} is not a directory`)
         const fstabOk = await checkFstab(mp, entry, m, ctx, apply)

@@ -12,7 +12,7 @@ export function whenInDir(
   cond: () => Promise<boolean>,
   what: string,
   ms = 15_000,
-  opts: { recursive?: boolean } = {},
+  opts: { recursive?: boolean; found?: () => Promise<string> } = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let finished = false
@@ -20,7 +20,10 @@ export function whenInDir(
       if (!finished && (await cond().catch(() => false))) done(resolve)
     }
     const w = watch(dir, { recursive: opts.recursive ?? false }, () => void check())
-    const timer = setTimeout(() => done(() => reject(new Error(`${what}: not within ${ms} ms`))), ms)
+    const timer = setTimeout(async () => {
+      const found = opts.found ? ` (found ${await opts.found().catch(() => '?')})` : ''
+      done(() => reject(new Error(`${what}: not within ${ms} ms${found}`)))
+    }, ms)
     const done = (fn: () => void): void => {
       if (finished) return
       finished = true
@@ -41,6 +44,7 @@ export const whenContent = (path: string, want: string, ms?: number): Promise<vo
     async () => (await read(path)) === want,
     `${path} holding ${JSON.stringify(want)}`,
     ms,
+    { found: async () => JSON.stringify(await read(path)) },
   )
 
 /** Resolves once `path` exists and is not empty. */

@@ -2,19 +2,20 @@
  * A small network of hosts for remote-execution tests and benchmarks: an initiator namespace and one
  * namespace per host (netns.ts), each host with its own real sshd on port 22 and its own directory
  * (`<dir>/<name>/`: `prefix/` as its MGMT_PREFIX, `tmp/` as its TMPDIR, `home/` as its HOME with the
- * client key in `.ssh/`, `out/` for what its graphs write). The hosts share this machine's file
- * system, so a test reads a host's files directly.
+ * client key in `.ssh/`, `out/` for what its graphs write); the initiator's is `<dir>/init/` (its
+ * HOME, and `prefix/` as its MGMT_PREFIX). The hosts share this machine's file system, so a test
+ * reads a host's files directly.
  *
  * Options per host: `passwords` (a throw-away user, `lab.user`, may log in there with a password),
  * `noNode` (the sessions' PATH holds only the few tools a remote run needs, no node).
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, chown, copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { type Running, type StartOptions, startMgmt } from './cli.js'
+import { fastTmp } from './etcd.js'
 import { createLab, type Lab, type LabHost } from './netns.js'
 import { type KeyPair, newKeyPair, type Sshd, startSshd } from './sshd.js'
 
@@ -50,8 +51,21 @@ export interface RemoteLab {
   cleanup(): Promise<void>
 }
 
-/** The tools a remote run needs besides node, for a PATH without node. */
-const TOOLS = ['sh', 'bash', 'id', 'uname', 'mkdir', 'mktemp', 'rm', 'sha256sum', 'cat']
+/** The tools a remote run needs besides node (a detached one: setsid, tail, grep), for a PATH without node. */
+const TOOLS = [
+  'sh',
+  'bash',
+  'id',
+  'uname',
+  'mkdir',
+  'mktemp',
+  'rm',
+  'sha256sum',
+  'cat',
+  'setsid',
+  'tail',
+  'grep',
+]
 
 /**
  * Runs a user-database command again while another process (a test running beside this one) holds
@@ -69,7 +83,8 @@ async function lockedRetry<T>(fn: () => Promise<T>, tries = 20): Promise<T> {
 }
 
 export async function createRemoteLab(tag: string, specs: readonly HostSpec[]): Promise<RemoteLab> {
-  const dir = await mkdtemp(join(tmpdir(), `mgmt-${tag}-`))
+  // On tmpfs when there is one: the initiator's etcd (and a detached host's) fsyncs a lot.
+  const dir = await fastTmp(`mgmt-${tag}-`)
   await chmod(dir, 0o755)
   const lab = await createLab(tag)
   const hosts: Record<string, RemoteLabHost> = {}
@@ -147,7 +162,13 @@ export async function createRemoteLab(tag: string, specs: readonly HostSpec[]): 
         startMgmt(args, {
           ...opts,
           via: ['ip', 'netns', 'exec', init.ns],
-          env: { HOME: join(dir, 'init'), SSH_AUTH_SOCK: '', ...opts.env },
+          // Its own prefix: the initiator's managed etcd keeps its data there.
+          env: {
+            HOME: join(dir, 'init'),
+            MGMT_PREFIX: join(dir, 'init', 'prefix'),
+            SSH_AUTH_SOCK: '',
+            ...opts.env,
+          },
         }),
       cleanup,
     }

@@ -153,11 +153,16 @@ export function worldContract(name: string, setup: () => Promise<WorldUnderTest>
         ],
       )
       assert.deepEqual(await h1.resCollect({ kind: 'print' }), [])
+      // Annotations travel with an export, and a change of them alone is a change.
+      const annotated = { ...file('c', '3'), annotations: { puppet: { type: 'File', tags: ['web'] } } }
+      assert.equal(await h1.resExport([file('a', '1'), annotated]), true)
+      await calls.reach(4)
+      assert.deepEqual((await h1.resCollect({ name: 'c' }))[0]?.annotations, annotated.annotations)
       if (wut.multiHost) {
         const h2 = await wut.open('h2')
         await h2.ready()
         await h2.resExport([file('d', '4', ['h1']), file('e', '5', ['h3'])])
-        await calls.reach(4)
+        await calls.reach(5)
         // Exported to h1 or to everyone: h1 sees d; e is for h3 only.
         assert.deepEqual(
           (await h1.resCollect()).map(r => `${r.host}:${r.name}`),
@@ -168,7 +173,7 @@ export function worldContract(name: string, setup: () => Promise<WorldUnderTest>
           ['a', 'c'],
         )
         await h2.resExport([])
-        await calls.reach(5)
+        await calls.reach(6)
         await h2.close()
       }
       assert.equal(await h1.resExport([]), true)

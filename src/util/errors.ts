@@ -118,8 +118,10 @@ const messages = {
     `${d.remote}: authentication refused (tried: ${d.tried.length ? d.tried.join(', ') : 'nothing: no password, key, agent or prompt available'})`,
   ERR_REMOTE_SETUP: (d: { remote: string; step: string; reason: string }) =>
     `${d.remote}: cannot ${d.step}: ${d.reason}`,
-  ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null }) =>
-    `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
+  ERR_REMOTE_RUN: (d: { host: string; exitCode: number | null; signal: string | null; log?: string }) =>
+    d.log
+      ? `the detached run on ${d.host} ended (its output: ${d.log} there)`
+      : `the run on ${d.host} ${d.signal ? `was killed by ${d.signal}` : `exited with code ${d.exitCode}`}`,
   ERR_ETCD_MISSING: (d: { binary: string }) =>
     `cannot run the etcd server \`${d.binary}\`: it is not installed (Debian: apt-get install etcd-server), or name it with --etcd-binary`,
   ERR_ETCD_SERVER: (d: { reason: string }) => `the managed etcd server failed: ${d.reason}`,

@@ -31,6 +31,12 @@ export interface ExportedResource {
   readonly meta?: Readonly<Record<string, unknown>>
   /** The hosts it is exported to; `*` is every host. */
   readonly to: readonly string[]
+  /**
+   * What the exporting frontend says of the resource in its own terms, for collectors that select
+   * by them (Puppet: the resource's type, title, tags and parameters, for `<<| query |>>`). The
+   * engine never reads it.
+   */
+  readonly annotations?: Readonly<Record<string, unknown>>
 }
 
 /** An exported resource as a host collects it: who exported it. */
@@ -140,7 +146,15 @@ export function sortCollected(rs: CollectedResource[]): CollectedResource[] {
 
 /** One JSON text per exported resource, the same for the same content (keys sorted). */
 export function exportJson(r: ExportedResource): string {
-  return stableJson({ kind: r.kind, name: r.name, params: r.params, meta: r.meta ?? {}, to: [...r.to] })
+  const { kind, name, params, annotations } = r
+  return stableJson({
+    kind,
+    name,
+    params,
+    meta: r.meta ?? {},
+    to: [...r.to],
+    ...(annotations && { annotations }),
+  })
 }
 
 /** JSON with object keys sorted, so that equal values have equal texts. */

@@ -50,3 +50,36 @@ test('a torn flag file is discarded; flags of vanished edges are pruned with a l
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a delivery clears only what it saw: a sender checking as it ends decides whether the flag stays', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-refresh-'))
+  try {
+    const s = new RefreshStore(dir, memoryLogger())
+    await s.load()
+    await s.set('a[1]', 'b[1]')
+    // Notified again while delivering: the flag stays.
+    let gen = s.generation('a[1]', 'b[1]')
+    await s.set('a[1]', 'b[1]')
+    await s.clear('a[1]', 'b[1]', gen)
+    assert.ok(s.isPending('a[1]', 'b[1]'))
+    // The delivery ends while a checks; a changed something: the flag stays, on disk.
+    gen = s.generation('a[1]', 'b[1]')
+    let fresh = await s.intend('a[1]', ['b[1]'])
+    assert.deepEqual(fresh, [])
+    await s.clear('a[1]', 'b[1]', gen)
+    assert.ok(s.isPending('a[1]', 'b[1]'))
+    await s.settle('a[1]', ['b[1]'], fresh, true)
+    const after = new RefreshStore(dir, memoryLogger())
+    await after.load()
+    assert.deepEqual(after.pending(), [['a[1]', 'b[1]']])
+    // The same, but a changed nothing: the delivered flag goes when a's check ends.
+    gen = s.generation('a[1]', 'b[1]')
+    fresh = await s.intend('a[1]', ['b[1]'])
+    await s.clear('a[1]', 'b[1]', gen)
+    await s.settle('a[1]', ['b[1]'], fresh, false)
+    assert.equal(s.isPending('a[1]', 'b[1]'), false)
+    assert.deepEqual(await readdir(dir), [])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -7,7 +7,11 @@
  * notifications are pending. When it found nothing to change, the flags it wrote are dropped. A
  * crash at any point in between leaves the flags on disk, so the next start delivers them.
  *
- * A flag is removed only after the receiver's successful, non-noop checkApply. On start, the flags
+ * A flag is removed only after the receiver's successful, non-noop checkApply, and only when no
+ * new notification came along that edge while the receiver ran: a receiver takes the generation
+ * of each pending edge when it starts, and its delivery clears an edge only at that generation. A
+ * sender checking when a delivery ends keeps the flag until its check says whether it changed
+ * something (then the flag is a new notification) or not (then it goes). On start, the flags
  * of edges that still exist are delivered; those of edges that are gone are dropped, with a log
  * line. Delivery is at least once: a crash between the receiver's action and the removal of the
  * flag, or during a check that would have found nothing to change, delivers once more, never
@@ -27,8 +31,12 @@ export class RefreshStore {
   readonly #log: Logger
   /** Pending edges, by `from\0to`. */
   readonly #pending = new Set<string>()
-  /** Flags written before a check whose outcome is not known yet. */
+  /** Edges of a sender's check whose outcome is not known yet. */
   readonly #intents = new Set<string>()
+  /** How many notifications each edge has had (in this process): a delivery clears what it saw. */
+  readonly #gen = new Map<string, number>()
+  /** Delivered while the sender was checking: cleared when that check changes nothing. */
+  readonly #deferred = new Set<string>()
   #ready: Promise<void> | undefined
 
   constructor(dir: string, log: Logger) {
@@ -68,6 +76,16 @@ export class RefreshStore {
     return this.#pending.has(key(from, to))
   }
 
+  /** The generation of from → to, which a delivery passes to `clear`. */
+  generation(from: string, to: string): number {
+    return this.#gen.get(key(from, to)) ?? 0
+  }
+
+  #notified(k: string): void {
+    this.#gen.set(k, (this.#gen.get(k) ?? 0) + 1)
+    this.#deferred.delete(k)
+  }
+
   /** Every pending edge, as [from, to]. */
   pending(): [string, string][] {
     return [...this.#pending].map(k => k.split('\0') as [string, string])
@@ -76,6 +94,7 @@ export class RefreshStore {
   /** Persists the flag of from → to as pending; resolves once it is on disk. */
   async set(from: string, to: string): Promise<void> {
     const k = key(from, to)
+    this.#notified(k)
     if (this.#pending.has(k)) return
     await this.#write(from, to)
     this.#pending.add(k)
@@ -83,39 +102,60 @@ export class RefreshStore {
 
   /**
    * Before `from` checks with apply=true: persists the flag of each edge to `tos` that is not
-   * pending already. Resolves once they are on disk, with what `settle` takes afterwards.
+   * pending already, and keeps every one of them from being cleared until `settle`. Resolves once
+   * the flags are on disk, with the edges it wrote (which `settle` takes too).
    */
   async intend(from: string, tos: readonly string[]): Promise<readonly string[]> {
-    const fresh = tos.filter(to => !this.#pending.has(key(from, to)) && !this.#intents.has(key(from, to)))
-    for (const to of fresh) this.#intents.add(key(from, to))
+    const fresh = tos.filter(to => !this.#pending.has(key(from, to)))
+    for (const to of tos) this.#intents.add(key(from, to))
     try {
       await Promise.all(fresh.map(to => this.#write(from, to)))
     } catch (e) {
-      await this.settle(from, fresh, false)
+      await this.settle(from, tos, fresh, false)
       throw e
     }
     return fresh
   }
 
   /**
-   * After the check: when it `changed` something (or failed), the flags written by `intend` are
-   * pending notifications; otherwise they are removed (no fsync: a flag that comes back after a
-   * crash is one more delivery, which at least once allows).
+   * After the check: when it `changed` something (or failed), each edge has a pending
+   * notification; otherwise the flags `intend` wrote are removed, and so are those whose delivery
+   * ended during the check (no fsync: a flag that comes back after a crash is one more delivery,
+   * which at least once allows).
    */
-  async settle(from: string, tos: readonly string[], changed: boolean): Promise<void> {
+  async settle(
+    from: string,
+    tos: readonly string[],
+    fresh: readonly string[],
+    changed: boolean,
+  ): Promise<void> {
+    const drop: string[] = []
     for (const to of tos) {
       const k = key(from, to)
       this.#intents.delete(k)
-      if (changed) this.#pending.add(k)
+      if (changed) {
+        this.#pending.add(k)
+        this.#notified(k)
+      } else if (fresh.includes(to) || this.#deferred.delete(k)) {
+        this.#pending.delete(k)
+        drop.push(to)
+      }
     }
-    if (changed) return
-    await Promise.all(tos.map(to => this.#unlink(from, to)))
+    await Promise.all(drop.map(to => this.#unlink(from, to)))
   }
 
-  /** Removes the flag of from → to, once delivered. */
-  async clear(from: string, to: string): Promise<void> {
+  /**
+   * Removes the flag of from → to, once delivered: at `generation` only (a later notification
+   * stays pending), and not while the sender is checking (its `settle` decides).
+   */
+  async clear(from: string, to: string, generation?: number): Promise<void> {
     const k = key(from, to)
     if (!this.#pending.has(k)) return
+    if (generation !== undefined && generation !== this.generation(from, to)) return
+    if (this.#intents.has(k)) {
+      this.#deferred.add(k)
+      return
+    }
     this.#pending.delete(k)
     await this.#unlink(from, to)
     await syncDir(this.#dir)

@@ -12,11 +12,10 @@ import { type Checked, checkProgram } from './check/checker.js'
 import type { Host } from './funcs/builtin.js'
 import { Loader } from './modules.js'
 import { Evaluator } from './run/eval.js'
-import { interpret, type LangGraph } from './run/interpret.js'
+import { interpret, type LangGraph, plainParams } from './run/interpret.js'
 import { Schemas } from './schema/schema.js'
 import { Resolver } from './scope.js'
 import { location } from './source.js'
-import { toPlain } from './values.js'
 
 export interface LangOptions {
   /** The engine's kinds (their schemas type-check resource fields); others come from the generated table. */
@@ -67,16 +66,18 @@ export function toGraphSpec(g: LangGraph, name: string): GraphSpec {
   const seen = new Set<string>()
   for (const r of g.resources) {
     const key = repr(r.kind, r.name)
-    // A hidden resource beside a visible one of the same name is one vertex for the engine.
-    if (seen.has(key)) continue
+    const spec = { kind: r.kind, name: r.name, params: plainParams(r), meta: r.meta }
+    const origin = [`${location(r.span)}: ${key}`]
+    // A hidden resource beside a visible one of the same name is one vertex for the engine (the
+    // visible one comes first); a hidden one that is exported stays an export (`export0.mcl`
+    // collects its own hidden export under the same name).
+    if (seen.has(key)) {
+      const to = r.meta.export
+      if (r.hidden && Array.isArray(to) && to.length) resources.push({ ...spec, exported: true, origin })
+      continue
+    }
     seen.add(key)
-    resources.push({
-      kind: r.kind,
-      name: r.name,
-      params: Object.fromEntries([...r.fields].map(([k, f]) => [k, toPlain(f.value)])),
-      meta: r.meta,
-      origin: [`${location(r.span)}: ${key}`],
-    })
+    resources.push({ ...spec, origin })
   }
   const edges: EdgeSpec[] = []
   for (const e of g.edges) {

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { builtinRegistry } from '../../resources/index.js'
-import { runMgmt } from '../../testing/cli.js'
+import { type Running, runMgmt, startMgmt } from '../../testing/cli.js'
+import { whenContent } from '../../testing/fswait.js'
 import { checkLang, runLang } from './compile.js'
 
 const examples = fileURLToPath(new URL('../../../../../shared/mcl/examples/', import.meta.url))
@@ -207,4 +208,58 @@ test('`mgmt check lang`: exit 0 for a valid program, 2 with the located error fo
   const missing = await runMgmt(['check', 'lang', join(dir, 'nope.mcl')])
   assert.equal(missing.code, 2)
   assert.match(missing.output, /cannot read .*nope\.mcl/)
+})
+
+/**
+ * The cluster examples of one host, on its local world, and the value examples: each ends in a
+ * state reached only after the program was evaluated again for what the world came to hold (its
+ * own exports, a `kv` value) or what its `value` resources came to keep.
+ */
+const live: Record<string, (out: string, m: Running) => Promise<void>> = {
+  // A hidden export, collected back under the same name and shown.
+  export0: async out => {
+    await whenContent(join(out, 'hello'), 'hello world from @purpleidea\n')
+  },
+  // Two exports listed by collect.res, filtered by a lambda, collected hidden (so still one file each).
+  collect0: async (out, m) => {
+    const all = `[struct{name: "${out}/fah"; host: "h1"}, struct{name: "${out}/foo"; host: "h1"}]`
+    await m.waitFor(new RegExp(`print\\[all\\]: ${reEscape(all)}`))
+    await m.waitFor(
+      new RegExp(`print\\[filtered\\]: ${reEscape(`[struct{name: "${out}/foo"; host: "h1"}]`)}`),
+    )
+    await whenContent(join(out, 'foo'), 'i am foo\n')
+  },
+  // world.getval sees the value that the program's own kv resource stores.
+  getval0: async out => {
+    await whenContent(join(out, 'val'), 'val: three\n')
+  },
+  // value.get_str sees what the program's own value resources keep (hello2 receives hello1's).
+  'value-resource-simple': async (_o, m) => {
+    await m.waitFor(/test\[get\]: AnotherStr: "whatever"/)
+  },
+  'value-resource-get': async (_o, m) => {
+    await m.waitFor(/test\[get1\]: AnotherStr: "wow"/)
+    await m.waitFor(/test\[get2\]: AnotherStr: "wow"/)
+  },
+}
+
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+test('the examples that read what they change follow it: export0, collect0, getval0, value-resource-*', async t => {
+  if (!existsSync(examples)) {
+    t.skip(`${examples} is not here`)
+    return
+  }
+  await pool(Object.keys(live), 3, async name => {
+    const { file, out } = await stage(name)
+    const m = startMgmt(['run', '--tmp-prefix', '--hostname', 'h1', 'lang', file])
+    try {
+      await live[name]!(out, m)
+      m.child.kill('SIGINT')
+      assert.equal(await m.exited, 0, m.output())
+    } catch (err) {
+      await m.kill(2000)
+      throw new Error(`${name}: ${(err as Error).message}\n${m.output()}`)
+    }
+  })
 })

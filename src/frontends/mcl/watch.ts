@@ -1,16 +1,22 @@
 /**
  * A program's later graphs: one each time one of its files changes (the entry, its local
- * imports, their metadata). The set of files can change with each compile (an added import), so
- * the watched directories follow it. Watching is inotify on each file's directory (editors replace
- * files by renaming), filtered by name; nothing polls. An invalid edit is logged with its
- * location and skipped, so the running graph stays. Events are let settle (50 ms) before a compile,
- * so that a file caught half-written is not compiled.
+ * imports, their metadata), and one each time what it read outside its files changes in a way
+ * that changes its graph (a world key, another host's export, a value kept by a `value` resource;
+ * see `run/outside.ts`). The set of files and reads can change with each compile (an added import,
+ * a key computed from another), so the watches follow it. Files are watched with inotify on each
+ * file's directory (editors replace files by renaming), filtered by name; the world through its
+ * own watches; nothing polls. An invalid edit is logged with its location and skipped, so the
+ * running graph stays. File events are let settle (50 ms) before a compile, so that a file caught
+ * half-written is not compiled.
  */
 import { type FSWatcher, readFileSync, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import type { Compiled } from '../../engine/compile.js'
+import type { Compiled, GraphSpec } from '../../engine/compile.js'
 import { describeError, isMgmtError } from '../../util/errors.js'
+import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
+import type { World } from '../../world/world.js'
+import type { ReadSet } from './run/outside.js'
 
 /** How long the files must stay unchanged before a new compile. */
 const settleMs = 50
@@ -28,20 +34,97 @@ function snapshot(files: ReadonlySet<string>): string {
   return parts.join('\0\0')
 }
 
+/** The graph without where each part was declared. */
+const graphKey = (s: GraphSpec): string =>
+  JSON.stringify(s, (k, v: unknown) => (k === 'origin' ? undefined : v))
+
+/** What to follow besides nothing. */
+export interface Follow {
+  /** The program's files (`--no-watch` turns it off). */
+  readonly files: boolean
+  /** The world the program reads; absent, its reads are not followed. */
+  readonly world?: World
+  /** What the last good evaluation read outside its files. */
+  used(): ReadSet
+}
+
+/** Watches what a program read outside its files, and calls `onChange` when any of it changes. */
+class OutsideWatch {
+  readonly #watches = new Map<string, AbortController>()
+  readonly #fs: FsWatcher
+
+  constructor(
+    private readonly world: World | undefined,
+    private readonly signal: AbortSignal,
+    private readonly onChange: () => void,
+    private readonly log: Logger,
+  ) {
+    this.#fs = new FsWatcher({ onError: (p, err) => log.warn(`cannot watch ${p}: ${describeError(err)}`) })
+  }
+
+  /** Watches exactly what `used` holds: new reads are watched, dropped ones no longer. */
+  async follow(used: ReadSet): Promise<void> {
+    if (this.signal.aborted) return
+    const { world, onChange } = this
+    const want = new Map<string, (s: AbortSignal) => Promise<void>>()
+    if (world) {
+      for (const k of used.strings) want.set(`the world's key ${k}`, s => world.strWatch(k, s, onChange))
+      for (const k of used.maps)
+        want.set(`the world's per-host key ${k}`, s => world.strMapWatch(k, s, onChange))
+      if (used.exports) want.set("the world's exported resources", s => world.resWatch(s, onChange))
+    }
+    for (const f of used.values) want.set(f, s => this.#fs.watch(f, s, onChange))
+    for (const [k, ac] of this.#watches)
+      if (!want.has(k)) {
+        ac.abort()
+        this.#watches.delete(k)
+      }
+    for (const [k, start] of want) {
+      if (this.#watches.has(k)) continue
+      const ac = new AbortController()
+      this.#watches.set(k, ac)
+      try {
+        await start(AbortSignal.any([ac.signal, this.signal]))
+      } catch (err) {
+        this.log.warn(`cannot watch ${k}: ${describeError(err)}`)
+      }
+    }
+  }
+
+  close(): void {
+    for (const ac of this.#watches.values()) ac.abort()
+    this.#fs.close()
+  }
+}
+
 /**
  * Starts watching at once (so that no change made while the first graph starts is missed) and
  * returns the stream of later graphs.
  */
 export function watchFiles(
   read: Set<string>,
-  load: () => Compiled,
+  first: Compiled,
+  /** Compiles again; `edited`: a file changed (else only what the program read outside). */
+  load: (edited: boolean) => Promise<Compiled>,
   log: Logger,
   signal: AbortSignal,
+  follow: Follow,
 ): AsyncIterable<Compiled> {
   const watchers = new Map<string, FSWatcher>()
   let wake: (() => void) | undefined
   let dirty = false
+  let outsideDirty = false
+  const outside = new OutsideWatch(
+    follow.world,
+    signal,
+    () => {
+      outsideDirty = true
+      wake?.()
+    },
+    log,
+  )
   const sync = (): void => {
+    if (!follow.files || stopped) return
     const dirs = new Set([...read].map(f => dirname(f)))
     for (const [dir, w] of watchers)
       if (!dirs.has(dir)) {
@@ -63,18 +146,28 @@ export function watchFiles(
       }
     }
   }
-  const onAbort = (): void => wake?.()
+  let stopped = false
+  const stop = (): void => {
+    if (stopped) return
+    stopped = true
+    for (const w of watchers.values()) w.close()
+    outside.close()
+  }
+  // Ends the watches even when the stream is never read (a run stopped while it starts).
+  const onAbort = (): void => {
+    stop()
+    wake?.()
+  }
   signal.addEventListener('abort', onAbort, { once: true })
   let last = snapshot(read)
   sync()
-  const stop = (): void => {
-    for (const w of watchers.values()) w.close()
-    signal.removeEventListener('abort', onAbort)
-  }
+  if (signal.aborted) stop()
   async function* later(): AsyncGenerator<Compiled> {
+    let lastGraph = graphKey(first.spec)
     try {
+      await outside.follow(follow.used())
       for (;;) {
-        while (!dirty && !signal.aborted) await new Promise<void>(r => (wake = r))
+        while (!dirty && !outsideDirty && !signal.aborted) await new Promise<void>(r => (wake = r))
         if (signal.aborted) return
         // A save often comes as several events (truncate, write): wait until they stop, so that
         // a half-written program (an empty one is valid) is never applied.
@@ -84,11 +177,17 @@ export function watchFiles(
         }
         if (signal.aborted) return
         const now = snapshot(read)
-        if (now === last) continue
+        const edited = now !== last
+        if (!edited && !outsideDirty) continue
+        outsideDirty = false
         try {
-          const g = load()
+          const g = await load(edited)
           last = now
-          log.info(`program changed: applying \`${g.name}\``)
+          const key = graphKey(g.spec)
+          // What the program read changed, its graph did not: nothing to apply.
+          if (!edited && key === lastGraph) continue
+          lastGraph = key
+          log.info(`${edited ? 'program' : 'what the program reads'} changed: applying \`${g.name}\``)
           yield g
         } catch (err) {
           if (!isMgmtError(err)) throw err
@@ -96,10 +195,12 @@ export function watchFiles(
           log.error(`${err.message}\n  (keeping the running graph)`)
         } finally {
           sync()
+          await outside.follow(follow.used())
         }
       }
     } finally {
       stop()
+      signal.removeEventListener('abort', onAbort)
     }
   }
   return later()

@@ -17,6 +17,8 @@ export interface CatalogResource {
   readonly file?: string | null
   readonly line?: number | null
   readonly exported?: boolean
+  /** Puppet's tags: the type, the title's words, the enclosing classes, and the `tag` metaparam. */
+  readonly tags?: readonly string[]
   /** `compilable_type` for native types, `defined_type`, `class`, or `unknown` (classes). */
   readonly kind?: string
   readonly parameters?: Readonly<Record<string, unknown>>
@@ -40,12 +42,18 @@ export interface Collection {
   readonly type: string
   /** Puppet's query as a nested list, e.g. `["tag", "==", "web"]`; null for `<<| |>>`. */
   readonly query: unknown
+  /** What it collected from other hosts: `[ref, host]` pairs. */
+  readonly found?: readonly (readonly [string, string])[]
 }
 
 /** What one compile gives: the catalog and what the translation needs besides it. */
 export interface CompileResult {
   readonly catalog: Catalog
   readonly collections: readonly Collection[]
+  /** Exported resources the manifest collects itself: Puppet applies them here as well. */
+  readonly realized: readonly string[]
+  /** Resources collected from other hosts: ref → the host that exported it. */
+  readonly collected: Readonly<Record<string, string>>
   /** Module name → its directory, to resolve `puppet:///modules/NAME/...` sources. */
   readonly modules: Readonly<Record<string, string>>
   /** The directories modules were searched in, in order. */
@@ -99,6 +107,8 @@ export function readCompileResult(raw: unknown): CompileResult {
       edges: c.edges as CatalogEdge[],
     },
     collections: Array.isArray(raw.collections) ? (raw.collections as Collection[]) : [],
+    realized: Array.isArray(raw.realized) ? raw.realized.map(String) : [],
+    collected: isObj(raw.collected) ? (raw.collected as Record<string, string>) : {},
     modules: isObj(raw.modules) ? (raw.modules as Record<string, string>) : {},
     modulepath: Array.isArray(raw.modulepath) ? raw.modulepath.map(String) : [],
   }

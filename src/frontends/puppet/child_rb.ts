@@ -3,11 +3,16 @@
  * once, then answers one JSON request a line on stdin with one JSON reply a line on stdout, until
  * stdin ends:
  *
- * - `{"id", "op": "compile", "manifest" | "code", "facts"?, "refreshFacts"?}` compiles a catalog
- *   the way `puppet apply` does, without a server: facts from Facter (resolved once, again on
- *   `refreshFacts`) unless given. Replies `{"id", "ok": true, "ms", "catalog", "collections",
- *   "modules", "modulepath", "logs"}`. Exported resources stay in the catalog (`exported: true`);
- *   `<<| |>>` collections are recorded by a storeconfigs backend that collects nothing.
+ * - `{"id", "op": "compile", "manifest" | "code", "facts"?, "refreshFacts"?, "exported"?}` compiles
+ *   a catalog the way `puppet apply` does, without a server: facts from Facter (resolved once, again
+ *   on `refreshFacts`) unless given. Replies `{"id", "ok": true, "ms", "catalog", "collections",
+ *   "realized", "collected", "modules", "modulepath", "logs"}`. Exported resources stay in the
+ *   catalog (`exported: true`); `realized` lists those of them that the manifest also collects
+ *   itself (Puppet applies them here too), `collected` the host of each resource collected from
+ *   another host, and each collection what it `found` (`[ref, host]` pairs). A storeconfigs backend records each `<<| |>>` collection and
+ *   answers it, as PuppetDB would, from `exported`: the resources other hosts exported, each
+ *   `{"host", "type", "title", "tags", "parameters", "sensitive_parameters"?, "file"?, "line"?}`,
+ *   matched by type and by the query (`==`, `!=`, `and`, `or` on `title`, `tag` and parameters).
  * - `{"id", "op": "apply", "type", "title", "params", "sensitive"?, "noop"?, "refresh"?}` applies
  *   that one resource in a catalog of its own, like `puppet resource TYPE TITLE k=v`, and replies
  *   `{"id", "ok": true, "insync", "changed", "failed", "events", "logs"}`.
@@ -37,10 +42,52 @@ rescue LoadError => e
   exit 3
 end
 
-# Puppet's log messages, collected per request.
+# Puppet's log messages, collected per request; the collections a compile met, and the resources
+# other hosts exported, which answer them.
 module MgmtChild
   LOGS = []
-  COLLECTIONS = []
+  COLLECTIONS = {} # [type, query] => { 'type', 'query', 'found' => [[ref, host], ...] }
+  EXPORTED = []
+  COLLECTED = {} # ref => the host that exported it
+
+  # PuppetDB's reading of a collection's query (its 'filter'): nil matches everything.
+  def self.match?(q, r)
+    return true if q.nil?
+    lhs, op, rhs = q
+    case op
+    when 'and' then match?(lhs, r) && match?(rhs, r)
+    when 'or' then match?(lhs, r) || match?(rhs, r)
+    when '==' then equal?(lhs, rhs, r)
+    when '!=' then !equal?(lhs, rhs, r)
+    else raise Puppet::ParseError, "operator #{op} is not supported in a query of exported resources"
+    end
+  end
+
+  def self.equal?(field, value, r)
+    value = value.to_s if value.is_a?(Puppet::Resource)
+    case field
+    when 'tag' then Array(value).all? { |t| (r['tags'] || []).include?(t.to_s.downcase) }
+    when 'title' then r['title'] == value
+    else
+      v = (r['parameters'] || {})[field]
+      v == value || (v.is_a?(Array) && v.include?(value))
+    end
+  end
+
+  # An exported resource as the collection's scope takes it, named for duplicate checks as
+  # PuppetDB's terminus does (host|type|title).
+  def self.resource(r, scope)
+    sensitive = r['sensitive_parameters'] || []
+    data = Puppet::Pops::Serialization::FromDataConverter.convert(r['parameters'] || {})
+    params = data.map do |name, value|
+      value = Puppet::Pops::Types::PSensitiveType::Sensitive.new(value) if sensitive.include?(name)
+      Puppet::Parser::Resource::Param.new(name: name, value: value, source: scope.source)
+    end
+    res = Puppet::Parser::Resource.new(r['type'], r['title'], parameters: params, scope: scope,
+                                       file: r['file'], line: r['line'])
+    res.collector_id = "#{r['host']}|#{r['type']}|#{r['title']}"
+    res
+  end
 end
 
 Puppet::Util::Log.newdesttype :mgmtchild do
@@ -50,13 +97,19 @@ Puppet::Util::Log.newdesttype :mgmtchild do
   end
 end
 
-# The storeconfigs backend: it records each '<<| |>>' collection and collects nothing.
+# The storeconfigs backend: it records each '<<| |>>' collection and answers it from the resources
+# other hosts exported (mgmt reads them from its world and passes them with the compile request).
 class Puppet::Resource::Mgmtcollect < Puppet::Indirector::Code
-  desc 'Records exported-resource collections for mgmt; collects nothing.'
+  desc 'Answers exported-resource collections from what mgmt passed in.'
   def search(request)
-    q = { 'type' => request.key.to_s, 'query' => request.options[:filter] }
-    MgmtChild::COLLECTIONS << q unless MgmtChild::COLLECTIONS.include?(q)
-    []
+    type = request.key.to_s
+    filter = request.options[:filter]
+    found = MgmtChild::EXPORTED.select { |r| r['type'].to_s.casecmp?(type) && MgmtChild.match?(filter, r) }
+    pairs = found.map { |r| [MgmtChild.resource(r, request.options[:scope]), r['host']] }
+    pairs.each { |res, host| MgmtChild::COLLECTED[res.ref] = host }
+    refs = pairs.map { |res, host| [res.ref, host] }
+    MgmtChild::COLLECTIONS[[type, filter]] = { 'type' => type, 'query' => filter, 'found' => refs }
+    pairs.map(&:first)
   end
 end
 
@@ -97,6 +150,8 @@ end
 def compile(req)
   Puppet.lookup(:environments).clear_all # re-read changed code
   MgmtChild::COLLECTIONS.clear
+  MgmtChild::COLLECTED.clear
+  MgmtChild::EXPORTED.replace(req['exported'] || [])
   certname = Puppet[:certname]
   facts = facts_for(req, certname)
   Puppet[:code] = req['code'] || ''
@@ -111,7 +166,10 @@ def compile(req)
     c
   end
   $env = env
-  { 'catalog' => catalog.to_data_hash, 'collections' => MgmtChild::COLLECTIONS.dup,
+  realized = catalog.resources.select { |r| r.exported? && !r.virtual? }.map(&:ref)
+  collected = catalog.resources.map(&:ref).select { |ref| MgmtChild::COLLECTED.key?(ref) }
+  { 'catalog' => catalog.to_data_hash, 'collections' => MgmtChild::COLLECTIONS.values, 'realized' => realized,
+    'collected' => MgmtChild::COLLECTED.slice(*collected),
     'modulepath' => env.full_modulepath, 'modules' => env.modules.to_h { |m| [m.name, m.path] } }
 end
 

@@ -10,6 +10,7 @@ import { describeError, isMgmtError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { type CompileResult, readCompileResult } from './catalog.js'
 import { type PuppetChild, PuppetError, type PuppetLog } from './child.js'
+import type { PuppetExport } from './exports.js'
 import { translate } from './translate.js'
 
 /** What to compile: a manifest (a file or a directory of them) or inline code, and fixed facts. */
@@ -52,12 +53,16 @@ export function logPuppet(log: Logger, l: PuppetLog): void {
   else log.info(text)
 }
 
-/** Compiles a catalog. Throws ERR_PUPPET_COMPILE with Puppet's message (file and line), ERR_FILE_READ, ERR_PUPPET_MISSING. */
+/**
+ * Compiles a catalog; its collections (`<<| |>>`) collect from `exported`. Throws ERR_PUPPET_COMPILE
+ * with Puppet's message (file and line), ERR_FILE_READ, ERR_PUPPET_MISSING.
+ */
 export async function compileCatalog(
   child: PuppetChild,
   source: PuppetSource,
   log: Logger,
   refreshFacts = false,
+  exported: readonly PuppetExport[] = [],
 ): Promise<{ result: CompileResult; ms: number }> {
   const facts = source.factsFile ? await readFacts(source.factsFile) : undefined
   const req = {
@@ -65,6 +70,7 @@ export async function compileCatalog(
     ...(source.manifest ? { manifest: source.manifest } : { code: source.code ?? '' }),
     ...(facts ? { facts } : {}),
     refreshFacts,
+    ...(exported.length ? { exported } : {}),
   }
   try {
     const reply = await child.request(req)
@@ -100,6 +106,8 @@ export interface Built {
   readonly spec: GraphSpec
   readonly warnings: readonly string[]
   readonly secrets: readonly string[]
+  /** What each collection collected from other hosts, one line each. */
+  readonly collected: readonly string[]
   readonly result: CompileResult
   readonly ms: number
 }
@@ -109,10 +117,18 @@ export async function build(
   child: PuppetChild,
   source: PuppetSource,
   registry: Registry,
-  opts: { compile: CompileOptions; pollInterval: number; log: Logger; refreshFacts?: boolean },
+  opts: {
+    compile: CompileOptions
+    pollInterval: number
+    log: Logger
+    refreshFacts?: boolean
+    /** What other hosts exported, for the manifest's collections. */
+    exported?: readonly PuppetExport[]
+  },
 ): Promise<Built> {
-  const { result, ms } = await compileCatalog(child, source, opts.log, opts.refreshFacts)
+  const { result, ms } = await compileCatalog(child, source, opts.log, opts.refreshFacts, opts.exported)
   const t = translate(result, { kindParams: kindParamsOf(registry), pollInterval: opts.pollInterval })
   const compiled = compileGraph(t.spec, registry, opts.compile)
-  return { compiled, spec: t.spec, warnings: t.warnings, secrets: t.secrets, result, ms }
+  const { spec, warnings, secrets, collected } = t
+  return { compiled, spec, warnings, secrets, collected, result, ms }
 }

@@ -3,12 +3,13 @@
  * installed). Few and lean: each mgmt process starts one Ruby child.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
-import { runMgmt, startMgmt } from '../../testing/cli.js'
+import { type Running, runMgmt, startMgmt } from '../../testing/cli.js'
+import { startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
 import { loadYaml } from '../yaml/parse.js'
 import { which } from './child.js'
@@ -51,11 +52,15 @@ test('a config file notifies a refresh-only exec: one append on the first run, n
     assert.equal(await readFile(log, 'utf8'), 'reloaded\n')
 
     const m = startMgmt([...run, '--converged-timeout-no-exit', ...puppet])
+    const whenLog = (want: string): Promise<void> =>
+      whenContent(log, want).catch((e: Error) => {
+        throw new Error(`${e.message}\nmgmt printed:\n${m.output()}`)
+      })
     try {
       await m.waitFor(/converged/, 30_000)
       assert.equal(await readFile(log, 'utf8'), 'reloaded\n', 'the second run changed nothing')
       await save(manifest, pp(2))
-      await whenContent(log, 'reloaded\nreloaded\n')
+      await whenLog('reloaded\nreloaded\n')
       assert.equal(await readFile(conf, 'utf8'), 'version=2 role=web\n')
 
       await save(manifest, `${pp(2)}file { '/x':\n  content =>\n}\n`)
@@ -65,12 +70,81 @@ test('a config file notifies a refresh-only exec: one append on the first run, n
       // The graph still runs: the file comes back, and its change refreshes the exec again.
       await unlink(conf)
       await whenContent(conf, 'version=2 role=web\n')
-      await whenContent(log, 'reloaded\nreloaded\nreloaded\n')
+      await whenLog('reloaded\nreloaded\nreloaded\n')
     } finally {
       m.child.kill('SIGINT')
     }
     assert.equal(await m.exited, 0, m.output())
   } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+})
+
+test('two hosts on one etcd: A exports a file and a defined resource, B collects them with its query, override and refresh; an edit on A reaches B', {
+  skip,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mgmt-16-exports-'))
+  const etcd = await startEtcd()
+  const log = join(root, 'reloads.log')
+  const facts = join(root, 'facts.json')
+  const define = `define vhost($port) { file { "${root}/vhost-\${title}.conf": content => "port \${port}\\n" } }\n`
+  const manifestA = join(root, 'a.pp')
+  const ppA = (v: string, port: number): string =>
+    `${define}@@file { '${root}/motd-a': content => "a is ${v}\\n", tag => 'motd' }\n` +
+    `@@file { '${root}/other-a': content => "not for b\\n" }\n@@vhost { 'a': port => ${port} }\n`
+  const manifestB = join(root, 'b.pp')
+  const ppB =
+    `${define}File <<| tag == 'motd' |>> { mode => '0640' }\n` +
+    `Vhost <<| |>> ~> exec { 'reload': command => 'echo reloaded >> ${log}', refreshonly => true }\n`
+  const host = (h: string, manifest: string): Running =>
+    startMgmt([
+      'run',
+      '--tmp-prefix',
+      '--hostname',
+      h,
+      '--seeds',
+      etcd.clientUrl,
+      '--no-server',
+      'puppet',
+      '--facts',
+      facts,
+      manifest,
+    ])
+  const running: Running[] = []
+  try {
+    await writeFile(facts, '{}')
+    await writeFile(manifestA, ppA('up', 8080))
+    await writeFile(manifestB, ppB)
+    const a = host('a', manifestA)
+    running.push(a)
+    await a.waitFor(/exported file\[\S+motd-a\], file\[\S+other-a\], noop\[Vhost\[a\]\]/, 30_000)
+    await a.waitFor(/converged/, 30_000)
+    // Exported, not applied where it is declared.
+    await assert.rejects(stat(join(root, 'motd-a')))
+    assert.deepEqual((await etcd.keys('/_mgmt/exported/a/')).sort(), [
+      `/_mgmt/exported/a/resources/file/${root}/motd-a`,
+      `/_mgmt/exported/a/resources/file/${root}/other-a`,
+      '/_mgmt/exported/a/resources/noop/Vhost[a]',
+    ])
+
+    const b = host('b', manifestB)
+    running.push(b)
+    await whenContent(join(root, 'motd-a'), 'a is up\n')
+    assert.equal((await stat(join(root, 'motd-a'))).mode & 0o777, 0o640)
+    await whenContent(join(root, 'vhost-a.conf'), 'port 8080\n')
+    await whenContent(log, 'reloaded\n')
+    assert.match(b.output(), /`Vhost <<\| \|>>` collected Vhost\[a\] from a/)
+    await assert.rejects(stat(join(root, 'other-a')), 'not tagged motd: not collected')
+
+    await save(manifestA, ppA('up again', 8081))
+    await whenContent(join(root, 'motd-a'), 'a is up again\n')
+    await whenContent(join(root, 'vhost-a.conf'), 'port 8081\n')
+    await whenContent(log, 'reloaded\nreloaded\n')
+    for (const m of running) m.child.kill('SIGINT')
+    for (const m of running) assert.equal(await m.exited, 0, m.output())
+  } finally {
+    for (const m of running) await m.kill(2000)
+    await etcd.cleanup()
     await rm(root, { recursive: true, force: true })
   }
 })

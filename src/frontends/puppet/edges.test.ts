@@ -118,7 +118,7 @@ function twoClasses(n: number, rel: 'before' | 'notify'): Catalog {
 
 test('ordering between two big classes goes through one noop barrier; refreshes go leaf to leaf', () => {
   const opts = { kindParams: builtinKindParams, pollInterval: 0 }
-  const empty = { collections: [], modules: {}, modulepath: [] }
+  const empty = { collections: [], realized: [], collected: {}, modules: {}, modulepath: [] }
   const ordered = translate({ catalog: twoClasses(10, 'before'), ...empty }, opts).spec
   assert.equal(ordered.edges.length, 20)
   assert.ok(ordered.resources.some(r => r.kind === 'noop' && r.name === 'Class[A] -> Class[B]'))

@@ -30,6 +30,8 @@ export interface EdgeInput {
   readonly containment: Containment
   /** The vertex of a native resource, or undefined when it has none (exported). */
   vertex(ref: string): Vertex | undefined
+  /** Whether a resource is applied here: not exported, or exported and collected here too. */
+  applied(r: CatalogResource): boolean
   /** Adds a `noop` vertex named `name` (an empty container, a barrier) and returns it. */
   addNoop(name: string, origin: Origin): Vertex
   warn(message: string): void
@@ -56,7 +58,8 @@ export function relationshipEdges(input: EdgeInput): EdgeSpec[] {
     return out
   }
   for (const r of input.resources) {
-    if (r.exported) continue
+    // An exported resource's relationships travel with it, to the hosts that collect it.
+    if (!input.applied(r)) continue
     const self = refOf(r)
     for (const rel of RELATIONSHIPS)
       for (const target of refList(r.parameters?.[rel.param])) {
@@ -66,7 +69,7 @@ export function relationshipEdges(input: EdgeInput): EdgeSpec[] {
           input.warn(`${locationOf(r)}${self}: ${rel.param} ${target}: no such resource in the catalog`)
           continue
         }
-        if (t.exported) continue
+        if (!input.applied(t)) continue
         const [from, to] = rel.after ? [self, refOf(t)] : [refOf(t), self]
         const sources = ends(from, origin)
         const targets = ends(to, origin)

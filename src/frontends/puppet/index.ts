@@ -2,15 +2,19 @@
  * The Puppet frontend: a manifest (or inline code) compiled by Puppet in a persistent child
  * process, translated in TypeScript into mgmt's graph, and run by the same engine as YAML graphs.
  * The manifest and the module path are watched; an edit compiles again and applies the difference.
+ * A manifest that collects exported resources (`<<| |>>`) collects what other hosts exported to
+ * this one, and compiles again when that changes (`exports.ts`).
  */
 import { stat } from 'node:fs/promises'
 import type { CompileOptions } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { describeError, formatPath, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import type { World } from '../../world/world.js'
 import type { Frontend } from '../frontend.js'
 import type { PuppetSettings } from './child.js'
 import { type Built, build, type PuppetSource, sourceName } from './compiler.js'
+import { OthersExports, type PuppetExport } from './exports.js'
 import { leasePuppet, setFallbackSettings } from './pool.js'
 import { graphYaml } from './print.js'
 import { followManifest, type WatchedPath } from './watch.js'
@@ -40,19 +44,61 @@ function watchedPaths(o: PuppetOptions, first: Built, manifestDir: boolean): Wat
   return paths
 }
 
-function buildWith(o: PuppetOptions, registry: Registry, compile: CompileOptions, log: Logger) {
+function buildWith(
+  o: PuppetOptions,
+  registry: Registry,
+  compile: CompileOptions,
+  log: Logger,
+  live?: { readonly world?: World; readonly signal: AbortSignal },
+) {
   setFallbackSettings(o.settings)
   const lease = leasePuppet(o.settings, log)
-  const run = (refreshFacts = false): Promise<Built> =>
-    build(lease.child, o.source, registry, { compile, pollInterval: o.interval, log, refreshFacts })
-  return { lease, run }
+  const stopped = live?.signal ?? new AbortController().signal
+  const others = new OthersExports(live?.world, stopped, m => log.warn(m))
+  let collecting = false
+  let exported: readonly PuppetExport[] = []
+  const once = (refreshFacts: boolean): Promise<Built> =>
+    build(lease.child, o.source, registry, { compile, pollInterval: o.interval, log, refreshFacts, exported })
+  /**
+   * Compiles, the collections (if the last compile had any) from what other hosts export now.
+   * With `onlyExports`, compiles only when those exports changed, else resolves undefined.
+   */
+  const run = async (refreshFacts = false, onlyExports = false): Promise<Built | undefined> => {
+    if (collecting) {
+      const now = await others.read()
+      if (onlyExports && !now.changed) return undefined
+      exported = now.exports
+    } else if (onlyExports) return undefined
+    let b = await once(refreshFacts)
+    const collects = b.result.collections.length > 0
+    // The manifest collects from now on: once more, with what the others export.
+    if (collects && !collecting && others.available) {
+      exported = (await others.read()).exports
+      if (exported.length) b = await once(false)
+    }
+    collecting = collects
+    return b
+  }
+  return {
+    lease,
+    run: async (refreshFacts = false): Promise<Built> => (await run(refreshFacts))!,
+    rebuild: run,
+    collecting: () => collecting,
+    watchExports: (signal: AbortSignal, onChange: () => void) => others.watch(signal, onChange),
+  }
 }
 
 export function puppetFrontend(o: PuppetOptions): Frontend {
   return async ctx => {
     const log = ctx.log.child('puppet')
     const manifestDir = o.source.manifest ? await manifestIsDir(o.source.manifest) : false
-    const { lease, run } = buildWith(o, ctx.registry, ctx.compile, log)
+    const { lease, run, rebuild, collecting, watchExports } = buildWith(
+      o,
+      ctx.registry,
+      ctx.compile,
+      log,
+      ctx,
+    )
     let first: Built
     try {
       first = await run()
@@ -60,22 +106,28 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
       await lease.release()
       throw err
     }
-    ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
+    // The run may have been stopped while the compile waited for the world.
+    if (ctx.signal.aborted) void lease.release()
+    else ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
     const name = first.result.catalog.name
     log.info(
       `compiled ${sourceName(o.source)} for ${name} in ${first.ms} ms (Puppet ${lease.child.version ?? ''})`,
     )
     for (const w of first.warnings) log.warn(w)
     for (const w of first.compiled.warnings) log.warn(`${formatPath(w.path)}: ${w.message}`)
-    const live = ctx.watch || o.interval > 0
+    for (const c of first.collected) log.info(c)
+    // Exports come and go whatever `--no-watch` says, as for a YAML graph that collects.
+    const live = ctx.watch || o.interval > 0 || collecting()
     if (!live) return { first: first.compiled }
     return {
       first: first.compiled,
       later: followManifest({
         first,
-        rebuild: run,
+        rebuild,
         paths: ctx.watch ? watchedPaths(o, first, manifestDir) : [],
         interval: o.interval,
+        collecting,
+        watchExports,
         log,
         signal: ctx.signal,
       }),
@@ -95,6 +147,7 @@ export async function printGraph(
   try {
     const b = await run()
     for (const w of b.warnings) log.warn(w)
+    for (const c of b.collected) log.info(c)
     const header = ` mgmt run puppet --print-graph: ${sourceName(o.source)} for ${b.result.catalog.name}; run it with \`mgmt run yaml FILE\``
     write(graphYaml(b.spec, header, b.secrets))
   } finally {

@@ -13,11 +13,12 @@ const registry = builtinRegistry()
 function shape(g: ReturnType<typeof compileGraph>) {
   const vertices = [...g.graph.entries()].map(([id, r]) => [id, r.params, r.meta])
   const edges = [...g.graph.edges()].map(([from, to, e]) => [from, to, e.notify])
-  return { vertices: vertices.sort(), edges: edges.sort() }
+  const exports = g.exports.map(e => [e.kind, e.name, e.params, e.meta, e.to])
+  return { vertices: vertices.sort(), edges: edges.sort(), exports: exports.sort() }
 }
 
 test('the printed graph loads with the YAML frontend into the same graph', () => {
-  for (const name of ['file', 'exec', 'classes', 'defines', 'fallback']) {
+  for (const name of ['file', 'exec', 'classes', 'defines', 'fallback', 'exported', 'collected']) {
     const t = translated(name)
     const text = graphYaml(t.spec, ' header')
     const loaded = loadYaml(text, `${name}.yaml`, registry, { strict: true })

@@ -37,7 +37,10 @@ export function graphYaml(spec: GraphSpec, header: string, secrets: readonly str
     const list = resources[r.kind] ?? []
     resources[r.kind] = list
     if (dropped.length) notes.push({ kind: r.kind, index: list.length, dropped })
-    list.push({ name: r.name, ...params, ...(r.meta && Object.keys(r.meta).length ? { meta: r.meta } : {}) })
+    // An exported resource is `@@name` in YAML. Its annotations (the Puppet resource) are not
+    // printed: YAML has no place for them, so a Puppet manifest cannot collect the printed export.
+    const name = r.exported ? `@@${r.name}` : r.name
+    list.push({ name, ...params, ...(r.meta && Object.keys(r.meta).length ? { meta: r.meta } : {}) })
   }
   const edges = spec.edges.map(e => ({
     name: e.name,

@@ -30,6 +30,7 @@ test('every fixture translates into a graph this build compiles', () => {
     'refreshonly',
     'system',
     'exported',
+    'collected',
     'fallback',
   ]) {
     const t = translated(name)
@@ -224,19 +225,6 @@ test('other types go to pippet, polled at the interval; filebuckets and schedule
   )
 })
 
-test('exported resources and collections are reported, one line each, and nothing is applied for them', () => {
-  const t = translated('exported')
-  assert.deepEqual(
-    t.spec.resources.map(r => `${r.kind}[${r.name}]`),
-    ['file[/etc/local]'],
-  )
-  assert.deepEqual(t.warnings, [
-    'exported resources (@@) are not supported yet: neither applied here nor exported: File[/etc/exported]',
-    "collecting exported resources (<<| |>>) is not supported yet: `File <<| tag == 'web' |>>` collected nothing",
-    'collecting exported resources (<<| |>>) is not supported yet: `User <<| |>>` collected nothing',
-  ])
-})
-
 test('each resource carries the file and line of its declaration, for located errors', () => {
   const t = translated('refreshonly')
   assert.deepEqual(t.res('exec', 'reload-app').origin, [
@@ -264,7 +252,7 @@ test('a value mgmt rejects is an error that names the manifest, the line and the
     ],
   }
   const t = translate(
-    { catalog, collections: [], modules: {}, modulepath: [] },
+    { catalog, collections: [], realized: [], collected: {}, modules: {}, modulepath: [] },
     { kindParams: builtinKindParams, pollInterval: 0 },
   )
   assert.equal(t.spec.resources[1]?.kind, 'pippet', 'a command as a list goes to Puppet')

@@ -6,6 +6,10 @@
  * kind it maps to is registered and every param it sets has a meaning there, otherwise through the
  * `pippet` fallback, which Puppet itself applies. Containers (stages, classes, defined resources)
  * are flattened (`edges.ts`). Everything that is not mapped is reported, once per type and reason.
+ *
+ * Exported resources (`@@`) are translated the same way and marked exported, with the Puppet
+ * resource as their annotation (`exports.ts`); those the manifest collects itself are applied here
+ * too. Resources collected from other hosts are in the catalog already (Puppet collected them).
  */
 
 import type { GraphSpec, ResourceSpec } from '../../engine/compile.js'
@@ -13,6 +17,7 @@ import type { Origin } from '../../engine/compiled.js'
 import { type CatalogResource, type Collection, type CompileResult, locationOf, refOf } from './catalog.js'
 import { Containment } from './containment.js'
 import { relationshipEdges } from './edges.js'
+import { annotationsOf } from './exports.js'
 import { RefIndex } from './refs.js'
 import {
   bool,
@@ -39,6 +44,8 @@ export interface Translation {
   readonly warnings: readonly string[]
   /** The values of `Sensitive()` params: never to be printed. */
   readonly secrets: readonly string[]
+  /** What each exported-resource collection collected from other hosts, one line each. */
+  readonly collected: readonly string[]
 }
 
 /** The fallback kind, and the metaparams it does not pass to Puppet. */
@@ -79,33 +86,69 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     noops.add(name)
     return v
   }
+  const realized = new Set(result.realized)
   for (const r of catalog.resources) {
     const ref = refOf(r)
-    if (containment.isContainer(ref)) continue
+    const from = result.collected[ref]
+    const origin = [`${from === undefined ? '' : `exported by ${from}: `}${locationOf(r)}${ref}`]
+    const container = containment.isContainer(ref)
+    const vertex = (): Vertex => vertexOf(r, opts, ctx, notes, inherited.get(ref))
     if (r.exported) {
-      notes.add('exported resources (@@) are not supported yet: neither applied here nor exported', ref)
+      const e = exportedSpec(r, origin, container, realized.has(ref), vertex)
+      resources.push(e.spec)
+      if (e.applied) vertices.set(ref, e.applied)
       continue
     }
-    const v = vertexOf(r, opts, ctx, notes, inherited.get(ref))
+    if (container) continue
+    const v = vertex()
     vertices.set(ref, v)
-    resources.push({ ...v, origin: [`${locationOf(r)}${ref}`] })
+    resources.push({ ...v, origin })
   }
   const edges = relationshipEdges({
     resources: catalog.resources,
     index,
     containment,
     vertex: ref => vertices.get(ref),
+    applied: r => !r.exported || realized.has(refOf(r)),
     addNoop,
     warn: m => notes.add(m),
   })
-  for (const c of result.collections)
-    notes.add(
-      `collecting exported resources (<<| |>>) is not supported yet: \`${collectionText(c)}\` collected nothing`,
-    )
   const secrets = catalog.resources.flatMap(r =>
     (r.sensitive_parameters ?? []).flatMap(k => list(r.parameters?.[k]).map(String)),
   )
-  return { spec: { name: catalog.name || 'puppet', resources, edges }, warnings: notes.lines(), secrets }
+  return {
+    spec: { name: catalog.name || 'puppet', resources, edges },
+    warnings: notes.lines(),
+    secrets,
+    collected: result.collections.map(collectedLine),
+  }
+}
+
+/** `` `File <<| tag == 'web' |>>` collected File[/etc/a] from h1, File[/etc/b] from h2 ``. */
+function collectedLine(c: Collection): string {
+  const found = c.found ?? []
+  const what = found.length ? found.map(([ref, host]) => `${ref} from ${host}`).join(', ') : 'nothing'
+  return `\`${collectionText(c)}\` collected ${what}`
+}
+
+/**
+ * An `@@` resource: exported, with the Puppet resource as its annotation, and applied here too
+ * when the manifest collects it itself (`realized`). A defined resource is evaluated where it is
+ * collected: to mgmt, it is a `noop`.
+ */
+function exportedSpec(
+  r: CatalogResource,
+  origin: Origin,
+  container: boolean,
+  realized: boolean,
+  vertex: () => Vertex,
+): { spec: ResourceSpec; applied?: Vertex } {
+  const annotations = annotationsOf(r)
+  if (container)
+    return { spec: { kind: 'noop', name: refOf(r), params: {}, exported: true, annotations, origin } }
+  const v = vertex()
+  if (!realized) return { spec: { ...v, exported: true, annotations, origin } }
+  return { spec: { ...v, meta: { ...v.meta, export: ['*'] }, annotations, origin }, applied: v }
 }
 
 /** A native resource's vertex: mapped, a `noop`, or the fallback. */

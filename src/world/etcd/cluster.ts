@@ -5,14 +5,15 @@
  *   whose data is already under `<prefix>/etcd/`);
  * - with seeds, it joins that cluster: as a member (MemberAdd, then its own server started to
  *   join the others) while the cluster has fewer members than the ideal size, else (or with
- *   `--no-server`) as a client only;
+ *   `--no-server`) as a client only; one host at a time (a lock in etcd), so that hosts started
+ *   together (remote hosts with `--detach`) each name every member when their server starts;
  * - on leaving, a member removes itself first (so the others keep their quorum) and stops its
  *   server; the last member keeps its data for the next start.
  */
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Etcd3, IMember } from 'etcd3'
+import { type Etcd3, EtcdLockFailedError, type IMember, type Namespace } from 'etcd3'
 import { describeError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { etcdClient, reach, say, sleep } from './client.js'
@@ -35,6 +36,11 @@ export interface ClusterOptions {
   readonly idealClusterSize: number
   /** The etcd binary. */
   readonly etcdBinary: string
+  /**
+   * Members will be on other hosts (remote hosts joining with `--detach`), though this host's peer
+   * URLs are on loopback: keep etcd's network timing.
+   */
+  readonly spansHosts?: boolean
 }
 
 /** The etcd world of a cluster: it is formed or joined when the world gets ready, left when it closes. */
@@ -45,6 +51,7 @@ export function clusterWorld(opts: ClusterOptions): EtcdWorld {
     log: opts.log,
     endpoints: signal => cluster.start(signal),
     afterClose: () => cluster.leave(),
+    peerUrls: () => cluster.peerUrls,
   })
 }
 
@@ -62,6 +69,11 @@ class Cluster {
     this.#dir = join(opts.prefix, 'etcd')
   }
 
+  /** This host's server's peer URLs, while it runs one. */
+  get peerUrls(): readonly string[] | undefined {
+    return this.#server ? this.#o.serverUrls : undefined
+  }
+
   /** Forms or joins the cluster; resolves with the client URLs to use. */
   async start(signal: AbortSignal): Promise<readonly string[]> {
     const o = this.#o
@@ -76,12 +88,19 @@ class Cluster {
     const admin = etcdClient(o.seeds)
     this.#admin = admin
     await reach(admin, o.seeds, this.#log, signal)
+    const as = await joining(admin, this.#log, signal, () => this.#enter(admin, signal))
+    return as === 'member' ? this.#member() : o.seeds
+  }
+
+  /** Joins (or rejoins) as a member, or stays a client; with the join lock held. */
+  async #enter(admin: Etcd3, signal: AbortSignal): Promise<'member' | 'client'> {
+    const o = this.#o
     const members = (await admin.cluster.memberList({})).members
     const mine = members.find(m => m.name === o.hostname)
     if (mine && existsSync(join(this.#dir, 'data', 'member'))) {
       this.#log.info(`rejoining the cluster as member ${o.hostname}`)
       await this.#serve('existing', initialCluster(members, mine.ID, o.hostname), signal)
-      return this.#member()
+      return 'member'
     }
     if (mine) {
       this.#log.info(`removing the stale member ${o.hostname} (its data is gone)`)
@@ -92,10 +111,10 @@ class Cluster {
       this.#log.info(
         `the cluster has ${others.length} members (ideal size ${o.idealClusterSize}): joining as a client`,
       )
-      return o.seeds
+      return 'client'
     }
     await this.#join(admin, signal)
-    return this.#member()
+    return 'member'
   }
 
   /**
@@ -141,6 +160,7 @@ class Cluster {
       state,
       log: this.#log,
       signal,
+      ...(o.spansHosts ? { networkTiming: true } : {}),
     })
     this.#log.info(`serving clients on ${o.clientUrls.join(', ')}, peers on ${o.serverUrls.join(', ')}`)
   }
@@ -202,6 +222,56 @@ class Cluster {
     const n = remain === undefined ? '' : ` (${remain} member${remain === 1 ? ' remains' : 's remain'})`
     this.#log.info(`left the cluster${n}`)
     await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+  }
+}
+
+/**
+ * Runs `fn` holding the cluster's join lock (`/_mgmt/join`, under a lease): one host joins at a
+ * time. A new member's server must name every member when it starts, so a host added meanwhile
+ * by another (both seeing the other's add, or not) would make it refuse to start.
+ */
+async function joining<T>(admin: Etcd3, log: Logger, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  const ns = admin.namespace('/_mgmt/')
+  let said = false
+  for (;;) {
+    signal.throwIfAborted()
+    const lock = ns.lock('join').ttl(JOIN_LOCK_TTL)
+    try {
+      await lock.acquire()
+    } catch (err) {
+      if (!(err instanceof EtcdLockFailedError)) throw err
+      if (!said) log.info('another host is joining the cluster: waiting for it')
+      said = true
+      await released(ns, signal)
+      continue
+    }
+    try {
+      return await fn()
+    } finally {
+      await lock.release().catch(() => {})
+    }
+  }
+}
+
+/** Seconds a host that died while joining holds the others back. */
+const JOIN_LOCK_TTL = 30
+
+/** Resolves once the join lock is free (its key deleted, or gone already); rejects on abort. */
+async function released(ns: Namespace, signal: AbortSignal): Promise<void> {
+  const w = await ns.watch().key('join').create()
+  try {
+    // Looked at once the watch is there, so that a release in between is not missed.
+    if (!(await ns.get('join').exists())) return
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      w.once('delete', () => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      })
+    })
+  } finally {
+    await w.cancel().catch(() => {})
   }
 }
 

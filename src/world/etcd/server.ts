@@ -1,14 +1,16 @@
 /**
  * A managed etcd server: the `etcd` binary (Debian package `etcd-server`) as a child process. It
  * is started with its data in a directory of its own, waited for until it says it serves client
- * requests (its own log line: no polling), and stopped with TERM, then KILL. Its log goes to a
- * file beside the data (and, with `--debug`, to mgmt's debug log).
+ * requests (its own log line: no polling), and stopped with TERM, then KILL, or by the kernel when
+ * mgmt dies without stopping it. Its log goes to a file beside the data (and, with `--debug`, to
+ * mgmt's debug log).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { describeError, errCode, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { which } from '../../util/which.js'
 
 export interface EtcdServerOptions {
   /** The etcd binary: a name on PATH or a path. */
@@ -27,6 +29,8 @@ export interface EtcdServerOptions {
   readonly log: Logger
   /** Aborting it gives up waiting for the server (it is stopped). */
   readonly signal?: AbortSignal
+  /** Keep etcd's own timing even when every peer URL is on loopback (members will join from afar). */
+  readonly networkTiming?: boolean
 }
 
 /** What etcd prints once it serves clients. */
@@ -76,10 +80,19 @@ export class EtcdServer {
       // One host's exports go in one transaction; a deploy carries its files.
       '--max-txn-ops=4096',
       '--max-request-bytes=16777216',
-      ...timing(o.peerUrls),
+      ...(o.networkTiming ? [] : timing(o.peerUrls)),
     ]
     o.log.debug(`starting ${o.binary} ${args.join(' ')}`)
-    const child = spawn(o.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    const binary = await which(o.binary)
+    if (!binary) throw new MgmtError('ERR_ETCD_MISSING', { binary: o.binary })
+    // The server goes with mgmt, even when mgmt is killed outright (setpriv, from util-linux, asks the
+    // kernel to send it TERM then); it would otherwise hold the ports against the next start.
+    const setpriv = await which('setpriv')
+    const child = setpriv
+      ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', binary, ...args], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
+      : spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     const server = new EtcdServer(child, o.log)
     const file = createWriteStream(o.logFile, { flags: 'a', mode: 0o600 })
     try {

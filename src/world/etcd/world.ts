@@ -41,6 +41,16 @@ export interface EtcdWorldOptions {
   readonly leaseTtl?: number
   /** Runs at the end of close(), once this host is unregistered (leave the cluster). */
   readonly afterClose?: () => Promise<void>
+  /** The peer URLs of this host's own etcd server, when it runs one (a cluster's member). */
+  readonly peerUrls?: () => readonly string[] | undefined
+}
+
+/** How this host reaches the cluster: what a host it configures over SSH is tunnelled to. */
+export interface EtcdEndpoints {
+  /** The client URLs this host talks to (its own server's, or the seeds). */
+  readonly clientUrls: readonly string[]
+  /** Its own server's peer URLs, when it is a member. */
+  readonly peerUrls?: readonly string[]
 }
 
 const NS = '/_mgmt/'
@@ -56,6 +66,7 @@ export class EtcdWorld implements World {
   readonly #closing = new AbortController()
   readonly #subs = new Set<Sub>()
   #client: Etcd3 | undefined
+  #endpoints: readonly string[] = []
   #ns: Namespace | undefined
   #ready: Promise<void> | undefined
   #watcher: Watcher | undefined
@@ -76,6 +87,13 @@ export class EtcdWorld implements World {
   ready(): Promise<void> {
     this.#ready ??= this.#connect()
     return this.#ready
+  }
+
+  /** Where this host reaches the cluster, once connected. */
+  async endpoints(): Promise<EtcdEndpoints> {
+    await this.ready()
+    const peerUrls = this.#opts.peerUrls?.()
+    return { clientUrls: this.#endpoints, ...(peerUrls ? { peerUrls } : {}) }
   }
 
   // --- strings ------------------------------------------------------------------------------
@@ -241,6 +259,7 @@ export class EtcdWorld implements World {
     const e = this.#opts.endpoints
     const endpoints = typeof e === 'function' ? await e(signal) : e
     signal.throwIfAborted()
+    this.#endpoints = endpoints
     const client = etcdClient(endpoints)
     this.#client = client
     const ns = client.namespace(NS)

@@ -12,6 +12,7 @@
  * (a clock, a watched file) return their first value: this stage evaluates a program once.
  */
 import type { Catchable } from '../errors.js'
+import type { Outside } from '../run/outside.js'
 import type { Span } from '../source.js'
 import type { FuncType, Type } from '../types.js'
 import type { McFunc, Value } from '../values.js'
@@ -33,6 +34,8 @@ export interface Host {
   readonly env: Readonly<Record<string, string | undefined>>
   /** Where `local.vardir` makes its directories. */
   readonly varDir?: string
+  /** The world and the kept values, as far as fetched (`run/outside.ts`); absent: an empty world. */
+  readonly outside?: Outside
 }
 
 /** The module a call was written in, for `deploy.*`. */

@@ -1,8 +1,9 @@
 /**
  * Builtins that read shared or host-local state (`world`, `value`, `local`, `util`) and the demo
- * packages (`example`, `test`). The cluster (etcd) and the local value store are not wired to the
- * language yet, so the world and value functions return what an empty world holds (no key, no
- * hosts, no value ready); a program still type-checks and runs, and sees that state.
+ * packages (`example`, `test`). The world and value functions read through the host's `outside`
+ * (`run/outside.ts`: the world as the run shares it, and what `value` resources keep); without
+ * one (`mgmt check`, the conformance runner) they see an empty world: no key, no export, no value
+ * ready.
  */
 
 import { networkInterfaces, tmpdir } from 'node:os'
@@ -11,27 +12,47 @@ import { LangError } from '../errors.js'
 import { prune, T } from '../types.js'
 import { McMap, McStruct, type Value, zeroValue } from '../values.js'
 import type { Builtin } from './builtin.js'
+import { fromJson } from './text.js'
 
 const struct = (o: Record<string, Value>): McStruct => new McStruct(new Map(Object.entries(o)))
 
 export const worldPackage: Record<string, Builtin> = {
   getval: {
     sig: 'func(key str) struct{value str; exists bool}',
-    run: () => struct({ value: '', exists: false }),
+    run: ([key], ctx) => {
+      const v = ctx.host.outside?.string(key as string)
+      return struct({ value: v ?? '', exists: v !== undefined })
+    },
   },
-  kvlookup: { sig: 'func(namespace str) map{str: str}', run: () => new McMap() },
+  kvlookup: {
+    sig: 'func(namespace str) map{str: str}',
+    run: ([ns], ctx) => new McMap(Object.entries(ctx.host.outside?.map(ns as string) ?? {})),
+  },
+  // Hosts are elected by `schedule` resources, a kind this version does not have: nobody is.
   schedule: { sig: 'func(namespace str) []str', run: () => [] },
 }
 
 export const worldCollectPackage: Record<string, Builtin> = {
-  res: { sig: 'func(kind str) []struct{name str; host str}', run: () => [] },
+  res: {
+    sig: 'func(kind str) []struct{name str; host str}',
+    run: ([kind], ctx) =>
+      (ctx.host.outside?.exports() ?? [])
+        .filter(r => r.kind === kind)
+        .map(r => struct({ name: r.name, host: r.host })),
+  },
 }
 
+/** What a `value` resource keeps, as the call's type; not ready when there is none or it has another type. */
 const getter = (type: string): Builtin => ({
   sig: `func(key str) struct{value ${type}; ready bool}`,
-  run: (_a, ctx) => {
+  run: ([key], ctx) => {
     const out = prune(ctx.sig.out)
     const valueType = out.k === 'struct' ? out.fields[0]!.type : T.str
+    const kept = ctx.host.outside?.value(key as string)
+    if (kept)
+      try {
+        return struct({ value: fromJson(kept.value, valueType, false), ready: true })
+      } catch {}
     return struct({ value: zeroValue(valueType), ready: false })
   },
 })

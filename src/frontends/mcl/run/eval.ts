@@ -6,9 +6,12 @@
  * when the left fails. A catchable error flows like a value until `<|>` catches it; one that
  * reaches a resource is fatal, reported where it arose.
  *
- * The result is what the statements produced: resources (one per name) and edges.
+ * The result is what the statements produced: resources (one per name) and edges. A `collect`
+ * statement produces one resource per export it names (from the world, through the host's
+ * `outside`), the statement's fields and metaparams over the exported ones.
  */
 
+import type { CollectedResource } from '../../../world/world.js'
 import type { AliasInst, Env, IncludeInst, IRBlock, IRExpr, IRStmt } from '../check/ir.js'
 import { Catchable, isCatchable, LangError } from '../errors.js'
 import type { Host } from '../funcs/builtin.js'
@@ -41,6 +44,15 @@ export interface ResOut {
   readonly fields: Map<string, { value: Value; span: Span }>
   readonly meta: Map<string, { value: Value; span: Span }>
   readonly edges: { property: string; kind: string; names: string[]; span: Span }[]
+  /** A collected resource: what was exported, under its fields and metaparams. */
+  readonly base?: Collected
+}
+
+/** An exported resource as collected: its raw params and metaparams, and the host that exported it. */
+export interface Collected {
+  readonly params: Readonly<Record<string, unknown>>
+  readonly meta: Readonly<Record<string, unknown>>
+  readonly host: string
 }
 
 /** An edge statement's halves, with their names computed. */
@@ -322,9 +334,8 @@ export class Evaluator {
   }
 
   private res(s: IRStmt & { k: 'res' }, frame: Frame): void {
-    // Collecting needs the world (exported resources of other hosts), not wired yet: nothing to collect.
-    if (s.node.collect) return
-    const names = this.names(s.name, frame)
+    const collected = s.node.collect ? this.collected(s, frame) : []
+    const names = s.node.collect ? [] : this.names(s.name, frame)
     const fields = new Map<string, { value: Value; span: Span }>()
     const meta = new Map<string, { value: Value; span: Span }>()
     const edges: ResOut['edges'] = []
@@ -352,6 +363,25 @@ export class Evaluator {
     }
     for (const name of names)
       this.resources.push({ kind: s.node.kind, name, span: s.node.span, fields, meta, edges })
+    for (const r of collected) {
+      const base = { params: r.params, meta: r.meta ?? {}, host: r.host }
+      this.resources.push({ kind: s.node.kind, name: r.name, span: s.node.span, fields, meta, edges, base })
+    }
+  }
+
+  /** The exports a `collect` statement names: by name from any host, or by name and host. */
+  private collected(s: IRStmt & { k: 'res' }, frame: Frame): readonly CollectedResource[] {
+    const v = this.sink(s.name, frame)
+    const wanted = (Array.isArray(v) ? v : [v]).map(x =>
+      x instanceof McStruct
+        ? { name: x.get('name') as string, host: x.get('host') as string }
+        : { name: x as string },
+    )
+    return (this.host.outside?.exports() ?? []).filter(
+      r =>
+        r.kind === s.node.kind &&
+        wanted.some(w => w.name === r.name && (w.host === undefined || w.host === r.host)),
+    )
   }
 }
 

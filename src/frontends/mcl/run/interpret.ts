@@ -4,14 +4,17 @@
  * as their zero value, unless the field may be left undefined), else the second is an error;
  * hidden resources (`Meta:hidden`) stay separate vertices. Edges join every vertex of each named
  * (kind, name); an edge to a resource that does not exist is an error, as is a receiving param
- * with two senders or a hidden sender. The graph must have no cycle.
+ * with two senders or a hidden sender. The graph must have no cycle. A collected resource is its
+ * exported params under the fields its `collect` statement sets.
  */
+
+import { stableJson } from '../../../world/world.js'
 import { LangError } from '../errors.js'
 import { metaRangeProblem } from '../meta.js'
 import type { Kind, Schemas } from '../schema/schema.js'
 import type { Span } from '../source.js'
 import { keyOf, toPlain, type Value, zeroValue } from '../values.js'
-import type { EdgeOut, Output, ResOut } from './eval.js'
+import type { Collected, EdgeOut, Output, ResOut } from './eval.js'
 
 export interface LangResource {
   readonly kind: string
@@ -22,6 +25,14 @@ export interface LangResource {
   readonly meta: Readonly<Record<string, unknown>>
   readonly hidden: boolean
   readonly span: Span
+  /** A collected resource: the export it came from (its metaparams are in `meta` already). */
+  readonly base?: Collected
+}
+
+/** A resource's params for the engine: the collected ones, then its fields. */
+export function plainParams(r: LangResource): Record<string, unknown> {
+  const own = [...r.fields].map(([k, f]) => [k, toPlain(f.value)] as const)
+  return { ...(r.base?.params ?? {}), ...Object.fromEntries(own) }
 }
 
 export interface LangEdge {
@@ -70,7 +81,7 @@ export function interpret(out: Output, schemas: Schemas): LangGraph {
       visible.set(key, res)
       continue
     }
-    if (schemas.get(r.kind)?.merges) {
+    if (schemas.get(r.kind)?.merges && !prev.base && !res.base) {
       const merged = merge(prev, res, schemas)
       if (typeof merged === 'string')
         throw new LangError('interpret', `incompatible duplicate resource \`${key}\` found: ${merged}`, [
@@ -175,7 +186,7 @@ function build(r: ResOut, schemas: Schemas): LangResource {
     const problem = fieldProblem(kind, name, f.value)
     if (problem) throw new LangError('interpret', `error building resource: ${problem}`, [f.span])
   }
-  const meta: Record<string, unknown> = {}
+  const meta: Record<string, unknown> = { ...(r.base?.meta ?? {}) }
   for (const [name, m] of r.meta) {
     const plain = toPlain(m.value)
     const problem = typeof plain === 'number' ? metaRangeProblem(name, plain) : undefined
@@ -187,7 +198,8 @@ function build(r: ResOut, schemas: Schemas): LangResource {
     throw new LangError('interpret', `${id(r.kind, r.name)} did not Validate: the Res name starts with a $`, [
       r.span,
     ])
-  return { kind: r.kind, name: r.name, fields: r.fields, meta, hidden, span: r.span }
+  const out = { kind: r.kind, name: r.name, fields: r.fields, meta, hidden, span: r.span }
+  return r.base ? { ...out, base: r.base } : out
 }
 
 const goRanges: Readonly<Record<string, readonly [bigint, bigint]>> = {
@@ -229,6 +241,16 @@ export function differs(a: LangResource, b: LangResource, schemas: Schemas): str
     (a.fields.get('comparefail')?.value === true || b.fields.get('comparefail')?.value === true)
   )
     return 'the CompareFail is true'
+  const why = a.base || b.base ? paramsDiffer(a, b) : fieldsDiffer(a, b, kind)
+  if (why) return why
+  const metaKeys = new Set([...Object.keys(a.meta), ...Object.keys(b.meta)])
+  for (const k of metaKeys)
+    if (JSON.stringify(a.meta[k]) !== JSON.stringify(b.meta[k])) return `the meta param ${k} differs`
+  return undefined
+}
+
+/** Which field differs (an unset field counts as its zero value, unless it may be left undefined). */
+function fieldsDiffer(a: LangResource, b: LangResource, kind: Kind | undefined): string | undefined {
   for (const name of new Set([...a.fields.keys(), ...b.fields.keys()])) {
     const f = kind?.fields.get(name)
     const dflt = (): string | undefined => (f && !f.optional ? keyOf(zeroValue(f.type)) : undefined)
@@ -239,9 +261,14 @@ export function differs(a: LangResource, b: LangResource, schemas: Schemas): str
         ? 'the contents of Content differ'
         : `the ${f?.display ?? name} differs`
   }
-  const metaKeys = new Set([...Object.keys(a.meta), ...Object.keys(b.meta)])
-  for (const k of metaKeys)
-    if (JSON.stringify(a.meta[k]) !== JSON.stringify(b.meta[k])) return `the meta param ${k} differs`
+  return undefined
+}
+
+/** Which param differs, for a collected resource (its exported params are raw values). */
+function paramsDiffer(a: LangResource, b: LangResource): string | undefined {
+  const [x, y] = [plainParams(a), plainParams(b)]
+  for (const k of new Set([...Object.keys(x), ...Object.keys(y)]))
+    if (stableJson(x[k]) !== stableJson(y[k])) return `the ${k} differs`
   return undefined
 }
 
