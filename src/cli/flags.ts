@@ -11,6 +11,8 @@ export interface RunFlags {
   tmpPrefix?: boolean
   watch: boolean
   noop?: boolean
+  /** Unknown keys are warnings (`--lenient`); obsolete keys are errors (`--strict`). */
+  lenient?: boolean
   strict?: boolean
   sema: number
   convergedTimeout: number
@@ -93,6 +95,16 @@ function ancestors(cmd: Command): Command[] {
   for (let c = cmd.parent; c; c = c.parent) out.push(c)
   return out
 }
+
+/** `--lenient`: unknown keys in a graph are warnings (they are errors by default). */
+export const lenientFlag = (): Option =>
+  flag('--lenient', 'unknown keys in the graph are warnings (and ignored), not errors', 'LENIENT').conflicts(
+    'strict',
+  )
+
+/** `--strict`: obsolete keys of the original are errors too (unknown keys always are, unless --lenient). */
+export const strictFlag = (): Option =>
+  flag('--strict', 'obsolete keys of the original are errors too, not warnings', 'STRICT')
 
 /** A list of URLs (`http://host:port`), separated by commas, spaces or semicolons. */
 export const urls =
@@ -190,7 +202,8 @@ export function addRunFlags(run: Command): void {
         .argParser(int('--sema'))
         .default(0),
     )
-    .addOption(flag('--strict', 'unknown or obsolete keys are errors, not warnings', 'STRICT'))
+    .addOption(lenientFlag())
+    .addOption(strictFlag())
     .addOption(
       flag(
         '--converged-timeout <s>',

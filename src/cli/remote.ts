@@ -31,7 +31,12 @@ export async function openRemotes(flags: RunFlags, log: Logger): Promise<Remotes
     throw new MgmtError('ERR_USAGE', {
       reason: `remote runs nested ${flags.depth} deep: is a host listed under itself?`,
     })
-  const compile: CompileOptions = { strict: flags.strict, noop: flags.noop, sema: flags.sema }
+  const compile: CompileOptions = {
+    strict: flags.strict,
+    lenient: flags.lenient,
+    noop: flags.noop,
+    sema: flags.sema,
+  }
   const registry = builtinRegistry()
   const plans = await loadRemoteFiles(flags.remote, registry, compile)
   await programBundle()
@@ -60,6 +65,7 @@ export async function openRemotes(flags: RunFlags, log: Logger): Promise<Remotes
     flags: {
       noop: flags.noop,
       strict: flags.strict,
+      lenient: flags.lenient,
       sema: flags.sema,
       debug: flags.debug,
       watch: flags.watch,

@@ -114,6 +114,7 @@ export async function runGraphs(
           // One cache for the source's reloads: an edit re-parses only the resources it touched.
           compile: {
             strict: flags.strict,
+            lenient: flags.lenient,
             noop: flags.noop,
             sema: flags.sema,
             noAutoEdges: !flags.autoedges,

@@ -38,6 +38,9 @@ export interface RunOptions {
   /** State directory; by default a temporary one, removed at the end. */
   readonly prefix?: string
   readonly noop?: boolean
+  /** Unknown keys are warnings, not errors. */
+  readonly lenient?: boolean
+  /** Obsolete keys of the original are errors, not warnings. */
   readonly strict?: boolean
   /** Seconds idle before converged; the run ends then unless `convergedTimeoutNoExit`. Default -1: never. */
   readonly convergedTimeout?: number
@@ -93,7 +96,12 @@ export function run(
 /** Like run, with a handle to stop it. The first graph must be valid: it rejects otherwise. */
 export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunOptions = {}): RunHandle {
   const log = opts.log === 'silent' ? silentLogger : (opts.log ?? createLogger('info'))
-  const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop, cache: new CompileCache() }
+  const compileOpts: CompileOptions = {
+    strict: opts.strict,
+    lenient: opts.lenient,
+    noop: opts.noop,
+    cache: new CompileCache(),
+  }
   const registry = builtinRegistry()
   const events = new EngineEvents(err => log.error(`an event listener threw: ${describeError(err)}`))
   if (opts.onEvent) events.on('*', opts.onEvent)

@@ -51,8 +51,18 @@ const messages = {
   ERR_YAML_SYNTAX: (d: { file: string; line: number; col: number; reason: string }) =>
     `${d.file}:${d.line}:${d.col}: ${d.reason}`,
   ERR_YAML_TOO_LARGE: (d: { file: string; reason: string }) => `${d.file}: refused: ${d.reason}`,
-  ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
-    `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
+  ERR_YAML_INVALID: (d: {
+    file: string
+    problems: readonly string[]
+    /** The same problems with their line and column apart, for JSON logs. */
+    located?: readonly {
+      file: string
+      line?: number
+      col?: number
+      path: string
+      message: string
+    }[]
+  }) => `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
   ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
   ERR_INOTIFY_LIMIT: (d: {
     path: string
