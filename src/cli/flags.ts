@@ -11,6 +11,10 @@ export interface RunFlags {
   tmpPrefix?: boolean
   watch: boolean
   noop?: boolean
+  /** Show what a real run changes, in detail (a file's content as a diff). */
+  diff?: boolean
+  /** Exit 0 nothing changed, 2 changes, 4 failures, 6 both (as Puppet's `--detailed-exitcodes`). */
+  detailedExitcodes?: boolean
   /** Unknown keys are warnings (`--lenient`); obsolete keys are errors (`--strict`). */
   lenient?: boolean
   strict?: boolean
@@ -193,6 +197,20 @@ export function addRunFlags(run: Command): void {
     )
     .addOption(flag('--no-watch', 'do not watch the graph file for changes', 'NO_WATCH'))
     .addOption(flag('--noop', 'change nothing; show what would change', 'NOOP'))
+    .addOption(
+      flag(
+        '--diff',
+        "show what a real run changes: a file's content as a unified diff (secrets hidden)",
+        'DIFF',
+      ),
+    )
+    .addOption(
+      flag(
+        '--detailed-exitcodes',
+        'exit 0: nothing changed, 2: changes (with --noop: pending), 4: failures, 6: both; 1: the graph did not load',
+        'DETAILED_EXITCODES',
+      ),
+    )
     .addOption(
       flag(
         '--sema <n>',

@@ -32,6 +32,16 @@ import { checkClusterFlags, clustered, isClusterError, openWorld } from './world
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
+/** With `--detailed-exitcodes` (as Puppet): bits for changes and failures; 1 when nothing ran. */
+export const EXIT_CHANGES = 2
+export const EXIT_FAILURES = 4
+
+/**
+ * The exit code of a usage error or an invalid graph (`code`, EXIT_USAGE) with `--detailed-exitcodes`:
+ * 1 there (2 means "changes"); any other code is returned as it is.
+ */
+export const detailed = (code: number, on: boolean | undefined): number =>
+  on && code === EXIT_USAGE ? EXIT_FAILURE : code
 
 export function addRunCommand(program: Command): void {
   const run = program.command('run').description('run a graph and keep the system in its state')
@@ -132,7 +142,7 @@ export async function runGraphs(
           },
         })
       : undefined
-    if (typeof opened === 'number') return opened
+    if (typeof opened === 'number') return detailed(opened, flags.detailedExitcodes)
     if (stopWatching.signal.aborted) return EXIT_OK
     return await runOpened(flags, {
       opened,
@@ -195,7 +205,7 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     log.error(err.message)
     return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
       ? EXIT_FAILURE
-      : EXIT_USAGE
+      : detailed(EXIT_USAGE, flags.detailedExitcodes)
   }
   const run = start(opened ? stream(opened) : new Graph('empty'), {
     hostname: o.hostname,
@@ -203,6 +213,7 @@ async function runOpened(flags: RunFlags, o: Opened): Promise<number> {
     world: o.world,
     log,
     noop: flags.noop,
+    diff: flags.diff,
     convergedTimeout: flags.convergedTimeout,
     convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
     convergedStatusFile: flags.convergedStatusFile,
@@ -253,16 +264,17 @@ async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<G
   }
 }
 
+/**
+ * The exit code of a run (the engine logged the recap line): 1 when a resource or a remote host
+ * failed or running work was cancelled, else 0; with `--detailed-exitcodes`, 2 for changes (with
+ * --noop: pending changes), 4 for failures, 6 for both.
+ */
 function report(result: RunResult, flags: RunFlags, log: Logger, failedHosts: readonly string[]): number {
-  const verb = flags.noop ? 'would have changed' : 'changed'
-  log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
   if (failedHosts.length)
     log.error(`${plural(failedHosts.length, 'remote host')} failed: ${failedHosts.join(', ')}`)
-  if (result.failed.length) {
-    log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
-    return EXIT_FAILURE
-  }
-  return failedHosts.length ? EXIT_FAILURE : EXIT_OK
+  const failed = result.failed.length > 0 || failedHosts.length > 0 || result.cancelled > 0
+  if (flags.detailedExitcodes) return (result.changed > 0 ? EXIT_CHANGES : 0) | (failed ? EXIT_FAILURES : 0)
+  return failed ? EXIT_FAILURE : EXIT_OK
 }
 
 /**

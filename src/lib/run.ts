@@ -38,6 +38,8 @@ export interface RunOptions {
   /** State directory; by default a temporary one, removed at the end. */
   readonly prefix?: string
   readonly noop?: boolean
+  /** Log what a real run changes in detail: a file's new content as a diff (secrets never shown). */
+  readonly diff?: boolean
   /** Unknown keys are warnings, not errors. */
   readonly lenient?: boolean
   /** Obsolete keys of the original are errors, not warnings. */
@@ -121,7 +123,17 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
       const first = await stream.next()
-      if (ends.aborted) return { reason: 'shutdown', checked: 0, changed: 0, failed: [] }
+      if (ends.aborted)
+        return {
+          reason: 'shutdown',
+          resources: 0,
+          checked: 0,
+          changed: 0,
+          failed: [],
+          failures: [],
+          skipped: [],
+          cancelled: 0,
+        }
       const r = new Runner({ ...opts, registry, hostname, prefix, log, world, events })
       runner = r
       exchange.attach(r.engine.converger)

@@ -60,7 +60,16 @@ test('the progress line: after half a second of work, redrawn, under the log lin
     p.writeLine('12:00:00.000 file[c]: created')
     assert.deepEqual(out, [ERASE, '12:00:00.000 file[c]: created\n', 'converging graph g: 2/3 resources'])
     out.length = 0
-    p.apply({ type: 'idle', time: 0, resources: 3, checks: 3, changes: [], failed: [], afterCommit: true })
+    p.apply({
+      type: 'idle',
+      time: 0,
+      resources: 3,
+      checks: 3,
+      changes: [],
+      failed: [],
+      skipped: [],
+      afterCommit: true,
+    })
     assert.deepEqual(out, [ERASE], 'erased')
     mock.timers.tick(10_000)
     p.writeLine('later')

@@ -233,18 +233,26 @@ async function fileTarget(r: Run, key: string): Promise<Target> {
 const written = (t: Target): string =>
   t.st ? 'content updated' : t.link ? 'replaced the symlink with a file' : 'created'
 
-async function logDiff(r: Run, t: Target, want: Buffer, sensitive: boolean): Promise<void> {
-  const verb = t.st ? 'would update content' : 'would create with content'
-  if (sensitive) {
-    r.ctx.log.info(`${verb} (sensitive content changed)`)
-    return
-  }
+/** What a write of `want` changes, as a unified diff; `applied`: said of a real write (`--diff`). */
+async function describeDiff(
+  r: Run,
+  t: Target,
+  want: Buffer,
+  sensitive: boolean,
+  applied = false,
+): Promise<string> {
+  const verb = applied
+    ? t.st
+      ? 'updated content'
+      : 'created with content'
+    : t.st
+      ? 'would update content'
+      : 'would create with content'
+  if (sensitive) return `${verb} (sensitive content changed)`
   const have = t.st ? await readNoFollow((await r.act()).at) : EMPTY
-  if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0)) {
-    r.ctx.log.info(`${verb} (${have.length} -> ${want.length} bytes)`)
-    return
-  }
-  r.ctx.log.info(`${verb}:\n${unifiedDiff(have.toString(), want.toString(), r.target).trimEnd()}`)
+  if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0))
+    return `${verb} (${have.length} -> ${want.length} bytes)`
+  return `${verb}:\n${unifiedDiff(have.toString(), want.toString(), r.target).trimEnd()}`
 }
 
 /** Makes the file hold `bytes`. */
@@ -258,11 +266,13 @@ async function syncBytes(
   const t = await fileTarget(r, key)
   if (t.st && (await contentEquals(r.target, t.st.size, bytes, sha))) return true
   if (!r.apply) {
-    await logDiff(r, t, bytes, sensitive)
+    r.ctx.log.info(await describeDiff(r, t, bytes, sensitive))
     return false
   }
+  // --diff: the diff is worked out before the write, and logged in place of the usual line.
+  const diff = r.ctx.diff ? await describeDiff(r, t, bytes, sensitive, true) : undefined
   await writeAtomic(r.target, { bytes }, await attrsFor(r, t.st), (await r.act()).write)
-  r.ctx.log.info(written(t))
+  r.ctx.log.info(diff ?? written(t))
   return false
 }
 
@@ -302,7 +312,7 @@ async function copyOne(r: Run, src: string): Promise<boolean> {
   const t = await fileTarget(r, 'source')
   if (t.st && t.st.size === sst.size && (await filesEqual(src, r.target))) return true
   if (!r.apply) {
-    if (sst.size <= DIFF_MAX) await logDiff(r, t, await readFile(src), false)
+    if (sst.size <= DIFF_MAX) r.ctx.log.info(await describeDiff(r, t, await readFile(src), false))
     else r.ctx.log.info(`would copy ${src}`)
     return false
   }
