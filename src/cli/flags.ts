@@ -25,6 +25,8 @@ export interface RunFlags {
   maxRuntime: number
   debug?: boolean
   logFormat: LogFormat
+  /** Text timestamps with the date. */
+  logDates?: boolean
   prometheus?: boolean
   prometheusListen: ListenAddress
   graphviz?: string
@@ -300,6 +302,7 @@ export function addRunFlags(run: Command): void {
         .choices(['text', 'json'])
         .default('text'),
     )
+    .addOption(flag('--log-dates', 'text log lines start with the date, not only the time', 'LOG_DATES'))
   addObserveFlags(run)
 }
 

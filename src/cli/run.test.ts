@@ -227,7 +227,10 @@ edges:
   const r = await runMgmt([...once, 'yaml', file])
   assert.equal(r.code, 1, r.output)
   assert.match(r.output, /exec\[bad\]: error: command `\/bin\/false` exited with code 1/)
-  assert.match(r.output, /error: converged: 2 resources, 0 changed, 1 failed \(exec\[bad\]\), 1 skipped \(exec\[after\]\)/)
+  assert.match(
+    r.output,
+    /error: converged: 2 resources, 0 changed, 1 failed \(exec\[bad\]\), 1 skipped \(exec\[after\]\)/,
+  )
   assert.equal(existsSync(join(root, 'after')), false)
 })
 
@@ -241,7 +244,7 @@ test('yaml-change1: saving the graph file applies the change; an invalid edit ke
     await whenContent(f, 'hello\n')
     await writeFile(file, text('goodbye').replaceAll('@', root))
     await whenContent(f, 'goodbye\n')
-    await m.waitFor(/graph swap: 0 kept, 1 changed, 0 added, 0 removed/)
+    await m.waitFor(/graph swap: 0 kept, 1 changed \(file\[f\]\), 0 added, 0 removed/)
     await writeFile(file, 'graph: g\nresources: {file: [{name: f, state: maybe}]}\n')
     await m.waitFor(/keeping the running graph/)
     await writeFile(f, 'drift')

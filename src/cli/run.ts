@@ -12,7 +12,7 @@ import { type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
-import { isMgmtError, MgmtError } from '../util/errors.js'
+import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import {
@@ -104,7 +104,9 @@ export async function runGraphs(
   const progress = terminalProgress(flags)
   const log = createLogger(flags.debug ? 'debug' : 'info', {
     format: flags.logFormat,
-    write: progress && (line => progress.writeLine(line)),
+    dates: flags.logDates,
+    color: flags.logFormat !== 'json' && process.stderr.isTTY === true && !process.env.NO_COLOR,
+    write: progress && ((line, level) => progress.writeLine(line, level)),
   })
   const prefix = flags.tmpPrefix
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
@@ -259,7 +261,7 @@ async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<G
     return await frontend(ctx)
   } catch (err) {
     if (!isMgmtError(err) || isClusterError(err)) throw err
-    ctx.log.error(err.message)
+    logError(ctx.log, err)
     return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
   }
 }

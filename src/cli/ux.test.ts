@@ -162,7 +162,10 @@ edges:
   await writeFile(join(root, 'conf'), 'a=1\nb=1\n')
   const r = await runMgmt([...once, '--diff', 'yaml', file])
   assert.equal(r.code, 0, r.output)
-  assert.match(r.output, /file\[conf\]: updated content:\n.*\n.*\n@@ .* @@\n-a=1\n\+a=2\n b=1/)
+  assert.match(
+    r.output,
+    /file\[conf\]: updated content:\n.* file\[conf\]: --- .*\n.*\n.* file\[conf\]: @@ .* @@\n.* file\[conf\]: -a=1\n.* file\[conf\]: \+a=2\n/,
+  )
   assert.match(r.output, /file\[secret\]: created with content \(sensitive content changed\)/)
   const secret = await readFile(join(root, 'secret'), 'utf8')
   assert.equal(secret.length, 12)
@@ -199,5 +202,67 @@ test('`-` reads the graph from standard input', async () => {
     input: 'graph: g\nresources:\n  noop: [{name: n, x: 1}]\n',
   })
   assert.equal(bad.code, 2)
-  assert.match(bad.output, /^  <stdin>:3:\d+: resources\.noop\[0\]\.x: unknown parameter/m)
+  assert.match(bad.output, /^ {2}<stdin>:3:\d+: resources\.noop\[0\]\.x: unknown parameter/m)
+})
+
+test('--log-format json: parseable lines with kind, name, code, file, line, col; one object per problem', async () => {
+  const { file } = await graph(
+    'graph: g\nresources:\n  exec:\n  - {name: two, cmd: "printf \'a\\\\nb\\\\n\'", shell: /bin/sh}\n',
+  )
+  const r = await runMgmt([...once, '--log-format', 'json', 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  const objs = r.output
+    .trim()
+    .split('\n')
+    .map(l => JSON.parse(l) as Record<string, unknown>)
+  const out = objs.find(o => typeof o.msg === 'string' && o.msg.startsWith('exited 0'))
+  assert.equal(out?.kind, 'exec')
+  assert.equal(out?.name, 'two')
+  assert.equal(out?.msg, 'exited 0, output:\n  a\n  b')
+  const { file: bad } = await graph(
+    'graph: g\nresources:\n  noop:\n  - {name: n, mdoe: 1}\n  fiel: [{name: f}]\n',
+  )
+  const b = await runMgmt([...once, '--log-format', 'json', 'yaml', bad])
+  assert.equal(b.code, 2)
+  const problems = b.output
+    .trim()
+    .split('\n')
+    .map(l => JSON.parse(l) as Record<string, unknown>)
+  assert.deepEqual(
+    problems.map(({ time: _t, ...p }) => p),
+    [
+      {
+        level: 'error',
+        msg: 'unknown parameter',
+        code: 'ERR_YAML_INVALID',
+        file: bad,
+        line: 4,
+        col: 21,
+        path: 'resources.noop[0].mdoe',
+      },
+      {
+        level: 'error',
+        msg: 'no resource kind `fiel` available (did you mean `file`?)',
+        code: 'ERR_YAML_INVALID',
+        file: bad,
+        line: 5,
+        col: 10,
+        path: 'resources.fiel[0]',
+      },
+    ],
+  )
+})
+
+test("text logs: a command's output keeps the prefix on every line; quotes without a shell are warned of; no colour off a terminal", async () => {
+  const { file } = await graph(`graph: g
+resources:
+  exec:
+  - {name: two, cmd: "printf 'a\\\\nb\\\\n'", shell: /bin/sh}
+  - {name: quoted, cmd: "echo 'hi there'"}
+`)
+  const r = await runMgmt([...once, 'yaml', file])
+  assert.equal(r.code, 0, r.output)
+  assert.match(r.output, /exec\[two\]: exited 0, output:\n\S+ exec\[two\]: {3}a\n\S+ exec\[two\]: {3}b\n/)
+  assert.match(r.output, /exec\[quoted\]: warn: `cmd` has quotes but no shell is set/)
+  assert.ok(!r.output.includes('\x1b['), 'no colour off a terminal')
 })

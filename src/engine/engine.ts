@@ -59,6 +59,16 @@ export interface Failure {
   readonly error: unknown
 }
 
+/** Resources named in a graph-swap line, per list; the rest are counted. */
+const SWAP_NAMED = 3
+
+/** `2 changed (file[a], exec[b])`, `10 added (file[a], file[b], file[c], and 7 more)`, `0 removed`. */
+function named(ids: readonly string[], what: string): string {
+  if (!ids.length) return `0 ${what}`
+  const more = ids.length - SWAP_NAMED
+  return `${ids.length} ${what} (${ids.slice(0, SWAP_NAMED).join(', ')}${more > 0 ? `, and ${more} more` : ''})`
+}
+
 function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
   const hit = m.get(key)
   if (hit !== undefined) return hit
@@ -342,11 +352,14 @@ export class Engine implements WorkerHost {
       this.#reskip()
       for (const w of created) if (w) w.start()
       if (swap) {
-        const changed = removed.filter(w => next.has(w.id)).length
+        const changed = removed.filter(w => next.has(w.id)).map(w => w.id)
+        const gone = removed.filter(w => !next.has(w.id)).map(w => w.id)
+        const replaced = new Set(changed)
+        const fresh = added.filter(r => !replaced.has(r.id)).map(r => r.id)
         const kept = next.size - added.length
         this.#opts.log.info(
-          `graph swap: ${kept} kept, ${changed} changed, ${added.length - changed} added, ` +
-            `${removed.length - changed} removed (${(performance.now() - started).toFixed(1)} ms)`,
+          `graph swap: ${kept} kept, ${named(changed, 'changed')}, ${named(fresh, 'added')}, ` +
+            `${named(gone, 'removed')} (${(performance.now() - started).toFixed(1)} ms)`,
         )
       }
     } finally {

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
+import { idName } from '../util/ids.js'
 import { sweepTemps, tempName } from '../util/tempfile.js'
 import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
@@ -407,7 +408,11 @@ async function checkOwner(r: Run): Promise<boolean> {
   const uid = ids.uid ?? st.uid
   const gid = ids.gid ?? st.gid
   if (st.uid === uid && st.gid === gid) return true
-  const what = [st.uid !== uid && `owner ${st.uid} -> ${uid}`, st.gid !== gid && `group ${st.gid} -> ${gid}`]
+  // Said with names: `owner root (0) -> www-data (33)`.
+  const what = [
+    st.uid !== uid && `owner ${await idName('passwd', st.uid)} -> ${await idName('passwd', uid)}`,
+    st.gid !== gid && `group ${await idName('group', st.gid)} -> ${await idName('group', gid)}`,
+  ]
     .filter(Boolean)
     .join(', ')
   if (!r.apply) {

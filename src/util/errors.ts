@@ -210,6 +210,34 @@ export function isAbortError(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError'
 }
 
+/**
+ * Logs an error with its code and location apart (for JSON logs); an invalid graph gives one message
+ * per problem there, each with its file, line and column. `suffix` ends the message (text) or the
+ * last one (JSON).
+ */
+export function logError(
+  log: {
+    readonly structured?: boolean
+    error(
+      msg: string,
+      fields?: { code?: string; file?: string; line?: number; col?: number; path?: string },
+    ): void
+  },
+  err: unknown,
+  suffix = '',
+): void {
+  if (isMgmtError(err, 'ERR_YAML_INVALID') && log.structured && err.details.located?.length) {
+    for (const { message, ...at } of err.details.located) log.error(message, { code: err.code, ...at })
+    if (suffix) log.error(suffix.trim(), { code: err.code, file: err.details.file })
+    return
+  }
+  const msg = `${describeError(err)}${suffix}`
+  if (isMgmtError(err, 'ERR_YAML_SYNTAX')) {
+    const { file, line, col } = err.details
+    log.error(msg, { code: err.code, file, line, col })
+  } else log.error(msg, errCode(err) ? { code: errCode(err) } : undefined)
+}
+
 /** A one-line-per-cause description of an error chain, for logs. */
 export function describeError(e: unknown): string {
   const parts: string[] = []

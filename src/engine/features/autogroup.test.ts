@@ -139,7 +139,7 @@ test('live swaps of grouped resources: a member added, edited or removed takes e
       ['print[p2]'],
     )
     assert.ok(
-      log.lines.some(l => /graph swap: 0 kept, 1 changed, 0 added, 0 removed/.test(l)),
+      log.lines.some(l => /graph swap: 0 kept, 1 changed \(print\[p1\]\), 0 added, 0 removed/.test(l)),
       log.lines.join('\n'),
     )
   } finally {

@@ -41,7 +41,7 @@ test('a config file notifies a refresh-only exec: one append on the first run, n
     assert.equal(noop.code, 0, noop.output)
     assert.match(
       noop.output,
-      /file\[\S+app.conf\]: would create with content:\n(.*\n)*\+version=1 role=web\n/,
+      /file\[\S+app.conf\]: would create with content:\n(.*\n)*.*: \+version=1 role=web\n/,
     )
     assert.equal(await readFile(conf, 'utf8').catch(() => 'absent'), 'absent')
 

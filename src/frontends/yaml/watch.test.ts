@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { builtinRegistry } from '../../resources/index.js'
 import { type Running, startMgmt } from '../../testing/cli.js'
 import { watchedLogger } from '../../testing/logs.js'

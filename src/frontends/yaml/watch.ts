@@ -14,9 +14,9 @@
  * reads it at once.
  */
 import { lstat, readFile, readlink } from 'node:fs/promises'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { join, resolve, sep } from 'node:path'
-import { describeError, errCode } from '../../util/errors.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describeError, errCode, logError } from '../../util/errors.js'
 import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import type { YamlGraph } from './parse.js'
@@ -171,7 +171,7 @@ export async function followYamlFile(
           g = load(text)
         } catch (err) {
           // Any failure, not only an invalid graph: the running graph stays whatever happened.
-          log.error(`${describeError(err)}\n  (keeping the running graph)`)
+          logError(log, err, '\n  (keeping the running graph)')
           continue
         }
         for (const m of g.messages) log.warn(m)
