@@ -1,14 +1,14 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { EventEmitter } from 'node:events'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { homedir, hostname as osHostname, tmpdir } from 'node:os'
+import { hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CompileCache, type Compiled } from '../engine/compile.js'
 import type { RunResult } from '../engine/runner.js'
 import type { Frontend, FrontendContext, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
-import { type RunHandle, start } from '../lib/run.js'
+import { defaultPrefix, type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
@@ -76,11 +76,6 @@ export function addRunCommand(program: Command): void {
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
-
-function defaultPrefix(): string {
-  if (process.getuid?.() === 0) return '/var/lib/mgmt/'
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mgmt')
-}
 
 async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   yield s.first
