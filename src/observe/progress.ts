@@ -14,8 +14,8 @@ import type { LogLevel } from '../util/logger.js'
 
 /** A first graph this large converges quietly on a terminal. */
 export const QUIET_FROM = 100
-/** A text log line of a resource: `hh:mm:ss.mmm [date] kind[name]: ...`. */
-const RESOURCE_LINE = /^(?:\x1b\[[0-9;]*m)?[\d:. -]+ [^\s[\]:]+\[[^\]]*\]: /
+/** A text log line of a resource, `hh:mm:ss.mmm [date] kind[name]: ...` (info lines are never coloured). */
+const RESOURCE_LINE = /^[\d:. -]+ [^\s[\]:]+\[[^\]]*\]: /
 
 /** Work shorter than this shows no progress, ms. */
 const SHOW_AFTER_MS = 500
