@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -265,4 +265,40 @@ resources:
   assert.match(r.output, /exec\[two\]: exited 0, output:\n\S+ exec\[two\]: {3}a\n\S+ exec\[two\]: {3}b\n/)
   assert.match(r.output, /exec\[quoted\]: warn: `cmd` has quotes but no shell is set/)
   assert.ok(!r.output.includes('\x1b['), 'no colour off a terminal')
+})
+
+test('errors name the real problem: a user mgmt cannot switch to, a group it cannot set', async t => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root, to run mgmt as another user')
+    return
+  }
+  // Outside the test's private (0700) directory, so that `daemon` can reach it.
+  const root = await mkdtemp(join(tmpdir(), 'mgmt-t11-daemon-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  await chmod(root, 0o777)
+  const file = join(root, 'g.yaml')
+  await writeFile(
+    file,
+    `graph: g\nresources:\n  exec:\n  - {name: e, cmd: "true", user: nobody}\n  file:\n  - {name: f, path: "${root}/f", state: exists, group: root}\n`,
+  )
+  await chmod(file, 0o644)
+  // The file is daemon's: only its group is wrong, and daemon is not in group root.
+  await writeFile(join(root, 'f'), '')
+  await chown(join(root, 'f'), 1, 1)
+  // mgmt as the unprivileged `daemon` (uid 1, no supplementary groups).
+  const r = await runMgmt([...once, 'yaml', file], {
+    via: ['setpriv', '--reuid=1', '--regid=1', '--clear-groups', '--'],
+    env: { HOME: root },
+  })
+  assert.equal(r.code, 1, r.output)
+  assert.match(r.output, /exec\[e\]: error: cannot switch to user nobody: mgmt is not running as root/)
+  assert.match(
+    r.output,
+    new RegExp(`file\\[f\\]: error: cannot set group root \\(0\\) on ${root}/f: not a member`),
+  )
+  assert.doesNotMatch(
+    r.output,
+    /mgmt-tmp|EPERM/,
+    'the managed path and the cause, never a temporary name or a bare code',
+  )
 })

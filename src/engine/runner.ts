@@ -77,6 +77,8 @@ export class Runner {
   /** Ends the watch of the other hosts' convergence. */
   readonly #cluster = new AbortController()
   readonly #summary: ConvergeSummary
+  /** This host's convergence was said while the others' is awaited (once per converge). */
+  #waitSaid = false
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts
@@ -140,6 +142,7 @@ export class Runner {
         .then(() => appendFile(file, `${converged}\n`))
         .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
     if (converged) this.#summary.converged()
+    else this.#waitSaid = false
     this.#opts.world
       .setConverged(converged)
       .catch(err => this.#opts.log.warn(`cannot publish the converged state: ${describeError(err)}`))
@@ -157,7 +160,15 @@ export class Runner {
     }
     if (!this.engine.converger.converged) return
     const others = [...states].filter(([h]) => h !== this.#opts.hostname)
-    if (!others.every(([, c]) => c)) return
+    const waiting = others.filter(([, c]) => !c).map(([h]) => h)
+    if (waiting.length) {
+      if (!this.#waitSaid)
+        this.#opts.log.info(
+          `converged here; waiting for the cluster: ${waiting.join(', ')} not converged yet`,
+        )
+      this.#waitSaid = true
+      return
+    }
     if (others.length) this.#opts.log.info(`the cluster converged: ${others.length + 1} hosts`)
     this.#end?.('converged')
   }

@@ -295,7 +295,12 @@ test('noop changes nothing and logs a unified diff, the mode and what it would c
   assert.equal(await modeOf(f), 0o644)
   const diff = h.logs.find(l => l.includes('would update content'))
   assert.ok(diff, h.logs.join('\n'))
-  assert.ok(diff.includes(`--- ${f}\n+++ ${f}\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c`), diff)
+  // Every line of it carries the resource's prefix.
+  const at = `file[${f}]: `
+  assert.ok(
+    diff.includes(`${at}--- ${f}\n${at}+++ ${f}\n${at}@@ -1,3 +1,3 @@\n${at} a\n${at}-b\n${at}+B\n${at} c`),
+    diff,
+  )
   assert.ok(h.logs.includes(`file[${f}]: would set mode 0644 -> 0600`))
 
   const g = join(dir, 'g')

@@ -420,10 +420,34 @@ async function checkOwner(r: Run): Promise<boolean> {
     return false
   }
   const { at } = await r.act()
-  if (p.symlink) await lchown(at, uid, gid)
-  else await chownNoFollow(at, uid, gid)
+  try {
+    if (p.symlink) await lchown(at, uid, gid)
+    else await chownNoFollow(at, uid, gid)
+  } catch (e) {
+    if (errCode(e) === 'EPERM') throw await chownRefused(r.target, st, uid, gid)
+    throw e
+  }
   r.ctx.log.info(what)
   return false
+}
+
+/**
+ * Why the system refused a chown, in words: only root gives a file away, and a group can only be
+ * set by its member (`cannot set group root on /x: not a member`).
+ */
+async function chownRefused(path: string, st: Stats, uid: number, gid: number): Promise<Error> {
+  const euid = process.geteuid?.() ?? 0
+  if (st.uid !== uid && euid !== 0)
+    return new Error(
+      `cannot set owner ${await idName('passwd', uid)} on ${path}: mgmt is not running as root`,
+    )
+  if (st.gid !== gid && euid !== 0 && !process.getgroups?.().includes(gid))
+    return new Error(`cannot set group ${await idName('group', gid)} on ${path}: not a member`)
+  if (euid !== 0 && st.uid !== euid)
+    return new Error(
+      `cannot change the owner or group of ${path}: it is not mgmt's, and mgmt is not running as root`,
+    )
+  return new Error(`cannot change the owner or group of ${path}: not permitted (EPERM)`)
 }
 
 async function checkMode(r: Run): Promise<boolean> {

@@ -124,10 +124,10 @@ test('an unchanged resource costs one 304 a check; a changed one reaches the fil
   const o = await origin('v1\n')
   const out = join(dir, 'etag.txt')
   const log = waitingLogger('info')
-  const h = start(
-    download(`http://127.0.0.1:${o.port}/data`, out, { prefix: tempPrefix(), interval: 0.05 }),
-    { log },
-  )
+  const h = start(download(`http://127.0.0.1:${o.port}/data`, out, { interval: 0.05 }), {
+    prefix: tempPrefix(),
+    log,
+  })
   try {
     await whenContent(out, 'v1\n')
     const first = await identity(out)
@@ -153,10 +153,10 @@ test('a 500 or a body cut short never creates the file empty and leaves it as it
   o.mode = '500'
   const out = join(dir, 'fail.txt')
   const log = waitingLogger('info')
-  const h = start(
-    download(`http://127.0.0.1:${o.port}/data`, out, { prefix: tempPrefix(), interval: 0.05 }),
-    { log },
-  )
+  const h = start(download(`http://127.0.0.1:${o.port}/data`, out, { interval: 0.05 }), {
+    prefix: tempPrefix(),
+    log,
+  })
   try {
     await log.waitFor(/http:client\[dl\]: error: GET .*: 500 Internal Server Error$/)
     await assert.rejects(stat(out), { code: 'ENOENT' }, 'not created')
