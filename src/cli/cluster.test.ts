@@ -166,7 +166,9 @@ test('--converged-timeout on a cluster exits once every live host has been conve
       'c',
       ...seeds,
       '--converged-timeout',
-      '4',
+      // Long enough for d to start and join meanwhile, even on a loaded machine: else c converges
+      // and leaves alone, before d is there to be waited for.
+      '15',
       'empty',
     ])
     running.push(c)
