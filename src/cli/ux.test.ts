@@ -279,7 +279,7 @@ test('errors name the real problem: a user mgmt cannot switch to, a group it can
   const file = join(root, 'g.yaml')
   await writeFile(
     file,
-    `graph: g\nresources:\n  exec:\n  - {name: e, cmd: "true", user: nobody}\n  file:\n  - {name: f, path: "${root}/f", state: exists, group: root}\n`,
+    `graph: g\nresources:\n  exec:\n  - {name: e, cmd: "true", user: nobody}\n  file:\n  - {name: f, path: "${root}/f", state: exists, group: root}\n  - {name: g, path: "${root}/g", state: exists, group: root}\n`,
   )
   await chmod(file, 0o644)
   // The file is daemon's: only its group is wrong, and daemon is not in group root.
@@ -295,6 +295,11 @@ test('errors name the real problem: a user mgmt cannot switch to, a group it can
   assert.match(
     r.output,
     new RegExp(`file\\[f\\]: error: cannot set group root \\(0\\) on ${root}/f: not a member`),
+  )
+  // A new file too: the write that would create it with that group is refused in the same words.
+  assert.match(
+    r.output,
+    new RegExp(`file\\[g\\]: error: cannot set group root \\(0\\) on ${root}/g: not a member`),
   )
   assert.doesNotMatch(
     r.output,

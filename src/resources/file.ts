@@ -161,7 +161,7 @@ async function checkState(r: Run): Promise<boolean> {
   }
   if (r.isDir) await makeDir(r)
   else if (!writesContent(p)) {
-    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined), (await r.act()).write)
+    await writeAs(r, undefined, { bytes: EMPTY }, await attrsFor(r, undefined))
     r.ctx.log.info('created')
   } // else the content sub-check creates the file, with its content, in one write
   return false
@@ -272,7 +272,7 @@ async function syncBytes(
   }
   // --diff: the diff is worked out before the write, and logged in place of the usual line.
   const diff = r.ctx.diff ? await describeDiff(r, t, bytes, sensitive, true) : undefined
-  await writeAtomic(r.target, { bytes }, await attrsFor(r, t.st), (await r.act()).write)
+  await writeAs(r, t.st, { bytes }, await attrsFor(r, t.st))
   r.ctx.log.info(diff ?? written(t))
   return false
 }
@@ -317,7 +317,7 @@ async function copyOne(r: Run, src: string): Promise<boolean> {
     else r.ctx.log.info(`would copy ${src}`)
     return false
   }
-  await writeAtomic(r.target, { copyOf: src }, await attrsFor(r, t.st, perm(sst)), (await r.act()).write)
+  await writeAs(r, t.st, { copyOf: src }, await attrsFor(r, t.st, perm(sst)))
   r.ctx.log.info(written(t))
   return false
 }
@@ -432,10 +432,37 @@ async function checkOwner(r: Run): Promise<boolean> {
 }
 
 /**
+ * An atomic write with the file's owner and group: a refusal to give the new file an owner or a
+ * group (EPERM) says why, in words, of the managed path.
+ */
+async function writeAs(
+  r: Run,
+  st: Stats | undefined,
+  what: Parameters<typeof writeAtomic>[1],
+  attrs: FileAttrs,
+): Promise<void> {
+  try {
+    await writeAtomic(r.target, what, attrs, (await r.act()).write)
+  } catch (e) {
+    const own = { uid: st?.uid ?? process.geteuid?.() ?? 0, gid: st?.gid ?? process.getegid?.() ?? 0 }
+    const changes =
+      (attrs.uid !== undefined && attrs.uid !== own.uid) || (attrs.gid !== undefined && attrs.gid !== own.gid)
+    if (errCode(e) === 'EPERM' && changes)
+      throw await chownRefused(r.target, own, attrs.uid ?? own.uid, attrs.gid ?? own.gid)
+    throw e
+  }
+}
+
+/**
  * Why the system refused a chown, in words: only root gives a file away, and a group can only be
  * set by its member (`cannot set group root on /x: not a member`).
  */
-async function chownRefused(path: string, st: Stats, uid: number, gid: number): Promise<Error> {
+async function chownRefused(
+  path: string,
+  st: Pick<Stats, 'uid' | 'gid'>,
+  uid: number,
+  gid: number,
+): Promise<Error> {
   const euid = process.geteuid?.() ?? 0
   if (st.uid !== uid && euid !== 0)
     return new Error(
