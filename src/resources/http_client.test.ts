@@ -158,7 +158,7 @@ test('a 500 or a body cut short never creates the file empty and leaves it as it
     log,
   })
   try {
-    await log.waitFor(/http:client\[dl\]: error: GET .*: 500 Internal Server Error$/)
+    await log.waitFor(/http:client\[dl\]: error: GET .*: 500 Internal Server Error; retry \d+ in \d+ ms$/)
     await assert.rejects(stat(out), { code: 'ENOENT' }, 'not created')
     o.mode = 'ok'
     await whenContent(out, 'good\n')
@@ -171,7 +171,7 @@ test('a 500 or a body cut short never creates the file empty and leaves it as it
     assert.equal(await identity(out), kept)
     o.mode = 'truncated'
     o.data = 'longer and newer\n'
-    await log.waitFor(/error: GET .*: the body was cut short after \d+ of 117 bytes$/)
+    await log.waitFor(/error: GET .*: the body was cut short after \d+ of 117 bytes; retry \d+ in \d+ ms$/)
     await o.answered(o.statuses.length + 1)
     assert.equal(await readFile(out, 'utf8'), 'good\n')
     assert.equal(await identity(out), kept)
