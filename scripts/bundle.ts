@@ -1,8 +1,13 @@
 /**
  * Builds `dist/mgmt.mjs`: the whole `mgmt` command in one file that Node.js runs with nothing
  * beside it (`node dist/mgmt.mjs run ...`). Remote execution copies this file to the hosts it
- * configures. `npm run build` runs this after `tsc`, from the compiled JavaScript, so the bundle
- * holds exactly the code the tests ran.
+ * configures, and the package's `mgmt` command is this file. `npm run build` runs this after `tsc`,
+ * from the compiled JavaScript, so the bundle holds exactly the code the tests ran.
+ *
+ * It builds `dist/lib.mjs` too, the library (`import { Graph, run } from 'mgmt'`) in one file with
+ * its dependencies inside but zod, which the library's types name and custom kinds use: so the
+ * package depends on zod alone, and installing it runs no install script (ssh2 and protobufjs,
+ * inside the bundles, have some).
  *
  * What a single file needs beyond a plain esbuild bundle (each plugin below says why):
  * - the CommonJS dependencies (commander, js-yaml, ssh2...) call `require` and may read
@@ -79,11 +84,17 @@ export const etcd3Protos: Plugin = {
 }
 
 async function main(): Promise<void> {
+  await bundle(join(root, 'dist', 'src', 'cli', 'main.js'), join(root, 'dist', 'mgmt.mjs'))
+  await bundle(join(root, 'dist', 'src', 'index.js'), join(root, 'dist', 'lib.mjs'), ['zod'])
+}
+
+/** `entry` and everything it imports but `external`, in one ES module. */
+async function bundle(entry: string, outfile: string, external: string[] = []): Promise<void> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }
-  const outfile = join(root, 'dist', 'mgmt.mjs')
   await build({
-    entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
+    entryPoints: [entry],
     outfile,
+    external,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -105,7 +116,7 @@ async function main(): Promise<void> {
     plugins: [lazyRequire, optionalParts, etcd3Protos],
   })
   const { size } = await stat(outfile)
-  process.stdout.write(`dist/mgmt.mjs: ${(size / 1024).toFixed(0)} KiB\n`)
+  process.stdout.write(`dist/${outfile.split('/').at(-1)}: ${(size / 1024).toFixed(0)} KiB\n`)
 }
 
 // Run by `npm run build`; imported (for its plugins) by nothing else in the build.

@@ -8,6 +8,8 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { checkLang } from '../frontends/mcl/compile.js'
 import { isLangError, toMgmtError } from '../frontends/mcl/errors.js'
+import { readStdin, STDIN } from '../frontends/yaml/index.js'
+import { loadYaml, loadYamlFile } from '../frontends/yaml/parse.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { EXIT_OK, EXIT_USAGE } from './run.js'
@@ -22,6 +24,25 @@ export interface CheckCommand {
 }
 
 export const checkCommands: readonly CheckCommand[] = [
+  {
+    name: 'yaml',
+    description: 'load and compile a YAML graph: every problem, located; nothing runs',
+    configure: cmd =>
+      cmd
+        .argument('<file>', 'the YAML graph (- reads it from standard input)')
+        .option('--lenient', 'unknown keys are warnings, not errors')
+        .option('--strict', 'obsolete keys of the original are errors too'),
+    async check([file], opts) {
+      const compile = { lenient: opts.lenient === true, strict: opts.strict === true }
+      const g =
+        file === '-'
+          ? loadYaml(await readStdin(), STDIN, builtinRegistry(), compile)
+          : await loadYamlFile(resolve(file!), builtinRegistry(), compile)
+      for (const m of g.messages) process.stderr.write(`warning: ${m}\n`)
+      const size = g.graph.size
+      return `${file === '-' ? STDIN : file}: ok (${size} resource${size === 1 ? '' : 's'})`
+    },
+  },
   {
     name: 'lang',
     description: 'parse and type-check an mcl program (a .mcl file or a module directory); nothing runs',

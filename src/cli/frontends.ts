@@ -25,8 +25,8 @@ export const frontendCommands: readonly FrontendCommand[] = [
   {
     name: 'yaml',
     description: 'run the graph in a YAML file, and re-apply it whenever the file changes',
-    configure: cmd => cmd.argument('<file>', 'the YAML graph'),
-    open: ([file]) => yamlFrontend(resolve(file!)),
+    configure: cmd => cmd.argument('<file>', 'the YAML graph (- reads it from standard input)'),
+    open: ([file]) => yamlFrontend(file === '-' ? file : resolve(file!)),
   },
   {
     name: 'lang',

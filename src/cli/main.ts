@@ -4,7 +4,12 @@ import { CommanderError } from 'commander'
 import { killAllCommands } from '../resources/exec/run.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import { program } from './program.js'
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
+import { detailed, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
+
+/** `--detailed-exitcodes` asked for, even where the flags could not be parsed. */
+const wantsDetailed = (argv: string[]): boolean =>
+  argv.includes('--detailed-exitcodes') ||
+  !['', '0', 'false', 'no', 'off'].includes((process.env.MGMT_DETAILED_EXITCODES ?? '').trim().toLowerCase())
 
 async function main(argv: string[]): Promise<number> {
   try {
@@ -12,10 +17,12 @@ async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode)
   } catch (err) {
     if (err instanceof CommanderError)
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' ? EXIT_OK : EXIT_USAGE
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed'
+        ? EXIT_OK
+        : detailed(EXIT_USAGE, wantsDetailed(argv))
     if (isMgmtError(err, 'ERR_USAGE')) {
       process.stderr.write(`mgmt: ${err.message}\n`)
-      return EXIT_USAGE
+      return detailed(EXIT_USAGE, wantsDetailed(argv))
     }
     process.stderr.write(`mgmt: ${describeError(err)}\n`)
     return EXIT_FAILURE

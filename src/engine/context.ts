@@ -26,6 +26,8 @@ export interface ContextParts {
   /** `<prefix>/engine/state`; each resource gets a directory below it. */
   stateDir: string
   watcher: PathWatcher
+  /** `--diff`: show what a real run changes in detail. */
+  diff?: boolean
   event(): void
   refresh?(): boolean
   send?(values: Readonly<Record<string, unknown>>): void
@@ -40,6 +42,7 @@ export function createContext(p: ContextParts): ResourceContext {
     name: p.name,
     hostname: p.hostname,
     debug: p.log.isDebug,
+    diff: p.diff ?? false,
     log: p.log,
     world: p.world,
     event: p.event,

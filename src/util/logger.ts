@@ -1,6 +1,9 @@
 /**
  * Logging: a small interface with prefixed children and an injectable sink. Text lines look like
- * `hh:mm:ss.mmm kind[name]: message` on stderr; `--log-format json` writes one JSON object a line.
+ * `hh:mm:ss.mmm kind[name]: message` on stderr (`dates`: the date first), warnings and errors in
+ * colour on a terminal (`color`); a message of several lines (a command's output, a diff) keeps
+ * the prefix on each. `--log-format json` writes one JSON object a line, with the resource apart
+ * (`kind`, `name`) and, where a message has them, `code`, `file`, `line`, `col` and `path`.
  * Debug output costs nothing when off: call sites that build an expensive message check
  * `log.isDebug` first.
  */
@@ -8,29 +11,56 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFormat = 'text' | 'json'
 
+/** Structured details of a message, kept apart in JSON logs (text lines already say them). */
+export interface LogFields {
+  /** The error code (`ERR_YAML_INVALID`, `ENOENT`...). */
+  readonly code?: string
+  readonly file?: string
+  readonly line?: number
+  readonly col?: number
+  /** A key path in the graph (`resources.file[0].mode`). */
+  readonly path?: string
+}
+
 export interface Logger {
   readonly isDebug: boolean
-  debug(msg: string): void
-  info(msg: string): void
-  warn(msg: string): void
-  error(msg: string): void
+  /** Lines are JSON objects: a caller with several structured items logs one message each. */
+  readonly structured?: boolean
+  debug(msg: string, fields?: LogFields): void
+  info(msg: string, fields?: LogFields): void
+  warn(msg: string, fields?: LogFields): void
+  error(msg: string, fields?: LogFields): void
   /** A logger whose lines carry `prefix` (nested prefixes join with `: `). */
   child(prefix: string): Logger
 }
 
 export interface LoggerOptions {
   format?: LogFormat
-  /** Where finished lines go; stderr by default. */
-  write?: (line: string) => void
+  /** Where finished lines go (with their level); stderr by default. */
+  write?: (line: string, level: LogLevel) => void
   /** Clock, for tests. */
   now?: () => Date
+  /** Colour warnings and errors (ANSI), for a terminal. */
+  color?: boolean
+  /** Text timestamps with the date: `2025-01-31 12:00:00.000`. */
+  dates?: boolean
 }
 
 const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
+const COLORS: Partial<Record<LogLevel, string>> = { warn: '\x1b[33m', error: '\x1b[31m', debug: '\x1b[2m' }
+const RESET = '\x1b[0m'
 
-function stamp(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0')
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0')
+
+function stamp(d: Date, dates: boolean): string {
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
+  return dates ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}` : time
+}
+
+/** `kind[name]` at the start of a prefix, apart. */
+function resourceOf(prefix: string): { kind: string; name: string } | undefined {
+  const m = /^([^[\]\s]+?)\[(.*?)\](?=: |$)/.exec(prefix)
+  return m ? { kind: m[1]!, name: m[2]! } : undefined
 }
 
 export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
@@ -38,26 +68,41 @@ export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {})
   const now = opts.now ?? (() => new Date())
   const format = opts.format ?? 'text'
   const min = order[level]
+  const dates = opts.dates ?? false
 
   const make = (prefix: string): Logger => {
-    const emit = (lvl: LogLevel, msg: string): void => {
+    const res = format === 'json' ? resourceOf(prefix) : undefined
+    const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
       if (order[lvl] < min) return
       const t = now()
       if (format === 'json') {
         write(
-          JSON.stringify({ time: t.toISOString(), level: lvl, ...(prefix ? { source: prefix } : {}), msg }),
+          JSON.stringify({
+            time: t.toISOString(),
+            level: lvl,
+            ...(prefix ? { source: prefix } : {}),
+            ...res,
+            msg,
+            ...fields,
+          }),
+          lvl,
         )
         return
       }
       const tag = lvl === 'info' ? '' : `${lvl}: `
-      write(`${stamp(t)} ${prefix ? `${prefix}: ` : ''}${tag}${msg}`)
+      const head = `${stamp(t, dates)} ${prefix ? `${prefix}: ` : ''}`
+      // Each line of a message carries the prefix, so that none of it reads as another's.
+      const body = prefix && msg.includes('\n') ? msg.replaceAll('\n', `\n${head}`) : msg
+      const color = opts.color ? COLORS[lvl] : undefined
+      write(color ? `${color}${head}${tag}${body}${RESET}` : `${head}${tag}${body}`, lvl)
     }
     return {
       isDebug: min === 0,
-      debug: msg => emit('debug', msg),
-      info: msg => emit('info', msg),
-      warn: msg => emit('warn', msg),
-      error: msg => emit('error', msg),
+      structured: format === 'json',
+      debug: (msg, f) => emit('debug', msg, f),
+      info: (msg, f) => emit('info', msg, f),
+      warn: (msg, f) => emit('warn', msg, f),
+      error: (msg, f) => emit('error', msg, f),
       child: p => make(prefix ? `${prefix}: ${p}` : p),
     }
   }
@@ -70,7 +115,7 @@ export const silentLogger: Logger = createLogger('error', { write: () => {} })
 /** A logger that keeps its lines in memory; tests read `lines`. */
 export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: string[] } {
   const lines: string[] = []
-  const log = createLogger(level, { write: l => lines.push(l.replace(/^\d\d:\d\d:\d\d\.\d{3} /, '')) })
+  const log = createLogger(level, { write: l => lines.push(l.replace(/^\d\d:\d\d:\d\d\.\d{3} /gm, '')) })
   return Object.assign(log, { lines })
 }
 
@@ -96,10 +141,11 @@ export function redacting(log: Logger, secrets: () => ReadonlySet<string>): Logg
   }
   return {
     isDebug: log.isDebug,
-    debug: msg => log.debug(clean(msg)),
-    info: msg => log.info(clean(msg)),
-    warn: msg => log.warn(clean(msg)),
-    error: msg => log.error(clean(msg)),
+    structured: log.structured,
+    debug: (msg, f) => log.debug(clean(msg), f),
+    info: (msg, f) => log.info(clean(msg), f),
+    warn: (msg, f) => log.warn(clean(msg), f),
+    error: (msg, f) => log.error(clean(msg), f),
     child: prefix => redacting(log.child(prefix), secrets),
   }
 }
