@@ -14,6 +14,11 @@
  * a remote host there is none). Modules load lazily (dynamic imports become lazily evaluated parts
  * of the one file): a run loads neither the language frontend, nor SSH, nor the etcd client.
  *
+ * It builds `dist/lib.mjs` too, the library (`import { Graph, run } from 'mgmt'`) in one plain ES
+ * module with its dependencies inside but zod, which the library's types name and custom kinds use:
+ * so the package depends on zod alone, and installing it runs no install script (ssh2 and
+ * protobufjs, inside the bundles, have some).
+ *
  * What a single file needs beyond a plain esbuild bundle (each plugin below says why):
  * - modules loaded lazily with `createRequire(import.meta.url)(name)` are rewritten to `require(name)`,
  *   which esbuild bundles (and still evaluates only when first called);
@@ -31,7 +36,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, type Plugin } from 'esbuild'
+import { type BuildOptions, build, type Plugin } from 'esbuild'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -160,31 +165,66 @@ function warmUp(bundle: string): void {
 
 async function main(): Promise<void> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }
+  await bundleCommand(pkg.version)
+  await bundleLibrary(pkg.version)
+}
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [lazyRequire, optionalParts, etcd3Protos],
+}
+
+/** `dist/mgmt.mjs` (the prologue and the program, see bundleFile) and its code cache. */
+async function bundleCommand(version: string): Promise<void> {
   const outfile = join(root, 'dist', 'mgmt.mjs')
   const built = await build({
+    ...common,
     entryPoints: [join(root, 'dist', 'src', 'cli', 'cli.js')],
     write: false,
-    bundle: true,
-    platform: 'node',
     format: 'cjs',
-    target: 'node20',
     charset: 'ascii',
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    define: { MGMT_BUNDLED_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__mgmtUrl' },
-    plugins: [lazyRequire, optionalParts, etcd3Protos],
+    define: { MGMT_BUNDLED_VERSION: JSON.stringify(version), 'import.meta.url': '__mgmtUrl' },
   })
   const code = built.outputFiles[0]!.text
   const program = `(function (exports, require, module, __filename, __dirname, __mgmtUrl) {${code}\n})`
   const id = createHash('sha256').update(program).digest('hex').slice(0, 16)
-  writeFileSync(outfile, bundleFile(id, pkg.version, program), { mode: 0o755 })
+  writeFileSync(outfile, bundleFile(id, version, program), { mode: 0o755 })
   rmSync(`${outfile}.cache`, { force: true })
   warmUp(outfile)
-  const kib = (p: string): string => `${(statSync(p).size / 1024).toFixed(0)} KiB`
   process.stdout.write(`dist/mgmt.mjs: ${kib(outfile)}, its code cache: ${kib(`${outfile}.cache`)}\n`)
 }
+
+/** `dist/lib.mjs`: the library and everything it imports but zod, in one ES module. */
+async function bundleLibrary(version: string): Promise<void> {
+  const outfile = join(root, 'dist', 'lib.mjs')
+  await build({
+    ...common,
+    entryPoints: [join(root, 'dist', 'src', 'index.js')],
+    outfile,
+    external: ['zod'],
+    format: 'esm',
+    // The CommonJS dependencies call `require` and read `__filename` and `__dirname`.
+    banner: {
+      js: [
+        "import { createRequire as __mgmtCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __mgmtFileURLToPath } from 'node:url';",
+        'const require = __mgmtCreateRequire(import.meta.url);',
+        'const __filename = __mgmtFileURLToPath(import.meta.url);',
+        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+      ].join('\n'),
+    },
+    define: { MGMT_BUNDLED_VERSION: JSON.stringify(version) },
+  })
+  process.stdout.write(`dist/lib.mjs: ${kib(outfile)}\n`)
+}
+
+const kib = (p: string): string => `${(statSync(p).size / 1024).toFixed(0)} KiB`
 
 // Run by `npm run build`; imported (for its plugins) by nothing else in the build.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()

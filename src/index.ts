@@ -27,9 +27,26 @@ export {
   type StateEvent,
   type VertexInfo,
 } from './engine/events.js'
-export type { RunResult } from './engine/runner.js'
+export {
+  defineResource,
+  type Instance,
+  type ParamsSchema,
+  type ResourceContext,
+  type ResourceDef,
+  type SendsShape,
+  untilAborted,
+} from './engine/resource.js'
+export type { RunFailure, RunResult } from './engine/runner.js'
 export { summaryLine } from './engine/summary.js'
-export { Graph, type Kind, type MetaInput, type ParamsInput, type Ref, type Sends } from './lib/graph.js'
-export { type GraphInput, type RunHandle, type RunOptions, run, start } from './lib/run.js'
+export {
+  type CustomKind,
+  Graph,
+  type Kind,
+  type MetaInput,
+  type ParamsInput,
+  type Ref,
+  type Sends,
+} from './lib/graph.js'
+export { defaultPrefix, type GraphInput, type RunHandle, type RunOptions, run, start } from './lib/run.js'
 export { type ErrorCode, isMgmtError, MgmtError } from './util/errors.js'
-export { createLogger, type Logger, memoryLogger } from './util/logger.js'
+export { createLogger, type LogFields, type Logger, memoryLogger } from './util/logger.js'

@@ -20,6 +20,31 @@ export interface CheckCommand {
 
 export const checkCommands: readonly CheckCommand[] = [
   {
+    name: 'yaml',
+    description: 'load and compile a YAML graph: every problem, located; nothing runs',
+    configure: cmd =>
+      cmd
+        .argument('<file>', 'the YAML graph (- reads it from standard input)')
+        .option('--lenient', 'unknown keys are warnings, not errors')
+        .option('--strict', 'obsolete keys of the original are errors too'),
+    async check([file], opts) {
+      const compile = { lenient: opts.lenient === true, strict: opts.strict === true }
+      // Loaded only to check (or run) a YAML graph.
+      const [{ readStdin, STDIN }, { loadYaml, loadYamlFile }, { builtinRegistry }] = await Promise.all([
+        import('../frontends/yaml/index.js'),
+        import('../frontends/yaml/parse.js'),
+        import('../resources/index.js'),
+      ])
+      const g =
+        file === '-'
+          ? loadYaml(await readStdin(), STDIN, builtinRegistry(), compile)
+          : await loadYamlFile(resolve(file!), builtinRegistry(), compile)
+      for (const m of g.messages) process.stderr.write(`warning: ${m}\n`)
+      const size = g.graph.size
+      return `${file === '-' ? STDIN : file}: ok (${size} resource${size === 1 ? '' : 's'})`
+    },
+  },
+  {
     name: 'lang',
     description: 'parse and type-check an mcl program (a .mcl file or a module directory); nothing runs',
     configure: cmd =>

@@ -9,6 +9,11 @@
 import { describeError, isMgmtError } from '../util/errors.js'
 import { version } from '../version.js'
 
+/** `--detailed-exitcodes` asked for, even where the flags could not be parsed. */
+const wantsDetailed = (argv: string[]): boolean =>
+  argv.includes('--detailed-exitcodes') ||
+  !['', '0', 'false', 'no', 'off'].includes((process.env.MGMT_DETAILED_EXITCODES ?? '').trim().toLowerCase())
+
 /** `mgmt --version`, which needs nothing else. */
 const justVersion = (argv: string[]): boolean =>
   argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')
@@ -18,20 +23,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`)
     return 0
   }
-  const [{ CommanderError }, { program }, { EXIT_FAILURE, EXIT_OK, EXIT_USAGE }] = await Promise.all([
-    import('commander'),
-    import('./program.js'),
-    import('./run.js'),
-  ])
+  const [{ CommanderError }, { program }, { detailed, EXIT_FAILURE, EXIT_OK, EXIT_USAGE }] =
+    await Promise.all([import('commander'), import('./program.js'), import('./run.js')])
   try {
     await program().parseAsync(argv)
     return process.exitCode === undefined ? EXIT_OK : Number(process.exitCode)
   } catch (err) {
     if (err instanceof CommanderError)
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' ? EXIT_OK : EXIT_USAGE
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed'
+        ? EXIT_OK
+        : detailed(EXIT_USAGE, wantsDetailed(argv))
     if (isMgmtError(err, 'ERR_USAGE')) {
       process.stderr.write(`mgmt: ${err.message}\n`)
-      return EXIT_USAGE
+      return detailed(EXIT_USAGE, wantsDetailed(argv))
     }
     process.stderr.write(`mgmt: ${describeError(err)}\n`)
     return EXIT_FAILURE

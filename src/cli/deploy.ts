@@ -11,12 +11,13 @@ import { packYaml } from '../frontends/yaml/pack.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError } from '../util/errors.js'
 import { createLogger } from '../util/logger.js'
-import { envSwitches, flag, seedsFlag } from './flags.js'
+import { envSwitches, flag, lenientFlag, seedsFlag, strictFlag } from './flags.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run.js'
 
 interface DeployFlags {
   seeds: string[]
   strict?: boolean
+  lenient?: boolean
   debug?: boolean
 }
 
@@ -25,7 +26,8 @@ export function addDeployCommand(program: Command): void {
     .command('deploy')
     .description('store a graph in the cluster, for every host running `mgmt run --seeds URLS empty`')
     .addOption(seedsFlag('client URLs of the cluster').makeOptionMandatory())
-    .addOption(flag('--strict', 'unknown or obsolete keys are errors, not warnings', 'STRICT'))
+    .addOption(lenientFlag())
+    .addOption(strictFlag())
     .addOption(flag('--debug', 'verbose logs', 'DEBUG'))
   deploy
     .command('yaml')
@@ -41,7 +43,7 @@ async function deployYaml(file: string, flags: DeployFlags): Promise<number> {
   const log = createLogger(flags.debug ? 'debug' : 'info')
   let packed: Awaited<ReturnType<typeof packYaml>>
   try {
-    packed = await packYaml(file, builtinRegistry(), { strict: flags.strict })
+    packed = await packYaml(file, builtinRegistry(), { strict: flags.strict, lenient: flags.lenient })
   } catch (err) {
     if (!isMgmtError(err)) throw err
     log.error(err.message)

@@ -11,6 +11,12 @@ export interface RunFlags {
   tmpPrefix?: boolean
   watch: boolean
   noop?: boolean
+  /** Show what a real run changes, in detail (a file's content as a diff). */
+  diff?: boolean
+  /** Exit 0 nothing changed, 2 changes, 4 failures, 6 both (as Puppet's `--detailed-exitcodes`). */
+  detailedExitcodes?: boolean
+  /** Unknown keys are warnings (`--lenient`); obsolete keys are errors (`--strict`). */
+  lenient?: boolean
   strict?: boolean
   sema: number
   convergedTimeout: number
@@ -19,6 +25,8 @@ export interface RunFlags {
   maxRuntime: number
   debug?: boolean
   logFormat: LogFormat
+  /** Text timestamps with the date. */
+  logDates?: boolean
   prometheus?: boolean
   prometheusListen: ListenAddress
   graphviz?: string
@@ -95,6 +103,16 @@ function ancestors(cmd: Command): Command[] {
   for (let c = cmd.parent; c; c = c.parent) out.push(c)
   return out
 }
+
+/** `--lenient`: unknown keys in a graph are warnings (they are errors by default). */
+export const lenientFlag = (): Option =>
+  flag('--lenient', 'unknown keys in the graph are warnings (and ignored), not errors', 'LENIENT').conflicts(
+    'strict',
+  )
+
+/** `--strict`: obsolete keys of the original are errors too (unknown keys always are, unless --lenient). */
+export const strictFlag = (): Option =>
+  flag('--strict', 'obsolete keys of the original are errors too, not warnings', 'STRICT')
 
 /** A list of URLs (`http://host:port`), separated by commas, spaces or semicolons. */
 export const urls =
@@ -185,6 +203,20 @@ export function addRunFlags(run: Command): void {
     .addOption(flag('--noop', 'change nothing; show what would change', 'NOOP'))
     .addOption(
       flag(
+        '--diff',
+        "show what a real run changes: a file's content as a unified diff (secrets hidden)",
+        'DIFF',
+      ),
+    )
+    .addOption(
+      flag(
+        '--detailed-exitcodes',
+        'exit 0: nothing changed, 2: changes (with --noop: pending), 4: failures, 6: both; 1: the graph did not load',
+        'DETAILED_EXITCODES',
+      ),
+    )
+    .addOption(
+      flag(
         '--sema <n>',
         'add a semaphore of size n to every resource: at most n check at once (0: no limit)',
         'SEMA',
@@ -192,7 +224,8 @@ export function addRunFlags(run: Command): void {
         .argParser(int('--sema'))
         .default(0),
     )
-    .addOption(flag('--strict', 'unknown or obsolete keys are errors, not warnings', 'STRICT'))
+    .addOption(lenientFlag())
+    .addOption(strictFlag())
     .addOption(
       flag(
         '--converged-timeout <s>',
@@ -272,6 +305,7 @@ export function addRunFlags(run: Command): void {
         .choices(['text', 'json'])
         .default('text'),
     )
+    .addOption(flag('--log-dates', 'text log lines start with the date, not only the time', 'LOG_DATES'))
   addObserveFlags(run)
 }
 

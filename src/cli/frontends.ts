@@ -22,11 +22,11 @@ export const frontendCommands: readonly FrontendCommand[] = [
   {
     name: 'yaml',
     description: 'run the graph in a YAML file, and re-apply it whenever the file changes',
-    configure: cmd => cmd.argument('<file>', 'the YAML graph'),
+    configure: cmd => cmd.argument('<file>', 'the YAML graph (- reads it from standard input)'),
     open:
       ([file]) =>
       async ctx =>
-        (await import('../frontends/yaml/index.js')).yamlFrontend(resolve(file!))(ctx),
+        (await import('../frontends/yaml/index.js')).yamlFrontend(file === '-' ? file : resolve(file!))(ctx),
   },
   {
     name: 'lang',

@@ -92,10 +92,10 @@ test("exec logs its command's output at the normal level, the last lines of it",
   )
   const r = await runMgmt(['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', file])
   assert.equal(r.code, 0, r.output)
-  assert.match(r.output, /exec\[short\]: exited 0, output:\n {2}hello\n/)
+  assert.match(r.output, /exec\[short\]: exited 0, output:\n\S+ exec\[short\]: {3}hello\n/)
   assert.match(
     r.output,
-    /exec\[long\]: exited 0, output \(the last 20 of 30 lines\):\n {2}11\n[\s\S]* {2}30\n/,
+    /exec\[long\]: exited 0, output \(the last 20 of 30 lines\):\n\S+ exec\[long\]: {3}11\n[\s\S]* {3}30\n/,
   )
   assert.doesNotMatch(r.output, /^ {2}10$/m)
 })

@@ -34,7 +34,12 @@ export async function openRemotes(
     throw new MgmtError('ERR_USAGE', {
       reason: `remote runs nested ${flags.depth} deep: is a host listed under itself?`,
     })
-  const compile: CompileOptions = { strict: flags.strict, noop: flags.noop, sema: flags.sema }
+  const compile: CompileOptions = {
+    strict: flags.strict,
+    lenient: flags.lenient,
+    noop: flags.noop,
+    sema: flags.sema,
+  }
   const registry = builtinRegistry()
   const plans = await loadRemoteFiles(flags.remote, registry, compile)
   await programBundle()
@@ -73,6 +78,7 @@ export async function openRemotes(
       flags: {
         noop: flags.noop,
         strict: flags.strict,
+        lenient: flags.lenient,
         sema: flags.sema,
         debug: flags.debug,
         watch: flags.watch,

@@ -120,7 +120,7 @@ test('t2: files exist with their content, f4 is absent, dir1 exists; exit 0; a s
   assert.ok((await stat(join(root, 'dir1'))).isDirectory())
   const again = await runMgmt([...once, 'yaml', file])
   assert.equal(again.code, 0, again.output)
-  assert.match(again.output, /done \(converged\): 6 checks, 0 changed/)
+  assert.match(again.output, /converged: 6 resources, 0 changed\n/)
 })
 
 test('t6: a running engine restores a deleted or overwritten file; SIGINT exits 0', async () => {
@@ -191,7 +191,7 @@ test('--noop changes nothing and shows a diff; exit 0', async () => {
   assert.equal(r.code, 0, r.output)
   assert.equal(await readFile(join(root, 'f'), 'utf8'), 'old\n')
   assert.match(r.output, /-old\n.*\+new/s)
-  assert.match(r.output, /1 would have changed/)
+  assert.match(r.output, /converged: 1 resource, 0 changed, 1 would change/)
 })
 
 test('a switch from the environment reads its value: MGMT_NOOP=false applies, MGMT_NOOP=1 does not', async () => {
@@ -227,7 +227,10 @@ edges:
   const r = await runMgmt([...once, 'yaml', file])
   assert.equal(r.code, 1, r.output)
   assert.match(r.output, /exec\[bad\]: error: command `\/bin\/false` exited with code 1/)
-  assert.match(r.output, /1 resource failed: exec\[bad\]/)
+  assert.match(
+    r.output,
+    /error: converged: 2 resources, 0 changed, 1 failed \(exec\[bad\]\), 1 skipped \(exec\[after\]\)/,
+  )
   assert.equal(existsSync(join(root, 'after')), false)
 })
 
@@ -241,7 +244,7 @@ test('yaml-change1: saving the graph file applies the change; an invalid edit ke
     await whenContent(f, 'hello\n')
     await writeFile(file, text('goodbye').replaceAll('@', root))
     await whenContent(f, 'goodbye\n')
-    await m.waitFor(/graph swap: 0 kept, 1 changed, 0 added, 0 removed/)
+    await m.waitFor(/graph swap: 0 kept, 1 changed \(file\[f\]\), 0 added, 0 removed/)
     await writeFile(file, 'graph: g\nresources: {file: [{name: f, state: maybe}]}\n')
     await m.waitFor(/keeping the running graph/)
     await writeFile(f, 'drift')
@@ -309,7 +312,7 @@ edges:
   assert.equal(await m.exited, 0, m.output())
 })
 
-test('a second SIGINT cancels running work; the command is killed', async () => {
+test('a second SIGINT cancels running work, kills the command, and does not exit 0', async () => {
   const { file, root } = await graph(
     'cancel',
     'graph: g\nresources:\n  exec:\n  - {name: long, cmd: "echo $$ > @/pid; exec sleep 60", shell: /bin/sh}\n',
@@ -321,7 +324,8 @@ test('a second SIGINT cancels running work; the command is killed', async () => 
   m.child.kill('SIGINT')
   await m.waitFor(/shutting down/)
   m.child.kill('SIGINT')
-  assert.equal(await m.exited, 0, m.output())
+  assert.equal(await m.exited, 1, m.output())
+  assert.match(m.output(), /error: cancelled \(1 running check aborted\): 1 resource, 0 changed/)
   const pid = Number(await readFile(join(root, 'pid'), 'utf8'))
   assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the sleep is gone')
 })
@@ -341,5 +345,5 @@ test('--max-runtime ends a run that never converges, with exit 0', async () => {
   const { file } = await graph('maxrt', 'graph: g\nresources:\n  timer: [{name: t, interval: 1}]\n')
   const r = await runMgmt(['run', '--tmp-prefix', '--max-runtime', '1', 'yaml', file])
   assert.equal(r.code, 0, r.output)
-  assert.match(r.output, /done \(max-runtime\)/)
+  assert.match(r.output, /stopped at --max-runtime: 1 resource, /)
 })

@@ -1,19 +1,19 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { EventEmitter } from 'node:events'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { homedir, hostname as osHostname, tmpdir } from 'node:os'
+import { hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CompileCache, type Compiled } from '../engine/compile.js'
 import type { RunResult } from '../engine/runner.js'
 import type { Frontend, FrontendContext, GraphStream } from '../frontends/frontend.js'
 import { Graph } from '../lib/graph.js'
-import { type RunHandle, start } from '../lib/run.js'
+import { defaultPrefix, type RunHandle, start } from '../lib/run.js'
 import { Progress } from '../observe/progress.js'
 import type { HostOutcome } from '../remote/host.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
-import { isMgmtError, MgmtError } from '../util/errors.js'
+import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import {
@@ -33,6 +33,16 @@ import { checkClusterFlags, clustered, isClusterError, openWorld } from './world
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
+/** With `--detailed-exitcodes` (as Puppet): bits for changes and failures; 1 when nothing ran. */
+export const EXIT_CHANGES = 2
+export const EXIT_FAILURES = 4
+
+/**
+ * The exit code of a usage error or an invalid graph (`code`, EXIT_USAGE) with `--detailed-exitcodes`:
+ * 1 there (2 means "changes"); any other code is returned as it is.
+ */
+export const detailed = (code: number, on: boolean | undefined): number =>
+  on && code === EXIT_USAGE ? EXIT_FAILURE : code
 
 export function addRunCommand(program: Command): void {
   const run = program.command('run').description('run a graph and keep the system in its state')
@@ -68,11 +78,6 @@ export function addRunCommand(program: Command): void {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
-function defaultPrefix(): string {
-  if (process.getuid?.() === 0) return '/var/lib/mgmt/'
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mgmt')
-}
-
 async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
   yield s.first
   if (s.later) yield* s.later
@@ -95,7 +100,9 @@ export async function runGraphs(
   const progress = terminalProgress(flags)
   const log = createLogger(flags.debug ? 'debug' : 'info', {
     format: flags.logFormat,
-    write: progress && (line => progress.writeLine(line)),
+    dates: flags.logDates,
+    color: flags.logFormat !== 'json' && process.stderr.isTTY === true && !process.env.NO_COLOR,
+    write: progress && ((line, level) => progress.writeLine(line, level)),
   })
   // Remote hosts are checked first (every graph file, the keys): a problem stops the run before
   // anything starts, the world's etcd included.
@@ -119,6 +126,7 @@ export async function runGraphs(
           // One cache for the source's reloads: an edit re-parses only the resources it touched.
           compile: {
             strict: flags.strict,
+            lenient: flags.lenient,
             noop: flags.noop,
             sema: flags.sema,
             noAutoEdges: !flags.autoedges,
@@ -136,7 +144,7 @@ export async function runGraphs(
           },
         })
       : undefined
-    if (typeof opened === 'number') return opened
+    if (typeof opened === 'number') return detailed(opened, flags.detailedExitcodes)
     if (stopWatching.signal.aborted) return EXIT_OK
     return await runOpened(flags, {
       opened,
@@ -192,7 +200,7 @@ async function planRemotes(
     log.error(err.message)
     return isMgmtError(err, 'ERR_FILE_READ') || isMgmtError(err, 'ERR_REMOTE_SETUP')
       ? EXIT_FAILURE
-      : EXIT_USAGE
+      : detailed(EXIT_USAGE, flags.detailedExitcodes)
   }
 }
 
@@ -214,6 +222,7 @@ async function runOpened(flags: RunFlags & ClusterFlags, o: Opened): Promise<num
     world: o.world,
     log,
     noop: flags.noop,
+    diff: flags.diff,
     convergedTimeout: flags.convergedTimeout,
     convergedTimeoutNoExit: flags.convergedTimeoutNoExit,
     convergedStatusFile: flags.convergedStatusFile,
@@ -270,21 +279,22 @@ async function openFrontend(frontend: Frontend, ctx: FrontendContext): Promise<G
     return await frontend(ctx)
   } catch (err) {
     if (!isMgmtError(err) || isClusterError(err)) throw err
-    ctx.log.error(err.message)
+    logError(ctx.log, err)
     return isMgmtError(err, 'ERR_FILE_READ') ? EXIT_FAILURE : EXIT_USAGE
   }
 }
 
+/**
+ * The exit code of a run (the engine logged the recap line): 1 when a resource or a remote host
+ * failed or running work was cancelled, else 0; with `--detailed-exitcodes`, 2 for changes (with
+ * --noop: pending changes), 4 for failures, 6 for both.
+ */
 function report(result: RunResult, flags: RunFlags, log: Logger, failedHosts: readonly string[]): number {
-  const verb = flags.noop ? 'would have changed' : 'changed'
-  log.info(`done (${result.reason}): ${plural(result.checked, 'check')}, ${result.changed} ${verb}`)
   if (failedHosts.length)
     log.error(`${plural(failedHosts.length, 'remote host')} failed: ${failedHosts.join(', ')}`)
-  if (result.failed.length) {
-    log.error(`${plural(result.failed.length, 'resource')} failed: ${result.failed.join(', ')}`)
-    return EXIT_FAILURE
-  }
-  return failedHosts.length ? EXIT_FAILURE : EXIT_OK
+  const failed = result.failed.length > 0 || failedHosts.length > 0 || result.cancelled > 0
+  if (flags.detailedExitcodes) return (result.changed > 0 ? EXIT_CHANGES : 0) | (failed ? EXIT_FAILURES : 0)
+  return failed ? EXIT_FAILURE : EXIT_OK
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { formatPath, type Issue, isMgmtError, MgmtError } from '../util/errors.js'
+import { didYouMean } from '../util/suggest.js'
 import type { ExportedResource } from '../world/world.js'
 import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
@@ -13,7 +14,7 @@ import { addAutoEdges } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
 import { defaultMeta, MetaParams, validateMeta } from './metaparams.js'
-import { parseParams, zodIssues } from './params.js'
+import { parseParams, sortKeys, zodIssues } from './params.js'
 import type { Registry } from './registry.js'
 import { repr } from './resource.js'
 
@@ -72,7 +73,9 @@ export interface GraphSpec {
 export type LocatedIssue = Issue
 
 export interface CompileOptions {
-  /** Unknown and obsolete keys are errors instead of warnings. */
+  /** Unknown keys are warnings (and dropped) instead of errors (`--lenient`). */
+  readonly lenient?: boolean
+  /** Obsolete keys of the original are errors instead of warnings (`--strict`). */
   readonly strict?: boolean
   /** Override every resource's meta noop (`--noop`). */
   readonly noop?: boolean
@@ -178,7 +181,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     if (!registry.has(c.kind))
       issues.push({
         path: c.origin ?? ['collect', i],
-        message: `collect: no resource kind \`${c.kind}\` available (known: ${registry.kinds().join(', ')})`,
+        message: `collect: ${unknownKind(c.kind, registry)}`,
       })
   for (const [i, e] of spec.edges.entries()) {
     const at = e.origin ?? ['edges', i]
@@ -293,6 +296,12 @@ function uidConflicts(graph: ResGraph, origins: ReadonlyMap<string, Origin>): Lo
   return issues
 }
 
+/** `no resource kind \`fiel\` available (did you mean \`file\`?)`, with the known kinds. */
+function unknownKind(kind: string, registry: Registry): string {
+  const hint = didYouMean(kind, registry.kinds())
+  return `no resource kind \`${kind}\` available${hint || ` (known: ${registry.kinds().join(', ')})`}`
+}
+
 function hasSpec(spec: GraphSpec, id: string): boolean {
   return spec.resources.some(r => repr(r.kind, r.name) === id)
 }
@@ -318,7 +327,7 @@ function compileResource(
   if (!registry.has(r.kind)) {
     issues.push({
       path: at,
-      message: `no resource kind \`${r.kind}\` available (known: ${registry.kinds().join(', ')})`,
+      message: unknownKind(r.kind, registry),
     })
     return undefined
   }
@@ -327,18 +336,19 @@ function compileResource(
     return undefined
   }
   const key =
-    opts.cache && JSON.stringify([r.kind, r.name, r.params, r.meta ?? {}, opts.strict, opts.noop, opts.sema])
+    opts.cache &&
+    JSON.stringify([r.kind, r.name, r.params, r.meta ?? {}, opts.strict, opts.lenient, opts.noop, opts.sema])
   const hit = key === undefined ? undefined : opts.cache!.get(key)
   if (hit) {
     for (const w of hit.warnings) warnings.push({ path: [...at, ...w.path], message: w.message })
     return hit.res
   }
   const def = registry.get(r.kind)
-  const parsed = parseParams(def, r.name, r.params, { strict: opts.strict })
-  const own = parsed.warnings
-  for (const w of own) warnings.push({ path: [...at, ...w.path], message: w.message })
+  const parsed = parseParams(def, r.name, r.params, opts)
+  const own = [...parsed.warnings]
   for (const i of parsed.issues) issues.push({ path: [...at, ...i.path], message: i.message })
-  const meta = compileMeta(r.meta ?? {}, opts, [...at, 'meta'], issues)
+  const meta = compileMeta(r.meta ?? {}, opts, issues, own, at)
+  for (const w of own) warnings.push({ path: [...at, ...w.path], message: w.message })
   if (r.name.startsWith('$') && meta && !meta.dollar)
     issues.push({ path: [...at, 'name'], message: 'a name starting with `$` needs meta `dollar: true`' })
   if (!parsed.params || !meta) return undefined
@@ -352,19 +362,30 @@ function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
   return true
 }
 
+const META_KEYS: ReadonlySet<string> = new Set(Object.keys(MetaParams.shape))
+
+/** The metaparams; `at` is the resource's origin, problems are pushed with `meta.` paths. */
 function compileMeta(
   raw: Readonly<Record<string, unknown>>,
   opts: CompileOptions,
-  at: Origin,
   issues: LocatedIssue[],
+  warnings: Issue[],
+  origin?: Origin,
 ): MetaParams | undefined {
   // Most resources have no meta: they share the defaults (frozen; the engine only reads meta).
   if (!opts.noop && !(opts.sema && opts.sema > 0) && isEmpty(raw)) return defaultMeta
-  const res = MetaParams.safeParse(raw)
+  const at = [...(origin ?? []), 'meta']
+  const out = { issues: [] as Issue[], warnings: [] as Issue[] }
+  const known = sortKeys(raw, META_KEYS, undefined, opts, out, 'metaparam')
+  for (const w of out.warnings) warnings.push({ path: ['meta', ...w.path], message: w.message })
+  for (const i of out.issues) issues.push({ path: [...at, ...i.path], message: i.message })
+  const res = MetaParams.safeParse(known, { reportInput: true })
   if (!res.success) {
-    for (const i of zodIssues(res.error)) issues.push({ path: [...at, ...i.path], message: i.message })
+    for (const i of zodIssues(res.error, [], 'meta'))
+      issues.push({ path: [...at, ...i.path], message: i.message })
     return undefined
   }
+  if (out.issues.length) return undefined
   const bad = validateMeta(res.data)
   for (const i of bad) issues.push({ path: [...at, ...i.path], message: i.message })
   if (bad.length) return undefined

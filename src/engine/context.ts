@@ -26,6 +26,8 @@ export interface ContextParts {
   /** `<prefix>/engine/state`; each resource gets a directory below it. */
   stateDir: string
   watcher: PathWatcher
+  /** `--diff`: show what a real run changes in detail. */
+  diff?: boolean
   event(): void
   refresh?(): boolean
   send?(values: Readonly<Record<string, unknown>>): void
@@ -41,6 +43,7 @@ export function createContext(p: ContextParts): ResourceContext {
     name: p.name,
     hostname: p.hostname,
     debug: p.log.isDebug,
+    diff: p.diff ?? false,
     log: p.log,
     world: p.world,
     event: p.event,
@@ -61,6 +64,8 @@ export interface ContextHost {
   /** `<prefix>/engine/state`. */
   readonly stateDir: string
   readonly watcher: PathWatcher
+  /** `--diff`: show what a real run changes in detail. */
+  readonly diff: boolean
   /** The running graph's resources (ctx.graph()). */
   resources(): readonly GraphResource[]
 }
@@ -100,6 +105,9 @@ export class LinkedContext implements ResourceContext {
   }
   get debug(): boolean {
     return this.log.isDebug
+  }
+  get diff(): boolean {
+    return this.host.diff
   }
   get world(): World {
     return this.host.world

@@ -36,6 +36,8 @@ export interface EngineOptions {
   readonly registry: Registry
   /** Run every resource with apply=false. */
   readonly noop?: boolean
+  /** Resources show what a real run changes in detail (`--diff`). */
+  readonly diff?: boolean
   /** Seconds of idleness after which the engine is converged; negative = never. */
   readonly convergedTimeout?: number
   /** Where the engine publishes what it does; by default a stream of its own (`engine.events`). */
@@ -50,11 +52,23 @@ export interface EngineStats {
   changed: number
   /** Passes of the workers (each decides to wait, to check, or that nothing is to be done). */
   passes: number
+  /** checkApply calls under way that a cancel (the second ^C) aborted. */
+  cancelled: number
 }
 
 export interface Failure {
   readonly id: string
   readonly error: unknown
+}
+
+/** Resources named in a graph-swap line, per list; the rest are counted. */
+const SWAP_NAMED = 3
+
+/** `2 changed (file[a], exec[b])`, `10 added (file[a], file[b], file[c], and 7 more)`, `0 removed`. */
+function named(ids: readonly string[], what: string): string {
+  if (!ids.length) return `0 ${what}`
+  const more = ids.length - SWAP_NAMED
+  return `${ids.length} ${what} (${ids.slice(0, SWAP_NAMED).join(', ')}${more > 0 ? `, and ${more} more` : ''})`
 }
 
 function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
@@ -82,7 +96,7 @@ class SecretsOf {
 export class Engine implements WorkerHost, ContextHost {
   readonly converger: Converger
   readonly noop: boolean
-  readonly stats: EngineStats = { checked: 0, changed: 0, passes: 0 }
+  readonly stats: EngineStats = { checked: 0, changed: 0, passes: 0, cancelled: 0 }
   readonly events: EngineEvents
   readonly stateDir: string
   readonly #opts: EngineOptions
@@ -94,6 +108,8 @@ export class Engine implements WorkerHost, ContextHost {
   readonly #closing = new AbortController()
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
+  /** Resources that cannot run because one they depend on failed: by id, that failed resource. */
+  readonly #skipped = new Map<string, string>()
   readonly semaphores = new Semaphores()
   readonly #retries = new Map<string, number>()
   readonly #refresh: RefreshStore
@@ -146,22 +162,55 @@ export class Engine implements WorkerHost, ContextHost {
     const afterCommit = this.#committed
     this.#committed = false
     if (!this.events.listening('idle')) return
-    let resources = 0
-    for (const [, r] of this.#graph.entries()) resources += 1 + (r.group?.length ?? 0)
     this.events.emit({
       type: 'idle',
       time: Date.now(),
-      resources,
+      resources: this.resourceCount,
       checks,
       changes,
       failed: [...this.#failures.keys()],
+      skipped: [...this.#skipped.keys()],
       afterCommit,
     })
+  }
+
+  /** Resources in the graph, grouped ones counted one by one. */
+  get resourceCount(): number {
+    let n = 0
+    for (const [, r] of this.#graph.entries()) n += 1 + (r.group?.length ?? 0)
+    return n
   }
 
   /** Resources that failed permanently, and why. */
   get failures(): Failure[] {
     return [...this.#failures].map(([id, error]) => ({ id, error }))
+  }
+
+  /** Resources that do not run because one they depend on failed, with that resource. */
+  get skipped(): { id: string; dependsOn: string }[] {
+    return [...this.#skipped].map(([id, dependsOn]) => ({ id, dependsOn }))
+  }
+
+  /**
+   * Marks everything downstream of the failed `id` as skipped (it waits for `id` forever), saying
+   * so once per resource: `skipped: depends on failed exec[a]`.
+   */
+  #skip(id: string): void {
+    const todo = [...this.#graph.outgoing(id).keys()]
+    for (let d = todo.pop(); d !== undefined; d = todo.pop()) {
+      if (this.#skipped.has(d) || this.#failures.has(d)) continue
+      this.#skipped.set(d, id)
+      const log = this.#workers.get(d)?.log ?? this.#opts.log.child(d)
+      log.warn(`skipped: depends on failed ${id}`)
+      todo.push(...this.#graph.outgoing(d).keys())
+    }
+  }
+
+  /** After a graph swap: what is still skipped (a failed resource may be gone or replaced). */
+  #reskip(): void {
+    for (const [id, cause] of this.#skipped)
+      if (!this.#graph.has(id) || !this.#failures.has(cause)) this.#skipped.delete(id)
+    for (const id of this.#failures.keys()) if (this.#graph.has(id)) this.#skip(id)
   }
 
   get graph(): ResGraph {
@@ -182,6 +231,11 @@ export class Engine implements WorkerHost, ContextHost {
 
   get cancelled(): AbortSignal {
     return this.#cancel.signal
+  }
+
+  /** `--diff`: resources show what a real run changes in detail. */
+  get diff(): boolean {
+    return this.#opts.diff ?? false
   }
 
   get closing(): AbortSignal {
@@ -218,6 +272,12 @@ export class Engine implements WorkerHost, ContextHost {
     for (const [src, e] of this.#graph.incoming(id))
       if (e.notify && this.#refresh.isPending(src, id)) from.set(src, this.#refresh.generation(src, id))
     return from
+  }
+
+  notifyTargets(id: string): string[] {
+    const tos: string[] = []
+    for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) tos.push(to)
+    return tos
   }
 
   async intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined> {
@@ -280,6 +340,7 @@ export class Engine implements WorkerHost, ContextHost {
   failed(w: Worker, err: unknown): void {
     this.#failures.set(w.id, err)
     this.#watcher.release(w)
+    this.#skip(w.id)
   }
 
   /** Neighbours by id; one without a worker (its init failed) never runs, so it blocks its dependents. */
@@ -324,13 +385,17 @@ export class Engine implements WorkerHost, ContextHost {
           ),
         )
       this.#initFailures(added)
+      this.#reskip()
       for (const w of created) if (w) w.start()
       if (swap) {
-        const changed = removed.filter(w => next.has(w.id)).length
+        const changed = removed.filter(w => next.has(w.id)).map(w => w.id)
+        const gone = removed.filter(w => !next.has(w.id)).map(w => w.id)
+        const replaced = new Set(changed)
+        const fresh = added.filter(r => !replaced.has(r.id)).map(r => r.id)
         const kept = next.size - added.length
         this.#opts.log.info(
-          `graph swap: ${kept} kept, ${changed} changed, ${added.length - changed} added, ` +
-            `${removed.length - changed} removed (${(performance.now() - started).toFixed(1)} ms)`,
+          `graph swap: ${kept} kept, ${named(changed, 'changed')}, ${named(fresh, 'added')}, ` +
+            `${named(gone, 'removed')} (${(performance.now() - started).toFixed(1)} ms)`,
         )
       }
     } finally {
@@ -560,9 +625,13 @@ export class Engine implements WorkerHost, ContextHost {
     this.converger.close()
   }
 
-  /** Second ^C: abort running checkApply calls. */
-  cancel(): void {
+  /** Second ^C: abort running checkApply calls (one shared signal); returns how many were under way. */
+  cancel(): number {
+    let running = 0
+    for (const w of this.#workers.values()) if (w.processing) running++
     this.#cancel.abort(STOPPED)
+    this.stats.cancelled += running
+    return running
   }
 
   /** Third ^C: ask each resource to stop at once (exec kills its processes). */

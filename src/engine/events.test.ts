@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test'
 import { Graph, start } from '../index.js'
 import type { RunHandle } from '../lib/run.js'
 import { builtinRegistry } from '../resources/index.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { memoryLogger } from '../util/logger.js'
 import { LocalWorld } from '../world/local.js'
 import { compileGraph } from './compile.js'
@@ -52,7 +53,7 @@ test('a first converge publishes the graph, each state and check, and the idle m
   const secret = join(dir, 'secret')
   const file = g.add('file', 'secret', { path: secret, state: 'exists', mode: '0600' })
   g.sendRecv(pw, 'password', file, 'content')
-  const h = start(g, { convergedTimeout: 0, log: 'silent' })
+  const h = start(g, { prefix: tempPrefix(), convergedTimeout: 0, log: 'silent' })
   const seen: EngineEvent[] = []
   for await (const e of h.events()) seen.push(e)
   const result = await h.done
@@ -120,7 +121,7 @@ test('the summary names the cause of each change: startup, a watch event, a refr
   })
   g.sendRecv(reader, 'stdout', g.add('print', 'p2'), 'msg')
   const log = memoryLogger('info')
-  const h = start(g, { log })
+  const h = start(g, { prefix: tempPrefix(), log })
   const summaries = () => log.lines.filter(l => l.startsWith('converged: '))
   try {
     await next(h, 'idle')
@@ -179,7 +180,7 @@ test('a resource added or replaced by a graph change runs for that cause; the gr
     yield gen(['a'])
     for (;;) yield await new Promise<Graph>(resolve => (push = resolve))
   }
-  const h = start(graphs(), { log: 'silent' })
+  const h = start(graphs(), { prefix: tempPrefix(), log: 'silent' })
   try {
     await next(h, 'idle')
     const added = next(h, 'graph')
@@ -205,7 +206,7 @@ test('a failing resource is retrying, then failed, with its error; the idle even
   g.add('exec', 'bad', { cmd: 'exit 3', shell: '/bin/sh' }, { retry: 1, delay: 10 })
   const states: string[] = []
   const errors: (string | undefined)[] = []
-  const h = start(g, { convergedTimeout: 0, log: 'silent' })
+  const h = start(g, { prefix: tempPrefix(), convergedTimeout: 0, log: 'silent' })
   h.on('state', e => {
     states.push(e.state)
     if (e.error) errors.push(e.error)

@@ -147,6 +147,8 @@ export interface IdleEvent {
   readonly changes: readonly Change[]
   /** Resources that have failed permanently, now. */
   readonly failed: readonly string[]
+  /** Resources that do not run because one they depend on failed, now. */
+  readonly skipped: readonly string[]
   /** The first idle moment after a graph was committed. */
   readonly afterCommit: boolean
 }

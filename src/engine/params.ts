@@ -1,10 +1,16 @@
 /**
  * Normalizing a resource's raw params, once, at the boundary: strip and report unknown and
  * obsolete keys, parse with the kind's schema (defaults, field checks), fill name-dependent
- * defaults, and run the kind's cross-field checks. Every problem comes back at once, with its path.
+ * defaults, and run the kind's cross-field checks. Every problem comes back at once, with its path,
+ * in our words (messages.ts).
+ *
+ * An unknown key is an error, with the closest known key as a hint (`lenient`: a warning, and
+ * dropped); an obsolete key of the original is a warning, and dropped (`strict`: an error).
  */
 import type { z } from 'zod'
 import { type Issue, MgmtError } from '../util/errors.js'
+import { didYouMean } from '../util/suggest.js'
+import { issueMessage, UNITS } from './messages.js'
 import {
   type AnyResourceDef,
   type ParamsSchema,
@@ -23,57 +29,87 @@ export interface ParsedParams<P> {
   readonly params?: P
   /** Problems that make the resource invalid. */
   readonly issues: Issue[]
-  /** Unknown or obsolete keys that were dropped (errors in strict mode, so then in `issues`). */
+  /** Keys that were dropped: obsolete ones, and unknown ones when lenient. */
   readonly warnings: Issue[]
 }
 
-/** Turns zod's issues into ours, keeping their paths. */
-export function zodIssues(error: z.ZodError, prefix: readonly (string | number)[] = []): Issue[] {
-  return error.issues.map(i => ({
-    path: [...prefix, ...i.path.map(p => (typeof p === 'symbol' ? String(p) : p))],
-    message: i.message,
-  }))
+/** How unknown and obsolete keys are taken. */
+export interface KeyRules {
+  /** Unknown keys are warnings (and dropped), not errors. */
+  readonly lenient?: boolean
+  /** Obsolete keys are errors, not warnings. */
+  readonly strict?: boolean
 }
 
-/** Each kind's param keys, worked out once. */
-const keysOf = new WeakMap<AnyResourceDef, ReadonlySet<string>>()
+/**
+ * Turns zod's issues into ours, keeping their paths; `units` gives the unit of a top-level key
+ * (`kind.key` in UNITS) for the messages, `kind` is the prefix of those keys.
+ */
+export function zodIssues(
+  error: z.ZodError,
+  prefix: readonly (string | number)[] = [],
+  kind?: string,
+): Issue[] {
+  return error.issues.map(i => {
+    const path = i.path.map(p => (typeof p === 'symbol' ? String(p) : p))
+    const unit = kind && path.length === 1 ? UNITS[`${kind}.${String(path[0])}`] : undefined
+    return { path: [...prefix, ...path], message: issueMessage(i, unit) }
+  })
+}
 
-function knownKeys(def: AnyResourceDef): ReadonlySet<string> {
-  let keys = keysOf.get(def)
-  if (!keys) {
-    keys = new Set(Object.keys(def.params.shape))
-    keysOf.set(def, keys)
+/** Splits raw keys into the known ones (returned) and the unknown or obsolete ones (issues or warnings). */
+export function sortKeys(
+  raw: Readonly<Record<string, unknown>>,
+  known: ReadonlySet<string>,
+  obsolete: Readonly<Record<string, string>> | undefined,
+  rules: KeyRules,
+  out: { issues: Issue[]; warnings: Issue[] },
+  what = 'parameter',
+): Record<string, unknown> {
+  const input: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(raw)) {
+    if (known.has(k)) input[k] = v
+    else if (obsolete && Object.hasOwn(obsolete, k))
+      (rules.strict ? out.issues : out.warnings).push({
+        path: [k],
+        message: `obsolete ${what}, ignored: ${obsolete[k]}`,
+      })
+    else
+      (rules.lenient ? out.warnings : out.issues).push({
+        path: [k],
+        message: `unknown ${what}${didYouMean(k, known)}`,
+      })
   }
-  return keys
+  return input
 }
 
 export function parseParams<D extends AnyDef>(
   typed: D,
   name: string,
   raw: Readonly<Record<string, unknown>>,
-  opts: { strict?: boolean } = {},
+  opts: KeyRules = {},
 ): ParsedParams<ParamsOfDef<D>> {
   const def = typed as AnyResourceDef
-  const known = knownKeys(def)
-  const input: Record<string, unknown> = {}
-  const warnings: Issue[] = []
-  for (const [k, v] of Object.entries(raw)) {
-    if (known.has(k)) input[k] = v
-    else if (def.obsolete && k in def.obsolete)
-      warnings.push({ path: [k], message: `obsolete parameter, ignored: ${def.obsolete[k]}` })
-    else warnings.push({ path: [k], message: 'unknown parameter' })
-  }
-  const issues: Issue[] = opts.strict ? [...warnings] : []
-  const res = def.params.safeParse(input)
-  if (!res.success)
-    return { issues: [...issues, ...zodIssues(res.error)], warnings: opts.strict ? [] : warnings }
+  const out = { issues: [] as Issue[], warnings: [] as Issue[] }
+  const input = sortKeys(raw, knownKeys(def), def.obsolete, opts, out)
+  const { issues, warnings } = out
+  const res = def.params.safeParse(input, { reportInput: true })
+  if (!res.success) return { issues: [...issues, ...zodIssues(res.error, [], def.kind)], warnings }
   const params = def.normalize ? def.normalize(res.data, name) : res.data
   issues.push(...(def.validate?.(params, name) ?? []))
-  const kept = opts.strict ? [] : warnings
   // The kind's own schema produced these params, so they have its params type.
-  return issues.length
-    ? { issues, warnings: kept }
-    : { params: params as ParamsOfDef<D>, issues, warnings: kept }
+  return issues.length ? { issues, warnings } : { params: params as ParamsOfDef<D>, issues, warnings }
+}
+
+const known = new WeakMap<object, ReadonlySet<string>>()
+/** A kind's param names, worked out once per schema. */
+function knownKeys(def: AnyResourceDef): ReadonlySet<string> {
+  let k = known.get(def.params)
+  if (!k) {
+    k = new Set(Object.keys(def.params.shape))
+    known.set(def.params, k)
+  }
+  return k
 }
 
 /** parseParams for code that wants an exception: throws ERR_RES_PARAMS_INVALID. */
@@ -81,7 +117,7 @@ export function mustParseParams<D extends AnyDef>(
   def: D,
   name: string,
   raw: Readonly<Record<string, unknown>>,
-  opts: { strict?: boolean } = {},
+  opts: KeyRules = {},
 ): ParamsOfDef<D> {
   const r = parseParams(def, name, raw, opts)
   if (!r.params)

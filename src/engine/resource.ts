@@ -116,6 +116,11 @@ export interface ResourceContext<Sent extends object = Readonly<Record<string, u
   readonly name: string
   readonly hostname: string
   readonly debug: boolean
+  /**
+   * Show what a real run changes in detail (`--diff`): a file's content as a unified diff, never a
+   * sensitive value (as in noop).
+   */
+  readonly diff: boolean
   /** Prefixed with `kind[name]`. */
   readonly log: Logger
   /** From watch: "something may have changed" (the first call means "ready"). */

@@ -8,7 +8,7 @@
  * this host is the only one).
  */
 import { appendFile } from 'node:fs/promises'
-import { describeError } from '../util/errors.js'
+import { describeError, isMgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import type { ResGraph } from './compiled.js'
@@ -25,6 +25,8 @@ export interface RunnerOptions {
   readonly world: World
   readonly log: Logger
   readonly noop?: boolean
+  /** Resources show what a real run changes in detail (`--diff`). */
+  readonly diff?: boolean
   /** Seconds idle before converged; negative = never. */
   readonly convergedTimeout?: number
   /** Keep running once converged. */
@@ -39,13 +41,30 @@ export interface RunnerOptions {
 
 export type EndReason = 'converged' | 'max-runtime' | 'shutdown'
 
+/** A resource that failed permanently, and why. */
+export interface RunFailure {
+  /** `kind[name]`. */
+  readonly id: string
+  /** What it failed with: the last error of its checkApply, watch or init. */
+  readonly error: Error
+  /** The error in words, its causes joined (`command \`false\` exited with code 1`). */
+  readonly message: string
+}
+
 export interface RunResult {
   readonly reason: EndReason
+  /** Resources in the last graph. */
+  readonly resources: number
   /** checkApply calls, and how many of them changed something (or would have, in noop). */
   readonly checked: number
   readonly changed: number
-  /** Resources that failed permanently. */
+  /** Resources that failed permanently (their ids; `failures` has their errors). */
   readonly failed: string[]
+  readonly failures: readonly RunFailure[]
+  /** Resources that never ran (or stopped running) because one they depend on failed. */
+  readonly skipped: readonly { readonly id: string; readonly dependsOn: string }[]
+  /** checkApply calls under way that a cancel (`cancel()`, the second ^C) aborted. */
+  readonly cancelled: number
 }
 
 export class Runner {
@@ -58,6 +77,8 @@ export class Runner {
   /** Ends the watch of the other hosts' convergence. */
   readonly #cluster = new AbortController()
   readonly #summary: ConvergeSummary
+  /** This host's convergence was said while the others' is awaited (once per converge). */
+  #waitSaid = false
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts
@@ -68,10 +89,16 @@ export class Runner {
       world: opts.world,
       log: opts.log,
       noop: opts.noop,
+      diff: opts.diff,
       convergedTimeout: opts.convergedTimeout,
       events: opts.events,
     })
-    this.#summary = new ConvergeSummary((opts.convergedTimeout ?? -1) >= 0, line => opts.log.info(line))
+    const timed = (opts.convergedTimeout ?? -1) >= 0
+    this.#summary = new ConvergeSummary(
+      timed,
+      (line, bad) => (bad ? opts.log.error(line) : opts.log.info(line)),
+      timed && !opts.convergedTimeoutNoExit,
+    )
     this.engine.events.on('idle', e => this.#summary.idle(e))
     const ended = new Promise<EndReason>(resolve => {
       this.#end = resolve
@@ -115,6 +142,7 @@ export class Runner {
         .then(() => appendFile(file, `${converged}\n`))
         .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
     if (converged) this.#summary.converged()
+    else this.#waitSaid = false
     this.#opts.world
       .setConverged(converged)
       .catch(err => this.#opts.log.warn(`cannot publish the converged state: ${describeError(err)}`))
@@ -132,7 +160,15 @@ export class Runner {
     }
     if (!this.engine.converger.converged || !this.#end) return
     const others = [...states].filter(([h]) => h !== this.#opts.hostname)
-    if (!others.every(([, c]) => c)) return
+    const waiting = others.filter(([, c]) => !c).map(([h]) => h)
+    if (waiting.length) {
+      if (!this.#waitSaid)
+        this.#opts.log.info(
+          `converged here; waiting for the cluster: ${waiting.join(', ')} not converged yet`,
+        )
+      this.#waitSaid = true
+      return
+    }
     // Once: two checks may have been under way together.
     const end = this.#end
     this.#end = undefined
@@ -148,8 +184,41 @@ export class Runner {
     this.#end = undefined
     this.#cluster.abort()
     await this.#commits
-    const failed = this.engine.failures.map(f => f.id)
+    const failures = this.engine.failures.map(f => toFailure(f.id, f.error))
+    const skipped = this.engine.skipped
+    const resources = this.engine.resourceCount
     await this.engine.close()
-    return { reason, failed, ...this.engine.stats }
+    const { checked, changed, cancelled } = this.engine.stats
+    const label =
+      cancelled > 0
+        ? `cancelled (${cancelled} running check${cancelled === 1 ? '' : 's'} aborted)`
+        : reason === 'converged'
+          ? 'converged'
+          : reason === 'max-runtime'
+            ? 'stopped at --max-runtime'
+            : 'stopped'
+    this.#summary.recap(label, {
+      resources,
+      failed: failures.map(f => f.id),
+      skipped: skipped.map(s => s.id),
+    })
+    return {
+      reason,
+      resources,
+      checked,
+      changed,
+      failed: failures.map(f => f.id),
+      failures,
+      skipped,
+      cancelled,
+    }
   }
+}
+
+/** A failure as the result carries it: the resource's own error (not the engine's wrapper). */
+function toFailure(id: string, err: unknown): RunFailure {
+  const own =
+    isMgmtError(err, 'ERR_RES_FAILED') || isMgmtError(err, 'ERR_RES_INIT') ? (err as Error).cause : err
+  const error = own instanceof Error ? own : new Error(String(own))
+  return { id, error, message: describeError(own) }
 }

@@ -48,6 +48,7 @@ const idle = (changes: Change[], over: Partial<IdleEvent> = {}): IdleEvent => ({
   checks: changes.length,
   changes,
   failed: [],
+  skipped: [],
   afterCommit: false,
   ...over,
 })

@@ -70,6 +70,8 @@ export interface WorkerHost {
   checked(w: Worker, ok: boolean, apply: boolean, cause: Cause): void
   /** The resources whose notifications are pending for `id`, each with its edge's generation. */
   pendingRefresh(id: string): ReadonlyMap<string, number>
+  /** The targets of `id`'s outgoing notify edges. */
+  notifyTargets(id: string): string[]
   /** The event stream (workers publish state changes and checks). */
   readonly events: EngineEvents
   /**
@@ -204,6 +206,10 @@ export class Worker implements Peer {
   get hasFailed(): boolean {
     return this.#failed
   }
+  /** A pass (checkApply) is under way. */
+  get processing(): boolean {
+    return this.#processing
+  }
   get started(): boolean {
     return this.#started
   }
@@ -314,8 +320,8 @@ export class Worker implements Peer {
           if (this.#stopping) return
           continue
         }
-        this.log.error(describeError(err))
         const left = this.host.retriesLeft(this.res)
+        this.log.error(`${describeError(err)}${left === 0 ? '' : `; ${this.#retryLine(left, attempt)}`}`)
         if (left === 0) return this.#giveUp(err, attempt)
         if (left > 0) this.host.saveRetries(this.id, left - 1)
         this.#state('retrying', () => describeError(err))
@@ -323,6 +329,13 @@ export class Worker implements Peer {
         if (this.#stopping) return
       }
     }
+  }
+
+  /** `retry 2/3 in 500 ms`: the retry about to be made, of how many, and after what delay. */
+  #retryLine(left: number, attempt: number): string {
+    const total = this.res.meta.retry
+    const n = left < 0 ? `${attempt}` : `${total - left + 1}/${total}`
+    return `retry ${n} in ${this.res.meta.delay} ms`
   }
 
   /**
@@ -411,6 +424,8 @@ export class Worker implements Peer {
       ok = await this.#timedCheckApply(!noop, refresh, cause)
       // A dry run whose received values are not known yet would change them: say so.
       if (unknown) ok = false
+      // A dry run that would change something would also notify: the rest of the story.
+      if (noop && !ok) for (const to of this.host.notifyTargets(this.id)) this.log.info(`would notify ${to}`)
       if (this.log.isDebug)
         this.log.debug(`checkApply(apply=${!noop}) = ${ok} (cause: ${describeCause(cause)})`)
       this.host.checked(this, ok, !noop, cause)
@@ -584,7 +599,8 @@ export class Worker implements Peer {
       } catch (err) {
         // A shared signal does not abort when this worker stops: its own state says so.
         if (signal.aborted || this.#stopping) return
-        this.log.error(`watch: ${describeError(err)}`)
+        const retry = retriesLeft === 0 ? '' : `; watch ${this.#retryLine(retriesLeft, attempt)}`
+        this.log.error(`watch: ${describeError(err)}${retry}`)
         if (retriesLeft === 0) return this.#giveUp(err, attempt)
         if (retriesLeft > 0) retriesLeft--
         this.#state('retrying', () => `watch: ${describeError(err)}`)

@@ -20,7 +20,7 @@ import type { World } from '../world/world.js'
 /** What every frontend is given. */
 export interface FrontendContext {
   readonly registry: Registry
-  /** `--strict`, `--noop`, `--sema`, and a compile cache for this source's reloads. */
+  /** `--lenient`, `--strict`, `--noop`, `--sema`, and a compile cache for this source's reloads. */
   readonly compile: CompileOptions
   readonly log: Logger
   /** Follow changes of the input (`--no-watch` turns it off). */

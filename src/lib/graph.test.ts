@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { varDirName } from '../engine/context.js'
 import { Graph, run } from '../index.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { memoryLogger } from '../util/logger.js'
 
 test('a graph built in code runs: a password is sent to a print, which is notified', async () => {
@@ -71,7 +72,7 @@ test('a stream of graphs is applied as diffs; an invalid one keeps the running g
     yield b
   }
   const ac = new AbortController()
-  const done = run(graphs(), { log, signal: ac.signal, convergedTimeout: -1 })
+  const done = run(graphs(), { prefix: tempPrefix(), log, signal: ac.signal, convergedTimeout: -1 })
   await new Promise<void>(r => {
     const check = () => (log.lines.includes('print[p]: second') ? r() : setTimeout(check, 10))
     check()

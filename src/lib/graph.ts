@@ -12,7 +12,15 @@
 import type { z } from 'zod'
 import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
 import type { MetaParams } from '../engine/metaparams.js'
-import { repr, type SendsOf } from '../engine/resource.js'
+import {
+  type AnyResourceDef,
+  anyDef,
+  type ParamsSchema,
+  type ResourceDef,
+  repr,
+  type SendsOf,
+  type SendsShape,
+} from '../engine/resource.js'
 import type { builtinKinds } from '../resources/index.js'
 
 type Defs = (typeof builtinKinds)[number]
@@ -39,24 +47,49 @@ export interface Ref<K extends Kind = Kind> {
   readonly name: string
 }
 
+/** A custom kind (made with `defineResource`), as `Graph.add` takes it. */
+export type CustomKind = ResourceDef<string, ParamsSchema, SendsShape>
+
+/** A number `mode` is the bits, as in every Node API (`0o644`); the engine reads an octal string. */
+function modeBits(params: Record<string, unknown>): Record<string, unknown> {
+  const m = params.mode
+  return typeof m === 'number' && Number.isInteger(m) && m >= 0
+    ? { ...params, mode: `0${m.toString(8)}` }
+    : params
+}
+
 export class Graph {
   readonly #resources: ResourceSpec[] = []
   readonly #edges: EdgeSpec[] = []
   readonly #collect: CollectSpec[] = []
+  readonly #kinds = new Map<string, AnyResourceDef>()
 
   constructor(readonly name = 'graph') {}
 
-  /** Adds a resource; its params are checked against its kind's type. */
-  add<K extends Kind>(kind: K, name: string, params?: ParamsInput<K>, meta?: MetaInput): Ref<K> {
-    // The origin names the resource in errors: `timer[t].interval: Too small...`.
+  /**
+   * Adds a resource; its params are checked against its kind's type. The kind is a built-in kind's
+   * name, or a custom kind made with `defineResource` (then `run` registers it). A number `mode`
+   * is the permission bits (`0o644`).
+   */
+  add<K extends Kind>(kind: K, name: string, params?: ParamsInput<K>, meta?: MetaInput): Ref<K>
+  add<D extends CustomKind>(kind: D, name: string, params?: z.input<D['params']>, meta?: MetaInput): Ref
+  add(kind: Kind | CustomKind, name: string, params?: object, meta?: MetaInput): Ref {
+    const k = typeof kind === 'string' ? kind : kind.kind
+    if (typeof kind !== 'string') this.#kinds.set(k, anyDef(kind))
+    // The origin names the resource in errors: `timer[t].interval: expected...`.
     this.#resources.push({
-      kind,
+      kind: k,
       name,
-      params: { ...(params ?? {}) },
+      params: modeBits({ ...(params ?? {}) }),
       meta: { ...(meta ?? {}) },
-      origin: [repr(kind, name)],
+      origin: [repr(k, name)],
     })
-    return { kind, name }
+    return { kind: k as Kind, name }
+  }
+
+  /** The custom kinds this graph uses (`add` with a definition). */
+  get kinds(): readonly AnyResourceDef[] {
+    return [...this.#kinds.values()]
   }
 
   /**

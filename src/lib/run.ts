@@ -4,7 +4,7 @@
  * its YAML graphs through the same function.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { hostname as osHostname, tmpdir } from 'node:os'
+import { homedir, hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   CompileCache,
@@ -21,6 +21,13 @@ import {
   type EngineListener,
 } from '../engine/events.js'
 import type { Registry } from '../engine/registry.js'
+import {
+  type AnyResourceDef,
+  anyDef,
+  type ParamsSchema,
+  type ResourceDef,
+  type SendsShape,
+} from '../engine/resource.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
 import { describeError } from '../util/errors.js'
@@ -33,11 +40,31 @@ import { Graph } from './graph.js'
 /** What `run` takes: a builder, a plain spec, or a graph the YAML frontend already compiled. */
 export type GraphInput = Graph | GraphSpec | Compiled
 
+/**
+ * The state directory by default, the CLI's and the library's: `/var/lib/mgmt/` as root, else
+ * `$XDG_CACHE_HOME/mgmt` (`~/.cache/mgmt`). It persists: a password, a pending notification, a
+ * reversal survive the run.
+ */
+export function defaultPrefix(): string {
+  if (process.getuid?.() === 0) return '/var/lib/mgmt/'
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mgmt')
+}
+
 export interface RunOptions {
   readonly hostname?: string
-  /** State directory; by default a temporary one, removed at the end. */
+  /**
+   * State directory; by default the CLI's (`defaultPrefix()`), so that what a resource keeps (a
+   * password) is kept across runs. `'temporary'`: a fresh one, removed at the end.
+   */
   readonly prefix?: string
+  /** Custom kinds (made with `defineResource`) beside the built-in ones. */
+  readonly kinds?: readonly ResourceDef<string, ParamsSchema, SendsShape>[]
   readonly noop?: boolean
+  /** Log what a real run changes in detail: a file's new content as a diff (secrets never shown). */
+  readonly diff?: boolean
+  /** Unknown keys are warnings, not errors. */
+  readonly lenient?: boolean
+  /** Obsolete keys of the original are errors, not warnings. */
   readonly strict?: boolean
   /** Seconds idle before converged; the run ends then unless `convergedTimeoutNoExit`. Default -1: never. */
   readonly convergedTimeout?: number
@@ -93,8 +120,18 @@ export function run(
 /** Like run, with a handle to stop it. The first graph must be valid: it rejects otherwise. */
 export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunOptions = {}): RunHandle {
   const log = opts.log === 'silent' ? silentLogger : (opts.log ?? createLogger('info'))
-  const compileOpts: CompileOptions = { strict: opts.strict, noop: opts.noop, cache: new CompileCache() }
+  const compileOpts: CompileOptions = {
+    strict: opts.strict,
+    lenient: opts.lenient,
+    noop: opts.noop,
+    cache: new CompileCache(),
+  }
   const registry = builtinRegistry()
+  const custom = new Map<string, AnyResourceDef>()
+  for (const d of opts.kinds ?? []) custom.set(d.kind, anyDef(d))
+  for (const g of isAsyncIterable(graphs) ? [] : [graphs])
+    if (g instanceof Graph) for (const d of g.kinds) custom.set(d.kind, d)
+  for (const d of custom.values()) registry.register(d)
   const events = new EngineEvents(err => log.error(`an event listener threw: ${describeError(err)}`))
   if (opts.onEvent) events.on('*', opts.onEvent)
   const ended = new AbortController()
@@ -102,8 +139,8 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   // Ends the stream of graphs: on shutdown, and once the run is over.
   const stopping = new AbortController()
   const done = (async (): Promise<RunResult> => {
-    const temp = opts.prefix === undefined
-    const prefix = temp ? await mkdtemp(join(tmpdir(), 'mgmt-')) : resolve(opts.prefix!)
+    const temp = opts.prefix === 'temporary'
+    const prefix = temp ? await mkdtemp(join(tmpdir(), 'mgmt-')) : resolve(opts.prefix ?? defaultPrefix())
     await mkdir(prefix, { recursive: true, mode: 0o700 })
     const hostname = opts.world?.hostname ?? opts.hostname ?? osHostname()
     const world = opts.world ?? new LocalWorld(hostname, join(prefix, 'world'))
@@ -113,7 +150,17 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
       const first = await stream.next()
-      if (ends.aborted) return { reason: 'shutdown', checked: 0, changed: 0, failed: [] }
+      if (ends.aborted)
+        return {
+          reason: 'shutdown',
+          resources: 0,
+          checked: 0,
+          changed: 0,
+          failed: [],
+          failures: [],
+          skipped: [],
+          cancelled: 0,
+        }
       const r = new Runner({ ...opts, registry, hostname, prefix, log, world, events })
       runner = r
       exchange.attach(r.engine.converger)

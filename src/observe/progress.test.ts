@@ -60,7 +60,16 @@ test('the progress line: after half a second of work, redrawn, under the log lin
     p.writeLine('12:00:00.000 file[c]: created')
     assert.deepEqual(out, [ERASE, '12:00:00.000 file[c]: created\n', 'converging graph g: 2/3 resources'])
     out.length = 0
-    p.apply({ type: 'idle', time: 0, resources: 3, checks: 3, changes: [], failed: [], afterCommit: true })
+    p.apply({
+      type: 'idle',
+      time: 0,
+      resources: 3,
+      checks: 3,
+      changes: [],
+      failed: [],
+      skipped: [],
+      afterCommit: true,
+    })
     assert.deepEqual(out, [ERASE], 'erased')
     mock.timers.tick(10_000)
     p.writeLine('later')
@@ -121,4 +130,45 @@ edges:
   assert.equal(piped.code, 0, piped.output)
   assert.doesNotMatch(piped.output, /converging/)
   assert.ok(!piped.output.includes(ESC), 'no terminal codes')
+})
+
+test("a large first run on a terminal counts its resources' info lines instead of printing them", () => {
+  const out: string[] = []
+  const p = new Progress({ write: t => out.push(t), columns: 80 })
+  const vertices = Array.from({ length: 150 }, (_v, i) => ({
+    id: `file[f${i}]`,
+    kind: 'file',
+    name: `f${i}`,
+    members: [],
+  }))
+  p.apply({
+    type: 'graph',
+    time: 0,
+    name: 'big',
+    vertices,
+    edges: [],
+    started: vertices.map(v => v.id),
+    removed: [],
+  })
+  for (let i = 0; i < 150; i++) p.writeLine(`12:00:00.000 file[f${i}]: created`, 'info')
+  p.writeLine('12:00:00.000 file[f7]: warn: careful', 'warn')
+  p.writeLine('12:00:00.000 graph swap or another engine line', 'info')
+  p.apply({
+    type: 'idle',
+    time: 0,
+    resources: 150,
+    checks: 150,
+    changes: [],
+    failed: [],
+    skipped: [],
+    afterCommit: true,
+  })
+  p.writeLine('12:00:01.000 file[f1]: content updated', 'info')
+  p.close()
+  assert.deepEqual(out, [
+    '12:00:00.000 file[f7]: warn: careful\n',
+    '12:00:00.000 graph swap or another engine line\n',
+    '(150 info lines of resources not shown during the first run; --no-progress shows them)\n',
+    '12:00:01.000 file[f1]: content updated\n',
+  ])
 })

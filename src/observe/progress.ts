@@ -4,8 +4,18 @@
  * far it is, `converging graph bench: 532/1000 resources (3 running)`, redrawn ten times a second
  * and erased once everything has settled. Log lines print above it. Nothing is drawn when the
  * output is not a terminal or logs are JSON (the CLI decides), and no timer runs once idle.
+ *
+ * The first converge of a large graph (QUIET_FROM resources or more) does not print a line per
+ * resource (thousands of `created`): the resources' info lines are counted instead, and one line
+ * says how many were not shown when it settles; warnings and errors print as always.
  */
 import type { EngineEvent, ResourceState } from '../engine/events.js'
+import type { LogLevel } from '../util/logger.js'
+
+/** A first graph this large converges quietly on a terminal. */
+export const QUIET_FROM = 100
+/** A text log line of a resource, `hh:mm:ss.mmm [date] kind[name]: ...` (info lines are never coloured). */
+const RESOURCE_LINE = /^[\d:. -]+ [^\s[\]:]+\[[^\]]*\]: /
 
 /** Work shorter than this shows no progress, ms. */
 const SHOW_AFTER_MS = 500
@@ -26,6 +36,10 @@ export class Progress {
   #redraw: NodeJS.Timeout | undefined
   /** The line on screen now ('' when none). */
   #line = ''
+  #first = true
+  /** The first converge of a large graph is under way: resources' info lines are counted, not shown. */
+  #quiet = false
+  #hidden = 0
 
   constructor(out: ProgressOutput) {
     this.#out = out
@@ -38,15 +52,30 @@ export class Progress {
       this.#states = new Map()
       for (const v of e.vertices) this.#states.set(v.id, (!started.has(v.id) && old.get(v.id)) || 'pending')
       this.#name = e.name
+      if (this.#first && e.vertices.length >= QUIET_FROM) this.#quiet = true
+      this.#first = false
       this.#stop()
       this.#wait = setTimeout(() => this.#start(), SHOW_AFTER_MS)
     } else if (e.type === 'state') {
       if (this.#states.has(e.id)) this.#states.set(e.id, e.state)
-    } else if (e.type === 'idle') this.#stop()
+    } else if (e.type === 'idle') {
+      this.#stop()
+      if (!this.#quiet) return
+      this.#quiet = false
+      if (this.#hidden)
+        this.writeLine(
+          `(${this.#hidden} info lines of resources not shown during the first run; --no-progress shows them)`,
+        )
+      this.#hidden = 0
+    }
   }
 
-  /** Writes a log line above the progress line. */
-  writeLine(line: string): void {
+  /** Writes a log line above the progress line (or counts it, during a quiet first run). */
+  writeLine(line: string, level: LogLevel = 'info'): void {
+    if (this.#quiet && level === 'info' && RESOURCE_LINE.test(line)) {
+      this.#hidden++
+      return
+    }
     const shown = this.#line
     if (shown) this.#out.write('\r\x1b[2K')
     this.#out.write(`${line}\n`)

@@ -19,6 +19,7 @@ import { shq } from './exec.js'
 export interface PassedFlags {
   readonly noop?: boolean
   readonly strict?: boolean
+  readonly lenient?: boolean
   readonly sema?: number
   readonly debug?: boolean
   /** Follow graph file changes (the initiator copies them). */
@@ -67,6 +68,7 @@ export function runArgs(r: RemoteRun): string[] {
   if (!f.caching) a.push('--prefix', posix.join(r.wd, 'prefix'), '--no-caching')
   if (f.noop) a.push('--noop')
   if (f.strict) a.push('--strict')
+  if (f.lenient) a.push('--lenient')
   if (f.sema) a.push('--sema', String(f.sema))
   if (f.debug) a.push('--debug')
   if (!f.watch) a.push('--no-watch')

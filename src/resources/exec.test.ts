@@ -443,10 +443,10 @@ test('user and group run the command with other credentials', async t => {
 
 test('credentials resolve names and numbers', async () => {
   const passwd = '# comment\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n'
-  assert.deepEqual(findEntry(passwd, 'nobody'), { id: 65534, gid: 65534 })
-  assert.deepEqual(findEntry(passwd, '0'), { id: 0, gid: 0 })
+  assert.deepEqual(findEntry(passwd, 'nobody'), { id: 65534, gid: 65534, name: 'nobody' })
+  assert.deepEqual(findEntry(passwd, '0'), { id: 0, gid: 0, name: 'root' })
   assert.equal(findEntry(passwd, 'x'), undefined)
-  assert.deepEqual(findEntry('nogroup:x:65534:\n', 'nogroup'), { id: 65534, gid: undefined })
+  assert.deepEqual(findEntry('nogroup:x:65534:\n', 'nogroup'), { id: 65534, gid: undefined, name: 'nogroup' })
   assert.deepEqual(await resolveCredentials('', ''), { uid: undefined, gid: undefined })
   assert.deepEqual(await resolveCredentials('nobody', 'root'), { uid: 65534, gid: 0 })
   await assert.rejects(resolveCredentials('', 'no-such-group-for-mgmt'), /unknown group/)

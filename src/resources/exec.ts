@@ -203,6 +203,15 @@ export const exec = defineResource({
     ]
   },
   init(p, ctx) {
+    // Without a shell a command is split on spaces: quotes reach the program as they are.
+    for (const k of commandKeys) {
+      const shell = p[k === 'cmd' ? 'shell' : (`${k.slice(0, -3)}shell` as 'shell')]
+      if (p[k] && !shell && /["']/.test(p[k]))
+        ctx.log.warn(
+          `\`${k}\` has quotes but no shell is set: it is split on spaces and the quotes are passed on as they are ` +
+            `(set \`${k === 'cmd' ? 'shell' : `${k.slice(0, -3)}shell`}: /bin/sh\` to have a shell read them)`,
+        )
+    }
     const commands = new Commands(p, ctx)
     const fallback: ExecOutputs = {
       output: p.send_output ?? noOutputs.output,

@@ -28,6 +28,7 @@ import { compileGraph, type ResourceSpec } from '../engine/compile.js'
 import { run } from '../lib/run.js'
 import { whenContent } from '../testing/fswait.js'
 import { watchedLogger } from '../testing/logs.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { type HarnessOptions, type ResourceHarness, startResource } from '../testing/timeline.js'
 import { isMgmtError } from '../util/errors.js'
 import { memoryLogger } from '../util/logger.js'
@@ -217,7 +218,7 @@ test('a managed directory swapped for a link while running: its children wait, n
   }
   await mkdir(d)
   const ac = new AbortController()
-  const done = run(graph, { log, signal: ac.signal })
+  const done = run(graph, { prefix: tempPrefix(), log, signal: ac.signal })
   try {
     await whenContent(join(d, 'f'), 'child\n')
     await chown(d, NOBODY, NOBODY)

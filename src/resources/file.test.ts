@@ -274,7 +274,11 @@ test('owner and group: numeric ids and names, repaired after a chown by hand', a
   await chown(f, 0, 0)
   await ev
   assert.equal(await h.converge(), 1)
-  assert.ok(h.logs.includes(`file[${f}]: owner 0 -> 1, group 0 -> 2`), h.logs.join('\n'))
+  // Owners and groups by name, with the id (Debian: uid 1 is daemon, gid 2 is bin).
+  assert.ok(
+    h.logs.includes(`file[${f}]: owner root (0) -> daemon (1), group root (0) -> bin (2)`),
+    h.logs.join('\n'),
+  )
   const h2 = await start(f, { owner: 'root', group: 'root' })
   assert.equal(await h2.converge(), 1)
   st = await stat(f)
@@ -291,7 +295,12 @@ test('noop changes nothing and logs a unified diff, the mode and what it would c
   assert.equal(await modeOf(f), 0o644)
   const diff = h.logs.find(l => l.includes('would update content'))
   assert.ok(diff, h.logs.join('\n'))
-  assert.ok(diff.includes(`--- ${f}\n+++ ${f}\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c`), diff)
+  // Every line of it carries the resource's prefix.
+  const at = `file[${f}]: `
+  assert.ok(
+    diff.includes(`${at}--- ${f}\n${at}+++ ${f}\n${at}@@ -1,3 +1,3 @@\n${at} a\n${at}-b\n${at}+B\n${at} c`),
+    diff,
+  )
   assert.ok(h.logs.includes(`file[${f}]: would set mode 0644 -> 0600`))
 
   const g = join(dir, 'g')

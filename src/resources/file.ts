@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type Instance, type ResourceContext } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
+import { idName } from '../util/ids.js'
 import { sweepTemps, tempName } from '../util/tempfile.js'
 import { type FileAttrs, symlinkAtomic, type WriteOptions, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
@@ -166,7 +167,7 @@ async function checkState(r: Run): Promise<boolean> {
   }
   if (r.isDir) await makeDir(r)
   else if (!writesContent(p)) {
-    await writeAtomic(r.target, { bytes: EMPTY }, await attrsFor(r, undefined), await writeTo(r))
+    await writeAs(r, undefined, { bytes: EMPTY }, await attrsFor(r, undefined))
     r.ctx.log.info('created')
   } // else the content sub-check creates the file, with its content, in one write
   return false
@@ -243,18 +244,26 @@ async function fileTarget(r: Run, key: string): Promise<Target> {
 const written = (t: Target): string =>
   t.st ? 'content updated' : t.link ? 'replaced the symlink with a file' : 'created'
 
-async function logDiff(r: Run, t: Target, want: Buffer, sensitive: boolean): Promise<void> {
-  const verb = t.st ? 'would update content' : 'would create with content'
-  if (sensitive) {
-    r.ctx.log.info(`${verb} (sensitive content changed)`)
-    return
-  }
+/** What a write of `want` changes, as a unified diff; `applied`: said of a real write (`--diff`). */
+async function describeDiff(
+  r: Run,
+  t: Target,
+  want: Buffer,
+  sensitive: boolean,
+  applied = false,
+): Promise<string> {
+  const verb = applied
+    ? t.st
+      ? 'updated content'
+      : 'created with content'
+    : t.st
+      ? 'would update content'
+      : 'would create with content'
+  if (sensitive) return `${verb} (sensitive content changed)`
   const have = t.st ? await readNoFollow((await r.act()).at) : EMPTY
-  if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0)) {
-    r.ctx.log.info(`${verb} (${have.length} -> ${want.length} bytes)`)
-    return
-  }
-  r.ctx.log.info(`${verb}:\n${unifiedDiff(have.toString(), want.toString(), r.target).trimEnd()}`)
+  if (have.length + want.length > DIFF_MAX || have.includes(0) || want.includes(0))
+    return `${verb} (${have.length} -> ${want.length} bytes)`
+  return `${verb}:\n${unifiedDiff(have.toString(), want.toString(), r.target).trimEnd()}`
 }
 
 /** Makes the file hold `bytes`. */
@@ -268,11 +277,13 @@ async function syncBytes(
   const t = await fileTarget(r, key)
   if (t.st && (await contentEquals(r.target, t.st.size, bytes, sha))) return true
   if (!r.apply) {
-    await logDiff(r, t, bytes, sensitive)
+    r.ctx.log.info(await describeDiff(r, t, bytes, sensitive))
     return false
   }
-  await writeAtomic(r.target, { bytes }, await attrsFor(r, t.st), await writeTo(r))
-  r.ctx.log.info(written(t))
+  // --diff: the diff is worked out before the write, and logged in place of the usual line.
+  const diff = r.ctx.diff ? await describeDiff(r, t, bytes, sensitive, true) : undefined
+  await writeAs(r, t.st, { bytes }, await attrsFor(r, t.st))
+  r.ctx.log.info(diff ?? written(t))
   return false
 }
 
@@ -312,11 +323,11 @@ async function copyOne(r: Run, src: string): Promise<boolean> {
   const t = await fileTarget(r, 'source')
   if (t.st && t.st.size === sst.size && (await filesEqual(src, r.target))) return true
   if (!r.apply) {
-    if (sst.size <= DIFF_MAX) await logDiff(r, t, await readFile(src), false)
+    if (sst.size <= DIFF_MAX) r.ctx.log.info(await describeDiff(r, t, await readFile(src), false))
     else r.ctx.log.info(`would copy ${src}`)
     return false
   }
-  await writeAtomic(r.target, { copyOf: src }, await attrsFor(r, t.st, perm(sst)), await writeTo(r))
+  await writeAs(r, t.st, { copyOf: src }, await attrsFor(r, t.st, perm(sst)))
   r.ctx.log.info(written(t))
   return false
 }
@@ -407,7 +418,11 @@ async function checkOwner(r: Run): Promise<boolean> {
   const uid = ids.uid ?? st.uid
   const gid = ids.gid ?? st.gid
   if (st.uid === uid && st.gid === gid) return true
-  const what = [st.uid !== uid && `owner ${st.uid} -> ${uid}`, st.gid !== gid && `group ${st.gid} -> ${gid}`]
+  // Said with names: `owner root (0) -> www-data (33)`.
+  const what = [
+    st.uid !== uid && `owner ${await idName('passwd', st.uid)} -> ${await idName('passwd', uid)}`,
+    st.gid !== gid && `group ${await idName('group', st.gid)} -> ${await idName('group', gid)}`,
+  ]
     .filter(Boolean)
     .join(', ')
   if (!r.apply) {
@@ -415,11 +430,62 @@ async function checkOwner(r: Run): Promise<boolean> {
     return false
   }
   const { at } = await r.act()
-  if (p.symlink) lchownSync(at, uid, gid)
-  else await chownNoFollow(at, uid, gid)
+  try {
+    if (p.symlink) lchownSync(at, uid, gid)
+    else await chownNoFollow(at, uid, gid)
+  } catch (e) {
+    if (errCode(e) === 'EPERM') throw await chownRefused(r.target, st, uid, gid)
+    throw e
+  }
   r.made()
   r.ctx.log.info(what)
   return false
+}
+
+/**
+ * An atomic write with the file's owner and group: a refusal to give the new file an owner or a
+ * group (EPERM) says why, in words, of the managed path.
+ */
+async function writeAs(
+  r: Run,
+  st: Stats | undefined,
+  what: Parameters<typeof writeAtomic>[1],
+  attrs: FileAttrs,
+): Promise<void> {
+  try {
+    await writeAtomic(r.target, what, attrs, await writeTo(r))
+  } catch (e) {
+    const own = { uid: st?.uid ?? process.geteuid?.() ?? 0, gid: st?.gid ?? process.getegid?.() ?? 0 }
+    const changes =
+      (attrs.uid !== undefined && attrs.uid !== own.uid) || (attrs.gid !== undefined && attrs.gid !== own.gid)
+    if (errCode(e) === 'EPERM' && changes)
+      throw await chownRefused(r.target, own, attrs.uid ?? own.uid, attrs.gid ?? own.gid)
+    throw e
+  }
+}
+
+/**
+ * Why the system refused a chown, in words: only root gives a file away, and a group can only be
+ * set by its member (`cannot set group root on /x: not a member`).
+ */
+async function chownRefused(
+  path: string,
+  st: Pick<Stats, 'uid' | 'gid'>,
+  uid: number,
+  gid: number,
+): Promise<Error> {
+  const euid = process.geteuid?.() ?? 0
+  if (st.uid !== uid && euid !== 0)
+    return new Error(
+      `cannot set owner ${await idName('passwd', uid)} on ${path}: mgmt is not running as root`,
+    )
+  if (st.gid !== gid && euid !== 0 && !process.getgroups?.().includes(gid))
+    return new Error(`cannot set group ${await idName('group', gid)} on ${path}: not a member`)
+  if (euid !== 0 && st.uid !== euid)
+    return new Error(
+      `cannot change the owner or group of ${path}: it is not mgmt's, and mgmt is not running as root`,
+    )
+  return new Error(`cannot change the owner or group of ${path}: not permitted (EPERM)`)
 }
 
 async function checkMode(r: Run): Promise<boolean> {

@@ -25,6 +25,7 @@ import { parseParams } from '../engine/params.js'
 import { run, start } from '../lib/run.js'
 import { whenContent } from '../testing/fswait.js'
 import { waitingLogger } from '../testing/logwait.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { startResource } from '../testing/timeline.js'
 import { httpClient } from './http_client.js'
 
@@ -123,7 +124,10 @@ test('an unchanged resource costs one 304 a check; a changed one reaches the fil
   const o = await origin('v1\n')
   const out = join(dir, 'etag.txt')
   const log = waitingLogger('info')
-  const h = start(download(`http://127.0.0.1:${o.port}/data`, out, { interval: 0.05 }), { log })
+  const h = start(download(`http://127.0.0.1:${o.port}/data`, out, { interval: 0.05 }), {
+    prefix: tempPrefix(),
+    log,
+  })
   try {
     await whenContent(out, 'v1\n')
     const first = await identity(out)
@@ -149,9 +153,12 @@ test('a 500 or a body cut short never creates the file empty and leaves it as it
   o.mode = '500'
   const out = join(dir, 'fail.txt')
   const log = waitingLogger('info')
-  const h = start(download(`http://127.0.0.1:${o.port}/data`, out, { interval: 0.05 }), { log })
+  const h = start(download(`http://127.0.0.1:${o.port}/data`, out, { interval: 0.05 }), {
+    prefix: tempPrefix(),
+    log,
+  })
   try {
-    await log.waitFor(/http:client\[dl\]: error: GET .*: 500 Internal Server Error$/)
+    await log.waitFor(/http:client\[dl\]: error: GET .*: 500 Internal Server Error; retry \d+ in \d+ ms$/)
     await assert.rejects(stat(out), { code: 'ENOENT' }, 'not created')
     o.mode = 'ok'
     await whenContent(out, 'good\n')
@@ -164,7 +171,7 @@ test('a 500 or a body cut short never creates the file empty and leaves it as it
     assert.equal(await identity(out), kept)
     o.mode = 'truncated'
     o.data = 'longer and newer\n'
-    await log.waitFor(/error: GET .*: the body was cut short after \d+ of 117 bytes$/)
+    await log.waitFor(/error: GET .*: the body was cut short after \d+ of 117 bytes; retry \d+ in \d+ ms$/)
     await o.answered(o.statuses.length + 1)
     assert.equal(await readFile(out, 'utf8'), 'good\n')
     assert.equal(await identity(out), kept)

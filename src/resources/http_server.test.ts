@@ -12,6 +12,7 @@ import { parseParams } from '../engine/params.js'
 import { start } from '../lib/run.js'
 import { httpGet as get } from '../testing/http.js'
 import { type WaitingLogger, waitingLogger } from '../testing/logwait.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { httpServer } from './http_server.js'
 import { httpServerFile } from './http_server_file.js'
 
@@ -35,7 +36,7 @@ async function serving(
   fn: (port: number, log: WaitingLogger) => Promise<void>,
 ): Promise<string[]> {
   const log = waitingLogger('debug')
-  const run = start(graph, { log })
+  const run = start(graph, { prefix: tempPrefix(), log })
   try {
     const m = await log.waitFor(/^http:server\[[^\]]+\]: listening on 127\.0\.0\.1:(\d+)$/)
     await fn(Number(m[1]), log)
@@ -187,7 +188,10 @@ test('bad params are reported with their key', () => {
 
 test('a second server on a taken port fails with the reason', async () => {
   const log = waitingLogger('info')
-  const first = start({ name: 'a', resources: [r('http:server', '127.0.0.1:0')], edges: [] }, { log })
+  const first = start(
+    { name: 'a', resources: [r('http:server', '127.0.0.1:0')], edges: [] },
+    { prefix: tempPrefix(), log },
+  )
   try {
     const port = (await log.waitFor(/listening on 127\.0\.0\.1:(\d+)$/))[1]
     const log2 = waitingLogger('info')

@@ -11,6 +11,7 @@ import type { GraphSpec } from '../engine/compile.js'
 import { parseParams } from '../engine/params.js'
 import { start } from '../lib/run.js'
 import { waitingLogger } from '../testing/logwait.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { startResource } from '../testing/timeline.js'
 import { KMSG, kmsg, parseRecord, unescapeMessage } from './kmsg.js'
 
@@ -50,7 +51,7 @@ test('a matching line reaches a notified print within milliseconds; others and o
     ],
   }
   const log = waitingLogger('debug')
-  const h = start(graph, { log })
+  const h = start(graph, { prefix: tempPrefix(), log })
   try {
     await log.waitFor(/^kmsg\[watch\]: debug: checkApply\(apply=true\) = true \(cause: startup\)$/)
     printk(`${marker} ignored`)

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { loadYamlFile } from '../frontends/yaml/parse.js'
 import { run } from '../lib/run.js'
 import { startEtcd, type TestEtcd } from '../testing/etcd.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { startResource } from '../testing/timeline.js'
 import { silentLogger } from '../util/logger.js'
 import { EtcdWorld } from '../world/etcd/world.js'
@@ -192,7 +193,8 @@ describe("the original's kv examples", () => {
       const world = new EtcdWorld({ hostname: 'kvx', endpoints: [etcd.clientUrl], log: silentLogger })
       try {
         assert.deepEqual(
-          (await run(await example(f), { world, convergedTimeout: 0, log: 'silent' })).failed,
+          (await run(await example(f), { prefix: tempPrefix(), world, convergedTimeout: 0, log: 'silent' }))
+            .failed,
           [],
         )
       } finally {

@@ -55,7 +55,7 @@ test('writeToken/readToken: a password stays the same across reads and writers',
     await writeToken(stateFiles(dir), 'zzzzzzzzzz')
     assert.equal((await stat(file)).mode & 0o777, 0o600)
     assert.deepEqual(await readToken(stateFiles(dir), 10), { state: 'ok', password: 'zzzzzzzzzz' })
-    assert.deepEqual(await readdir(dir), ['password'])
+    assert.deepEqual((await readdir(dir)).sort(), ['length', 'password'])
   }))
 
 test('readToken: an empty token is missing, a wrong length or character is corrupt', () =>
@@ -75,6 +75,16 @@ test('readToken: an empty token is missing, a wrong length or character is corru
     })
     await writeFile(file, 'abcd') // no newline: still fine
     assert.deepEqual(await readToken(stateFiles(dir), 4), { state: 'ok', password: 'abcd' })
+  }))
+
+test('readToken: a token made for another length is rotated, not corrupt', () =>
+  withDir(async dir => {
+    await writeToken(stateFiles(dir), 'abcDEF0123')
+    assert.deepEqual(await readToken(stateFiles(dir), 16), {
+      state: 'resized',
+      reason: '`length` changed from 10 to 16: rotating it',
+      password: 'abcDEF0123',
+    })
   }))
 
 test('password generates, keeps mode 0600, sends, and is then stable', async () => {

@@ -1,7 +1,8 @@
 /**
  * `password`: generates a random password, keeps it, and sends it as `password` to receivers
  * (a file's content, a user's password, ...). It is regenerated on a notification, when its token
- * is missing or empty, and, with `check_recovery`, when the token is corrupt.
+ * is missing or empty, when `length` was changed (a rotation, logged: the state file `length` says
+ * which length the token was made for), and, with `check_recovery`, when the token is corrupt.
  *
  * The token is the state file `password`, mode 0600 in a 0700 directory, replaced atomically. It always
  * holds the cleartext, `saved` or not: a password is configured into other things (a service, a
@@ -56,8 +57,12 @@ export function tokenProblem(value: string, length: number): string | undefined 
 export type Token =
   | { readonly state: 'ok'; readonly password: string }
   | { readonly state: 'missing' | 'corrupt'; readonly reason: string }
+  /** A valid password made for another `length`: the param was changed, so it is rotated. */
+  | { readonly state: 'resized'; readonly reason: string; readonly password: string }
 
 const TOKEN = 'password'
+/** The length the token was generated for. */
+const LENGTH = 'length'
 
 /** Reads the token and checks it against `length`. */
 export async function readToken(state: StateFiles, length: number): Promise<Token> {
@@ -66,11 +71,21 @@ export async function readToken(state: StateFiles, length: number): Promise<Toke
   const password = text.endsWith('\n') ? text.slice(0, -1) : text
   if (password === '') return { state: 'missing', reason: 'the token is empty' }
   const problem = tokenProblem(password, length)
+  if (problem && password.length !== length) {
+    const madeFor = Number((await state.read(LENGTH))?.trim())
+    if (madeFor === password.length && tokenProblem(password, madeFor) === undefined)
+      return {
+        state: 'resized',
+        reason: `\`length\` changed from ${madeFor} to ${length}: rotating it`,
+        password,
+      }
+  }
   return problem ? { state: 'corrupt', reason: problem } : { state: 'ok', password }
 }
 
 /** Replaces the token atomically, mode 0600. */
 export async function writeToken(state: StateFiles, password: string): Promise<void> {
+  await state.write(LENGTH, `${password.length}\n`, TOKEN_MODE)
   await state.write(TOKEN, `${password}\n`, TOKEN_MODE)
 }
 
@@ -118,8 +133,8 @@ export const password = defineResource({
           return ok
         }
         if (!apply) {
-          ctx.log.info(`would generate a new password (${why})`)
-          if (token.state === 'ok') ctx.send({ password: token.password })
+          ctx.log.info(`would generate a new password (not shown) (${why})`)
+          if (token.state === 'ok' || token.state === 'resized') ctx.send({ password: token.password })
           return false
         }
         const fresh = generatePassword(params.length)

@@ -16,6 +16,7 @@ import { promisify } from 'node:util'
 import type { GraphSpec } from '../engine/compile.js'
 import { start } from '../lib/run.js'
 import { waitingLogger } from '../testing/logwait.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { parseRequest, toNetascii } from './tftp_server.js'
 
 const run = promisify(execFile)
@@ -45,7 +46,7 @@ before(async () => {
     edges: [],
   }
   const log = waitingLogger('info')
-  const h = start(graph, { log })
+  const h = start(graph, { prefix: tempPrefix(), log })
   port = Number((await log.waitFor(/^tftp:server\[boot\]: listening on udp 127\.0\.0\.1:(\d+)$/))[1])
   stop = async () => {
     h.shutdown()

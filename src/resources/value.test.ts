@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { stateFiles } from '../engine/context.js'
 import { Graph, run } from '../index.js'
+import { tempPrefix } from '../testing/prefix.js'
 import { startResource } from '../testing/timeline.js'
 import { memoryLogger } from '../util/logger.js'
 import { readKept, value, writeKept } from './value.js'
@@ -41,7 +42,7 @@ test('a received value reaches value.any, and value.any is sent on', async () =>
   // @ts-expect-error
   void (() => g.sendRecv(v, 'any', p, 'msg'))
   const log = memoryLogger('info')
-  const result = await run(g, { convergedTimeout: 0, log })
+  const result = await run(g, { prefix: tempPrefix(), convergedTimeout: 0, log })
   assert.deepEqual(result.failed, [])
   assert.ok(log.lines.includes('value[v]: SendRecv: exec[e].stdout -> value[v].any'), log.lines.join('\n'))
   assert.ok(log.lines.includes('value[v]: keeps a new value: "hello\\n"'), log.lines.join('\n'))

@@ -33,6 +33,8 @@ export interface StartOptions {
   prefix?: readonly string[]
   /** Another node binary. */
   node?: string
+  /** Written to its standard input, which is then closed (by default it has none). */
+  input?: string
 }
 
 export function startMgmt(args: string[], opts: StartOptions = {}): Running {
@@ -43,7 +45,7 @@ export function startMgmt(args: string[], opts: StartOptions = {}): Running {
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: prefixed.length > 0,
   })
   const signal = (sig: NodeJS.Signals): void => {
@@ -53,6 +55,7 @@ export function startMgmt(args: string[], opts: StartOptions = {}): Running {
         process.kill(-child.pid, sig)
       } catch {}
   }
+  if (opts.input !== undefined) child.stdin!.end(opts.input)
   let out = ''
   const listeners = new Set<() => void>()
   const onData = (d: Buffer): void => {

@@ -51,8 +51,18 @@ const messages = {
   ERR_YAML_SYNTAX: (d: { file: string; line: number; col: number; reason: string }) =>
     `${d.file}:${d.line}:${d.col}: ${d.reason}`,
   ERR_YAML_TOO_LARGE: (d: { file: string; reason: string }) => `${d.file}: refused: ${d.reason}`,
-  ERR_YAML_INVALID: (d: { file: string; problems: readonly string[] }) =>
-    `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
+  ERR_YAML_INVALID: (d: {
+    file: string
+    problems: readonly string[]
+    /** The same problems with their line and column apart, for JSON logs. */
+    located?: readonly {
+      file: string
+      line?: number
+      col?: number
+      path: string
+      message: string
+    }[]
+  }) => `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
   ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
   ERR_INOTIFY_LIMIT: (d: {
     path: string
@@ -200,6 +210,34 @@ export function ioError(action: string, path: string, e: unknown): Error {
 /** True for the error an aborted signal produces: a normal shutdown, never a failure. */
 export function isAbortError(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError'
+}
+
+/**
+ * Logs an error with its code and location apart (for JSON logs); an invalid graph gives one message
+ * per problem there, each with its file, line and column. `suffix` ends the message (text) or the
+ * last one (JSON).
+ */
+export function logError(
+  log: {
+    readonly structured?: boolean
+    error(
+      msg: string,
+      fields?: { code?: string; file?: string; line?: number; col?: number; path?: string },
+    ): void
+  },
+  err: unknown,
+  suffix = '',
+): void {
+  if (isMgmtError(err, 'ERR_YAML_INVALID') && log.structured && err.details.located?.length) {
+    for (const { message, ...at } of err.details.located) log.error(message, { code: err.code, ...at })
+    if (suffix) log.error(suffix.trim(), { code: err.code, file: err.details.file })
+    return
+  }
+  const msg = `${describeError(err)}${suffix}`
+  if (isMgmtError(err, 'ERR_YAML_SYNTAX')) {
+    const { file, line, col } = err.details
+    log.error(msg, { code: err.code, file, line, col })
+  } else log.error(msg, errCode(err) ? { code: errCode(err) } : undefined)
 }
 
 /** A one-line-per-cause description of an error chain, for logs. */

@@ -10,6 +10,7 @@ import { MgmtError } from './errors.js'
 /** One entry of a colon-separated database: its id, and (passwd) its primary gid. */
 export interface IdEntry {
   readonly id: number
+  readonly name?: string
   readonly gid?: number
 }
 
@@ -24,7 +25,7 @@ export function findEntry(text: string, key: string): IdEntry | undefined {
     if (f.length < 3 || line.startsWith('#')) continue
     if (f[0] === key || (isNumericId(key) && f[2] === key)) {
       const gid = f[3] !== undefined && isNumericId(f[3]) ? Number(f[3]) : undefined
-      return { id: Number(f[2]), gid }
+      return { id: Number(f[2]), gid, name: f[0] }
     }
   }
   return undefined
@@ -52,6 +53,12 @@ export async function lookupId(db: IdDb, key: string): Promise<IdEntry | undefin
 }
 
 const what = { passwd: 'user', group: 'group' } as const
+
+/** A user's or group's id for a log line, with its name when it has one: `root (0)`, or `1234`. */
+export async function idName(db: IdDb, id: number): Promise<string> {
+  const e = await lookupId(db, String(id)).catch(() => undefined)
+  return e?.name ? `${e.name} (${id})` : String(id)
+}
 
 /** The id of a name or numeric string; throws ERR_ID_UNKNOWN for an unknown name. */
 export async function resolveId(db: IdDb, key: string): Promise<number> {

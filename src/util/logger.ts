@@ -1,6 +1,9 @@
 /**
  * Logging: a small interface with prefixed children and an injectable sink. Text lines look like
- * `hh:mm:ss.mmm kind[name]: message` on stderr; `--log-format json` writes one JSON object a line.
+ * `hh:mm:ss.mmm kind[name]: message` on stderr (`dates`: the date first), warnings and errors in
+ * colour on a terminal (`color`); a message of several lines (a command's output, a diff) keeps
+ * the prefix on each. `--log-format json` writes one JSON object a line, with the resource apart
+ * (`kind`, `name`) and, where a message has them, `code`, `file`, `line`, `col` and `path`.
  * Debug output costs nothing when off: call sites that build an expensive message check
  * `log.isDebug` first.
  */
@@ -8,41 +11,72 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFormat = 'text' | 'json'
 
+/** Structured details of a message, kept apart in JSON logs (text lines already say them). */
+export interface LogFields {
+  /** The error code (`ERR_YAML_INVALID`, `ENOENT`...). */
+  readonly code?: string
+  readonly file?: string
+  readonly line?: number
+  readonly col?: number
+  /** A key path in the graph (`resources.file[0].mode`). */
+  readonly path?: string
+}
+
 export interface Logger {
   readonly isDebug: boolean
-  debug(msg: string): void
-  info(msg: string): void
-  warn(msg: string): void
-  error(msg: string): void
+  /** Lines are JSON objects: a caller with several structured items logs one message each. */
+  readonly structured?: boolean
+  debug(msg: string, fields?: LogFields): void
+  info(msg: string, fields?: LogFields): void
+  warn(msg: string, fields?: LogFields): void
+  error(msg: string, fields?: LogFields): void
   /** A logger whose lines carry `prefix` (nested prefixes join with `: `). */
   child(prefix: string): Logger
 }
 
 export interface LoggerOptions {
   format?: LogFormat
-  /** Where finished lines go; stderr by default. */
-  write?: (line: string) => void
+  /** Where finished lines go (with their level); stderr by default. */
+  write?: (line: string, level: LogLevel) => void
   /** Clock, for tests. */
   now?: () => Date
+  /** Colour warnings and errors (ANSI), for a terminal. */
+  color?: boolean
+  /** Text timestamps with the date: `2025-01-31 12:00:00.000`. */
+  dates?: boolean
 }
 
 const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
+const COLORS: Partial<Record<LogLevel, string>> = { warn: '\x1b[33m', error: '\x1b[31m', debug: '\x1b[2m' }
+const RESET = '\x1b[0m'
 
-function stamp(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0')
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0')
+
+function stamp(d: Date, dates: boolean): string {
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
+  return dates ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}` : time
+}
+
+/** `kind[name]` at the start of a prefix, apart. */
+function resourceOf(prefix: string): { kind: string; name: string } | undefined {
+  const m = /^([^[\]\s]+?)\[(.*?)\](?=: |$)/.exec(prefix)
+  return m ? { kind: m[1]!, name: m[2]! } : undefined
 }
 
 /** What every logger of one tree shares: where lines go, how they look, the level. */
 interface Sink {
-  readonly write: (line: string) => void
+  readonly write: (line: string, level: LogLevel) => void
   readonly now: () => Date
   readonly format: LogFormat
   readonly min: number
+  readonly color: boolean
+  readonly dates: boolean
 }
 
 /** A logger is a plain record (a prefix and the shared sink): 10,000 resources make 10,000 of them. */
 class PrefixLogger implements Logger {
+  /** With JSON lines: the resource of the prefix, apart (worked out on the first line). */
+  #res: { kind: string; name: string } | null | undefined
   constructor(
     readonly sink: Sink,
     readonly prefix: string,
@@ -50,33 +84,49 @@ class PrefixLogger implements Logger {
   get isDebug(): boolean {
     return this.sink.min === 0
   }
-  debug(msg: string): void {
-    this.#emit('debug', msg)
+  get structured(): boolean {
+    return this.sink.format === 'json'
   }
-  info(msg: string): void {
-    this.#emit('info', msg)
+  debug(msg: string, fields?: LogFields): void {
+    this.#emit('debug', msg, fields)
   }
-  warn(msg: string): void {
-    this.#emit('warn', msg)
+  info(msg: string, fields?: LogFields): void {
+    this.#emit('info', msg, fields)
   }
-  error(msg: string): void {
-    this.#emit('error', msg)
+  warn(msg: string, fields?: LogFields): void {
+    this.#emit('warn', msg, fields)
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.#emit('error', msg, fields)
   }
   child(p: string): Logger {
     return new PrefixLogger(this.sink, this.prefix ? `${this.prefix}: ${p}` : p)
   }
-  #emit(lvl: LogLevel, msg: string): void {
+  #emit(lvl: LogLevel, msg: string, fields?: LogFields): void {
     const { sink, prefix } = this
     if (order[lvl] < sink.min) return
     const t = sink.now()
     if (sink.format === 'json') {
+      if (this.#res === undefined) this.#res = resourceOf(prefix) ?? null
       sink.write(
-        JSON.stringify({ time: t.toISOString(), level: lvl, ...(prefix ? { source: prefix } : {}), msg }),
+        JSON.stringify({
+          time: t.toISOString(),
+          level: lvl,
+          ...(prefix ? { source: prefix } : {}),
+          ...this.#res,
+          msg,
+          ...fields,
+        }),
+        lvl,
       )
       return
     }
     const tag = lvl === 'info' ? '' : `${lvl}: `
-    sink.write(`${stamp(t)} ${prefix ? `${prefix}: ` : ''}${tag}${msg}`)
+    const head = `${stamp(t, sink.dates)} ${prefix ? `${prefix}: ` : ''}`
+    // Each line of a message carries the prefix, so that none of it reads as another's.
+    const body = prefix && msg.includes('\n') ? msg.replaceAll('\n', `\n${head}`) : msg
+    const color = sink.color ? COLORS[lvl] : undefined
+    sink.write(color ? `${color}${head}${tag}${body}${RESET}` : `${head}${tag}${body}`, lvl)
   }
 }
 
@@ -87,6 +137,8 @@ export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {})
       now: opts.now ?? (() => new Date()),
       format: opts.format ?? 'text',
       min: order[level],
+      color: opts.color ?? false,
+      dates: opts.dates ?? false,
     },
     '',
   )
@@ -98,7 +150,7 @@ export const silentLogger: Logger = createLogger('error', { write: () => {} })
 /** A logger that keeps its lines in memory; tests read `lines`. */
 export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: string[] } {
   const lines: string[] = []
-  const log = createLogger(level, { write: l => lines.push(l.replace(/^\d\d:\d\d:\d\d\.\d{3} /, '')) })
+  const log = createLogger(level, { write: l => lines.push(l.replace(/^\d\d:\d\d:\d\d\.\d{3} /gm, '')) })
   return Object.assign(log, { lines })
 }
 
@@ -127,17 +179,20 @@ export class RedactingLogger implements Logger {
   get isDebug(): boolean {
     return this.log.isDebug
   }
-  debug(msg: string): void {
-    this.log.debug(this.#clean(msg))
+  get structured(): boolean | undefined {
+    return this.log.structured
   }
-  info(msg: string): void {
-    this.log.info(this.#clean(msg))
+  debug(msg: string, fields?: LogFields): void {
+    this.log.debug(this.#clean(msg), fields)
   }
-  warn(msg: string): void {
-    this.log.warn(this.#clean(msg))
+  info(msg: string, fields?: LogFields): void {
+    this.log.info(this.#clean(msg), fields)
   }
-  error(msg: string): void {
-    this.log.error(this.#clean(msg))
+  warn(msg: string, fields?: LogFields): void {
+    this.log.warn(this.#clean(msg), fields)
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.log.error(this.#clean(msg), fields)
   }
   child(prefix: string): Logger {
     return new RedactingLogger(this.log.child(prefix), this.holder)

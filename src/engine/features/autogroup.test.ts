@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { run } from '../../lib/run.js'
 import { builtinRegistry } from '../../resources/index.js'
+import { tempPrefix } from '../../testing/prefix.js'
 import { memoryLogger } from '../../util/logger.js'
 import { compileGraph, type EdgeSpec, type ResourceSpec } from '../compile.js'
 
@@ -68,7 +69,7 @@ test('a grouped vertex runs every member', async () => {
   const log = memoryLogger('info')
   const result = await run(
     { name: 'g', resources: [r('print', 'p1', { msg: 'one' }), r('print', 'p2', { msg: 'two' })], edges: [] },
-    { convergedTimeout: 0, log },
+    { prefix: tempPrefix(), convergedTimeout: 0, log },
   )
   assert.deepEqual(result.failed, [])
   assert.ok(log.lines.includes('print[p1]: one'))
@@ -139,7 +140,7 @@ test('live swaps of grouped resources: a member added, edited or removed takes e
       ['print[p2]'],
     )
     assert.ok(
-      log.lines.some(l => /graph swap: 0 kept, 1 changed, 0 added, 0 removed/.test(l)),
+      log.lines.some(l => /graph swap: 0 kept, 1 changed \(print\[p1\]\), 0 added, 0 removed/.test(l)),
       log.lines.join('\n'),
     )
   } finally {

@@ -1,11 +1,30 @@
-/** The YAML frontend: a graph file, read and compiled, then re-read whenever it is saved or reloaded. */
+/**
+ * The YAML frontend: a graph file, read and compiled, then re-read whenever it is saved or reloaded.
+ * `-` reads one graph from standard input (named `<stdin>` in messages), not watched.
+ */
 import { readFile } from 'node:fs/promises'
 import { describeError, MgmtError } from '../../util/errors.js'
 import type { Frontend } from '../frontend.js'
 import { loadYaml, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
 
+/** The name of standard input in messages. */
+export const STDIN = '<stdin>'
+
+/** All of standard input, as text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 export function yamlFrontend(file: string): Frontend {
+  if (file === '-')
+    return async ctx => {
+      const first = loadYaml(await readStdin(), STDIN, ctx.registry, ctx.compile)
+      for (const m of first.messages) ctx.log.warn(m)
+      return { first }
+    }
   return async ctx => {
     // Watched before it is read: a change made meanwhile is seen.
     const following =

@@ -23,6 +23,7 @@ import {
 import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
+import { didYouMean } from '../../util/suggest.js'
 import { tooCostly } from './limits.js'
 
 /** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
@@ -86,18 +87,38 @@ function parse(text: string, file: string): unknown {
     root = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file })
   } catch (err) {
     if (err instanceof jsyaml.YAMLException)
-      throw new MgmtError('ERR_YAML_SYNTAX', {
-        file,
-        line: err.mark.line + 1,
-        col: err.mark.column + 1,
-        reason: err.reason,
-      })
+      throw new MgmtError('ERR_YAML_SYNTAX', { file, ...syntaxAt(text, err) })
     const reason = err instanceof RangeError ? 'it nests too deeply to be read' : describeError(err)
     throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason }, { cause: err })
   }
   const costly = tooCostly(root)
   if (costly) throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason: costly })
   return root
+}
+
+/**
+ * Where a syntax error is, in words: the parser's position, except for a quoted string left open,
+ * which the parser notices only at the end of the file: then the line where the string starts.
+ */
+function syntaxAt(text: string, err: jsyaml.YAMLException): { line: number; col: number; reason: string } {
+  const quote = /within a (double|single) quoted scalar/.exec(err.reason)
+  if (quote) {
+    const q = quote[1] === 'double' ? '"' : "'"
+    // Inside the open string every quote of its kind is escaped (`\"`) or doubled (`''`): the last
+    // lone one is where it starts.
+    for (let i = Math.min(err.mark.position, text.length) - 1; i >= 0; i--) {
+      if (text[i] !== q) continue
+      if (q === '"' ? text[i - 1] === '\\' : text[i - 1] === q || text[i + 1] === q) continue
+      const before = text.slice(0, i)
+      const line = before.split('\n').length
+      return {
+        line,
+        col: i - before.lastIndexOf('\n'),
+        reason: `a ${quote[1]}-quoted string starts here and is never closed`,
+      }
+    }
+  }
+  return { line: err.mark.line + 1, col: err.mark.column + 1, reason: err.reason }
 }
 
 export function loadYaml(
@@ -124,29 +145,51 @@ export function loadYaml(
   const issues: Issue[] = []
   const warnings: Issue[] = []
   const files: string[] = []
-  const spec = readSpec(root, issues, warnings, { base: dirname(resolve(file)), files })
+  const spec = readSpec(root, issues, warnings, {
+    base: dirname(resolve(file)),
+    files,
+    lenient: opts.lenient,
+  })
   const remote = isObj(root) ? readRemote(root, issues, warnings) : undefined
-  if (opts.strict) issues.push(...warnings.splice(0))
-  if (issues.length) throw new MgmtError('ERR_YAML_INVALID', { file, problems: list(issues) })
+  // The resources are compiled even when the document's structure has problems (a bad edge), so
+  // that one round reports every problem of the file.
+  let compiled: Compiled | undefined
   try {
-    const compiled = compileGraph(spec, registry, opts)
-    return {
-      ...compiled,
-      messages: list([...warnings, ...compiled.warnings]),
-      files,
-      ...(remote ? { remote } : {}),
-    }
+    compiled = compileGraph(spec, registry, opts)
   } catch (err) {
-    if (err instanceof GraphInvalid)
-      throw new MgmtError('ERR_YAML_INVALID', {
-        file,
-        problems: list([
-          ...err.issues,
-          ...[...warnings, ...err.warnings].map(w => ({ ...w, message: `${w.message} (warning)` })),
-        ]),
-      })
-    throw err
+    if (!(err instanceof GraphInvalid)) throw err
+    issues.push(...err.issues)
+    warnings.push(...err.warnings)
   }
+  if (issues.length || !compiled) {
+    const all = [...issues, ...warnings.map(w => ({ ...w, message: `${w.message} (warning)` }))]
+    throw new MgmtError('ERR_YAML_INVALID', { file, problems: list(all), located: locate(all) })
+  }
+  return {
+    ...compiled,
+    messages: list([...warnings, ...compiled.warnings]),
+    files,
+    ...(remote ? { remote } : {}),
+  }
+
+  /** The first MAX_LISTED issues with their line and column, for structured logs. */
+  function locate(all: readonly Issue[]): LocatedProblem[] {
+    return all.slice(0, MAX_LISTED).map(i => {
+      locator ??= text.length > LOCATE_MAX ? undefined : positions(text)
+      const at = locator?.(i.path)
+      return { file, ...(at ?? {}), path: formatPath(i.path), message: i.message }
+    })
+  }
+}
+
+/** One problem of an invalid graph file, for structured (JSON) logs. */
+export interface LocatedProblem {
+  readonly file: string
+  readonly line?: number
+  readonly col?: number
+  /** The key path, `resources.file[0].mode`. */
+  readonly path: string
+  readonly message: string
 }
 
 /** Where each key path of the document starts, from a second, position-keeping parse. */
@@ -167,9 +210,30 @@ function locate(
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true) as Node | undefined
     // For a key whose value is missing or empty, point at the parent mapping's key.
-    if (node && typeof node === 'object' && 'range' in node && node.range) return lines.linePos(node.range[0])
+    if (node && typeof node === 'object' && 'range' in node && node.range) {
+      const at = lines.linePos(node.range[0])
+      // A block mapping or list under a key starts on a later line: the key's line is the one to show.
+      const key = n > 0 ? keyOf(doc, lines, path.slice(0, n)) : undefined
+      return key && key.line < at.line ? key : at
+    }
   }
   return { line: 1, col: 1 }
+}
+
+/** Where the key of the value at `path` is, when that value is a mapping's entry. */
+function keyOf(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly (string | number)[],
+): { line: number; col: number } | undefined {
+  const parent = doc.getIn(path.slice(0, -1), true) as Node | undefined
+  const items = (parent as { items?: unknown[] } | undefined)?.items
+  if (!items) return undefined
+  for (const item of items) {
+    const k = (item as { key?: { value?: unknown; range?: [number, number, number] } }).key
+    if (k?.range && k.value === path.at(-1)) return lines.linePos(k.range[0])
+  }
+  return undefined
 }
 
 type Obj = Record<string, unknown>
@@ -179,6 +243,21 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 interface Relative {
   readonly base: string
   readonly files: string[]
+  /** Unknown keys are warnings, not errors (`--lenient`). */
+  readonly lenient?: boolean
+}
+
+/** An unknown key: an error with the closest known key as a hint, or a warning when lenient. */
+function unknownKey(
+  path: (string | number)[],
+  known: Iterable<string>,
+  what: string,
+  lenient: boolean | undefined,
+  issues: Issue[],
+  warnings: Issue[],
+): void {
+  const key = String(path.at(-1))
+  ;(lenient ? warnings : issues).push({ path, message: `unknown ${what}${didYouMean(key, known)}` })
 }
 
 function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relative): GraphSpec {
@@ -187,17 +266,23 @@ function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     issues.push({ path: [], message: 'expected a mapping with `graph`, `resources` and `edges`' })
     return empty
   }
-  for (const k of Object.keys(root)) {
-    if (!KNOWN_TOP.has(k)) warnings.push({ path: [k], message: 'unknown key' })
-  }
+  const unknown = Object.keys(root).filter(k => !KNOWN_TOP.has(k))
+  for (const k of unknown) unknownKey([k], KNOWN_TOP, 'key', rel.lenient, issues, warnings)
   const name = root.graph
   if (typeof name !== 'string' || name === '')
     issues.push({ path: name === undefined ? [] : ['graph'], message: '`graph` must be a non-empty name' })
+  const resources = readResources(root.resources, issues, rel)
+  // Lenient or not, a graph left empty by a misspelt key is a mistake, not a wish to manage nothing.
+  if (rel.lenient && unknown.length && resources.length === 0 && root.resources === undefined)
+    issues.push({
+      path: [unknown[0]!],
+      message: `the graph has no resources, and \`${unknown[0]}\` is not a key${didYouMean(unknown[0]!, KNOWN_TOP)}`,
+    })
   return {
     name: String(name ?? ''),
-    resources: readResources(root.resources, issues, rel),
-    edges: readEdges(root.edges, issues, warnings),
-    collect: readCollect(root.collect, issues, warnings),
+    resources,
+    edges: readEdges(root.edges, issues, warnings, rel.lenient),
+    collect: readCollect(root.collect, issues, warnings, rel.lenient),
   }
 }
 
@@ -310,7 +395,7 @@ function relativeSource(params: Obj, rel: Relative): void {
   params.source = resolve(rel.base, src) + (src.endsWith('/') ? '/' : '')
 }
 
-function readCollect(raw: unknown, issues: Issue[], warnings: Issue[]): CollectSpec[] {
+function readCollect(raw: unknown, issues: Issue[], warnings: Issue[], lenient?: boolean): CollectSpec[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {
     issues.push({ path: ['collect'], message: 'expected a list of `{kind, pattern}`' })
@@ -330,13 +415,16 @@ function readCollect(raw: unknown, issues: Issue[], warnings: Issue[]): CollectS
     }
     for (const k of Object.keys(c))
       if (k !== 'kind' && k !== 'pattern')
-        warnings.push({ path: [...at, k], message: 'unknown collect key (expected kind, pattern)' })
+        unknownKey([...at, k], COLLECT_KEYS, 'collect key', lenient, issues, warnings)
     out.push({ kind: c.kind.toLowerCase(), ...(pattern ? { pattern } : {}), origin: at })
   }
   return out
 }
 
-function readEdges(raw: unknown, issues: Issue[], warnings: Issue[]): EdgeSpec[] {
+const COLLECT_KEYS = ['kind', 'pattern']
+const EDGE_KEYS = ['name', 'from', 'to', 'notify', 'send', 'recv']
+
+function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], lenient?: boolean): EdgeSpec[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {
     issues.push({ path: ['edges'], message: 'expected a list of edges' })
@@ -370,11 +458,7 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[]): EdgeSpec[]
       if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === ''))
         issues.push({ path: [...at, k], message: `\`${k}\` must be a key name` })
     for (const k of Object.keys(e))
-      if (!['name', 'from', 'to', 'notify', 'send', 'recv'].includes(k))
-        warnings.push({
-          path: [...at, k],
-          message: 'unknown edge key (expected name, from, to, notify, send, recv)',
-        })
+      if (!EDGE_KEYS.includes(k)) unknownKey([...at, k], EDGE_KEYS, 'edge key', lenient, issues, warnings)
     const [from, to] = ends
     if (!from || !to) continue
     out.push({

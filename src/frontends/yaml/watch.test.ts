@@ -4,10 +4,11 @@
  * running graph stays through everything that is not a valid new graph.
  */
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { builtinRegistry } from '../../resources/index.js'
 import { type Running, startMgmt } from '../../testing/cli.js'
 import { watchedLogger } from '../../testing/logs.js'
@@ -167,4 +168,25 @@ test('a save made before the later graphs are first read is not missed', async t
   assert.equal(next.value?.name, 'second')
   stop.abort()
   assert.equal((await graphs.next()).done, true)
+})
+
+test('a graph file written in two halves 0.5 s apart is applied once, complete', async () => {
+  const file = join(dir, 'halves.yaml')
+  await writeFile(file, graph('before'))
+  await running(file, async m => {
+    await m.waitFor(/print\[p\]: before/)
+    // An editor that writes in place, in two steps: the first half alone is a valid, smaller graph.
+    const fh = await open(file, 'w')
+    await fh.write('graph: g\nresources:\n  print:\n  - {name: p, msg: "half"}\n')
+    await sleep(500)
+    await fh.write('  - {name: q, msg: "full"}\n')
+    await fh.close()
+    await m.waitFor(/print\[q\]: full/)
+    // One more complete save: once it is applied, every earlier application has been logged. Had
+    // the first half been applied alone, there would be three.
+    await writeFile(file, graph('after'))
+    await m.waitFor(/print\[p\]: after/)
+    assert.equal(count(m, /graph file changed: applying/), 2, m.output())
+    assert.doesNotMatch(m.output(), /error/)
+  })
 })

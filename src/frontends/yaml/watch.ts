@@ -8,10 +8,15 @@
  * replaced or re-created parent directory. It watches every link on the way to the file too: a
  * Kubernetes ConfigMap mounts `g.yaml -> ..data/g.yaml` and updates by swapping `..data` for a link
  * to a new directory, which changes no entry named `g.yaml`. Nothing polls.
+ *
+ * The file is read once it has been quiet for `DEBOUNCE_MS` after its last change: an editor that
+ * writes in place, or in several steps, never has a half-written graph applied. A reload (SIGHUP)
+ * reads it at once.
  */
 import { lstat, readFile, readlink } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
-import { describeError, errCode } from '../../util/errors.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describeError, errCode, logError } from '../../util/errors.js'
 import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import type { YamlGraph } from './parse.js'
@@ -21,7 +26,12 @@ export interface FollowOptions {
   readonly watch: boolean
   /** Subscribes to reload requests (SIGHUP); returns the unsubscribe function. */
   readonly onReload?: (fn: () => void) => () => void
+  /** How long the file must be quiet before it is read (DEBOUNCE_MS by default). */
+  readonly debounceMs?: number
 }
+
+/** How long the file must be quiet after a change before it is read, ms (docs: README, Live changes). */
+export const DEBOUNCE_MS = 1000
 
 /** Symbolic links followed before a path is given up as a loop (as the kernel's ELOOP). */
 const MAX_LINKS = 40
@@ -126,6 +136,12 @@ export async function followYamlFile(
       for (;;) {
         while (!dirty && !signal.aborted) await new Promise<void>(r => (wake = r))
         if (signal.aborted) return
+        // Quiet for DEBOUNCE_MS since the last change (a change meanwhile starts the wait again).
+        while (dirty && !reload && !signal.aborted) {
+          dirty = false
+          await sleep(opts.debounceMs ?? DEBOUNCE_MS, undefined, { signal }).catch(() => {})
+        }
+        if (signal.aborted) return
         dirty = false
         const asked = reload
         reload = false
@@ -155,7 +171,7 @@ export async function followYamlFile(
           g = load(text)
         } catch (err) {
           // Any failure, not only an invalid graph: the running graph stays whatever happened.
-          log.error(`${describeError(err)}\n  (keeping the running graph)`)
+          logError(log, err, '\n  (keeping the running graph)')
           continue
         }
         for (const m of g.messages) log.warn(m)

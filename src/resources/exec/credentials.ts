@@ -9,7 +9,8 @@ export interface Credentials {
 
 /**
  * The credentials for `user` and `group` (empty: unchanged). A user without a group runs with the
- * user's primary group. Throws when a name is unknown.
+ * user's primary group. Throws when a name is unknown, and, when mgmt is not root, when they are
+ * not its own (the system would refuse with a bare EPERM).
  */
 export async function resolveCredentials(user: string, group: string): Promise<Credentials> {
   let uid: number | undefined
@@ -22,6 +23,13 @@ export async function resolveCredentials(user: string, group: string): Promise<C
   }
   if (group) {
     gid = await resolveId('group', group)
+  }
+  const euid = process.geteuid?.()
+  if (euid !== undefined && euid !== 0) {
+    if (uid !== undefined && uid !== euid)
+      throw new Error(`cannot switch to user ${user}: mgmt is not running as root`)
+    if (gid !== undefined && gid !== process.getegid?.())
+      throw new Error(`cannot switch to group ${group || gid}: mgmt is not running as root`)
   }
   return { uid, gid }
 }
