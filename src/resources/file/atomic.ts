@@ -68,6 +68,38 @@ const createMode = (mode: number | undefined): number => (mode === undefined ? 0
 
 const datasync = promisify(fdatasync)
 
+/**
+ * Writes that hold descriptors at once. A write holds two (its directory and its temporary file)
+ * while its fdatasync waits for the thread pool: unbounded, a graph of 10,000 files written from
+ * scratch opened 20,000 at once and met the process's limit (EMFILE). 128 keep the pool and the
+ * disk's queue full.
+ */
+const MAX_WRITING = 128
+let writing = 0
+/** Writes waiting for a slot, in order (`head` is the next one). */
+let waiting: (() => void)[] = []
+let head = 0
+
+async function takeSlot(): Promise<void> {
+  if (writing < MAX_WRITING) {
+    writing++
+    return
+  }
+  await new Promise<void>(resolve => waiting.push(resolve))
+}
+
+/** Passes the slot on to the next write waiting, if any. */
+function giveSlot(): void {
+  if (head < waiting.length) {
+    const next = waiting[head++]!
+    if (head === waiting.length) {
+      waiting = []
+      head = 0
+    }
+    next()
+  } else writing--
+}
+
 function setAttrs(fd: number, attrs: FileAttrs): void {
   if (attrs.uid !== undefined || attrs.gid !== undefined) fchownSync(fd, attrs.uid ?? -1, attrs.gid ?? -1)
   // After chown, which clears the set-id bits.
@@ -120,6 +152,23 @@ export async function writeAtomic(
   attrs: FileAttrs = {},
   opts: WriteOptions = {},
 ): Promise<void> {
+  await takeSlot()
+  try {
+    await writeInParent(path, data, attrs, opts)
+  } finally {
+    giveSlot()
+  }
+  await fsyncDir(dirname(path)).catch(e => {
+    throw ioError('sync the directory of', path, e)
+  })
+}
+
+async function writeInParent(
+  path: string,
+  data: FileData,
+  attrs: FileAttrs,
+  opts: WriteOptions,
+): Promise<void> {
   await inParent(path, 'write', opts, async dir => {
     const tmp = dir.at(tempName(basename(path)))
     let fd = -1
@@ -138,9 +187,6 @@ export async function writeAtomic(
       if (errCode(e) !== 'EEXIST') unlinkQuiet(tmp)
       throw e
     }
-  })
-  await fsyncDir(dirname(path)).catch(e => {
-    throw ioError('sync the directory of', path, e)
   })
 }
 
