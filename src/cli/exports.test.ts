@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { type Running, startMgmt } from '../testing/cli.js'
+import { clusterClient, type Running, startMgmt } from '../testing/cli.js'
 import { freeUrl, startEtcd } from '../testing/etcd.js'
 import { whenContent, whenInDir } from '../testing/fswait.js'
 
@@ -128,17 +128,7 @@ test('etcd lost under a running three-host cluster: resources keep repairing, ex
   const etcd = await startEtcd()
   try {
     const hosts = HOSTS.map(h => {
-      const m = startMgmt([
-        'run',
-        '--tmp-prefix',
-        '--hostname',
-        h,
-        '--seeds',
-        etcd.clientUrl,
-        '--no-server',
-        'yaml',
-        graphs[h],
-      ])
+      const m = startMgmt(['run', ...clusterClient(h, etcd.clientUrl), 'yaml', graphs[h]])
       running.push(m)
       return m
     })

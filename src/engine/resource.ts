@@ -330,3 +330,22 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve()
   return new Promise(resolve => signal.addEventListener('abort', () => resolve(), { once: true }))
 }
+
+/**
+ * For a watch over a connection (a D-Bus bus, ...): resolves with the error that closed it, or
+ * with undefined once `signal` aborts. `onClose` registers a listener and returns its remover.
+ */
+export function untilClosed(
+  onClose: (fn: (e: Error) => void) => () => void,
+  signal: AbortSignal,
+): Promise<Error | undefined> {
+  return new Promise(resolve => {
+    const offClose = onClose(resolve)
+    const onAbort = (): void => {
+      offClose()
+      resolve(undefined)
+    }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

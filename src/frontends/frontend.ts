@@ -49,18 +49,3 @@ export interface GraphStream {
 
 /** Opens a frontend's input; throws when the first graph is invalid. */
 export type Frontend = (ctx: FrontendContext) => Promise<GraphStream>
-
-/** Waits for the world to be ready; false when `signal` aborts first (a ^C while a frontend waits). */
-export async function worldReady(world: World, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<false>(resolve => {
-    onAbort = () => resolve(false)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([world.ready().then(() => true as const), aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort!)
-  }
-}

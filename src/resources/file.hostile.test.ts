@@ -27,7 +27,7 @@ import { afterEach, beforeEach, test } from 'node:test'
 import { compileGraph, type ResourceSpec } from '../engine/compile.js'
 import { run } from '../lib/run.js'
 import { whenContent } from '../testing/fswait.js'
-import { watchedLogger } from '../testing/logs.js'
+import { waitingLogger } from '../testing/logwait.js'
 import { tempPrefix } from '../testing/prefix.js'
 import { type HarnessOptions, type ResourceHarness, startResource } from '../testing/timeline.js'
 import { isMgmtError } from '../util/errors.js'
@@ -202,7 +202,7 @@ test('a source tree copied over planted links replaces the links, never their ta
 
 test('a managed directory swapped for a link while running: its children wait, nothing lands in the target', async () => {
   const d = join(share, 'd')
-  const log = watchedLogger('info')
+  const log = waitingLogger('info')
   const spec = (name: string, params: Record<string, unknown>): ResourceSpec => ({
     kind: 'file',
     name,
@@ -355,7 +355,7 @@ test('a managed tree removed or moved away while running is repaired; its childr
       execFileSync('rm', ['-rf', p], { stdio: 'pipe' })
     } catch {}
   }
-  const log = watchedLogger('info')
+  const log = waitingLogger('info')
   const ac = new AbortController()
   const done = run({ name: 'g', resources, edges: [] }, { log, signal: ac.signal })
   try {

@@ -11,7 +11,7 @@
  * come after it, and so does an `exec` whose program it ships.
  */
 import { z } from 'zod'
-import { defineResource, type GroupedResource, type Instance } from '../engine/resource.js'
+import { defineResource, type GroupedResource, type Instance, untilClosed } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
 import {
   chooseBackend,
@@ -181,15 +181,7 @@ function packages(members: readonly GroupedResource<PkgParams>[]): Instance {
       const off = await b.watch(fire)
       ready = true
       lead.ctx.event()
-      const lost = await new Promise<Error | undefined>(resolve => {
-        const offClose = b.onClose(resolve)
-        const onAbort = (): void => {
-          offClose()
-          resolve(undefined)
-        }
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      })
+      const lost = await untilClosed(fn => b.onClose(fn), signal)
       off()
       if (lost && !signal.aborted) throw lost
     },

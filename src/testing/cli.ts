@@ -118,3 +118,13 @@ export async function runMgmt(
   clearTimeout(timer)
   return { code, output: r.output() }
 }
+
+/** The flags of a test host that joins the etcd at `seeds` as a client only, with a throwaway prefix. */
+export const clusterClient = (hostname: string, seeds: string): string[] => [
+  '--tmp-prefix',
+  '--hostname',
+  hostname,
+  '--seeds',
+  seeds,
+  '--no-server',
+]

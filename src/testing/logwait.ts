@@ -19,7 +19,7 @@ export function waitingLogger(level: LogLevel = 'info'): WaitingLogger {
       for (const w of [...waiters]) w()
     },
   })
-  const waitFor = (re: RegExp, ms = 10_000): Promise<RegExpExecArray> =>
+  const waitFor = (re: RegExp, ms = 15_000): Promise<RegExpExecArray> =>
     new Promise((resolve, reject) => {
       let seen = 0
       const check = (): void => {

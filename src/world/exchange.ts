@@ -18,7 +18,7 @@ import type { Registry } from '../engine/registry.js'
 import { repr } from '../engine/resource.js'
 import { describeError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
-import { type CollectedResource, exportJson, type World } from './world.js'
+import { type CollectedResource, exportJson, type World, worldReady } from './world.js'
 
 export interface ExchangeOptions {
   readonly world: World
@@ -81,7 +81,7 @@ export class Exchange {
           continue
         }
         local = ev
-        if (!(await readyOrAborted(world, signal))) return
+        if (!(await worldReady(world, signal))) return
         await this.#publish(local)
         if (local.collect.length && !watch) {
           watch = new AbortController()
@@ -274,21 +274,6 @@ class Inbox {
         this.poke()
       },
     )
-  }
-}
-
-/** Waits for the world; false when `signal` aborts first. */
-async function readyOrAborted(world: World, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<false>(resolve => {
-    onAbort = () => resolve(false)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([world.ready().then(() => true as const), aborted])
-  } finally {
-    signal.removeEventListener('abort', onAbort!)
   }
 }
 

@@ -165,3 +165,18 @@ export function stableJson(v: unknown): string {
       : x,
   )
 }
+
+/** Waits for the world to be ready; false when `signal` aborts first (a ^C while a frontend or the exchange waits). */
+export async function worldReady(world: World, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<false>(resolve => {
+    onAbort = () => resolve(false)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([world.ready().then(() => true as const), aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+  }
+}

@@ -113,12 +113,12 @@ test('any DAG: groups never hold two resources on one path, and the merged graph
 test('live swaps of grouped resources: a member added, edited or removed takes effect', async () => {
   const { Engine } = await import('../engine.js')
   const { LocalWorld } = await import('../../world/local.js')
-  const { watchedLogger } = await import('../../testing/logs.js')
+  const { waitingLogger } = await import('../../testing/logwait.js')
   const { mkdtemp, rm } = await import('node:fs/promises')
   const { tmpdir } = await import('node:os')
   const { join } = await import('node:path')
   const prefix = await mkdtemp(join(tmpdir(), 'mgmt-7-group-'))
-  const log = watchedLogger('info')
+  const log = waitingLogger('info')
   const engine = new Engine({ registry, hostname: 'h', prefix, world: new LocalWorld('h'), log })
   const prints = (msgs: Record<string, string>) =>
     compile(Object.entries(msgs).map(([name, msg]) => r('print', name, { msg })))

@@ -7,7 +7,7 @@ import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { type Running, startMgmt } from '../../testing/cli.js'
+import { clusterClient, type Running, startMgmt } from '../../testing/cli.js'
 import { freeUrl, startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
 
@@ -31,17 +31,7 @@ collect file $offered {
 }
 `
   const host = (h: string, file: string): Running =>
-    startMgmt([
-      'run',
-      '--tmp-prefix',
-      '--hostname',
-      h,
-      '--seeds',
-      etcd.clientUrl,
-      '--no-server',
-      'lang',
-      file,
-    ])
+    startMgmt(['run', ...clusterClient(h, etcd.clientUrl), 'lang', file])
   const running: Running[] = []
   try {
     await writeFile(programA, a('one'))

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
-import { type Running, runMgmt, startMgmt } from '../../testing/cli.js'
+import { clusterClient, type Running, runMgmt, startMgmt } from '../../testing/cli.js'
 import { startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
 import { loadYaml } from '../yaml/parse.js'
@@ -97,19 +97,7 @@ test('two hosts on one etcd: A exports a file and a defined resource, B collects
     `${define}File <<| tag == 'motd' |>> { mode => '0640' }\n` +
     `Vhost <<| |>> ~> exec { 'reload': command => 'echo reloaded >> ${log}', refreshonly => true }\n`
   const host = (h: string, manifest: string): Running =>
-    startMgmt([
-      'run',
-      '--tmp-prefix',
-      '--hostname',
-      h,
-      '--seeds',
-      etcd.clientUrl,
-      '--no-server',
-      'puppet',
-      '--facts',
-      facts,
-      manifest,
-    ])
+    startMgmt(['run', ...clusterClient(h, etcd.clientUrl), 'puppet', '--facts', facts, manifest])
   const running: Running[] = []
   try {
     await writeFile(facts, '{}')

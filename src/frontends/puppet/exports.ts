@@ -13,8 +13,7 @@
  *   compiles nothing.
  */
 import type { World } from '../../world/world.js'
-import { type CollectedResource, stableJson } from '../../world/world.js'
-import { worldReady } from '../frontend.js'
+import { type CollectedResource, stableJson, worldReady } from '../../world/world.js'
 import type { CatalogResource } from './catalog.js'
 
 /** The annotation key of an exported Puppet resource. */

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { builtinRegistry } from '../../resources/index.js'
 import { type Running, startMgmt } from '../../testing/cli.js'
-import { watchedLogger } from '../../testing/logs.js'
+import { waitingLogger } from '../../testing/logwait.js'
 import { silentLogger } from '../../util/logger.js'
 import { loadYaml, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
@@ -124,7 +124,7 @@ test('any failure while loading a new graph, not only an invalid one, keeps the 
   const d = await mkdtemp(join(dir, 'bug-'))
   const file = join(d, 'g.yaml')
   await writeFile(file, 'first')
-  const log = watchedLogger('info')
+  const log = waitingLogger('info')
   const ac = new AbortController()
   let reload = (): void => {}
   const following = await followYamlFile(file, log, ac.signal, {

@@ -8,6 +8,7 @@
  */
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { untilClosed } from '../../engine/resource.js'
 import { Bus, type BusKind, busAddress } from '../../util/dbus.js'
 
 const SYSTEMD = 'org.freedesktop.systemd1'
@@ -277,15 +278,7 @@ export async function watchUnit(
     for (const f of files) await ctx.watchPath(f, signal, fire)
     ready = true
     ctx.event()
-    const lost = await new Promise<Error | undefined>(resolve => {
-      const offClose = sd.onClose(resolve)
-      const onAbort = (): void => {
-        offClose()
-        resolve(undefined)
-      }
-      if (signal.aborted) onAbort()
-      else signal.addEventListener('abort', onAbort, { once: true })
-    })
+    const lost = await untilClosed(fn => sd.onClose(fn), signal)
     off()
     if (lost && !signal.aborted) throw lost
   } finally {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { varDirName } from '../../../engine/context.js'
 import type { CollectedResource, World } from '../../../world/world.js'
-import { worldReady } from '../../frontend.js'
+import { worldReady } from '../../../world/world.js'
 
 /** The keys of what a round read, by source. */
 export interface ReadSet {
