@@ -1,29 +1,42 @@
 /**
  * Builds `dist/mgmt.mjs`: the whole `mgmt` command in one file that Node.js runs with nothing
- * beside it (`node dist/mgmt.mjs run ...`). Remote execution copies this file to the hosts it
- * configures, and the package's `mgmt` command is this file. `npm run build` runs this after `tsc`,
- * from the compiled JavaScript, so the bundle holds exactly the code the tests ran.
+ * beside it (`node dist/mgmt.mjs run ...`). It is what the `mgmt` command runs (`bin`, and
+ * `dist/src/cli/main.js` loads it), and what remote execution copies to the hosts it configures.
+ * `npm run build` runs this after `tsc`, from the compiled JavaScript, so the bundle holds exactly
+ * the code the tests ran.
  *
- * It builds `dist/lib.mjs` too, the library (`import { Graph, run } from 'mgmt'`) in one file with
- * its dependencies inside but zod, which the library's types name and custom kinds use: so the
- * package depends on zod alone, and installing it runs no install script (ssh2 and protobufjs,
- * inside the bundles, have some).
+ * A fast start: the program is esbuild's CommonJS output of `dist/src/cli/cli.js`, held in the file
+ * as one string that a short ES module prologue compiles with `vm.Script`. That way it can use V8's
+ * code cache (Node 20 has no cache for ES modules): `dist/mgmt.mjs.cache`, made here by a warm-up
+ * run with this Node.js, holds the program's compiled code, so that a start neither parses 3 MB of
+ * JavaScript nor compiles what a run uses. Its header names the program (a hash of it) and the
+ * Node.js that made it: any other program or Node.js ignores it and compiles from the source (on
+ * a remote host there is none). Modules load lazily (dynamic imports become lazily evaluated parts
+ * of the one file): a run loads neither the language frontend, nor SSH, nor the etcd client.
+ *
+ * It builds `dist/lib.mjs` too, the library (`import { Graph, run } from 'mgmt'`) in one plain ES
+ * module with its dependencies inside but zod, which the library's types name and custom kinds use:
+ * so the package depends on zod alone, and installing it runs no install script (ssh2 and
+ * protobufjs, inside the bundles, have some).
  *
  * What a single file needs beyond a plain esbuild bundle (each plugin below says why):
- * - the CommonJS dependencies (commander, js-yaml, ssh2...) call `require` and may read
- *   `__dirname`: ESM output gets both in the banner;
  * - modules loaded lazily with `createRequire(import.meta.url)(name)` are rewritten to `require(name)`,
  *   which esbuild bundles (and still evaluates only when first called);
+ * - `import.meta.url` is the bundle's own URL, handed to the program by the prologue;
  * - the version comes from package.json at build time;
  * - optional parts stay out: ssh2's native helpers (its crypto binding, `cpu-features`; it falls
  *   back to pure JavaScript, as when npm skipped building them) and dbus-next's X11 lookup;
  * - `etcd3` reads `proto/rpc.proto` from disk when it loads: the file is parsed here and embedded.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build, type Plugin } from 'esbuild'
+import { type BuildOptions, build, type Plugin } from 'esbuild'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -83,26 +96,120 @@ export const etcd3Protos: Plugin = {
   },
 }
 
-async function main(): Promise<void> {
-  await bundle(join(root, 'dist', 'src', 'cli', 'main.js'), join(root, 'dist', 'mgmt.mjs'))
-  await bundle(join(root, 'dist', 'src', 'index.js'), join(root, 'dist', 'lib.mjs'), ['zod'])
+/**
+ * The file: a short ES module (what remote hosts run, `node mgmt.mjs`), then the program, each of
+ * its lines behind `//`. Node.js skips comments at the speed it reads them, where a 3 MB string or
+ * function would cost it a parse, so `mgmt --version` answers without touching the program. Any
+ * other command reads the file, takes the program back from the comment and compiles it with the
+ * code cache beside the file when that was made for it. With `MGMT_CODE_CACHE_OUT`, it writes the
+ * cache of what the run compiled to that file as it exits (the build's warm-up).
+ */
+function bundleFile(id: string, version: string, program: string): string {
+  if (/[\r\u2028\u2029]/.test(program))
+    throw new Error('the program holds a line terminator other than \\n: it cannot be kept in line comments')
+  const prologue = `#!/usr/bin/env node
+// mgmt ${version}: the whole command in one file. The program follows, in line comments (the
+// output of scripts/bundle.ts); it is compiled with the code cache beside this file when it was
+// made for it.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { Script } from 'node:vm'
+const argv = process.argv
+if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
+  process.stdout.on('error', () => {})
+  process.stdout.write('${version}\\n')
+} else {
+  const file = fileURLToPath(import.meta.url)
+  const text = readFileSync(file, 'latin1')
+  const program = text.slice(text.indexOf('\\n//', text.indexOf('\\n// MGMT-PROGRAM\\n') + 1) + 3).replaceAll('\\n//', '\\n')
+  const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`)
+  let cachedData
+  try {
+    const c = readFileSync(\`\${file}.cache\`)
+    if (c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length)
+  } catch {}
+  const script = new Script(program, { filename: file, cachedData })
+  const out = process.env.MGMT_CODE_CACHE_OUT
+  if (out) process.once('exit', () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])))
+  const module = { exports: {} }
+  script.runInThisContext()(module.exports, createRequire(import.meta.url), module, file, file.slice(0, file.lastIndexOf('/')), import.meta.url)
+  await module.exports.runCli(argv)
+}
+// MGMT-PROGRAM
+`
+  return `${prologue}//${program.split('\n').join('\n//')}\n`
 }
 
-/** `entry` and everything it imports but `external`, in one ES module. */
-async function bundle(entry: string, outfile: string, external: string[] = []): Promise<void> {
+/** A small graph whose run compiles what runs usually need, for the code cache. */
+function warmUp(bundle: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'mgmt-build-'))
+  try {
+    const g = join(dir, 'g.yaml')
+    const files = [0, 1, 2].map(
+      i =>
+        `  - name: f${i}\n    path: ${dir}/out/f${i}\n    state: exists\n    content: "${i}\\n"\n    mode: "0644"\n`,
+    )
+    writeFileSync(
+      g,
+      `graph: warm\nresources:\n  file:\n  - name: out\n    path: ${dir}/out/\n    state: exists\n    mode: "0755"\n${files.join('')}  noop:\n  - name: n\nedges: []\n`,
+    )
+    const args = [bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
+    // Twice: the first run makes the files, the second finds them right (both paths compiled).
+    for (const env of [{}, { MGMT_CODE_CACHE_OUT: `${bundle}.cache` }])
+      execFileSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: 'ignore' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<void> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }
+  await bundleCommand(pkg.version)
+  await bundleLibrary(pkg.version)
+}
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [lazyRequire, optionalParts, etcd3Protos],
+}
+
+/** `dist/mgmt.mjs` (the prologue and the program, see bundleFile) and its code cache. */
+async function bundleCommand(version: string): Promise<void> {
+  const outfile = join(root, 'dist', 'mgmt.mjs')
+  const built = await build({
+    ...common,
+    entryPoints: [join(root, 'dist', 'src', 'cli', 'cli.js')],
+    write: false,
+    format: 'cjs',
+    charset: 'ascii',
+    define: { MGMT_BUNDLED_VERSION: JSON.stringify(version), 'import.meta.url': '__mgmtUrl' },
+  })
+  const code = built.outputFiles[0]!.text
+  const program = `(function (exports, require, module, __filename, __dirname, __mgmtUrl) {${code}\n})`
+  const id = createHash('sha256').update(program).digest('hex').slice(0, 16)
+  writeFileSync(outfile, bundleFile(id, version, program), { mode: 0o755 })
+  rmSync(`${outfile}.cache`, { force: true })
+  warmUp(outfile)
+  process.stdout.write(`dist/mgmt.mjs: ${kib(outfile)}, its code cache: ${kib(`${outfile}.cache`)}\n`)
+}
+
+/** `dist/lib.mjs`: the library and everything it imports but zod, in one ES module. */
+async function bundleLibrary(version: string): Promise<void> {
+  const outfile = join(root, 'dist', 'lib.mjs')
   await build({
-    entryPoints: [entry],
+    ...common,
+    entryPoints: [join(root, 'dist', 'src', 'index.js')],
     outfile,
-    external,
-    bundle: true,
-    platform: 'node',
+    external: ['zod'],
     format: 'esm',
-    target: 'node20',
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
-    logLevel: 'warning',
+    // The CommonJS dependencies call `require` and read `__filename` and `__dirname`.
     banner: {
       js: [
         "import { createRequire as __mgmtCreateRequire } from 'node:module';",
@@ -112,12 +219,12 @@ async function bundle(entry: string, outfile: string, external: string[] = []): 
         "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
       ].join('\n'),
     },
-    define: { MGMT_BUNDLED_VERSION: JSON.stringify(pkg.version) },
-    plugins: [lazyRequire, optionalParts, etcd3Protos],
+    define: { MGMT_BUNDLED_VERSION: JSON.stringify(version) },
   })
-  const { size } = await stat(outfile)
-  process.stdout.write(`dist/${outfile.split('/').at(-1)}: ${(size / 1024).toFixed(0)} KiB\n`)
+  process.stdout.write(`dist/lib.mjs: ${kib(outfile)}\n`)
 }
+
+const kib = (p: string): string => `${(statSync(p).size / 1024).toFixed(0)} KiB`
 
 // Run by `npm run build`; imported (for its plugins) by nothing else in the build.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()

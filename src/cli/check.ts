@@ -6,11 +6,6 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { checkLang } from '../frontends/mcl/compile.js'
-import { isLangError, toMgmtError } from '../frontends/mcl/errors.js'
-import { readStdin, STDIN } from '../frontends/yaml/index.js'
-import { loadYaml, loadYamlFile } from '../frontends/yaml/parse.js'
-import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { EXIT_OK, EXIT_USAGE } from './run.js'
 
@@ -34,6 +29,12 @@ export const checkCommands: readonly CheckCommand[] = [
         .option('--strict', 'obsolete keys of the original are errors too'),
     async check([file], opts) {
       const compile = { lenient: opts.lenient === true, strict: opts.strict === true }
+      // Loaded only to check (or run) a YAML graph.
+      const [{ readStdin, STDIN }, { loadYaml, loadYamlFile }, { builtinRegistry }] = await Promise.all([
+        import('../frontends/yaml/index.js'),
+        import('../frontends/yaml/parse.js'),
+        import('../resources/index.js'),
+      ])
       const g =
         file === '-'
           ? loadYaml(await readStdin(), STDIN, builtinRegistry(), compile)
@@ -51,6 +52,12 @@ export const checkCommands: readonly CheckCommand[] = [
     async check([input]) {
       if (!existsSync(input!))
         throw new MgmtError('ERR_FILE_READ', { file: input!, reason: 'no such file or directory' })
+      // The language frontend is loaded only to check (or run) a program.
+      const [{ checkLang }, { isLangError, toMgmtError }, { builtinRegistry }] = await Promise.all([
+        import('../frontends/mcl/compile.js'),
+        import('../frontends/mcl/errors.js'),
+        import('../resources/index.js'),
+      ])
       try {
         const p = checkLang(resolve(input!), { registry: builtinRegistry() })
         return `${input}: ok (${p.files.size} file${p.files.size === 1 ? '' : 's'} read)`

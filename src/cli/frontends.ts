@@ -4,10 +4,7 @@
  */
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { deployFrontend } from '../frontends/deploy.js'
 import type { Frontend } from '../frontends/frontend.js'
-import { langFrontend } from '../frontends/mcl/index.js'
-import { yamlFrontend } from '../frontends/yaml/index.js'
 import { puppetCommand } from './puppet.js'
 
 export interface FrontendCommand {
@@ -26,7 +23,10 @@ export const frontendCommands: readonly FrontendCommand[] = [
     name: 'yaml',
     description: 'run the graph in a YAML file, and re-apply it whenever the file changes',
     configure: cmd => cmd.argument('<file>', 'the YAML graph (- reads it from standard input)'),
-    open: ([file]) => yamlFrontend(file === '-' ? file : resolve(file!)),
+    open:
+      ([file]) =>
+      async ctx =>
+        (await import('../frontends/yaml/index.js')).yamlFrontend(file === '-' ? file : resolve(file!))(ctx),
   },
   {
     name: 'lang',
@@ -34,12 +34,17 @@ export const frontendCommands: readonly FrontendCommand[] = [
       'run an mcl program (a .mcl file or a module directory), and re-run it whenever its files change',
     configure: cmd =>
       cmd.argument('<input>', 'the .mcl file, or a module directory (metadata.yaml or main.mcl)'),
-    open: ([input], opts) => langFrontend(resolve(input!), { hostname: opts.hostname as string | undefined }),
+    open:
+      ([input], opts) =>
+      async ctx =>
+        (await import('../frontends/mcl/index.js')).langFrontend(resolve(input!), {
+          hostname: opts.hostname as string | undefined,
+        })(ctx),
   },
   puppetCommand,
   {
     name: 'empty',
     description: 'run no local graph: only the newest deploy of the cluster (mgmt deploy), followed live',
-    open: () => deployFrontend(),
+    open: () => async ctx => (await import('../frontends/deploy.js')).deployFrontend()(ctx),
   },
 ]

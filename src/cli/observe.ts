@@ -8,12 +8,9 @@ import { hostname as osHostname } from 'node:os'
 import { resolve } from 'node:path'
 import type { EngineEvent } from '../engine/events.js'
 import type { RunHandle } from '../lib/run.js'
-import { type GraphvizFilter, GraphvizWriter } from '../observe/graphviz.js'
-import { closeServer, type ListenAddress, listen, serverUrl } from '../observe/listen.js'
-import { Metrics } from '../observe/metrics.js'
-import { GraphModel } from '../observe/model.js'
+import type { GraphvizFilter } from '../observe/graphviz.js'
+import type { ListenAddress } from '../observe/listen.js'
 import type { Progress } from '../observe/progress.js'
-import { WebView } from '../observe/web.js'
 import type { Logger } from '../util/logger.js'
 
 export interface ObserveFlags {
@@ -42,6 +39,16 @@ export async function startObservers(
   progress?: Progress,
 ): Promise<Observers> {
   const wantsModel = flags.graphviz !== undefined || flags.httpListen !== undefined
+  if (!wantsModel && !flags.prometheus) return noObservers(progress)
+  // Loaded only when a view is asked for (prom-client, HTTP servers).
+  const [{ GraphvizWriter }, { closeServer, listen, serverUrl }, { Metrics }, { GraphModel }, { WebView }] =
+    await Promise.all([
+      import('../observe/graphviz.js'),
+      import('../observe/listen.js'),
+      import('../observe/metrics.js'),
+      import('../observe/model.js'),
+      import('../observe/web.js'),
+    ])
   const model = wantsModel ? new GraphModel(flags.hostname ?? osHostname()) : undefined
   const metrics = flags.prometheus ? new Metrics() : undefined
   const graphviz =
@@ -89,6 +96,18 @@ export async function startObservers(
       await graphviz?.close()
       await web?.close()
       if (metricsServer) await closeServer(metricsServer)
+    },
+  }
+}
+
+/** No view but maybe the terminal's progress line. */
+function noObservers(progress: Progress | undefined): Observers {
+  return {
+    attach(run) {
+      if (progress) run.on('*', (e: EngineEvent) => progress.apply(e))
+    },
+    async close() {
+      progress?.close()
     },
   }
 }

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import { Option } from 'commander'
 import type { Frontend } from '../frontends/frontend.js'
-import { type PuppetOptions, printGraph, puppetFrontend } from '../frontends/puppet/index.js'
+import type { PuppetOptions } from '../frontends/puppet/index.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger } from '../util/logger.js'
@@ -78,7 +78,11 @@ export const puppetCommand: FrontendCommand = {
         ),
       ),
   open(args, opts): Frontend {
-    return async ctx => puppetFrontend(options(args, opts as unknown as PuppetFlags))(ctx)
+    // The Puppet frontend is loaded only to run a manifest.
+    return async ctx =>
+      (await import('../frontends/puppet/index.js')).puppetFrontend(
+        options(args, opts as unknown as PuppetFlags),
+      )(ctx)
   },
   instead(args, opts) {
     const o = opts as unknown as PuppetFlags
@@ -86,6 +90,7 @@ export const puppetCommand: FrontendCommand = {
     return (async () => {
       const log = createLogger(o.debug ? 'debug' : 'info', { format: o.logFormat })
       try {
+        const { printGraph } = await import('../frontends/puppet/index.js')
         await printGraph(options(args, o), builtinRegistry(), log, t => process.stdout.write(t))
         return 0
       } catch (err) {

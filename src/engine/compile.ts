@@ -13,7 +13,7 @@ import { Dag } from './dag.js'
 import { addAutoEdges } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
-import { MetaParams, validateMeta } from './metaparams.js'
+import { defaultMeta, MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, sortKeys, zodIssues } from './params.js'
 import type { Registry } from './registry.js'
 import { repr } from './resource.js'
@@ -357,6 +357,11 @@ function compileResource(
   return res
 }
 
+function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in o) return false
+  return true
+}
+
 const META_KEYS: ReadonlySet<string> = new Set(Object.keys(MetaParams.shape))
 
 /** The metaparams; `at` is the resource's origin, problems are pushed with `meta.` paths. */
@@ -367,6 +372,8 @@ function compileMeta(
   warnings: Issue[],
   origin?: Origin,
 ): MetaParams | undefined {
+  // Most resources have no meta: they share the defaults (frozen; the engine only reads meta).
+  if (!opts.noop && !(opts.sema && opts.sema > 0) && isEmpty(raw)) return defaultMeta
   const at = [...(origin ?? []), 'meta']
   const out = { issues: [] as Issue[], warnings: [] as Issue[] }
   const known = sortKeys(raw, META_KEYS, undefined, opts, out, 'metaparam')

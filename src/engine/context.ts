@@ -36,6 +36,7 @@ export interface ContextParts {
   group?(): readonly GroupMember[]
 }
 
+/** A context from loose parts (the single-resource harness, a reversal). */
 export function createContext(p: ContextParts): ResourceContext {
   return {
     kind: p.kind,
@@ -53,6 +54,95 @@ export function createContext(p: ContextParts): ResourceContext {
     group: p.group ?? (() => []),
     watchPath: (path, signal, onChange, opts) => p.watcher.watch(path, signal, onChange, opts),
     state: stateFiles(join(p.stateDir, varDirName(p.kind, p.name))),
+  }
+}
+
+/** What every context of an engine shares. */
+export interface ContextHost {
+  readonly hostname: string
+  readonly world: World
+  /** `<prefix>/engine/state`. */
+  readonly stateDir: string
+  readonly watcher: PathWatcher
+  /** `--diff`: show what a real run changes in detail. */
+  readonly diff: boolean
+  /** The running graph's resources (ctx.graph()). */
+  resources(): readonly GraphResource[]
+}
+
+/** The running side of a context: the worker of its vertex, once it exists. */
+export interface ContextLink {
+  event(): void
+  readonly refreshing: boolean
+  sent: Readonly<Record<string, unknown>> | undefined
+  readonly recvState: Record<string, RecvState>
+}
+
+/**
+ * The engine's context of one resource: a plain record that reaches everything through its host
+ * and its worker (no closures of its own), so that 10,000 resources cost 10,000 small objects.
+ */
+export class LinkedContext implements ResourceContext {
+  /** The worker; events before it exists are dropped (the first event comes from watch, later). */
+  link: ContextLink | undefined
+  /** A grouped vertex's resource: its members' running instances (ctx.group()). */
+  members: readonly GroupMember[] | undefined
+  #state: StateFiles | undefined
+
+  constructor(
+    readonly host: ContextHost,
+    readonly kind: string,
+    readonly name: string,
+    readonly log: Logger,
+    /** A member of a group: its ready gate (the vertex's event once every member is ready). */
+    readonly gate?: () => void,
+    /** A member of a group: its own received state. */
+    readonly own?: { readonly recvState: Record<string, RecvState> },
+  ) {}
+
+  get hostname(): string {
+    return this.host.hostname
+  }
+  get debug(): boolean {
+    return this.log.isDebug
+  }
+  get diff(): boolean {
+    return this.host.diff
+  }
+  get world(): World {
+    return this.host.world
+  }
+  get state(): StateFiles {
+    this.#state ??= stateFiles(join(this.host.stateDir, varDirName(this.kind, this.name)))
+    return this.#state
+  }
+  event(): void {
+    if (this.gate) this.gate()
+    else this.link?.event()
+  }
+  refresh(): boolean {
+    return this.link?.refreshing ?? false
+  }
+  send(values: Readonly<Record<string, unknown>>): void {
+    if (this.link) this.link.sent = values
+  }
+  recv(): Readonly<Record<string, RecvState>> {
+    return this.own ? this.own.recvState : (this.link?.recvState ?? {})
+  }
+  graph(): readonly GraphResource[] {
+    return this.host.resources()
+  }
+  group(): readonly GroupMember[] {
+    return this.members ?? []
+  }
+  watchPath(
+    path: string,
+    signal: AbortSignal,
+    onChange: () => void,
+    opts?: { recursive?: boolean },
+  ): Promise<void> {
+    // Owned by the worker: the engine ends its paths when it stops it, whatever the signal.
+    return this.host.watcher.watch(path, signal, onChange, opts, this.link ?? signal)
   }
 }
 

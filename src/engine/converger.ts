@@ -11,8 +11,25 @@ export interface ConvergerHandle {
   remove(): void
 }
 
+/** One component's handle: a plain record, its busy state counted by the converger. */
+class Handle implements ConvergerHandle {
+  busy = false
+  removed = false
+  constructor(readonly converger: Converger) {}
+  setBusy(busy: boolean): void {
+    if (this.removed || busy === this.busy) return
+    this.busy = busy
+    this.converger.count(busy ? 1 : -1)
+  }
+  remove(): void {
+    this.setBusy(false)
+    this.removed = true
+  }
+}
+
 export class Converger {
-  readonly #busy = new Set<symbol>()
+  /** How many handles are busy. */
+  #busy = 0
   readonly #listeners = new Set<(converged: boolean) => void>()
   readonly #idleListeners = new Set<(idle: boolean) => void>()
   #timer: NodeJS.Timeout | undefined
@@ -29,22 +46,16 @@ export class Converger {
   }
 
   register(busy = true): ConvergerHandle {
-    const key = Symbol('component')
-    let removed = false
-    const set = (b: boolean): void => {
-      if (removed) return
-      if (b) this.#busy.add(key)
-      else this.#busy.delete(key)
-      this.#update()
-    }
-    set(busy)
-    return {
-      setBusy: set,
-      remove: () => {
-        set(false)
-        removed = true
-      },
-    }
+    const h = new Handle(this)
+    if (busy) h.setBusy(true)
+    else this.#update()
+    return h
+  }
+
+  /** For handles: `delta` more (or fewer) components are busy. */
+  count(delta: number): void {
+    this.#busy += delta
+    this.#update()
   }
 
   onChange(fn: (converged: boolean) => void): () => void {
@@ -75,7 +86,7 @@ export class Converger {
   }
 
   #update(): void {
-    const idle = this.#busy.size === 0 && this.#paused === 0
+    const idle = this.#busy === 0 && this.#paused === 0
     if (idle !== this.#idle) {
       this.#idle = idle
       for (const fn of [...this.#idleListeners]) fn(idle)

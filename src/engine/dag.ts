@@ -4,22 +4,34 @@
  */
 import { MgmtError } from '../util/errors.js'
 
+/** The edges of a vertex without any: one shared empty map (most vertices have an edge or two). */
+const NONE: ReadonlyMap<string, never> = new Map<string, never>()
+
 export class Dag<V, E> {
   readonly #vertices = new Map<string, V>()
+  /** Edges by source, then target; a vertex without outgoing edges has no entry. */
   readonly #out = new Map<string, Map<string, E>>()
+  /** Edges by target, then source; a vertex without incoming edges has no entry. */
   readonly #in = new Map<string, Map<string, E>>()
 
   addVertex(id: string, v: V): void {
     this.#vertices.set(id, v)
-    if (!this.#out.has(id)) this.#out.set(id, new Map())
-    if (!this.#in.has(id)) this.#in.set(id, new Map())
   }
 
   /** Adds from → to; when the edge exists, `merge(old, new)` decides the kept value. */
   addEdge(from: string, to: string, e: E, merge: (a: E, b: E) => E = (_a, b) => b): void {
-    const out = this.#out.get(from)
-    const inc = this.#in.get(to)
-    if (!out || !inc) throw new Error(`edge ${from} -> ${to}: unknown vertex`)
+    if (!this.#vertices.has(from) || !this.#vertices.has(to))
+      throw new Error(`edge ${from} -> ${to}: unknown vertex`)
+    let out = this.#out.get(from)
+    if (!out) {
+      out = new Map()
+      this.#out.set(from, out)
+    }
+    let inc = this.#in.get(to)
+    if (!inc) {
+      inc = new Map()
+      this.#in.set(to, inc)
+    }
     const old = out.get(to)
     const kept = old === undefined ? e : merge(old, e)
     out.set(to, kept)
@@ -28,11 +40,18 @@ export class Dag<V, E> {
 
   /** Removes a vertex and its edges. */
   removeVertex(id: string): void {
-    for (const to of this.#out.get(id)?.keys() ?? []) this.#in.get(to)?.delete(id)
-    for (const from of this.#in.get(id)?.keys() ?? []) this.#out.get(from)?.delete(id)
+    for (const to of this.#out.get(id)?.keys() ?? []) this.#drop(this.#in, to, id)
+    for (const from of this.#in.get(id)?.keys() ?? []) this.#drop(this.#out, from, id)
     this.#out.delete(id)
     this.#in.delete(id)
     this.#vertices.delete(id)
+  }
+
+  #drop(index: Map<string, Map<string, E>>, a: string, b: string): void {
+    const m = index.get(a)
+    if (!m) return
+    m.delete(b)
+    if (m.size === 0) index.delete(a)
   }
 
   /** Is `to` reachable from `from` along edges? */
@@ -52,8 +71,8 @@ export class Dag<V, E> {
   }
 
   removeEdge(from: string, to: string): void {
-    this.#out.get(from)?.delete(to)
-    this.#in.get(to)?.delete(from)
+    this.#drop(this.#out, from, to)
+    this.#drop(this.#in, to, from)
   }
 
   vertex(id: string): V | undefined {
@@ -73,11 +92,11 @@ export class Dag<V, E> {
   }
   /** Edges leaving `id`, by target id. */
   outgoing(id: string): ReadonlyMap<string, E> {
-    return this.#out.get(id) ?? new Map()
+    return this.#out.get(id) ?? NONE
   }
   /** Edges entering `id`, by source id. */
   incoming(id: string): ReadonlyMap<string, E> {
-    return this.#in.get(id) ?? new Map()
+    return this.#in.get(id) ?? NONE
   }
   *edges(): IterableIterator<[string, string, E]> {
     for (const [from, m] of this.#out) for (const [to, e] of m) yield [from, to, e]

@@ -512,3 +512,21 @@ test('meta rewatch: a graph change restarts a resource that had failed, only wit
     ['fake[b]'],
   )
 })
+
+test('a chain of N vertices starts in about 2N passes (each waits once, then runs once)', async () => {
+  const n = 300
+  const names = Array.from({ length: n }, (_, i) => `c${i}`)
+  const e = await start(
+    names.map(c => res(c)),
+    names.slice(1).map((c, i) => edge(names[i]!, c)),
+  )
+  assert.equal(rec.calls.length, n, 'each ran once')
+  assert.deepEqual(
+    rec.calls,
+    names.map(c => `${c}:apply`),
+    'in order',
+  )
+  // A vertex back-poked while it waits for its own upstream notes the dependent and passes no
+  // more: no cascade of N²/3 passes.
+  assert.ok(e.stats.passes <= 2 * n, `${e.stats.passes} passes for a chain of ${n}`)
+})

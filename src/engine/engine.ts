@@ -9,10 +9,10 @@
 import { join } from 'node:path'
 import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
-import { type Logger, redacting } from '../util/logger.js'
+import { type Logger, RedactingLogger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
-import { type ContextParts, createContext } from './context.js'
+import { type ContextHost, LinkedContext } from './context.js'
 import { Converger } from './converger.js'
 import { Dag } from './dag.js'
 import { type Cause, type Change, EngineEvents, GRAPH_CHANGE, type GraphEvent, STARTUP } from './events.js'
@@ -23,8 +23,8 @@ import { Semaphores } from './features/semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './features/sendrecv.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
-import { type GraphResource, type GroupMember, type ResourceContext, repr } from './resource.js'
-import { type Peer, type Receiver, Worker, type WorkerHost } from './worker.js'
+import { type GraphResource, type Instance, type ResourceContext, repr } from './resource.js'
+import { type Peer, type Receiver, STOPPED, Worker, type WorkerHost } from './worker.js'
 
 export interface EngineOptions {
   readonly hostname: string
@@ -50,6 +50,8 @@ export interface EngineStats {
   checked: number
   /** checkApply calls that changed something (or would have, in noop). */
   changed: number
+  /** Passes of the workers (each decides to wait, to check, or that nothing is to be done). */
+  passes: number
   /** checkApply calls under way that a cancel (the second ^C) aborted. */
   cancelled: number
 }
@@ -77,21 +79,33 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
   return v
 }
 
-/** The per-resource wiring of a context: how it reaches its worker. */
-type ContextWiring = Pick<ContextParts, 'event' | 'refresh' | 'send' | 'recv' | 'graph' | 'group'>
-
-const NO_SECRETS: ReadonlySet<string> = new Set()
-
 const noTransfer: Transfer = { changed: [], lines: [], unknown: [] }
 
-export class Engine implements WorkerHost {
+const NO_SECRETS: ReadonlySet<string> = new Set()
+const NO_MEMBERS: Map<string, Receiver> = new Map()
+const NO_PEERS: Peer[] = []
+
+/** The secrets a resource's worker holds, for its logger (made before the worker). */
+class SecretsOf {
+  worker: Worker | undefined
+  secrets(): ReadonlySet<string> {
+    return this.worker?.secrets() ?? NO_SECRETS
+  }
+}
+
+export class Engine implements WorkerHost, ContextHost {
   readonly converger: Converger
   readonly noop: boolean
-  readonly stats: EngineStats = { checked: 0, changed: 0, cancelled: 0 }
+  readonly stats: EngineStats = { checked: 0, changed: 0, passes: 0, cancelled: 0 }
   readonly events: EngineEvents
+  readonly stateDir: string
   readonly #opts: EngineOptions
   readonly #registry: Registry
   readonly #watcher: FsWatcher
+  /** The second ^C: aborts every running checkApply. */
+  readonly #cancel = new AbortController()
+  /** Aborted on close: the watch signal shared by the resources whose kind follows paths only. */
+  readonly #closing = new AbortController()
   readonly #workers = new Map<string, Worker>()
   readonly #failures = new Map<string, unknown>()
   /** Resources that cannot run because one they depend on failed: by id, that failed resource. */
@@ -123,6 +137,9 @@ export class Engine implements WorkerHost {
       onError: (path, err) => opts.log.error(`${path ? `watching ${path}: ` : ''}${describeError(err)}`),
     })
     this.converger = new Converger(opts.convergedTimeout ?? -1)
+    this.stateDir = join(opts.prefix, 'engine', 'state')
+    // The engine ends the paths of each worker it stops, and closes the watcher with the rest.
+    this.#watcher.adopt(this.#closing.signal)
     this.#refresh = new RefreshStore(join(opts.prefix, 'engine', 'refresh'), opts.log)
     this.#reverse = new ReverseStore(join(opts.prefix, 'engine', 'reverse'), opts.log)
     this.events = opts.events ?? new EngineEvents()
@@ -198,6 +215,31 @@ export class Engine implements WorkerHost {
 
   get graph(): ResGraph {
     return this.#graph
+  }
+
+  get hostname(): string {
+    return this.#opts.hostname
+  }
+
+  get world(): World {
+    return this.#opts.world
+  }
+
+  get watcher(): FsWatcher {
+    return this.#watcher
+  }
+
+  get cancelled(): AbortSignal {
+    return this.#cancel.signal
+  }
+
+  /** `--diff`: resources show what a real run changes in detail. */
+  get diff(): boolean {
+    return this.#opts.diff ?? false
+  }
+
+  get closing(): AbortSignal {
+    return this.#closing.signal
   }
 
   /** The running worker of a resource (tests and tools look at its state). */
@@ -297,11 +339,13 @@ export class Engine implements WorkerHost {
 
   failed(w: Worker, err: unknown): void {
     this.#failures.set(w.id, err)
+    this.#watcher.release(w)
     this.#skip(w.id)
   }
 
   /** Neighbours by id; one without a worker (its init failed) never runs, so it blocks its dependents. */
   #neighbours(edges: ReadonlyMap<string, ResEdge>): Peer[] {
+    if (edges.size === 0) return NO_PEERS
     const out: Peer[] = []
     for (const id of edges.keys())
       out.push(this.#workers.get(id) ?? { id, ts: 0, settled: false, poke: () => {}, backPoke: () => {} })
@@ -362,7 +406,9 @@ export class Engine implements WorkerHost {
   async #remove(w: Worker, replacement: Res | undefined): Promise<void> {
     if (replacement && this.#opts.log.isDebug)
       this.#opts.log.debug(`${w.id}: replaced: ${differs(w.res, replacement) ?? 'it had failed'}`)
-    await w.stop()
+    const stopped = w.stop()
+    this.#watcher.release(w)
+    await stopped
     if (!replacement) await this.#realize(w)
     this.#workers.delete(w.id)
     this.#failures.delete(w.id)
@@ -385,7 +431,7 @@ export class Engine implements WorkerHost {
       try {
         const def = this.#registry.get(reversal.kind)
         const params = mustParseParams(def, reversal.name, reversal.params)
-        const ctx = this.#context(def.kind, reversal.name, log, { event: () => {} })
+        const ctx = this.#context(def.kind, reversal.name, log)
         const instance = await def.init(params, ctx)
         const ok = await instance.checkApply(apply, AbortSignal.timeout(60_000))
         await instance.cleanup?.()
@@ -459,64 +505,42 @@ export class Engine implements WorkerHost {
   }
 
   async #create(res: Res, firstCause: Cause): Promise<Worker | undefined> {
-    let worker: Worker | undefined
-    // Whatever logs for this resource (its kind, the engine) never shows a secret it holds.
-    const log = redacting(this.#opts.log.child(res.id), () => worker?.secrets() ?? NO_SECRETS)
     const members = [res, ...(res.group ?? [])]
-    const gate = readyGate(members.length, () => worker?.event())
+    // A kind that runs its groups itself gets one instance; its members report as the vertex.
+    const together = members.length > 1 && res.def.initGroup !== undefined
+    // Whatever logs for this resource (its kind, the engine) never shows a secret it holds.
+    const secrets = new SecretsOf()
+    const log = new RedactingLogger(this.#opts.log.child(res.id), secrets)
     const handle = this.converger.register(true)
     try {
       await this.#reverse.record(res)
       const params = { ...res.params }
       // Each other member has its own copy of its params and its own received state.
-      const receivers = new Map<string, Receiver>()
+      const receivers = members.length > 1 ? new Map<string, Receiver>() : NO_MEMBERS
       for (const m of members.slice(1))
         receivers.set(m.id, { id: m.id, name: m.name, def: m.def, params: { ...m.params }, recvState: {} })
-      let group: GroupMember[] = []
-      // A kind that runs its groups itself gets one instance; its members report as the vertex.
-      const together = members.length > 1 && res.def.initGroup !== undefined
       const paramsOf = (m: Res): Record<string, unknown> => receivers.get(m.id)?.params ?? params
-      const contexts = members.map(m => {
-        const own = receivers.get(m.id)
-        return this.#context(m.kind, m.name, m === res ? log : this.#opts.log.child(m.id), {
-          event: members.length === 1 || together ? () => worker?.event() : gate(),
-          refresh: () => worker?.refreshing ?? false,
-          send: values => {
-            if (worker) worker.sent = values
-          },
-          recv: () => (own ? own.recvState : (worker?.recvState ?? {})),
-          graph: () => this.#graphResources(),
-          group: () => (m === res ? group : []),
-        })
-      })
-      const inited = together
-        ? [
-            {
-              id: res.id,
-              instance: await res.def.initGroup!(
-                members.map((m, i) => ({ name: m.name, params: paramsOf(m), ctx: contexts[i]! })),
-              ),
-            },
-          ]
-        : await Promise.all(
-            members.map(async (m, i) => ({
-              id: m.id,
-              instance: await m.def.init(paramsOf(m), contexts[i]!),
-            })),
-          )
-      if (!together)
-        group = members
-          .slice(1)
-          .map((m, i) => ({ kind: m.kind, name: m.name, instance: inited[i + 1]!.instance }))
-      const instance = inited.length === 1 ? inited[0]!.instance : composite(inited)
-      if (members.length > 1 && log.isDebug)
-        log.debug(
-          `grouped with ${members
-            .slice(1)
-            .map(m => m.id)
-            .join(', ')}`,
-        )
-      worker = new Worker(res, params, instance, log, this, handle, receivers, firstCause)
+      // Grouped members each report ready through a gate; the vertex is ready once all of them are.
+      const gate =
+        members.length > 1 && !together ? readyGate(members.length, () => own.link?.event()) : undefined
+      const own = new LinkedContext(this, res.kind, res.name, log, gate?.())
+      const contexts = members.map((m, i) =>
+        i === 0
+          ? own
+          : new LinkedContext(
+              this,
+              m.kind,
+              m.name,
+              this.#opts.log.child(m.id),
+              gate?.(),
+              receivers.get(m.id),
+            ),
+      )
+      const instance = await this.#init(res, members, together, contexts, paramsOf)
+      const worker = new Worker(res, params, instance, log, this, handle, receivers, firstCause)
+      for (const c of contexts) c.link = worker
+      secrets.worker = worker
+      this.#watcher.adopt(worker.watchSignal)
       this.#workers.set(res.id, worker)
       return worker
     } catch (err) {
@@ -528,23 +552,42 @@ export class Engine implements WorkerHost {
     }
   }
 
-  /** A resource's context: what every resource gets from this engine, plus `parts`. */
-  #context(kind: string, name: string, log: Logger, parts: ContextWiring): ResourceContext {
-    return createContext({
-      kind,
-      name,
-      log,
-      hostname: this.#opts.hostname,
-      world: this.#opts.world,
-      stateDir: join(this.#opts.prefix, 'engine', 'state'),
-      watcher: this.#watcher,
-      diff: this.#opts.diff,
-      ...parts,
-    })
+  /** The vertex's running instance: its own, one of the group's kind, or its members' together. */
+  async #init(
+    res: Res,
+    members: readonly Res[],
+    together: boolean,
+    contexts: readonly LinkedContext[],
+    paramsOf: (m: Res) => Record<string, unknown>,
+  ): Promise<Instance> {
+    if (members.length === 1) return res.def.init(paramsOf(res), contexts[0]!)
+    if (together)
+      return res.def.initGroup!(
+        members.map((m, i) => ({ name: m.name, params: paramsOf(m), ctx: contexts[i]! })),
+      )
+    const inited = await Promise.all(
+      members.map(async (m, i) => ({ id: m.id, instance: await m.def.init(paramsOf(m), contexts[i]!) })),
+    )
+    contexts[0]!.members = members
+      .slice(1)
+      .map((m, i) => ({ kind: m.kind, name: m.name, instance: inited[i + 1]!.instance }))
+    if (contexts[0]!.log.isDebug)
+      contexts[0]!.log.debug(
+        `grouped with ${members
+          .slice(1)
+          .map(m => m.id)
+          .join(', ')}`,
+      )
+    return composite(inited)
+  }
+
+  /** A context for a resource without a worker (a reversal): its events go nowhere. */
+  #context(kind: string, name: string, log: Logger): ResourceContext {
+    return new LinkedContext(this, kind, name, log)
   }
 
   /** The running graph's resources, grouped ones included; one array per graph, so kinds may cache by it. */
-  #graphResources(): readonly GraphResource[] {
+  resources(): readonly GraphResource[] {
     if (this.#graphView?.graph === this.#graph) return this.#graphView.resources
     const resources: GraphResource[] = []
     for (const [, r] of this.#graph.entries())
@@ -554,22 +597,39 @@ export class Engine implements WorkerHost {
     return resources
   }
 
-  /** Orderly shutdown: stop every watch, let running work finish, clean up. */
+  /**
+   * Orderly shutdown: stop every watch, let running work finish, clean up. In bulk: every worker
+   * is told at once, the shared watcher closes every watch at once, and only instances that have
+   * a cleanup are waited for one by one.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await Promise.all([...this.#workers.values()].map(w => this.#remove(w, undefined)))
+    const workers = [...this.#workers.values()]
+    const stopped = workers.map(w => w.stop())
+    this.#closing.abort(STOPPED)
     this.#watcher.close()
+    await Promise.all(stopped)
+    this.#workers.clear()
+    await Promise.all(
+      workers
+        .filter(w => w.instance.cleanup)
+        .map(async w => {
+          try {
+            await w.instance.cleanup!()
+          } catch (err) {
+            w.log.error(`cleanup: ${describeError(err)}`)
+          }
+        }),
+    )
     this.converger.close()
   }
 
-  /** Second ^C: abort running checkApply calls; returns how many were under way. */
+  /** Second ^C: abort running checkApply calls (one shared signal); returns how many were under way. */
   cancel(): number {
     let running = 0
-    for (const w of this.#workers.values()) {
-      if (w.processing) running++
-      w.cancel()
-    }
+    for (const w of this.#workers.values()) if (w.processing) running++
+    this.#cancel.abort(STOPPED)
     this.stats.cancelled += running
     return running
   }

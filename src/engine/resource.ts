@@ -21,7 +21,9 @@
  *    then calls `ctx.event()` once to say "ready" (the engine never calls `checkApply` before that
  *    first event), then calls `ctx.event()` again for every change that may need a `checkApply`.
  *    Spurious events are fine; a missed event is a bug. It returns when `signal` aborts (a normal
- *    stop) and throws on failure (the engine retries it per the `retry`/`delay` metaparams).
+ *    stop) and throws on failure (the engine retries it per the `retry`/`delay` metaparams). A
+ *    watch whose watchers all end with `signal` by themselves (`ctx.watchPath`), or that has
+ *    nothing to follow, may return once it said "ready": an idle resource then holds no task.
  * 5. **checkApply(apply)**: compare the system with the params. Return `true` when the state was
  *    already right. When it is wrong and `apply` is false (noop), change nothing, log what would
  *    change, and return `false`. When it is wrong and `apply` is true, fix it and return `false`.
@@ -74,6 +76,12 @@ export interface Traits {
   readonly refreshable?: boolean
   /** Several vertices of this kind may merge into one (autogroup). */
   readonly groupable?: boolean
+  /**
+   * Its watch follows paths (`ctx.watchPath`) or nothing, and returns once it said ready: the
+   * engine then hands it one signal shared by every such resource (and ends each one's paths
+   * itself), which saves an AbortController a resource.
+   */
+  readonly pathWatch?: boolean
 }
 
 /** One received value's state, by the receiving param's key. */

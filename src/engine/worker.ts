@@ -11,6 +11,15 @@
  * The clean-state cache: after a successful checkApply the vertex is clean; a poke alone never
  * re-runs a clean resource. Only a watch event (or a refresh, a received value, a replacement)
  * makes it dirty.
+ *
+ * A vertex that waits for its upstream vertices (its last pass back-poked them) does not pass
+ * again when a dependent back-pokes it: it notes the dependent and pokes it after running. So a
+ * chain of N vertices starts in about 2N passes, not N²/3.
+ *
+ * An idle worker holds nothing in flight: no parked loop, no promise. A pass is started when an
+ * event or a poke arrives, and the worker's only signal (its watch's) has no listener of the
+ * engine's: the shared watcher drops a stopped worker's paths when told, and the engine stops
+ * every worker at once on shutdown.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, isAbortError, isMgmtError, MgmtError } from '../util/errors.js'
@@ -45,6 +54,12 @@ export interface Peer {
 export interface WorkerHost {
   /** A strictly increasing clock for timestamps. */
   tick(): number
+  /** Counters; a worker counts its passes. */
+  readonly stats: { passes: number }
+  /** Aborts every running checkApply (the second ^C). */
+  readonly cancelled: AbortSignal
+  /** Aborted when the engine closes: the watch signal of the resources whose kind follows paths only. */
+  readonly closing: AbortSignal
   upstream(id: string): Peer[]
   downstream(id: string): Peer[]
   /** Engine-wide noop (`--noop`). */
@@ -83,7 +98,7 @@ export interface WorkerHost {
  * The reason every stop aborts with: one shared object instead of a new DOMException per abort
  * (which costs, at 10,000 resources). Named like the platform's, so it reads as a normal stop.
  */
-const STOPPED: Error = Object.freeze(Object.assign(new Error('stopped'), { name: 'AbortError' }))
+export const STOPPED: Error = Object.freeze(Object.assign(new Error('stopped'), { name: 'AbortError' }))
 
 /** A member of a grouped vertex that receives values: its own params and received state. */
 export interface Receiver {
@@ -95,6 +110,7 @@ export interface Receiver {
 }
 
 const NO_SECRETS: ReadonlySet<string> = new Set()
+const NO_MEMBERS: ReadonlyMap<string, Receiver> = new Map()
 
 export class Worker implements Peer {
   /** Timestamp of the last successful process; 0 = never. */
@@ -118,13 +134,20 @@ export class Worker implements Peer {
   #eventPending = false
   #pokePending = false
   #processing = false
-  /** Downstream vertices that back-poked this one and wait for it. */
-  readonly #waiting = new Set<Peer>()
-  #wake: (() => void) | undefined
+  /** Its last pass back-poked its stale upstreams and nothing woke it since: a back-poke only registers. */
+  #blocked = false
+  /** Downstream vertices that back-poked this one and wait for it (made on the first). */
+  #waiting: Set<Peer> | undefined
+  /** A drive (passes until nothing is pending) is running. */
+  #driving = false
+  /** The running drive, or the last one (settled). */
   #loop: Promise<void> | undefined
+  /** The watch task, settled once watch returned. */
   #watching: Promise<void> | undefined
-  readonly #watchAbort = new AbortController()
-  readonly #workAbort = new AbortController()
+  /** Aborted when the worker stops: its watch's signal (unless shared) and its waits'. Made on first use. */
+  #abort: AbortController | undefined
+  /** Its kind follows paths only (traits.pathWatch): its watch has the engine's closing signal. */
+  readonly #sharedWatch: boolean
   /** Only with a finite `limit`. */
   readonly #bucket: TokenBucket | undefined
 
@@ -137,16 +160,33 @@ export class Worker implements Peer {
     readonly host: WorkerHost,
     readonly converger: ConvergerHandle,
     /** The other members of a grouped vertex, by id. */
-    readonly members: ReadonlyMap<string, Receiver> = new Map(),
+    readonly members: ReadonlyMap<string, Receiver> = NO_MEMBERS,
     /** The cause of its first run: startup, or the graph change that added or replaced it. */
     readonly firstCause: Cause = STARTUP,
   ) {
     if (res.meta.limit !== Number.POSITIVE_INFINITY)
       this.#bucket = new TokenBucket(res.meta.limit, res.meta.burst)
+    // Polling keeps a timer that must end with the worker: it needs the worker's own signal.
+    this.#sharedWatch = res.def.traits?.pathWatch === true && members.size === 0 && res.meta.poll === 0
   }
 
   get id(): string {
     return this.res.id
+  }
+
+  /** Aborted when the worker stops (made on first use). */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController()
+      // Asked for after the worker stopped or failed (a retry's delay): already over.
+      if (this.#stopping || this.#failed) this.#abort.abort(STOPPED)
+    }
+    return this.#abort.signal
+  }
+
+  /** The signal handed to watch: the worker's own, or for a kind that follows paths only, the engine's. */
+  get watchSignal(): AbortSignal {
+    return this.#sharedWatch ? this.host.closing : this.signal
   }
 
   /** Is what this resource sends under `key` a secret? (Its kind says so, or it received one.) */
@@ -184,10 +224,9 @@ export class Worker implements Peer {
     )
   }
 
-  /** Starts watch and the process loop. */
+  /** Starts watch; passes follow its first event. */
   start(): void {
     this.#watching = this.#runWatch()
-    this.#loop = this.#runLoop()
   }
 
   /** From watch (through ctx.event): a possible change; the first call means ready. */
@@ -195,6 +234,7 @@ export class Worker implements Peer {
     if (this.#stopping || this.#failed) return
     this.#started = true
     this.#eventPending = true
+    this.#blocked = false
     this.#signal()
   }
 
@@ -202,61 +242,65 @@ export class Worker implements Peer {
   poke(): void {
     if (this.#stopping || this.#failed) return
     this.#pokePending = true
+    this.#blocked = false
     this.#signal()
   }
 
   backPoke(from: Peer): void {
+    this.#waiting ??= new Set()
     this.#waiting.add(from)
-    this.poke()
+    // It waits for its own upstream vertices: it runs once they have, and then pokes `from`.
+    if (!this.#blocked) this.poke()
   }
 
-  /** Orderly stop: no new processing; waits for the running one and for watch to return. */
+  /**
+   * Stops: no new pass, the watch's signal aborted. Resolves once the running pass (if any) and
+   * watch have returned.
+   */
   async stop(): Promise<void> {
     this.#stopping = true
-    this.#watchAbort.abort(STOPPED)
-    this.#signal()
-    await Promise.all([this.#loop, this.#watching])
+    this.#abort?.abort(STOPPED)
+    // A watch on the shared signal has returned (its paths end with the worker): never waited for.
+    await Promise.all([this.#loop, this.#sharedWatch ? undefined : this.#watching])
     this.converger.remove()
   }
 
-  /** Forced stop: abort a running checkApply too. */
-  cancel(): void {
-    this.#workAbort.abort(STOPPED)
-  }
-
   #signal(): void {
-    const busy =
-      !this.#failed && !this.#stopping && (!this.#started || this.#eventPending || this.#pokePending)
-    if (busy) this.converger.setBusy(true)
-    const w = this.#wake
-    this.#wake = undefined
-    w?.()
+    if (this.#failed || this.#stopping) return
+    const due = this.#eventPending || this.#pokePending
+    if (!this.#started || due) this.converger.setBusy(true)
+    if (!due || !this.#started || this.#driving) return
+    this.#driving = true
+    this.#loop = this.#drive()
   }
 
-  async #runLoop(): Promise<void> {
-    for (;;) {
-      while (!this.#stopping && !(this.#started && (this.#eventPending || this.#pokePending)))
-        await new Promise<void>(resolve => {
-          this.#wake = resolve
-        })
-      if (this.#stopping) return
-      if (this.#eventPending) {
-        this.#clean = false
-        this.#dirty ??= this.ts === 0 ? this.firstCause : WATCH_EVENT
-        // Events past the rate limit wait here; more events meanwhile coalesce into this one.
-        if (this.ts > 0 && this.#bucket) await this.#bucket.take(this.#watchAbort.signal).catch(() => {})
-        if (this.#stopping) return
+  /** Passes until nothing is pending; then the worker is idle and holds nothing in flight. */
+  async #drive(): Promise<void> {
+    try {
+      // Never inside the caller: a neighbour's pass pokes this one, which must not nest in it.
+      await undefined
+      while (!this.#stopping && this.#started && (this.#eventPending || this.#pokePending)) {
+        if (this.#eventPending) {
+          this.#clean = false
+          this.#dirty ??= this.ts === 0 ? this.firstCause : WATCH_EVENT
+          // Events past the rate limit wait here; more events meanwhile coalesce into this one.
+          if (this.ts > 0 && this.#bucket) await this.#bucket.take(this.signal).catch(() => {})
+          if (this.#stopping) return
+        }
+        this.#eventPending = false
+        this.#pokePending = false
+        this.#processing = true
+        try {
+          await this.#processWithRetry()
+        } finally {
+          this.#processing = false
+        }
+        if (this.#failed) return
+        if (!this.#eventPending && !this.#pokePending) this.converger.setBusy(false)
       }
-      this.#eventPending = false
-      this.#pokePending = false
-      this.#processing = true
-      try {
-        await this.#processWithRetry()
-      } finally {
-        this.#processing = false
-      }
-      if (this.#failed) return
-      if (!this.#eventPending && !this.#pokePending) this.converger.setBusy(false)
+    } finally {
+      this.#driving = false
+      this.#loop = undefined
     }
   }
 
@@ -314,12 +358,12 @@ export class Worker implements Peer {
   async #stateRetry(err: MgmtError, failures: number): Promise<void> {
     const ms = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6))
     this.log.error(`${err.message}; nothing was changed, retrying in ${ms / 1000} s`)
-    await sleep(ms, undefined, { signal: this.#watchAbort.signal }).catch(() => {})
+    await sleep(ms, undefined, { signal: this.signal }).catch(() => {})
   }
 
   #giveUp(err: unknown, attempts: number): void {
     this.#failed = true
-    this.#watchAbort.abort(STOPPED)
+    this.#abort?.abort(STOPPED)
     const e = new MgmtError('ERR_RES_FAILED', { res: this.id, attempts }, { cause: err })
     this.log.error(`failed permanently after ${attempts} attempt${attempts === 1 ? '' : 's'}`)
     this.#state('failed', () => describeError(err))
@@ -338,16 +382,19 @@ export class Worker implements Peer {
 
   async #delay(): Promise<void> {
     if (this.res.meta.delay > 0)
-      await sleep(this.res.meta.delay, undefined, { signal: this.#workAbort.signal }).catch(() => {})
+      await sleep(this.res.meta.delay, undefined, { signal: this.host.cancelled }).catch(() => {})
   }
 
   /** One pass: back-poke, or checkApply if needed, then poke downstream. */
   async #process(): Promise<void> {
+    this.host.stats.passes++
     // Wait for an upstream vertex that has not run since this one did, unless it is settled: then
     // its state is known good and nothing of it is pending, so there is nothing to wait for.
-    const stale = this.host.upstream(this.id).filter(u => u.ts <= this.ts && !u.settled)
-    if (stale.length) {
+    const up = this.host.upstream(this.id)
+    if (up.some(u => u.ts <= this.ts && !u.settled)) {
+      const stale = up.filter(u => u.ts <= this.ts && !u.settled)
       if (this.log.isDebug) this.log.debug(`waiting for ${stale.map(u => u.id).join(', ')}`)
+      this.#blocked = true
       for (const u of stale) u.backPoke(this)
       return
     }
@@ -397,8 +444,9 @@ export class Worker implements Peer {
     // After a real check every dependent may need to run; after a pass that only confirmed a clean
     // state, just the ones that asked. (A directory back-poked by one of its 1,000 files wakes that
     // file, not all of them.)
-    const targets = ran || first ? this.host.downstream(this.id) : [...this.#waiting]
-    this.#waiting.clear()
+    const waiting = this.#waiting
+    this.#waiting = undefined
+    const targets = ran || first ? this.host.downstream(this.id) : waiting ? [...waiting] : []
     // A dependent may run once every upstream is fresher than it or settled (as #process decides):
     // a change of one of two upstreams must not wait for the other one to run again.
     for (const d of targets) if (this.host.upstream(d.id).every(u => u.ts > d.ts || u.settled)) d.poke()
@@ -510,9 +558,9 @@ export class Worker implements Peer {
 
   async #checkApply(apply: boolean): Promise<boolean> {
     const ms = this.res.meta.timeout
-    if (ms <= 0) return this.instance.checkApply(apply, this.#workAbort.signal)
+    if (ms <= 0) return this.instance.checkApply(apply, this.host.cancelled)
     const ac = new AbortController()
-    const signal = AbortSignal.any([this.#workAbort.signal, ac.signal])
+    const signal = AbortSignal.any([this.host.cancelled, ac.signal])
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -529,7 +577,7 @@ export class Worker implements Peer {
 
   /** Watch for the whole life of the vertex, with retries; or poll, per meta. */
   async #runWatch(): Promise<void> {
-    const signal = this.#watchAbort.signal
+    const signal = this.watchSignal
     const { hidden, poll } = this.res.meta
     if (hidden || poll < 0) {
       this.event()
@@ -545,9 +593,12 @@ export class Worker implements Peer {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.instance.watch(signal)
+        // Returned (and so settled after start() kept it): nothing of it stays in flight.
+        this.#watching = undefined
         return
       } catch (err) {
-        if (signal.aborted) return
+        // A shared signal does not abort when this worker stops: its own state says so.
+        if (signal.aborted || this.#stopping) return
         const retry = retriesLeft === 0 ? '' : `; watch ${this.#retryLine(retriesLeft, attempt)}`
         this.log.error(`watch: ${describeError(err)}${retry}`)
         if (retriesLeft === 0) return this.#giveUp(err, attempt)
@@ -556,7 +607,7 @@ export class Worker implements Peer {
         // A restarted watch must report ready again before the next checkApply.
         this.#started = false
         await this.#delay()
-        if (signal.aborted) return
+        if (signal.aborted || this.#stopping) return
       }
     }
   }

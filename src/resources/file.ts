@@ -4,20 +4,21 @@
  * is a directory.
  */
 
-import { type Stats, statSync } from 'node:fs'
-import { lchown, mkdir, readdir, readFile, readlink, rmdir } from 'node:fs/promises'
+import { lchownSync, mkdirSync, type Stats, statSync } from 'node:fs'
+import { readdir, readFile, readlink, rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
-import { defineResource, untilAborted } from '../engine/resource.js'
+import { defineResource, type Instance, type ResourceContext } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
 import { idName } from '../util/ids.js'
 import { sweepTemps, tempName } from '../util/tempfile.js'
-import { type FileAttrs, symlinkAtomic, writeAtomic } from './file/atomic.js'
+import { type FileAttrs, symlinkAtomic, type WriteOptions, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
 import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
 import { unifiedDiff } from './file/diff.js'
 import { applyMode, formatMode, modeString, parseMode } from './file/mode.js'
 import { chmodNoFollow, chownNoFollow, lstatOr, readNoFollow, removeTree, typeOf } from './file/nofollow.js'
+import { OwnChanges } from './file/own.js'
 import { checkAncestors, parentDirs } from './file/parents.js'
 import { contentCache, openRun, type Run, type RunFixed } from './file/run.js'
 import { type FileShape, filePath, isWithin, validateFile } from './file/validate.js'
@@ -116,6 +117,11 @@ const throughLink = (r: Run, what: string): Error =>
       '(`state: exists` with `force: true`, or content, replaces it)',
   )
 
+/** How an atomic write of the path goes: through the pinned parent, its rename noted as the resource's own. */
+async function writeTo(r: Run): Promise<WriteOptions> {
+  return { ...(await r.act()).write, onReplaced: r.made }
+}
+
 /** Mode, owner and group for a new version of a file: the managed ones, else the current ones. */
 async function attrsFor(r: Run, st: Stats | undefined, fallbackMode?: number): Promise<FileAttrs> {
   const { uid, gid } = await r.ids()
@@ -170,7 +176,8 @@ async function checkState(r: Run): Promise<boolean> {
 async function makeDir(r: Run): Promise<void> {
   const mode = r.mode?.kind === 'octal' ? r.mode.bits : undefined
   try {
-    await mkdir((await r.act()).at, { recursive: r.p.recurse, mode })
+    mkdirSync((await r.act()).at, { recursive: r.p.recurse, mode })
+    r.made()
   } catch (e) {
     // Made by someone else since the check: what was wanted is there.
     if (errCode(e) === 'EEXIST' && (await lstatOr((await r.act()).at))?.isDirectory()) return
@@ -179,7 +186,10 @@ async function makeDir(r: Run): Promise<void> {
       cause: e,
     })
   }
-  if (mode !== undefined) await chmodNoFollow((await r.act()).at, mode) // without the umask
+  if (mode !== undefined) {
+    await chmodNoFollow((await r.act()).at, mode) // without the umask
+    r.made()
+  }
   r.ctx.log.info('created')
 }
 
@@ -383,9 +393,9 @@ async function checkSymlink(r: Run): Promise<boolean> {
     r.ctx.log.info(`would link -> ${to}`)
     return false
   }
-  const { at, write } = await r.act()
+  const { at } = await r.act()
   if (lst?.isDirectory()) await removeTree(at)
-  await symlinkAtomic(to, r.target, write)
+  await symlinkAtomic(to, r.target, await writeTo(r))
   r.ctx.log.info(`linked -> ${to}`)
   return false
 }
@@ -421,12 +431,13 @@ async function checkOwner(r: Run): Promise<boolean> {
   }
   const { at } = await r.act()
   try {
-    if (p.symlink) await lchown(at, uid, gid)
+    if (p.symlink) lchownSync(at, uid, gid)
     else await chownNoFollow(at, uid, gid)
   } catch (e) {
     if (errCode(e) === 'EPERM') throw await chownRefused(r.target, st, uid, gid)
     throw e
   }
+  r.made()
   r.ctx.log.info(what)
   return false
 }
@@ -442,7 +453,7 @@ async function writeAs(
   attrs: FileAttrs,
 ): Promise<void> {
   try {
-    await writeAtomic(r.target, what, attrs, (await r.act()).write)
+    await writeAtomic(r.target, what, attrs, await writeTo(r))
   } catch (e) {
     const own = { uid: st?.uid ?? process.geteuid?.() ?? 0, gid: st?.gid ?? process.getegid?.() ?? 0 }
     const changes =
@@ -490,6 +501,7 @@ async function checkMode(r: Run): Promise<boolean> {
     return false
   }
   await chmodNoFollow((await r.act()).at, want)
+  r.made()
   r.ctx.log.info(what)
   return false
 }
@@ -502,7 +514,7 @@ async function runChecks(r: Run, signal: AbortSignal): Promise<boolean> {
   let ok = true
   try {
     for (const check of checks) {
-      signal.throwIfAborted()
+      if (signal.aborted) throw signal.reason
       if (await check(r)) continue
       ok = false
       r.forget()
@@ -556,6 +568,8 @@ export async function reversedFile(path: string): Promise<Record<string, unknown
 export const file = defineResource({
   kind: 'file',
   params: FileParams,
+  // Its watch follows its paths and returns: no signal of its own needed.
+  traits: { pathWatch: true },
   normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),
   validate: p => validateFile(p),
   /** A directory is also its path without the `/`: a file and a directory there would conflict. */
@@ -579,50 +593,66 @@ export const file = defineResource({
     if ((a.fragments ?? []).join('\0') !== (b.fragments ?? []).join('\0')) return 'the fragments differ'
     return undefined
   },
-  init(p, ctx) {
-    const isDir = p.path.endsWith('/')
+  init: (p, ctx) => new FileInstance(p, ctx),
+})
+
+/**
+ * A running `file` resource: a plain record (10,000 files make 10,000 of them). Its watch returns
+ * once its paths are followed: the subscriptions end with the signal.
+ */
+class FileInstance implements Instance {
+  readonly #fixed: RunFixed
+  /** A crash may have left this file's temporary file: the first pass that applies removes it. */
+  #swept = false
+
+  constructor(p: FileParamsType, ctx: ResourceContext) {
     const target = p.path === '/' ? '/' : p.path.replace(/\/+$/, '')
-    const fixed: RunFixed = {
+    this.#fixed = {
       p,
       ctx,
       target,
-      isDir,
+      isDir: p.path.endsWith('/'),
       content: contentCache(),
+      own: new OwnChanges(target),
     }
-    let swept = false
-    return {
-      async watch(signal) {
-        const event = (): void => ctx.event()
-        await ctx.watchPath(target, signal, event, { recursive: isDir && p.recurse })
-        if (p.source?.startsWith('/')) {
-          const recursive = p.source.endsWith('/') && p.recurse
-          await ctx.watchPath(p.source, signal, event, { recursive })
-        }
-        for (const f of p.fragments ?? [])
-          await ctx.watchPath(f, signal, event, { recursive: f.endsWith('/') })
-        ctx.event()
-        await untilAborted(signal)
-      },
-      async checkApply(apply, signal) {
-        if (ctx.recv().content?.changed) {
-          if (ctx.debug) ctx.log.debug('Invalidating sha256sum of content')
-          fixed.content.drop()
-        }
-        const r = await openRun(fixed, apply)
-        try {
-          if (apply && !swept) {
-            // A crash may have left this file's temporary file: the first pass removes it.
-            await sweepTemps(dirname(target), [tempName(basename(target))], undefined, async name => {
-              const { write } = await r.act()
-              return write.dir ? write.dir.at(name) : join(dirname(target), name)
-            })
-            swept = true
-          }
-          return await runChecks(r, signal)
-        } finally {
-          r.close()
-        }
-      },
+  }
+
+  async watch(signal: AbortSignal): Promise<void> {
+    const { p, ctx, target, isDir, own } = this.#fixed
+    // The echo of the resource's own change is no change: one check per change, not two. (A
+    // recursive directory's events are also of what is below it: each one is checked.)
+    const recursive = isDir && p.recurse
+    await ctx.watchPath(target, signal, recursive ? () => ctx.event() : () => own.echo() || ctx.event(), {
+      recursive,
+    })
+    if (p.source?.startsWith('/')) {
+      const recursive = p.source.endsWith('/') && p.recurse
+      await ctx.watchPath(p.source, signal, () => ctx.event(), { recursive })
     }
-  },
-})
+    for (const f of p.fragments ?? [])
+      await ctx.watchPath(f, signal, () => ctx.event(), { recursive: f.endsWith('/') })
+    ctx.event()
+  }
+
+  async checkApply(apply: boolean, signal: AbortSignal): Promise<boolean> {
+    const fixed = this.#fixed
+    const { ctx, target } = fixed
+    if (ctx.recv().content?.changed) {
+      if (ctx.debug) ctx.log.debug('Invalidating sha256sum of content')
+      fixed.content.drop()
+    }
+    const r = await openRun(fixed, apply)
+    try {
+      if (apply && !this.#swept) {
+        await sweepTemps(dirname(target), [tempName(basename(target))], undefined, async name => {
+          const { write } = await r.act()
+          return write.dir ? write.dir.at(name) : join(dirname(target), name)
+        })
+        this.#swept = true
+      }
+      return await runChecks(r, signal)
+    } finally {
+      r.close()
+    }
+  }
+}

@@ -1,6 +1,6 @@
 /** `noop`: does nothing; a placeholder vertex and a refresh receiver that logs. */
 import { z } from 'zod'
-import { defineResource, untilAborted } from '../engine/resource.js'
+import { defineResource } from '../engine/resource.js'
 
 /** Params of `noop`. Keys are the YAML names, verbatim. */
 export const NoopParams = z
@@ -13,12 +13,12 @@ export const NoopParams = z
 export const noop = defineResource({
   kind: 'noop',
   params: NoopParams,
-  traits: { refreshable: true, groupable: true },
+  traits: { refreshable: true, groupable: true, pathWatch: true },
   init(_params, ctx) {
     return {
-      async watch(signal) {
+      // Nothing to follow: ready at once, and nothing left in flight.
+      async watch() {
         ctx.event()
-        await untilAborted(signal)
       },
       async checkApply(apply) {
         if (ctx.refresh()) ctx.log.info(apply ? 'received a notification' : 'would act on a notification')

@@ -8,7 +8,24 @@
  * The bus addresses follow the D-Bus conventions: `DBUS_SYSTEM_BUS_ADDRESS` or
  * `/run/dbus/system_bus_socket`; `DBUS_SESSION_BUS_ADDRESS` or `$XDG_RUNTIME_DIR/bus`.
  */
-import dbus from 'dbus-next'
+import type * as Dbus from 'dbus-next'
+
+/** dbus-next, loaded with the first connection: most runs talk to no bus. */
+let dbus: typeof Dbus | undefined
+
+async function loadDbus(): Promise<typeof Dbus> {
+  if (!dbus) {
+    const m = (await import('dbus-next')) as typeof Dbus & { default?: typeof Dbus }
+    dbus = m.default ?? m
+  }
+  return dbus
+}
+
+/** dbus-next, once a connection loaded it. */
+const loaded = (): typeof Dbus => {
+  if (!dbus) throw new Error('dbus-next is not loaded')
+  return dbus
+}
 
 export type BusKind = 'system' | 'session'
 
@@ -54,7 +71,7 @@ export class BusError extends Error {
 
 /** Replaces every dbus-next Variant in `v` by its value. */
 export function unwrap(v: unknown): unknown {
-  if (v instanceof dbus.Variant) return unwrap(v.value)
+  if (dbus && v instanceof dbus.Variant) return unwrap(v.value)
   if (Array.isArray(v)) return v.map(unwrap)
   if (v && typeof v === 'object' && !Buffer.isBuffer(v) && Object.getPrototypeOf(v) === Object.prototype)
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]))
@@ -73,7 +90,7 @@ const ruleOf = (m: Match): string =>
     .filter(Boolean)
     .join(',')
 
-const matches = (m: Match, s: dbus.Message): boolean =>
+const matches = (m: Match, s: Dbus.Message): boolean =>
   (!m.path || s.path === m.path) &&
   (!m.iface || s.interface === m.iface) &&
   (!m.member || s.member === m.member) &&
@@ -81,13 +98,13 @@ const matches = (m: Match, s: dbus.Message): boolean =>
 
 /** One connection to a bus. */
 export class Bus {
-  readonly #bus: dbus.MessageBus
+  readonly #bus: Dbus.MessageBus
   readonly #closed: Promise<Error>
   #isClosed = false
   /** Calls waiting for a reply and other waiters: they fail when the connection is lost. */
   readonly #pending = new Set<(e: Error) => void>()
 
-  private constructor(bus: dbus.MessageBus, closed: Promise<Error>) {
+  private constructor(bus: Dbus.MessageBus, closed: Promise<Error>) {
     this.#bus = bus
     this.#closed = closed
     void closed.then(e => {
@@ -97,11 +114,12 @@ export class Bus {
   }
 
   /** Connects (and says hello); rejects with a clear error when the bus is not there. */
-  static connect(kind: BusKind, address = busAddress(kind)): Promise<Bus> {
+  static async connect(kind: BusKind, address = busAddress(kind)): Promise<Bus> {
+    const d = await loadDbus()
     return new Promise((resolve, reject) => {
-      let bus: dbus.MessageBus
+      let bus: Dbus.MessageBus
       try {
-        bus = dbus.sessionBus({ busAddress: address })
+        bus = d.sessionBus({ busAddress: address })
       } catch (e) {
         reject(new Error(`cannot reach the ${kind} bus at ${address} (${(e as Error).message})`))
         return
@@ -162,7 +180,8 @@ export class Bus {
     signature = '',
     body: unknown[] = [],
   ): Promise<unknown[]> {
-    const msg = new dbus.Message({ destination: dest, path, interface: iface, member, signature, body })
+    const d = loaded()
+    const msg = new d.Message({ destination: dest, path, interface: iface, member, signature, body })
     let fail: (e: Error) => void = () => {}
     const lost = new Promise<never>((_, reject) => {
       fail = reject
@@ -173,7 +192,7 @@ export class Bus {
       const reply = await Promise.race([this.#bus.call(msg), lost])
       return (reply?.body ?? []).map(unwrap)
     } catch (e) {
-      if (e instanceof dbus.DBusError) throw new BusError(e.type, `${iface}.${member}: ${e.text || e.type}`)
+      if (e instanceof d.DBusError) throw new BusError(e.type, `${iface}.${member}: ${e.text || e.type}`)
       throw e
     } finally {
       this.#pending.delete(fail)
@@ -207,8 +226,9 @@ export class Bus {
    */
   async subscribe(m: Match, fn: (s: Signal) => void): Promise<() => void> {
     const rule = ruleOf(m)
-    const listener = (msg: dbus.Message): void => {
-      if (msg.type !== dbus.MessageType.SIGNAL || !matches(m, msg)) return
+    const signal = loaded().MessageType.SIGNAL
+    const listener = (msg: Dbus.Message): void => {
+      if (msg.type !== signal || !matches(m, msg)) return
       fn({ path: msg.path, iface: msg.interface, member: msg.member, body: (msg.body ?? []).map(unwrap) })
     }
     this.#bus.on('message', listener)

@@ -226,3 +226,33 @@ test('close() ends every watch', async () => {
   w.close()
   assert.equal(w.watchedDirs, 0)
 })
+
+test('recursive, on a directory made later: its tree is watched once it appears', async () => {
+  const t = join(dir, 't')
+  const p = await probe(t, true)
+  let ev = p.next()
+  await mkdir(t)
+  await ev
+  await quiet()
+  ev = p.next()
+  await writeFile(join(t, 'deep'), 'x')
+  await ev
+})
+
+test('a thousand paths in one directory: one watch there, none per path, and one look when it appears', async () => {
+  const sub = join(dir, 'later')
+  const probes = []
+  for (let i = 0; i < 1000; i++) probes.push(await probe(join(sub, `f${i}`)))
+  assert.deepEqual(w.dirs(), [dir, ...ancestors(dir)].sort())
+  await mkdir(sub)
+  await quiet()
+  assert.ok(w.dirs().includes(sub))
+  // Nothing was in it: no path below changed, nobody is woken by the watch moving down.
+  assert.equal(
+    probes.reduce((n, p) => n + p.count, 0),
+    0,
+  )
+  const ev = probes[7]!.next()
+  await writeFile(join(sub, 'f7'), 'x')
+  await ev
+})

@@ -2,26 +2,44 @@
  * Path watching for resources (file, exec `creates`, ...), on inotify through `fs.watch`.
  *
  * Node (libuv) keeps one inotify instance per process and one inotify watch per watched inode, so
- * neither limit grows with the number of subscriptions; the JS work per event does. An `FsWatcher`
- * therefore opens **one `fs.watch` per directory**, reference-counted and shared by every
- * subscription that needs it, and routes each event by entry name: a change to `/d/a` wakes only
- * the subscribers of `/d/a` (and those watching all of `/d`).
+ * neither limit grows with the number of subscriptions; the JS work and memory per path do. An
+ * `FsWatcher` therefore keeps one tree of the paths it follows, shared by every subscription: a
+ * node per path that is watched or lies on the way to one. A directory that holds a followed path
+ * has **one `fs.watch`**, and its events are routed by entry name to that entry's node: a change
+ * to `/d/a` wakes only the subscribers of `/d/a`. 1,000 files in one directory cost one watch and
+ * 1,000 small nodes; their ancestors (`/`, `/d`) are one node each, whoever follows what below.
  *
- * A subscription on `/p/q/t` registers on its parent `/p/q` for the name `t`: the parent's watch
- * reports creation, removal, renames, writes and chmod/chown of `t`, a directory `t` included. It
- * also registers on each ancestor for the next component (`/` for `p`, `/p` for `q`), so that a
- * missing parent is noticed when it appears and a removed or renamed ancestor when it goes: the
- * registrations are then planned again from the file system. With `recursive`, it registers on `t`
- * and on every directory below it for all names.
+ * A subscription on `/p/q/t` wakes on every change of `t` that its parent's watch reports:
+ * creation, removal, renames, writes, chmod/chown, a directory `t` included. An event about an
+ * ancestor on the way (`q` in `/p`) makes the watcher look at that part of the tree again: a
+ * directory that appeared is watched, one that went or was replaced is watched anew, and the
+ * subscribers below are told when what they follow may have changed unseen. With `recursive`, the
+ * target and every directory below it are watched for every name.
+ *
+ * The tree is brought in line with the file system synchronously (a directory's stat answers from
+ * the dentry cache), so a subscription is in place when `watch()` resolves, and a path added under
+ * a directory that is already watched costs no system call at all.
  *
  * A directory watch dies silently when its directory is removed or replaced (the watch follows the
- * old inode), so each watch remembers its inode; a self event (a `rename` named like the directory),
- * an `error`, or a plan that finds another inode closes it and re-arms its subscribers.
+ * old inode), so each watch remembers its inode; a self event, an `error`, or a look that finds
+ * another inode closes it and watches the directory there now.
+ *
+ * Signals and owners: a subscription ends when its signal aborts, or when its owner (by default the
+ * signal) is released. A caller that owns many signals (the engine) may `adopt` them and `release`
+ * each owner itself: the watcher then adds no listener to them. The engine names each worker as the
+ * owner of its subscriptions, so that resources may share one adopted signal.
  */
 
-import { type Dirent, type FSWatcher, watch as fsWatch, readFileSync, type Stats } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import {
+  type FSWatcher,
+  watch as fsWatch,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  type Stats,
+  statSync,
+} from 'node:fs'
+import { join, resolve } from 'node:path'
 import { errCode, MgmtError } from './errors.js'
 
 /** The inotify limits, as `fs.watch` runs into them: its error code, what ran out, the sysctl. */
@@ -53,6 +71,7 @@ export interface PathWatcher {
     signal: AbortSignal,
     onChange: () => void,
     opts?: { recursive?: boolean },
+    owner?: object,
   ): Promise<void>
 }
 
@@ -61,70 +80,101 @@ export interface FsWatcherOptions {
   onError?: (path: string, err: unknown) => void
 }
 
-/** One wanted registration: a directory, an entry name (null: every name), the directory's inode. */
-interface Reg {
-  readonly dir: string
-  readonly name: string | null
-  readonly ino: number
-  readonly dev: number
+/** One `watch()` call. */
+interface Sub {
+  readonly node: Node
+  readonly onChange: () => void
+  readonly recursive: boolean
+  /** With `recursive`: the directories of its tree (each holds it in `any`). */
+  tree: Set<Node> | undefined
+  closed: boolean
 }
 
-/** One `fs.watch` on a directory, shared by every registration in it. */
+/** One `fs.watch` on a directory, and the directory's inode when it was opened. */
 interface DirWatch {
-  readonly dir: string
   readonly w: FSWatcher
   readonly ino: number
   readonly dev: number
-  readonly byName: Map<string, Set<Sub>>
-  readonly any: Set<Sub>
-  refs: number
-  closed: boolean
 }
 
-/** One `watch()` call. */
-interface Sub {
-  readonly target: string
-  readonly parent: string
-  readonly recursive: boolean
-  readonly onChange: () => void
-  readonly regs: Map<string, { reg: Reg; dw: DirWatch }>
-  closed: boolean
-  running: boolean
-  dirty: boolean
+/** A path the watcher follows, or a directory on the way to one. */
+class Node {
+  /** Entries below that are followed, by name. */
+  children: Map<string, Node> | undefined
+  /** Subscriptions of this very path (a short list: usually one). */
+  subs: Sub[] | undefined
+  /** Subscriptions woken by every entry of this directory (recursive trees, and `/` itself). */
+  any: Sub[] | undefined
+  /** This directory's watch, while it is needed and the directory exists. */
+  dw: DirWatch | undefined
+
+  constructor(
+    readonly path: string,
+    readonly name: string,
+    readonly parent: Node | undefined,
+  ) {}
+
+  /** Something needs this directory's events. */
+  get needsWatch(): boolean {
+    return (this.children?.size ?? 0) > 0 || (this.any?.length ?? 0) > 0
+  }
+  get unused(): boolean {
+    return !this.needsWatch && !this.subs?.length
+  }
 }
 
-const regKey = (dir: string, name: string | null): string => `${dir}\0${name ?? ''}`
+function addTo(n: Node, list: 'subs' | 'any', sub: Sub): void {
+  const have = n[list]
+  if (!have) n[list] = [sub]
+  else if (!have.includes(sub)) have.push(sub)
+}
+
+function removeFrom(n: Node, list: 'subs' | 'any', sub: Sub): void {
+  const have = n[list]
+  const i = have ? have.indexOf(sub) : -1
+  if (i < 0) return
+  if (have!.length === 1) n[list] = undefined
+  else have!.splice(i, 1)
+}
+
+/** Wakes each subscription of a list (a copy: a wake may end subscriptions). */
+function wake(list: readonly Sub[] | undefined): void {
+  if (!list) return
+  for (const s of list.length === 1 ? list : [...list]) if (!s.closed) s.onChange()
+}
 
 /** Stats of `p` when it is a directory, else undefined. */
-async function statDir(p: string): Promise<Stats | undefined> {
+function statDir(p: string): Stats | undefined {
   try {
-    const st = await stat(p)
-    return st.isDirectory() ? st : undefined
+    const st = statSync(p, { throwIfNoEntry: false })
+    return st?.isDirectory() ? st : undefined
   } catch {
     return undefined
   }
 }
 
-/** `/a/b` → `['/', '/a', '/a/b']`. */
-function chain(dir: string): string[] {
-  const out = [dir]
-  for (let d = dir; d !== '/'; ) {
-    d = dirname(d)
-    out.unshift(d)
+const exists = (p: string): boolean => {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false }) !== undefined
+  } catch {
+    return true
   }
-  return out
 }
 
 export class FsWatcher implements PathWatcher {
-  readonly #dirs = new Map<string, DirWatch>()
-  readonly #subs = new Set<Sub>()
-  readonly #bySignal = new WeakMap<AbortSignal, Set<Sub>>()
+  #root = new Node('/', '', undefined)
+  /** Nodes with an open watch. */
+  readonly #watched = new Set<Node>()
+  /** Subscriptions by owner: their signal, or whoever releases them (`release`). */
+  readonly #byOwner = new WeakMap<object, Sub[]>()
+  /** Subscriptions by signal, for the signals the watcher listens to (not adopted ones). */
+  readonly #bySignal = new WeakMap<AbortSignal, Sub[]>()
+  /** Signals whose owner calls `release` when it aborts them. */
+  readonly #adopted = new WeakSet<AbortSignal>()
+  /** Owners released: a watch they start later (one that was setting up) follows nothing. */
+  readonly #released = new WeakSet<object>()
   readonly #onError: (path: string, err: unknown) => void
-  /** Directory stats in flight, shared by every plan that asks meanwhile (1,000 files, 1 stat). */
-  readonly #statting = new Map<string, Promise<Stats | undefined>>()
-  /** Re-plans and checks in flight, and who waits for them to end. */
-  #busy = 0
-  #idle: (() => void)[] = []
+  #closed = false
 
   constructor(opts: FsWatcherOptions = {}) {
     this.#onError = opts.onError ?? (() => {})
@@ -132,309 +182,348 @@ export class FsWatcher implements PathWatcher {
 
   /** How many directories have an open `fs.watch`. */
   get watchedDirs(): number {
-    return this.#dirs.size
+    return this.#watched.size
   }
 
   /** The watched directories, sorted (for tests and debug output). */
   dirs(): string[] {
-    return [...this.#dirs.keys()].sort()
+    return [...this.#watched].map(n => n.path).sort()
   }
 
-  /** Resolves when no re-plan or inode check is in flight (for tests). */
+  /** Resolves when no work is in flight (everything is done synchronously; kept for tests). */
   idle(): Promise<void> {
-    if (this.#busy === 0) return Promise.resolve()
-    return new Promise(resolve => this.#idle.push(resolve))
+    return Promise.resolve()
   }
 
-  /** Runs background work, counted for `idle()`. */
-  #bg(work: Promise<void>): void {
-    this.#busy++
-    work
-      .catch(e => this.#onError('', e))
-      .finally(() => {
-        if (--this.#busy > 0) return
-        const idle = this.#idle
-        this.#idle = []
-        for (const fn of idle) fn()
-      })
+  /**
+   * The caller will `release` what was watched with `signal` (it aborts it, or it names an owner
+   * for each watch, as the engine does for the resources that share one signal, and closes the
+   * watcher once that signal aborts): no listener is added to it.
+   */
+  adopt(signal: AbortSignal): void {
+    this.#adopted.add(signal)
   }
 
+  /** Ends every subscription of `owner` (a signal now aborted, or the owner given to `watch`). */
+  release(owner: object): void {
+    this.#released.add(owner)
+    const subs = this.#byOwner.get(owner)
+    if (!subs) return
+    this.#byOwner.delete(owner)
+    for (const s of subs) this.#drop(s)
+  }
+
+  /**
+   * Follows `path` until `signal` aborts (or `owner`, by default the signal, is released). Resolves
+   * once the watch is in place.
+   */
   async watch(
     path: string,
     signal: AbortSignal,
     onChange: () => void,
     opts: { recursive?: boolean } = {},
+    owner: object = signal,
   ): Promise<void> {
-    if (signal.aborted) return
-    const target = resolve(path)
-    const sub: Sub = {
-      target,
-      parent: dirname(target),
-      recursive: opts.recursive ?? false,
-      onChange,
-      regs: new Map(),
-      closed: false,
-      running: false,
-      dirty: false,
-    }
-    this.#subs.add(sub)
-    this.#onAbort(signal, sub)
+    if (signal.aborted || this.#closed || this.#released.has(owner)) return
+    const node = this.#node(resolve(path))
+    const sub: Sub = { node, onChange, recursive: opts.recursive ?? false, tree: undefined, closed: false }
+    // `/` has no parent to report it: every event in it wakes its subscribers.
+    if (node === this.#root) addTo(node, 'any', sub)
+    else addTo(node, 'subs', sub)
     try {
-      await this.#rearm(sub, false, true)
+      this.#arm(node.parent ?? node, true)
+      if (sub.recursive) this.#walkTree(sub, true)
     } catch (e) {
       this.#drop(sub)
       throw e
     }
-  }
-
-  /** Drops `sub` when `signal` aborts, with one listener per signal however many paths it watches. */
-  #onAbort(signal: AbortSignal, sub: Sub): void {
-    let subs = this.#bySignal.get(signal)
-    if (!subs) {
-      const set = new Set<Sub>()
-      subs = set
-      this.#bySignal.set(signal, set)
-      signal.addEventListener(
-        'abort',
-        () => {
-          for (const s of set) this.#drop(s)
-        },
-        { once: true },
-      )
-    }
-    subs.add(sub)
+    this.#own(owner, signal, sub)
   }
 
   /** Closes every watch; later events are dropped. */
   close(): void {
-    for (const sub of this.#subs) sub.closed = true
-    this.#subs.clear()
-    for (const dw of this.#dirs.values()) {
-      dw.closed = true
-      dw.w.close()
+    this.#closed = true
+    for (const n of this.#watched) {
+      n.dw?.w.close()
+      n.dw = undefined
     }
-    this.#dirs.clear()
+    this.#watched.clear()
+    this.#root = new Node('/', '', undefined)
+  }
+
+  /** Drops `sub` when its owner is released, or its signal (unless adopted) aborts: one listener a signal. */
+  #own(owner: object, signal: AbortSignal, sub: Sub): void {
+    const mine = this.#byOwner.get(owner)
+    if (mine) mine.push(sub)
+    else this.#byOwner.set(owner, [sub])
+    if (this.#adopted.has(signal)) return
+    const listed = this.#bySignal.get(signal)
+    if (listed) {
+      listed.push(sub)
+      return
+    }
+    const list = [sub]
+    this.#bySignal.set(signal, list)
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.#bySignal.delete(signal)
+        for (const s of list) this.#drop(s)
+      },
+      { once: true },
+    )
+  }
+
+  /** The node of an absolute path, made with its ancestors as needed. */
+  #node(path: string): Node {
+    if (path === '/') return this.#root
+    let n = this.#root
+    let at = 0
+    while (at < path.length) {
+      const next = path.indexOf('/', at + 1)
+      const end = next < 0 ? path.length : next
+      const name = path.slice(at + 1, end)
+      at = end
+      if (name === '') continue
+      n.children ??= new Map()
+      let c = n.children.get(name)
+      if (!c) {
+        c = new Node(end === path.length ? path : path.slice(0, end), name, n)
+        n.children.set(name, c)
+      }
+      n = c
+    }
+    return n
   }
 
   /**
-   * Brings a subscription's registrations in line with the file system. Runs one at a time per
-   * subscription; a request while running makes it run again. With `fire`, calls onChange when
-   * registrations changed, since the target may have changed before they were in place.
+   * Brings the watches of `from` and of its ancestors (top-down) in line with the file system, as a
+   * new subscription below needs: only the part of the chain that is not watched yet is looked at.
    */
-  async #rearm(sub: Sub, fire: boolean, initial = false): Promise<void> {
-    if (sub.running) {
-      sub.dirty = true
-      return
+  #arm(from: Node, initial: boolean): void {
+    const chain: Node[] = []
+    for (let n: Node | undefined = from; n; n = n.parent) chain.push(n)
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const n = chain[i]!
+      if (n.dw) continue
+      // Below a missing directory nothing can be watched: its parent's watch reports it appearing.
+      if (!this.#sync(n, initial)) return
+      if (n.dw) this.#syncBelow(n, new Set(), initial)
     }
-    sub.running = true
-    let changed = false
+  }
+
+  /**
+   * Opens, replaces or closes `n`'s watch as needed. Returns whether the directory is watched now
+   * (or has no need to be); `changed` hears the nodes whose watch changed.
+   */
+  #sync(n: Node, initial: boolean, changed?: Set<Node>): boolean {
+    if (!n.needsWatch) {
+      if (n.dw) this.#close(n, changed)
+      return true
+    }
+    const st = statDir(n.path)
+    if (n.dw && st && st.ino === n.dw.ino && st.dev === n.dw.dev) return true
+    if (n.dw) this.#close(n, changed)
+    if (!st) return false
+    let w: FSWatcher
     try {
-      do {
-        sub.dirty = false
-        const { want, complete } = await this.#plan(sub)
-        if (sub.closed) return
-        // New watches miss what happened before they existed: a directory made below the last
-        // existing one (or in a watched tree) before its watch was there would go unseen, so
-        // such a plan is made again until nothing changes. A complete chain needs no second look:
-        // the target's parent is watched, and onChange fires below for what happened meanwhile.
-        if (this.#apply(sub, want, initial)) {
-          changed = true
-          if (!complete) sub.dirty = true
+      w = fsWatch(n.path)
+    } catch (e) {
+      const code = errCode(e)
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false
+      const err = watchError(n.path, e)
+      if (initial) throw err
+      this.#onError(n.path, err)
+      return false
+    }
+    n.dw = { w, ino: st.ino, dev: st.dev }
+    this.#watched.add(n)
+    w.on('change', (type, filename) => this.#dispatch(n, type, filename))
+    w.on('error', () => this.#kill(n))
+    changed?.add(n)
+    // Replaced between the stat and the watch: look again.
+    const now = statDir(n.path)
+    if (!now || now.ino !== st.ino || now.dev !== st.dev) return this.#sync(n, initial, changed)
+    return true
+  }
+
+  #close(n: Node, changed?: Set<Node>): void {
+    if (!n.dw) return
+    n.dw.w.close()
+    n.dw = undefined
+    this.#watched.delete(n)
+    changed?.add(n)
+  }
+
+  /** Syncs every node below `n` that needs a watch (after `n`'s own watch changed or was checked). */
+  #syncBelow(n: Node, changed: Set<Node>, initial = false): void {
+    if (!n.children) return
+    for (const c of n.children.values()) {
+      if (!c.needsWatch) continue
+      this.#sync(c, initial, changed)
+      this.#syncBelow(c, changed, initial)
+    }
+  }
+
+  /**
+   * Looks at `n` and everything below it again, and wakes the subscribers that may have missed a
+   * change while a directory on their way was not watched, or was another one.
+   */
+  #replan(n: Node): void {
+    const changed = new Set<Node>()
+    const had = new Map<Node, boolean>()
+    const note = (m: Node): void => {
+      had.set(m, m.dw !== undefined)
+    }
+    const visit = (m: Node): void => {
+      if (!m.needsWatch) return
+      note(m)
+      this.#sync(m, false, changed)
+      if (m.children) for (const c of m.children.values()) visit(c)
+    }
+    visit(n)
+    if (changed.size === 0) return
+    const woken = new Set<Sub>()
+    for (const m of changed) {
+      // A directory watched anew: what is in it may have changed unseen. One that just appeared
+      // (not watched before) holds only what was made since, which its subscribers find there.
+      const fresh = !had.get(m)
+      for (const s of m.any ?? []) woken.add(s)
+      if (m.children)
+        for (const c of m.children.values()) if (!fresh || exists(c.path)) this.#collect(c, woken, fresh)
+    }
+    for (const s of woken) if (!s.closed) s.onChange()
+  }
+
+  /** Every subscription at `n` and below (below a fresh directory: those whose path exists). */
+  #collect(n: Node, into: Set<Sub>, fresh: boolean): void {
+    for (const s of n.subs ?? []) into.add(s)
+    for (const s of n.any ?? []) into.add(s)
+    if (n.children)
+      for (const c of n.children.values()) if (!fresh || exists(c.path)) this.#collect(c, into, fresh)
+  }
+
+  /** A dead watch: closed, the directory there now watched instead, and everyone below told. */
+  #kill(n: Node): void {
+    if (!n.dw) return
+    this.#close(n)
+    const woken = new Set<Sub>()
+    this.#collect(n, woken, false)
+    for (const s of n.subs ?? []) woken.delete(s) // its own change is its parent's to report
+    this.#replan(n)
+    for (const s of woken) if (!s.closed) s.onChange()
+  }
+
+  #dispatch(n: Node, type: string, filename: string | Buffer | null): void {
+    if (!n.dw) return
+    const name = filename === null ? null : filename.toString()
+    if (name === null) {
+      // Which entry is unknown: everything in the directory may have changed.
+      const woken = new Set<Sub>(n.any)
+      for (const c of n.children?.values() ?? []) for (const s of c.subs ?? []) woken.add(s)
+      wake([...woken])
+      for (const c of n.children?.values() ?? []) if (c.needsWatch) this.#replan(c)
+    } else {
+      const c = n.children?.get(name)
+      if (c) {
+        const subs = c.subs ?? []
+        for (const s of subs.length > 1 ? [...subs] : subs) {
+          if (s.closed) continue
+          s.onChange()
+          // A recursive target that appeared, went or was replaced: its tree is another one.
+          if (s.recursive && type === 'rename' && this.#walkTree(s, false)) s.onChange()
         }
-      } while (sub.dirty && !sub.closed)
-    } finally {
-      sub.running = false
-    }
-    if (fire && changed && !sub.closed) sub.onChange()
-  }
-
-  /** The registrations `sub` needs now: the existing part of the ancestor chain, then the tree. */
-  async #plan(sub: Sub): Promise<{ want: Map<string, Reg>; complete: boolean }> {
-    const want = new Map<string, Reg>()
-    const add = (dir: string, name: string | null, st: Stats): void => {
-      want.set(regKey(dir, name), { dir, name, ino: st.ino, dev: st.dev })
-    }
-    if (sub.target === '/') {
-      const st = await statDir('/')
-      if (st) add('/', null, st)
-      return { want, complete: !sub.recursive }
-    }
-    const dirs = chain(sub.parent)
-    const stats = await Promise.all(dirs.map(d => this.#statDir(d)))
-    for (let i = 0; i < dirs.length; i++) {
-      const st = stats[i]
-      if (!st) return { want, complete: false }
-      add(dirs[i]!, i + 1 < dirs.length ? basename(dirs[i + 1]!) : basename(sub.target), st)
-    }
-    if (sub.recursive) await this.#walk(sub.target, add)
-    return { want, complete: !sub.recursive }
-  }
-
-  /** statDir, shared with concurrent callers; a call after it settled stats again. */
-  #statDir(dir: string): Promise<Stats | undefined> {
-    const inflight = this.#statting.get(dir)
-    if (inflight) return inflight
-    const p = statDir(dir).finally(() => this.#statting.delete(dir))
-    this.#statting.set(dir, p)
-    return p
-  }
-
-  /** Adds an all-names registration for `dir` and every directory below it. */
-  async #walk(dir: string, add: (dir: string, name: null, st: Stats) => void): Promise<void> {
-    const st = await statDir(dir)
-    if (!st) return
-    add(dir, null, st)
-    let entries: Dirent[]
-    try {
-      entries = await readdir(dir, { withFileTypes: true })
-    } catch {
-      return // gone or unreadable: its parent's watch reports what happens to it
-    }
-    await Promise.all(entries.filter(e => e.isDirectory()).map(e => this.#walk(join(dir, e.name), add)))
-  }
-
-  /** Registers what is wanted and not there, then drops what is there and not wanted. */
-  #apply(sub: Sub, want: Map<string, Reg>, initial: boolean): boolean {
-    let changed = false
-    for (const [key, reg] of want) {
-      const have = sub.regs.get(key)
-      if (have && !have.dw.closed && have.reg.ino === reg.ino && have.reg.dev === reg.dev) continue
-      if (have) this.#unregister(sub, key)
-      try {
-        this.#register(sub, key, reg)
-        changed = true
-      } catch (e) {
-        const code = errCode(e)
-        if (code === 'ENOENT' || code === 'ENOTDIR') sub.dirty = true
-        else if (initial) throw e
-        else this.#onError(reg.dir, e)
+        // A directory on the way to something followed appeared, went or was replaced.
+        if (c.needsWatch) this.#replan(c)
       }
+      if (n.any)
+        for (const s of [...n.any]) {
+          if (s.closed) continue
+          s.onChange()
+          if (s.recursive && type === 'rename') this.#treeCheck(s, join(n.path, name))
+        }
     }
-    for (const key of [...sub.regs.keys()]) {
-      if (want.has(key)) continue
-      this.#unregister(sub, key)
-      changed = true
+    if (type === 'rename' && (name === null || name === n.name)) this.#verify(n)
+  }
+
+  /** A self event: the directory itself went or was replaced. */
+  #verify(n: Node): void {
+    const st = statDir(n.path)
+    if (n.dw && (!st || st.ino !== n.dw.ino || st.dev !== n.dw.dev)) this.#kill(n)
+  }
+
+  /** A recursive subscription looks at its tree again when an entry in it that appeared or went is a directory. */
+  #treeCheck(sub: Sub, p: string): void {
+    const st = statDir(p)
+    let have: Node | undefined
+    for (const t of sub.tree ?? []) if (t.path === p) have = t
+    if (!st !== !have || (st && have?.dw && (st.ino !== have.dw.ino || st.dev !== have.dw.dev)))
+      if (this.#walkTree(sub, false)) sub.onChange()
+  }
+
+  /**
+   * Makes a recursive subscription's tree the target and every directory below it now: each one
+   * wakes it for every entry. Returns whether the tree changed.
+   */
+  #walkTree(sub: Sub, initial: boolean): boolean {
+    const want = new Set<Node>()
+    const walk = (dir: string): void => {
+      if (!statDir(dir)) return
+      want.add(this.#node(dir))
+      let entries: string[]
+      try {
+        entries = readdirSync(dir, { withFileTypes: true })
+          .filter(e => e.isDirectory())
+          .map(e => e.name)
+      } catch {
+        return // gone or unreadable: its parent's watch reports what happens to it
+      }
+      for (const e of entries) walk(join(dir, e))
+    }
+    walk(sub.node.path)
+    const had = sub.tree ?? new Set<Node>()
+    let changed = false
+    for (const n of had)
+      if (!want.has(n)) {
+        removeFrom(n, 'any', sub)
+        this.#prune(n)
+        changed = true
+      }
+    for (const n of want)
+      if (!had.has(n)) {
+        addTo(n, 'any', sub)
+        changed = true
+      }
+    sub.tree = want
+    for (const n of want) {
+      const before = n.dw
+      if (!n.dw || !initial) this.#arm(n, initial)
+      if (n.dw !== before) changed = true
     }
     return changed
   }
 
-  #register(sub: Sub, key: string, reg: Reg): void {
-    let dw = this.#dirs.get(reg.dir)
-    if (dw && (dw.ino !== reg.ino || dw.dev !== reg.dev)) {
-      this.#kill(dw) // replaced since it was watched
-      dw = undefined
-    }
-    dw ??= this.#open(reg)
-    if (reg.name === null) dw.any.add(sub)
-    else {
-      const set = dw.byName.get(reg.name)
-      if (set) set.add(sub)
-      else dw.byName.set(reg.name, new Set([sub]))
-    }
-    dw.refs++
-    sub.regs.set(key, { reg, dw })
-  }
-
-  #unregister(sub: Sub, key: string): void {
-    const have = sub.regs.get(key)
-    if (!have) return
-    sub.regs.delete(key)
-    const { reg, dw } = have
-    if (reg.name === null) dw.any.delete(sub)
-    else {
-      const set = dw.byName.get(reg.name)
-      set?.delete(sub)
-      if (set?.size === 0) dw.byName.delete(reg.name)
-    }
-    if (--dw.refs === 0) this.#close(dw)
-  }
-
-  #open(reg: Reg): DirWatch {
-    let w: FSWatcher
-    try {
-      w = fsWatch(reg.dir)
-    } catch (e) {
-      throw watchError(reg.dir, e)
-    }
-    const dw: DirWatch = {
-      dir: reg.dir,
-      w,
-      ino: reg.ino,
-      dev: reg.dev,
-      byName: new Map(),
-      any: new Set(),
-      refs: 0,
-      closed: false,
-    }
-    w.on('change', (type, filename) => this.#dispatch(dw, type, filename))
-    w.on('error', () => this.#kill(dw))
-    this.#dirs.set(reg.dir, dw)
-    // The directory may have been replaced between the plan's stat and the watch.
-    this.#bg(this.#verify(dw))
-    return dw
-  }
-
-  #close(dw: DirWatch): void {
-    if (dw.closed) return
-    dw.closed = true
-    dw.w.close()
-    if (this.#dirs.get(dw.dir) === dw) this.#dirs.delete(dw.dir)
-  }
-
-  /** Closes a dead watch and re-arms everyone who used it. */
-  #kill(dw: DirWatch): void {
-    if (dw.closed) return
-    this.#close(dw)
-    const subs = new Set<Sub>(dw.any)
-    for (const set of dw.byName.values()) for (const s of set) subs.add(s)
-    for (const sub of subs) {
-      for (const [key, have] of sub.regs) if (have.dw === dw) sub.regs.delete(key)
-      if (sub.closed) continue
-      sub.onChange()
-      this.#bg(this.#rearm(sub, true))
-    }
-  }
-
-  async #verify(dw: DirWatch): Promise<void> {
-    const st = await statDir(dw.dir)
-    if (!st || st.ino !== dw.ino || st.dev !== dw.dev) this.#kill(dw)
-  }
-
-  #dispatch(dw: DirWatch, type: string, filename: string | Buffer | null): void {
-    if (dw.closed) return
-    const name = filename === null ? null : filename.toString()
-    const subs = new Set<Sub>(dw.any)
-    if (name === null) for (const set of dw.byName.values()) for (const s of set) subs.add(s)
-    else for (const s of dw.byName.get(name) ?? []) subs.add(s)
-    for (const sub of subs) {
-      if (sub.closed) continue
-      if (dw.dir.length < sub.parent.length) {
-        // An ancestor of the parent: a directory on the way appeared, went or was replaced.
-        // The new plan fires onChange when it differs.
-        this.#bg(this.#rearm(sub, true))
-        continue
-      }
-      sub.onChange()
-      if (sub.recursive && type === 'rename') this.#bg(this.#treeCheck(sub, dw.dir, name))
-    }
-    if (type === 'rename' && (name === null || name === basename(dw.dir))) this.#bg(this.#verify(dw))
-  }
-
-  /** A recursive subscription re-plans when an entry that appeared or went is a directory. */
-  async #treeCheck(sub: Sub, dir: string, name: string | null): Promise<void> {
-    if (name === null) return this.#rearm(sub, true)
-    const p = join(dir, name)
-    const have = sub.regs.get(regKey(p, null))
-    const st = await statDir(p)
-    const inTree = p === sub.target || p.startsWith(`${sub.target}/`) || sub.target === '/'
-    if (!inTree) return
-    if (!st !== !have || (st && have && (st.ino !== have.reg.ino || st.dev !== have.reg.dev)))
-      await this.#rearm(sub, true)
-  }
-
   #drop(sub: Sub): void {
-    if (!this.#subs.delete(sub)) return
+    if (sub.closed) return
     sub.closed = true
-    for (const key of [...sub.regs.keys()]) this.#unregister(sub, key)
+    const n = sub.node
+    removeFrom(n, 'subs', sub)
+    removeFrom(n, 'any', sub)
+    for (const t of sub.tree ?? []) {
+      removeFrom(t, 'any', sub)
+      this.#prune(t)
+    }
+    sub.tree = undefined
+    this.#prune(n)
+  }
+
+  /** Removes nodes nobody needs any more, upwards, closing watches nobody needs. */
+  #prune(from: Node): void {
+    for (let n: Node | undefined = from; n; n = n.parent) {
+      if (n.needsWatch) return
+      this.#close(n)
+      if (!n.unused || !n.parent) return
+      n.parent.children?.delete(n.name)
+    }
   }
 }

@@ -63,50 +63,85 @@ function resourceOf(prefix: string): { kind: string; name: string } | undefined 
   return m ? { kind: m[1]!, name: m[2]! } : undefined
 }
 
-export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`))
-  const now = opts.now ?? (() => new Date())
-  const format = opts.format ?? 'text'
-  const min = order[level]
-  const dates = opts.dates ?? false
+/** What every logger of one tree shares: where lines go, how they look, the level. */
+interface Sink {
+  readonly write: (line: string, level: LogLevel) => void
+  readonly now: () => Date
+  readonly format: LogFormat
+  readonly min: number
+  readonly color: boolean
+  readonly dates: boolean
+}
 
-  const make = (prefix: string): Logger => {
-    const res = format === 'json' ? resourceOf(prefix) : undefined
-    const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
-      if (order[lvl] < min) return
-      const t = now()
-      if (format === 'json') {
-        write(
-          JSON.stringify({
-            time: t.toISOString(),
-            level: lvl,
-            ...(prefix ? { source: prefix } : {}),
-            ...res,
-            msg,
-            ...fields,
-          }),
-          lvl,
-        )
-        return
-      }
-      const tag = lvl === 'info' ? '' : `${lvl}: `
-      const head = `${stamp(t, dates)} ${prefix ? `${prefix}: ` : ''}`
-      // Each line of a message carries the prefix, so that none of it reads as another's.
-      const body = prefix && msg.includes('\n') ? msg.replaceAll('\n', `\n${head}`) : msg
-      const color = opts.color ? COLORS[lvl] : undefined
-      write(color ? `${color}${head}${tag}${body}${RESET}` : `${head}${tag}${body}`, lvl)
-    }
-    return {
-      isDebug: min === 0,
-      structured: format === 'json',
-      debug: (msg, f) => emit('debug', msg, f),
-      info: (msg, f) => emit('info', msg, f),
-      warn: (msg, f) => emit('warn', msg, f),
-      error: (msg, f) => emit('error', msg, f),
-      child: p => make(prefix ? `${prefix}: ${p}` : p),
-    }
+/** A logger is a plain record (a prefix and the shared sink): 10,000 resources make 10,000 of them. */
+class PrefixLogger implements Logger {
+  /** With JSON lines: the resource of the prefix, apart (worked out on the first line). */
+  #res: { kind: string; name: string } | null | undefined
+  constructor(
+    readonly sink: Sink,
+    readonly prefix: string,
+  ) {}
+  get isDebug(): boolean {
+    return this.sink.min === 0
   }
-  return make('')
+  get structured(): boolean {
+    return this.sink.format === 'json'
+  }
+  debug(msg: string, fields?: LogFields): void {
+    this.#emit('debug', msg, fields)
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.#emit('info', msg, fields)
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.#emit('warn', msg, fields)
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.#emit('error', msg, fields)
+  }
+  child(p: string): Logger {
+    return new PrefixLogger(this.sink, this.prefix ? `${this.prefix}: ${p}` : p)
+  }
+  #emit(lvl: LogLevel, msg: string, fields?: LogFields): void {
+    const { sink, prefix } = this
+    if (order[lvl] < sink.min) return
+    const t = sink.now()
+    if (sink.format === 'json') {
+      if (this.#res === undefined) this.#res = resourceOf(prefix) ?? null
+      sink.write(
+        JSON.stringify({
+          time: t.toISOString(),
+          level: lvl,
+          ...(prefix ? { source: prefix } : {}),
+          ...this.#res,
+          msg,
+          ...fields,
+        }),
+        lvl,
+      )
+      return
+    }
+    const tag = lvl === 'info' ? '' : `${lvl}: `
+    const head = `${stamp(t, sink.dates)} ${prefix ? `${prefix}: ` : ''}`
+    // Each line of a message carries the prefix, so that none of it reads as another's.
+    const body = prefix && msg.includes('\n') ? msg.replaceAll('\n', `\n${head}`) : msg
+    const color = sink.color ? COLORS[lvl] : undefined
+    sink.write(color ? `${color}${head}${tag}${body}${RESET}` : `${head}${tag}${body}`, lvl)
+  }
+}
+
+export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
+  return new PrefixLogger(
+    {
+      write: opts.write ?? ((line: string) => process.stderr.write(`${line}\n`)),
+      now: opts.now ?? (() => new Date()),
+      format: opts.format ?? 'text',
+      min: order[level],
+      color: opts.color ?? false,
+      dates: opts.dates ?? false,
+    },
+    '',
+  )
 }
 
 /** A logger that drops everything (library use without logs, and tests). */
@@ -127,8 +162,43 @@ export const REDACTED = '(sensitive)'
  * replaced with `(sensitive)` before the line is formatted, text or JSON. Children redact too.
  */
 export function redacting(log: Logger, secrets: () => ReadonlySet<string>): Logger {
-  const clean = (msg: string): string => {
-    const all = secrets()
+  return new RedactingLogger(log, { secrets })
+}
+
+/** Whoever knows the secrets a logger must never show (a resource's worker). */
+export interface SecretHolder {
+  secrets(): ReadonlySet<string>
+}
+
+/** redacting, as a plain record: the logger and whoever holds the secrets. */
+export class RedactingLogger implements Logger {
+  constructor(
+    readonly log: Logger,
+    readonly holder: SecretHolder,
+  ) {}
+  get isDebug(): boolean {
+    return this.log.isDebug
+  }
+  get structured(): boolean | undefined {
+    return this.log.structured
+  }
+  debug(msg: string, fields?: LogFields): void {
+    this.log.debug(this.#clean(msg), fields)
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.log.info(this.#clean(msg), fields)
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.log.warn(this.#clean(msg), fields)
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.log.error(this.#clean(msg), fields)
+  }
+  child(prefix: string): Logger {
+    return new RedactingLogger(this.log.child(prefix), this.holder)
+  }
+  #clean(msg: string): string {
+    const all = this.holder.secrets()
     if (all.size === 0) return msg
     let out = msg
     // Longest first, so that a secret containing another is replaced whole.
@@ -138,14 +208,5 @@ export function redacting(log: Logger, secrets: () => ReadonlySet<string>): Logg
       if (escaped !== s) out = out.replaceAll(escaped, REDACTED)
     }
     return out
-  }
-  return {
-    isDebug: log.isDebug,
-    structured: log.structured,
-    debug: (msg, f) => log.debug(clean(msg), f),
-    info: (msg, f) => log.info(clean(msg), f),
-    warn: (msg, f) => log.warn(clean(msg), f),
-    error: (msg, f) => log.error(clean(msg), f),
-    child: prefix => redacting(log.child(prefix), secrets),
   }
 }

@@ -5,9 +5,10 @@
  * directory fsync'd. A crash leaves the old file or the new one, never a part of one, and at most
  * one temporary file, which the next write or the next start of that directory removes.
  */
-import { constants } from 'node:fs'
-import { open, rename, unlink } from 'node:fs/promises'
+import { closeSync, constants, fsync, openSync } from 'node:fs'
+import { rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { promisify } from 'node:util'
 import { ioError } from './errors.js'
 import { createTemp, tempPath, withWriteLock } from './tempfile.js'
 
@@ -35,12 +36,15 @@ export async function writeStateFile(path: string, data: string | Uint8Array, mo
   })
 }
 
+const fsyncFd = promisify(fsync)
+
+/** One trip through the thread pool: the open and close of a directory answer in microseconds. */
 async function syncNow(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY)
   try {
-    await fh.sync()
+    await fsyncFd(fd)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }
 

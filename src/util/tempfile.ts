@@ -10,7 +10,7 @@
  * of ours writes its target is a leftover of a crash.
  */
 import { createHash } from 'node:crypto'
-import { constants, lstatSync } from 'node:fs'
+import { constants, lstatSync, openSync, unlinkSync } from 'node:fs'
 import { type FileHandle, open, readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { errCode } from './errors.js'
@@ -80,6 +80,17 @@ export async function createTemp(tmp: string, mode: number): Promise<FileHandle>
     if (errCode(e) !== 'EEXIST') throw e
     await unlink(tmp)
     return await open(tmp, CREATE, mode)
+  }
+}
+
+/** createTemp, synchronously: an open that creates a file answers in microseconds. Returns the descriptor. */
+export function createTempSync(tmp: string, mode: number): number {
+  try {
+    return openSync(tmp, CREATE, mode)
+  } catch (e) {
+    if (errCode(e) !== 'EEXIST') throw e
+    unlinkSync(tmp)
+    return openSync(tmp, CREATE, mode)
   }
 }
 

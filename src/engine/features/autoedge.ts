@@ -17,6 +17,9 @@ export interface AutoEdgeResult {
   acyclic: boolean
 }
 
+/** An automatic edge carries no values (one frozen list for all of them). */
+const NO_VALUES: readonly never[] = Object.freeze([])
+
 /** Who holds each uid (one resource) or provided name (possibly several). */
 type Index = Map<string, string | string[]>
 
@@ -36,7 +39,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   for (const [id, r] of graph.entries()) {
     for (const from of wanted(r, index)) {
       if (from === id || graph.outgoing(from).has(id)) continue
-      graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false, sendRecv: [] })
+      graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false, sendRecv: NO_VALUES })
       auto.add(`${from}\0${id}`)
       added++
     }

@@ -25,7 +25,9 @@ export function groupParts(graph: ResGraph, origin: (id: string) => Origin): Iss
   const parts: [Res, { kind: string; name?: string | undefined }][] = []
   const byKind = new Map<string, string[]>()
   for (const [id, r] of graph.entries()) {
-    byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), id])
+    const ids = byKind.get(r.kind)
+    if (ids) ids.push(id)
+    else byKind.set(r.kind, [id])
     const of = r.def.partOf?.(r.params, r.name)
     if (of) parts.push([r, of])
   }

@@ -38,10 +38,12 @@ export function composite(members: readonly Member[]): Instance {
       else signal.addEventListener('abort', stop, { once: true })
       try {
         await Promise.all(members.map((m, i) => m.instance.watch(own[i]!.signal)))
-      } finally {
-        // Over, also when one member's watch failed: the others stop with it.
+      } catch (err) {
+        // One member's watch failed: the others stop with it. (A watch that returns has set up
+        // what ends with its signal, and keeps following until the vertex stops.)
         signal.removeEventListener('abort', stop)
         stop()
+        throw err
       }
     },
     async checkApply(apply, signal) {

@@ -9,8 +9,18 @@
  * does not redirect what is done in it. A directory the graph manages is opened with `O_NOFOLLOW`;
  * other directories on the way (a system's `/var/run -> /run`) are followed as usual.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, type Stats } from 'node:fs'
-import { chmod, chown, type FileHandle, lstat, open, readdir, rmdir, unlink } from 'node:fs/promises'
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  type Stats,
+} from 'node:fs'
+import { type FileHandle, open, readdir, rmdir, unlink } from 'node:fs/promises'
 import { errCode } from '../../util/errors.js'
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants
@@ -70,27 +80,33 @@ export function openDir(path: string, noFollow: boolean): DirRef {
   return { path, at: name => `/proc/self/fd/${fd}/${name}`, stat: () => fstatSync(fd), close }
 }
 
-/** Runs `fn` on a path that names the very file at `path`, refusing a symlink there. */
-async function onFile(path: string, fn: (p: string) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` on a path that names the very file at `path`, refusing a symlink there. Synchronous:
+ * an open with `O_PATH`, a stat and a chmod answer from the inode cache in microseconds, less than
+ * three trips through the thread pool (and the caller knows the change is made when it returns).
+ */
+function onFile(path: string, fn: (p: string) => void): void {
   if (!procFd) {
-    if ((await lstat(path)).isSymbolicLink()) throw linkRefused(path)
-    return fn(path)
+    if (lstatSync(path).isSymbolicLink()) throw linkRefused(path)
+    fn(path)
+    return
   }
-  const fh = await open(path, O_PATH | O_NOFOLLOW)
+  const fd = openSync(path, O_PATH | O_NOFOLLOW)
   try {
-    if ((await fh.stat()).isSymbolicLink()) throw linkRefused(path)
-    await fn(`/proc/self/fd/${fh.fd}`)
+    if (fstatSync(fd).isSymbolicLink()) throw linkRefused(path)
+    fn(`/proc/self/fd/${fd}`)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }
 
 /** chmod of `path` itself; a symlink there is refused, never followed. */
-export const chmodNoFollow = (path: string, mode: number): Promise<void> => onFile(path, p => chmod(p, mode))
+export const chmodNoFollow = async (path: string, mode: number): Promise<void> =>
+  onFile(path, p => chmodSync(p, mode))
 
 /** chown of `path` itself; a symlink there is refused, never followed. */
-export const chownNoFollow = (path: string, uid: number, gid: number): Promise<void> =>
-  onFile(path, p => chown(p, uid, gid))
+export const chownNoFollow = async (path: string, uid: number, gid: number): Promise<void> =>
+  onFile(path, p => chownSync(p, uid, gid))
 
 /** Opens `path` for reading; a symlink there is refused (`ELOOP`), a fifo does not block. */
 export const openNoFollow = (path: string): Promise<FileHandle> =>

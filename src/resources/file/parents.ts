@@ -43,16 +43,30 @@ export interface ManagedDir {
   readonly name: string
 }
 
-/** The directories above `target` that the graph manages, top-down. */
-export function managedAncestors(target: string, graph: readonly GraphResource[]): ManagedDir[] {
+/** The managed directories above each parent directory, per graph snapshot (shared by its files). */
+const byParent = new WeakMap<readonly GraphResource[], Map<string, readonly ManagedDir[]>>()
+const NONE: readonly ManagedDir[] = Object.freeze([])
+
+/** The directories above `target` that the graph manages, top-down (the list is shared: read only). */
+export function managedAncestors(target: string, graph: readonly GraphResource[]): readonly ManagedDir[] {
   const dirs = managedDirs(graph)
-  if (dirs.size === 0) return []
+  if (dirs.size === 0) return NONE
+  let cache = byParent.get(graph)
+  if (!cache) {
+    cache = new Map()
+    byParent.set(graph, cache)
+  }
+  const parent = target.slice(0, target.lastIndexOf('/') + 1)
+  const hit = cache.get(parent)
+  if (hit) return hit
   const out: ManagedDir[] = []
   for (const d of parentDirs(target)) {
     const name = dirs.get(d.slice(0, -1))
     if (name !== undefined) out.unshift({ path: d.slice(0, -1), name })
   }
-  return out
+  const list = out.length ? out : NONE
+  cache.set(parent, list)
+  return list
 }
 
 /** Throws `ERR_RES_WAITING` when a managed directory above is missing or is not a directory. */

@@ -6,13 +6,14 @@
 import type { Stats } from 'node:fs'
 import { statSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import type { ResourceContext } from '../../engine/resource.js'
+import type { GraphResource, ResourceContext } from '../../engine/resource.js'
 import { errCode, MgmtError } from '../../util/errors.js'
 import { resolveId } from '../../util/ids.js'
 import type { WriteOptions } from './atomic.js'
 import { sha256 } from './compare.js'
 import { type ModeSpec, parseMode } from './mode.js'
 import { type DirRef, lstatOr, openDir } from './nofollow.js'
+import type { OwnChanges } from './own.js'
 import { checkAncestors, type ManagedDir, managedAncestors } from './parents.js'
 import type { FileShape } from './validate.js'
 
@@ -50,30 +51,49 @@ export interface Run {
   stat(): Promise<Stats | undefined>
   /** Drops the stats read so far; called after every sub-check that changed something. */
   forget(): void
+  /** Notes a change of the path just made (its inotify event is the resource's own). */
+  made(): void
 }
 
 /** The wanted content's bytes, and their sha256 computed once, until the content changes. */
 export function contentCache(): ContentCache {
-  let text: string | undefined
-  let bytes = Buffer.alloc(0)
-  let sum: string | undefined
-  return {
-    get(t) {
-      if (t !== text) {
-        text = t
-        bytes = Buffer.from(t)
-        sum = undefined
-      }
-      return { bytes, sha: () => (sum ??= sha256(bytes)) }
-    },
-    drop() {
-      text = undefined
-    },
+  return new Content()
+}
+
+class Content implements ContentCache {
+  #text: string | undefined
+  #bytes = EMPTY
+  #sum: string | undefined
+  get(t: string): { bytes: Buffer; sha: () => string } {
+    if (t !== this.#text) {
+      this.#text = t
+      this.#bytes = Buffer.from(t)
+      this.#sum = undefined
+    }
+    const bytes = this.#bytes
+    return { bytes, sha: () => (this.#sum ??= sha256(bytes)) }
+  }
+  drop(): void {
+    this.#text = undefined
   }
 }
 
+const EMPTY = Buffer.alloc(0)
+
 /** What stays the same across checkApply calls. */
-export type RunFixed = Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'>
+export interface RunFixed extends Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'> {
+  readonly own: OwnChanges
+  /** The managed directories above, for the graph they were worked out in. */
+  ancestorCache?: { readonly graph: readonly GraphResource[]; readonly dirs: readonly ManagedDir[] }
+}
+
+/** The managed directories above the path, worked out once per graph. */
+function ancestorsOf(fixed: RunFixed): readonly ManagedDir[] {
+  const graph = fixed.ctx.graph()
+  if (fixed.ancestorCache?.graph !== graph)
+    fixed.ancestorCache = { graph, dirs: managedAncestors(fixed.target, graph) }
+  return fixed.ancestorCache.dirs
+}
 
 /**
  * The parent directory, pinned for one run when a directory above is managed: every call on the
@@ -115,7 +135,7 @@ async function pinParent(target: string, ancestors: readonly ManagedDir[]): Prom
 }
 
 export async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { close(): void }> {
-  const { p, target, ctx } = fixed
+  const { p, target } = fixed
   let ids: Promise<Ids> | undefined
   let st: Promise<Stats | undefined> | undefined
   let acting: Promise<{ at: string; write: WriteOptions; dir?: DirRef }> | undefined
@@ -123,7 +143,7 @@ export async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { 
     uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
     gid: p.group === undefined ? undefined : await resolveId('group', p.group),
   })
-  const ancestors = managedAncestors(target, ctx.graph())
+  const ancestors = ancestorsOf(fixed)
   // Pinned only once the run acts: a check that finds everything right costs no descriptor.
   const pin = async (): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> => {
     const dir = target === '/' ? undefined : await pinParent(target, ancestors)
@@ -131,7 +151,11 @@ export async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { 
     return { at: dir.at(basename(target)), write: { dir }, dir }
   }
   return {
-    ...fixed,
+    p,
+    ctx: fixed.ctx,
+    target,
+    isDir: fixed.isDir,
+    content: fixed.content,
     apply,
     ancestors,
     act: () => (acting ??= pin()),
@@ -142,6 +166,7 @@ export async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { 
     forget: () => {
       st = undefined
     },
+    made: () => fixed.own.made(),
     close: () => {
       void acting?.then(
         a => a.dir?.close(),
