@@ -3,10 +3,10 @@
  * learns from the engine itself when it has converged, and measured through `/proc` while it runs.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, watch } from 'node:fs'
-import { dirname } from 'node:path'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type Command, cpuMs, logTail, procStatus, start, stop, wakeups } from './proc.js'
+import { type Command, cpuMs, errMessage, logTail, procStatus, start, stop, wakeups } from './proc.js'
 
 export interface Daemon {
   readonly child: ChildProcess
@@ -112,3 +112,41 @@ export async function measureIdle(d: Daemon, seconds: number, settleMs = 1000): 
 export const peakRssKb = (d: Daemon): number => procStatus(d.pid).vmHwmKb
 
 export const stopDaemon = (d: Daemon): Promise<void> => stop(d.child)
+
+/**
+ * Runs a bench in a scratch directory made under `o.parent`: the directory is removed at the end
+ * (kept with `o.keep`), and the daemon the bench says it `started` (and not stopped yet) is stopped, after a failure and
+ * on ^C too. Resolves with the body's exit code, or 1 when it failed (said as FAILED).
+ */
+export async function inScratch(
+  o: { readonly parent: string; readonly keep: boolean },
+  name: string,
+  say: (line: string) => void,
+  body: (base: string, started: (d: Daemon | undefined) => void) => Promise<number>,
+): Promise<number> {
+  const base = mkdtempSync(join(o.parent, `${name}-`))
+  let daemon: Daemon | undefined
+  const cleanup = async (): Promise<void> => {
+    if (daemon) await stopDaemon(daemon)
+    if (o.keep) say(`kept ${base}`)
+    else rmSync(base, { recursive: true, force: true })
+  }
+  const onSignal = (sig: NodeJS.Signals): void => {
+    say(`${sig}: cleaning up`)
+    void cleanup().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    return await body(base, d => {
+      daemon = d
+    })
+  } catch (err) {
+    say(`FAILED: ${errMessage(err)}`)
+    return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await cleanup()
+  }
+}

@@ -13,7 +13,7 @@
  *                           [--exports K] [--cluster-runs R | --no-cluster]
  *                           [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +23,7 @@ import {
   convergedAfter,
   type Daemon,
   daemonCommand,
+  inScratch,
   measureIdle,
   peakRssKb,
   startDaemon,
@@ -263,32 +264,12 @@ async function main(): Promise<number> {
     say(`${errMessage(err)}\n${USAGE}`)
     return 2
   }
-  const base = mkdtempSync(join(o.parent, 'mgmt-bench-'))
-  let daemon: Daemon | undefined
-  const cleanup = async (): Promise<void> => {
-    if (daemon) await stopDaemon(daemon)
-    if (o.keep) say(`kept ${base}`)
-    else rmSync(base, { recursive: true, force: true })
-  }
-  const onSignal = (sig: NodeJS.Signals): void => {
-    say(`${sig}: cleaning up`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
-    const r = await bench(o, base, d => {
-      daemon = d
-    })
+  return inScratch(o, 'mgmt-bench', say, async (base, started) => {
+    const r = await bench(o, base, started)
     const ts = targets(r)
     process.stdout.write(o.json ? `${JSON.stringify({ ...r, targets: ts }, null, 2)}\n` : render(r, ts))
     return 0
-  } catch (err) {
-    say(`FAILED: ${errMessage(err)}`)
-    return 1
-  } finally {
-    await cleanup()
-  }
+  })
 }
 
 process.exitCode = await main()

@@ -13,12 +13,13 @@
  * shared machine falls on all of them; quote medians and ratios, not single runs.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { version as mgmtVersion } from '../src/version.js'
+import { inScratch } from './daemon.js'
 import { which } from './peer.js'
 import { plotSvg } from './plot.js'
 import { type Command, errMessage, timedPeakRun } from './proc.js'
@@ -272,19 +273,7 @@ async function main(): Promise<number> {
     say(`the workload generator is not at ${o.gen}; give its path with --gen`)
     return 2
   }
-  const base = mkdtempSync(join(o.parent, 'mgmt-bench-peers-'))
-  const cleanup = (): void => {
-    if (o.keep) say(`kept ${base}`)
-    else rmSync(base, { recursive: true, force: true })
-  }
-  const onSignal = (sig: NodeJS.Signals): void => {
-    say(`${sig}: cleaning up`)
-    cleanup()
-    process.exit(130)
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
+  return inScratch(o, 'mgmt-bench-peers', say, async base => {
     const { found, skipped } = tools(base)
     for (const s of skipped) say(`${s.name} skipped: ${s.reason}`)
     const sizes: SizeFigures[] = []
@@ -308,12 +297,7 @@ async function main(): Promise<number> {
     }
     process.stdout.write(o.json ? `${JSON.stringify(results, null, 2)}\n` : renderTable(results))
     return 0
-  } catch (err) {
-    say(`FAILED: ${errMessage(err)}`)
-    return 1
-  } finally {
-    cleanup()
-  }
+  })
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))

@@ -9,12 +9,12 @@
  *   node dist/bench/puppet.js [--files N] [--runs R] [--edits K] [--dir PARENT] [--keep] [--json]
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type Daemon, stopDaemon } from './daemon.js'
+import { type Daemon, inScratch } from './daemon.js'
 import { measureOneShot, type OneShot, type OneShotOptions } from './oneshot.js'
 import { which } from './peer.js'
 import { errMessage } from './proc.js'
@@ -201,31 +201,11 @@ async function main(): Promise<number> {
     say('puppet is not on PATH (Debian package `puppet`): the Puppet bench is skipped')
     return 0
   }
-  const base = mkdtempSync(join(o.parent, 'mgmt-bench-puppet-'))
-  let daemon: Daemon | undefined
-  const cleanup = async (): Promise<void> => {
-    if (daemon) await stopDaemon(daemon)
-    if (o.keep) say(`kept ${base}`)
-    else rmSync(base, { recursive: true, force: true })
-  }
-  const onSignal = (sig: NodeJS.Signals): void => {
-    say(`${sig}: cleaning up`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
-    const r = await bench(o, base, d => {
-      daemon = d
-    })
+  return inScratch(o, 'mgmt-bench-puppet', say, async (base, started) => {
+    const r = await bench(o, base, started)
     process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : render(r, o))
     return 0
-  } catch (err) {
-    say(`FAILED: ${errMessage(err)}`)
-    return 1
-  } finally {
-    await cleanup()
-  }
+  })
 }
 
 process.exitCode = await main()
