@@ -144,6 +144,44 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
   assert.deepEqual(withMarker(stubborn.marker), [], 'the stubborn command is gone')
 })
 
+test('kill -9 of the engine: the command it was running goes too (the kernel kills it)', async () => {
+  const marked = markedSleep()
+  const file = join(dir, 'killed.yaml')
+  await writeFile(
+    file,
+    `graph: g\nresources:\n  exec:\n  - {name: long, cmd: "${marked.cmd}", shell: /bin/bash}\n`,
+  )
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  try {
+    await m.waitFor(/exec\[long\]: running/)
+    // Started, and past setpriv's and bash's start-up: the sleep itself runs, named by the marker.
+    await until(() => withMarker(marked.marker).some(named(marked.marker)), 'the command started')
+    m.child.kill('SIGKILL')
+    await m.exited
+    // Neither ours nor the engine's child any more: nothing signals its end, so look (every 50 ms).
+    await until(() => withMarker(marked.marker).length === 0, 'the command is gone')
+  } finally {
+    await m.kill()
+  }
+})
+
+/** Whether the process `pid` runs under the name `name` (its argv[0]). */
+const named =
+  (name: string) =>
+  (pid: number): boolean => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === name
+    } catch {
+      return false
+    }
+  }
+
+/** Resolves once `cond` holds, looked at every 50 ms; fails after 10 s, saying `what`. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !cond(); await new Promise(r => setTimeout(r, 50)))
+    if (Date.now() > deadline) throw new Error(`${what}: not within 10 s`)
+}
+
 test('no inotify instance or watch left: a clear error naming the limit and its sysctl, never a crash', async t => {
   // The limits of a user namespace of the test's own: lowering them there leaves every other
   // process on the machine alone.

@@ -7,8 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
+import { which } from '../../util/which.js'
 
 /** Searched when neither the command's environment nor ours has a PATH. */
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -134,22 +135,42 @@ export async function startCommand(cmd: Command, opts: CommandOptions = {}): Pro
   opts.signal?.throwIfAborted()
   const file = await resolveExecutable(cmd.file, cmd.env.PATH ?? process.env.PATH ?? DEFAULT_PATH)
   opts.signal?.throwIfAborted()
-  const child = await spawned(cmd, file)
+  const child = await spawned(cmd, file, await deathSignal(file))
   const pid = child.pid as number
   running.add(pid)
   opts.groups?.add(pid)
   return { pid, done: supervise(child, pid, opts) }
 }
 
-function spawned(cmd: Command, file: string): Promise<ChildProcess> {
+/**
+ * util-linux's setpriv (looked up once), through which a command gets the kernel's parent-death
+ * signal: it dies with mgmt even when mgmt is killed outright (`kill -9`), where no handler of ours
+ * runs. Only for a program found at an absolute path, so that a missing one still fails to start
+ * as it does without setpriv; on a host without setpriv, commands are started directly.
+ */
+let setprivPath: Promise<string | undefined> | undefined
+async function deathSignal(file: string): Promise<string | undefined> {
+  setprivPath ??= which('setpriv', `${process.env.PATH ?? ''}:${DEFAULT_PATH}`)
+  const setpriv = await setprivPath
+  if (!setpriv || !isAbsolute(file)) return undefined
+  const runnable = await access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  )
+  return runnable ? setpriv : undefined
+}
+
+function spawned(cmd: Command, file: string, via: string | undefined): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const where = cmd.cwd ? ` in ${cmd.cwd}` : ''
     const fail = (e: unknown): void =>
       reject(new Error(`cannot start \`${cmd.display}\`${where}`, { cause: e }))
     let child: ChildProcess
     try {
-      child = spawn(file, cmd.args, {
-        argv0: cmd.file,
+      const [exe, args] = via ? [via, ['--pdeathsig', 'KILL', '--', file, ...cmd.args]] : [file, cmd.args]
+      child = spawn(exe, args, {
+        // Through setpriv, the command's own argv[0] is its path.
+        ...(via ? {} : { argv0: cmd.file }),
         cwd: cmd.cwd || undefined,
         env: { ...cmd.env },
         uid: cmd.uid,
