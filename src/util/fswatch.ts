@@ -65,11 +65,18 @@ export function watchError(path: string, e: unknown): unknown {
   return new MgmtError('ERR_INOTIFY_LIMIT', { path, ...limit, value, code }, { cause: e })
 }
 
+/**
+ * What happened to a followed path, where the watcher knows it: `rename` when the entry appeared,
+ * went or was replaced (a rename over it), `change` when its content or attributes changed in place;
+ * undefined when it cannot say (a directory on the way changed, ...).
+ */
+export type ChangeType = 'rename' | 'change' | undefined
+
 export interface PathWatcher {
   watch(
     path: string,
     signal: AbortSignal,
-    onChange: () => void,
+    onChange: (type?: ChangeType) => void,
     opts?: { recursive?: boolean },
     owner?: object,
   ): Promise<void>
@@ -83,7 +90,7 @@ export interface FsWatcherOptions {
 /** One `watch()` call. */
 interface Sub {
   readonly node: Node
-  readonly onChange: () => void
+  readonly onChange: (type?: ChangeType) => void
   readonly recursive: boolean
   /** With `recursive`: the directories of its tree (each holds it in `any`). */
   tree: Set<Node> | undefined
@@ -220,7 +227,7 @@ export class FsWatcher implements PathWatcher {
   async watch(
     path: string,
     signal: AbortSignal,
-    onChange: () => void,
+    onChange: (type?: ChangeType) => void,
     opts: { recursive?: boolean } = {},
     owner: object = signal,
   ): Promise<void> {
@@ -429,7 +436,7 @@ export class FsWatcher implements PathWatcher {
         const subs = c.subs ?? []
         for (const s of subs.length > 1 ? [...subs] : subs) {
           if (s.closed) continue
-          s.onChange()
+          s.onChange(type === 'rename' || type === 'change' ? type : undefined)
           // A recursive target that appeared, went or was replaced: its tree is another one.
           if (s.recursive && type === 'rename' && this.#walkTree(s, false)) s.onChange()
         }

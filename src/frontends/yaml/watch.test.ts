@@ -170,6 +170,27 @@ test('a save made before the later graphs are first read is not missed', async t
   assert.equal((await graphs.next()).done, true)
 })
 
+test('a file replaced whole (renamed over it, as editors save) is read without the wait for writes to end', {
+  timeout: 30_000,
+}, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-watch-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'g.yaml')
+  const first = 'graph: first\n'
+  await writeFile(file, first)
+  const stop = new AbortController()
+  t.after(() => stop.abort())
+  // An hour's wait for writes to end: only the rename's own path can read the file in this test.
+  const w = await followYamlFile(file, silentLogger, stop.signal, { watch: true, debounceMs: 3_600_000 })
+  const graphs = w.graphs(first, text => loadYaml(text, file, builtinRegistry()))
+  const next = graphs.next()
+  await writeFile(join(dir, 'g.yaml.new'), 'graph: second\n')
+  await rename(join(dir, 'g.yaml.new'), file)
+  assert.equal((await next).value?.name, 'second')
+  stop.abort()
+  assert.equal((await graphs.next()).done, true)
+})
+
 test('a graph file written in two halves 0.5 s apart is applied once, complete', async () => {
   const file = join(dir, 'halves.yaml')
   await writeFile(file, graph('before'))

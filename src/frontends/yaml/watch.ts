@@ -9,15 +9,17 @@
  * Kubernetes ConfigMap mounts `g.yaml -> ..data/g.yaml` and updates by swapping `..data` for a link
  * to a new directory, which changes no entry named `g.yaml`. Nothing polls.
  *
- * The file is read once it has been quiet for `DEBOUNCE_MS` after its last change: an editor that
- * writes in place, or in several steps, never has a half-written graph applied. A reload (SIGHUP)
- * reads it at once.
+ * A file written in place is read once it has been quiet for `DEBOUNCE_MS` after its last write:
+ * an editor that writes in place, or in several steps, never has a half-written graph applied. A
+ * file replaced whole (renamed over, as most editors save, or a link swapped) is complete as it
+ * appears: it is read `SETTLE_MS` after, unless a write comes meanwhile. A reload (SIGHUP) reads it
+ * at once.
  */
 import { lstat, readFile, readlink } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, errCode, logError } from '../../util/errors.js'
-import { FsWatcher } from '../../util/fswatch.js'
+import { type ChangeType, FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import type { YamlGraph } from './parse.js'
 
@@ -30,8 +32,11 @@ export interface FollowOptions {
   readonly debounceMs?: number
 }
 
-/** How long the file must be quiet after a change before it is read, ms (docs: README, Live changes). */
+/** How long the file must be quiet after a write before it is read, ms (docs: README, Live changes). */
 export const DEBOUNCE_MS = 1000
+
+/** How long after a file was replaced whole it is read, ms: the time for a write to follow it. */
+export const SETTLE_MS = 50
 
 /** Symbolic links followed before a path is given up as a loop (as the kernel's ELOOP). */
 const MAX_LINKS = 40
@@ -85,8 +90,11 @@ export async function followYamlFile(
   let wake: (() => void) | undefined
   let dirty = false
   let reload = false
-  const poke = (): void => {
+  /** A change since the last read was not a whole replacement: wait for the writes to end. */
+  let written = false
+  const poke = (type?: ChangeType): void => {
     dirty = true
+    if (type !== 'rename') written = true
     wake?.()
   }
   const watcher = new FsWatcher({
@@ -136,13 +144,16 @@ export async function followYamlFile(
       for (;;) {
         while (!dirty && !signal.aborted) await new Promise<void>(r => (wake = r))
         if (signal.aborted) return
-        // Quiet for DEBOUNCE_MS since the last change (a change meanwhile starts the wait again).
+        // Quiet for DEBOUNCE_MS since the last write, SETTLE_MS after a replacement (a change
+        // meanwhile starts the wait again).
         while (dirty && !reload && !signal.aborted) {
           dirty = false
-          await sleep(opts.debounceMs ?? DEBOUNCE_MS, undefined, { signal }).catch(() => {})
+          const ms = written ? (opts.debounceMs ?? DEBOUNCE_MS) : SETTLE_MS
+          await sleep(ms, undefined, { signal }).catch(() => {})
         }
         if (signal.aborted) return
         dirty = false
+        written = false
         const asked = reload
         reload = false
         if (asked) log.info(`SIGHUP: reloading ${file}`)
