@@ -27,14 +27,28 @@ export class Calls {
         w.resolve()
       }
   }
-  /** Resolves once `cond` holds, checked now and after each call; fails after `ms`. */
+  /**
+   * Resolves once `cond` holds, checked now and after each call; fails after `ms`. A check that
+   * throws (the store unreachable, or just back) is made again 100 ms later: nothing else says
+   * when it can answer.
+   */
   async until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
     const deadline = Date.now() + ms
+    let failure: unknown
     for (;;) {
       const seen = this.count
-      if (await cond()) return
-      if (Date.now() > deadline) throw new Error(`watch: ${what} not within ${ms} ms`)
-      await this.reach(seen + 1, Math.max(1, deadline - Date.now())).catch(() => {})
+      const holds = await cond().then(
+        ok => ok,
+        (e: unknown) => {
+          failure = e
+          return undefined
+        },
+      )
+      if (holds) return
+      if (Date.now() > deadline)
+        throw new Error(`watch: ${what} not within ${ms} ms`, failure ? { cause: failure } : undefined)
+      if (holds === undefined) await new Promise(r => setTimeout(r, 100))
+      else await this.reach(seen + 1, Math.max(1, deadline - Date.now())).catch(() => {})
     }
   }
 

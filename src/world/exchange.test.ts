@@ -82,6 +82,39 @@ test('exports are published, collected back relocated by the pattern, and follow
   assert.equal((await out.next()).done, true)
 })
 
+test('a collect that fails (the world unreachable) is tried again, without waiting for another change', {
+  timeout: 30_000,
+}, async () => {
+  let failures = 1
+  class Flaky extends LocalWorld {
+    override async resCollect(...args: Parameters<LocalWorld['resCollect']>) {
+      if (failures-- > 0) throw new Error('unreachable')
+      return super.resCollect(...args)
+    }
+  }
+  const log = memoryLogger('info')
+  const ac = new AbortController()
+  const src = source()
+  const out = new Exchange({ world: new Flaky('h1'), registry, log }).run(src.iter, ac.signal)
+  src.push({
+    name: 'g',
+    resources: [fileSpec('local', '/tmp/a/local', 'l\n'), fileSpec('shared', '/tmp/a/shared', 's1\n', true)],
+    edges: [],
+    collect: [{ kind: 'file', pattern: '/srv/in' }],
+  })
+  const first = (await out.next()).value as Compiled
+  assert.deepEqual([...first.graph.ids()], ['file[local]'])
+  assert.match(
+    log.lines.join('\n'),
+    /cannot collect exported resources \(unreachable\); keeping the last ones/,
+  )
+  // Nothing changes in the world: the second try alone brings the collected file.
+  const second = (await out.next()).value as Compiled
+  assert.deepEqual([...second.graph.ids()].sort(), ['file[local]', 'file[shared]'])
+  ac.abort()
+  await out.next()
+})
+
 test('meta export keeps the resource here; noop publishes nothing; a clash keeps the local one', async () => {
   const world = new LocalWorld('h1')
   const log = memoryLogger('info')

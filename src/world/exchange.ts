@@ -62,6 +62,20 @@ export class Exchange {
     let local: Compiled | undefined
     let collected: CollectedResource[] = []
     let watch: AbortController | undefined
+    // A collect that failed (the world unreachable, or just back) is tried again, 250 ms after the
+    // first failure, up to 10 s between tries: no event says when the world answers again.
+    let retry: NodeJS.Timeout | undefined
+    let retryMs = 0
+    const collect = async (g: Compiled): Promise<CollectedResource[] | undefined> => {
+      clearTimeout(retry)
+      const now = await this.#collect(g)
+      if (now) retryMs = 0
+      else {
+        retryMs = Math.min(retryMs ? retryMs * 2 : 250, 10_000)
+        retry = setTimeout(() => inbox.poke(true), retryMs)
+      }
+      return now
+    }
     try {
       for (;;) {
         const ev = await inbox.next()
@@ -71,7 +85,7 @@ export class Exchange {
           continue
         }
         if (ev === 'world') {
-          const now = local?.collect.length ? await this.#collect(local) : undefined
+          const now = local?.collect.length ? await collect(local) : undefined
           if (local && now && !sameCollected(now, collected)) {
             collected = now
             log.info(`collected resources changed: ${now.length} collected`)
@@ -94,11 +108,12 @@ export class Exchange {
           watch = undefined
         }
         inbox.worldChanged = false
-        collected = (await this.#collect(local)) ?? collected
+        collected = (await collect(local)) ?? collected
         yield this.#merge(local, collected)
         this.#busy?.setBusy(false)
       }
     } finally {
+      clearTimeout(retry)
       watch?.abort()
       inbox.close()
       this.#busy?.remove()
