@@ -129,9 +129,12 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
     file2,
     `graph: g\nresources:\n  exec:\n  - {name: long, cmd: "trap '' TERM; ${stubborn.cmd}", shell: /bin/bash}\n`,
   )
-  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file2])
+  // Its throwaway prefix is made in a directory of the test's own, to see that it goes too.
+  const tmp = await mkdtemp(join(dir, 'tmpdir-'))
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file2], { env: { TMPDIR: tmp } })
   try {
     await m.waitFor(/exec\[long\]: running/)
+    assert.equal(readdirSync(tmp).length, 1, 'the throwaway prefix is there while it runs')
     const until = (n: number) => m.waitFor(new RegExp(`(SIGINT: [\\s\\S]*){${n}}`))
     for (let n = 1; n <= 3; n++) {
       m.child.kill('SIGINT')
@@ -142,6 +145,7 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
     await m.kill()
   }
   assert.deepEqual(withMarker(stubborn.marker), [], 'the stubborn command is gone')
+  assert.deepEqual(readdirSync(tmp), [], 'the throwaway prefix is gone')
 })
 
 test('kill -9 of the engine: the command it was running goes too (the kernel kills it)', async () => {
@@ -151,7 +155,9 @@ test('kill -9 of the engine: the command it was running goes too (the kernel kil
     file,
     `graph: g\nresources:\n  exec:\n  - {name: long, cmd: "${marked.cmd}", shell: /bin/bash}\n`,
   )
-  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  // A kill -9 leaves the throwaway prefix: in the test's directory, removed with it.
+  const tmp = await mkdtemp(join(dir, 'tmpdir-'))
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file], { env: { TMPDIR: tmp } })
   try {
     await m.waitFor(/exec\[long\]: running/)
     // Started, and past setpriv's and bash's start-up: the sleep itself runs, named by the marker.

@@ -1,5 +1,6 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { EventEmitter } from 'node:events'
+import { rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -112,6 +113,9 @@ export async function runGraphs(
     ? await mkdtemp(join(tmpdir(), 'mgmt-'))
     : resolve(flags.prefix ?? defaultPrefix())
   await mkdir(prefix, { recursive: true, mode: 0o700 })
+  // A throwaway prefix goes whichever way the run ends, the third ^C's immediate exit included.
+  const removeTmp = flags.tmpPrefix ? () => rmSync(prefix, { recursive: true, force: true }) : undefined
+  if (removeTmp) process.once('exit', removeTmp)
   const world = await openWorld(flags, hostname, prefix, log)
   const stopWatching = new AbortController()
   const reloads = new EventEmitter()
@@ -168,7 +172,10 @@ export async function runGraphs(
     process.off('SIGTERM', early)
     stopWatching.abort()
     await world.close()
-    if (flags.tmpPrefix) await rm(prefix, { recursive: true, force: true })
+    if (removeTmp) {
+      process.off('exit', removeTmp)
+      await rm(prefix, { recursive: true, force: true })
+    }
   }
 }
 
