@@ -43,6 +43,7 @@ import {
   targets,
 } from './report.js'
 import { measureScale } from './scale.js'
+import { measureStartup } from './startup.js'
 import { type Summary, summarize } from './stats.js'
 import { verifyTree, writeWorkload } from './workload.js'
 
@@ -204,6 +205,7 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
   const shot: OneShotOptions = { n: o.files, runs: o.runs, timeoutMs, logDir, say }
   say(`workload: ${o.files} files in ${join(base, 'root')}`)
   const nodeStart = await nodeStartup(o, logDir)
+  const startup = await measureStartup({ runs: o.runs, base, node: mgmtNode(o), say })
   const yamlRun = ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', w.yamlPath]
   const mgmtCmd = mgmtNode(o)
   const mgmt = await measureOneShot(
@@ -249,6 +251,7 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
     machine: machine(base),
     params: { files: o.files, runs: o.runs, repairs: o.repairs },
     nodeStartup: nodeStart,
+    startup,
     mgmt: { ...oneShotFigures(mgmt), drift, engine },
     peer,
     scale,

@@ -3,6 +3,7 @@ import type { ClusterFigures } from './cluster.js'
 import type { Idle } from './daemon.js'
 import type { Clobber } from './drift.js'
 import type { ScaleFigures } from './scale.js'
+import type { StartupFigures } from './startup.js'
 import type { Summary } from './stats.js'
 
 export interface Machine {
@@ -49,6 +50,8 @@ export interface Results {
   readonly scale?: ScaleFigures
   /** The cluster phase; undefined with `--no-cluster`. */
   readonly cluster?: ClusterFigures
+  /** `mgmt --version` and chains of noops, as whole processes. */
+  readonly startup: StartupFigures
 }
 
 export interface Target {
@@ -70,6 +73,12 @@ const LIVE_CHANGE_MS = 50
 /** "Well under a second": a quarter of one. */
 const AUTO_PASSES_MS = 250
 const EXPORT_MEDIAN_MS = 50
+/** `mgmt --version` against `node -e ''`, a ratio of medians. */
+const VERSION_RATIO = 1.3
+/** A chain of 1,000 noops above a graph of one. */
+const CHAIN_1000_ABOVE_MS = 300
+/** A chain of 4,000 noops with --no-autogroup, the whole run. */
+const CHAIN_4000_MS = 500
 
 export const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0))
 export const mib = (kb: number | undefined): string =>
@@ -113,6 +122,7 @@ export function targets(r: Results): Target[] {
       detail: idle(worstIdle),
     },
   ]
+  out.push(...startupTargets(r))
   if (r.scale) out.push(...scaleTargets(r.scale))
   if (r.cluster)
     out.push({
@@ -127,6 +137,29 @@ export function targets(r: Results): Target[] {
       detail: mib(r.mgmt.engine.vmHwmKb),
     })
   return out
+}
+
+function startupTargets(r: Results): Target[] {
+  const st = r.startup
+  const ratio = st.version.median / r.nodeStartup.median
+  const above = st.chain1000.median - st.oneNoop.median
+  return [
+    {
+      goal: `mgmt --version ≤ ${VERSION_RATIO}× node -e ''`,
+      met: ratio <= VERSION_RATIO,
+      detail: `${ms(st.version.median)} vs ${ms(r.nodeStartup.median)} ms median (×${ratio.toFixed(2)})`,
+    },
+    {
+      goal: `chain of 1,000 noops ≤ ${CHAIN_1000_ABOVE_MS} ms above a graph of one`,
+      met: above <= CHAIN_1000_ABOVE_MS,
+      detail: `${ms(above)} ms above (${ms(st.chain1000.median)} vs ${ms(st.oneNoop.median)} ms median)`,
+    },
+    {
+      goal: `chain of 4,000 noops, --no-autogroup, ≤ ${CHAIN_4000_MS} ms`,
+      met: st.chain4000.median <= CHAIN_4000_MS,
+      detail: `${ms(st.chain4000.median)} ms median, the whole run`,
+    },
+  ]
 }
 
 /** The autoedges + autogroup figure judged: the larger of the two ways of timing it. */
@@ -197,6 +230,10 @@ function figureRows(r: Results): string[][] {
     ['engine idle, after converging', idle(m.engine.idleAfterConverge), '—'],
     ['engine idle, after the drift phase', idle(m.engine.idleAfterDrift), '—'],
     ["node start-up (node -e '')", medMin(r.nodeStartup), ''],
+    ['mgmt --version', medMin(r.startup.version), ''],
+    ['run of a graph of one noop', medMin(r.startup.oneNoop), ''],
+    ['run of a chain of 1,000 noops', medMin(r.startup.chain1000), ''],
+    ['run of a chain of 4,000 noops, --no-autogroup', medMin(r.startup.chain4000), ''],
   )
   return rows
 }
