@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { parseParams } from '../engine/params.js'
-import { which } from '../frontends/puppet/child.js'
 import { fallbackSettings, leasePuppet, type PuppetLease } from '../frontends/puppet/pool.js'
 import { startResource } from '../testing/timeline.js'
 import { silentLogger } from '../util/logger.js'
+import { whichSync } from '../util/which.js'
 import { pippet } from './pippet.js'
 
-const skip = which('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
+const skip = whichSync('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
 let lease: PuppetLease | undefined
 let root = ''
 

@@ -1,16 +1,20 @@
 /** Finding a program as a shell would: a path as given, or a name looked up on the PATH. */
+import { accessSync, constants as fsConstants } from 'node:fs'
 import { access, constants } from 'node:fs/promises'
 import { delimiter, isAbsolute, join, resolve } from 'node:path'
 
-/** The program's path, or undefined when `name` is not an executable file on the PATH. */
-export async function which(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  const candidates = name.includes('/')
+/** Where a shell would look for `name`: itself when it is a path, else each directory of `path`. */
+const candidates = (name: string, path: string): string[] =>
+  name.includes('/')
     ? [isAbsolute(name) ? name : resolve(name)]
     : path
         .split(delimiter)
         .filter(Boolean)
         .map(dir => join(dir, name))
-  for (const c of candidates)
+
+/** The program's path, or undefined when `name` is not an executable file on the PATH. */
+export async function which(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
+  for (const c of candidates(name, path))
     if (
       await access(c, constants.X_OK).then(
         () => true,
@@ -19,4 +23,16 @@ export async function which(name: string, path = process.env.PATH ?? ''): Promis
     )
       return c
   return undefined
+}
+
+/** `which`, at once (for a test's skip condition, a start-up check). */
+export function whichSync(name: string, path = process.env.PATH ?? ''): string | undefined {
+  return candidates(name, path).find(c => {
+    try {
+      accessSync(c, fsConstants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
 }

@@ -12,11 +12,12 @@
  * Puppet agent on the same host.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { whichSync } from '../../util/which.js'
 import { CHILD_RB } from './child_rb.js'
 
 /** Puppet settings fixed for the life of a child. */
@@ -55,23 +56,9 @@ export class PuppetError extends Error {
   }
 }
 
-/** The absolute path of `exe` on PATH, if any. */
-export function which(exe: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue
-    try {
-      accessSync(join(dir, exe), constants.X_OK)
-      return join(dir, exe)
-    } catch {
-      // not here
-    }
-  }
-  return undefined
-}
-
 /** The Ruby that runs `puppet` (from its `#!` line), so that `require 'puppet'` finds the same Puppet. */
 export function puppetRuby(): string {
-  const puppet = which('puppet')
+  const puppet = whichSync('puppet')
   if (!puppet) throw new MgmtError('ERR_PUPPET_MISSING', { reason: 'no `puppet` on PATH' })
   let first = ''
   try {

@@ -11,10 +11,10 @@ import { builtinRegistry } from '../../resources/index.js'
 import { clusterClient, type Running, runMgmt, startMgmt } from '../../testing/cli.js'
 import { startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
+import { whichSync } from '../../util/which.js'
 import { loadYaml } from '../yaml/parse.js'
-import { which } from './child.js'
 
-const skip = which('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
+const skip = whichSync('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
 
 /** Saves `text` the way editors do: a temporary file renamed over the old one. */
 async function save(file: string, text: string): Promise<void> {
