@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { runMgmt, startMgmt } from '../testing/cli.js'
+import { runMgmt, startMgmt, watchingRun } from '../testing/cli.js'
 import { whenContent, whenWritten } from '../testing/fswait.js'
 import { version } from '../version.js'
 
@@ -126,17 +126,7 @@ test('t2: files exist with their content, f4 is absent, dir1 exists; exit 0; a s
 test('t6: a running engine restores a deleted or overwritten file; SIGINT exits 0', async () => {
   const { file, root } = await graph('t6', t2)
   const status = join(root, 'status')
-  const m = startMgmt([
-    'run',
-    '--tmp-prefix',
-    '--converged-timeout',
-    '0',
-    '--converged-timeout-no-exit',
-    '--converged-status-file',
-    status,
-    'yaml',
-    file,
-  ])
+  const m = startMgmt(watchingRun(status, file))
   try {
     await m.waitFor(/converged/)
     const f2 = join(root, 'f2')

@@ -9,7 +9,7 @@ import { hostname as osHostname } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parseParams } from '../engine/params.js'
-import { runMgmt, startMgmt } from '../testing/cli.js'
+import { runMgmt, startMgmt, watchingRun } from '../testing/cli.js'
 import { whenContent } from '../testing/fswait.js'
 import { Namespace } from '../testing/namespace.js'
 import { cleanups } from '../testing/proc.js'
@@ -60,20 +60,7 @@ test('hostname without hostnamed: the files and the kernel, in a namespace; drif
 
   // /etc/hostname edited by hand while mgmt runs: put back.
   const status = join(ns.dir, 'converged')
-  const running = startMgmt(
-    [
-      'run',
-      '--tmp-prefix',
-      '--converged-timeout',
-      '0',
-      '--converged-timeout-no-exit',
-      '--converged-status-file',
-      status,
-      'yaml',
-      graph,
-    ],
-    { env, prefix: ns.prefix },
-  )
+  const running = startMgmt(watchingRun(status, graph), { env, prefix: ns.prefix })
   defer(() => running.kill())
   await whenContent(status, 'true\n')
   await ns.run('sh', ['-c', 'echo changed > /etc/hostname'])

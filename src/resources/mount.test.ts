@@ -8,7 +8,7 @@ import { copyFile, link, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { parseParams } from '../engine/params.js'
-import { runMgmt, startMgmt } from '../testing/cli.js'
+import { runMgmt, startMgmt, watchingRun } from '../testing/cli.js'
 import { whenContent, whenInDir } from '../testing/fswait.js'
 import { Namespace } from '../testing/namespace.js'
 import { cleanups, run } from '../testing/proc.js'
@@ -45,19 +45,6 @@ async function image(path: string): Promise<void> {
   await run('truncate', ['-s', '8M', path])
   await run('mkfs.ext4', ['-q', '-F', path])
 }
-
-/** mgmt running on `file`, appending true/false to `status` on every change of convergence. */
-const watching = (status: string, file: string): string[] => [
-  'run',
-  '--tmp-prefix',
-  '--converged-timeout',
-  '0',
-  '--converged-timeout-no-exit',
-  '--converged-status-file',
-  status,
-  'yaml',
-  file,
-]
 
 /** Resolves once the status file says it was busy and converged again. */
 const whenConvergedAgain = (status: string): Promise<void> =>
@@ -105,7 +92,7 @@ test('mount with mount(8), in a namespace with a private fstab: mount, drift rep
 
   // Unmounted by hand while mgmt runs: mounted again.
   const status = join(ns.dir, 'converged')
-  const running = startMgmt(watching(status, file), { env, prefix: ns.prefix })
+  const running = startMgmt(watchingRun(status, file), { env, prefix: ns.prefix })
   defer(() => running.kill())
   await whenContent(status, 'true\n')
   await ns.run('umount', [mp])
@@ -154,7 +141,7 @@ test('mount through systemd, on a confined systemd PID 1: the mount unit, drift 
     /^\/run\/disk\.img \/run\/mnt ext4 noatime 0 0$/m,
   )
 
-  const running = startMgmt(watching(inside('converged'), inside('g.yaml')), { env, prefix, node })
+  const running = startMgmt(watchingRun(inside('converged'), inside('g.yaml')), { env, prefix, node })
   defer(() => running.kill())
   const status = join(sd.runDir, 'converged')
   await whenContent(status, 'true\n')

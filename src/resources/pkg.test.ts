@@ -12,7 +12,7 @@ import { type TestContext, test } from 'node:test'
 import { parseParams } from '../engine/params.js'
 import { loadYaml } from '../frontends/yaml/parse.js'
 import { AptSandbox, type DebSpec } from '../testing/aptrepo.js'
-import { runMgmt, startMgmt } from '../testing/cli.js'
+import { runMgmt, startMgmt, watchingRun } from '../testing/cli.js'
 import { startPackageKit } from '../testing/dbus.js'
 import { whenInDir } from '../testing/fswait.js'
 import { cleanups } from '../testing/proc.js'
@@ -132,20 +132,10 @@ async function scenario(t: TestContext, backend: 'packagekit' | 'apt'): Promise<
 
   // Removed by hand while mgmt runs: installed again at once.
   const status = join(box.dir, 'converged')
-  const running = startMgmt(
-    [
-      'run',
-      '--tmp-prefix',
-      '--converged-timeout',
-      '0',
-      '--converged-timeout-no-exit',
-      '--converged-status-file',
-      status,
-      'yaml',
-      await graphFile(box, { [B]: o }),
-    ],
-    { env, prefix: box.prefix },
-  )
+  const running = startMgmt(watchingRun(status, await graphFile(box, { [B]: o })), {
+    env,
+    prefix: box.prefix,
+  })
   defer(() => running.kill())
   await whenInDir(
     box.dir,

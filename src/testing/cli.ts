@@ -128,3 +128,19 @@ export const clusterClient = (hostname: string, seeds: string): string[] => [
   seeds,
   '--no-server',
 ]
+
+/**
+ * The arguments of a long-running `mgmt run` of the YAML graph `file`, with a throwaway prefix,
+ * appending true/false to `status` on every change of convergence.
+ */
+export const watchingRun = (status: string, file: string): string[] => [
+  'run',
+  '--tmp-prefix',
+  '--converged-timeout',
+  '0',
+  '--converged-timeout-no-exit',
+  '--converged-status-file',
+  status,
+  'yaml',
+  file,
+]
