@@ -6,14 +6,19 @@ import { test } from 'node:test'
 import { memoryLogger } from '../../util/logger.js'
 import { RefreshStore } from './refresh.js'
 
+/** A check of `from` that changed something: its notification to `to` is pending. */
+async function notify(store: RefreshStore, from: string, to: string): Promise<void> {
+  await store.settle(from, [to], await store.intend(from, [to]), true)
+}
+
 test('flags survive a new process (a new store on the same directory) until cleared', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-refresh-'))
   try {
     const log = memoryLogger()
     const a = new RefreshStore(dir, log)
     await a.load()
-    await a.set('file[x]', 'svc[y]')
-    await a.set('file[x]', 'svc[y]')
+    await notify(a, 'file[x]', 'svc[y]')
+    await notify(a, 'file[x]', 'svc[y]')
     assert.equal((await readdir(dir)).length, 1)
     // A crash after the receiver acted but before the flag was removed: the flag is still there,
     // so the next start delivers it again (at least once, never zero times).
@@ -36,8 +41,8 @@ test('a torn flag file is discarded; flags of vanished edges are pruned with a l
     const log = memoryLogger()
     const a = new RefreshStore(dir, log)
     await a.load()
-    await a.set('a[1]', 'b[1]')
-    await a.set('a[1]', 'c[1]')
+    await notify(a, 'a[1]', 'b[1]')
+    await notify(a, 'a[1]', 'c[1]')
     await writeFile(join(dir, 'torn.json'), '{"from": "a[')
     const b = new RefreshStore(dir, log)
     await b.load()
@@ -56,10 +61,10 @@ test('a delivery clears only what it saw: a sender checking as it ends decides w
   try {
     const s = new RefreshStore(dir, memoryLogger())
     await s.load()
-    await s.set('a[1]', 'b[1]')
+    await notify(s, 'a[1]', 'b[1]')
     // Notified again while delivering: the flag stays.
     let gen = s.generation('a[1]', 'b[1]')
-    await s.set('a[1]', 'b[1]')
+    await notify(s, 'a[1]', 'b[1]')
     await s.clear('a[1]', 'b[1]', gen)
     assert.ok(s.isPending('a[1]', 'b[1]'))
     // The delivery ends while a checks; a changed something: the flag stays, on disk.

@@ -91,15 +91,6 @@ export class RefreshStore {
     return [...this.#pending].map(k => k.split('\0') as [string, string])
   }
 
-  /** Persists the flag of from → to as pending; resolves once it is on disk. */
-  async set(from: string, to: string): Promise<void> {
-    const k = key(from, to)
-    this.#notified(k)
-    if (this.#pending.has(k)) return
-    await this.#write(from, to)
-    this.#pending.add(k)
-  }
-
   /**
    * Before `from` checks with apply=true: persists the flag of each edge to `tos` that is not
    * pending already, and keeps every one of them from being cleared until `settle`. Resolves once
