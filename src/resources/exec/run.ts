@@ -135,7 +135,8 @@ export async function startCommand(cmd: Command, opts: CommandOptions = {}): Pro
   opts.signal?.throwIfAborted()
   const file = await resolveExecutable(cmd.file, cmd.env.PATH ?? process.env.PATH ?? DEFAULT_PATH)
   opts.signal?.throwIfAborted()
-  const child = await spawned(cmd, file, await deathSignal(file))
+  // Found on the PATH, it is runnable (resolveExecutable checked); a path as given is looked at.
+  const child = await spawned(cmd, file, await deathSignal(file, file !== cmd.file))
   const pid = child.pid as number
   running.add(pid)
   opts.groups?.add(pid)
@@ -149,14 +150,16 @@ export async function startCommand(cmd: Command, opts: CommandOptions = {}): Pro
  * as it does without setpriv; on a host without setpriv, commands are started directly.
  */
 let setprivPath: Promise<string | undefined> | undefined
-async function deathSignal(file: string): Promise<string | undefined> {
+async function deathSignal(file: string, found: boolean): Promise<string | undefined> {
   setprivPath ??= which('setpriv', `${process.env.PATH ?? ''}:${DEFAULT_PATH}`)
   const setpriv = await setprivPath
   if (!setpriv || !isAbsolute(file)) return undefined
-  const runnable = await access(file, constants.X_OK).then(
-    () => true,
-    () => false,
-  )
+  const runnable =
+    found ||
+    (await access(file, constants.X_OK).then(
+      () => true,
+      () => false,
+    ))
   return runnable ? setpriv : undefined
 }
 
