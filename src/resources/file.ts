@@ -11,6 +11,7 @@ import { z } from 'zod'
 import { defineResource, type Instance, type ResourceContext } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
 import { idName } from '../util/ids.js'
+import { Slots } from '../util/slots.js'
 import { sweepTemps, tempName } from '../util/tempfile.js'
 import { type FileAttrs, symlinkAtomic, type WriteOptions, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
@@ -85,6 +86,14 @@ interface Target {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * Checks in flight at once, over every file resource. All of a directory's files become ready
+ * together; unbounded, 10,000 checks held their handles, stats and buffers at once, long enough
+ * to be promoted out of the young generation: the cold start of 10,000 files peaked at 290 MiB,
+ * 207 MiB with this bound, and ran no slower. 64 keep the thread pool (4 threads) busy.
+ */
+const checking = new Slots(64)
 /** Larger files are summarized instead of diffed in noop runs. */
 const DIFF_MAX = 256 * 1024
 
@@ -635,6 +644,10 @@ class FileInstance implements Instance {
   }
 
   async checkApply(apply: boolean, signal: AbortSignal): Promise<boolean> {
+    return checking.run(() => this.#checkApply(apply, signal))
+  }
+
+  async #checkApply(apply: boolean, signal: AbortSignal): Promise<boolean> {
     const fixed = this.#fixed
     const { ctx, target } = fixed
     if (ctx.recv().content?.changed) {

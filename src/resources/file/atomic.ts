@@ -29,6 +29,7 @@ import { open } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { promisify } from 'node:util'
 import { errCode, ioError } from '../../util/errors.js'
+import { Slots } from '../../util/slots.js'
 import { syncDir } from '../../util/statefile.js'
 import { createTempSync, isTempName, tempName, withWriteLock } from '../../util/tempfile.js'
 import { type DirRef, openDir } from './nofollow.js'
@@ -74,31 +75,7 @@ const datasync = promisify(fdatasync)
  * scratch opened 20,000 at once and met the process's limit (EMFILE). 128 keep the pool and the
  * disk's queue full.
  */
-const MAX_WRITING = 128
-let writing = 0
-/** Writes waiting for a slot, in order (`head` is the next one). */
-let waiting: (() => void)[] = []
-let head = 0
-
-async function takeSlot(): Promise<void> {
-  if (writing < MAX_WRITING) {
-    writing++
-    return
-  }
-  await new Promise<void>(resolve => waiting.push(resolve))
-}
-
-/** Passes the slot on to the next write waiting, if any. */
-function giveSlot(): void {
-  if (head < waiting.length) {
-    const next = waiting[head++]!
-    if (head === waiting.length) {
-      waiting = []
-      head = 0
-    }
-    next()
-  } else writing--
-}
+const writing = new Slots(128)
 
 function setAttrs(fd: number, attrs: FileAttrs): void {
   if (attrs.uid !== undefined || attrs.gid !== undefined) fchownSync(fd, attrs.uid ?? -1, attrs.gid ?? -1)
@@ -152,12 +129,7 @@ export async function writeAtomic(
   attrs: FileAttrs = {},
   opts: WriteOptions = {},
 ): Promise<void> {
-  await takeSlot()
-  try {
-    await writeInParent(path, data, attrs, opts)
-  } finally {
-    giveSlot()
-  }
+  await writing.run(() => writeInParent(path, data, attrs, opts))
   await fsyncDir(dirname(path)).catch(e => {
     throw ioError('sync the directory of', path, e)
   })
