@@ -343,6 +343,23 @@ test('a failed atomic write leaves no temporary file behind', async () => {
   assert.deepEqual((await readdir(dir)).filter(isTempName), [])
 })
 
+test("a crash's temporary file beside a file that is right is removed by the first check", async () => {
+  // Two files in a fresh directory, each right, each with a leftover temporary file (as a kill -9
+  // in the middle of a write leaves it), and a temporary file of a target no resource manages.
+  const d = join(dir, 'left')
+  await mkdir(d)
+  for (const n of ['a', 'b']) {
+    await writeFile(join(d, n), `${n}\n`)
+    await writeFile(join(d, `.${n}.mgmt-tmp`), 'half')
+  }
+  await writeFile(join(d, '.other.mgmt-tmp'), 'half')
+  for (const n of ['a', 'b']) {
+    const h = await start(join(d, n), { content: `${n}\n` })
+    assert.equal(await h.converge(), 0, 'the file itself was right')
+  }
+  assert.deepEqual((await readdir(d)).sort(), ['.other.mgmt-tmp', 'a', 'b'])
+})
+
 test('a received content change drops the cached sha256', async () => {
   const f = join(dir, 'f')
   const h = await start(f, { state: 'exists', content: 'x' })

@@ -12,7 +12,7 @@ import { defineResource, type Instance, type ResourceContext } from '../engine/r
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
 import { idName } from '../util/ids.js'
 import { Slots } from '../util/slots.js'
-import { sweepTemps, tempName } from '../util/tempfile.js'
+import { sweepTemps, takeLeftover, tempName } from '../util/tempfile.js'
 import { type FileAttrs, symlinkAtomic, type WriteOptions, writeAtomic } from './file/atomic.js'
 import { contentEquals, filesEqual, sha256 } from './file/compare.js'
 import { type SyncEnv, syncMode, syncTree } from './file/copy.js'
@@ -657,10 +657,13 @@ class FileInstance implements Instance {
     const r = await openRun(fixed, apply)
     try {
       if (apply && !this.#swept) {
-        await sweepTemps(dirname(target), [tempName(basename(target))], undefined, async name => {
-          const { write } = await r.act()
-          return write.dir ? write.dir.at(name) : join(dirname(target), name)
-        })
+        const dir = dirname(target)
+        const tmp = tempName(basename(target))
+        if (await takeLeftover(dir, tmp))
+          await sweepTemps(dir, [tmp], undefined, async name => {
+            const { write } = await r.act()
+            return write.dir ? write.dir.at(name) : join(dir, name)
+          })
         this.#swept = true
       }
       return await runChecks(r, signal)
