@@ -170,6 +170,8 @@ const exists = (p: string): boolean => {
 
 export class FsWatcher implements PathWatcher {
   #root = new Node('/', '', undefined)
+  /** Every node below the root, by path: a path added beside others costs one lookup. */
+  readonly #byPath = new Map<string, Node>()
   /** Nodes with an open watch. */
   readonly #watched = new Set<Node>()
   /** Subscriptions by owner: their signal, or whoever releases them (`release`). */
@@ -255,6 +257,7 @@ export class FsWatcher implements PathWatcher {
       n.dw = undefined
     }
     this.#watched.clear()
+    this.#byPath.clear()
     this.#root = new Node('/', '', undefined)
   }
 
@@ -284,6 +287,8 @@ export class FsWatcher implements PathWatcher {
   /** The node of an absolute path, made with its ancestors as needed. */
   #node(path: string): Node {
     if (path === '/') return this.#root
+    const known = this.#byPath.get(path)
+    if (known) return known
     let n = this.#root
     let at = 0
     while (at < path.length) {
@@ -297,17 +302,17 @@ export class FsWatcher implements PathWatcher {
       if (!c) {
         c = new Node(end === path.length ? path : path.slice(0, end), name, n)
         n.children.set(name, c)
+        this.#byPath.set(c.path, c)
       }
       n = c
     }
     return n
   }
 
-  /**
-   * Brings the watches of `from` and of its ancestors (top-down) in line with the file system, as a
-   * new subscription below needs: only the part of the chain that is not watched yet is looked at.
-   */
   #arm(from: Node, initial: boolean): void {
+    let armed: Node | undefined = from
+    while (armed?.dw) armed = armed.parent
+    if (!armed) return
     const chain: Node[] = []
     for (let n: Node | undefined = from; n; n = n.parent) chain.push(n)
     for (let i = chain.length - 1; i >= 0; i--) {
@@ -531,6 +536,7 @@ export class FsWatcher implements PathWatcher {
       this.#close(n)
       if (!n.unused || !n.parent) return
       n.parent.children?.delete(n.name)
+      this.#byPath.delete(n.path)
     }
   }
 }
