@@ -111,6 +111,20 @@ export async function measureIdle(d: Daemon, seconds: number, settleMs = 1000): 
 
 export const peakRssKb = (d: Daemon): number => procStatus(d.pid).vmHwmKb
 
+/**
+ * The engine's resident set once it has been left alone for `seconds`: the lowest VmRSS read once
+ * a second. A Node.js process keeps the heap its busiest moment grew to (a cold converge) until V8's
+ * memory reducer finds it idle and gives the garbage back, some 10 to 20 s later.
+ */
+export async function settledRssKb(d: Daemon, seconds: number): Promise<number> {
+  let low = procStatus(d.pid).vmRssKb
+  for (let s = 0; s < seconds; s++) {
+    await sleep(1000)
+    low = Math.min(low, procStatus(d.pid).vmRssKb)
+  }
+  return low
+}
+
 export const stopDaemon = (d: Daemon): Promise<void> => stop(d.child)
 
 /**

@@ -26,6 +26,7 @@ import {
   inScratch,
   measureIdle,
   peakRssKb,
+  settledRssKb,
   startDaemon,
   stopDaemon,
 } from './daemon.js'
@@ -63,13 +64,15 @@ interface Options {
   readonly keep: boolean
   readonly json: boolean
   readonly cpuProf?: string
+  /** Seconds the long-running engines are left alone before their settled memory is read. */
+  readonly settle: number
 }
 
 const USAGE =
   'usage: node dist/bench/main.js [--files N] [--runs R] [--repairs K] [--repair-timeout MS]\n' +
   '                               [--scale N | --no-scale] [--scale-runs R] [--swaps K]\n' +
   '                               [--exports K] [--cluster-runs R | --no-cluster]\n' +
-  '                               [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]'
+  '                               [--settle S] [--dir PARENT] [--keep] [--json] [--cpu-prof DIR]'
 const IDLE_SECONDS = 2
 /** Runs of each in-process compile figure of the scale phase. */
 const COMPILE_RUNS = 7
@@ -105,6 +108,7 @@ function options(argv: string[]): Options {
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      settle: { type: 'string' },
     },
   })
   return {
@@ -121,6 +125,7 @@ function options(argv: string[]): Options {
     keep: v.keep ?? false,
     json: v.json ?? false,
     cpuProf: v['cpu-prof'] === undefined ? undefined : resolve(v['cpu-prof']),
+    settle: v.settle === '0' ? 0 : count(v.settle, '--settle', 30),
   }
 }
 
@@ -183,6 +188,8 @@ async function daemonPhase(
   verifyTree(w.mgmtDir, o.files, 'the long-running engine after the drift phase')
   const idleAfterDrift = await measureIdle(d, IDLE_SECONDS)
   const vmHwmKb = peakRssKb(d)
+  if (o.settle) say(`long-running engine: ${o.settle} s alone, for its settled memory`)
+  const settledKb = o.settle ? await settledRssKb(d, o.settle) : undefined
   await stopDaemon(d)
   track(undefined)
   // Fewer repairs than kinds of clobber leave a kind without samples: it is left out.
@@ -192,7 +199,7 @@ async function daemonPhase(
       .map(([c, xs]) => [c, summarize(xs)]),
   ) as Partial<Record<Clobber, Summary>>
   return {
-    engine: { vmHwmKb, idleAfterConverge, idleAfterDrift },
+    engine: { vmHwmKb, settledKb, idleAfterConverge, idleAfterDrift },
     drift: { all: summarize(repairs.map(r => r.ms)), byClobber },
   }
 }
@@ -235,6 +242,7 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
         node: mgmtCmd,
         say,
         track,
+        settle: o.settle,
       })
     : undefined
   const cluster = o.exports

@@ -7,7 +7,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { type CompileFigures, measureCompile } from './compile.js'
-import { convergedAfter, type Daemon, daemonCommand, startDaemon, stopDaemon } from './daemon.js'
+import {
+  convergedAfter,
+  type Daemon,
+  daemonCommand,
+  settledRssKb,
+  startDaemon,
+  stopDaemon,
+} from './daemon.js'
 import { type Command, procStatus, timedPeakRun } from './proc.js'
 import { scaleResources, scaleYaml, verifyScale } from './scaleload.js'
 import { type Summary, summarize } from './stats.js'
@@ -29,6 +36,8 @@ export interface ScaleOptions {
   readonly say: (line: string) => void
   /** Told of the long-running engine, so that it is stopped whatever happens. */
   readonly track: (d: Daemon | undefined) => void
+  /** Seconds the engine is left alone after the edits before its settled memory is read (0: not). */
+  readonly settle: number
 }
 
 export interface LiveFigures {
@@ -40,6 +49,8 @@ export interface LiveFigures {
   readonly rssAfterKb: number
   /** Peak resident set over the engine's life, KiB. */
   readonly vmHwmKb: number
+  /** VmRSS once the engine was left alone `settle` seconds after the edits (undefined: not asked). */
+  readonly rssSettledKb?: number
   /** Rename of the graph file → new content on disk. */
   readonly applied: Summary
   /** The engine's own swap time, from its log. */
@@ -130,6 +141,8 @@ async function live(o: ScaleOptions, p: Paths, timeoutMs: number): Promise<LiveF
   )
   verifyScale(p.root, o.n, edits, 'the long-running engine after the live edits')
   const { vmHwmKb, vmRssKb } = procStatus(d.pid)
+  if (o.settle) o.say(`scale: the engine alone ${o.settle} s, for its settled memory`)
+  const rssSettledKb = o.settle ? await settledRssKb(d, o.settle) : undefined
   await stopDaemon(d)
   o.track(undefined)
   return {
@@ -137,6 +150,7 @@ async function live(o: ScaleOptions, p: Paths, timeoutMs: number): Promise<LiveF
     rssConvergedKb,
     rssAfterKb: vmRssKb,
     vmHwmKb,
+    rssSettledKb,
     applied: summarize(swaps.map(s => s.ms)),
     engineSwap: summarize(swaps.map(s => s.engineMs)),
     swaps,
