@@ -226,9 +226,11 @@ export interface ResourceDef<
    * What this resource needs, for automatic edges. Each entry lists candidate uids, nearest
    * first (a file lists its parent directories upwards); the first candidate that another resource
    * of the graph has becomes an edge from that resource to this one. Pure and cheap: it runs for
-   * every resource of every new graph.
+   * every resource of every new graph. A list may be lazy (a generator): it is read only until a
+   * candidate is found, and not at all when no resource has a uid of its first candidate's kind
+   * (the part before `:`), so a file's need of a package costs nothing in a graph without one.
    */
-  autoEdges?(params: Readonly<z.output<S>>, name: string): readonly (readonly string[])[]
+  autoEdges?(params: Readonly<z.output<S>>, name: string): Iterable<Iterable<string>>
   /**
    * For meta `reverse`: the raw params of a resource that would put back what is there now, read
    * before this resource first changes anything (undefined: nothing to put back). The engine keeps
@@ -278,7 +280,7 @@ export interface AnyResourceDef {
   validate?(params: PlainParams, name: string): Issue[]
   uids?(params: PlainParams, name: string): readonly string[]
   provides?(params: PlainParams, name: string): readonly string[]
-  autoEdges?(params: PlainParams, name: string): readonly (readonly string[])[]
+  autoEdges?(params: PlainParams, name: string): Iterable<Iterable<string>>
   reversed?(params: PlainParams): Promise<Record<string, unknown> | undefined>
   groupCmp?(a: PlainParams, b: PlainParams): boolean
   partOf?(params: PlainParams, name: string): PartOf | undefined

@@ -87,6 +87,11 @@ interface Target {
 
 const EMPTY = Buffer.alloc(0)
 
+/** `kind` before each of `paths`, as they are read. */
+function* prefixed(kind: string, paths: Iterable<string>): Generator<string> {
+  for (const p of paths) yield `${kind}${p}`
+}
+
 /**
  * Checks in flight at once, over every file resource. All of a directory's files become ready
  * together; unbounded, 10,000 checks held their handles, stats and buffers at once, long enough
@@ -591,9 +596,9 @@ export const file = defineResource({
    * ships it or its nearest shipped directory (a config file comes after its package).
    */
   autoEdges: p => [
-    parentDirs(p.path).map(d => `file:${d}`),
+    prefixed('file:', parentDirs(p.path)),
     ...(p.fragments ?? []).map(f => [`file:${f}`]),
-    shippedCandidates(p.path).map(f => `pkgfile:${f}`),
+    prefixed('pkgfile:', shippedCandidates(p.path)),
   ],
   reversed: p => reversedFile(p.path),
   cmp(a, b) {

@@ -62,7 +62,7 @@ test('pkg params, plans and helpers', () => {
   )
   assert.deepEqual(usrMergeTwins('/usr/bin/ls'), ['/usr/bin/ls', '/bin/ls'])
   assert.ok(programCandidates('ls').includes('/bin/ls'))
-  assert.deepEqual(shippedCandidates('/etc/nginx/conf.d/x.conf'), [
+  assert.deepEqual([...shippedCandidates('/etc/nginx/conf.d/x.conf')], [
     '/etc/nginx/conf.d/x.conf',
     '/etc/nginx/conf.d/',
     '/etc/nginx/',

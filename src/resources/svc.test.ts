@@ -41,7 +41,7 @@ test('svc params: state, startup, session; the unit name', () => {
   assert.match(parseParams(svc, 'x', { state: 'started' }).issues[0]?.message ?? '', /running/)
   assert.equal(serviceUnit('nginx'), 'nginx.service')
   assert.equal(serviceUnit('dbus.socket'), 'dbus.socket')
-  assert.deepEqual(svc.autoEdges?.(parseParams(svc, 'a', {}).params!, 'a')[0], [
+  assert.deepEqual([...(svc.autoEdges?.(parseParams(svc, 'a', {}).params!, 'a') ?? [])][0], [
     'file:/etc/systemd/system/a.service',
   ])
 })

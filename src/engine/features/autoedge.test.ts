@@ -67,3 +67,25 @@ test('a compile cache hands back the same compiled resource for an unchanged dec
   assert.equal(a.vertex('path[/x/]'), b.vertex('path[/x/]'))
   assert.notEqual(a.vertex('path[/x/f]'), b.vertex('path[/x/f]'))
 })
+
+test('a need is read only until a candidate is found, and not past its first of a kind nobody has', () => {
+  const read: string[] = []
+  function* lazy(uids: string[]): Generator<string> {
+    for (const u of uids) {
+      read.push(u)
+      yield u
+    }
+  }
+  const lazyKind = defineResource({
+    kind: 'lazy',
+    params: z.object({}).strict(),
+    autoEdges: () => [lazy(['path:/x/', 'path:/', 'path:/never']), lazy(['pkgfile:/x', 'pkgfile:/never'])],
+    init: () => ({ watch: async () => {}, checkApply: async () => true }),
+  })
+  const { graph } = compileGraph(
+    { name: 'g', resources: [res('/x/'), { kind: 'lazy', name: 'l', params: {}, meta: {} }], edges: [] },
+    new Registry([path as never, lazyKind as never]),
+  )
+  assert.deepEqual([...graph.incoming('lazy[l]').keys()], ['path[/x/]'])
+  assert.deepEqual(read, ['path:/x/', 'pkgfile:/x'])
+})

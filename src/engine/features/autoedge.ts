@@ -23,12 +23,20 @@ const NO_VALUES: readonly never[] = Object.freeze([])
 /** Who holds each uid (one resource) or provided name (possibly several). */
 type Index = Map<string, string | string[]>
 
+/** The part of a uid before its first `:` (`file` of `file:/etc/motd`). */
+const kindOf = (uid: string): string => uid.slice(0, uid.indexOf(':') + 1)
+
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   const index: Index = new Map()
+  const kinds = new Set<string>()
   for (const [id, r] of graph.entries()) {
     if (!r.meta.autoedge) continue
-    for (const uid of r.def.uids?.(r.params, r.name) ?? []) if (!index.has(uid)) index.set(uid, id)
+    for (const uid of r.def.uids?.(r.params, r.name) ?? []) {
+      if (!index.has(uid)) index.set(uid, id)
+      kinds.add(kindOf(uid))
+    }
     for (const name of r.def.provides?.(r.params, r.name) ?? []) {
+      kinds.add(kindOf(name))
       const held = index.get(name)
       if (held === undefined) index.set(name, [id])
       else if (Array.isArray(held)) held.push(id)
@@ -37,7 +45,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   let added = 0
   const auto = new Set<string>()
   for (const [id, r] of graph.entries()) {
-    for (const from of wanted(r, index)) {
+    for (const from of wanted(r, index, kinds)) {
       if (from === id || graph.outgoing(from).has(id)) continue
       graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false, sendRecv: NO_VALUES })
       auto.add(`${from}\0${id}`)
@@ -48,18 +56,28 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   return { added, ...breakCycles(graph, auto) }
 }
 
-/** For each need of `r`, the resources of its first candidate that another resource has. */
-function* wanted(r: Res, index: Index): Iterable<string> {
-  if (!r.meta.autoedge || !r.def.autoEdges) return
-  for (const candidates of r.def.autoEdges(r.params, r.name))
+/**
+ * For each need of `r`, the resources of its first candidate that another resource has. A need
+ * whose first candidate is of a kind of uid nobody has is skipped unread.
+ */
+function wanted(r: Res, index: Index, kinds: ReadonlySet<string>): string[] {
+  const out: string[] = []
+  if (!r.meta.autoedge || !r.def.autoEdges) return out
+  for (const candidates of r.def.autoEdges(r.params, r.name)) {
+    let first = true
     for (const uid of candidates) {
+      if (first && !kinds.has(kindOf(uid))) break
+      first = false
       const held = index.get(uid)
-      const ids = held === undefined ? [] : (Array.isArray(held) ? held : [held]).filter(id => id !== r.id)
-      if (ids.length) {
-        yield* ids
-        break
-      }
+      if (held === undefined) continue
+      const before = out.length
+      if (typeof held === 'string') {
+        if (held !== r.id) out.push(held)
+      } else for (const id of held) if (id !== r.id) out.push(id)
+      if (out.length > before) break
     }
+  }
+  return out
 }
 
 /** Removes automatic edges until the graph has no cycle; an explicit cycle is left for the caller. */

@@ -10,14 +10,12 @@ import { MgmtError } from '../../util/errors.js'
 import { lstatOr } from './nofollow.js'
 
 /** The parent directories of a path, nearest first, each with a trailing `/`. */
-export function parentDirs(path: string): string[] {
-  const out: string[] = []
+export function* parentDirs(path: string): Generator<string> {
   let p = path.replace(/\/+$/, '')
   while (p.length > 0) {
     p = p.slice(0, p.lastIndexOf('/'))
-    out.push(`${p}/`)
+    yield `${p}/`
   }
-  return out
 }
 
 /** Managed directories (paths without their trailing `/`) → resource name, per graph snapshot. */

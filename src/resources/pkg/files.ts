@@ -65,9 +65,8 @@ export function programCandidates(program: string, path = DEFAULT_PATH): string[
 }
 
 /** What a file resource at `path` may belong to: the path itself, then its directories up to depth 2. */
-export function shippedCandidates(path: string): string[] {
-  const out = [path]
+export function* shippedCandidates(path: string): Generator<string> {
+  yield path
   const parts = path.split('/').filter(Boolean)
-  for (let n = parts.length - 1; n >= 2; n--) out.push(`/${parts.slice(0, n).join('/')}/`)
-  return out
+  for (let n = parts.length - 1; n >= 2; n--) yield `/${parts.slice(0, n).join('/')}/`
 }
