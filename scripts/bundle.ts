@@ -121,6 +121,13 @@ if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
   process.stdout.write('${version}\\n')
 } else {
   const file = fileURLToPath(import.meta.url)
+  const module = { exports: {} }
+  compile(file).runInThisContext()(module.exports, createRequire(import.meta.url), module, file, file.slice(0, file.lastIndexOf('/')), import.meta.url)
+  await module.exports.runCli(argv)
+}
+// In a function, so that the file's text and the cache's bytes go once compiled (a module's own
+// variables live as long as the process).
+function compile(file) {
   const text = readFileSync(file, 'latin1')
   const program = text.slice(text.indexOf('\\n//', text.indexOf('\\n// MGMT-PROGRAM\\n') + 1) + 3).replaceAll('\\n//', '\\n')
   const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`)
@@ -132,9 +139,7 @@ if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
   const script = new Script(program, { filename: file, cachedData })
   const out = process.env.MGMT_CODE_CACHE_OUT
   if (out) process.once('exit', () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])))
-  const module = { exports: {} }
-  script.runInThisContext()(module.exports, createRequire(import.meta.url), module, file, file.slice(0, file.lastIndexOf('/')), import.meta.url)
-  await module.exports.runCli(argv)
+  return script
 }
 // MGMT-PROGRAM
 `
@@ -175,6 +180,8 @@ const common: BuildOptions = {
   target: 'node20',
   minifySyntax: true,
   minifyWhitespace: true,
+  minifyIdentifiers: true,
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [lazyRequire, optionalParts, etcd3Protos],
