@@ -37,6 +37,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
+import { MALLOC_TRIM_ENV, mallocAssignments } from '../src/util/malloc.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -107,10 +108,13 @@ export const etcd3Protos: Plugin = {
 function bundleFile(id: string, version: string, program: string): string {
   if (/[\r\u2028\u2029]/.test(program))
     throw new Error('the program holds a line terminator other than \\n: it cannot be kept in line comments')
-  const prologue = `#!/usr/bin/env node
+  const prologue = `#!/bin/sh
+':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node "$0" "$@"
 // mgmt ${version}: the whole command in one file. The program follows, in line comments (the
 // output of scripts/bundle.ts); it is compiled with the code cache beside this file when it was
-// made for it.
+// made for it. Run as a command, the file is a shell script first: its second line sets glibc's
+// malloc tuning (src/util/malloc.ts), which must be in the environment as Node.js starts, and runs
+// the file again with Node.js, to which that line is a string and a comment.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'

@@ -40,3 +40,25 @@ test('the bundle alone runs a graph, and knows its version', async t => {
   assert.equal((bad as { code: number }).code, 2)
   assert.match((bad as { stderr: string }).stderr, /g\.yaml:5:11: resources\.file\[0\]\.path/)
 })
+
+test("run as a command, the bundle starts Node.js with glibc's trim threshold, unless the user set one", async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const out = join(dir, 'environ')
+  const g = join(dir, 'g.yaml')
+  // The command's parent is mgmt itself: its environment as it started.
+  await writeFile(
+    g,
+    `graph: g\nresources:\n  exec:\n  - name: e\n    cmd: tr '\\0' '\\n' < /proc/$PPID/environ > ${out}\n    shell: /bin/sh\n`,
+  )
+  const args = ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
+  const started = async (env: NodeJS.ProcessEnv): Promise<string[]> => {
+    await run(bundle, args, { cwd: dir, env })
+    return (await readFile(out, 'utf8')).split('\n').filter(l => /MALLOC/.test(l))
+  }
+  const { MALLOC_TRIM_THRESHOLD_: _, ...clean } = process.env
+  assert.deepEqual((await started(clean)).sort(), ['MALLOC_TRIM_THRESHOLD_=1048576', 'MGMT_MALLOC_TRIM=1'])
+  assert.deepEqual(await started({ ...clean, MALLOC_TRIM_THRESHOLD_: '4096' }), [
+    'MALLOC_TRIM_THRESHOLD_=4096',
+  ])
+})

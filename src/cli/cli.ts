@@ -7,6 +7,7 @@
  * in its action (a run does not load the language frontend, the cluster client or SSH).
  */
 import { describeError, isMgmtError } from '../util/errors.js'
+import { forgetMallocTuning } from '../util/malloc.js'
 import { version } from '../version.js'
 
 /** `--detailed-exitcodes` asked for, even where the flags could not be parsed. */
@@ -64,6 +65,7 @@ export async function runCli(argv: string[]): Promise<void> {
   // A closed stdout or stderr (`mgmt ... 2>&1 | head -1`) must not end the engine: what is
   // written to it is dropped.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+  forgetMallocTuning()
   if (!justVersion(argv)) await guardProcess()
   process.exitCode = await main(argv)
 }

@@ -2,10 +2,15 @@
  * The HTTP listeners of `--prometheus-listen` and `--http-listen`: an address to parse (loopback
  * unless a host is given) and a small server that answers only what it serves.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type * as Http from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { isIP } from 'node:net'
 import { describeError, MgmtError } from '../util/errors.js'
+
+/** node:http, loaded when something listens (a run without --prometheus or the web view never does). */
+const httpModule = (): typeof Http => createRequire(import.meta.url)('node:http')
 
 export interface ListenAddress {
   readonly host: string
@@ -54,7 +59,7 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void
  */
 export async function listen(addr: ListenAddress, what: string, handler: Handler): Promise<Server> {
   const loopback = isLoopback(addr.host)
-  const server = createServer((req, res) => {
+  const server = httpModule().createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n')
       return

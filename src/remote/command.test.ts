@@ -88,7 +88,10 @@ test('a detached run: a session of its own, its output in a file, its state only
     'hosts/h1.yaml',
   ])
   const cmd = remoteCommand(r)
-  assert.match(cmd, /^setsid '\/usr\/bin\/node' .* <\/dev\/null >>mgmt\.log 2>&1 &$/m)
+  assert.match(
+    cmd,
+    /^MALLOC_TRIM_THRESHOLD_=1048576 MGMT_MALLOC_TRIM=1 setsid '\/usr\/bin\/node' .* <\/dev\/null >>mgmt\.log 2>&1 &$/m,
+  )
   assert.match(cmd, /^echo "\$pid" >mgmt\.pid$/m)
   assert.match(cmd, /^exec tail -n \+1 -f --pid="\$pid" mgmt\.log 1>&2 2>\/dev\/null$/m)
   // The same command in a shell, mgmt replaced by a program that says its session and stays: the
@@ -97,7 +100,7 @@ test('a detached run: a session of its own, its output in a file, its state only
   try {
     const stay = `setsid sh -c 'read -r p c s pp g sid rest </proc/self/stat; echo $sid >sid; exec sleep 30' </dev/null`
     const script = remoteCommand({ ...r, runDir: dir })
-      .replace(/^setsid .*? <\/dev\/null/m, stay)
+      .replace(/^(\S+=\S+ )*setsid .*? <\/dev\/null/m, stay)
       .replace(/exec tail .*$/, 'exit 0')
     const child = spawnSync('sh', ['-c', script], { encoding: 'utf8' })
     const pid = Number(/^pid=(\d+)$/m.exec(child.stdout)?.[1])
@@ -115,7 +118,7 @@ test('quoting: any string is one word for the shell', () => {
     assert.equal(execFileSync('sh', ['-c', `printf %s ${shq(s)}`], { encoding: 'utf8' }), s)
   assert.match(
     remoteCommand(base),
-    /^cd '\/var\/lib\/mgmt\/remote\/run-h1' && echo "pid=\$\$" && exec '\/usr\/bin\/node' '\/var\/lib\/mgmt\/remote\/mgmt\.mjs' 'run' .* 3>&1 1>&2$/,
+    /^cd '\/var\/lib\/mgmt\/remote\/run-h1' && echo "pid=\$\$" && MALLOC_TRIM_THRESHOLD_=1048576 MGMT_MALLOC_TRIM=1 exec '\/usr\/bin\/node' '\/var\/lib\/mgmt\/remote\/mgmt\.mjs' 'run' .* 3>&1 1>&2$/,
   )
 })
 

@@ -12,7 +12,9 @@
  * `RUNDIR/mgmt.pid` and to the channel (`pid=N`), and the channel relays the log (`tail`, whose own
  * pid is `relay=N`) until the initiator lets go.
  */
+
 import { posix } from 'node:path'
+import { mallocAssignments } from '../util/malloc.js'
 import { shq } from './exec.js'
 
 /** What the initiator's own flags say about the remote runs. */
@@ -91,12 +93,14 @@ export function runArgs(r: RemoteRun): string[] {
 
 export function remoteCommand(r: RemoteRun): string {
   const argv = [r.node, posix.join(r.wd, 'mgmt.mjs'), ...runArgs(r)].map(shq).join(' ')
-  if (!r.flags.detach) return `cd ${shq(r.runDir)} && echo "pid=$$" && exec ${argv} 3>&1 1>&2`
+  // glibc reads its tuning as the process starts (see util/malloc.ts).
+  const env = mallocAssignments()
+  if (!r.flags.detach) return `cd ${shq(r.runDir)} && echo "pid=$$" && ${env} exec ${argv} 3>&1 1>&2`
   return [
     `cd ${shq(r.runDir)} || exit 1`,
     ': >mgmt.log',
     // Not a process group leader (no job control here): setsid makes mgmt's own session in place.
-    `setsid ${argv} </dev/null >>mgmt.log 2>&1 &`,
+    `${env} setsid ${argv} </dev/null >>mgmt.log 2>&1 &`,
     'pid=$!',
     'echo "$pid" >mgmt.pid',
     'echo "pid=$pid"',

@@ -13,9 +13,12 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { Agent, request as httpsRequest } from 'node:https'
-import { rootCertificates } from 'node:tls'
+import type * as Http from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import type * as Https from 'node:https'
+import type { Agent } from 'node:https'
+import { createRequire } from 'node:module'
+import type * as Tls from 'node:tls'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
@@ -98,6 +101,11 @@ const BUNDLES = [
 let agent: { key: string; agent: Agent } | undefined
 
 /** An agent trusting Node's CA list and the system bundle; rebuilt when the bundle changes. */
+/** node:http, node:https and node:tls, loaded by the first request (a run without one loads none). */
+const httpModule = (): typeof Http => createRequire(import.meta.url)('node:http')
+const httpsModule = (): typeof Https => createRequire(import.meta.url)('node:https')
+const tlsModule = (): typeof Tls => createRequire(import.meta.url)('node:tls')
+
 function httpsAgent(): Agent {
   const files = process.env.SSL_CERT_FILE ? [process.env.SSL_CERT_FILE, ...BUNDLES] : BUNDLES
   const file = files.find(f => statSync(f, { throwIfNoEntry: false })?.isFile())
@@ -105,8 +113,9 @@ function httpsAgent(): Agent {
   const key = st ? `${file}\0${st.mtimeMs}\0${st.size}` : ''
   if (agent?.key !== key) {
     agent?.agent.destroy()
+    const { rootCertificates } = tlsModule()
     const ca = file === undefined ? [...rootCertificates] : [...rootCertificates, readFileSync(file, 'utf8')]
-    agent = { key, agent: new Agent({ ca, keepAlive: false }) }
+    agent = { key, agent: new (httpsModule().Agent)({ ca, keepAlive: false }) }
   }
   return agent.agent
 }
@@ -114,7 +123,7 @@ function httpsAgent(): Agent {
 /** One request, no redirects. */
 function once(url: URL, x: Exchange, signal: AbortSignal): Promise<Reply> {
   const https = url.protocol === 'https:'
-  const send = https ? httpsRequest : httpRequest
+  const send = https ? httpsModule().request : httpModule().request
   return new Promise((resolve, reject) => {
     const req = send(url, {
       method: x.method,

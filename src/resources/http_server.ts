@@ -7,7 +7,9 @@
  * when `root` is missing.
  */
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type * as Http from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { extname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -17,6 +19,9 @@ import { describeError, type Issue } from '../util/errors.js'
 import { parseAddress, showAddress } from './serve/address.js'
 import { rootEdge } from './serve/part.js'
 import { isServingPart, type Lookup, requestPath, rootCheck, servedUnder } from './serve/served.js'
+
+/** node:http, loaded when a server starts (a run without one never loads it). */
+const httpModule = (): typeof Http => createRequire(import.meta.url)('node:http')
 
 /** Params of `http:server`. Keys are the YAML names, verbatim. */
 export const HttpServerParams = z
@@ -165,7 +170,7 @@ export const httpServer = defineResource({
       async watch(signal) {
         const address = parseAddress(p.address)
         if (typeof address === 'string') throw new Error(address)
-        const server = createServer({ requestTimeout: seconds(p.read_timeout) }, handle)
+        const server = httpModule().createServer({ requestTimeout: seconds(p.read_timeout) }, handle)
         server.headersTimeout = Math.min(server.headersTimeout, seconds(p.read_timeout))
         server.setTimeout(seconds(p.write_timeout))
         const failed = new Promise<never>((_, reject) => server.on('error', reject))

@@ -16,10 +16,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, constants, openSync, readSync } from 'node:fs'
-import { createInterface } from 'node:readline'
+import { createRequire } from 'node:module'
+import type * as Readline from 'node:readline'
 import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
+
+/** node:readline, loaded when a kmsg resource first reads (a run without one never loads it). */
+const readlineModule = (): typeof Readline => createRequire(import.meta.url)('node:readline')
 
 /** Params of `kmsg`. Keys are the YAML names, verbatim. */
 export const KmsgParams = z
@@ -132,7 +136,10 @@ async function follow(
     child.on('error', err => resolve({ code: null, err }))
     child.on('close', code => resolve({ code }))
   })
-  const lines = createInterface({ input: child.stdout!, crlfDelay: Number.POSITIVE_INFINITY })
+  const lines = readlineModule().createInterface({
+    input: child.stdout!,
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })
   lines.on('line', line => {
     const r = parseRecord(line)
     if (!r || r.seq <= last) return

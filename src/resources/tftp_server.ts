@@ -8,7 +8,9 @@
  * leads out). It changes nothing on the system.
  */
 
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import type * as Dgram from 'node:dgram'
+import type { RemoteInfo, Socket } from 'node:dgram'
+import { createRequire } from 'node:module'
 import { isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
@@ -23,6 +25,9 @@ import {
   type Served,
   servedUnder,
 } from './serve/served.js'
+
+/** node:dgram, loaded when a server starts (a run without one never loads it). */
+const dgramModule = (): typeof Dgram => createRequire(import.meta.url)('node:dgram')
 
 /** Params of `tftp:server`. Keys are the YAML names, verbatim. */
 export const TftpServerParams = z
@@ -228,7 +233,7 @@ async function answer(
   host: string,
   signal: AbortSignal,
 ): Promise<void> {
-  const sock = createSocket(type)
+  const sock = dgramModule().createSocket(type)
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject)
     sock.bind(0, host || undefined, () => resolve())
@@ -265,7 +270,7 @@ async function answer(
 async function bind(host: string, port: number): Promise<{ sock: Socket; type: 'udp4' | 'udp6' }> {
   const attempt = (type: 'udp4' | 'udp6', on: string | undefined): Promise<Socket> =>
     new Promise((resolve, reject) => {
-      const sock = createSocket({ type, ipv6Only: false })
+      const sock = dgramModule().createSocket({ type, ipv6Only: false })
       sock.once('error', e => {
         sock.close()
         reject(e)
