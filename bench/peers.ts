@@ -26,7 +26,8 @@ import { type Command, errMessage, timedPeakRun } from './proc.js'
 import { type Summary, summarize } from './stats.js'
 import { verifyTree } from './workload.js'
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
+/** The command as users run it (its first line starts the `node` on PATH). */
+const BUNDLE = fileURLToPath(new URL('../mgmt.mjs', import.meta.url))
 const DEFAULT_GEN = fileURLToPath(new URL('../../../shared/bench-peers/gen.py', import.meta.url))
 const USAGE =
   'usage: node dist/bench/peers.js [--files 1000,5000] [--runs R] [--gen PATH] [--svg FILE]\n' +
@@ -124,8 +125,8 @@ function tools(base: string): { found: Tool[]; skipped: PeerResults['skipped'] }
       version: mgmtVersion,
       subdir: 'mgmt',
       command: out => ({
-        cmd: process.execPath,
-        args: [CLI, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', join(out, 'mgmt.yaml')],
+        cmd: BUNDLE,
+        args: ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', join(out, 'mgmt.yaml')],
       }),
     },
   ]
