@@ -112,15 +112,21 @@ export async function measureIdle(d: Daemon, seconds: number, settleMs = 1000): 
 export const peakRssKb = (d: Daemon): number => procStatus(d.pid).vmHwmKb
 
 /**
- * The engine's resident set once it has been left alone for `seconds`: the lowest VmRSS read once
- * a second. A Node.js process keeps the heap its busiest moment grew to (a cold converge) until V8's
- * memory reducer finds it idle and gives the garbage back, some 10 to 20 s later.
+ * The engine's resident set once it has been left alone: the lowest VmRSS read once a second, for
+ * at most `seconds`. A Node.js process keeps the heap its busiest moment grew to (a cold converge)
+ * until V8's memory reducer finds it idle and gives the garbage back, 15 to 60 s later here; the
+ * wait ends early once the RSS has fallen by a quarter and then stayed within 1 MiB for 5 s.
  */
 export async function settledRssKb(d: Daemon, seconds: number): Promise<number> {
-  let low = procStatus(d.pid).vmRssKb
+  const first = procStatus(d.pid).vmRssKb
+  let low = first
+  let flat = 0
   for (let s = 0; s < seconds; s++) {
     await sleep(1000)
-    low = Math.min(low, procStatus(d.pid).vmRssKb)
+    const now = procStatus(d.pid).vmRssKb
+    flat = now < low - 1024 ? 0 : flat + 1
+    low = Math.min(low, now)
+    if (low <= first * 0.75 && flat >= 5) break
   }
   return low
 }

@@ -125,7 +125,7 @@ function options(argv: string[]): Options {
     keep: v.keep ?? false,
     json: v.json ?? false,
     cpuProf: v['cpu-prof'] === undefined ? undefined : resolve(v['cpu-prof']),
-    settle: v.settle === '0' ? 0 : count(v.settle, '--settle', 30),
+    settle: v.settle === '0' ? 0 : count(v.settle, '--settle', 90),
   }
 }
 
@@ -193,7 +193,7 @@ async function daemonPhase(
   verifyTree(w.mgmtDir, o.files, 'the long-running engine after the drift phase')
   const idleAfterDrift = await measureIdle(d, IDLE_SECONDS)
   const vmHwmKb = peakRssKb(d)
-  if (o.settle) say(`long-running engine: ${o.settle} s alone, for its settled memory`)
+  if (o.settle) say(`long-running engine: left alone (up to ${o.settle} s) for its settled memory`)
   const settledKb = o.settle ? await settledRssKb(d, o.settle) : undefined
   await stopDaemon(d)
   track(undefined)

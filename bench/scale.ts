@@ -141,7 +141,7 @@ async function live(o: ScaleOptions, p: Paths, timeoutMs: number): Promise<LiveF
   )
   verifyScale(p.root, o.n, edits, 'the long-running engine after the live edits')
   const { vmHwmKb, vmRssKb } = procStatus(d.pid)
-  if (o.settle) o.say(`scale: the engine alone ${o.settle} s, for its settled memory`)
+  if (o.settle) o.say(`scale: the engine left alone (up to ${o.settle} s) for its settled memory`)
   const rssSettledKb = o.settle ? await settledRssKb(d, o.settle) : undefined
   await stopDaemon(d)
   o.track(undefined)
