@@ -398,6 +398,18 @@ test('path from name, dirname and basename', () => {
   assert.equal(path({ dirname: '/d/' }, '/a/b'), '/d/b')
   assert.equal(path({ dirname: '/d/', basename: 'e/' }, '/a/b'), '/d/e/')
   assert.equal(path({ path: '/p/q/' }, 'ignored'), '/p/q/')
+  // One spelling of each path, whatever way it was written.
+  for (const [raw, want] of [
+    ['/a/../b', '/b'],
+    ['//c', '/c'],
+    ['/./c/', '/c/'],
+    ['/a/b/.', '/a/b/'],
+    ['/a/b/..', '/a/'],
+    ['/etc/.hidden', '/etc/.hidden'],
+    ['/srv//x', '/srv/x'],
+    ['/plain/path', '/plain/path'],
+  ])
+    assert.equal(path({ path: raw }, 'n'), want, raw)
 })
 
 test('mode parsing: octal strings, YAML numbers and symbolic assignments', () => {

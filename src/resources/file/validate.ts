@@ -35,6 +35,8 @@ function split(p: string): [string, string] {
  */
 export function normalizePath(p: string): string {
   if (p === '') return p
+  // Already one spelling (the usual case): absolute, no `//`, no `.` or `..` component.
+  if (p.charCodeAt(0) === 47 && !p.includes('//') && !p.includes('/.')) return p
   const dir = p.endsWith('/') || /(^|\/)\.\.?$/.test(p)
   const n = posix.normalize(p)
   return dir && !n.endsWith('/') ? `${n}/` : n
