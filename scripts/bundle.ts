@@ -184,8 +184,6 @@ const common: BuildOptions = {
   target: 'node20',
   minifySyntax: true,
   minifyWhitespace: true,
-  minifyIdentifiers: true,
-  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [lazyRequire, optionalParts, etcd3Protos],
