@@ -62,11 +62,10 @@ test('pkg params, plans and helpers', () => {
   )
   assert.deepEqual(usrMergeTwins('/usr/bin/ls'), ['/usr/bin/ls', '/bin/ls'])
   assert.ok(programCandidates('ls').includes('/bin/ls'))
-  assert.deepEqual([...shippedCandidates('/etc/nginx/conf.d/x.conf')], [
-    '/etc/nginx/conf.d/x.conf',
-    '/etc/nginx/conf.d/',
-    '/etc/nginx/',
-  ])
+  assert.deepEqual(
+    [...shippedCandidates('/etc/nginx/conf.d/x.conf')],
+    ['/etc/nginx/conf.d/x.conf', '/etc/nginx/conf.d/', '/etc/nginx/'],
+  )
   const policy = parsePolicy(
     'x:\n  Installed: (none)\n  Candidate: 2.0\n  Version table:\n     2.0 500\ny:\n  Installed: 1\n  Candidate: 1\n',
   )
