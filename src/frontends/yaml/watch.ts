@@ -36,7 +36,7 @@ export interface FollowOptions {
 export const DEBOUNCE_MS = 1000
 
 /** How long after a file was replaced whole it is read, ms: the time for a write to follow it. */
-export const SETTLE_MS = 50
+export const SETTLE_MS = 10
 
 /** Symbolic links followed before a path is given up as a loop (as the kernel's ELOOP). */
 const MAX_LINKS = 40
