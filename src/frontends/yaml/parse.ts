@@ -88,6 +88,11 @@ const LOCATE_MAX = 8 << 20
  */
 interface Reuse {
   readonly pieces: YamlPieces
+  /** Each kind's list of items last time, and the spec of each (by place: no lookup at all). */
+  lists: Map<
+    string,
+    { items: unknown[]; specs: (ResourceSpec | undefined)[]; sources: (string | undefined)[]; base: string }
+  >
   readonly resources: WeakMap<
     object,
     { kind: string; base: string; spec: ResourceSpec; source?: string | undefined }
@@ -101,7 +106,7 @@ function reuseOf(cache: CompileCache | undefined): Reuse | undefined {
   if (!cache) return undefined
   let r = reuses.get(cache)
   if (!r) {
-    r = { pieces: new YamlPieces(), resources: new WeakMap(), edges: new WeakMap() }
+    r = { pieces: new YamlPieces(), lists: new Map(), resources: new WeakMap(), edges: new WeakMap() }
     reuses.set(cache, r)
   }
   return r
@@ -385,30 +390,55 @@ function readResources(raw: unknown, issues: Issue[], rel: Relative): ResourceSp
     return []
   }
   const out: ResourceSpec[] = []
+  const reuse = rel.reuse
+  const lists: NonNullable<typeof reuse>['lists'] = new Map()
   for (const [kind, list] of Object.entries(raw)) {
     if (list === null) continue
     if (!Array.isArray(list)) {
       issues.push({ path: ['resources', kind], message: 'expected a list of resources' })
       continue
     }
-    for (const [i, item] of list.entries()) {
-      const at = ['resources', kind, i]
-      const known = isObj(item) ? rel.reuse?.resources.get(item) : undefined
-      if (known && known.kind === kind && known.base === rel.base) {
-        // The same item as before: the same spec (the very same params), at its place now.
-        if (known.source !== undefined) rel.files.push(known.source)
-        const o = known.spec.origin!
-        if (o[1] !== kind || o[2] !== i) known.spec = { ...known.spec, origin: at }
-        out.push(known.spec)
-        continue
-      }
-      const spec = readResource(kind, item, at, issues, rel)
-      if (spec && rel.reuse && isObj(item))
-        rel.reuse.resources.set(item, { kind, base: rel.base, spec: spec.spec, source: spec.source })
-      if (spec) out.push(spec.spec)
+    const before = reuse?.lists.get(kind)
+    const same = before?.base === rel.base ? before : undefined
+    const specs: (ResourceSpec | undefined)[] = []
+    const sources: (string | undefined)[] = []
+    for (let i = 0; i < list.length; i++) {
+      const item: unknown = list[i]
+      // The same item at the same place as last time: its spec as it was.
+      const was = same && same.items[i] === item ? same.specs[i] : undefined
+      const read = was ? { spec: was, source: same!.sources[i] } : readItem(kind, item, i, issues, rel)
+      if (was && read?.source !== undefined) rel.files.push(read.source)
+      specs.push(read?.spec)
+      sources.push(read?.source)
+      if (read) out.push(read.spec)
     }
+    if (reuse) lists.set(kind, { items: list, specs, sources, base: rel.base })
   }
+  if (reuse) reuse.lists = lists
   return out
+}
+
+/** One item of a kind's list, through the items read before. */
+function readItem(
+  kind: string,
+  item: unknown,
+  i: number,
+  issues: Issue[],
+  rel: Relative,
+): { spec: ResourceSpec; source?: string | undefined } | undefined {
+  const at = ['resources', kind, i]
+  const known = isObj(item) ? rel.reuse?.resources.get(item) : undefined
+  if (known && known.kind === kind && known.base === rel.base) {
+    // The same item as before, elsewhere: the same spec (the very same params), at its place now.
+    if (known.source !== undefined) rel.files.push(known.source)
+    const o = known.spec.origin!
+    if (o[1] !== kind || o[2] !== i) known.spec = { ...known.spec, origin: at }
+    return known
+  }
+  const read = readResource(kind, item, at, issues, rel)
+  if (read && rel.reuse && isObj(item))
+    rel.reuse.resources.set(item, { kind, base: rel.base, spec: read.spec, source: read.source })
+  return read
 }
 
 /** One resource of the list of a kind, and the relative `source` it names. */

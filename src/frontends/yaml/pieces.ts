@@ -30,10 +30,8 @@ import { randomBytes } from 'node:crypto'
 import jsyaml from 'js-yaml'
 import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
 
-/** One list item of the text: where it is, and what it parsed into. */
+/** What one list item's text parsed into. */
 interface Piece {
-  readonly start: number
-  readonly end: number
   readonly item: unknown
   readonly cost: Cost
 }
@@ -41,8 +39,9 @@ interface Piece {
 /** The pieces of the text parsed last, for the next parse to reuse. */
 export class YamlPieces {
   text = ''
-  /** In text order; a piece that did not parse alone is not kept. */
+  /** In text order, each with its start and end in `text`; up to the first that did not parse. */
   pieces: Piece[] = []
+  bounds: number[] = []
   /** Statistics of the last parse, for tests and the bench. */
   last = { pieces: 0, parsed: 0 }
 }
@@ -148,7 +147,7 @@ function commonSuffix(a: string, b: string, max: number): number {
 }
 
 /** The item a piece's text parses into alone, or undefined when it does not parse into one item. */
-function parsePiece(text: string): { item: unknown; cost: Cost } | undefined {
+function parsePiece(text: string): Piece | undefined {
   let list: unknown
   try {
     list = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA })
@@ -169,13 +168,12 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
   const c = cut(text)
   if (!c) return undefined
   const old = state.text
-  const oldPieces = state.pieces
   const prefix = commonPrefix(old, text)
   const suffix = commonSuffix(old, text, Math.min(old.length, text.length) - prefix)
   const delta = text.length - old.length
   const tail = text.length - suffix
+  const oldBounds = state.bounds
   const pieces: Piece[] = []
-  const items: unknown[] = []
   let ok = true
   let parsed = 0
   let at = 0
@@ -183,36 +181,33 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
     const start = c.pieces[p]!
     const end = c.pieces[p + 1]!
     // The same text before: a piece of the old text at this place, of this length.
-    let reused: Piece | undefined
+    let piece: Piece | undefined
     const was = end <= prefix ? start : start >= tail ? start - delta : -1
     if (was >= 0) {
-      while (at < oldPieces.length && oldPieces[at]!.start < was) at++
-      const o = oldPieces[at]
-      if (o && o.start === was && o.end - o.start === end - start) reused = o
+      while (at < oldBounds.length && oldBounds[at]! < was) at += 2
+      if (oldBounds[at] === was && oldBounds[at + 1]! - was === end - start) piece = state.pieces[at / 2]
     }
-    if (!reused) {
+    if (!piece) {
       parsed++
-      const fresh = parsePiece(text.slice(start, end))
-      if (!fresh) {
+      piece = parsePiece(text.slice(start, end))
+      if (!piece) {
         // Parsed whole by the caller; the pieces after this one are parsed another time.
         ok = false
         break
       }
-      reused = { start, end, ...fresh }
     }
-    const piece = reused.start === start ? reused : { ...reused, start, end }
     pieces.push(piece)
-    items.push(piece.item)
   }
   state.text = text
   state.pieces = pieces
+  state.bounds = ok ? c.pieces : c.pieces.slice(0, pieces.length * 2)
   state.last = { pieces: c.pieces.length / 2, parsed }
   if (!ok) return undefined
-  return assemble(c, items, pieces)
+  return assemble(c, pieces)
 }
 
 /** The skeleton's document with each run's token replaced by the run's items. */
-function assemble(c: Cut, items: unknown[], pieces: readonly Piece[]): unknown {
+function assemble(c: Cut, pieces: readonly Piece[]): unknown {
   let root: unknown
   try {
     root = jsyaml.load(c.skeleton, { schema: jsyaml.CORE_SCHEMA })
@@ -247,7 +242,7 @@ function assemble(c: Cut, items: unknown[], pieces: readonly Piece[]): unknown {
     const list = v as unknown[]
     list.length = 0
     for (let i = r.first; i <= r.last; i++) {
-      list.push(items[i])
+      list.push(pieces[i]!.item)
       const cost = pieces[i]!.cost
       total += cost.total
       distinct += cost.distinct

@@ -35,8 +35,13 @@ export interface FollowOptions {
 /** How long the file must be quiet after a write before it is read, ms (docs: README, Live changes). */
 export const DEBOUNCE_MS = 1000
 
-/** How long after a file was replaced whole it is read, ms: the time for a write to follow it. */
-export const SETTLE_MS = 10
+/**
+ * How long after a file was replaced whole it is read, ms: long enough for the events of one save
+ * (a rename, then a change of mode or owner, or a second rename) to arrive together and be read
+ * once, and for a write that follows to be seen (it then waits for DEBOUNCE_MS of quiet); short
+ * beside the 50 ms a live change may take (docs: README, Live changes).
+ */
+export const SETTLE_MS = 5
 
 /** Symbolic links followed before a path is given up as a loop (as the kernel's ELOOP). */
 const MAX_LINKS = 40
