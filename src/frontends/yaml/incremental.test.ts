@@ -102,15 +102,24 @@ function graph(rnd: () => number): string[] {
     ['graph: g'],
     ['---', 'graph: g'],
     ['# top comment', 'graph: g', 'comment: hello'],
+    ['comment: &c0 g'],
   ])
   lines.push('resources:')
   let n = 0
   for (const kind of ['file', 'noop', 'print']) {
     if (rnd() < 0.15) continue
     lines.push(`  ${kind}:`)
+    // An item that redefines the top's anchor, which the top aliases after the resources.
+    if (kind === 'file' && lines[0] === 'comment: &c0 g')
+      lines.push('  - name: anchored', '    path: /tmp/mgmt-12-prop/a', '    content: &c0 "redefined"')
+    // Directories for the files' automatic edges (an edit of a path moves its edge).
+    if (kind === 'file')
+      for (let d = 0; d < 4; d++)
+        if (rnd() < 0.7) lines.push(`  - name: dir${d}`, `    path: /tmp/mgmt-12-prop/d${d}/`)
     const count = 1 + Math.floor(rnd() * 8)
     for (let i = 0; i < count; i++) lines.push(...item(rnd, kind, n++))
   }
+  if (lines[0] === 'comment: &c0 g') lines.push('graph: *c0')
   if (rnd() < 0.5)
     lines.push('edges:', '- name: e1', '  from: {kind: noop, name: r1}', '  to: {kind: print, name: r2}')
   else lines.push('edges: []')
@@ -161,7 +170,9 @@ function edit(rnd: () => number, lines: string[]): string[] {
       out.splice(at, 0, pick(rnd, ['# c *x*', '    # deep', '', '  # at the list']))
       break
     case 6: // an alias or anchor, or a tag
-      out[at] = `${line} ${pick(rnd, ['*c0', '&a1', '!!str', '*c1'])}`
+      out[at] = line.includes('content: "')
+        ? line.replace('content: "', 'content: &c0 "')
+        : `${line} ${pick(rnd, ['*c0', '&a1', '!!str', '*c1'])}`
       break
     case 7: // invalid YAML
       out.splice(at, 0, pick(rnd, ['  - name: "open', '  - [1,', '    : bad', '\tx: 1', 'key: {']))
@@ -265,4 +276,72 @@ test('the document put together from its pieces is the document parsed whole, or
     }
   }
   assert.ok(used > 100, `the pieces were used ${used} times only`)
+})
+
+test('edits of params alone (content, path, meta) patch the last graph exactly as a full compile builds it', () => {
+  const file = '/tmp/mgmt-12-prop/g.yaml'
+  type F = { name: string; dir: string; content: string; autoedge?: boolean; mode?: string }
+  const render = (files: readonly F[], dirs: readonly string[]): string => {
+    const out = ['graph: g', 'resources:', '  file:']
+    for (const d of dirs) out.push(`  - name: ${d}`, `    path: /tmp/mgmt-12-prop/${d}/`)
+    for (const f of files) {
+      out.push(
+        `  - name: ${f.name}`,
+        `    path: /tmp/mgmt-12-prop/${f.dir}/${f.name}`,
+        `    content: "${f.content}"`,
+      )
+      if (f.mode) out.push(`    mode: "${f.mode}"`)
+      if (f.autoedge !== undefined) out.push(`    meta: {autoedge: ${f.autoedge}}`)
+    }
+    out.push(
+      '  noop:',
+      '  - name: n1',
+      '  - name: n2',
+      'edges:',
+      '- name: e',
+      '  from: {kind: noop, name: n1}',
+    )
+    out.push(`  to: {kind: file, name: ${files[0]!.name}}`, '')
+    return out.join('\n')
+  }
+  let patched = 0
+  for (let seed = 1; seed <= 40; seed++) {
+    const rnd = random(seed)
+    const dirs = ['d0', 'd1', 'd1/sub', 'd2'].filter(() => rnd() < 0.8)
+    const places = [...dirs, 'd3', 'd1/other']
+    const files: F[] = Array.from({ length: 12 }, (_, i) => ({
+      name: `f${i}`,
+      dir: pick(rnd, places),
+      content: `c${i}`,
+    }))
+    const cache = new CompileCache()
+    for (let step = 0; step < 30; step++) {
+      const text = render(files, dirs)
+      const before = cache.last
+      const incremental = outcome(() => loadYaml(text, file, registry, { cache }))
+      const full = outcome(() => loadYaml(text, file, registry))
+      assert.deepEqual(incremental, full, `seed ${seed}, step ${step}:\n${text}`)
+      // A patch keeps the record's tail as it was; a full compile makes a new one.
+      if (before && cache.last && cache.last !== before && cache.last.after === before.after) patched++
+      const f = pick(rnd, files)
+      switch (Math.floor(rnd() * 5)) {
+        case 0:
+          f.content = `${f.content}+`
+          break
+        case 1:
+          f.dir = pick(rnd, places)
+          break
+        case 2:
+          f.autoedge = f.autoedge === undefined ? false : f.autoedge ? undefined : true
+          break
+        case 3:
+          f.mode = f.mode ? undefined : '0600'
+          break
+        default:
+          f.content = `${f.content}-`
+          f.dir = pick(rnd, places)
+      }
+    }
+  }
+  assert.ok(patched > 300, `only ${patched} reloads were patches`)
 })
