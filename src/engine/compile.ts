@@ -10,7 +10,7 @@ import { didYouMean } from '../util/suggest.js'
 import type { ExportedResource } from '../world/world.js'
 import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
-import { addAutoEdges } from './features/autoedge.js'
+import { addAutoEdges, uidsOf } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
 import { defaultMeta, MetaParams, validateMeta } from './metaparams.js'
@@ -329,7 +329,7 @@ function uidConflicts(graph: ResGraph, origins: ReadonlyMap<string, Origin>): Lo
   const owner = new Map<string, string>()
   for (const [id, r] of graph.entries()) {
     if (!r.def.uids) continue
-    for (const uid of new Set(r.def.uids(r.params, r.name))) {
+    for (const uid of new Set(uidsOf(r))) {
       const other = owner.get(uid)
       if (other === undefined) owner.set(uid, id)
       else

@@ -7,9 +7,10 @@
  *
  * The patch is taken only when it gives exactly what a full compile gives. A changed resource must
  * compile without a problem, be a plain vertex of the last graph (declared once, not exported,
- * neither grouped nor a part, of a kind that does not group), and keep everything the graph's
- * shape is computed from: its id, its `uids`, `provides` and automatic-edge needs, meta
- * `autoedge`. The edges, collects, name and options must be the last ones. Anything else is
+ * neither grouped nor a part, of a kind that neither groups nor provides names), and keep
+ * everything the graph's shape is computed from: its id, its `uids` and automatic-edge needs, meta
+ * `autoedge`. What the graph's other resources provide (a package's files, read from the system)
+ * must be what it was. The edges, collects, name and options must be the last ones. Anything else is
  * compiled in full (through the cache, which still spares the unchanged resources).
  */
 import { isDeepStrictEqual } from 'node:util'
@@ -29,6 +30,11 @@ export interface LastCompile {
   readonly warnings: (Issue[] | undefined)[]
   /** The warnings after the resources' (dropped automatic edges). */
   readonly after: readonly Issue[]
+  /**
+   * Each vertex whose kind `provides` names, with what it provided: a package's shipped files are
+   * read from the system, so a patch first checks they are still the same.
+   */
+  readonly provided: readonly (readonly [Res, readonly string[]])[]
 }
 
 /** More changed resources than this: a full compile. */
@@ -64,18 +70,24 @@ export function recordLast(compiled: Compiled, seen: Seen, warnings: readonly Is
     per.push(end > from ? warnings.slice(from, end) : undefined)
     from = end
   }
+  const provided: [Res, readonly string[]][] = []
+  for (const r of seen.res)
+    if (r?.def.provides && r.meta.autoedge) provided.push([r, r.def.provides(r.params, r.name)])
   return {
     compiled,
     options: shapeOptions(compiled.options),
     plain,
     warnings: per,
     after: warnings.slice(from),
+    provided,
   }
 }
 
-/** A resource whose own params do not decide its place in a group. */
+/** A resource whose params decide nothing but its own vertex (no group, part, provided name, export). */
 function unshaped(r: Res): boolean {
-  return !r.def.traits?.groupable && !r.def.partOf && !r.meta.export.length && !r.group?.length
+  return (
+    !r.def.traits?.groupable && !r.def.partOf && !r.def.provides && !r.meta.export.length && !r.group?.length
+  )
 }
 
 /** The new compile as a patch of `last`, or undefined when a full compile is needed. */
@@ -96,6 +108,9 @@ export function patchCompile(
   )
     return undefined
   for (let i = 0; i < spec.edges.length; i++) if (spec.edges[i] !== before.edges[i]) return undefined
+  if (!opts.noAutoEdges)
+    for (const [r, names] of last.provided)
+      if (!isDeepStrictEqual(r.def.provides!(r.params, r.name), names)) return undefined
   const changed: number[] = []
   for (let i = 0; i < spec.resources.length; i++) {
     if (spec.resources[i] === before.resources[i]) continue
@@ -129,13 +144,11 @@ export function patchCompile(
   return { compiled, last: { ...last, compiled, plain, warnings } }
 }
 
-/** Does `b` stand where `a` stood: the same id, uids, provides, needs and plainness? */
+/** Does `b` stand where `a` stood: the same id, uids, needs and plainness? */
 function sameShape(a: Res, b: Res, opts: CompileOptions): boolean {
   if (a.id !== b.id || !unshaped(b) || a.meta.autoedge !== b.meta.autoedge) return false
   const def = a.def
   if (def.uids && !isDeepStrictEqual(def.uids(a.params, a.name), def.uids(b.params, b.name))) return false
   if (opts.noAutoEdges || !a.meta.autoedge) return true
-  if (def.provides && !isDeepStrictEqual(def.provides(a.params, a.name), def.provides(b.params, b.name)))
-    return false
   return !def.autoEdges || isDeepStrictEqual(def.autoEdges(a.params, a.name), def.autoEdges(b.params, b.name))
 }

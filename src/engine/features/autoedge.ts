@@ -23,11 +23,41 @@ const NO_VALUES: readonly never[] = Object.freeze([])
 /** Who holds each uid (one resource) or provided name (possibly several). */
 type Index = Map<string, string | string[]>
 
+/**
+ * What a resource is and needs: pure functions of its params, kept per resource. Not what it
+ * provides: a package's shipped files are read from the system each time.
+ */
+interface Facts {
+  readonly uids: readonly string[]
+  readonly needs: readonly (readonly string[])[]
+}
+
+const NOTHING: readonly never[] = Object.freeze([])
+/** A resource is immutable, and unchanged ones are the very same object from one compile to the next. */
+const known = new WeakMap<Res, Facts>()
+
+function factsOf(r: Res): Facts {
+  let f = known.get(r)
+  if (!f) {
+    const { def, params, name } = r
+    f = {
+      uids: def.uids?.(params, name) ?? NOTHING,
+      needs: def.autoEdges?.(params, name) ?? NOTHING,
+    }
+    known.set(r, f)
+  }
+  return f
+}
+
+/** The uids of a resource (its kind's `uids`), worked out once per resource. */
+export const uidsOf = (r: Res): readonly string[] => factsOf(r).uids
+
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   const index: Index = new Map()
   for (const [id, r] of graph.entries()) {
     if (!r.meta.autoedge) continue
-    for (const uid of r.def.uids?.(r.params, r.name) ?? []) if (!index.has(uid)) index.set(uid, id)
+    const facts = factsOf(r)
+    for (const uid of facts.uids) if (!index.has(uid)) index.set(uid, id)
     for (const name of r.def.provides?.(r.params, r.name) ?? []) {
       const held = index.get(name)
       if (held === undefined) index.set(name, [id])
@@ -51,7 +81,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
 /** For each need of `r`, the resources of its first candidate that another resource has. */
 function* wanted(r: Res, index: Index): Iterable<string> {
   if (!r.meta.autoedge || !r.def.autoEdges) return
-  for (const candidates of r.def.autoEdges(r.params, r.name))
+  for (const candidates of factsOf(r).needs)
     for (const uid of candidates) {
       const held = index.get(uid)
       const ids = held === undefined ? [] : (Array.isArray(held) ? held : [held]).filter(id => id !== r.id)
