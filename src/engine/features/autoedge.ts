@@ -84,7 +84,14 @@ function* wanted(r: Res, index: Index): Iterable<string> {
   for (const candidates of factsOf(r).needs)
     for (const uid of candidates) {
       const held = index.get(uid)
-      const ids = held === undefined ? [] : (Array.isArray(held) ? held : [held]).filter(id => id !== r.id)
+      // Most candidates are nobody's (a file's shipped directories): nothing allocated for those.
+      if (held === undefined) continue
+      if (typeof held === 'string') {
+        if (held === r.id) continue
+        yield held
+        break
+      }
+      const ids = held.filter(id => id !== r.id)
       if (ids.length) {
         yield* ids
         break
