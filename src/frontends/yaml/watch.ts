@@ -17,6 +17,7 @@
  */
 import { lstat, readFile, readlink } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, errCode, logError } from '../../util/errors.js'
 import { type ChangeType, FsWatcher } from '../../util/fswatch.js'
@@ -164,6 +165,7 @@ export async function followYamlFile(
         if (asked) log.info(`SIGHUP: reloading ${file}`)
         if (watching) await follow().catch(err => log.error(`cannot watch ${file}: ${describeError(err)}`))
         let text: string
+        const t0 = performance.now()
         try {
           text = await readFile(file, 'utf8')
         } catch (err) {
@@ -183,6 +185,7 @@ export async function followYamlFile(
         }
         last = text
         let g: YamlGraph
+        const t1 = performance.now()
         try {
           g = load(text)
         } catch (err) {
@@ -191,6 +194,8 @@ export async function followYamlFile(
           continue
         }
         for (const m of g.messages) log.warn(m)
+        const ms = (t: number): string => (t < 10 ? t.toFixed(1) : t.toFixed(0))
+        log.debug(`${file}: read in ${ms(t1 - t0)} ms, loaded in ${ms(performance.now() - t1)} ms`)
         log.info(`graph file changed: applying \`${g.name}\``)
         yield g
       }
