@@ -10,11 +10,12 @@ import { didYouMean } from '../util/suggest.js'
 import type { ExportedResource } from '../world/world.js'
 import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
-import { addAutoEdges } from './features/autoedge.js'
+import { addAutoEdges, uidsOf } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
 import { defaultMeta, MetaParams, validateMeta } from './metaparams.js'
 import { parseParams, sortKeys, zodIssues } from './params.js'
+import { type LastCompile, patchCompile, recordLast, type Seen } from './recompile.js'
 import type { Registry } from './registry.js'
 import { repr } from './resource.js'
 
@@ -97,6 +98,21 @@ export interface CompileOptions {
 export class CompileCache {
   #entries = new Map<string, { res: Res; warnings: Issue[] }>()
   #used = new Map<string, { res: Res; warnings: Issue[] }>()
+  /** By the params object itself: a frontend that hands the same object again skips the key. */
+  #byParams = new WeakMap<object, { r: ResourceSpec; opts: string; hit: { res: Res; warnings: Issue[] } }>()
+  /** The last compile that succeeded, for the next one to patch (recompile.ts). */
+  last: LastCompile | undefined
+
+  /** The compile of a spec with these very params and meta objects, name and kind. */
+  same(r: ResourceSpec, opts: string): { res: Res; warnings: Issue[] } | undefined {
+    const known = this.#byParams.get(r.params)
+    if (!known || known.opts !== opts) return undefined
+    const k = known.r
+    return k === r || (k.kind === r.kind && k.name === r.name && k.meta === r.meta) ? known.hit : undefined
+  }
+  remember(r: ResourceSpec, opts: string, hit: { res: Res; warnings: Issue[] }): void {
+    this.#byParams.set(r.params, { r, opts, hit })
+  }
 
   get(key: string): { res: Res; warnings: Issue[] } | undefined {
     const hit = this.#entries.get(key)
@@ -147,6 +163,30 @@ export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {
 const MAX_ISSUES = 1000
 
 export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
+  const cache = opts.cache
+  if (cache) {
+    const patched = patchCompile(spec, opts, cache.last, (r, at, issues, warnings) =>
+      compileResource(r, registry, opts, at, issues, warnings),
+    )
+    if (patched) {
+      cache.last = patched.last
+      return patched.compiled
+    }
+    cache.last = undefined
+  }
+  const seen: Seen | undefined = cache && { res: [], vertex: [], warningEnds: [] }
+  const compiled = compileAll(spec, registry, opts, seen)
+  if (cache && seen) cache.last = recordLast(compiled, seen, compiled.warnings)
+  return compiled
+}
+
+/** The full compile; `seen` collects what recordLast needs. */
+function compileAll(
+  spec: GraphSpec,
+  registry: Registry,
+  opts: CompileOptions,
+  seen: Seen | undefined,
+): Compiled {
   const issues: LocatedIssue[] = []
   const warnings: LocatedIssue[] = []
   const graph: ResGraph = new Dag()
@@ -160,6 +200,11 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     }
     const at = r.origin ?? ['resources', i]
     const res = compileResource(r, registry, opts, at, issues, warnings)
+    if (seen) {
+      seen.res.push(res)
+      seen.vertex.push(false)
+      seen.warningEnds.push(warnings.length)
+    }
     if (!res) continue
     if (r.exported || res.meta.export.length) {
       const reason = addExport(exports, res, r)
@@ -176,6 +221,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileO
     }
     graph.addVertex(res.id, res)
     origins.set(res.id, at)
+    if (seen) seen.vertex[i] = true
   }
   for (const [i, c] of (spec.collect ?? []).entries())
     if (!registry.has(c.kind))
@@ -283,7 +329,7 @@ function uidConflicts(graph: ResGraph, origins: ReadonlyMap<string, Origin>): Lo
   const owner = new Map<string, string>()
   for (const [id, r] of graph.entries()) {
     if (!r.def.uids) continue
-    for (const uid of new Set(r.def.uids(r.params, r.name))) {
+    for (const uid of new Set(uidsOf(r))) {
       const other = owner.get(uid)
       if (other === undefined) owner.set(uid, id)
       else
@@ -335,11 +381,24 @@ function compileResource(
     issues.push({ path: [...at, 'name'], message: `a \`${r.kind}\` resource needs a non-empty name` })
     return undefined
   }
+  const variant = opts.cache && resourceOptions(opts)
+  const same = variant === undefined ? undefined : opts.cache!.same(r, variant)
   const key =
-    opts.cache &&
-    JSON.stringify([r.kind, r.name, r.params, r.meta ?? {}, opts.strict, opts.lenient, opts.noop, opts.sema])
-  const hit = key === undefined ? undefined : opts.cache!.get(key)
+    variant === undefined || same
+      ? undefined
+      : JSON.stringify([
+          r.kind,
+          r.name,
+          r.params,
+          r.meta ?? {},
+          opts.strict,
+          opts.lenient,
+          opts.noop,
+          opts.sema,
+        ])
+  const hit = same ?? (key === undefined ? undefined : opts.cache!.get(key))
   if (hit) {
+    if (!same) opts.cache!.remember(r, variant!, hit)
     for (const w of hit.warnings) warnings.push({ path: [...at, ...w.path], message: w.message })
     return hit.res
   }
@@ -353,9 +412,15 @@ function compileResource(
     issues.push({ path: [...at, 'name'], message: 'a name starting with `$` needs meta `dollar: true`' })
   if (!parsed.params || !meta) return undefined
   const res: Res = { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
-  if (key !== undefined) opts.cache!.set(key, { res, warnings: own })
+  if (key !== undefined) {
+    opts.cache!.set(key, { res, warnings: own })
+    opts.cache!.remember(r, variant!, { res, warnings: own })
+  }
   return res
 }
+
+/** The options that change how one resource compiles. */
+export const resourceOptions = (o: CompileOptions): string => `${o.strict}|${o.lenient}|${o.noop}|${o.sema}`
 
 function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
   for (const _ in o) return false

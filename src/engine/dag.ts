@@ -8,11 +8,41 @@ import { MgmtError } from '../util/errors.js'
 const NONE: ReadonlyMap<string, never> = new Map<string, never>()
 
 export class Dag<V, E> {
-  readonly #vertices = new Map<string, V>()
+  #vertices = new Map<string, V>()
   /** Edges by source, then target; a vertex without outgoing edges has no entry. */
-  readonly #out = new Map<string, Map<string, E>>()
+  #out = new Map<string, Map<string, E>>()
   /** Edges by target, then source; a vertex without incoming edges has no entry. */
-  readonly #in = new Map<string, Map<string, E>>()
+  #in = new Map<string, Map<string, E>>()
+  /** The edge maps are shared with another graph (`withValues`): copied before a change. */
+  #shared = false
+
+  /**
+   * A graph of the same vertices and edges as `g`, with some vertices' values replaced. The edges
+   * are shared until either graph changes its own (a copy is made then), so this costs a copy of
+   * the vertex map only.
+   */
+  static withValues<V, E>(g: Dag<V, E>, values: ReadonlyMap<string, V>): Dag<V, E> {
+    const out = new Dag<V, E>()
+    out.#vertices = new Map(g.#vertices)
+    for (const [id, v] of values) {
+      if (!out.#vertices.has(id)) throw new Error(`vertex ${id}: unknown vertex`)
+      out.#vertices.set(id, v)
+    }
+    out.#out = g.#out
+    out.#in = g.#in
+    out.#shared = true
+    g.#shared = true
+    return out
+  }
+
+  /** Makes the edge maps this graph's own before it changes them. */
+  #own(): void {
+    if (!this.#shared) return
+    const copy = (m: Map<string, Map<string, E>>) => new Map([...m].map(([k, v]) => [k, new Map(v)]))
+    this.#out = copy(this.#out)
+    this.#in = copy(this.#in)
+    this.#shared = false
+  }
 
   addVertex(id: string, v: V): void {
     this.#vertices.set(id, v)
@@ -22,6 +52,7 @@ export class Dag<V, E> {
   addEdge(from: string, to: string, e: E, merge: (a: E, b: E) => E = (_a, b) => b): void {
     if (!this.#vertices.has(from) || !this.#vertices.has(to))
       throw new Error(`edge ${from} -> ${to}: unknown vertex`)
+    this.#own()
     let out = this.#out.get(from)
     if (!out) {
       out = new Map()
@@ -40,6 +71,7 @@ export class Dag<V, E> {
 
   /** Removes a vertex and its edges. */
   removeVertex(id: string): void {
+    this.#own()
     for (const to of this.#out.get(id)?.keys() ?? []) this.#drop(this.#in, to, id)
     for (const from of this.#in.get(id)?.keys() ?? []) this.#drop(this.#out, from, id)
     this.#out.delete(id)
@@ -71,6 +103,7 @@ export class Dag<V, E> {
   }
 
   removeEdge(from: string, to: string): void {
+    this.#own()
     this.#drop(this.#out, from, to)
     this.#drop(this.#in, to, from)
   }

@@ -6,6 +6,9 @@
  * then walks it in full (a type check, a copy, a JSON encoding) runs for minutes and takes
  * gigabytes. Its expanded size is measured here in one pass over the distinct nodes, and a
  * document that expands far beyond its own size is refused, as is one that nests absurdly deep.
+ *
+ * The measure adds up: parts that share no node (the list items of a graph file parsed one by one,
+ * see pieces.ts) are measured apart and summed, with the same verdict as the whole.
  */
 
 /** Expanded values allowed: this many, plus `AMPLIFICATION` times the distinct nodes. */
@@ -14,19 +17,29 @@ const AMPLIFICATION = 50
 /** Nesting deeper than this is refused (the original's graphs nest a handful of levels). */
 export const MAX_DEPTH = 1000
 
-/** Why the parsed document is too costly to use, or undefined when it is fine. */
-export function tooCostly(root: unknown): string | undefined {
+/** What a parsed value costs to walk. */
+export interface Cost {
+  /** Values once every alias is expanded. */
+  readonly total: number
+  /** Distinct objects and arrays. */
+  readonly distinct: number
+  /** The deepest level at which an object or array is first met, the value itself at 0. */
+  readonly deepest: number
+}
+
+/** Measures `v` (its nodes are not shared with anything measured apart). */
+export function measure(v: unknown): Cost {
   const sizes = new Map<object, number>()
   let distinct = 0
-  let tooDeep = false
+  let deepest = 0
   const size = (v: unknown, depth: number): number => {
     if (v === null || typeof v !== 'object') return 1
     const known = sizes.get(v)
     if (known !== undefined) return known
-    if (depth > MAX_DEPTH) {
-      tooDeep = true
-      return 1
-    }
+    if (depth > deepest) deepest = depth
+    // Deeper than this is refused whatever the rest: no need to go further down (nor to overflow
+    // the stack doing so).
+    if (depth > MAX_DEPTH) return 1
     distinct++
     sizes.set(v, Number.POSITIVE_INFINITY) // in progress: an alias of an ancestor never ends
     let n = 1
@@ -34,8 +47,12 @@ export function tooCostly(root: unknown): string | undefined {
     sizes.set(v, n)
     return n
   }
-  const total = size(root, 0)
-  if (tooDeep) return `it nests more than ${MAX_DEPTH} levels deep`
+  return { total: size(v, 0), distinct, deepest }
+}
+
+/** Why a document of this cost is too costly to use, or undefined when it is fine. */
+export function costProblem({ total, distinct, deepest }: Cost): string | undefined {
+  if (deepest > MAX_DEPTH) return `it nests more than ${MAX_DEPTH} levels deep`
   const limit = BASE + AMPLIFICATION * distinct
   if (total > limit)
     return (
@@ -44,4 +61,9 @@ export function tooCostly(root: unknown): string | undefined {
       'distinct nodes (an alias bomb?)'
     )
   return undefined
+}
+
+/** Why the parsed document is too costly to use, or undefined when it is fine. */
+export function tooCostly(root: unknown): string | undefined {
+  return costProblem(measure(root))
 }

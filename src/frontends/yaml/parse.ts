@@ -12,6 +12,7 @@ import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
 import {
   type CollectSpec,
+  type CompileCache,
   type Compiled,
   type CompileOptions,
   compileGraph,
@@ -25,6 +26,7 @@ import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
 import { tooCostly } from './limits.js'
+import { parseByPieces, YamlPieces } from './pieces.js'
 
 /** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
 const REMOTE_KEYS = ['remote', 'hostname', 'remotes']
@@ -79,8 +81,49 @@ const MAX_LISTED = 100
  */
 const LOCATE_MAX = 8 << 20
 
+/**
+ * What a reload reuses of the loads before it, kept beside the compile cache of the file's loads:
+ * the parsed list items (pieces.ts), and what the document's reading made of each item, by the
+ * item (the very same parsed object).
+ */
+interface Reuse {
+  readonly pieces: YamlPieces
+  /** Each kind's list of items last time, and the spec of each (by place: no lookup at all). */
+  lists: Map<
+    string,
+    { items: unknown[]; specs: (ResourceSpec | undefined)[]; sources: (string | undefined)[]; base: string }
+  >
+  readonly resources: WeakMap<
+    object,
+    { kind: string; base: string; spec: ResourceSpec; source?: string | undefined }
+  >
+  readonly edges: WeakMap<object, { index: number; edge: EdgeSpec }>
+}
+
+const reuses = new WeakMap<CompileCache, Reuse>()
+
+function reuseOf(cache: CompileCache | undefined): Reuse | undefined {
+  if (!cache) return undefined
+  let r = reuses.get(cache)
+  if (!r) {
+    r = { pieces: new YamlPieces(), lists: new Map(), resources: new WeakMap(), edges: new WeakMap() }
+    reuses.set(cache, r)
+  }
+  return r
+}
+
+/** The statistics of the last piece-wise parse through `cache` (how many items were parsed again). */
+export function lastParse(cache: CompileCache): { pieces: number; parsed: number } | undefined {
+  return reuses.get(cache)?.pieces.last
+}
+
 /** Parses the document; every failure, a stack exhausted by nesting included, is a located error. */
-function parse(text: string, file: string): unknown {
+function parse(text: string, file: string, reuse?: Reuse): unknown {
+  if (reuse) {
+    // Item by item when that provably reads the same; the whole text otherwise (and for errors).
+    const root = parseByPieces(text, reuse.pieces)
+    if (root !== undefined) return root
+  }
   let root: unknown
   try {
     // The fast parser reads the data; positions are only worked out when a problem needs them.
@@ -127,7 +170,8 @@ export function loadYaml(
   registry: Registry,
   opts: CompileOptions = {},
 ): YamlGraph {
-  const root = parse(text, file)
+  const reuse = reuseOf(opts.cache)
+  const root = parse(text, file, reuse)
   let locator: ((path: readonly (string | number)[]) => { line: number; col: number }) | undefined
   const where = (i: Issue): string => {
     const at = i.path.length ? `${formatPath(i.path)}: ` : ''
@@ -149,6 +193,7 @@ export function loadYaml(
     base: dirname(resolve(file)),
     files,
     lenient: opts.lenient,
+    reuse,
   })
   const remote = isObj(root) ? readRemote(root, issues, warnings) : undefined
   // The resources are compiled even when the document's structure has problems (a bad edge), so
@@ -245,6 +290,7 @@ interface Relative {
   readonly files: string[]
   /** Unknown keys are warnings, not errors (`--lenient`). */
   readonly lenient?: boolean
+  readonly reuse?: Reuse
 }
 
 /** An unknown key: an error with the closest known key as a hint, or a warning when lenient. */
@@ -281,7 +327,7 @@ function readSpec(root: unknown, issues: Issue[], warnings: Issue[], rel: Relati
   return {
     name: String(name ?? ''),
     resources,
-    edges: readEdges(root.edges, issues, warnings, rel.lenient),
+    edges: readEdges(root.edges, issues, warnings, rel),
     collect: readCollect(root.collect, issues, warnings, rel.lenient),
   }
 }
@@ -344,55 +390,107 @@ function readResources(raw: unknown, issues: Issue[], rel: Relative): ResourceSp
     return []
   }
   const out: ResourceSpec[] = []
+  const reuse = rel.reuse
+  const lists: NonNullable<typeof reuse>['lists'] = new Map()
   for (const [kind, list] of Object.entries(raw)) {
     if (list === null) continue
     if (!Array.isArray(list)) {
       issues.push({ path: ['resources', kind], message: 'expected a list of resources' })
       continue
     }
-    for (const [i, item] of list.entries()) {
-      const at = ['resources', kind, i]
-      if (!isObj(item)) {
-        issues.push({ path: at, message: 'expected a mapping with a `name` and params' })
-        continue
-      }
-      const { name, meta, ...params } = item
-      const exported = typeof name === 'string' && name.startsWith(EXPORTED)
-      const bare = exported ? name.slice(EXPORTED.length) : name
-      if ((typeof bare !== 'string' && typeof bare !== 'number') || bare === '') {
-        issues.push({
-          path: name === undefined ? at : [...at, 'name'],
-          message: 'expected a non-empty `name`',
-        })
-        continue
-      }
-      if (meta !== undefined && meta !== null && !isObj(meta)) {
-        issues.push({ path: [...at, 'meta'], message: 'expected a mapping of metaparams' })
-        continue
-      }
-      if (kind === 'file') relativeSource(params, rel)
-      out.push({
-        kind,
-        name: String(bare),
-        params,
-        meta: (meta ?? {}) as Obj,
-        origin: at,
-        ...(exported ? { exported } : {}),
-      })
+    const before = reuse?.lists.get(kind)
+    const same = before?.base === rel.base ? before : undefined
+    const specs: (ResourceSpec | undefined)[] = []
+    const sources: (string | undefined)[] = []
+    for (let i = 0; i < list.length; i++) {
+      const item: unknown = list[i]
+      // The same item at the same place as last time: its spec as it was.
+      const was = same && same.items[i] === item ? same.specs[i] : undefined
+      const read = was ? { spec: was, source: same!.sources[i] } : readItem(kind, item, i, issues, rel)
+      if (was && read?.source !== undefined) rel.files.push(read.source)
+      specs.push(read?.spec)
+      sources.push(read?.source)
+      if (read) out.push(read.spec)
     }
+    if (reuse) lists.set(kind, { items: list, specs, sources, base: rel.base })
   }
+  if (reuse) reuse.lists = lists
   return out
+}
+
+/** One item of a kind's list, through the items read before. */
+function readItem(
+  kind: string,
+  item: unknown,
+  i: number,
+  issues: Issue[],
+  rel: Relative,
+): { spec: ResourceSpec; source?: string | undefined } | undefined {
+  const at = ['resources', kind, i]
+  const known = isObj(item) ? rel.reuse?.resources.get(item) : undefined
+  if (known && known.kind === kind && known.base === rel.base) {
+    // The same item as before, elsewhere: the same spec (the very same params), at its place now.
+    if (known.source !== undefined) rel.files.push(known.source)
+    const o = known.spec.origin!
+    if (o[1] !== kind || o[2] !== i) known.spec = { ...known.spec, origin: at }
+    return known
+  }
+  const read = readResource(kind, item, at, issues, rel)
+  if (read && rel.reuse && isObj(item))
+    rel.reuse.resources.set(item, { kind, base: rel.base, spec: read.spec, source: read.source })
+  return read
+}
+
+/** One resource of the list of a kind, and the relative `source` it names. */
+function readResource(
+  kind: string,
+  item: unknown,
+  at: (string | number)[],
+  issues: Issue[],
+  rel: Relative,
+): { spec: ResourceSpec; source?: string } | undefined {
+  if (!isObj(item)) {
+    issues.push({ path: at, message: 'expected a mapping with a `name` and params' })
+    return undefined
+  }
+  const { name, meta, ...params } = item
+  const exported = typeof name === 'string' && name.startsWith(EXPORTED)
+  const bare = exported ? name.slice(EXPORTED.length) : name
+  if ((typeof bare !== 'string' && typeof bare !== 'number') || bare === '') {
+    issues.push({
+      path: name === undefined ? at : [...at, 'name'],
+      message: 'expected a non-empty `name`',
+    })
+    return undefined
+  }
+  if (meta !== undefined && meta !== null && !isObj(meta)) {
+    issues.push({ path: [...at, 'meta'], message: 'expected a mapping of metaparams' })
+    return undefined
+  }
+  const source = kind === 'file' ? relativeSource(params, rel) : undefined
+  return {
+    spec: {
+      kind,
+      name: String(bare),
+      params,
+      meta: (meta ?? {}) as Obj,
+      origin: at,
+      ...(exported ? { exported } : {}),
+    },
+    ...(source !== undefined ? { source } : {}),
+  }
 }
 
 /**
  * A file's `source` relative to the graph file's directory is made absolute (and remembered, so
  * that a deploy carries it along). A symlink's `source` is its target: it stays as written.
  */
-function relativeSource(params: Obj, rel: Relative): void {
+function relativeSource(params: Obj, rel: Relative): string | undefined {
   const src = params.source
-  if (typeof src !== 'string' || src === '' || isAbsolute(src) || params.symlink === true) return
+  if (typeof src !== 'string' || src === '' || isAbsolute(src) || params.symlink === true) return undefined
   rel.files.push(src)
   params.source = resolve(rel.base, src) + (src.endsWith('/') ? '/' : '')
+  return src
 }
 
 function readCollect(raw: unknown, issues: Issue[], warnings: Issue[], lenient?: boolean): CollectSpec[] {
@@ -424,7 +522,7 @@ function readCollect(raw: unknown, issues: Issue[], warnings: Issue[], lenient?:
 const COLLECT_KEYS = ['kind', 'pattern']
 const EDGE_KEYS = ['name', 'from', 'to', 'notify', 'send', 'recv']
 
-function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], lenient?: boolean): EdgeSpec[] {
+function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], rel: Relative): EdgeSpec[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {
     issues.push({ path: ['edges'], message: 'expected a list of edges' })
@@ -432,44 +530,66 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], lenient?: b
   }
   const out: EdgeSpec[] = []
   for (const [i, e] of raw.entries()) {
-    const at = ['edges', i]
-    if (!isObj(e)) {
-      issues.push({ path: at, message: 'expected a mapping with `name`, `from` and `to`' })
+    const known = isObj(e) ? rel.reuse?.edges.get(e) : undefined
+    if (known?.index === i) {
+      out.push(known.edge)
       continue
     }
-    const ends = (['from', 'to'] as const).map(end => {
-      const v = e[end]
-      if (
-        !isObj(v) ||
-        typeof v.kind !== 'string' ||
-        (typeof v.name !== 'string' && typeof v.name !== 'number')
-      ) {
-        issues.push({
-          path: v === undefined ? at : [...at, end],
-          message: `\`${end}\` must be a mapping with a \`kind\` and a \`name\``,
-        })
-        return undefined
-      }
-      return { kind: v.kind.toLowerCase(), name: String(v.name) }
-    })
-    if (e.notify !== undefined && typeof e.notify !== 'boolean')
-      issues.push({ path: [...at, 'notify'], message: 'expected true or false' })
-    for (const k of ['send', 'recv'] as const)
-      if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === ''))
-        issues.push({ path: [...at, k], message: `\`${k}\` must be a key name` })
-    for (const k of Object.keys(e))
-      if (!EDGE_KEYS.includes(k)) unknownKey([...at, k], EDGE_KEYS, 'edge key', lenient, issues, warnings)
-    const [from, to] = ends
-    if (!from || !to) continue
-    out.push({
-      name: typeof e.name === 'string' ? e.name : `e${i}`,
-      from,
-      to,
-      notify: e.notify === true,
-      ...(typeof e.send === 'string' ? { send: e.send } : {}),
-      ...(typeof e.recv === 'string' ? { recv: e.recv } : {}),
-      origin: at,
-    })
+    const before = issues.length + warnings.length
+    const edge = readEdge(e, i, issues, warnings, rel.lenient)
+    if (!edge) continue
+    out.push(edge)
+    // Only an edge read without a problem is kept: a problem is reported at every load.
+    if (rel.reuse && isObj(e) && issues.length + warnings.length === before)
+      rel.reuse.edges.set(e, { index: i, edge })
   }
   return out
+}
+
+/** One edge of the list. */
+function readEdge(
+  e: unknown,
+  i: number,
+  issues: Issue[],
+  warnings: Issue[],
+  lenient: boolean | undefined,
+): EdgeSpec | undefined {
+  const at = ['edges', i]
+  if (!isObj(e)) {
+    issues.push({ path: at, message: 'expected a mapping with `name`, `from` and `to`' })
+    return undefined
+  }
+  const ends = (['from', 'to'] as const).map(end => {
+    const v = e[end]
+    if (
+      !isObj(v) ||
+      typeof v.kind !== 'string' ||
+      (typeof v.name !== 'string' && typeof v.name !== 'number')
+    ) {
+      issues.push({
+        path: v === undefined ? at : [...at, end],
+        message: `\`${end}\` must be a mapping with a \`kind\` and a \`name\``,
+      })
+      return undefined
+    }
+    return { kind: v.kind.toLowerCase(), name: String(v.name) }
+  })
+  if (e.notify !== undefined && typeof e.notify !== 'boolean')
+    issues.push({ path: [...at, 'notify'], message: 'expected true or false' })
+  for (const k of ['send', 'recv'] as const)
+    if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === ''))
+      issues.push({ path: [...at, k], message: `\`${k}\` must be a key name` })
+  for (const k of Object.keys(e))
+    if (!EDGE_KEYS.includes(k)) unknownKey([...at, k], EDGE_KEYS, 'edge key', lenient, issues, warnings)
+  const [from, to] = ends
+  if (!from || !to) return undefined
+  return {
+    name: typeof e.name === 'string' ? e.name : `e${i}`,
+    from,
+    to,
+    notify: e.notify === true,
+    ...(typeof e.send === 'string' ? { send: e.send } : {}),
+    ...(typeof e.recv === 'string' ? { recv: e.recv } : {}),
+    origin: at,
+  }
 }

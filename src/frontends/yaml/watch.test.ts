@@ -4,6 +4,7 @@
  * running graph stays through everything that is not a valid new graph.
  */
 import assert from 'node:assert/strict'
+import { renameSync } from 'node:fs'
 import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -187,6 +188,34 @@ test('a file replaced whole (renamed over it, as editors save) is read without t
   await writeFile(join(dir, 'g.yaml.new'), 'graph: second\n')
   await rename(join(dir, 'g.yaml.new'), file)
   assert.equal((await next).value?.name, 'second')
+  stop.abort()
+  assert.equal((await graphs.next()).done, true)
+})
+
+test('a burst of saves (two renames over the file at once) is read once, in its last state', {
+  timeout: 30_000,
+}, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-12-watch-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'g.yaml')
+  const first = 'graph: first\n'
+  await writeFile(file, first)
+  const stop = new AbortController()
+  t.after(() => stop.abort())
+  const w = await followYamlFile(file, silentLogger, stop.signal, { watch: true, debounceMs: 3_600_000 })
+  const loaded: string[] = []
+  const graphs = w.graphs(first, text => {
+    loaded.push(text)
+    return loadYaml(text, file, builtinRegistry())
+  })
+  const next = graphs.next()
+  await writeFile(join(dir, 'a.new'), 'graph: second\n')
+  await writeFile(join(dir, 'b.new'), 'graph: third\n')
+  // Both in one turn of the event loop, as one save's renames come: their events arrive together.
+  renameSync(join(dir, 'a.new'), file)
+  renameSync(join(dir, 'b.new'), file)
+  assert.equal((await next).value?.name, 'third')
+  assert.deepEqual(loaded, ['graph: third\n'], 'the intermediate state was never read')
   stop.abort()
   assert.equal((await graphs.next()).done, true)
 })

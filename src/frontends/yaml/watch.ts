@@ -17,6 +17,7 @@
  */
 import { lstat, readFile, readlink } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, errCode, logError } from '../../util/errors.js'
 import { type ChangeType, FsWatcher } from '../../util/fswatch.js'
@@ -35,8 +36,13 @@ export interface FollowOptions {
 /** How long the file must be quiet after a write before it is read, ms (docs: README, Live changes). */
 export const DEBOUNCE_MS = 1000
 
-/** How long after a file was replaced whole it is read, ms: the time for a write to follow it. */
-export const SETTLE_MS = 50
+/**
+ * How long after a file was replaced whole it is read, ms: long enough for the events of one save
+ * (a rename, then a change of mode or owner, or a second rename) to arrive together and be read
+ * once, and for a write that follows to be seen (it then waits for DEBOUNCE_MS of quiet); short
+ * beside the 50 ms a live change may take (docs: README, Live changes).
+ */
+export const SETTLE_MS = 5
 
 /** Symbolic links followed before a path is given up as a loop (as the kernel's ELOOP). */
 const MAX_LINKS = 40
@@ -159,6 +165,7 @@ export async function followYamlFile(
         if (asked) log.info(`SIGHUP: reloading ${file}`)
         if (watching) await follow().catch(err => log.error(`cannot watch ${file}: ${describeError(err)}`))
         let text: string
+        const t0 = performance.now()
         try {
           text = await readFile(file, 'utf8')
         } catch (err) {
@@ -178,6 +185,7 @@ export async function followYamlFile(
         }
         last = text
         let g: YamlGraph
+        const t1 = performance.now()
         try {
           g = load(text)
         } catch (err) {
@@ -186,6 +194,8 @@ export async function followYamlFile(
           continue
         }
         for (const m of g.messages) log.warn(m)
+        const ms = (t: number): string => (t < 10 ? t.toFixed(1) : t.toFixed(0))
+        log.debug(`${file}: read in ${ms(t1 - t0)} ms, loaded in ${ms(performance.now() - t1)} ms`)
         log.info(`graph file changed: applying \`${g.name}\``)
         yield g
       }
