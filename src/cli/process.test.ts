@@ -16,7 +16,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mgmt-7-process-'))
 })
 after(async () => {
-  for (const pid of withMarker('mgmt-7-marker')) process.kill(pid, 'SIGKILL')
+  // This file's own markers only: another run of these tests may be under way beside this one.
+  for (const pid of withMarker(`mgmt-7-marker-${process.pid}-`)) process.kill(pid, 'SIGKILL')
   await rm(dir, { recursive: true, force: true })
 })
 
