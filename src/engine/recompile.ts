@@ -150,5 +150,8 @@ function sameShape(a: Res, b: Res, opts: CompileOptions): boolean {
   const def = a.def
   if (def.uids && !isDeepStrictEqual(def.uids(a.params, a.name), def.uids(b.params, b.name))) return false
   if (opts.noAutoEdges || !a.meta.autoedge) return true
-  return !def.autoEdges || isDeepStrictEqual(def.autoEdges(a.params, a.name), def.autoEdges(b.params, b.name))
+  if (!def.autoEdges) return true
+  // Read whole: a kind's lists may be lazy (generators), which compare equal unread.
+  const needs = (r: Res): string[][] => [...def.autoEdges!(r.params, r.name)].map(list => [...list])
+  return isDeepStrictEqual(needs(a), needs(b))
 }

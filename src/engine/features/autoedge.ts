@@ -26,71 +26,31 @@ type Index = Map<string, string | string[]>
 /** The part of a uid before its first `:` (`file:` of `file:/etc/motd`). */
 const kindOf = (uid: string): string => uid.slice(0, uid.indexOf(':') + 1)
 
-/**
- * A need's candidates, read from a lazy list only as far as asked, and kept: a resource's facts
- * are worked out once, and a lazy list (a generator) can be read only once.
- */
-class Replay implements Iterable<string> {
-  readonly #seen: string[] = []
-  #rest: Iterator<string> | undefined
-
-  constructor(list: Iterable<string>) {
-    this.#rest = list[Symbol.iterator]()
-  }
-
-  *[Symbol.iterator](): Iterator<string> {
-    for (let i = 0; ; i++) {
-      if (i < this.#seen.length) {
-        yield this.#seen[i]!
-        continue
-      }
-      const next = this.#rest?.next()
-      if (!next || next.done) {
-        this.#rest = undefined
-        return
-      }
-      this.#seen.push(next.value)
-      yield next.value
-    }
-  }
-}
-
-/**
- * What a resource is and needs: pure functions of its params, kept per resource. Not what it
- * provides: a package's shipped files are read from the system each time.
- */
-interface Facts {
-  readonly uids: readonly string[]
-  readonly needs: readonly Iterable<string>[]
-}
-
 const NOTHING: readonly never[] = Object.freeze([])
-/** A resource is immutable, and unchanged ones are the very same object from one compile to the next. */
-const known = new WeakMap<Res, Facts>()
-
-function factsOf(r: Res): Facts {
-  let f = known.get(r)
-  if (!f) {
-    const { def, params, name } = r
-    const needs = def.autoEdges?.(params, name)
-    f = {
-      uids: def.uids?.(params, name) ?? NOTHING,
-      needs: needs ? [...needs].map(list => (Array.isArray(list) ? list : new Replay(list))) : NOTHING,
-    }
-    known.set(r, f)
-  }
-  return f
-}
+/**
+ * What a resource is, kept per resource (a resource is immutable, and unchanged ones are the very
+ * same object from one compile to the next). Not what it needs: those lists may be lazy (read only
+ * as far as asked, once), and are asked for again each time. Nor what it provides: a package's
+ * shipped files are read from the system each time.
+ */
+const known = new WeakMap<Res, readonly string[]>()
 
 /** The uids of a resource (its kind's `uids`), worked out once per resource. */
-export const uidsOf = (r: Res): readonly string[] => factsOf(r).uids
+export function uidsOf(r: Res): readonly string[] {
+  let uids = known.get(r)
+  if (!uids) {
+    uids = r.def.uids?.(r.params, r.name) ?? NOTHING
+    known.set(r, uids)
+  }
+  return uids
+}
 
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   const index: Index = new Map()
   const kinds = new Set<string>()
   for (const [id, r] of graph.entries()) {
     if (!r.meta.autoedge) continue
-    for (const uid of factsOf(r).uids) {
+    for (const uid of uidsOf(r)) {
       if (!index.has(uid)) index.set(uid, id)
       kinds.add(kindOf(uid))
     }
@@ -123,7 +83,7 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
 function wanted(r: Res, index: Index, kinds: ReadonlySet<string>): string[] {
   const out: string[] = []
   if (!r.meta.autoedge || !r.def.autoEdges) return out
-  for (const candidates of factsOf(r).needs) {
+  for (const candidates of r.def.autoEdges(r.params, r.name)) {
     let first = true
     for (const uid of candidates) {
       if (first && !kinds.has(kindOf(uid))) break

@@ -237,8 +237,9 @@ test('a one-item edit parses that item alone and keeps every other resource as i
     ].join('\n')
   const cache = new CompileCache()
   const file = '/tmp/g.yaml'
+  // The first load parses the whole text once and keeps its items (nothing parsed piece by piece).
   const first = loadYaml(text('before'), file, registry, { cache })
-  assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 51 })
+  assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 0 })
   const second = loadYaml(text('after'), file, registry, { cache })
   assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 1 })
   assert.deepEqual(
@@ -249,6 +250,35 @@ test('a one-item edit parses that item alone and keeps every other resource as i
     if (id === 'file[f17]') assert.equal(r.params.content, 'after')
     else assert.equal(r, first.graph.vertex(id), `${id} is the very same resource`)
   assert.deepEqual([...second.graph.edges()], [...first.graph.edges()])
+})
+
+test('a first load keeps its items only where each reads the same alone: with an anchor, the next parse reads them all', () => {
+  const text = (content: string, alias: boolean) =>
+    [
+      'graph: g',
+      'resources:',
+      '  file:',
+      '  - name: a',
+      '    path: /tmp/mgmt-12-prime/a',
+      `    content: ${alias ? '&c ' : ''}"shared ${content}"`,
+      '  - name: b',
+      '    path: /tmp/mgmt-12-prime/b',
+      `    content: ${alias ? '*c' : `"${content}"`}`,
+      '',
+    ].join('\n')
+  for (const alias of [false, true]) {
+    const cache = new CompileCache()
+    loadYaml(text('x', alias), '/tmp/g.yaml', registry, { cache })
+    const again = loadYaml(text('y', alias), '/tmp/g.yaml', registry, { cache })
+    // Both items changed. With the alias, b's text did not: kept from a whole parse, it would keep
+    // the old value of a's anchor; nothing was kept, so it was read again, and failed alone.
+    assert.deepEqual(lastParse(cache), { pieces: 2, parsed: 2 }, `alias: ${alias}`)
+    assert.equal(again.graph.vertex('file[b]')?.params.content, alias ? 'shared y' : 'y')
+    assert.deepEqual(
+      outcome(() => again),
+      outcome(() => loadYaml(text('y', alias), '/tmp/g.yaml', registry)),
+    )
+  }
 })
 
 test('the document put together from its pieces is the document parsed whole, or nothing', () => {

@@ -26,7 +26,7 @@ import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
 import { tooCostly } from './limits.js'
-import { parseByPieces, YamlPieces } from './pieces.js'
+import { parseByPieces, primePieces, YamlPieces } from './pieces.js'
 
 /** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
 const REMOTE_KEYS = ['remote', 'hostname', 'remotes']
@@ -119,8 +119,10 @@ export function lastParse(cache: CompileCache): { pieces: number; parsed: number
 
 /** Parses the document; every failure, a stack exhausted by nesting included, is a located error. */
 function parse(text: string, file: string, reuse?: Reuse): unknown {
-  if (reuse) {
-    // Item by item when that provably reads the same; the whole text otherwise (and for errors).
+  // Item by item when that provably reads the same; the whole text otherwise (and for errors). A
+  // first load has nothing to reuse: it parses the whole text once, and keeps its items for the
+  // next (primePieces).
+  if (reuse?.pieces.seen) {
     const root = parseByPieces(text, reuse.pieces)
     if (root !== undefined) return root
   }
@@ -136,6 +138,7 @@ function parse(text: string, file: string, reuse?: Reuse): unknown {
   }
   const costly = tooCostly(root)
   if (costly) throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason: costly })
+  if (reuse) primePieces(text, root, reuse.pieces)
   return root
 }
 

@@ -33,11 +33,19 @@ import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
 /** What one list item's text parsed into. */
 interface Piece {
   readonly item: unknown
-  readonly cost: Cost
+  /** Its cost (limits.ts), measured once, when first asked for. */
+  cost?: Cost
+}
+
+const costOf = (p: Piece): Cost => {
+  p.cost ??= measure(p.item)
+  return p.cost
 }
 
 /** The pieces of the text parsed last, for the next parse to reuse. */
 export class YamlPieces {
+  /** A parse went through here: the next one goes piece by piece. */
+  seen = false
   text = ''
   /** In text order, each with its start and end in `text`; up to the first that did not parse. */
   pieces: Piece[] = []
@@ -206,6 +214,56 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
   return assemble(c, pieces)
 }
 
+/**
+ * Records the pieces of `text` with the items of `root`, the parse of the whole text, for the next
+ * parse to reuse, without parsing each piece alone: a first load parses once, and the first edit
+ * after it parses one item. Only where an item reads the same alone as in the whole text: no `&`
+ * anywhere (without an anchor there is no alias, which could name another piece's anchor), and
+ * each run's list in `root` has exactly one item per piece (a quoted string reaching into the next
+ * piece would merge two). Otherwise nothing is recorded, and the next parse reads each piece alone.
+ */
+export function primePieces(text: string, root: unknown, state: YamlPieces): void {
+  state.seen = true
+  if (text.includes('&')) return
+  const c = cut(text)
+  if (!c) return
+  let skeleton: unknown
+  try {
+    skeleton = jsyaml.load(c.skeleton, { schema: jsyaml.CORE_SCHEMA })
+  } catch {
+    return
+  }
+  // Where each run's token is in the skeleton: the same place holds the run's list in `root`.
+  const lists = new Array<unknown[] | undefined>(c.runs.length)
+  const walk = (skel: unknown, whole: unknown): boolean => {
+    if (skel === null || typeof skel !== 'object') return typeof skel !== 'string' || !skel.startsWith(TOKEN)
+    if (whole === null || typeof whole !== 'object') return false
+    if (Array.isArray(skel)) {
+      const run = skel.length === 1 && typeof skel[0] === 'string' ? runOf(skel[0]) : -1
+      if (run >= 0) {
+        if (lists[run] || !Array.isArray(whole)) return false
+        lists[run] = whole
+        return true
+      }
+      return Array.isArray(whole) && skel.length === whole.length && skel.every((x, i) => walk(x, whole[i]))
+    }
+    const w = whole as Record<string, unknown>
+    return Object.entries(skel).every(([k, x]) => !k.startsWith(TOKEN) && k in w && walk(x, w[k]))
+  }
+  if (!walk(skeleton, root)) return
+  const pieces: Piece[] = []
+  for (const [run, r] of c.runs.entries()) {
+    const list = lists[run]
+    if (!list || list.length !== r.last - r.first + 1) return
+    // Measured when a later parse sums the costs: the whole text's was checked whole.
+    for (const item of list) pieces.push({ item })
+  }
+  state.text = text
+  state.pieces = pieces
+  state.bounds = c.pieces
+  state.last = { pieces: pieces.length, parsed: 0 }
+}
+
 /** The skeleton's document with each run's token replaced by the run's items. */
 function assemble(c: Cut, pieces: readonly Piece[]): unknown {
   let root: unknown
@@ -243,7 +301,7 @@ function assemble(c: Cut, pieces: readonly Piece[]): unknown {
     list.length = 0
     for (let i = r.first; i <= r.last; i++) {
       list.push(pieces[i]!.item)
-      const cost = pieces[i]!.cost
+      const cost = costOf(pieces[i]!)
       total += cost.total
       distinct += cost.distinct
       if (cost.distinct) deepest = Math.max(deepest, depth + 1 + cost.deepest)
