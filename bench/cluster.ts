@@ -13,7 +13,15 @@
  *    host's converged-status file says `true`. etcd is emptied between runs, so that no run
  *    collects what the one before exported.
  */
-import { type FSWatcher, mkdirSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs'
+import {
+  type FSWatcher,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  watch,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { startEtcd } from '../src/testing/etcd.js'
@@ -132,8 +140,11 @@ async function exportLatency(o: ClusterOptions, seeds: string): Promise<number[]
     const out: number[] = []
     for (let k = 1; k <= o.exports; k++) {
       const seen = when([bDir], () => read(shared) === `v${k}\n`, `export change ${k}`, o.timeoutMs)
+      // Saved as editors save: a temporary file renamed over the graph (a write in place would wait
+      // for the graph file to be quiet for a second).
+      writeFileSync(`${aYaml}.new`, graphA(k))
       const t0 = performance.now()
-      writeFileSync(aYaml, graphA(k))
+      renameSync(`${aYaml}.new`, aYaml)
       out.push((await seen) - t0)
     }
     return out
