@@ -136,9 +136,11 @@ function parse(text: string, file: string, reuse?: Reuse): unknown {
     const reason = err instanceof RangeError ? 'it nests too deeply to be read' : describeError(err)
     throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason }, { cause: err })
   }
+  // Kept item by item for the next parse, its costs checked as their sum; else checked whole.
+  const primed = reuse ? primePieces(text, root, reuse.pieces) : undefined
+  if (primed !== undefined) return primed
   const costly = tooCostly(root)
   if (costly) throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason: costly })
-  if (reuse) primePieces(text, root, reuse.pieces)
   return root
 }
 

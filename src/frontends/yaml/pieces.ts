@@ -33,13 +33,7 @@ import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
 /** What one list item's text parsed into. */
 interface Piece {
   readonly item: unknown
-  /** Its cost (limits.ts), measured once, when first asked for. */
-  cost?: Cost
-}
-
-const costOf = (p: Piece): Cost => {
-  p.cost ??= measure(p.item)
-  return p.cost
+  readonly cost: Cost
 }
 
 /** The pieces of the text parsed last, for the next parse to reuse. */
@@ -220,18 +214,20 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
  * after it parses one item. Only where an item reads the same alone as in the whole text: no `&`
  * anywhere (without an anchor there is no alias, which could name another piece's anchor), and
  * each run's list in `root` has exactly one item per piece (a quoted string reaching into the next
- * piece would merge two). Otherwise nothing is recorded, and the next parse reads each piece alone.
+ * piece would merge two). Returns the document put together from the pieces, its costs checked
+ * (limits.ts, as a later parse sums them: the whole document's check is not needed), or undefined
+ * when nothing was recorded (the next parse then reads each piece alone).
  */
-export function primePieces(text: string, root: unknown, state: YamlPieces): void {
+export function primePieces(text: string, root: unknown, state: YamlPieces): unknown {
   state.seen = true
-  if (text.includes('&')) return
+  if (text.includes('&')) return undefined
   const c = cut(text)
-  if (!c) return
+  if (!c) return undefined
   let skeleton: unknown
   try {
     skeleton = jsyaml.load(c.skeleton, { schema: jsyaml.CORE_SCHEMA })
   } catch {
-    return
+    return undefined
   }
   // Where each run's token is in the skeleton: the same place holds the run's list in `root`.
   const lists = new Array<unknown[] | undefined>(c.runs.length)
@@ -250,18 +246,20 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): voi
     const w = whole as Record<string, unknown>
     return Object.entries(skel).every(([k, x]) => !k.startsWith(TOKEN) && k in w && walk(x, w[k]))
   }
-  if (!walk(skeleton, root)) return
+  if (!walk(skeleton, root)) return undefined
   const pieces: Piece[] = []
   for (const [run, r] of c.runs.entries()) {
     const list = lists[run]
-    if (!list || list.length !== r.last - r.first + 1) return
-    // Measured when a later parse sums the costs: the whole text's was checked whole.
-    for (const item of list) pieces.push({ item })
+    if (!list || list.length !== r.last - r.first + 1) return undefined
+    for (const item of list) pieces.push({ item, cost: measure(item) })
   }
+  const assembled = assemble(c, pieces)
+  if (assembled === undefined) return undefined
   state.text = text
   state.pieces = pieces
   state.bounds = c.pieces
   state.last = { pieces: pieces.length, parsed: 0 }
+  return assembled
 }
 
 /** The skeleton's document with each run's token replaced by the run's items. */
@@ -301,7 +299,7 @@ function assemble(c: Cut, pieces: readonly Piece[]): unknown {
     list.length = 0
     for (let i = r.first; i <= r.last; i++) {
       list.push(pieces[i]!.item)
-      const cost = costOf(pieces[i]!)
+      const cost = pieces[i]!.cost
       total += cost.total
       distinct += cost.distinct
       if (cost.distinct) deepest = Math.max(deepest, depth + 1 + cost.deepest)
