@@ -28,13 +28,14 @@
  *   back to pure JavaScript, as when npm skipped building them) and dbus-next's X11 lookup;
  * - `etcd3` reads `proto/rpc.proto` from disk when it loads: the file is parsed here and embedded.
  */
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
 import { MALLOC_TRIM_ENV, mallocAssignments } from '../src/util/malloc.js'
@@ -104,71 +105,124 @@ export const etcd3Protos: Plugin = {
  * other command reads the file, takes the program back from the comment and compiles it with the
  * code cache beside the file when that was made for it. With `MGMT_CODE_CACHE_OUT`, it writes the
  * cache of what the run compiled to that file as it exits (the build's warm-up).
+ *
+ * Run as a command, the file is a shell script first. Its second line sets glibc's malloc tuning
+ * (src/util/malloc.ts), which must be in the environment as Node.js starts, and starts Node.js on
+ * the same loader, given inline (`-e`): then the file is read as the program's text only, not also
+ * kept whole as a module's source (3 MB less resident). To JavaScript, that line is a string and a
+ * comment.
  */
 function bundleFile(id: string, version: string, program: string): string {
   if (/[\r\u2028\u2029]/.test(program))
     throw new Error('the program holds a line terminator other than \\n: it cannot be kept in line comments')
+  // One loader, in statements that also read right on one line (inline, it is in single quotes).
+  const loader = (file: string): string => `const argv = process.argv;
+if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
+  process.stdout.on("error", () => {});
+  process.stdout.write("${version}\\n");
+} else {
+  const file = ${file};
+  const module = { exports: {} };
+  const url = pathToFileURL(file).href;
+  compile(file).runInThisContext()(module.exports, createRequire(url), module, file, file.slice(0, file.lastIndexOf("/")), url);
+  await module.exports.runCli(argv);
+}
+/* In a function, so that the text of the file and the bytes of the cache go once compiled. */
+function compile(file) {
+  const text = readFileSync(file, "latin1");
+  const program = text.slice(text.indexOf("\\n//", text.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 3).replaceAll("\\n//", "\\n");
+  const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`);
+  let cachedData;
+  try {
+    const c = readFileSync(\`\${file}.cache\`);
+    if (c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length);
+  } catch {}
+  const script = new Script(program, { filename: file, cachedData });
+  const out = process.env.MGMT_CODE_CACHE_OUT;
+  if (out) process.once("exit", () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])));
+  return script;
+}`
+  const imports = `import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Script } from "node:vm";`
+  // Inline, the file is the one the shell ran (its real path, as Node.js finds a module's).
+  const inline = `${imports}\n${loader('realpathSync(argv[1])')}`.replace(/\n\s*/g, ' ')
+  if (inline.includes("'")) throw new Error('the inline loader holds a single quote')
   const prologue = `#!/bin/sh
-':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node "$0" "$@"
+':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node --input-type=module -e '${inline}' "$0" "$@"
 // mgmt ${version}: the whole command in one file. The program follows, in line comments (the
 // output of scripts/bundle.ts); it is compiled with the code cache beside this file when it was
-// made for it. Run as a command, the file is a shell script first: its second line sets glibc's
-// malloc tuning (src/util/malloc.ts), which must be in the environment as Node.js starts, and runs
-// the file again with Node.js, to which that line is a string and a comment.
-import { readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
-import { Script } from 'node:vm'
-const argv = process.argv
-if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
-  process.stdout.on('error', () => {})
-  process.stdout.write('${version}\\n')
-} else {
-  const file = fileURLToPath(import.meta.url)
-  const module = { exports: {} }
-  compile(file).runInThisContext()(module.exports, createRequire(import.meta.url), module, file, file.slice(0, file.lastIndexOf('/')), import.meta.url)
-  await module.exports.runCli(argv)
-}
-// In a function, so that the file's text and the cache's bytes go once compiled (a module's own
-// variables live as long as the process).
-function compile(file) {
-  const text = readFileSync(file, 'latin1')
-  const program = text.slice(text.indexOf('\\n//', text.indexOf('\\n// MGMT-PROGRAM\\n') + 1) + 3).replaceAll('\\n//', '\\n')
-  const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`)
-  let cachedData
-  try {
-    const c = readFileSync(\`\${file}.cache\`)
-    if (c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length)
-  } catch {}
-  const script = new Script(program, { filename: file, cachedData })
-  const out = process.env.MGMT_CODE_CACHE_OUT
-  if (out) process.once('exit', () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])))
-  return script
-}
+// made for it. Run as a command, the file is a shell script first (its second line), which starts
+// Node.js on this same loader, given inline.
+${imports}
+${loader('fileURLToPath(import.meta.url)')}
 // MGMT-PROGRAM
 `
   return `${prologue}//${program.split('\n').join('\n//')}\n`
 }
 
-/** A small graph whose run compiles what runs usually need, for the code cache. */
-function warmUp(bundle: string): void {
+/**
+ * Runs of a small graph that compile what runs usually need, for the code cache: one from scratch
+ * (the files are made), then a long-running one that finds them right, takes a live edit of its
+ * graph file (saved by a rename, as editors do), applies it, and stops on SIGTERM, writing the
+ * cache as it exits. So a start compiles neither the checks nor the first live edit's reload.
+ */
+async function warmUp(bundle: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mgmt-build-'))
   try {
     const g = join(dir, 'g.yaml')
-    const files = [0, 1, 2].map(
-      i =>
-        `  - name: f${i}\n    path: ${dir}/out/f${i}\n    state: exists\n    content: "${i}\\n"\n    mode: "0644"\n`,
-    )
-    writeFileSync(
-      g,
-      `graph: warm\nresources:\n  file:\n  - name: out\n    path: ${dir}/out/\n    state: exists\n    mode: "0755"\n${files.join('')}  noop:\n  - name: n\nedges: []\n`,
-    )
+    const graph = (edit: string): string => {
+      const files = [0, 1, 2].map(
+        i =>
+          `  - name: f${i}\n    path: ${dir}/out/f${i}\n    state: exists\n    content: "${i}${i === 1 ? edit : ''}\\n"\n    mode: "0644"\n`,
+      )
+      return `graph: warm\nresources:\n  file:\n  - name: out\n    path: ${dir}/out/\n    state: exists\n    mode: "0755"\n${files.join('')}  noop:\n  - name: n\nedges: []\n`
+    }
+    writeFileSync(g, graph(''))
     const args = [bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
-    // Twice: the first run makes the files, the second finds them right (both paths compiled).
-    for (const env of [{}, { MGMT_CODE_CACHE_OUT: `${bundle}.cache` }])
-      execFileSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: 'ignore' })
+    execFileSync(process.execPath, args, { stdio: 'ignore' })
+    const status = join(dir, 'converged')
+    const child = spawn(
+      process.execPath,
+      [
+        bundle,
+        'run',
+        '--tmp-prefix',
+        '--converged-timeout',
+        '0',
+        '--converged-timeout-no-exit',
+        '--converged-status-file',
+        status,
+        'yaml',
+        g,
+      ],
+      { env: { ...process.env, MGMT_CODE_CACHE_OUT: `${bundle}.cache` }, stdio: 'ignore' },
+    )
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    try {
+      await convergedTimes(status, 1, child)
+      writeFileSync(`${g}.new`, graph(' edited'))
+      renameSync(`${g}.new`, g)
+      await convergedTimes(status, 2, child)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Resolves once the status file holds `n` lines `true` (read again every 20 ms: a build step). */
+async function convergedTimes(status: string, n: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const text = existsSync(status) ? readFileSync(status, 'utf8') : ''
+    if (text.split('\n').filter(l => l === 'true').length >= n) return
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`the warm-up run did not converge (${n}); its status: ${JSON.stringify(text)}`)
+    await sleep(20)
   }
 }
 
@@ -205,7 +259,7 @@ async function bundleCommand(version: string): Promise<void> {
   const id = createHash('sha256').update(program).digest('hex').slice(0, 16)
   writeFileSync(outfile, bundleFile(id, version, program), { mode: 0o755 })
   rmSync(`${outfile}.cache`, { force: true })
-  warmUp(outfile)
+  await warmUp(outfile)
   process.stdout.write(`dist/mgmt.mjs: ${kib(outfile)}, its code cache: ${kib(`${outfile}.cache`)}\n`)
 }
 

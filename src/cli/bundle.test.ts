@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -61,4 +61,11 @@ test("run as a command, the bundle starts Node.js with glibc's trim threshold, u
   assert.deepEqual(await started({ ...clean, MALLOC_TRIM_THRESHOLD_: '4096' }), [
     'MALLOC_TRIM_THRESHOLD_=4096',
   ])
+  // Through a link, as a package manager installs the command, and by a relative path: the
+  // loader finds the program (and its cache) beside the file itself.
+  await symlink(bundle, join(dir, 'mgmt'))
+  assert.equal((await run(join(dir, 'mgmt'), ['--version'])).stdout.trim(), version)
+  await rm(out)
+  await run('./mgmt', args, { cwd: dir, env: clean })
+  assert.match(await readFile(out, 'utf8'), /^MGMT_MALLOC_TRIM=1$/m)
 })
