@@ -2,10 +2,12 @@
  * A long-running engine on the workload: started with a converged-status file, so that the bench
  * learns from the engine itself when it has converged, and measured through `/proc` while it runs.
  */
+
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { watchingRun } from '../src/testing/cli.js'
 import { type Command, cpuMs, errMessage, logTail, procStatus, start, stop, wakeups } from './proc.js'
 
 export interface Daemon {
@@ -27,18 +29,7 @@ export interface Idle {
 export function daemonCommand(node: Command, yamlPath: string, statusPath: string): Command {
   return {
     ...node,
-    args: [
-      ...node.args,
-      'run',
-      '--tmp-prefix',
-      '--converged-timeout',
-      '0',
-      '--converged-timeout-no-exit',
-      '--converged-status-file',
-      statusPath,
-      'yaml',
-      yamlPath,
-    ],
+    args: [...node.args, ...watchingRun(statusPath, yamlPath)],
   }
 }
 

@@ -38,6 +38,7 @@ import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
+import { watchingRun } from '../src/testing/cli.js'
 import { MALLOC_TRIM_ENV, mallocAssignments } from '../src/util/malloc.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -183,22 +184,10 @@ async function warmUp(bundle: string): Promise<void> {
     const args = [bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
     execFileSync(process.execPath, args, { stdio: 'ignore' })
     const status = join(dir, 'converged')
-    const child = spawn(
-      process.execPath,
-      [
-        bundle,
-        'run',
-        '--tmp-prefix',
-        '--converged-timeout',
-        '0',
-        '--converged-timeout-no-exit',
-        '--converged-status-file',
-        status,
-        'yaml',
-        g,
-      ],
-      { env: { ...process.env, MGMT_CODE_CACHE_OUT: `${bundle}.cache` }, stdio: 'ignore' },
-    )
+    const child = spawn(process.execPath, [bundle, ...watchingRun(status, g)], {
+      env: { ...process.env, MGMT_CODE_CACHE_OUT: `${bundle}.cache` },
+      stdio: 'ignore',
+    })
     const exited = new Promise(resolve => child.once('exit', resolve))
     try {
       await convergedTimes(status, 1, child)

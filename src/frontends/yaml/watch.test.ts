@@ -8,7 +8,7 @@ import { renameSync } from 'node:fs'
 import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { after, before, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { builtinRegistry } from '../../resources/index.js'
 import { type Running, startMgmt } from '../../testing/cli.js'
@@ -171,18 +171,26 @@ test('a save made before the later graphs are first read is not missed', async t
   assert.equal((await graphs.next()).done, true)
 })
 
-test('a file replaced whole (renamed over it, as editors save) is read without the wait for writes to end', {
-  timeout: 30_000,
-}, async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-watch-'))
+/**
+ * A graph file `graph: first` in a fresh directory, followed with an hour's wait for writes to end:
+ * only a rename's own path can read it again within a test. Stopped and removed after the test.
+ */
+async function followedForRenames(t: TestContext) {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-12-watch-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'g.yaml')
   const first = 'graph: first\n'
   await writeFile(file, first)
   const stop = new AbortController()
   t.after(() => stop.abort())
-  // An hour's wait for writes to end: only the rename's own path can read the file in this test.
   const w = await followYamlFile(file, silentLogger, stop.signal, { watch: true, debounceMs: 3_600_000 })
+  return { dir, file, first, stop, w }
+}
+
+test('a file replaced whole (renamed over it, as editors save) is read without the wait for writes to end', {
+  timeout: 30_000,
+}, async t => {
+  const { dir, file, first, stop, w } = await followedForRenames(t)
   const graphs = w.graphs(first, text => loadYaml(text, file, builtinRegistry()))
   const next = graphs.next()
   await writeFile(join(dir, 'g.yaml.new'), 'graph: second\n')
@@ -195,14 +203,7 @@ test('a file replaced whole (renamed over it, as editors save) is read without t
 test('a burst of saves (two renames over the file at once) is read once, in its last state', {
   timeout: 30_000,
 }, async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-12-watch-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const file = join(dir, 'g.yaml')
-  const first = 'graph: first\n'
-  await writeFile(file, first)
-  const stop = new AbortController()
-  t.after(() => stop.abort())
-  const w = await followYamlFile(file, silentLogger, stop.signal, { watch: true, debounceMs: 3_600_000 })
+  const { dir, file, first, stop, w } = await followedForRenames(t)
   const loaded: string[] = []
   const graphs = w.graphs(first, text => {
     loaded.push(text)
