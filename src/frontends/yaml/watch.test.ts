@@ -151,7 +151,11 @@ test('any failure while loading a new graph, not only an invalid one, keeps the 
   await it.return(undefined)
 })
 
-test('a save made before the later graphs are first read is not missed', async t => {
+/**
+ * A graph file `graph: first` in a fresh directory, followed with `opts`; stopped and removed after
+ * the test.
+ */
+async function followed(t: TestContext, opts?: Parameters<typeof followYamlFile>[3]) {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-watch-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'g.yaml')
@@ -159,7 +163,15 @@ test('a save made before the later graphs are first read is not missed', async t
   await writeFile(file, first)
   const stop = new AbortController()
   t.after(() => stop.abort())
-  const w = await followYamlFile(file, silentLogger, stop.signal)
+  const w = await followYamlFile(file, silentLogger, stop.signal, opts)
+  return { dir, file, first, stop, w }
+}
+
+/** An hour's wait for writes to end: only a rename's own path can read the file within a test. */
+const RENAMES_ONLY = { watch: true, debounceMs: 3_600_000 }
+
+test('a save made before the later graphs are first read is not missed', async t => {
+  const { file, first, stop, w } = await followed(t)
   // Saved (as editors do, by a rename) while the first graph would still be applied.
   await writeFile(join(dir, 'g.yaml.new'), 'graph: second\n')
   await rename(join(dir, 'g.yaml.new'), file)
@@ -171,26 +183,10 @@ test('a save made before the later graphs are first read is not missed', async t
   assert.equal((await graphs.next()).done, true)
 })
 
-/**
- * A graph file `graph: first` in a fresh directory, followed with an hour's wait for writes to end:
- * only a rename's own path can read it again within a test. Stopped and removed after the test.
- */
-async function followedForRenames(t: TestContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-12-watch-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const file = join(dir, 'g.yaml')
-  const first = 'graph: first\n'
-  await writeFile(file, first)
-  const stop = new AbortController()
-  t.after(() => stop.abort())
-  const w = await followYamlFile(file, silentLogger, stop.signal, { watch: true, debounceMs: 3_600_000 })
-  return { dir, file, first, stop, w }
-}
-
 test('a file replaced whole (renamed over it, as editors save) is read without the wait for writes to end', {
   timeout: 30_000,
 }, async t => {
-  const { dir, file, first, stop, w } = await followedForRenames(t)
+  const { dir, file, first, stop, w } = await followed(t, RENAMES_ONLY)
   const graphs = w.graphs(first, text => loadYaml(text, file, builtinRegistry()))
   const next = graphs.next()
   await writeFile(join(dir, 'g.yaml.new'), 'graph: second\n')
@@ -203,7 +199,7 @@ test('a file replaced whole (renamed over it, as editors save) is read without t
 test('a burst of saves (two renames over the file at once) is read once, in its last state', {
   timeout: 30_000,
 }, async t => {
-  const { dir, file, first, stop, w } = await followedForRenames(t)
+  const { dir, file, first, stop, w } = await followed(t, RENAMES_ONLY)
   const loaded: string[] = []
   const graphs = w.graphs(first, text => {
     loaded.push(text)
