@@ -12,7 +12,6 @@
  * `RUNDIR/mgmt.pid` and to the channel (`pid=N`), and the channel relays the log (`tail`, whose own
  * pid is `relay=N`) until the initiator lets go.
  */
-
 import { posix } from 'node:path'
 import { mallocAssignments } from '../util/malloc.js'
 import { shq } from './exec.js'

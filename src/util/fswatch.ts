@@ -309,6 +309,11 @@ export class FsWatcher implements PathWatcher {
     return n
   }
 
+  /**
+   * Brings the watches of `from` and of its ancestors (top-down) in line with the file system, as a
+   * new subscription below needs: only the part of the chain that is not watched yet is looked at,
+   * and nothing at all when every directory up is watched.
+   */
   #arm(from: Node, initial: boolean): void {
     let armed: Node | undefined = from
     while (armed?.dw) armed = armed.parent

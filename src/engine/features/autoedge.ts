@@ -99,6 +99,7 @@ function wanted(r: Res, index: Index, kinds: ReadonlySet<string>): string[] {
   }
   return out
 }
+
 /** Removes automatic edges until the graph has no cycle; an explicit cycle is left for the caller. */
 function breakCycles(graph: ResGraph, auto: Set<string>): { dropped: string[]; acyclic: boolean } {
   const dropped: string[] = []
