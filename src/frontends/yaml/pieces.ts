@@ -223,12 +223,8 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): unk
   if (text.includes('&')) return undefined
   const c = cut(text)
   if (!c) return undefined
-  let skeleton: unknown
-  try {
-    skeleton = jsyaml.load(c.skeleton, { schema: jsyaml.CORE_SCHEMA })
-  } catch {
-    return undefined
-  }
+  const skeleton = parseSkeleton(c)
+  if (skeleton === undefined) return undefined
   // Where each run's token is in the skeleton: the same place holds the run's list in `root`.
   const lists = new Array<unknown[] | undefined>(c.runs.length)
   const walk = (skel: unknown, whole: unknown): boolean => {
@@ -253,7 +249,8 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): unk
     if (!list || list.length !== r.last - r.first + 1) return undefined
     for (const item of list) pieces.push({ item, cost: measure(item) })
   }
-  const assembled = assemble(c, pieces)
+  // The walk above only read the skeleton's parse: assemble fills it in.
+  const assembled = assemble(c, pieces, skeleton)
   if (assembled === undefined) return undefined
   state.text = text
   state.pieces = pieces
@@ -262,14 +259,21 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): unk
   return assembled
 }
 
-/** The skeleton's document with each run's token replaced by the run's items. */
-function assemble(c: Cut, pieces: readonly Piece[]): unknown {
-  let root: unknown
+/** The skeleton's parse, or undefined when it does not parse. */
+function parseSkeleton(c: Cut): unknown {
   try {
-    root = jsyaml.load(c.skeleton, { schema: jsyaml.CORE_SCHEMA })
+    return jsyaml.load(c.skeleton, { schema: jsyaml.CORE_SCHEMA })
   } catch {
     return undefined
   }
+}
+
+/**
+ * The skeleton's document (`root`, its parse, which this fills in) with each run's token replaced
+ * by the run's items.
+ */
+function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleton(c)): unknown {
+  if (root === undefined) return undefined
   const found = new Array<number>(c.runs.length).fill(-1)
   let total = 0
   let distinct = 0
