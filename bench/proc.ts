@@ -10,6 +10,8 @@ export interface Command {
   readonly cmd: string
   readonly args: readonly string[]
   readonly cwd?: string
+  /** Set in the environment, over this process's own. */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export interface Exit {
@@ -25,7 +27,11 @@ export const describeCommand = (c: Command): string => [c.cmd, ...c.args].join('
 export function start(c: Command, logPath: string): ChildProcess {
   const fd = openSync(logPath, 'a')
   try {
-    return spawn(c.cmd, c.args, { cwd: c.cwd, stdio: ['ignore', fd, fd] })
+    return spawn(c.cmd, c.args, {
+      cwd: c.cwd,
+      env: c.env && { ...process.env, ...c.env },
+      stdio: ['ignore', fd, fd],
+    })
   } finally {
     closeSync(fd)
   }

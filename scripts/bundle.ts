@@ -28,17 +28,16 @@
  *   back to pure JavaScript, as when npm skipped building them) and dbus-next's X11 lookup;
  * - `etcd3` reads `proto/rpc.proto` from disk when it loads: the file is parsed here and embedded.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
-import { watchingRun } from '../src/testing/cli.js'
+import { convergedAfter, daemonCommand, startDaemon, statusLines, stopDaemon } from '../bench/daemon.js'
 import { MALLOC_TRIM_ENV, mallocAssignments } from '../src/util/malloc.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -183,37 +182,26 @@ async function warmUp(bundle: string): Promise<void> {
     writeFileSync(g, graph(''))
     const args = [bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
     execFileSync(process.execPath, args, { stdio: 'ignore' })
-    const status = join(dir, 'converged')
-    const child = spawn(process.execPath, [bundle, ...watchingRun(status, g)], {
-      env: { ...process.env, MGMT_CODE_CACHE_OUT: `${bundle}.cache` },
-      stdio: 'ignore',
-    })
-    const exited = new Promise(resolve => child.once('exit', resolve))
+    // The bench's long-running engine: started, waited for and stopped (SIGTERM) the same way.
+    const status = join(dir, 'status', 'converged')
+    const node = { cmd: process.execPath, args: [bundle], env: { MGMT_CODE_CACHE_OUT: `${bundle}.cache` } }
+    const d = startDaemon(daemonCommand(node, g, status), status, join(dir, 'warm-up.log'))
     try {
-      await convergedTimes(status, 1, child)
+      await convergedAfter(d, 0, WARM_UP_MS)
+      const before = statusLines(d).length
       writeFileSync(`${g}.new`, graph(' edited'))
       renameSync(`${g}.new`, g)
-      await convergedTimes(status, 2, child)
+      await convergedAfter(d, before, WARM_UP_MS)
     } finally {
-      child.kill('SIGTERM')
-      await exited
+      await stopDaemon(d)
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-/** Resolves once the status file holds `n` lines `true` (read again every 20 ms: a build step). */
-async function convergedTimes(status: string, n: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const text = existsSync(status) ? readFileSync(status, 'utf8') : ''
-    if (text.split('\n').filter(l => l === 'true').length >= n) return
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`the warm-up run did not converge (${n}); its status: ${JSON.stringify(text)}`)
-    await sleep(20)
-  }
-}
+/** The longest wait for the warm-up run to converge, ms. */
+const WARM_UP_MS = 60_000
 
 async function main(): Promise<void> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }
