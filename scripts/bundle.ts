@@ -108,9 +108,9 @@ export const etcd3Protos: Plugin = {
  *
  * Run as a command, the file is a shell script first. Its second line sets glibc's malloc tuning
  * (src/util/malloc.ts), which must be in the environment as Node.js starts, and starts Node.js on
- * the same loader, given inline (`-e`): then the file is read as the program's text only, not also
- * kept whole as a module's source (3 MB less resident). To JavaScript, that line is a string and a
- * comment.
+ * the same loader, given inline (`-e`, as a CommonJS script): then the file is read as the
+ * program's text only, not also kept whole as a module's source (3 MB less resident). To
+ * JavaScript, that line is a string and a comment.
  */
 function bundleFile(id: string, version: string, program: string): string {
   if (/[\r\u2028\u2029]/.test(program))
@@ -125,7 +125,7 @@ if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
   const module = { exports: {} };
   const url = pathToFileURL(file).href;
   compile(file).runInThisContext()(module.exports, createRequire(url), module, file, file.slice(0, file.lastIndexOf("/")), url);
-  await module.exports.runCli(argv);
+  module.exports.runCli(argv);
 }
 /* In a function, so that the text of the file and the bytes of the cache go once compiled. */
 function compile(file) {
@@ -146,15 +146,21 @@ function compile(file) {
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Script } from "node:vm";`
-  // Inline, the file is the one the shell ran (its real path, as Node.js finds a module's).
-  const inline = `${imports}\n${loader('realpathSync(argv[1])')}`.replace(/\n\s*/g, ' ')
+  // Inline, a CommonJS script: an ES module's import of node:fs would load fs's streams for its
+  // namespace (5 ms of every start). The file is the one the shell ran (its real path, as Node.js
+  // finds a module's).
+  const requires = `const { readFileSync, realpathSync, writeFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const { pathToFileURL } = require("node:url");
+const { Script } = require("node:vm");`
+  const inline = `${requires}\n${loader('realpathSync(argv[1])')}`.replace(/\n\s*/g, ' ')
   if (inline.includes("'")) throw new Error('the inline loader holds a single quote')
   const prologue = `#!/bin/sh
-':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node --input-type=module -e '${inline}' "$0" "$@"
+':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node -e '${inline}' "$0" "$@"
 // mgmt ${version}: the whole command in one file. The program follows, in line comments (the
 // output of scripts/bundle.ts); it is compiled with the code cache beside this file when it was
 // made for it. Run as a command, the file is a shell script first (its second line), which starts
-// Node.js on this same loader, given inline.
+// Node.js on this same loader, given inline (with require for import).
 ${imports}
 ${loader('fileURLToPath(import.meta.url)')}
 // MGMT-PROGRAM
