@@ -22,6 +22,7 @@
  * What a single file needs beyond a plain esbuild bundle (each plugin below says why):
  * - modules loaded lazily with `createRequire(import.meta.url)(name)` are rewritten to `require(name)`,
  *   which esbuild bundles (and still evaluates only when first called);
+ * - Node.js modules that only some runs use are loaded when first used;
  * - `import.meta.url` is the bundle's own URL, handed to the program by the prologue;
  * - the version comes from package.json at build time;
  * - optional parts stay out: ssh2's native helpers (its crypto binding, `cpu-features`; it falls
@@ -55,6 +56,37 @@ export const lazyRequire: Plugin = {
       }
     })
   },
+}
+
+/**
+ * Node.js modules that a start need not load: a run of files starts no process, hashes nothing,
+ * times nothing and reads no line. Each is imported as an object of getters for its exports (as
+ * this Node.js lists them) that loads the module when one is first read, where the import would
+ * have loaded it (and what it loads: child_process brings net, dgram and streams) at start: 10 ms
+ * of every start, profiled.
+ */
+export const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter =
+      /^node:(child_process|crypto|dgram|net|perf_hooks|readline|stream\/promises|timers\/promises)$/
+    b.onResolve({ filter }, args =>
+      // The module's own require of the real one.
+      args.namespace === 'lazy-builtin'
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: 'lazy-builtin' },
+    )
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, args => ({
+      contents: lazyModule(args.path),
+      loader: 'js',
+    }))
+  },
+}
+
+function lazyModule(id: string): string {
+  const names = Object.keys(createRequire(import.meta.url)(id) as object)
+  const getters = names.map(k => `get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}] }`)
+  return `let m; const load = () => (m ??= require(${JSON.stringify(id)}));\nmodule.exports = { ${getters.join(', ')} };\n`
 }
 
 /**
@@ -223,7 +255,7 @@ const common: BuildOptions = {
   minifyWhitespace: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [lazyRequire, optionalParts, etcd3Protos],
+  plugins: [lazyRequire, lazyBuiltins, optionalParts, etcd3Protos],
 }
 
 /** `dist/mgmt.mjs` (the prologue and the program, see bundleFile) and its code cache. */
