@@ -193,7 +193,8 @@ function compileAll(
   const origins = new Map<string, Origin>()
   const edgeOrigins = new Map<string, Origin>()
   const exports = new Map<string, { res: Res; out: ExportedResource }>()
-  for (const [i, r] of spec.resources.entries()) {
+  for (let i = 0; i < spec.resources.length; i++) {
+    const r = spec.resources[i]!
     if (issues.length >= MAX_ISSUES) {
       issues.push({ path: [], message: `stopped after ${MAX_ISSUES} problems` })
       throw new GraphInvalid(issues, warnings.slice(0, MAX_ISSUES))
@@ -327,9 +328,11 @@ function addExport(
 function uidConflicts(graph: ResGraph, origins: ReadonlyMap<string, Origin>): LocatedIssue[] {
   const issues: LocatedIssue[] = []
   const owner = new Map<string, string>()
-  for (const [id, r] of graph.entries()) {
+  for (const r of graph.values()) {
     if (!r.def.uids) continue
-    for (const uid of new Set(uidsOf(r))) {
+    const id = r.id
+    const uids = uidsOf(r)
+    for (const uid of uids.length === 1 ? uids : new Set(uids)) {
       const other = owner.get(uid)
       if (other === undefined) owner.set(uid, id)
       else

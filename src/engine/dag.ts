@@ -123,6 +123,10 @@ export class Dag<V, E> {
   entries(): IterableIterator<[string, V]> {
     return this.#vertices.entries()
   }
+  /** The vertices' values (no [id, value] pair made for each, as `entries()` makes). */
+  values(): IterableIterator<V> {
+    return this.#vertices.values()
+  }
   /** Edges leaving `id`, by target id. */
   outgoing(id: string): ReadonlyMap<string, E> {
     return this.#out.get(id) ?? NONE
@@ -138,8 +142,12 @@ export class Dag<V, E> {
   /** The ids in dependency order; throws ERR_GRAPH_CYCLE naming the vertices of one cycle. */
   topoSort(): string[] {
     const indeg = new Map<string, number>()
-    for (const id of this.#vertices.keys()) indeg.set(id, this.#in.get(id)?.size ?? 0)
-    const ready = [...indeg].filter(([, d]) => d === 0).map(([id]) => id)
+    const ready: string[] = []
+    for (const id of this.#vertices.keys()) {
+      const d = this.#in.get(id)?.size ?? 0
+      indeg.set(id, d)
+      if (d === 0) ready.push(id)
+    }
     const order: string[] = []
     while (ready.length) {
       const id = ready.pop()!

@@ -7,7 +7,7 @@
  * would is dropped with a warning.
  */
 import { isMgmtError } from '../../util/errors.js'
-import type { Res, ResGraph } from '../compiled.js'
+import type { Res, ResEdge, ResGraph } from '../compiled.js'
 
 export interface AutoEdgeResult {
   added: number
@@ -48,8 +48,9 @@ export function uidsOf(r: Res): readonly string[] {
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   const index: Index = new Map()
   const kinds = new Set<string>()
-  for (const [id, r] of graph.entries()) {
+  for (const r of graph.values()) {
     if (!r.meta.autoedge) continue
+    const id = r.id
     for (const uid of uidsOf(r)) {
       if (!index.has(uid)) index.set(uid, id)
       kinds.add(kindOf(uid))
@@ -62,12 +63,15 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
     }
   }
   let added = 0
-  const auto = new Set<string>()
-  for (const [id, r] of graph.entries()) {
+  // The edges added here, by their very value (the graph keeps it as it is: none existed).
+  const auto = new Set<ResEdge>()
+  for (const r of graph.values()) {
+    const id = r.id
     for (const from of wanted(r, index, kinds)) {
       if (from === id || graph.outgoing(from).has(id)) continue
-      graph.addEdge(from, id, { name: `autoedge ${from} -> ${id}`, notify: false, sendRecv: NO_VALUES })
-      auto.add(`${from}\0${id}`)
+      const edge: ResEdge = { name: `autoedge ${from} -> ${id}`, notify: false, sendRecv: NO_VALUES }
+      graph.addEdge(from, id, edge)
+      auto.add(edge)
       added++
     }
   }
@@ -101,7 +105,7 @@ function wanted(r: Res, index: Index, kinds: ReadonlySet<string>): string[] {
 }
 
 /** Removes automatic edges until the graph has no cycle; an explicit cycle is left for the caller. */
-function breakCycles(graph: ResGraph, auto: Set<string>): { dropped: string[]; acyclic: boolean } {
+function breakCycles(graph: ResGraph, auto: Set<ResEdge>): { dropped: string[]; acyclic: boolean } {
   const dropped: string[] = []
   for (;;) {
     try {
@@ -110,12 +114,16 @@ function breakCycles(graph: ResGraph, auto: Set<string>): { dropped: string[]; a
     } catch (err) {
       if (!isMgmtError(err, 'ERR_GRAPH_CYCLE')) throw err
       const cycle = err.details.cycle
-      const i = cycle.findIndex((from, k) => auto.has(`${from}\0${cycle[(k + 1) % cycle.length]}`))
+      const isAuto = (from: string, to: string): boolean => {
+        const e = graph.outgoing(from).get(to)
+        return e !== undefined && auto.has(e)
+      }
+      const i = cycle.findIndex((from, k) => isAuto(from, cycle[(k + 1) % cycle.length]!))
       if (i < 0) return { dropped, acyclic: false }
       const from = cycle[i]!
       const to = cycle[(i + 1) % cycle.length]!
+      auto.delete(graph.outgoing(from).get(to)!)
       graph.removeEdge(from, to)
-      auto.delete(`${from}\0${to}`)
       dropped.push(`automatic edge ${from} -> ${to} dropped: it would close the cycle ${cycle.join(' -> ')}`)
     }
   }

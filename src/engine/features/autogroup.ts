@@ -23,13 +23,16 @@ import { repr } from '../resource.js'
 /** Groups every part into its parent; returns what prevents it, located by `origin(id)`. */
 export function groupParts(graph: ResGraph, origin: (id: string) => Origin): Issue[] {
   const parts: [Res, { kind: string; name?: string | undefined }][] = []
-  const byKind = new Map<string, string[]>()
-  for (const [id, r] of graph.entries()) {
-    const ids = byKind.get(r.kind)
-    if (ids) ids.push(id)
-    else byKind.set(r.kind, [id])
+  for (const r of graph.values()) {
     const of = r.def.partOf?.(r.params, r.name)
     if (of) parts.push([r, of])
+  }
+  if (!parts.length) return []
+  const byKind = new Map<string, string[]>()
+  for (const r of graph.values()) {
+    const ids = byKind.get(r.kind)
+    if (ids) ids.push(r.id)
+    else byKind.set(r.kind, [r.id])
   }
   const issues: Issue[] = []
   for (const [child, of] of parts.sort(([a], [b]) => (a.id < b.id ? -1 : 1))) {
