@@ -9,7 +9,7 @@ import jsyaml from 'js-yaml'
 import { CompileCache } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { lastParse, loadYaml, type YamlGraph } from './parse.js'
-import { parseByPieces, YamlPieces } from './pieces.js'
+import { parseByPieces, TOKEN, YamlPieces } from './pieces.js'
 
 const registry = builtinRegistry()
 
@@ -250,6 +250,37 @@ test('a one-item edit parses that item alone and keeps every other resource as i
     if (id === 'file[f17]') assert.equal(r.params.content, 'after')
     else assert.equal(r, first.graph.vertex(id), `${id} is the very same resource`)
   assert.deepEqual([...second.graph.edges()], [...first.graph.edges()])
+})
+
+test('a graph file that holds the placeholder of a run of items is read as the full parse reads it', () => {
+  // The placeholder is no secret: a file may hold it (here as the graph's name), and the skeleton's
+  // check sees it there.
+  const text = (content: string) =>
+    [
+      `graph: ${TOKEN}0`,
+      'resources:',
+      '  noop:',
+      ...Array.from({ length: 5 }, (_, i) => [
+        `  - name: n${i}`,
+        `    meta: { noop: ${i === 2 ? content : 'false'} }`,
+      ]).flat(),
+      '',
+    ].join('\n')
+  const file = '/tmp/g.yaml'
+  const cache = new CompileCache()
+  for (const c of ['false', 'true', 'false'])
+    assert.deepEqual(
+      outcome(() => loadYaml(text(c), file, registry, { cache })),
+      outcome(() => loadYaml(text(c), file, registry)),
+    )
+  assert.equal(loadYaml(text('true'), file, registry, { cache }).name, `${TOKEN}0`)
+  // Where a run's items would go: before the run itself, as the one item of a list.
+  const early = (c: string) => text(c).replace('resources:', `edges: ["${TOKEN}0"]\nresources:`)
+  for (const c of ['false', 'true'])
+    assert.deepEqual(
+      outcome(() => loadYaml(early(c), file, registry, { cache })),
+      outcome(() => loadYaml(early(c), file, registry)),
+    )
 })
 
 test('a first load keeps its items only where each reads the same alone: with an anchor, the next parse reads them all', () => {
