@@ -177,7 +177,7 @@ export class Engine implements WorkerHost, ContextHost {
   /** Resources in the graph, grouped ones counted one by one. */
   get resourceCount(): number {
     let n = 0
-    for (const [, r] of this.#graph.entries()) n += 1 + (r.group?.length ?? 0)
+    for (const r of this.#graph.values()) n += 1 + (r.group?.length ?? 0)
     return n
   }
 
