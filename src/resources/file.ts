@@ -160,7 +160,6 @@ const isWanted = (r: Run, st: Stats): boolean => (r.isDir ? st.isDirectory() : s
 
 async function checkState(r: Run): Promise<boolean> {
   const { p } = r
-  if (p.symlink || p.state === '') return true
   if (p.state === 'absent') {
     const st = await r.stat()
     return st ? remove(r, st) : true
@@ -302,15 +301,13 @@ async function syncBytes(
 }
 
 async function checkContent(r: Run): Promise<boolean> {
-  if (r.p.content === undefined) return true
-  const { bytes, sha } = r.content.get(r.p.content)
+  const { bytes, sha } = r.content.get(r.p.content!)
   return syncBytes(r, 'content', bytes, sha, r.ctx.recv().content?.sensitive === true)
 }
 
 async function checkFragments(r: Run): Promise<boolean> {
-  if (!r.p.fragments?.length) return true
   const parts: Buffer[] = []
-  for (const f of r.p.fragments) {
+  for (const f of r.p.fragments!) {
     if (!f.endsWith('/')) {
       parts.push(await readFile(f))
       continue
@@ -363,7 +360,6 @@ function keepPaths(r: Run): string[] {
 
 async function checkSource(r: Run): Promise<boolean> {
   const { p } = r
-  if (p.symlink || p.state === 'absent' || (p.source === undefined && !p.purge)) return true
   if (!r.isDir) return copyOne(r, p.source!)
   const src = p.source?.replace(/(.)\/+$/, '$1')
   const sst = src === undefined ? undefined : await sourceStat(src)
@@ -391,7 +387,6 @@ async function checkSource(r: Run): Promise<boolean> {
 
 async function checkSymlink(r: Run): Promise<boolean> {
   const { p } = r
-  if (!p.symlink || p.state === '') return true
   const to = p.source!
   const lst = await r.stat()
   if (p.state === 'absent') {
@@ -425,7 +420,6 @@ async function ownStat(r: Run, what: string): Promise<Stats | undefined> {
 
 async function checkOwner(r: Run): Promise<boolean> {
   const { p } = r
-  if ((p.owner === undefined && p.group === undefined) || p.state === 'absent') return true
   const st = await ownStat(r, 'owner')
   if (!st) return missing(r, 'owner')
   const ids = await r.ids()
@@ -503,11 +497,10 @@ async function chownRefused(
 }
 
 async function checkMode(r: Run): Promise<boolean> {
-  if (!r.mode || r.p.state === 'absent' || r.p.symlink) return true
   const st = await ownStat(r, 'mode')
   if (!st) return missing(r, 'mode')
   const have = perm(st)
-  const want = applyMode(r.mode, have)
+  const want = applyMode(r.mode!, have)
   if (have === want) return true
   const what = `mode ${formatMode(have)} -> ${formatMode(want)}`
   if (!r.apply) {
@@ -520,14 +513,26 @@ async function checkMode(r: Run): Promise<boolean> {
   return false
 }
 
-/** The sub-checks, in order; the result is their AND. */
-const checks = [checkState, checkContent, checkSource, checkFragments, checkSymlink, checkOwner, checkMode]
+/**
+ * The sub-checks, in order, each with the params it has something to check for (the others pass
+ * without a call: a file of content and mode makes three, not seven); the result is their AND.
+ */
+const checks: readonly (readonly [(r: Run) => boolean, (r: Run) => Promise<boolean>])[] = [
+  [({ p }) => !p.symlink && p.state !== '', checkState],
+  [({ p }) => p.content !== undefined, checkContent],
+  [({ p }) => !p.symlink && p.state !== 'absent' && (p.source !== undefined || p.purge), checkSource],
+  [({ p }) => (p.fragments?.length ?? 0) > 0, checkFragments],
+  [({ p }) => p.symlink && p.state !== '', checkSymlink],
+  [({ p }) => (p.owner !== undefined || p.group !== undefined) && p.state !== 'absent', checkOwner],
+  [r => !!r.mode && r.p.state !== 'absent' && !r.p.symlink, checkMode],
+]
 
 /** Runs the sub-checks; a managed parent gone or swapped meanwhile makes the resource wait, not fail. */
 async function runChecks(r: Run, signal: AbortSignal): Promise<boolean> {
   let ok = true
   try {
-    for (const check of checks) {
+    for (const [wanted, check] of checks) {
+      if (!wanted(r)) continue
       if (signal.aborted) throw signal.reason
       if (await check(r)) continue
       ok = false
