@@ -69,3 +69,35 @@ test("run as a command, the bundle starts Node.js with glibc's trim threshold, u
   await run('./mgmt', args, { cwd: dir, env: clean })
   assert.match(await readFile(out, 'utf8'), /^MGMT_MALLOC_TRIM=1$/m)
 })
+
+test('a run of files loads none of the Node.js modules that only other runs use; a run that needs one loads it', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  // Preloaded by Node.js in the command's process: the built-in modules it loaded, as it exits.
+  const loaded = join(dir, 'loaded')
+  await writeFile(
+    join(dir, 'list.cjs'),
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')))\n`,
+  )
+  const g = join(dir, 'g.yaml')
+  const modulesOf = async (graph: string): Promise<string[]> => {
+    await writeFile(g, graph)
+    await run(bundle, ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g], {
+      cwd: dir,
+      env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'list.cjs')}` },
+    })
+    return (await readFile(loaded, 'utf8')).split('\n').filter(m => m.startsWith('NativeModule '))
+  }
+  // (Not net: Node.js loads it itself for output to a pipe, as here.)
+  const lazy = ['child_process', 'crypto', 'dgram', 'readline'].map(m => `NativeModule ${m}`)
+  const files = await modulesOf(
+    `graph: g\nresources:\n  file:\n  - name: f\n    path: ${dir}/out\n    state: exists\n    content: "x\\n"\n`,
+  )
+  assert.deepEqual(
+    lazy.filter(m => files.includes(m)),
+    [],
+  )
+  const exec = await modulesOf(`graph: g\nresources:\n  exec:\n  - name: e\n    cmd: touch ${dir}/ran\n`)
+  assert.ok(exec.includes('NativeModule child_process'))
+  await readFile(join(dir, 'ran'))
+})
