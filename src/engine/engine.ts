@@ -81,6 +81,12 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
 
 const noTransfer: Transfer = { changed: [], lines: [], unknown: [] }
 
+/** Does any of these edges carry values (send/recv)? */
+function carriesValues(edges: ReadonlyMap<string, ResEdge>): boolean {
+  for (const e of edges.values()) if (e.sendRecv.length) return true
+  return false
+}
+
 const NO_SECRETS: ReadonlySet<string> = new Set()
 const NO_MEMBERS: Map<string, Receiver> = new Map()
 const NO_PEERS: Peer[] = []
@@ -280,10 +286,14 @@ export class Engine implements WorkerHost, ContextHost {
     return tos
   }
 
-  async intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined> {
+  /** Undefined at once when `id` notifies nobody (most resources): no promise made, none waited for. */
+  intendNotify(id: string): Promise<(changed: boolean) => Promise<void>> | undefined {
     const tos: string[] = []
     for (const [to, e] of this.#graph.outgoing(id)) if (e.notify) tos.push(to)
-    if (!tos.length) return undefined
+    return tos.length ? this.#intend(id, tos) : undefined
+  }
+
+  async #intend(id: string, tos: string[]): Promise<(changed: boolean) => Promise<void>> {
     await this.#refresh.load()
     const fresh = await this.#refresh.intend(id, tos)
     return changed => this.#refresh.settle(id, tos, fresh, changed)
@@ -294,9 +304,11 @@ export class Engine implements WorkerHost, ContextHost {
   }
 
   receive(w: Worker): Transfer {
+    const edges = this.#graph.incoming(w.id)
+    if (!carriesValues(edges)) return noTransfer
     // By receiver: the vertex's own resource, or a member of its group (a pair's `to`).
     const incoming = new Map<string, { sender: SenderView; pairs: SendRecvPair[] }[]>()
-    for (const [from, e] of this.#graph.incoming(w.id))
+    for (const [from, e] of edges)
       if (e.sendRecv.length) {
         const def = this.#graph.vertex(from)?.def
         const sender = this.#workers.get(from) ?? {
@@ -513,7 +525,7 @@ export class Engine implements WorkerHost, ContextHost {
     const log = new RedactingLogger(this.#opts.log.child(res.id), secrets)
     const handle = this.converger.register(true)
     try {
-      await this.#reverse.record(res)
+      if (res.meta.reverse) await this.#reverse.record(res)
       const params = { ...res.params }
       // Each other member has its own copy of its params and its own received state.
       const receivers = members.length > 1 ? new Map<string, Receiver>() : NO_MEMBERS

@@ -77,9 +77,10 @@ export interface WorkerHost {
   /**
    * Before a checkApply with apply=true: persist a notification on each outgoing notify edge.
    * Resolves once it is on disk, with the function that settles it after the check (`changed`:
-   * keep it pending; otherwise drop it); undefined when there is no outgoing notify edge.
+   * keep it pending; otherwise drop it); undefined (at once, not a promise) when there is no
+   * outgoing notify edge.
    */
-  intendNotify(id: string): Promise<((changed: boolean) => Promise<void>) | undefined>
+  intendNotify(id: string): Promise<(changed: boolean) => Promise<void>> | undefined
   /**
    * Remove the delivered notifications (those `pendingRefresh` gave when the check began; one that
    * came along an edge since stays pending).
@@ -537,7 +538,8 @@ export class Worker implements Peer {
     if (!apply) return this.#checkApply(false)
     let settle: ((changed: boolean) => Promise<void>) | undefined
     try {
-      settle = await this.host.intendNotify(this.id)
+      const intent = this.host.intendNotify(this.id)
+      if (intent) settle = await intent
     } catch (err) {
       throw new MgmtError(
         'ERR_STATE_WRITE',

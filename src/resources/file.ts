@@ -531,10 +531,10 @@ const checks: readonly (readonly [(r: Run) => boolean, (r: Run) => Promise<boole
 async function runChecks(r: Run, signal: AbortSignal): Promise<boolean> {
   let ok = true
   try {
-    for (const [wanted, check] of checks) {
-      if (!wanted(r)) continue
+    for (const c of checks) {
+      if (!c[0](r)) continue
       if (signal.aborted) throw signal.reason
-      if (await check(r)) continue
+      if (await c[1](r)) continue
       ok = false
       r.forget()
     }
