@@ -133,7 +133,7 @@ const throughLink = (r: Run, what: string): Error =>
 
 /** How an atomic write of the path goes: through the pinned parent, its rename noted as the resource's own. */
 async function writeTo(r: Run): Promise<WriteOptions> {
-  return { ...(await r.act()).write, onReplaced: r.made }
+  return { ...(await r.act()).write, onReplaced: () => r.made() }
 }
 
 /** Mode, owner and group for a new version of a file: the managed ones, else the current ones. */
@@ -531,7 +531,10 @@ const checks: readonly (readonly [(r: Run) => boolean, (r: Run) => Promise<boole
 async function runChecks(r: Run, signal: AbortSignal): Promise<boolean> {
   let ok = true
   try {
-    for (const c of checks) {
+    // By index, not destructured: both go through an iterator, an object a step, until the code is
+    // optimized, which a one-shot run of many files never does.
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!
       if (!c[0](r)) continue
       if (signal.aborted) throw signal.reason
       if (await c[1](r)) continue
@@ -664,7 +667,7 @@ class FileInstance implements Instance {
       if (ctx.debug) ctx.log.debug('Invalidating sha256sum of content')
       fixed.content.drop()
     }
-    const r = await openRun(fixed, apply)
+    const r = openRun(fixed, apply)
     try {
       if (apply && !this.#swept) {
         const dir = dirname(target)

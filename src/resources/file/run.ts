@@ -134,44 +134,79 @@ async function pinParent(target: string, ancestors: readonly ManagedDir[]): Prom
   }
 }
 
-export async function openRun(fixed: RunFixed, apply: boolean): Promise<Run & { close(): void }> {
-  const { p, target } = fixed
-  let ids: Promise<Ids> | undefined
-  let st: Promise<Stats | undefined> | undefined
-  let acting: Promise<{ at: string; write: WriteOptions; dir?: DirRef }> | undefined
-  const resolveIds = async (): Promise<Ids> => ({
-    uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
-    gid: p.group === undefined ? undefined : await resolveId('group', p.group),
-  })
-  const ancestors = ancestorsOf(fixed)
-  // Pinned only once the run acts: a check that finds everything right costs no descriptor.
-  const pin = async (): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> => {
+/** Opens one check's run: nothing is read or opened yet. */
+export function openRun(fixed: RunFixed, apply: boolean): FileRun {
+  return new FileRun(fixed, apply)
+}
+
+/** One check's run, as a plain object with methods (a check of every file makes one). */
+export class FileRun implements Run {
+  readonly p: Readonly<FileShape>
+  readonly ctx: ResourceContext
+  readonly target: string
+  readonly isDir: boolean
+  readonly content: ContentCache
+  readonly ancestors: readonly ManagedDir[]
+  // Read on each run: send/recv may replace a param's value in place.
+  readonly mode: ModeSpec | undefined
+  readonly #fixed: RunFixed
+  #ids: Promise<Ids> | undefined
+  #st: Promise<Stats | undefined> | undefined
+  #acting: Promise<{ at: string; write: WriteOptions; dir?: DirRef }> | undefined
+
+  constructor(
+    fixed: RunFixed,
+    readonly apply: boolean,
+  ) {
+    this.#fixed = fixed
+    this.p = fixed.p
+    this.ctx = fixed.ctx
+    this.target = fixed.target
+    this.isDir = fixed.isDir
+    this.content = fixed.content
+    this.ancestors = ancestorsOf(fixed)
+    this.mode = fixed.p.mode === undefined ? undefined : parseMode(fixed.p.mode)
+  }
+
+  act(): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> {
+    this.#acting ??= this.#pin()
+    return this.#acting
+  }
+  ids(): Promise<Ids> {
+    this.#ids ??= this.#resolveIds()
+    return this.#ids
+  }
+  stat(): Promise<Stats | undefined> {
+    this.#st ??= lstatOr(this.target)
+    return this.#st
+  }
+  forget(): void {
+    this.#st = undefined
+  }
+  made(): void {
+    this.#fixed.own.made()
+  }
+  /** Lets go of the pinned parent directory, if the run pinned one. */
+  close(): void {
+    void this.#acting?.then(
+      a => a.dir?.close(),
+      () => {},
+    )
+  }
+
+  /** Pinned only once the run acts: a check that finds everything right costs no descriptor. */
+  async #pin(): Promise<{ at: string; write: WriteOptions; dir?: DirRef }> {
+    const { target, ancestors } = this
     const dir = target === '/' ? undefined : await pinParent(target, ancestors)
     if (!dir) return { at: target, write: { managedParent: ancestors.at(-1)?.path === dirname(target) } }
     return { at: dir.at(basename(target)), write: { dir }, dir }
   }
-  return {
-    p,
-    ctx: fixed.ctx,
-    target,
-    isDir: fixed.isDir,
-    content: fixed.content,
-    apply,
-    ancestors,
-    act: () => (acting ??= pin()),
-    // Read on each run: send/recv may replace a param's value in place.
-    mode: p.mode === undefined ? undefined : parseMode(p.mode),
-    ids: () => (ids ??= resolveIds()),
-    stat: () => (st ??= lstatOr(target)),
-    forget: () => {
-      st = undefined
-    },
-    made: () => fixed.own.made(),
-    close: () => {
-      void acting?.then(
-        a => a.dir?.close(),
-        () => {},
-      )
-    },
+
+  async #resolveIds(): Promise<Ids> {
+    const { p } = this
+    return {
+      uid: p.owner === undefined ? undefined : await resolveId('passwd', p.owner),
+      gid: p.group === undefined ? undefined : await resolveId('group', p.group),
+    }
   }
 }
