@@ -3,7 +3,7 @@
  * the same cache only by some resources' params (the same kind and name at the same place), and
  * nothing that shapes the graph depends on those params, the new graph is the last one with those
  * vertices' values replaced: no edges resolved again, no automatic edges, no sort, no grouping.
- * A live edit of one file's content in a 10,000-resource graph costs a copy of the vertex map.
+ * A live edit of one file's content in a 10,000-resource graph replaces one value of the graph.
  *
  * The patch is taken only when it gives exactly what a full compile gives. A changed resource must
  * compile without a problem, be a plain vertex of the last graph (declared once, not exported,
