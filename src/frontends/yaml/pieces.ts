@@ -18,17 +18,28 @@
  *   the run is then a block sequence where the whole text has it (a run inside a block scalar or a
  *   quoted string of the skeleton leaves its token inside a string);
  * - no alias in the skeleton (an item could redefine its anchor), no directive (`%TAG` would
- *   change how items read their tags), no carriage return, tab-indented line or byte-order mark.
+ *   change how items read their tags), no carriage return, tab-indented line or byte-order mark;
+ * - no item that starts with a list of its own (`- - x`): js-yaml reads the items after `- -`
+ *   into that list.
  * An alias in an item of an anchor elsewhere fails in the item alone. The pieces share no node, so
  * their costs (limits.ts) add up to the whole document's.
  *
  * A reload compares the new text with the previous one: a piece that lies wholly in their common
  * beginning or common end has the text of a piece parsed before, whose item is reused as it is
  * (the very same object, so that later stages can recognise it).
+ *
+ * An edit inside the items of one run that keeps their number (a resource's params changed, the
+ * common live edit) costs work in proportion to the edit, not to the file: the pieces' places are
+ * kept in a tree of their spans (starts.ts), the lines are cut again only from the piece before
+ * the first change to the first place after the last change where the old cut resumes (the same
+ * indentation, at a piece's start or the run's end, with the same text from there on), and the
+ * document is the last one with that run's list copied and the edited items replaced; its costs
+ * are the last ones with the edited items' own replaced. The other edits cut the whole text.
  */
 import { randomBytes } from 'node:crypto'
 import jsyaml from 'js-yaml'
 import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
+import { Starts } from './starts.js'
 
 /** What one list item's text parsed into. */
 interface Piece {
@@ -41,11 +52,50 @@ export class YamlPieces {
   /** A parse went through here: the next one goes piece by piece. */
   seen = false
   text = ''
-  /** In text order, each with its start and end in `text`; up to the first that did not parse. */
+  /** In text order; up to the first that did not parse. */
   pieces: Piece[] = []
+  /** Each piece's start and end in `text`, when there is no `table` (which has them). */
   bounds: number[] = []
-  /** Statistics of the last parse, for tests and the bench. */
-  last = { pieces: 0, parsed: 0 }
+  /** The last text's document put together, and what an edit of its items needs. */
+  table: Table | undefined
+  /**
+   * How the last document differs from the one before, when it was an edit of one run's items:
+   * its list (`list`, in place of `from`) and the indexes of the items parsed again.
+   */
+  edit: { readonly list: unknown[]; readonly from: unknown[]; readonly at: readonly number[] } | undefined
+  /**
+   * Statistics of the last parse, for tests and the bench: the pieces, those parsed again, and
+   * those whose bounds were worked out again (every one unless an edit of items was cut alone).
+   */
+  last = { pieces: 0, parsed: 0, cut: 0 }
+}
+
+/** A run of the last document: its pieces, where its list is, and the text after it. */
+interface TableRun {
+  readonly indent: number
+  readonly first: number
+  readonly last: number
+  /** From the run's end to the next run's first piece, or to the text's end. */
+  readonly gap: number
+  /** The keys from the document's root to the run's list. */
+  readonly path: readonly (string | number)[]
+  /** The depth of the list in the document. */
+  readonly depth: number
+  list: unknown[]
+}
+
+/** A document put together from its pieces, with what an edit of its items needs. */
+interface Table {
+  root: unknown
+  readonly starts: Starts
+  readonly runs: readonly TableRun[]
+  /** The document's cost (limits.ts): its values and objects, the items' included. */
+  total: number
+  distinct: number
+  /** The deepest object of the skeleton's own. */
+  readonly skeletonDeepest: number
+  /** How many items (with an object) reach each depth: the list's depth, 1, the item's deepest. */
+  readonly depths: Map<number, number>
 }
 
 /** A run of pieces at one indentation, and the lines of the skeleton before it. */
@@ -101,6 +151,7 @@ function cut(text: string): Cut | undefined {
       if (c === TAB) return undefined
       const next = text.charCodeAt(i + 1)
       const dash = c === DASH && (i + 1 >= n || next === SPACE || next === NL)
+      if (dash && nestsList(text, i)) return undefined
       if (k >= 0 && dash && indent === k) {
         pieces.push(start, pos)
         start = pos
@@ -123,6 +174,19 @@ function cut(text: string): Cut | undefined {
   }
   if (k >= 0) endRun(n)
   return { pieces, runs, skeleton: skeleton.join('') }
+}
+
+/**
+ * Does the item whose `-` is at `at` start with a list of its own (`- - x`)? js-yaml reads the
+ * items after `- -` (an empty entry at the end of the line) as that list's: such an item is not
+ * read alone as in the whole text.
+ */
+function nestsList(text: string, at: number): boolean {
+  let i = at + 1
+  while (text.charCodeAt(i) === SPACE) i++
+  if (text.charCodeAt(i) !== DASH) return false
+  const next = text.charCodeAt(i + 1)
+  return i + 1 >= text.length || next === SPACE || next === NL
 }
 
 /** Where the common beginning of `a` and `b` ends. */
@@ -167,6 +231,9 @@ function parsePiece(text: string): Piece | undefined {
  * text, or the document is too costly (the whole parse then says so). Updates `state`.
  */
 export function parseByPieces(text: string, state: YamlPieces): unknown {
+  const edited = state.table && editPieces(text, state, state.table)
+  if (edited !== undefined) return edited
+  state.edit = undefined
   const c = cut(text)
   if (!c) return undefined
   const old = state.text
@@ -174,7 +241,7 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
   const suffix = commonSuffix(old, text, Math.min(old.length, text.length) - prefix)
   const delta = text.length - old.length
   const tail = text.length - suffix
-  const oldBounds = state.bounds
+  const oldBounds = state.table ? boundsOf(state.table) : state.bounds
   const pieces: Piece[] = []
   let ok = true
   let parsed = 0
@@ -203,9 +270,199 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
   state.text = text
   state.pieces = pieces
   state.bounds = ok ? c.pieces : c.pieces.slice(0, pieces.length * 2)
-  state.last = { pieces: c.pieces.length / 2, parsed }
+  state.table = undefined
+  state.last = { pieces: c.pieces.length / 2, parsed, cut: c.pieces.length / 2 }
   if (!ok) return undefined
-  return assemble(c, pieces)
+  return keep(text, state, c, assemble(c, pieces))
+}
+
+/** Keeps the document put together from the pieces of `text` for an edit of its items; returns its root. */
+function keep(text: string, state: YamlPieces, c: Cut, a: Assembled | undefined): unknown {
+  if (!a) return undefined
+  const starts = new Starts(
+    c.pieces.filter((_, i) => i % 2 === 0),
+    text.length,
+  )
+  const runs = c.runs.map((r, i) => {
+    const next = c.runs[i + 1]
+    const end = c.pieces[2 * r.last + 1]!
+    return { ...r, ...a.runs[i]!, gap: (next ? c.pieces[2 * next.first]! : text.length) - end }
+  })
+  const { root, total, distinct, skeletonDeepest, depths } = a
+  state.table = { root, starts, runs, total, distinct, skeletonDeepest, depths }
+  state.bounds = []
+  return root
+}
+
+/** The start and end of each piece of a table. */
+function boundsOf(t: Table): number[] {
+  const starts = t.starts.all()
+  const out: number[] = []
+  let run = 0
+  for (let i = 0; i + 1 < starts.length; i++) {
+    while (t.runs[run]!.last < i) run++
+    const r = t.runs[run]!
+    out.push(starts[i]!, starts[i + 1]! - (i === r.last ? r.gap : 0))
+  }
+  return out
+}
+
+/** The part of the text that differs from the last one: from `prefix` to `tail` (where the common end starts). */
+interface Change {
+  readonly old: string
+  readonly prefix: number
+  readonly tail: number
+  /** How much longer the text is. */
+  readonly delta: number
+}
+
+/**
+ * An edit inside the items of one run of `t`, their number kept: the document of `text`, worked
+ * out from the edited pieces alone (see the top); undefined when `text` is not such an edit.
+ * Updates `state` (and `t`) only when it gives the document.
+ */
+function editPieces(text: string, state: YamlPieces, t: Table): unknown {
+  const old = state.text
+  const prefix = commonPrefix(old, text)
+  if (prefix === old.length && prefix === text.length) {
+    state.edit = undefined
+    state.last = { pieces: state.pieces.length, parsed: 0, cut: 0 }
+    return t.root
+  }
+  const suffix = commonSuffix(old, text, Math.min(old.length, text.length) - prefix)
+  const ch: Change = { old, prefix, tail: text.length - suffix, delta: text.length - old.length }
+  const cr = text.indexOf('\r', prefix)
+  if (cr >= 0 && cr < ch.tail) return undefined
+  // The piece the change starts in, and the one before it in its run: the cut starts again there.
+  const i = t.starts.find(prefix)
+  const r = t.runs.find(x => x.first < i && i <= x.last)
+  if (!r || prefix >= t.starts.start(i + 1) - (i === r.last ? r.gap : 0)) return undefined
+  const recut = recutRun(text, ch, t, r, i)
+  if (!recut) return undefined
+  const { bounds, first } = recut
+  const count = bounds.length / 2
+  const pieces: Piece[] = []
+  const at: number[] = []
+  let { total, distinct } = t
+  for (let p = 0; p < count; p++) {
+    const start = bounds[2 * p]!
+    const end = bounds[2 * p + 1]!
+    const was = state.pieces[first + p]!
+    const wasStart = t.starts.start(first + p)
+    const wasEnd = t.starts.start(first + p + 1) - (first + p === r.last ? r.gap : 0)
+    if (end - start === wasEnd - wasStart && text.slice(start, end) === old.slice(wasStart, wasEnd)) {
+      pieces.push(was)
+      continue
+    }
+    const piece = parsePiece(text.slice(start, end))
+    if (!piece) return undefined
+    pieces.push(piece)
+    at.push(first + p)
+    total += piece.cost.total - was.cost.total
+    distinct += piece.cost.distinct - was.cost.distinct
+  }
+  const depths = new Map(t.depths)
+  for (const idx of at) {
+    const count = (c: Cost, d: number): void => {
+      if (!c.distinct) return
+      const depth = r.depth + 1 + c.deepest
+      const n = (depths.get(depth) ?? 0) + d
+      if (n) depths.set(depth, n)
+      else depths.delete(depth)
+    }
+    count(state.pieces[idx]!.cost, -1)
+    count(pieces[idx - first]!.cost, 1)
+  }
+  const deepest = Math.max(t.skeletonDeepest, ...depths.keys())
+  if (costProblem({ total, distinct, deepest })) return undefined
+  // Everything checked: the table becomes the new text's.
+  const spans = pieces.map(
+    (_, p) =>
+      (p + 1 < count ? bounds[2 * p + 2]! : t.starts.start(first + count) + ch.delta) - bounds[2 * p]!,
+  )
+  const grows = spans.map((span, p) => span - (t.starts.start(first + p + 1) - t.starts.start(first + p)))
+  for (const [p, d] of grows.entries()) t.starts.grow(first + p, d)
+  const list = r.list.slice()
+  for (const idx of at) {
+    state.pieces[idx] = pieces[idx - first]!
+    list[idx - r.first] = pieces[idx - first]!.item
+  }
+  state.edit = { list, from: r.list, at: at.map(idx => idx - r.first) }
+  r.list = list
+  t.root = withList(t.root, r.path, list)
+  t.total = total
+  t.distinct = distinct
+  t.depths.clear()
+  for (const [d, n] of depths) t.depths.set(d, n)
+  state.text = text
+  state.last = { pieces: state.pieces.length, parsed: at.length, cut: count }
+  return t.root
+}
+
+/**
+ * The pieces of run `r` cut again in `text`, from piece `i - 1` (the text before piece `i` is the
+ * old one, so the cut's state there is too) up to the first line where the old cut resumes: a
+ * line at or after the change's end that is, in the old text, the start of a piece of the run
+ * after those or the run's end. Undefined when the run would end elsewhere (its items are not all
+ * items any more, or a line is one the fast path avoids).
+ */
+function recutRun(
+  text: string,
+  ch: Change,
+  t: Table,
+  r: TableRun,
+  i: number,
+): { bounds: number[]; first: number } | undefined {
+  const k = r.indent
+  const runEnd = t.starts.start(r.last + 1) - r.gap
+  const n = text.length
+  const bounds: number[] = []
+  let start = t.starts.start(i - 1)
+  let pos = t.starts.start(i)
+  for (;;) {
+    if (pos >= ch.tail) {
+      // From here the text is the old one from `was` on: the old cut resumes if a piece of the
+      // run (after those cut again) or the run's end was there.
+      const was = pos - ch.delta
+      const j = t.starts.find(was)
+      if (was === runEnd || (j >= i && j <= r.last && t.starts.start(j) === was)) {
+        bounds.push(start, pos)
+        return bounds.length / 2 === (was === runEnd ? r.last + 1 : j) - (i - 1)
+          ? { bounds, first: i - 1 }
+          : undefined
+      }
+    }
+    if (pos >= n) return undefined
+    let eol = text.indexOf('\n', pos)
+    eol = eol < 0 ? n : eol + 1
+    let c = pos
+    while (text.charCodeAt(c) === SPACE) c++
+    const code = c < n ? text.charCodeAt(c) : NL
+    if (code !== NL && code !== HASH && c - pos <= k) {
+      // Not deeper than the run: it must be the start of one of its items.
+      const next = text.charCodeAt(c + 1)
+      const dash = code === DASH && (c + 1 >= n || next === SPACE || next === NL)
+      if (!dash || c - pos !== k || nestsList(text, c)) return undefined
+      bounds.push(start, pos)
+      start = pos
+    }
+    pos = eol
+  }
+}
+
+/** `root` with the value at `path` replaced by `list`: the containers on the way copied, the rest shared. */
+function withList(root: unknown, path: readonly (string | number)[], list: unknown[], d = 0): unknown {
+  if (d === path.length) return list
+  const node = root as Record<string | number, unknown>
+  const copy = (Array.isArray(root) ? root.slice() : { ...node }) as Record<string | number, unknown>
+  const key = path[d]!
+  Object.defineProperty(copy, key, {
+    value: withList(node[key], path, list, d + 1),
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  })
+  return copy
 }
 
 /**
@@ -254,9 +511,9 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): unk
   if (assembled === undefined) return undefined
   state.text = text
   state.pieces = pieces
-  state.bounds = c.pieces
-  state.last = { pieces: pieces.length, parsed: 0 }
-  return assembled
+  state.edit = undefined
+  state.last = { pieces: pieces.length, parsed: 0, cut: pieces.length }
+  return keep(text, state, c, assembled)
 }
 
 /** The skeleton's parse, or undefined when it does not parse. */
@@ -268,17 +525,30 @@ function parseSkeleton(c: Cut): unknown {
   }
 }
 
+/** A document put together: its root, where each run's list is, and its costs (limits.ts). */
+interface Assembled {
+  readonly root: unknown
+  readonly runs: readonly { path: (string | number)[]; depth: number; list: unknown[] }[]
+  readonly total: number
+  readonly distinct: number
+  readonly skeletonDeepest: number
+  readonly depths: Map<number, number>
+}
+
 /**
  * The skeleton's document (`root`, its parse, which this fills in) with each run's token replaced
- * by the run's items.
+ * by the run's items; undefined when a token is not where a run's list goes, or the document is
+ * too costly.
  */
-function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleton(c)): unknown {
+function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleton(c)): Assembled | undefined {
   if (root === undefined) return undefined
-  const found = new Array<number>(c.runs.length).fill(-1)
+  const runs = new Array<{ path: (string | number)[]; depth: number; list: unknown[] }>(c.runs.length)
   let total = 0
   let distinct = 0
   let deepest = 0
+  const depths = new Map<number, number>()
   let stray = false
+  const path: (string | number)[] = []
   /** Measures the skeleton's part (limits.ts, apart from the runs) and puts the runs in. */
   const walk = (v: unknown, depth: number): void => {
     if (typeof v === 'string' && v.startsWith(TOKEN)) stray = true
@@ -292,27 +562,32 @@ function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleto
     if (depth > MAX_DEPTH) return
     if (!Array.isArray(v) && Object.keys(v).some(key => key.startsWith(TOKEN))) stray = true
     const run = Array.isArray(v) && v.length === 1 && typeof v[0] === 'string' ? runOf(v[0]) : -1
-    if (run < 0 || found[run]! >= 0) {
-      for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x, depth + 1)
+    if (run < 0 || runs[run]) {
+      for (const [key, x] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+        path.push(key)
+        walk(x, depth + 1)
+        path.pop()
+      }
       return
     }
     // A run's token, the only item of its list: the run's items instead.
-    found[run] = depth
     const r = c.runs[run]!
     const list = v as unknown[]
+    runs[run] = { path: [...path], depth, list }
     list.length = 0
     for (let i = r.first; i <= r.last; i++) {
       list.push(pieces[i]!.item)
       const cost = pieces[i]!.cost
       total += cost.total
       distinct += cost.distinct
-      if (cost.distinct) deepest = Math.max(deepest, depth + 1 + cost.deepest)
+      if (cost.distinct) depths.set(depth + 1 + cost.deepest, (depths.get(depth + 1 + cost.deepest) ?? 0) + 1)
     }
   }
   walk(root, 0)
-  if (stray || found.some(d => d < 0)) return undefined
-  if (costProblem({ total, distinct, deepest })) return undefined
-  return root
+  if (stray) return undefined
+  for (let i = 0; i < runs.length; i++) if (!runs[i]) return undefined
+  if (costProblem({ total, distinct, deepest: Math.max(deepest, ...depths.keys()) })) return undefined
+  return { root, runs, total, distinct, skeletonDeepest: deepest, depths }
 }
 
 /** The run a token names, or -1 for any other string. */
