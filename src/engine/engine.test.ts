@@ -277,8 +277,9 @@ test('a swap that only replaces the values of one vertex compares that one alone
   assert.deepEqual(next, new GraphViews().view(e.graph))
   assert.deepEqual(viewChanges(next), { from: view, changed: [1] })
   for (const i of [0, 2, 3]) assert.equal(next[i], view[i])
-  assert.deepEqual(e.views.stats, { built: 1, derived: 1 })
   assert.equal(e.resourceCount, 4)
+  // The view built once, then derived; the count came with the view, then was carried over.
+  assert.deepEqual(e.views.stats, { built: 1, derived: 1, counted: 0 })
   // A graph compiled whole is compared resource by resource.
   const whole = untilConverged(e)
   await e.commit(compile([res('a'), res('b', { tag: 'new' }), res('c'), res('d', { tag: 'x' })], []))

@@ -38,8 +38,8 @@ export class GraphViews {
   /** Where each vertex's entries start in `#view`. */
   #at: Map<string, number> | undefined
   #count: number | undefined
-  /** Views built whole, and derived, since the engine started (for tests). */
-  readonly stats = { built: 0, derived: 0 }
+  /** Views built whole and derived, and counts made, since the engine started (for tests). */
+  readonly stats = { built: 0, derived: 0, counted: 0 }
 
   /** The view of `g`. */
   view(g: ResGraph): readonly GraphResource[] {
@@ -66,6 +66,7 @@ export class GraphViews {
       let n = 0
       for (const [, r] of g.entries()) n += members(r)
       this.#count = n
+      this.stats.counted++
     }
     return this.#count
   }
