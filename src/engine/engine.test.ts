@@ -305,6 +305,43 @@ test('a swap that only replaces values restarts what a full diff restarts: faile
   )
 })
 
+test('random swaps, patched or compiled whole, restart what a full diff restarts and show the graph as built whole', async () => {
+  let seed = 7
+  const rnd = (n: number): number => {
+    seed = (seed * 48271) % 2147483647
+    return seed % n
+  }
+  const names = Array.from({ length: 12 }, (_, i) => `r${i}`)
+  const tags = new Map(names.map(n => [n, '']))
+  const specs = () => names.map(n => res(n, { tag: tags.get(n) }))
+  const edges = names.slice(1).map((n, i) => edge(names[i]!, n))
+  const e = await start(specs(), edges)
+  e.resources()
+  const inits = new Map(names.map(n => [n, 1]))
+  let patched = 0
+  for (let step = 0; step < 40; step++) {
+    // One to three resources get a new tag, or keep theirs (a value replaced by an equal one).
+    const picked = Array.from({ length: 1 + rnd(3) }, () => names[rnd(names.length)]!)
+    for (const n of new Set(picked)) {
+      const tag = rnd(4) === 0 ? tags.get(n)! : `t${step}`
+      if (tag !== tags.get(n)) inits.set(n, inits.get(n)! + 1)
+      tags.set(n, tag)
+    }
+    const compiled = compile(specs(), edges)
+    const whole = rnd(4) === 0
+    const next = whole ? compiled : replace(e.graph, compiled, ...[...new Set(picked)].map(n => `fake[${n}]`))
+    const converged = untilConverged(e)
+    await e.commit(next)
+    await converged
+    if (!whole) patched++
+    assert.equal(e.stats.compared, whole ? names.length : new Set(picked).size, `step ${step}`)
+    assert.deepEqual(Object.fromEntries(rec.inits), Object.fromEntries(inits), `step ${step}`)
+    assert.deepEqual(e.resources(), new GraphViews().view(e.graph), `step ${step}`)
+    assert.equal(e.resourceCount, names.length)
+  }
+  assert.ok(patched > 20, `${patched} patched swaps`)
+})
+
 test('compile rejects cycles, naming the resources', () => {
   assert.throws(
     () => compile([res('a'), res('b'), res('c')], [edge('a', 'b'), edge('b', 'c'), edge('c', 'a')]),
