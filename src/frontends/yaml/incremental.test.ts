@@ -448,3 +448,21 @@ test('characters typed, deleted or replaced anywhere: the document cut again aro
   assert.ok(used > 500, `the pieces were used ${used} times only`)
   assert.ok(edited > 250, `the edited items were cut alone ${edited} times only`)
 })
+
+test('an edit of the first item of a list is cut alone too, when the skeleton comes before it', () => {
+  const text = (a: string, msg: string) =>
+    `graph: g\nresources:\n  noop:\n  - name: ${a}\n  - name: b\n  print:\n  - name: p\n    msg: ${msg}\n`
+  const load = (t: string) => jsyaml.load(t, { schema: jsyaml.CORE_SCHEMA })
+  const state = new YamlPieces()
+  primePieces(text('a', 'hi'), load(text('a', 'hi')), state)
+  for (const [a, msg] of [
+    ['a2', 'hi'],
+    ['a2', 'ho'],
+  ] as const) {
+    assert.deepEqual(parseByPieces(text(a, msg), state), load(text(a, msg)))
+    assert.deepEqual(state.last, { pieces: 3, parsed: 1, cut: 1 })
+  }
+  // The first line of a list's first item no longer starts an item: the whole text is cut.
+  const odd = text('a2', 'ho').replace('  - name: a2', '  name: a2')
+  assert.equal(parseByPieces(odd, state), undefined)
+})

@@ -333,9 +333,9 @@ function editPieces(text: string, state: YamlPieces, t: Table): unknown {
   const ch: Change = { old, prefix, tail: text.length - suffix, delta: text.length - old.length }
   const cr = text.indexOf('\r', prefix)
   if (cr >= 0 && cr < ch.tail) return undefined
-  // The piece the change starts in, and the one before it in its run: the cut starts again there.
+  // The piece the change starts in: the cut starts again there, or at the one before it in its run.
   const i = t.starts.find(prefix)
-  const r = t.runs.find(x => x.first < i && i <= x.last)
+  const r = t.runs.find(x => x.first <= i && i <= x.last)
   if (!r || prefix >= t.starts.start(i + 1) - (i === r.last ? r.gap : 0)) return undefined
   const recut = recutRun(text, ch, t, r, i)
   if (!recut) return undefined
@@ -404,7 +404,9 @@ function editPieces(text: string, state: YamlPieces, t: Table): unknown {
  * old one, so the cut's state there is too) up to the first line where the old cut resumes: a
  * line at or after the change's end that is, in the old text, the start of a piece of the run
  * after those or the run's end. Undefined when the run would end elsewhere (its items are not all
- * items any more, or a line is one the fast path avoids).
+ * items any more, or a line is one the fast path avoids). From the run's first piece when `i` is
+ * that one and skeleton lines come before it (the cut is outside any run there): its first line
+ * must then start the run as before.
  */
 function recutRun(
   text: string,
@@ -417,19 +419,23 @@ function recutRun(
   const runEnd = t.starts.start(r.last + 1) - r.gap
   const n = text.length
   const bounds: number[] = []
-  let start = t.starts.start(i - 1)
+  const first = i > r.first ? i - 1 : i
+  if (first === r.first) {
+    const before = t.runs[t.runs.indexOf(r) - 1]
+    if (before && before.gap === 0) return undefined
+  }
+  /** Where the current piece starts; -1 before the run's first line. */
+  let start = first < i ? t.starts.start(first) : -1
   let pos = t.starts.start(i)
   for (;;) {
-    if (pos >= ch.tail) {
+    if (pos >= ch.tail && start >= 0) {
       // From here the text is the old one from `was` on: the old cut resumes if a piece of the
       // run (after those cut again) or the run's end was there.
       const was = pos - ch.delta
       const j = t.starts.find(was)
-      if (was === runEnd || (j >= i && j <= r.last && t.starts.start(j) === was)) {
+      if (was === runEnd || (j > first && j <= r.last && t.starts.start(j) === was)) {
         bounds.push(start, pos)
-        return bounds.length / 2 === (was === runEnd ? r.last + 1 : j) - (i - 1)
-          ? { bounds, first: i - 1 }
-          : undefined
+        return bounds.length / 2 === (was === runEnd ? r.last + 1 : j) - first ? { bounds, first } : undefined
       }
     }
     if (pos >= n) return undefined
@@ -438,12 +444,12 @@ function recutRun(
     let c = pos
     while (text.charCodeAt(c) === SPACE) c++
     const code = c < n ? text.charCodeAt(c) : NL
-    if (code !== NL && code !== HASH && c - pos <= k) {
-      // Not deeper than the run: it must be the start of one of its items.
+    if (start < 0 || (code !== NL && code !== HASH && c - pos <= k)) {
+      // Not deeper than the run (or its first line): it must be the start of one of its items.
       const next = text.charCodeAt(c + 1)
       const dash = code === DASH && (c + 1 >= n || next === SPACE || next === NL)
       if (!dash || c - pos !== k || nestsList(text, c)) return undefined
-      bounds.push(start, pos)
+      if (start >= 0) bounds.push(start, pos)
       start = pos
     }
     pos = eol
