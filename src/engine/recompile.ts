@@ -151,7 +151,8 @@ export function patchCompile(
     !isDeepStrictEqual(spec.collect ?? [], before.collect ?? [])
   )
     return undefined
-  for (let i = 0; i < spec.edges.length; i++) if (spec.edges[i] !== before.edges[i]) return undefined
+  if (spec.edges !== before.edges)
+    for (let i = 0; i < spec.edges.length; i++) if (spec.edges[i] !== before.edges[i]) return undefined
   if (!opts.noAutoEdges)
     for (const [r, names] of last.provided)
       if (!isDeepStrictEqual(r.def.provides!(r.params, r.name), names)) return undefined

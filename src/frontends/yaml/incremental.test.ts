@@ -363,8 +363,12 @@ test('edits of params alone (content, path, meta) patch the last graph exactly a
       assert.deepEqual(incremental, full, `seed ${seed}, step ${step}:\n${text}`)
       // A patch keeps the record's tail as it was; a full compile makes a new one.
       if (before && cache.last && cache.last !== before && cache.last.after === before.after) patched++
-      // Told by the reading which resources it read again, the patch compared those alone.
-      if (before && cache.last && cache.last.compared < cache.last.plain.length) told++
+      // Told by the reading which resources it read again, the patch compared those alone; the
+      // edges, a list the edit did not touch, are the very same.
+      if (before && cache.last && cache.last.compared < cache.last.plain.length) {
+        told++
+        assert.equal(cache.last.compiled.spec.edges, before.compiled.spec.edges)
+      }
       const f = pick(rnd, files)
       switch (Math.floor(rnd() * 5)) {
         case 0:

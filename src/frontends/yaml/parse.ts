@@ -373,7 +373,11 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     issues.push({ path: ['edges'], message: 'expected a list of edges' })
     return []
   }
+  // The very same list as last time (an edit elsewhere keeps it): the very same edges.
+  const last = rel.reuse?.edgesRead
+  if (last?.raw === raw) return last.edges
   const out: EdgeSpec[] = []
+  const problems = issues.length + warnings.length
   for (const [i, e] of raw.entries()) {
     const known = isObj(e) ? rel.reuse?.edges.get(e) : undefined
     if (known?.index === i) {
@@ -388,6 +392,8 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     if (rel.reuse && isObj(e) && issues.length + warnings.length === before)
       rel.reuse.edges.set(e, { index: i, edge })
   }
+  if (rel.reuse)
+    rel.reuse.edgesRead = issues.length + warnings.length === problems ? { raw, edges: out } : undefined
   return out
 }
 

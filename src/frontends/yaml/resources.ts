@@ -30,6 +30,8 @@ export interface Reuse {
     { kind: string; base: string; spec: ResourceSpec; source?: string | undefined }
   >
   readonly edges: WeakMap<object, { index: number; edge: EdgeSpec }>
+  /** The list of edges read last time without a problem, and its edges. */
+  edgesRead: { readonly raw: unknown[]; readonly edges: EdgeSpec[] } | undefined
 }
 
 const reuses = new WeakMap<CompileCache, Reuse>()
@@ -44,6 +46,7 @@ export function reuseOf(cache: CompileCache | undefined): Reuse | undefined {
       resourcesRead: undefined,
       resources: new WeakMap(),
       edges: new WeakMap(),
+      edgesRead: undefined,
     }
     reuses.set(cache, r)
   }
