@@ -27,6 +27,15 @@ export class Dag<V, E> {
   #in = new Map<string, Map<string, E>>()
   /** The edge maps are shared with another graph (`withValues`): copied before a change. */
   #shared = false
+  /** Vertices added or removed so far. */
+  #version = 0
+  /**
+   * A graph made by `withValues` whose vertex map was copied (OVERLAY_MAX): the graph it was made
+   * from (not kept alive by this), that graph's version then, and the ids whose values it replaced.
+   */
+  #origin:
+    | { readonly graph: WeakRef<Dag<V, E>>; readonly version: number; readonly ids: string[] }
+    | undefined
 
   /**
    * A graph of the same vertices and edges as `g`, with some vertices' values replaced. The vertex
@@ -45,7 +54,10 @@ export class Dag<V, E> {
     out.#overlay = overlay
     out.#sharedVertices = true
     g.#sharedVertices = true
-    if (overlay.size > OVERLAY_MAX) out.#ownVertices()
+    if (overlay.size > OVERLAY_MAX) {
+      out.#ownVertices()
+      out.#origin = { graph: new WeakRef(g), version: g.#version, ids: [...values.keys()] }
+    }
     out.#out = g.#out
     out.#in = g.#in
     out.#shared = true
@@ -55,13 +67,19 @@ export class Dag<V, E> {
 
   /**
    * The ids whose values differ between `g` and this graph, when both are derived from one vertex
-   * map and share their edges (`withValues`, no change since): then they have the same vertices in
-   * the same order and the same edges, and these ids are all that differs. Undefined otherwise.
-   * Costs work in proportion to the values replaced since the shared map was made.
+   * map, or this one from `g` (`withValues`), and they share their edges, with no change since:
+   * then they have the same vertices in the same order and the same edges, and these ids are all
+   * that differs. Undefined otherwise. Costs work in proportion to the values replaced since the
+   * shared map was made.
    */
   changedSince(g: Dag<V, E>): string[] | undefined {
     if (g === this) return []
-    if (g.#vertices !== this.#vertices || g.#out !== this.#out || g.#in !== this.#in) return undefined
+    if (g.#out !== this.#out || g.#in !== this.#in) return undefined
+    if (g.#vertices !== this.#vertices) {
+      const o = this.#origin
+      if (!o || o.version !== g.#version || o.graph.deref() !== g) return undefined
+      return o.ids.filter(id => this.vertex(id) !== g.vertex(id))
+    }
     const out: string[] = []
     for (const id of this.#overlay?.keys() ?? []) if (this.vertex(id) !== g.vertex(id)) out.push(id)
     for (const id of g.#overlay?.keys() ?? [])
@@ -79,6 +97,12 @@ export class Dag<V, E> {
     this.#sharedVertices = false
   }
 
+  /** Its vertices change: it is no longer the graph it was made from with other values. */
+  #changed(): void {
+    this.#version++
+    this.#origin = undefined
+  }
+
   /** Makes the edge maps this graph's own before it changes them. */
   #own(): void {
     if (!this.#shared) return
@@ -90,6 +114,7 @@ export class Dag<V, E> {
 
   addVertex(id: string, v: V): void {
     this.#ownVertices()
+    this.#changed()
     this.#vertices.set(id, v)
   }
 
@@ -122,6 +147,7 @@ export class Dag<V, E> {
     this.#out.delete(id)
     this.#in.delete(id)
     this.#ownVertices()
+    this.#changed()
     this.#vertices.delete(id)
   }
 
