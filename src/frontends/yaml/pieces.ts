@@ -36,8 +36,8 @@
  * document is the last one with that run's list copied and the edited items replaced; its costs
  * are the last ones with the edited items' own replaced. The other edits cut the whole text.
  */
-import { randomBytes } from 'node:crypto'
 import jsyaml from 'js-yaml'
+import { type Cut, commonPrefix, commonSuffix, cut, DASH, HASH, NL, nestsList, SPACE, TOKEN } from './cut.js'
 import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
 import { Starts } from './starts.js'
 
@@ -96,120 +96,6 @@ interface Table {
   readonly skeletonDeepest: number
   /** How many items (with an object) reach each depth: the list's depth, 1, the item's deepest. */
   readonly depths: Map<number, number>
-}
-
-/** A run of pieces at one indentation, and the lines of the skeleton before it. */
-interface Cut {
-  /** Piece boundaries in text order: [start, end] pairs. */
-  readonly pieces: number[]
-  /** Each run: its indentation and its first and last piece (indices into `pieces`/2). */
-  readonly runs: { indent: number; first: number; last: number }[]
-  /** The skeleton's text, a token line for each run. */
-  readonly skeleton: string
-}
-
-/** Placeholders no graph file has: this process's nonce, then the run's number. */
-const TOKEN = `mgmt-run-${randomBytes(8).toString('hex')}-`
-
-const SPACE = 32
-const NL = 10
-const HASH = 35
-const DASH = 45
-const TAB = 9
-const PERCENT = 37
-
-/** Cuts `text` into pieces and skeleton, or undefined when it has something the fast path avoids. */
-function cut(text: string): Cut | undefined {
-  if (text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined
-  const pieces: number[] = []
-  const runs: Cut['runs'] = []
-  const skeleton: string[] = []
-  const n = text.length
-  /** The current run's indentation, -1 outside one; the start of its current piece. */
-  let k = -1
-  let start = -1
-  let pos = 0
-  const endRun = (at: number): void => {
-    pieces.push(start, at)
-    runs.at(-1)!.last = pieces.length / 2 - 1
-    k = -1
-    start = -1
-  }
-  while (pos < n) {
-    let eol = text.indexOf('\n', pos)
-    eol = eol < 0 ? n : eol + 1
-    let i = pos
-    while (text.charCodeAt(i) === SPACE) i++
-    const c = i < n ? text.charCodeAt(i) : NL
-    const indent = i - pos
-    if (c === NL || c === HASH) {
-      // Blank or comment: it goes with the piece it is in, or with the skeleton.
-      if (k < 0) skeleton.push(text.slice(pos, eol))
-    } else if (k >= 0 && indent > k) {
-      // Deeper: the current piece goes on.
-    } else {
-      if (c === TAB) return undefined
-      const next = text.charCodeAt(i + 1)
-      const dash = c === DASH && (i + 1 >= n || next === SPACE || next === NL)
-      if (dash && nestsList(text, i)) return undefined
-      if (k >= 0 && dash && indent === k) {
-        pieces.push(start, pos)
-        start = pos
-      } else {
-        if (k >= 0) endRun(pos)
-        if (dash) {
-          runs.push({ indent, first: pieces.length / 2, last: -1 })
-          skeleton.push(`${' '.repeat(indent)}- ${TOKEN}${runs.length - 1}\n`)
-          k = indent
-          start = pos
-        } else {
-          if (c === PERCENT && indent === 0) return undefined
-          const line = text.slice(pos, eol)
-          if (line.includes('*')) return undefined
-          skeleton.push(line.endsWith('\n') ? line : `${line}\n`)
-        }
-      }
-    }
-    pos = eol
-  }
-  if (k >= 0) endRun(n)
-  return { pieces, runs, skeleton: skeleton.join('') }
-}
-
-/**
- * Does the item whose `-` is at `at` start with a list of its own (`- - x`)? js-yaml reads the
- * items after `- -` (an empty entry at the end of the line) as that list's: such an item is not
- * read alone as in the whole text.
- */
-function nestsList(text: string, at: number): boolean {
-  let i = at + 1
-  while (text.charCodeAt(i) === SPACE) i++
-  if (text.charCodeAt(i) !== DASH) return false
-  const next = text.charCodeAt(i + 1)
-  return i + 1 >= text.length || next === SPACE || next === NL
-}
-
-/** Where the common beginning of `a` and `b` ends. */
-function commonPrefix(a: string, b: string): number {
-  const n = Math.min(a.length, b.length)
-  const CHUNK = 4096
-  let i = 0
-  while (i + CHUNK <= n && a.slice(i, i + CHUNK) === b.slice(i, i + CHUNK)) i += CHUNK
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++
-  return i
-}
-
-/** The length of the common end of `a` and `b`, at most `max`. */
-function commonSuffix(a: string, b: string, max: number): number {
-  const CHUNK = 4096
-  let i = 0
-  while (
-    i + CHUNK <= max &&
-    a.slice(a.length - i - CHUNK, a.length - i) === b.slice(b.length - i - CHUNK, b.length - i)
-  )
-    i += CHUNK
-  while (i < max && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++
-  return i
 }
 
 /** The item a piece's text parses into alone, or undefined when it does not parse into one item. */
@@ -338,19 +224,69 @@ function editPieces(text: string, state: YamlPieces, t: Table): unknown {
   const r = t.runs.find(x => x.first <= i && i <= x.last)
   if (!r || prefix >= t.starts.start(i + 1) - (i === r.last ? r.gap : 0)) return undefined
   const recut = recutRun(text, ch, t, r, i)
-  if (!recut) return undefined
-  const { bounds, first } = recut
+  const edit = recut && reparse(text, ch, state, t, r, recut)
+  if (!edit) return undefined
+  // Everything checked: the table becomes the new text's.
+  const { bounds, first } = recut!
   const count = bounds.length / 2
+  const next = (p: number): number =>
+    p + 1 < count ? bounds[2 * p + 2]! : t.starts.start(first + count) + ch.delta
+  const grows = edit.pieces.map(
+    (_, p) => next(p) - bounds[2 * p]! - (t.starts.start(first + p + 1) - t.starts.start(first + p)),
+  )
+  for (const [p, d] of grows.entries()) t.starts.grow(first + p, d)
+  const list = r.list.slice()
+  for (const idx of edit.at) {
+    state.pieces[idx] = edit.pieces[idx - first]!
+    list[idx - r.first] = edit.pieces[idx - first]!.item
+  }
+  state.edit = { list, from: r.list, at: edit.at.map(idx => idx - r.first) }
+  r.list = list
+  t.root = withList(t.root, r.path, list)
+  t.total = edit.total
+  t.distinct = edit.distinct
+  t.depths.clear()
+  for (const [d, n] of edit.depths) t.depths.set(d, n)
+  state.text = text
+  state.last = { pieces: state.pieces.length, parsed: edit.at.length, cut: count }
+  return t.root
+}
+
+/**
+ * The pieces cut again (`recut`), each the very same as before when its text is, else parsed
+ * (their indexes in `at`), and the document's costs with them; undefined when one does not parse
+ * alone or the document is too costly (the whole parse then says so).
+ */
+function reparse(
+  text: string,
+  ch: Change,
+  state: YamlPieces,
+  t: Table,
+  r: TableRun,
+  recut: { bounds: number[]; first: number },
+):
+  | { pieces: Piece[]; at: number[]; total: number; distinct: number; depths: Map<number, number> }
+  | undefined {
+  const { bounds, first } = recut
   const pieces: Piece[] = []
   const at: number[] = []
   let { total, distinct } = t
-  for (let p = 0; p < count; p++) {
+  const depths = new Map(t.depths)
+  /** Counts (d = 1) or uncounts (-1) an item's depth (limits.ts), as assemble does. */
+  const tally = (c: Cost, d: number): void => {
+    if (!c.distinct) return
+    const depth = r.depth + 1 + c.deepest
+    const n = (depths.get(depth) ?? 0) + d
+    if (n) depths.set(depth, n)
+    else depths.delete(depth)
+  }
+  for (let p = 0; p < bounds.length / 2; p++) {
     const start = bounds[2 * p]!
     const end = bounds[2 * p + 1]!
     const was = state.pieces[first + p]!
     const wasStart = t.starts.start(first + p)
     const wasEnd = t.starts.start(first + p + 1) - (first + p === r.last ? r.gap : 0)
-    if (end - start === wasEnd - wasStart && text.slice(start, end) === old.slice(wasStart, wasEnd)) {
+    if (end - start === wasEnd - wasStart && text.slice(start, end) === ch.old.slice(wasStart, wasEnd)) {
       pieces.push(was)
       continue
     }
@@ -360,43 +296,12 @@ function editPieces(text: string, state: YamlPieces, t: Table): unknown {
     at.push(first + p)
     total += piece.cost.total - was.cost.total
     distinct += piece.cost.distinct - was.cost.distinct
+    tally(was.cost, -1)
+    tally(piece.cost, 1)
   }
-  const depths = new Map(t.depths)
-  for (const idx of at) {
-    const count = (c: Cost, d: number): void => {
-      if (!c.distinct) return
-      const depth = r.depth + 1 + c.deepest
-      const n = (depths.get(depth) ?? 0) + d
-      if (n) depths.set(depth, n)
-      else depths.delete(depth)
-    }
-    count(state.pieces[idx]!.cost, -1)
-    count(pieces[idx - first]!.cost, 1)
-  }
-  const deepest = Math.max(t.skeletonDeepest, ...depths.keys())
-  if (costProblem({ total, distinct, deepest })) return undefined
-  // Everything checked: the table becomes the new text's.
-  const spans = pieces.map(
-    (_, p) =>
-      (p + 1 < count ? bounds[2 * p + 2]! : t.starts.start(first + count) + ch.delta) - bounds[2 * p]!,
-  )
-  const grows = spans.map((span, p) => span - (t.starts.start(first + p + 1) - t.starts.start(first + p)))
-  for (const [p, d] of grows.entries()) t.starts.grow(first + p, d)
-  const list = r.list.slice()
-  for (const idx of at) {
-    state.pieces[idx] = pieces[idx - first]!
-    list[idx - r.first] = pieces[idx - first]!.item
-  }
-  state.edit = { list, from: r.list, at: at.map(idx => idx - r.first) }
-  r.list = list
-  t.root = withList(t.root, r.path, list)
-  t.total = total
-  t.distinct = distinct
-  t.depths.clear()
-  for (const [d, n] of depths) t.depths.set(d, n)
-  state.text = text
-  state.last = { pieces: state.pieces.length, parsed: at.length, cut: count }
-  return t.root
+  if (costProblem({ total, distinct, deepest: Math.max(t.skeletonDeepest, ...depths.keys()) }))
+    return undefined
+  return { pieces, at, total, distinct, depths }
 }
 
 /**
