@@ -7,32 +7,100 @@ import { MgmtError } from '../util/errors.js'
 /** The edges of a vertex without any: one shared empty map (most vertices have an edge or two). */
 const NONE: ReadonlyMap<string, never> = new Map<string, never>()
 
+/**
+ * Replaced values kept beside a shared vertex map (`withValues`) before the map is copied: a graph
+ * derived edit after edit copies at most this many values each time, and the whole map once per
+ * this many replaced vertices.
+ */
+const OVERLAY_MAX = 256
+
 export class Dag<V, E> {
+  /** The vertices; when `#overlay` is set, the values before those it replaces. */
   #vertices = new Map<string, V>()
+  /** Values that replace those of `#vertices` (withValues), which is then shared and never changed. */
+  #overlay: Map<string, V> | undefined
+  /** The vertex map is shared with another graph (`withValues`): copied before a change. */
+  #sharedVertices = false
   /** Edges by source, then target; a vertex without outgoing edges has no entry. */
   #out = new Map<string, Map<string, E>>()
   /** Edges by target, then source; a vertex without incoming edges has no entry. */
   #in = new Map<string, Map<string, E>>()
   /** The edge maps are shared with another graph (`withValues`): copied before a change. */
   #shared = false
+  /** Vertices added or removed so far. */
+  #version = 0
+  /**
+   * A graph made by `withValues` whose vertex map was copied (OVERLAY_MAX): the graph it was made
+   * from (not kept alive by this), that graph's version then, and the ids whose values it replaced.
+   */
+  #origin:
+    | { readonly graph: WeakRef<Dag<V, E>>; readonly version: number; readonly ids: string[] }
+    | undefined
 
   /**
-   * A graph of the same vertices and edges as `g`, with some vertices' values replaced. The edges
-   * are shared until either graph changes its own (a copy is made then), so this costs a copy of
-   * the vertex map only.
+   * A graph of the same vertices and edges as `g`, with some vertices' values replaced. The vertex
+   * map and the edges are shared until either graph changes its own (a copy is made then): the
+   * replaced values are kept aside, so this costs work in proportion to the values replaced since
+   * the shared map was made (at most OVERLAY_MAX; past that the map is copied with them).
    */
   static withValues<V, E>(g: Dag<V, E>, values: ReadonlyMap<string, V>): Dag<V, E> {
     const out = new Dag<V, E>()
-    out.#vertices = new Map(g.#vertices)
+    const overlay = new Map(g.#overlay)
     for (const [id, v] of values) {
-      if (!out.#vertices.has(id)) throw new Error(`vertex ${id}: unknown vertex`)
-      out.#vertices.set(id, v)
+      if (!g.#vertices.has(id)) throw new Error(`vertex ${id}: unknown vertex`)
+      overlay.set(id, v)
+    }
+    out.#vertices = g.#vertices
+    out.#overlay = overlay
+    out.#sharedVertices = true
+    g.#sharedVertices = true
+    if (overlay.size > OVERLAY_MAX) {
+      out.#ownVertices()
+      out.#origin = { graph: new WeakRef(g), version: g.#version, ids: [...values.keys()] }
     }
     out.#out = g.#out
     out.#in = g.#in
     out.#shared = true
     g.#shared = true
     return out
+  }
+
+  /**
+   * The ids whose values differ between `g` and this graph, when both are derived from one vertex
+   * map, or this one from `g` (`withValues`), and they share their edges, with no change since:
+   * then they have the same vertices in the same order and the same edges, and these ids are all
+   * that differs. Undefined otherwise. Costs work in proportion to the values replaced since the
+   * shared map was made.
+   */
+  changedSince(g: Dag<V, E>): string[] | undefined {
+    if (g === this) return []
+    if (g.#out !== this.#out || g.#in !== this.#in) return undefined
+    if (g.#vertices !== this.#vertices) {
+      const o = this.#origin
+      if (!o || o.version !== g.#version || o.graph.deref() !== g) return undefined
+      return o.ids.filter(id => this.vertex(id) !== g.vertex(id))
+    }
+    const out: string[] = []
+    for (const id of this.#overlay?.keys() ?? []) if (this.vertex(id) !== g.vertex(id)) out.push(id)
+    for (const id of g.#overlay?.keys() ?? [])
+      if (!this.#overlay?.has(id) && this.vertex(id) !== g.vertex(id)) out.push(id)
+    return out
+  }
+
+  /** Makes the vertex map this graph's own, its replaced values in it, before it changes. */
+  #ownVertices(): void {
+    if (!this.#sharedVertices) return
+    const own = new Map(this.#vertices)
+    for (const [id, v] of this.#overlay ?? []) own.set(id, v)
+    this.#vertices = own
+    this.#overlay = undefined
+    this.#sharedVertices = false
+  }
+
+  /** Its vertices change: it is no longer the graph it was made from with other values. */
+  #changed(): void {
+    this.#version++
+    this.#origin = undefined
   }
 
   /** Makes the edge maps this graph's own before it changes them. */
@@ -45,6 +113,8 @@ export class Dag<V, E> {
   }
 
   addVertex(id: string, v: V): void {
+    this.#ownVertices()
+    this.#changed()
     this.#vertices.set(id, v)
   }
 
@@ -76,6 +146,8 @@ export class Dag<V, E> {
     for (const from of this.#in.get(id)?.keys() ?? []) this.#drop(this.#out, from, id)
     this.#out.delete(id)
     this.#in.delete(id)
+    this.#ownVertices()
+    this.#changed()
     this.#vertices.delete(id)
   }
 
@@ -109,6 +181,10 @@ export class Dag<V, E> {
   }
 
   vertex(id: string): V | undefined {
+    if (this.#overlay) {
+      const v = this.#overlay.get(id)
+      if (v !== undefined) return v
+    }
     return this.#vertices.get(id)
   }
   has(id: string): boolean {
@@ -121,7 +197,10 @@ export class Dag<V, E> {
     return this.#vertices.keys()
   }
   entries(): IterableIterator<[string, V]> {
-    return this.#vertices.entries()
+    return this.#overlay ? this.#replaced(this.#overlay) : this.#vertices.entries()
+  }
+  *#replaced(overlay: ReadonlyMap<string, V>): IterableIterator<[string, V]> {
+    for (const [id, v] of this.#vertices) yield [id, overlay.get(id) ?? v]
   }
   /** The vertices' values (no [id, value] pair made for each, as `entries()` makes). */
   values(): IterableIterator<V> {

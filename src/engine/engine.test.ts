@@ -11,7 +11,10 @@ import { z } from 'zod'
 import { memoryLogger } from '../util/logger.js'
 import { LocalWorld } from '../world/local.js'
 import { compileGraph, type EdgeSpec, type ResourceSpec } from './compile.js'
+import type { ResGraph } from './compiled.js'
+import { Dag } from './dag.js'
 import { Engine } from './engine.js'
+import { GraphViews, viewChanges } from './graphview.js'
 import { Registry } from './registry.js'
 import { defineResource, untilAborted } from './resource.js'
 
@@ -248,6 +251,95 @@ test('a graph swap keeps unchanged resources running and restarts changed ones',
   assert.deepEqual(Object.fromEntries(rec.inits), { a: 1, b: 2, c: 1, d: 1 })
   assert.deepEqual(rec.calls.sort(), ['b:apply', 'd:apply'])
   assert.equal(e.worker('fake[c]'), undefined)
+})
+
+/** `g` with the vertices of `from` named by `ids` in place of its own (as a patched compile makes it). */
+const replace = (g: ResGraph, from: ResGraph, ...ids: string[]): ResGraph =>
+  Dag.withValues(g, new Map(ids.map(id => [id, from.vertex(id)!])))
+
+test('a swap that only replaces the values of one vertex compares that one alone, restarts it alone, and derives the view', async () => {
+  const specs = [res('a'), res('b'), res('c'), res('d')]
+  const e = await start(specs, [edge('a', 'b'), edge('b', 'c')])
+  const view = e.resources()
+  rec.calls.length = 0
+  const again = untilConverged(e)
+  const edited = compile(
+    [res('a'), res('b', { tag: 'new' }), res('c'), res('d')],
+    [edge('a', 'b'), edge('b', 'c')],
+  )
+  await e.commit(replace(e.graph, edited, 'fake[b]'))
+  await again
+  assert.equal(e.stats.compared, 1)
+  assert.deepEqual(Object.fromEntries(rec.inits), { a: 1, b: 2, c: 1, d: 1 })
+  assert.deepEqual(rec.calls, ['b:apply'])
+  // The view is the last one with b's entry replaced, as a view built whole has it.
+  const next = e.resources()
+  assert.deepEqual(next, new GraphViews().view(e.graph))
+  assert.deepEqual(viewChanges(next), { from: view, changed: [1] })
+  for (const i of [0, 2, 3]) assert.equal(next[i], view[i])
+  assert.equal(e.resourceCount, 4)
+  // The view built once, then derived; the count came with the view, then was carried over.
+  assert.deepEqual(e.views.stats, { built: 1, derived: 1, counted: 0 })
+  // A graph compiled whole is compared resource by resource.
+  const whole = untilConverged(e)
+  await e.commit(compile([res('a'), res('b', { tag: 'new' }), res('c'), res('d', { tag: 'x' })], []))
+  await whole
+  assert.equal(e.stats.compared, 4)
+  assert.deepEqual(Object.fromEntries(rec.inits), { a: 1, b: 2, c: 1, d: 2 })
+  assert.equal(viewChanges(e.resources()), undefined)
+})
+
+test('a swap that only replaces values restarts what a full diff restarts: failed resources with rewatch too', async () => {
+  rec.failures.set('a', 1)
+  rec.failures.set('b', 1)
+  const e = await start([res('a', {}, { rewatch: true }), res('b'), res('c')])
+  const converged = untilConverged(e)
+  const edited = compile([res('a', {}, { rewatch: true }), res('b'), res('c', { tag: 'new' })])
+  await e.commit(replace(e.graph, edited, 'fake[c]'))
+  await converged
+  assert.equal(e.stats.compared, 3, 'c, and the two failed ones')
+  assert.deepEqual(Object.fromEntries(rec.inits), { a: 2, b: 1, c: 2 })
+  assert.deepEqual(
+    e.failures.map(f => f.id),
+    ['fake[b]'],
+  )
+})
+
+test('random swaps, patched or compiled whole, restart what a full diff restarts and show the graph as built whole', async () => {
+  let seed = 7
+  const rnd = (n: number): number => {
+    seed = (seed * 48271) % 2147483647
+    return seed % n
+  }
+  const names = Array.from({ length: 12 }, (_, i) => `r${i}`)
+  const tags = new Map(names.map(n => [n, '']))
+  const specs = () => names.map(n => res(n, { tag: tags.get(n) }))
+  const edges = names.slice(1).map((n, i) => edge(names[i]!, n))
+  const e = await start(specs(), edges)
+  e.resources()
+  const inits = new Map(names.map(n => [n, 1]))
+  let patched = 0
+  for (let step = 0; step < 40; step++) {
+    // One to three resources get a new tag, or keep theirs (a value replaced by an equal one).
+    const picked = Array.from({ length: 1 + rnd(3) }, () => names[rnd(names.length)]!)
+    for (const n of new Set(picked)) {
+      const tag = rnd(4) === 0 ? tags.get(n)! : `t${step}`
+      if (tag !== tags.get(n)) inits.set(n, inits.get(n)! + 1)
+      tags.set(n, tag)
+    }
+    const compiled = compile(specs(), edges)
+    const whole = rnd(4) === 0
+    const next = whole ? compiled : replace(e.graph, compiled, ...[...new Set(picked)].map(n => `fake[${n}]`))
+    const converged = untilConverged(e)
+    await e.commit(next)
+    await converged
+    if (!whole) patched++
+    assert.equal(e.stats.compared, whole ? names.length : new Set(picked).size, `step ${step}`)
+    assert.deepEqual(Object.fromEntries(rec.inits), Object.fromEntries(inits), `step ${step}`)
+    assert.deepEqual(e.resources(), new GraphViews().view(e.graph), `step ${step}`)
+    assert.equal(e.resourceCount, names.length)
+  }
+  assert.ok(patched > 20, `${patched} patched swaps`)
 })
 
 test('compile rejects cycles, naming the resources', () => {

@@ -21,6 +21,7 @@ import { RefreshStore } from './features/refresh.js'
 import { ReverseStore } from './features/reverse.js'
 import { Semaphores } from './features/semaphore.js'
 import { type SenderView, type SendRecvPair, type Transfer, transfer } from './features/sendrecv.js'
+import { GraphViews } from './graphview.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
 import { type GraphResource, type Instance, type ResourceContext, repr } from './resource.js'
@@ -54,6 +55,11 @@ export interface EngineStats {
   passes: number
   /** checkApply calls under way that a cancel (the second ^C) aborted. */
   cancelled: number
+  /**
+   * Running resources the last graph swap compared with their vertex in the new graph: every one,
+   * unless the new graph only replaced some vertices' values (then those, and the failed ones).
+   */
+  compared: number
 }
 
 export interface Failure {
@@ -102,7 +108,7 @@ class SecretsOf {
 export class Engine implements WorkerHost, ContextHost {
   readonly converger: Converger
   readonly noop: boolean
-  readonly stats: EngineStats = { checked: 0, changed: 0, passes: 0, cancelled: 0 }
+  readonly stats: EngineStats = { checked: 0, changed: 0, passes: 0, cancelled: 0, compared: 0 }
   readonly events: EngineEvents
   readonly stateDir: string
   readonly #opts: EngineOptions
@@ -124,7 +130,10 @@ export class Engine implements WorkerHost, ContextHost {
   /** Neighbour lists, built on demand for the current graph and workers. */
   readonly #up = new Map<string, Peer[]>()
   readonly #down = new Map<string, Peer[]>()
-  #graphView: { graph: ResGraph; resources: readonly GraphResource[] } | undefined
+  /** What resources see of the graph (`ctx.graph()`), and its resources counted. */
+  readonly views = new GraphViews()
+  /** The last commit went through: the workers are those of `#graph`. */
+  #whole = false
   #clock = 0
   #closed = false
   /** Since the engine was last idle: checkApply calls, and the changes with their causes. */
@@ -182,9 +191,7 @@ export class Engine implements WorkerHost, ContextHost {
 
   /** Resources in the graph, grouped ones counted one by one. */
   get resourceCount(): number {
-    let n = 0
-    for (const r of this.#graph.values()) n += 1 + (r.group?.length ?? 0)
-    return n
+    return this.views.count(this.#graph)
   }
 
   /** Resources that failed permanently, and why. */
@@ -370,20 +377,22 @@ export class Engine implements WorkerHost, ContextHost {
     this.converger.pause()
     const started = performance.now()
     const swap = this.#workers.size > 0
+    // Only the replaced vertices can differ when that is all `next` changed (Dag.changedSince).
+    const replaced = this.#whole ? next.changedSince(this.#graph) : undefined
+    this.#whole = false
     try {
-      const removed: Worker[] = []
-      for (const [id, w] of this.#workers) {
-        const n = next.vertex(id)
-        if (!n || differs(w.res, n) !== undefined || (w.hasFailed && n.meta.rewatch)) removed.push(w)
-      }
+      const { removed, workerless } = replaced ? this.#toReplace(next, replaced) : this.#toRemove(next)
       await Promise.all(removed.map(w => this.#remove(w, next.vertex(w.id))))
       await this.#reverseGone(next)
+      if (replaced) this.views.swapped(this.#graph, next, replaced)
       this.#graph = next
       this.#up.clear()
       this.#down.clear()
       await this.#refresh.load()
       await this.#refresh.prune((from, to) => next.outgoing(from).get(to)?.notify === true)
-      const added = [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
+      const added = workerless
+        ? [...removed.map(w => w.id), ...workerless].map(id => next.vertex(id)!)
+        : [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
       const created = await Promise.all(added.map(res => this.#create(res, swap ? GRAPH_CHANGE : STARTUP)))
       this.#up.clear()
       this.#down.clear()
@@ -410,9 +419,43 @@ export class Engine implements WorkerHost, ContextHost {
             `${named(gone, 'removed')} (${(performance.now() - started).toFixed(1)} ms)`,
         )
       }
+      this.#whole = true
     } finally {
       this.converger.resume()
     }
+  }
+
+  /** The workers whose resource `next` removes or changes, or that failed and are to be watched again. */
+  #toRemove(next: ResGraph): { removed: Worker[]; workerless?: undefined } {
+    const removed: Worker[] = []
+    for (const [id, w] of this.#workers) {
+      const n = next.vertex(id)
+      if (!n || differs(w.res, n) !== undefined || (w.hasFailed && n.meta.rewatch)) removed.push(w)
+    }
+    this.stats.compared = this.#workers.size
+    return { removed }
+  }
+
+  /**
+   * As #toRemove, for a `next` that only replaces the values of the vertices `replaced`: only
+   * those and the failed ones are looked at. Also the vertices that have no worker (their init
+   * failed, which left them among the failures), to start again with the replaced ones.
+   */
+  #toReplace(next: ResGraph, replaced: readonly string[]): { removed: Worker[]; workerless: string[] } {
+    const removed = new Set<Worker>()
+    const workerless: string[] = []
+    for (const id of replaced) {
+      const w = this.#workers.get(id)
+      if (w && differs(w.res, next.vertex(id)!) !== undefined) removed.add(w)
+    }
+    for (const id of this.#failures.keys()) {
+      const w = this.#workers.get(id)
+      if (!w) {
+        if (next.has(id)) workerless.push(id)
+      } else if (w.hasFailed && next.vertex(id)!.meta.rewatch) removed.add(w)
+    }
+    this.stats.compared = replaced.length + this.#failures.size
+    return { removed: [...removed], workerless }
   }
 
   async #remove(w: Worker, replacement: Res | undefined): Promise<void> {
@@ -600,13 +643,7 @@ export class Engine implements WorkerHost, ContextHost {
 
   /** The running graph's resources, grouped ones included; one array per graph, so kinds may cache by it. */
   resources(): readonly GraphResource[] {
-    if (this.#graphView?.graph === this.#graph) return this.#graphView.resources
-    const resources: GraphResource[] = []
-    for (const [, r] of this.#graph.entries())
-      for (const m of [r, ...(r.group ?? [])])
-        resources.push({ kind: m.kind, name: m.name, params: m.params })
-    this.#graphView = { graph: this.#graph, resources }
-    return resources
+    return this.views.view(this.#graph)
   }
 
   /**

@@ -3,7 +3,7 @@
  * the same cache only by some resources' params (the same kind and name at the same place), and
  * nothing that shapes the graph depends on those params, the new graph is the last one with those
  * vertices' values replaced: no edges resolved again, no automatic edges, no sort, no grouping.
- * A live edit of one file's content in a 10,000-resource graph costs a copy of the vertex map.
+ * A live edit of one file's content in a 10,000-resource graph replaces one value of the graph.
  *
  * The patch is taken only when it gives exactly what a full compile gives. A changed resource must
  * compile without a problem, be a plain vertex of the last graph (declared once, not exported,
@@ -35,10 +35,53 @@ export interface LastCompile {
    * read from the system, so a patch first checks they are still the same.
    */
   readonly provided: readonly (readonly [Res, readonly string[]])[]
+  /** The resources this compile compared with the last one's (for tests): all of a full compile's. */
+  readonly compared: number
 }
 
 /** More changed resources than this: a full compile. */
 const MAX_CHANGED = 256
+
+/**
+ * Resource lists known to be another list with only some entries replaced (`resourcesEdited`),
+ * so that a patch need not compare them entry by entry.
+ */
+const edits = new WeakMap<readonly ResourceSpec[], { from: readonly ResourceSpec[]; at: readonly number[] }>()
+
+/**
+ * Says that `next` has the very same entries as `from` but at the indexes `at` (ascending): a
+ * frontend that read only some resources again (YAML's reload of an edit) says so, and the patch
+ * of the next compile looks at those alone. The lists must not change afterwards.
+ */
+export function resourcesEdited(
+  next: readonly ResourceSpec[],
+  from: readonly ResourceSpec[],
+  at: readonly number[],
+): void {
+  edits.set(next, { from, at })
+}
+
+/**
+ * The indexes where `next` differs from `before`, and how many entries were compared; undefined
+ * past MAX_CHANGED of them.
+ */
+function changedResources(
+  next: readonly ResourceSpec[],
+  before: readonly ResourceSpec[],
+): { changed: number[]; compared: number } | undefined {
+  const changed: number[] = []
+  const edit = edits.get(next)
+  if (edit?.from === before) {
+    for (const i of edit.at) if (next[i] !== before[i]) changed.push(i)
+    return changed.length > MAX_CHANGED ? undefined : { changed, compared: edit.at.length }
+  }
+  for (let i = 0; i < next.length; i++) {
+    if (next[i] === before[i]) continue
+    if (changed.length === MAX_CHANGED) return undefined
+    changed.push(i)
+  }
+  return { changed, compared: next.length }
+}
 
 export const shapeOptions = (o: CompileOptions): string =>
   `${o.strict}|${o.lenient}|${o.noop}|${o.sema}|${o.noAutoEdges}|${o.noAutoGroup}`
@@ -80,6 +123,7 @@ export function recordLast(compiled: Compiled, seen: Seen, warnings: readonly Is
     warnings: per,
     after: warnings.slice(from),
     provided,
+    compared: seen.res.length,
   }
 }
 
@@ -107,19 +151,19 @@ export function patchCompile(
     !isDeepStrictEqual(spec.collect ?? [], before.collect ?? [])
   )
     return undefined
-  for (let i = 0; i < spec.edges.length; i++) if (spec.edges[i] !== before.edges[i]) return undefined
+  if (spec.edges !== before.edges)
+    for (let i = 0; i < spec.edges.length; i++) if (spec.edges[i] !== before.edges[i]) return undefined
   if (!opts.noAutoEdges)
     for (const [r, names] of last.provided)
       if (!isDeepStrictEqual(r.def.provides!(r.params, r.name), names)) return undefined
-  const changed: number[] = []
-  for (let i = 0; i < spec.resources.length; i++) {
-    if (spec.resources[i] === before.resources[i]) continue
-    if (changed.length === MAX_CHANGED || !last.plain[i]) return undefined
-    changed.push(i)
-  }
+  const diff = changedResources(spec.resources, before.resources)
+  if (!diff || diff.changed.some(i => !last.plain[i])) return undefined
+  const { changed, compared } = diff
   const values = new Map<string, Res>()
   const plain = [...last.plain]
   const warnings = [...last.warnings]
+  /** A changed resource had warnings, or has: the list of them all is made again. */
+  let warned = false
   for (const i of changed) {
     const r = spec.resources[i]!
     const was = last.plain[i]!
@@ -130,18 +174,19 @@ export function patchCompile(
       return undefined
     values.set(res.id, res)
     plain[i] = res
+    if (warnings[i] || own.length) warned = true
     warnings[i] = own.length ? own : undefined
   }
   const graph: ResGraph = values.size ? Dag.withValues(last.compiled.graph, values) : last.compiled.graph
   const compiled: Compiled = {
     ...last.compiled,
     graph,
-    warnings: [...warnings.flatMap(w => w ?? []), ...last.after],
+    warnings: warned ? [...warnings.flatMap(w => w ?? []), ...last.after] : [...last.compiled.warnings],
     collect: spec.collect ?? [],
     spec,
     options: opts,
   }
-  return { compiled, last: { ...last, compiled, plain, warnings } }
+  return { compiled, last: { ...last, compiled, plain, warnings, compared } }
 }
 
 /** Does `b` stand where `a` stood: the same id, uids, needs and plainness? */

@@ -8,8 +8,9 @@ import { test } from 'node:test'
 import jsyaml from 'js-yaml'
 import { CompileCache } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
+import { TOKEN } from './cut.js'
 import { lastParse, loadYaml, type YamlGraph } from './parse.js'
-import { parseByPieces, TOKEN, YamlPieces } from './pieces.js'
+import { parseByPieces, primePieces, YamlPieces } from './pieces.js'
 
 const registry = builtinRegistry()
 
@@ -201,6 +202,7 @@ function edit(rnd: () => number, lines: string[]): string[] {
 test('random edits reloaded through the cache give exactly what a fresh load gives', () => {
   const file = '/tmp/mgmt-12-prop/g.yaml'
   let fast = 0
+  let cutAlone = 0
   for (let seed = 1; seed <= 60; seed++) {
     const rnd = random(seed)
     const cache = new CompileCache()
@@ -212,10 +214,12 @@ test('random edits reloaded through the cache give exactly what a fresh load giv
       assert.deepEqual(incremental, full, `seed ${seed}, step ${step}:\n${text}`)
       const stats = lastParse(cache)
       if (stats && stats.parsed < stats.pieces) fast++
+      if (stats && stats.cut < stats.pieces) cutAlone++
       lines = edit(rnd, lines)
     }
   }
   assert.ok(fast > 100, `the items were reused in ${fast} reloads only`)
+  assert.ok(cutAlone > 80, `the edited items were cut alone in ${cutAlone} reloads only`)
 })
 
 test('a one-item edit parses that item alone and keeps every other resource as it was', () => {
@@ -239,9 +243,12 @@ test('a one-item edit parses that item alone and keeps every other resource as i
   const file = '/tmp/g.yaml'
   // The first load parses the whole text once and keeps its items (nothing parsed piece by piece).
   const first = loadYaml(text('before'), file, registry, { cache })
-  assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 0 })
+  assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 0, cut: 51 })
   const second = loadYaml(text('after'), file, registry, { cache })
-  assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 1 })
+  // Cut again: the edited item and the one before it (whose end the edited one's start decides).
+  assert.deepEqual(lastParse(cache), { pieces: 51, parsed: 1, cut: 2 })
+  // Read again and compared with the last compile: that item alone.
+  assert.equal(cache.last?.compared, 1)
   assert.deepEqual(
     outcome(() => second),
     outcome(() => loadYaml(text('after'), file, registry)),
@@ -303,7 +310,7 @@ test('a first load keeps its items only where each reads the same alone: with an
     const again = loadYaml(text('y', alias), '/tmp/g.yaml', registry, { cache })
     // Both items changed. With the alias, b's text did not: kept from a whole parse, it would keep
     // the old value of a's anchor; nothing was kept, so it was read again, and failed alone.
-    assert.deepEqual(lastParse(cache), { pieces: 2, parsed: 2 }, `alias: ${alias}`)
+    assert.deepEqual(lastParse(cache), { pieces: 2, parsed: 2, cut: 2 }, `alias: ${alias}`)
     assert.equal(again.graph.vertex('file[b]')?.params.content, alias ? 'shared y' : 'y')
     assert.deepEqual(
       outcome(() => again),
@@ -314,6 +321,7 @@ test('a first load keeps its items only where each reads the same alone: with an
 
 test('the document put together from its pieces is the document parsed whole, or nothing', () => {
   let used = 0
+  let cutAlone = 0
   for (let seed = 1000; seed < 1100; seed++) {
     const rnd = random(seed)
     const state = new YamlPieces()
@@ -330,6 +338,7 @@ test('the document put together from its pieces is the document parsed whole, or
       const pieced = parseByPieces(text, state)
       if (pieced !== undefined) {
         used++
+        if (state.last.cut < state.last.pieces) cutAlone++
         assert.ok(!failed, `seed ${seed}, step ${step}: pieces read a document that does not parse:\n${text}`)
         assert.deepEqual(pieced, whole, `seed ${seed}, step ${step}:\n${text}`)
       }
@@ -337,6 +346,7 @@ test('the document put together from its pieces is the document parsed whole, or
     }
   }
   assert.ok(used > 100, `the pieces were used ${used} times only`)
+  assert.ok(cutAlone > 40, `the edited items were cut alone ${cutAlone} times only`)
 })
 
 test('edits of params alone (content, path, meta) patch the last graph exactly as a full compile builds it', () => {
@@ -366,6 +376,7 @@ test('edits of params alone (content, path, meta) patch the last graph exactly a
     return out.join('\n')
   }
   let patched = 0
+  let told = 0
   for (let seed = 1; seed <= 40; seed++) {
     const rnd = random(seed)
     const dirs = ['d0', 'd1', 'd1/sub', 'd2'].filter(() => rnd() < 0.8)
@@ -384,6 +395,12 @@ test('edits of params alone (content, path, meta) patch the last graph exactly a
       assert.deepEqual(incremental, full, `seed ${seed}, step ${step}:\n${text}`)
       // A patch keeps the record's tail as it was; a full compile makes a new one.
       if (before && cache.last && cache.last !== before && cache.last.after === before.after) patched++
+      // Told by the reading which resources it read again, the patch compared those alone; the
+      // edges, a list the edit did not touch, are the very same.
+      if (before && cache.last && cache.last.compared < cache.last.plain.length) {
+        told++
+        assert.equal(cache.last.compiled.spec.edges, before.compiled.spec.edges)
+      }
       const f = pick(rnd, files)
       switch (Math.floor(rnd() * 5)) {
         case 0:
@@ -405,4 +422,83 @@ test('edits of params alone (content, path, meta) patch the last graph exactly a
     }
   }
   assert.ok(patched > 300, `only ${patched} reloads were patches`)
+  assert.ok(told > 300, `only ${told} patches compared the resources read again alone`)
+})
+
+test('characters typed, deleted or replaced anywhere: the document cut again around the edit is the document parsed whole, or nothing', () => {
+  const alphabet = [
+    ' ',
+    ' ',
+    '-',
+    '- ',
+    '\n',
+    '\n  - ',
+    '#',
+    ':',
+    ': ',
+    'x',
+    '"',
+    "'",
+    '|',
+    '>',
+    '[',
+    '{',
+    '&a',
+    '*a',
+    '\t',
+  ]
+  let edited = 0
+  let used = 0
+  for (let seed = 2000; seed < 2040; seed++) {
+    const rnd = random(seed)
+    const state = new YamlPieces()
+    // Each edit is made to the last text that parsed, so that most texts are a small edit of a
+    // valid document (and then of the text before them).
+    let valid = `${graph(rnd).join('\n')}\n`
+    let whole: unknown
+    try {
+      whole = jsyaml.load(valid, { schema: jsyaml.CORE_SCHEMA })
+      primePieces(valid, whole, state)
+    } catch {
+      continue
+    }
+    for (let step = 0; step < 60; step++) {
+      const at = Math.floor(rnd() * valid.length)
+      const cut = rnd() < 0.5 ? Math.floor(rnd() * 3) : 0
+      const text = valid.slice(0, at) + (rnd() < 0.3 ? '' : pick(rnd, alphabet)) + valid.slice(at + cut)
+      let failed = false
+      try {
+        whole = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA })
+        valid = text
+      } catch {
+        failed = true
+      }
+      const pieced = parseByPieces(text, state)
+      if (pieced === undefined) continue
+      used++
+      if (state.last.cut < state.last.pieces) edited++
+      assert.ok(!failed, `seed ${seed}, step ${step}: pieces read a document that does not parse:\n${text}`)
+      assert.deepEqual(pieced, whole, `seed ${seed}, step ${step}:\n${text}`)
+    }
+  }
+  assert.ok(used > 500, `the pieces were used ${used} times only`)
+  assert.ok(edited > 250, `the edited items were cut alone ${edited} times only`)
+})
+
+test('an edit of the first item of a list is cut alone too, when the skeleton comes before it', () => {
+  const text = (a: string, msg: string) =>
+    `graph: g\nresources:\n  noop:\n  - name: ${a}\n  - name: b\n  print:\n  - name: p\n    msg: ${msg}\n`
+  const load = (t: string) => jsyaml.load(t, { schema: jsyaml.CORE_SCHEMA })
+  const state = new YamlPieces()
+  primePieces(text('a', 'hi'), load(text('a', 'hi')), state)
+  for (const [a, msg] of [
+    ['a2', 'hi'],
+    ['a2', 'ho'],
+  ] as const) {
+    assert.deepEqual(parseByPieces(text(a, msg), state), load(text(a, msg)))
+    assert.deepEqual(state.last, { pieces: 3, parsed: 1, cut: 1 })
+  }
+  // The first line of a list's first item no longer starts an item: the whole text is cut.
+  const odd = text('a2', 'ho').replace('  - name: a2', '  name: a2')
+  assert.equal(parseByPieces(odd, state), undefined)
 })

@@ -12,28 +12,26 @@ import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
 import {
   type CollectSpec,
-  type CompileCache,
   type Compiled,
   type CompileOptions,
   compileGraph,
   type EdgeSpec,
   GraphInvalid,
   type GraphSpec,
-  type ResourceSpec,
 } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
 import { tooCostly } from './limits.js'
-import { parseByPieces, primePieces, YamlPieces } from './pieces.js'
+import { parseByPieces, primePieces } from './pieces.js'
+import { isObj, type Obj, type Relative, type Reuse, readResources, reuseOf } from './resources.js'
+
+export { lastParse } from './resources.js'
 
 /** The keys of a remote graph file (`mgmt run --remote FILE`): see src/remote/. */
 const REMOTE_KEYS = ['remote', 'hostname', 'remotes']
 const KNOWN_TOP = new Set(['graph', 'comment', 'resources', 'edges', 'collect', ...REMOTE_KEYS])
-
-/** A resource name starting with this is exported to the other hosts, not applied here. */
-const EXPORTED = '@@'
 
 /** What a remote graph file says about its host. */
 export interface YamlRemote {
@@ -80,42 +78,6 @@ const MAX_LISTED = 100
  * parse that keeps positions, which costs many times the file's size in memory.
  */
 const LOCATE_MAX = 8 << 20
-
-/**
- * What a reload reuses of the loads before it, kept beside the compile cache of the file's loads:
- * the parsed list items (pieces.ts), and what the document's reading made of each item, by the
- * item (the very same parsed object).
- */
-interface Reuse {
-  readonly pieces: YamlPieces
-  /** Each kind's list of items last time, and the spec of each (by place: no lookup at all). */
-  lists: Map<
-    string,
-    { items: unknown[]; specs: (ResourceSpec | undefined)[]; sources: (string | undefined)[]; base: string }
-  >
-  readonly resources: WeakMap<
-    object,
-    { kind: string; base: string; spec: ResourceSpec; source?: string | undefined }
-  >
-  readonly edges: WeakMap<object, { index: number; edge: EdgeSpec }>
-}
-
-const reuses = new WeakMap<CompileCache, Reuse>()
-
-function reuseOf(cache: CompileCache | undefined): Reuse | undefined {
-  if (!cache) return undefined
-  let r = reuses.get(cache)
-  if (!r) {
-    r = { pieces: new YamlPieces(), lists: new Map(), resources: new WeakMap(), edges: new WeakMap() }
-    reuses.set(cache, r)
-  }
-  return r
-}
-
-/** The statistics of the last piece-wise parse through `cache` (how many items were parsed again). */
-export function lastParse(cache: CompileCache): { pieces: number; parsed: number } | undefined {
-  return reuses.get(cache)?.pieces.last
-}
 
 /** Parses the document; every failure, a stack exhausted by nesting included, is a located error. */
 function parse(text: string, file: string, reuse?: Reuse): unknown {
@@ -286,18 +248,6 @@ function keyOf(
   return undefined
 }
 
-type Obj = Record<string, unknown>
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** Where relative paths start (the graph file's directory), and the relative paths found. */
-interface Relative {
-  readonly base: string
-  readonly files: string[]
-  /** Unknown keys are warnings, not errors (`--lenient`). */
-  readonly lenient?: boolean
-  readonly reuse?: Reuse
-}
-
 /** An unknown key: an error with the closest known key as a hint, or a warning when lenient. */
 function unknownKey(
   path: (string | number)[],
@@ -388,116 +338,6 @@ function readRemote(root: Obj, issues: Issue[], warnings: Issue[]): YamlRemote |
   }
 }
 
-function readResources(raw: unknown, issues: Issue[], rel: Relative): ResourceSpec[] {
-  if (raw === undefined || raw === null) return []
-  if (!isObj(raw)) {
-    issues.push({ path: ['resources'], message: 'expected a mapping of kind to a list of resources' })
-    return []
-  }
-  const out: ResourceSpec[] = []
-  const reuse = rel.reuse
-  const lists: NonNullable<typeof reuse>['lists'] = new Map()
-  for (const [kind, list] of Object.entries(raw)) {
-    if (list === null) continue
-    if (!Array.isArray(list)) {
-      issues.push({ path: ['resources', kind], message: 'expected a list of resources' })
-      continue
-    }
-    const before = reuse?.lists.get(kind)
-    const same = before?.base === rel.base ? before : undefined
-    const specs: (ResourceSpec | undefined)[] = []
-    const sources: (string | undefined)[] = []
-    for (let i = 0; i < list.length; i++) {
-      const item: unknown = list[i]
-      // The same item at the same place as last time: its spec as it was.
-      const was = same && same.items[i] === item ? same.specs[i] : undefined
-      const read = was ? { spec: was, source: same!.sources[i] } : readItem(kind, item, i, issues, rel)
-      if (was && read?.source !== undefined) rel.files.push(read.source)
-      specs.push(read?.spec)
-      sources.push(read?.source)
-      if (read) out.push(read.spec)
-    }
-    if (reuse) lists.set(kind, { items: list, specs, sources, base: rel.base })
-  }
-  if (reuse) reuse.lists = lists
-  return out
-}
-
-/** One item of a kind's list, through the items read before. */
-function readItem(
-  kind: string,
-  item: unknown,
-  i: number,
-  issues: Issue[],
-  rel: Relative,
-): { spec: ResourceSpec; source?: string | undefined } | undefined {
-  const at = ['resources', kind, i]
-  const known = isObj(item) ? rel.reuse?.resources.get(item) : undefined
-  if (known && known.kind === kind && known.base === rel.base) {
-    // The same item as before, elsewhere: the same spec (the very same params), at its place now.
-    if (known.source !== undefined) rel.files.push(known.source)
-    const o = known.spec.origin!
-    if (o[1] !== kind || o[2] !== i) known.spec = { ...known.spec, origin: at }
-    return known
-  }
-  const read = readResource(kind, item, at, issues, rel)
-  if (read && rel.reuse && isObj(item))
-    rel.reuse.resources.set(item, { kind, base: rel.base, spec: read.spec, source: read.source })
-  return read
-}
-
-/** One resource of the list of a kind, and the relative `source` it names. */
-function readResource(
-  kind: string,
-  item: unknown,
-  at: (string | number)[],
-  issues: Issue[],
-  rel: Relative,
-): { spec: ResourceSpec; source?: string } | undefined {
-  if (!isObj(item)) {
-    issues.push({ path: at, message: 'expected a mapping with a `name` and params' })
-    return undefined
-  }
-  const { name, meta, ...params } = item
-  const exported = typeof name === 'string' && name.startsWith(EXPORTED)
-  const bare = exported ? name.slice(EXPORTED.length) : name
-  if ((typeof bare !== 'string' && typeof bare !== 'number') || bare === '') {
-    issues.push({
-      path: name === undefined ? at : [...at, 'name'],
-      message: 'expected a non-empty `name`',
-    })
-    return undefined
-  }
-  if (meta !== undefined && meta !== null && !isObj(meta)) {
-    issues.push({ path: [...at, 'meta'], message: 'expected a mapping of metaparams' })
-    return undefined
-  }
-  const source = kind === 'file' ? relativeSource(params, rel) : undefined
-  return {
-    spec: {
-      kind,
-      name: String(bare),
-      params,
-      meta: (meta ?? {}) as Obj,
-      origin: at,
-      ...(exported ? { exported } : {}),
-    },
-    ...(source !== undefined ? { source } : {}),
-  }
-}
-
-/**
- * A file's `source` relative to the graph file's directory is made absolute (and remembered, so
- * that a deploy carries it along). A symlink's `source` is its target: it stays as written.
- */
-function relativeSource(params: Obj, rel: Relative): string | undefined {
-  const src = params.source
-  if (typeof src !== 'string' || src === '' || isAbsolute(src) || params.symlink === true) return undefined
-  rel.files.push(src)
-  params.source = resolve(rel.base, src) + (src.endsWith('/') ? '/' : '')
-  return src
-}
-
 function readCollect(raw: unknown, issues: Issue[], warnings: Issue[], lenient?: boolean): CollectSpec[] {
   if (raw === undefined || raw === null) return []
   if (!Array.isArray(raw)) {
@@ -533,7 +373,11 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     issues.push({ path: ['edges'], message: 'expected a list of edges' })
     return []
   }
+  // The very same list as last time (an edit elsewhere keeps it): the very same edges.
+  const last = rel.reuse?.edgesRead
+  if (last?.raw === raw) return last.edges
   const out: EdgeSpec[] = []
+  const problems = issues.length + warnings.length
   for (const [i, e] of raw.entries()) {
     const known = isObj(e) ? rel.reuse?.edges.get(e) : undefined
     if (known?.index === i) {
@@ -548,6 +392,8 @@ function readEdges(raw: unknown, issues: Issue[], warnings: Issue[], rel: Relati
     if (rel.reuse && isObj(e) && issues.length + warnings.length === before)
       rel.reuse.edges.set(e, { index: i, edge })
   }
+  if (rel.reuse)
+    rel.reuse.edgesRead = issues.length + warnings.length === problems ? { raw, edges: out } : undefined
   return out
 }
 

@@ -18,16 +18,28 @@
  *   the run is then a block sequence where the whole text has it (a run inside a block scalar or a
  *   quoted string of the skeleton leaves its token inside a string);
  * - no alias in the skeleton (an item could redefine its anchor), no directive (`%TAG` would
- *   change how items read their tags), no carriage return, tab-indented line or byte-order mark.
+ *   change how items read their tags), no carriage return, tab-indented line or byte-order mark;
+ * - no item that starts with a list of its own (`- - x`): js-yaml reads the items after `- -`
+ *   into that list.
  * An alias in an item of an anchor elsewhere fails in the item alone. The pieces share no node, so
  * their costs (limits.ts) add up to the whole document's.
  *
  * A reload compares the new text with the previous one: a piece that lies wholly in their common
  * beginning or common end has the text of a piece parsed before, whose item is reused as it is
  * (the very same object, so that later stages can recognise it).
+ *
+ * An edit inside the items of one run that keeps their number (a resource's params changed, the
+ * common live edit) costs work in proportion to the edit, not to the file: the pieces' places are
+ * kept in a tree of their spans (starts.ts), the lines are cut again only from the piece before
+ * the first change to the first place after the last change where the old cut resumes (the same
+ * indentation, at a piece's start or the run's end, with the same text from there on), and the
+ * document is the last one with that run's list copied and the edited items replaced; its costs
+ * are the last ones with the edited items' own replaced. The other edits cut the whole text.
  */
 import jsyaml from 'js-yaml'
+import { type Cut, commonPrefix, commonSuffix, cut, DASH, HASH, NL, nestsList, SPACE, TOKEN } from './cut.js'
 import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
+import { Starts } from './starts.js'
 
 /** What one list item's text parsed into. */
 interface Piece {
@@ -40,115 +52,50 @@ export class YamlPieces {
   /** A parse went through here: the next one goes piece by piece. */
   seen = false
   text = ''
-  /** In text order, each with its start and end in `text`; up to the first that did not parse. */
+  /** In text order; up to the first that did not parse. */
   pieces: Piece[] = []
+  /** Each piece's start and end in `text`, when there is no `table` (which has them). */
   bounds: number[] = []
-  /** Statistics of the last parse, for tests and the bench. */
-  last = { pieces: 0, parsed: 0 }
+  /** The last text's document put together, and what an edit of its items needs. */
+  table: Table | undefined
+  /**
+   * How the last document differs from the one before, when it was an edit of one run's items:
+   * its list (`list`, in place of `from`) and the indexes of the items parsed again.
+   */
+  edit: { readonly list: unknown[]; readonly from: unknown[]; readonly at: readonly number[] } | undefined
+  /**
+   * Statistics of the last parse, for tests and the bench: the pieces, those parsed again, and
+   * those whose bounds were worked out again (every one unless an edit of items was cut alone).
+   */
+  last = { pieces: 0, parsed: 0, cut: 0 }
 }
 
-/** A run of pieces at one indentation, and the lines of the skeleton before it. */
-interface Cut {
-  /** Piece boundaries in text order: [start, end] pairs. */
-  readonly pieces: number[]
-  /** Each run: its indentation and its first and last piece (indices into `pieces`/2). */
-  readonly runs: { indent: number; first: number; last: number }[]
-  /** The skeleton's text, a token line for each run. */
-  readonly skeleton: string
+/** A run of the last document: its pieces, where its list is, and the text after it. */
+interface TableRun {
+  readonly indent: number
+  readonly first: number
+  readonly last: number
+  /** From the run's end to the next run's first piece, or to the text's end. */
+  readonly gap: number
+  /** The keys from the document's root to the run's list. */
+  readonly path: readonly (string | number)[]
+  /** The depth of the list in the document. */
+  readonly depth: number
+  list: unknown[]
 }
 
-/**
- * Placeholders no graph file has: this process's nonce, then the run's number. It need not be
- * unguessable (a skeleton that holds one anyway is read whole: `stray` in assemble), so it is not
- * worth loading node:crypto at every start (2.5 ms).
- */
-export const TOKEN = `mgmt-run-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 12)}-`
-
-const SPACE = 32
-const NL = 10
-const HASH = 35
-const DASH = 45
-const TAB = 9
-const PERCENT = 37
-
-/** Cuts `text` into pieces and skeleton, or undefined when it has something the fast path avoids. */
-function cut(text: string): Cut | undefined {
-  if (text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined
-  const pieces: number[] = []
-  const runs: Cut['runs'] = []
-  const skeleton: string[] = []
-  const n = text.length
-  /** The current run's indentation, -1 outside one; the start of its current piece. */
-  let k = -1
-  let start = -1
-  let pos = 0
-  const endRun = (at: number): void => {
-    pieces.push(start, at)
-    runs.at(-1)!.last = pieces.length / 2 - 1
-    k = -1
-    start = -1
-  }
-  while (pos < n) {
-    let eol = text.indexOf('\n', pos)
-    eol = eol < 0 ? n : eol + 1
-    let i = pos
-    while (text.charCodeAt(i) === SPACE) i++
-    const c = i < n ? text.charCodeAt(i) : NL
-    const indent = i - pos
-    if (c === NL || c === HASH) {
-      // Blank or comment: it goes with the piece it is in, or with the skeleton.
-      if (k < 0) skeleton.push(text.slice(pos, eol))
-    } else if (k >= 0 && indent > k) {
-      // Deeper: the current piece goes on.
-    } else {
-      if (c === TAB) return undefined
-      const next = text.charCodeAt(i + 1)
-      const dash = c === DASH && (i + 1 >= n || next === SPACE || next === NL)
-      if (k >= 0 && dash && indent === k) {
-        pieces.push(start, pos)
-        start = pos
-      } else {
-        if (k >= 0) endRun(pos)
-        if (dash) {
-          runs.push({ indent, first: pieces.length / 2, last: -1 })
-          skeleton.push(`${' '.repeat(indent)}- ${TOKEN}${runs.length - 1}\n`)
-          k = indent
-          start = pos
-        } else {
-          if (c === PERCENT && indent === 0) return undefined
-          const line = text.slice(pos, eol)
-          if (line.includes('*')) return undefined
-          skeleton.push(line.endsWith('\n') ? line : `${line}\n`)
-        }
-      }
-    }
-    pos = eol
-  }
-  if (k >= 0) endRun(n)
-  return { pieces, runs, skeleton: skeleton.join('') }
-}
-
-/** Where the common beginning of `a` and `b` ends. */
-function commonPrefix(a: string, b: string): number {
-  const n = Math.min(a.length, b.length)
-  const CHUNK = 4096
-  let i = 0
-  while (i + CHUNK <= n && a.slice(i, i + CHUNK) === b.slice(i, i + CHUNK)) i += CHUNK
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++
-  return i
-}
-
-/** The length of the common end of `a` and `b`, at most `max`. */
-function commonSuffix(a: string, b: string, max: number): number {
-  const CHUNK = 4096
-  let i = 0
-  while (
-    i + CHUNK <= max &&
-    a.slice(a.length - i - CHUNK, a.length - i) === b.slice(b.length - i - CHUNK, b.length - i)
-  )
-    i += CHUNK
-  while (i < max && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++
-  return i
+/** A document put together from its pieces, with what an edit of its items needs. */
+interface Table {
+  root: unknown
+  readonly starts: Starts
+  readonly runs: readonly TableRun[]
+  /** The document's cost (limits.ts): its values and objects, the items' included. */
+  total: number
+  distinct: number
+  /** The deepest object of the skeleton's own. */
+  readonly skeletonDeepest: number
+  /** How many items (with an object) reach each depth: the list's depth, 1, the item's deepest. */
+  readonly depths: Map<number, number>
 }
 
 /** The item a piece's text parses into alone, or undefined when it does not parse into one item. */
@@ -170,6 +117,9 @@ function parsePiece(text: string): Piece | undefined {
  * text, or the document is too costly (the whole parse then says so). Updates `state`.
  */
 export function parseByPieces(text: string, state: YamlPieces): unknown {
+  const edited = state.table && editPieces(text, state, state.table)
+  if (edited !== undefined) return edited
+  state.edit = undefined
   const c = cut(text)
   if (!c) return undefined
   const old = state.text
@@ -177,7 +127,7 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
   const suffix = commonSuffix(old, text, Math.min(old.length, text.length) - prefix)
   const delta = text.length - old.length
   const tail = text.length - suffix
-  const oldBounds = state.bounds
+  const oldBounds = state.table ? boundsOf(state.table) : state.bounds
   const pieces: Piece[] = []
   let ok = true
   let parsed = 0
@@ -206,9 +156,224 @@ export function parseByPieces(text: string, state: YamlPieces): unknown {
   state.text = text
   state.pieces = pieces
   state.bounds = ok ? c.pieces : c.pieces.slice(0, pieces.length * 2)
-  state.last = { pieces: c.pieces.length / 2, parsed }
+  state.table = undefined
+  state.last = { pieces: c.pieces.length / 2, parsed, cut: c.pieces.length / 2 }
   if (!ok) return undefined
-  return assemble(c, pieces)
+  return keep(text, state, c, assemble(c, pieces))
+}
+
+/** Keeps the document put together from the pieces of `text` for an edit of its items; returns its root. */
+function keep(text: string, state: YamlPieces, c: Cut, a: Assembled | undefined): unknown {
+  if (!a) return undefined
+  const starts = new Starts(
+    c.pieces.filter((_, i) => i % 2 === 0),
+    text.length,
+  )
+  const runs = c.runs.map((r, i) => {
+    const next = c.runs[i + 1]
+    const end = c.pieces[2 * r.last + 1]!
+    return { ...r, ...a.runs[i]!, gap: (next ? c.pieces[2 * next.first]! : text.length) - end }
+  })
+  const { root, total, distinct, skeletonDeepest, depths } = a
+  state.table = { root, starts, runs, total, distinct, skeletonDeepest, depths }
+  state.bounds = []
+  return root
+}
+
+/** The start and end of each piece of a table. */
+function boundsOf(t: Table): number[] {
+  const starts = t.starts.all()
+  const out: number[] = []
+  let run = 0
+  for (let i = 0; i + 1 < starts.length; i++) {
+    while (t.runs[run]!.last < i) run++
+    const r = t.runs[run]!
+    out.push(starts[i]!, starts[i + 1]! - (i === r.last ? r.gap : 0))
+  }
+  return out
+}
+
+/** The part of the text that differs from the last one: from `prefix` to `tail` (where the common end starts). */
+interface Change {
+  readonly old: string
+  readonly prefix: number
+  readonly tail: number
+  /** How much longer the text is. */
+  readonly delta: number
+}
+
+/**
+ * An edit inside the items of one run of `t`, their number kept: the document of `text`, worked
+ * out from the edited pieces alone (see the top); undefined when `text` is not such an edit.
+ * Updates `state` (and `t`) only when it gives the document.
+ */
+function editPieces(text: string, state: YamlPieces, t: Table): unknown {
+  const old = state.text
+  const prefix = commonPrefix(old, text)
+  if (prefix === old.length && prefix === text.length) {
+    state.edit = undefined
+    state.last = { pieces: state.pieces.length, parsed: 0, cut: 0 }
+    return t.root
+  }
+  const suffix = commonSuffix(old, text, Math.min(old.length, text.length) - prefix)
+  const ch: Change = { old, prefix, tail: text.length - suffix, delta: text.length - old.length }
+  const cr = text.indexOf('\r', prefix)
+  if (cr >= 0 && cr < ch.tail) return undefined
+  // The piece the change starts in: the cut starts again there, or at the one before it in its run.
+  const i = t.starts.find(prefix)
+  const r = t.runs.find(x => x.first <= i && i <= x.last)
+  if (!r || prefix >= t.starts.start(i + 1) - (i === r.last ? r.gap : 0)) return undefined
+  const recut = recutRun(text, ch, t, r, i)
+  const edit = recut && reparse(text, ch, state, t, r, recut)
+  if (!edit) return undefined
+  // Everything checked: the table becomes the new text's.
+  const { bounds, first } = recut!
+  const count = bounds.length / 2
+  const next = (p: number): number =>
+    p + 1 < count ? bounds[2 * p + 2]! : t.starts.start(first + count) + ch.delta
+  const grows = edit.pieces.map(
+    (_, p) => next(p) - bounds[2 * p]! - (t.starts.start(first + p + 1) - t.starts.start(first + p)),
+  )
+  for (const [p, d] of grows.entries()) t.starts.grow(first + p, d)
+  const list = r.list.slice()
+  for (const idx of edit.at) {
+    state.pieces[idx] = edit.pieces[idx - first]!
+    list[idx - r.first] = edit.pieces[idx - first]!.item
+  }
+  state.edit = { list, from: r.list, at: edit.at.map(idx => idx - r.first) }
+  r.list = list
+  t.root = withList(t.root, r.path, list)
+  t.total = edit.total
+  t.distinct = edit.distinct
+  t.depths.clear()
+  for (const [d, n] of edit.depths) t.depths.set(d, n)
+  state.text = text
+  state.last = { pieces: state.pieces.length, parsed: edit.at.length, cut: count }
+  return t.root
+}
+
+/**
+ * The pieces cut again (`recut`), each the very same as before when its text is, else parsed
+ * (their indexes in `at`), and the document's costs with them; undefined when one does not parse
+ * alone or the document is too costly (the whole parse then says so).
+ */
+function reparse(
+  text: string,
+  ch: Change,
+  state: YamlPieces,
+  t: Table,
+  r: TableRun,
+  recut: { bounds: number[]; first: number },
+):
+  | { pieces: Piece[]; at: number[]; total: number; distinct: number; depths: Map<number, number> }
+  | undefined {
+  const { bounds, first } = recut
+  const pieces: Piece[] = []
+  const at: number[] = []
+  let { total, distinct } = t
+  const depths = new Map(t.depths)
+  /** Counts (d = 1) or uncounts (-1) an item's depth (limits.ts), as assemble does. */
+  const tally = (c: Cost, d: number): void => {
+    if (!c.distinct) return
+    const depth = r.depth + 1 + c.deepest
+    const n = (depths.get(depth) ?? 0) + d
+    if (n) depths.set(depth, n)
+    else depths.delete(depth)
+  }
+  for (let p = 0; p < bounds.length / 2; p++) {
+    const start = bounds[2 * p]!
+    const end = bounds[2 * p + 1]!
+    const was = state.pieces[first + p]!
+    const wasStart = t.starts.start(first + p)
+    const wasEnd = t.starts.start(first + p + 1) - (first + p === r.last ? r.gap : 0)
+    if (end - start === wasEnd - wasStart && text.slice(start, end) === ch.old.slice(wasStart, wasEnd)) {
+      pieces.push(was)
+      continue
+    }
+    const piece = parsePiece(text.slice(start, end))
+    if (!piece) return undefined
+    pieces.push(piece)
+    at.push(first + p)
+    total += piece.cost.total - was.cost.total
+    distinct += piece.cost.distinct - was.cost.distinct
+    tally(was.cost, -1)
+    tally(piece.cost, 1)
+  }
+  if (costProblem({ total, distinct, deepest: Math.max(t.skeletonDeepest, ...depths.keys()) }))
+    return undefined
+  return { pieces, at, total, distinct, depths }
+}
+
+/**
+ * The pieces of run `r` cut again in `text`, from piece `i - 1` (the text before piece `i` is the
+ * old one, so the cut's state there is too) up to the first line where the old cut resumes: a
+ * line at or after the change's end that is, in the old text, the start of a piece of the run
+ * after those or the run's end. Undefined when the run would end elsewhere (its items are not all
+ * items any more, or a line is one the fast path avoids). From the run's first piece when `i` is
+ * that one and skeleton lines come before it (the cut is outside any run there): its first line
+ * must then start the run as before.
+ */
+function recutRun(
+  text: string,
+  ch: Change,
+  t: Table,
+  r: TableRun,
+  i: number,
+): { bounds: number[]; first: number } | undefined {
+  const k = r.indent
+  const runEnd = t.starts.start(r.last + 1) - r.gap
+  const n = text.length
+  const bounds: number[] = []
+  const first = i > r.first ? i - 1 : i
+  if (first === r.first) {
+    const before = t.runs[t.runs.indexOf(r) - 1]
+    if (before && before.gap === 0) return undefined
+  }
+  /** Where the current piece starts; -1 before the run's first line. */
+  let start = first < i ? t.starts.start(first) : -1
+  let pos = t.starts.start(i)
+  for (;;) {
+    if (pos >= ch.tail && start >= 0) {
+      // From here the text is the old one from `was` on: the old cut resumes if a piece of the
+      // run (after those cut again) or the run's end was there.
+      const was = pos - ch.delta
+      const j = t.starts.find(was)
+      if (was === runEnd || (j > first && j <= r.last && t.starts.start(j) === was)) {
+        bounds.push(start, pos)
+        return bounds.length / 2 === (was === runEnd ? r.last + 1 : j) - first ? { bounds, first } : undefined
+      }
+    }
+    if (pos >= n) return undefined
+    let eol = text.indexOf('\n', pos)
+    eol = eol < 0 ? n : eol + 1
+    let c = pos
+    while (text.charCodeAt(c) === SPACE) c++
+    const code = c < n ? text.charCodeAt(c) : NL
+    if (start < 0 || (code !== NL && code !== HASH && c - pos <= k)) {
+      // Not deeper than the run (or its first line): it must be the start of one of its items.
+      const next = text.charCodeAt(c + 1)
+      const dash = code === DASH && (c + 1 >= n || next === SPACE || next === NL)
+      if (!dash || c - pos !== k || nestsList(text, c)) return undefined
+      if (start >= 0) bounds.push(start, pos)
+      start = pos
+    }
+    pos = eol
+  }
+}
+
+/** `root` with the value at `path` replaced by `list`: the containers on the way copied, the rest shared. */
+function withList(root: unknown, path: readonly (string | number)[], list: unknown[], d = 0): unknown {
+  if (d === path.length) return list
+  const node = root as Record<string | number, unknown>
+  const copy = (Array.isArray(root) ? root.slice() : { ...node }) as Record<string | number, unknown>
+  const key = path[d]!
+  Object.defineProperty(copy, key, {
+    value: withList(node[key], path, list, d + 1),
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  })
+  return copy
 }
 
 /**
@@ -257,9 +422,9 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): unk
   if (assembled === undefined) return undefined
   state.text = text
   state.pieces = pieces
-  state.bounds = c.pieces
-  state.last = { pieces: pieces.length, parsed: 0 }
-  return assembled
+  state.edit = undefined
+  state.last = { pieces: pieces.length, parsed: 0, cut: pieces.length }
+  return keep(text, state, c, assembled)
 }
 
 /** The skeleton's parse, or undefined when it does not parse. */
@@ -271,17 +436,30 @@ function parseSkeleton(c: Cut): unknown {
   }
 }
 
+/** A document put together: its root, where each run's list is, and its costs (limits.ts). */
+interface Assembled {
+  readonly root: unknown
+  readonly runs: readonly { path: (string | number)[]; depth: number; list: unknown[] }[]
+  readonly total: number
+  readonly distinct: number
+  readonly skeletonDeepest: number
+  readonly depths: Map<number, number>
+}
+
 /**
  * The skeleton's document (`root`, its parse, which this fills in) with each run's token replaced
- * by the run's items.
+ * by the run's items; undefined when a token is not where a run's list goes, or the document is
+ * too costly.
  */
-function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleton(c)): unknown {
+function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleton(c)): Assembled | undefined {
   if (root === undefined) return undefined
-  const found = new Array<number>(c.runs.length).fill(-1)
+  const runs = new Array<{ path: (string | number)[]; depth: number; list: unknown[] }>(c.runs.length)
   let total = 0
   let distinct = 0
   let deepest = 0
+  const depths = new Map<number, number>()
   let stray = false
+  const path: (string | number)[] = []
   /** Measures the skeleton's part (limits.ts, apart from the runs) and puts the runs in. */
   const walk = (v: unknown, depth: number): void => {
     if (typeof v === 'string' && v.startsWith(TOKEN)) stray = true
@@ -295,27 +473,32 @@ function assemble(c: Cut, pieces: readonly Piece[], root: unknown = parseSkeleto
     if (depth > MAX_DEPTH) return
     if (!Array.isArray(v) && Object.keys(v).some(key => key.startsWith(TOKEN))) stray = true
     const run = Array.isArray(v) && v.length === 1 && typeof v[0] === 'string' ? runOf(v[0]) : -1
-    if (run < 0 || found[run]! >= 0) {
-      for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x, depth + 1)
+    if (run < 0 || runs[run]) {
+      for (const [key, x] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+        path.push(key)
+        walk(x, depth + 1)
+        path.pop()
+      }
       return
     }
     // A run's token, the only item of its list: the run's items instead.
-    found[run] = depth
     const r = c.runs[run]!
     const list = v as unknown[]
+    runs[run] = { path: [...path], depth, list }
     list.length = 0
     for (let i = r.first; i <= r.last; i++) {
       list.push(pieces[i]!.item)
       const cost = pieces[i]!.cost
       total += cost.total
       distinct += cost.distinct
-      if (cost.distinct) deepest = Math.max(deepest, depth + 1 + cost.deepest)
+      if (cost.distinct) depths.set(depth + 1 + cost.deepest, (depths.get(depth + 1 + cost.deepest) ?? 0) + 1)
     }
   }
   walk(root, 0)
-  if (stray || found.some(d => d < 0)) return undefined
-  if (costProblem({ total, distinct, deepest })) return undefined
-  return root
+  if (stray) return undefined
+  for (let i = 0; i < runs.length; i++) if (!runs[i]) return undefined
+  if (costProblem({ total, distinct, deepest: Math.max(deepest, ...depths.keys()) })) return undefined
+  return { root, runs, total, distinct, skeletonDeepest: deepest, depths }
 }
 
 /** The run a token names, or -1 for any other string. */

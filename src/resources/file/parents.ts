@@ -5,6 +5,7 @@
  * or fails on it, and its automatic edge then runs the file again. Unmanaged directories on the
  * way (a system's `/var/run -> /run`) are followed as usual.
  */
+import { viewChanges } from '../../engine/graphview.js'
 import type { GraphResource } from '../../engine/resource.js'
 import { MgmtError } from '../../util/errors.js'
 import { lstatOr } from './nofollow.js'
@@ -18,21 +19,49 @@ export function* parentDirs(path: string): Generator<string> {
   }
 }
 
-/** Managed directories (paths without their trailing `/`) → resource name, per graph snapshot. */
-const byGraph = new WeakMap<readonly GraphResource[], ReadonlyMap<string, string>>()
+/** What is worked out once per graph snapshot: the managed directories, and those above each parent. */
+interface Managed {
+  /** Managed directories (paths without their trailing `/`) → resource name. */
+  readonly dirs: ReadonlyMap<string, string>
+  /** The managed directories above each parent directory (shared by its files). */
+  readonly above: Map<string, readonly ManagedDir[]>
+}
 
-function managedDirs(graph: readonly GraphResource[]): ReadonlyMap<string, string> {
-  let dirs = byGraph.get(graph)
-  if (!dirs) {
-    const m = new Map<string, string>()
+const byGraph = new WeakMap<readonly GraphResource[], Managed>()
+
+/** The directory a resource manages (its path, with the trailing `/`), if it is one. */
+function dirOf(g: GraphResource | undefined): string | undefined {
+  const path = g?.kind === 'file' ? g.params.path : undefined
+  return typeof path === 'string' && path.endsWith('/') && path !== '/' ? path : undefined
+}
+
+/**
+ * The snapshot's managed directories: those of the snapshot it was derived from when the entries
+ * that changed manage the same directories under the same names (a content edit), else read anew.
+ */
+function managed(graph: readonly GraphResource[]): Managed {
+  let m = byGraph.get(graph)
+  if (m) return m
+  const d = viewChanges(graph)
+  const before = d && byGraph.get(d.from)
+  if (
+    before &&
+    d.changed.every(i => {
+      const [a, b] = [d.from[i], graph[i]]
+      return dirOf(a) === dirOf(b) && (dirOf(a) === undefined || a?.name === b?.name)
+    })
+  )
+    m = before
+  else {
+    const dirs = new Map<string, string>()
     for (const g of graph) {
-      const path = g.kind === 'file' ? g.params.path : undefined
-      if (typeof path === 'string' && path.endsWith('/') && path !== '/') m.set(path.slice(0, -1), g.name)
+      const path = dirOf(g)
+      if (path) dirs.set(path.slice(0, -1), g.name)
     }
-    dirs = m
-    byGraph.set(graph, dirs)
+    m = { dirs, above: new Map() }
   }
-  return dirs
+  byGraph.set(graph, m)
+  return m
 }
 
 /** A managed directory above a file: its path (no trailing `/`) and its resource's name. */
@@ -41,19 +70,12 @@ export interface ManagedDir {
   readonly name: string
 }
 
-/** The managed directories above each parent directory, per graph snapshot (shared by its files). */
-const byParent = new WeakMap<readonly GraphResource[], Map<string, readonly ManagedDir[]>>()
 const NONE: readonly ManagedDir[] = Object.freeze([])
 
 /** The directories above `target` that the graph manages, top-down (the list is shared: read only). */
 export function managedAncestors(target: string, graph: readonly GraphResource[]): readonly ManagedDir[] {
-  const dirs = managedDirs(graph)
+  const { dirs, above: cache } = managed(graph)
   if (dirs.size === 0) return NONE
-  let cache = byParent.get(graph)
-  if (!cache) {
-    cache = new Map()
-    byParent.set(graph, cache)
-  }
   const parent = target.slice(0, target.lastIndexOf('/') + 1)
   const hit = cache.get(parent)
   if (hit) return hit
