@@ -122,6 +122,10 @@ export class CompileCache {
   set(key: string, v: { res: Res; warnings: Issue[] }): void {
     this.#used.set(key, v)
   }
+  /** How many entries it keeps under a declaration's text (the last full compile's, and since). */
+  get size(): number {
+    return this.#entries.size + this.#used.size
+  }
   /** Ends a compile: what it did not use is forgotten. */
   rotate(): void {
     this.#entries = this.#used
@@ -165,8 +169,10 @@ const MAX_ISSUES = 1000
 export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
   const cache = opts.cache
   if (cache) {
+    // A patch keeps what it compiles by the spec's objects only: keyed entries would pile up, one
+    // an edit, as a patch never rotates the cache (a full compile does).
     const patched = patchCompile(spec, opts, cache.last, (r, at, issues, warnings) =>
-      compileResource(r, registry, opts, at, issues, warnings),
+      compileResource(r, registry, opts, at, issues, warnings, false),
     )
     if (patched) {
       cache.last = patched.last
@@ -372,6 +378,8 @@ function compileResource(
   at: Origin,
   issues: LocatedIssue[],
   warnings: LocatedIssue[],
+  /** Kept in the cache under the declaration's text too (else by its objects only). */
+  keyed = true,
 ): Res | undefined {
   if (!registry.has(r.kind)) {
     issues.push({
@@ -387,7 +395,7 @@ function compileResource(
   const variant = opts.cache && resourceOptions(opts)
   const same = variant === undefined ? undefined : opts.cache!.same(r, variant)
   const key =
-    variant === undefined || same
+    variant === undefined || same || !keyed
       ? undefined
       : JSON.stringify([
           r.kind,
@@ -415,9 +423,9 @@ function compileResource(
     issues.push({ path: [...at, 'name'], message: 'a name starting with `$` needs meta `dollar: true`' })
   if (!parsed.params || !meta) return undefined
   const res: Res = { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
-  if (key !== undefined) {
-    opts.cache!.set(key, { res, warnings: own })
-    opts.cache!.remember(r, variant!, { res, warnings: own })
+  if (variant !== undefined) {
+    if (key !== undefined) opts.cache!.set(key, { res, warnings: own })
+    opts.cache!.remember(r, variant, { res, warnings: own })
   }
   return res
 }

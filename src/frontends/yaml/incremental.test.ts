@@ -425,6 +425,30 @@ test('edits of params alone (content, path, meta) patch the last graph exactly a
   assert.ok(told > 300, `only ${told} patches compared the resources read again alone`)
 })
 
+test('a long run of params-only edits keeps the compile cache at the size of the graph', () => {
+  const text = (content: string) =>
+    [
+      'graph: g',
+      'resources:',
+      '  file:',
+      ...Array.from({ length: 20 }, (_, i) => [
+        `  - name: f${i}`,
+        `    path: /tmp/mgmt-12-size/f${i}`,
+        `    content: "${i === 7 ? content : 'same'}"`,
+      ]).flat(),
+      '',
+    ].join('\n')
+  const cache = new CompileCache()
+  loadYaml(text('v0'), '/tmp/g.yaml', registry, { cache })
+  const size = cache.size
+  assert.ok(size >= 20, `the first load keeps each resource (${size})`)
+  for (let edit = 1; edit <= 30; edit++) {
+    const g = loadYaml(text(`v${edit}`), '/tmp/g.yaml', registry, { cache })
+    assert.equal(g.graph.vertex('file[f7]')?.params.content, `v${edit}`)
+  }
+  assert.equal(cache.size, size, 'thirty edits kept no entry each')
+})
+
 test('characters typed, deleted or replaced anywhere: the document cut again around the edit is the document parsed whole, or nothing', () => {
   const alphabet = [
     ' ',
