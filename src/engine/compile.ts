@@ -169,8 +169,9 @@ const MAX_ISSUES = 1000
 export function compileGraph(spec: GraphSpec, registry: Registry, opts: CompileOptions = {}): Compiled {
   const cache = opts.cache
   if (cache) {
-    // A patch keeps what it compiles by the spec's objects only: keyed entries would pile up, one
-    // an edit, as a patch never rotates the cache (a full compile does).
+    // A patch finds resources under their declaration's text, but keeps what it compiles by the
+    // spec's objects only: keyed entries would pile up, one an edit, as a patch never rotates the
+    // cache (a full compile does).
     const patched = patchCompile(spec, opts, cache.last, (r, at, issues, warnings) =>
       compileResource(r, registry, opts, at, issues, warnings, false),
     )
@@ -378,7 +379,7 @@ function compileResource(
   at: Origin,
   issues: LocatedIssue[],
   warnings: LocatedIssue[],
-  /** Kept in the cache under the declaration's text too (else by its objects only). */
+  /** What it compiles is kept under the declaration's text too (else by its objects only). */
   keyed = true,
 ): Res | undefined {
   if (!registry.has(r.kind)) {
@@ -395,7 +396,7 @@ function compileResource(
   const variant = opts.cache && resourceOptions(opts)
   const same = variant === undefined ? undefined : opts.cache!.same(r, variant)
   const key =
-    variant === undefined || same || !keyed
+    variant === undefined || same
       ? undefined
       : JSON.stringify([
           r.kind,
@@ -424,7 +425,7 @@ function compileResource(
   if (!parsed.params || !meta) return undefined
   const res: Res = { id: repr(r.kind, r.name), kind: r.kind, name: r.name, def, params: parsed.params, meta }
   if (variant !== undefined) {
-    if (key !== undefined) opts.cache!.set(key, { res, warnings: own })
+    if (key !== undefined && keyed) opts.cache!.set(key, { res, warnings: own })
     opts.cache!.remember(r, variant, { res, warnings: own })
   }
   return res

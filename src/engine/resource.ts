@@ -228,7 +228,8 @@ export interface ResourceDef<
    * of the graph has becomes an edge from that resource to this one. Pure and cheap: it runs for
    * every resource of every new graph. A list may be lazy (a generator): it is read only until a
    * candidate is found, and not at all when no resource has a uid of its first candidate's kind
-   * (the part before `:`), so a file's need of a package costs nothing in a graph without one.
+   * (the part before `:`), so a file's need of a package costs nothing in a graph without one. A
+   * `KindNeed` names that kind itself: it is skipped without being started.
    */
   autoEdges?(params: Readonly<z.output<S>>, name: string): Iterable<Iterable<string>>
   /**
@@ -326,6 +327,22 @@ export function defineResource<
 
 /** `kind[name]`, the way every log line and error names a resource. */
 export const repr = (kind: string, name: string): string => `${kind}[${name}]`
+
+/**
+ * A need (`autoEdges`) whose candidates are all of one kind of uid (`file:`): the paths after it,
+ * produced from `arg` as late as they are read. No list, generator or candidate is made for it in a
+ * graph where no resource has a uid of that kind, and each candidate only when it is reached.
+ */
+export class KindNeed<A = string> implements Iterable<string> {
+  constructor(
+    readonly kind: string,
+    readonly paths: (arg: A) => Iterable<string>,
+    readonly arg: A,
+  ) {}
+  *[Symbol.iterator](): Generator<string> {
+    for (const p of this.paths(this.arg)) yield `${this.kind}${p}`
+  }
+}
 
 /** Resolves when `signal` aborts; for watch loops with nothing else to wait on. */
 export function untilAborted(signal: AbortSignal): Promise<void> {

@@ -8,7 +8,7 @@ import { lchownSync, mkdirSync, type Stats, statSync } from 'node:fs'
 import { readdir, readFile, readlink, rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
-import { defineResource, type Instance, type ResourceContext } from '../engine/resource.js'
+import { defineResource, type Instance, KindNeed, type ResourceContext } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
 import { idName } from '../util/ids.js'
 import { Slots } from '../util/slots.js'
@@ -86,11 +86,6 @@ interface Target {
 }
 
 const EMPTY = Buffer.alloc(0)
-
-/** `kind` before each of `paths`, as they are read. */
-function* prefixed(kind: string, paths: Iterable<string>): Generator<string> {
-  for (const p of paths) yield `${kind}${p}`
-}
 
 /**
  * Checks in flight at once, over every file resource. All of a directory's files become ready
@@ -603,11 +598,12 @@ export const file = defineResource({
    * A file needs its nearest managed parent directory, each managed fragment, and the package that
    * ships it or its nearest shipped directory (a config file comes after its package).
    */
-  autoEdges: p => [
-    prefixed('file:', parentDirs(p.path)),
-    ...(p.fragments ?? []).map(f => [`file:${f}`]),
-    prefixed('pkgfile:', shippedCandidates(p.path)),
-  ],
+  autoEdges: p => {
+    const needs: Iterable<string>[] = [new KindNeed('file:', parentDirs, p.path)]
+    for (const f of p.fragments ?? []) needs.push([`file:${f}`])
+    needs.push(new KindNeed('pkgfile:', shippedCandidates, p.path))
+    return needs
+  },
   reversed: p => reversedFile(p.path),
   cmp(a, b) {
     if (a.path !== b.path) return 'the path differs'

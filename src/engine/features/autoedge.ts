@@ -8,6 +8,7 @@
  */
 import { isMgmtError } from '../../util/errors.js'
 import type { Res, ResEdge, ResGraph } from '../compiled.js'
+import { KindNeed } from '../resource.js'
 
 export interface AutoEdgeResult {
   added: number
@@ -48,12 +49,16 @@ export function uidsOf(r: Res): readonly string[] {
 export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
   const index: Index = new Map()
   const kinds = new Set<string>()
+  // Most uids are of the kind of the one before: a kind is cut out of a uid only when it changes.
+  let kind = ''
   for (const r of graph.values()) {
     if (!r.meta.autoedge) continue
     const id = r.id
     for (const uid of uidsOf(r)) {
       if (!index.has(uid)) index.set(uid, id)
-      kinds.add(kindOf(uid))
+      if (kind !== '' && uid.startsWith(kind)) continue
+      kind = kindOf(uid)
+      kinds.add(kind)
     }
     for (const name of r.def.provides?.(r.params, r.name) ?? []) {
       kinds.add(kindOf(name))
@@ -87,21 +92,31 @@ export function addAutoEdges(graph: ResGraph): AutoEdgeResult {
 function wanted(r: Res, index: Index, kinds: ReadonlySet<string>): string[] {
   const out: string[] = []
   if (!r.meta.autoedge || !r.def.autoEdges) return out
-  for (const candidates of r.def.autoEdges(r.params, r.name)) {
+  for (const need of r.def.autoEdges(r.params, r.name)) {
+    if (need instanceof KindNeed) {
+      if (kinds.has(need.kind))
+        for (const path of need.paths(need.arg)) if (holders(`${need.kind}${path}`, index, r.id, out)) break
+      continue
+    }
     let first = true
-    for (const uid of candidates) {
+    for (const uid of need) {
       if (first && !kinds.has(kindOf(uid))) break
       first = false
-      const held = index.get(uid)
-      if (held === undefined) continue
-      const before = out.length
-      if (typeof held === 'string') {
-        if (held !== r.id) out.push(held)
-      } else for (const id of held) if (id !== r.id) out.push(id)
-      if (out.length > before) break
+      if (holders(uid, index, r.id, out)) break
     }
   }
   return out
+}
+
+/** Adds the resources (but `self`) that hold `uid` to `out`; whether there were any. */
+function holders(uid: string, index: Index, self: string, out: string[]): boolean {
+  const held = index.get(uid)
+  if (held === undefined) return false
+  const before = out.length
+  if (typeof held === 'string') {
+    if (held !== self) out.push(held)
+  } else for (const id of held) if (id !== self) out.push(id)
+  return out.length > before
 }
 
 /** Removes automatic edges until the graph has no cycle; an explicit cycle is left for the caller. */

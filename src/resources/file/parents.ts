@@ -10,9 +10,13 @@ import type { GraphResource } from '../../engine/resource.js'
 import { MgmtError } from '../../util/errors.js'
 import { lstatOr } from './nofollow.js'
 
+const SLASH = 47
+
 /** The parent directories of a path, nearest first, each with a trailing `/`. */
 export function* parentDirs(path: string): Generator<string> {
-  let p = path.replace(/\/+$/, '')
+  let end = path.length
+  while (end > 0 && path.charCodeAt(end - 1) === SLASH) end--
+  let p = path.slice(0, end)
   while (p.length > 0) {
     p = p.slice(0, p.lastIndexOf('/'))
     yield `${p}/`
