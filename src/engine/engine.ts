@@ -15,12 +15,12 @@ import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextHost, LinkedContext } from './context.js'
 import { Converger } from './converger.js'
 import { Dag } from './dag.js'
-import { type Cause, type Change, EngineEvents, GRAPH_CHANGE, type GraphEvent, STARTUP } from './events.js'
+import { type Cause, type Change, EngineEvents, GRAPH_CHANGE, graphEvent, STARTUP } from './events.js'
 import { composite, readyGate } from './features/group.js'
 import { RefreshStore } from './features/refresh.js'
 import { ReverseStore } from './features/reverse.js'
 import { Semaphores } from './features/semaphore.js'
-import { type SenderView, type SendRecvPair, type Transfer, transfer } from './features/sendrecv.js'
+import { receiveValues, type Transfer } from './features/sendrecv.js'
 import { GraphViews } from './graphview.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
@@ -85,14 +85,6 @@ function cached<V>(m: Map<string, V>, key: string, make: () => V): V {
   return v
 }
 
-const noTransfer: Transfer = { changed: [], lines: [], unknown: [] }
-
-/** Does any of these edges carry values (send/recv)? */
-function carriesValues(edges: ReadonlyMap<string, ResEdge>): boolean {
-  for (const e of edges.values()) if (e.sendRecv.length) return true
-  return false
-}
-
 const NO_SECRETS: ReadonlySet<string> = new Set()
 const NO_MEMBERS: Map<string, Receiver> = new Map()
 const NO_PEERS: Peer[] = []
@@ -140,7 +132,6 @@ export class Engine implements WorkerHost, ContextHost {
   #checks = 0
   #changes: Change[] = []
   #committed = false
-  #graphName = ''
 
   constructor(opts: EngineOptions) {
     this.#opts = opts
@@ -311,41 +302,7 @@ export class Engine implements WorkerHost, ContextHost {
   }
 
   receive(w: Worker): Transfer {
-    const edges = this.#graph.incoming(w.id)
-    if (!carriesValues(edges)) return noTransfer
-    // By receiver: the vertex's own resource, or a member of its group (a pair's `to`).
-    const incoming = new Map<string, { sender: SenderView; pairs: SendRecvPair[] }[]>()
-    for (const [from, e] of edges)
-      if (e.sendRecv.length) {
-        const def = this.#graph.vertex(from)?.def
-        const sender = this.#workers.get(from) ?? {
-          id: from,
-          sent: undefined,
-          sensitive: (k: string) => def?.sensitive?.includes(k) === true,
-        }
-        for (const p of e.sendRecv) {
-          const list = incoming.get(p.to ?? w.id) ?? []
-          const last = list.at(-1)
-          if (last?.sender === sender) last.pairs.push(p)
-          else list.push({ sender, pairs: [p] })
-          incoming.set(p.to ?? w.id, list)
-        }
-      }
-    if (!incoming.size) return noTransfer
-    const noop = this.noop || w.res.meta.noop
-    const out: Transfer = { changed: [], lines: [], unknown: [] }
-    for (const [to, list] of incoming) {
-      const r: Receiver | undefined =
-        to === w.id
-          ? { id: to, name: w.res.name, def: w.res.def, params: w.params, recvState: w.recvState }
-          : w.members.get(to)
-      if (!r) throw new Error(`${w.id} has no member ${to} to receive values`)
-      const t = transfer(to, r.def, list, r.params, r.recvState, noop)
-      out.changed.push(...t.changed)
-      out.lines.push(...t.lines)
-      out.unknown.push(...t.unknown)
-    }
-    return out
+    return receiveValues(this.#graph, w, id => this.#workers.get(id), this.noop || w.res.meta.noop)
   }
 
   retriesLeft(res: Res): number {
@@ -396,13 +353,14 @@ export class Engine implements WorkerHost, ContextHost {
       const created = await Promise.all(added.map(res => this.#create(res, swap ? GRAPH_CHANGE : STARTUP)))
       this.#up.clear()
       this.#down.clear()
-      this.#graphName = name
       this.#committed = true
       if (this.events.listening('graph'))
         this.events.emit(
-          this.#graphEvent(
-            added,
-            removed.filter(w => !next.has(w.id)),
+          graphEvent(
+            next,
+            name,
+            added.map(r => r.id),
+            removed.filter(w => !next.has(w.id)).map(w => w.id),
           ),
         )
       this.#initFailures(added)
@@ -530,32 +488,6 @@ export class Engine implements WorkerHost, ContextHost {
           state: 'failed',
           error: describeError(err),
         })
-    }
-  }
-
-  /** The committed graph as an event: kinds, names and edges, never params. */
-  #graphEvent(started: readonly Res[], removed: readonly Worker[]): GraphEvent {
-    const vertices = [...this.#graph.entries()].map(([id, r]) => ({
-      id,
-      kind: r.kind,
-      name: r.name,
-      members: (r.group ?? []).map(m => ({ id: m.id, kind: m.kind, name: m.name })),
-    }))
-    const edges = [...this.#graph.edges()].map(([from, to, e]) => ({
-      from,
-      to,
-      name: e.name,
-      notify: e.notify,
-      sendRecv: e.sendRecv.map(p => ({ send: p.send, recv: p.recv })),
-    }))
-    return {
-      type: 'graph',
-      time: Date.now(),
-      name: this.#graphName,
-      vertices,
-      edges,
-      started: started.map(r => r.id),
-      removed: removed.map(w => w.id),
     }
   }
 

@@ -15,6 +15,7 @@
  * Listening costs: a worker builds an event only when someone listens to its type (`listening`),
  * so an engine nobody watches allocates nothing per check.
  */
+import type { ResGraph } from './compiled.js'
 
 /** Why a resource ran checkApply. */
 export type Cause =
@@ -109,6 +110,29 @@ export interface GraphEvent {
   readonly started: readonly string[]
   /** Vertices stopped by this commit and not in the new graph. */
   readonly removed: readonly string[]
+}
+
+/** A committed graph as an event: kinds, names and edges, never params. */
+export function graphEvent(
+  graph: ResGraph,
+  name: string,
+  started: readonly string[],
+  removed: readonly string[],
+): GraphEvent {
+  const vertices = [...graph.values()].map(r => ({
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    members: (r.group ?? []).map(m => ({ id: m.id, kind: m.kind, name: m.name })),
+  }))
+  const edges = [...graph.edges()].map(([from, to, e]) => ({
+    from,
+    to,
+    name: e.name,
+    notify: e.notify,
+    sendRecv: e.sendRecv.map(p => ({ send: p.send, recv: p.recv })),
+  }))
+  return { type: 'graph', time: Date.now(), name, vertices, edges, started, removed }
 }
 
 export interface StateEvent {

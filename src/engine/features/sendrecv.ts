@@ -11,7 +11,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { z } from 'zod'
 import type { Issue } from '../../util/errors.js'
-import type { Origin, ResGraph, SendRecvPair } from '../compiled.js'
+import type { Origin, Res, ResEdge, ResGraph, SendRecvPair } from '../compiled.js'
 import type { AnyResourceDef, RecvState } from '../resource.js'
 
 export type { SendRecvPair }
@@ -111,6 +111,74 @@ export function sendIsSensitive(
   if (def.sensitive?.includes(key)) return true
   for (const s of Object.values(recv)) if (s.sensitive) return true
   return false
+}
+
+/** A vertex that receives: its own resource, its params and received state, and its group's members. */
+export interface ReceivingVertex {
+  readonly id: string
+  readonly res: Pick<Res, 'def'>
+  readonly params: Record<string, unknown>
+  readonly recvState: Record<string, RecvState>
+  readonly members: ReadonlyMap<string, Receiving>
+}
+
+/** A resource that receives values (a vertex's own, or a member of its group). */
+export interface Receiving {
+  readonly def: AnyResourceDef
+  readonly params: Record<string, unknown>
+  readonly recvState: Record<string, RecvState>
+}
+
+const NO_TRANSFER: Transfer = { changed: [], lines: [], unknown: [] }
+
+/** Does any of these edges carry values? */
+function carriesValues(edges: ReadonlyMap<string, ResEdge>): boolean {
+  for (const e of edges.values()) if (e.sendRecv.length) return true
+  return false
+}
+
+/**
+ * Everything `w` receives along its incoming edges of `graph`, copied into its params and its
+ * members' (`transfer`); `senderOf` is the running sender of a vertex, if it has one.
+ */
+export function receiveValues(
+  graph: ResGraph,
+  w: ReceivingVertex,
+  senderOf: (id: string) => SenderView | undefined,
+  noop: boolean,
+): Transfer {
+  const edges = graph.incoming(w.id)
+  if (!carriesValues(edges)) return NO_TRANSFER
+  // By receiver: the vertex's own resource, or a member of its group (a pair's `to`).
+  const incoming = new Map<string, { sender: SenderView; pairs: SendRecvPair[] }[]>()
+  for (const [from, e] of edges)
+    if (e.sendRecv.length) {
+      const def = graph.vertex(from)?.def
+      const sender = senderOf(from) ?? {
+        id: from,
+        sent: undefined,
+        sensitive: (k: string) => def?.sensitive?.includes(k) === true,
+      }
+      for (const p of e.sendRecv) {
+        const list = incoming.get(p.to ?? w.id) ?? []
+        const last = list.at(-1)
+        if (last?.sender === sender) last.pairs.push(p)
+        else list.push({ sender, pairs: [p] })
+        incoming.set(p.to ?? w.id, list)
+      }
+    }
+  if (!incoming.size) return NO_TRANSFER
+  const out: Transfer = { changed: [], lines: [], unknown: [] }
+  for (const [to, list] of incoming) {
+    const r: Receiving | undefined =
+      to === w.id ? { def: w.res.def, params: w.params, recvState: w.recvState } : w.members.get(to)
+    if (!r) throw new Error(`${w.id} has no member ${to} to receive values`)
+    const t = transfer(to, r.def, list, r.params, r.recvState, noop)
+    out.changed.push(...t.changed)
+    out.lines.push(...t.lines)
+    out.unknown.push(...t.unknown)
+  }
+  return out
 }
 
 /**
