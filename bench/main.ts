@@ -31,7 +31,7 @@ import {
   stopDaemon,
 } from './daemon.js'
 import { CLOBBERS, type Clobber, measureDrift } from './drift.js'
-import { measureOneShot, type OneShotOptions } from './oneshot.js'
+import { measureOneShots, type OneShotOptions } from './oneshot.js'
 import { findCfAgent } from './peer.js'
 import { type Command, errMessage, timedRun } from './proc.js'
 import {
@@ -220,22 +220,20 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
   const startup = await measureStartup({ runs: o.runs, base, node: mgmtNode(o), say })
   const yamlRun = ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', w.yamlPath]
   const mgmtCmd = mgmtNode(o)
-  const mgmt = await measureOneShot(
-    {
-      name: 'mgmt',
-      command: { ...mgmtCmd, args: [...mgmtCmd.args, ...yamlRun] },
-      dir: w.mgmtDir,
-    },
+  const cf = findCfAgent(w.cfPath, join(base, 'work'))
+  if (!cf) say('cf-agent is not on PATH: peer skipped')
+  // mgmt and cf-agent in turn, run after run.
+  const [mgmt, cfShot] = await measureOneShots(
+    [
+      { name: 'mgmt', command: { ...mgmtCmd, args: [...mgmtCmd.args, ...yamlRun] }, dir: w.mgmtDir },
+      ...(cf ? [{ name: cf.name, command: cf.command, dir: w.cfDir }] : []),
+    ],
     shot,
   )
-  const cf = findCfAgent(w.cfPath, join(base, 'work'))
-  let peer: Results['peer'] = { skipped: 'cf-agent is not on PATH' }
-  if (cf) {
-    const figures = oneShotFigures(
-      await measureOneShot({ name: cf.name, command: cf.command, dir: w.cfDir }, shot),
-    )
-    peer = { name: cf.name, version: cf.version, ...figures }
-  } else say('cf-agent is not on PATH: peer skipped')
+  const peer: Results['peer'] =
+    cf && cfShot
+      ? { name: cf.name, version: cf.version, ...oneShotFigures(cfShot) }
+      : { skipped: 'cf-agent is not on PATH' }
   const { drift, engine } = await daemonPhase(o, w, base, track, timeoutMs)
   const scale = o.scale
     ? await measureScale({

@@ -1,5 +1,5 @@
 /**
- * Cold and no-change runs of a one-shot tool: each cold run starts with the tool's directory
+ * Cold and no-change runs of one-shot tools: each cold run starts with the tool's directory
  * removed, each no-change run follows with everything in place, and the result is checked after
  * every run (every file's bytes and mode), so a tool that converges wrongly fails the bench.
  */
@@ -55,17 +55,23 @@ async function peakRss(t: Tool, o: OneShotOptions): Promise<number | undefined> 
   return kb
 }
 
-export async function measureOneShot(t: Tool, o: OneShotOptions): Promise<OneShot> {
-  const cold: number[] = []
-  const noChange: number[] = []
-  for (let r = 1; r <= o.runs; r++) {
-    fromScratch(t)
-    cold.push(await checkedRun(t, o, `cold-${r}`))
-    noChange.push(await checkedRun(t, o, `nochange-${r}`))
-    o.say(
-      `${t.name} run ${r}/${o.runs}: cold ${cold.at(-1)!.toFixed(0)} ms, no change ${noChange.at(-1)!.toFixed(0)} ms`,
-    )
-  }
-  const peakRssKb = await peakRss(t, o)
-  return { cold, noChange, peakRssKb }
+/**
+ * The tools' runs in turn (cold and no change of one, then of the next, round after round), so that
+ * a slow or a fast moment of a shared machine falls on all of them alike; then each one's peak.
+ */
+export async function measureOneShots(tools: readonly Tool[], o: OneShotOptions): Promise<OneShot[]> {
+  const runs = tools.map(() => ({ cold: [] as number[], noChange: [] as number[] }))
+  for (let r = 1; r <= o.runs; r++)
+    for (const [i, t] of tools.entries()) {
+      const { cold, noChange } = runs[i]!
+      fromScratch(t)
+      cold.push(await checkedRun(t, o, `cold-${r}`))
+      noChange.push(await checkedRun(t, o, `nochange-${r}`))
+      o.say(
+        `${t.name} run ${r}/${o.runs}: cold ${cold.at(-1)!.toFixed(0)} ms, no change ${noChange.at(-1)!.toFixed(0)} ms`,
+      )
+    }
+  const out: OneShot[] = []
+  for (const [i, t] of tools.entries()) out.push({ ...runs[i]!, peakRssKb: await peakRss(t, o) })
+  return out
 }

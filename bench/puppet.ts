@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Daemon, inScratch } from './daemon.js'
-import { measureOneShot, type OneShot, type OneShotOptions } from './oneshot.js'
+import { measureOneShots, type OneShot, type OneShotOptions } from './oneshot.js'
 import { which } from './peer.js'
 import { errMessage } from './proc.js'
 import { measureLiveEdits, measureRecompiles, type Recompiles } from './puppetlive.js'
@@ -115,16 +115,17 @@ async function bench(o: Options, base: string, track: (d: Daemon | undefined) =>
     `--rundir=${pvar}/run`,
     pp,
   ]
-  const puppet = figures(
-    await measureOneShot({ name: 'puppet-apply', command: { cmd: 'puppet', args: puppetArgs }, dir }, shot),
-  )
   const mgmtArgs = [CLI, 'run', '--tmp-prefix', '--converged-timeout', '0', 'puppet', pp]
-  const mgmt = figures(
-    await measureOneShot(
+  // In turn, run after run; each cold run starts from an empty directory.
+  const [puppetShot, mgmtShot] = await measureOneShots(
+    [
+      { name: 'puppet-apply', command: { cmd: 'puppet', args: puppetArgs }, dir },
       { name: 'mgmt-puppet', command: { cmd: process.execPath, args: mgmtArgs }, dir },
-      shot,
-    ),
+    ],
+    shot,
   )
+  const puppet = figures(puppetShot!)
+  const mgmt = figures(mgmtShot!)
   say(`re-compiles: ${o.edits} one-line edits of ${pp} in a persistent child`)
   const recompile = await measureRecompiles({ n: o.files, root, manifest: pp, edits: o.edits })
   const small = join(base, 'small.pp')
