@@ -58,6 +58,8 @@ test('withValues replaces values and keeps the vertices, their order and the edg
       ['c', 'c0'],
     ],
   )
+  assert.deepEqual([...h.values()], ['a0', 'b1', 'c0'])
+  assert.deepEqual([...g.values()], ['a0', 'b0', 'c0'])
   assert.equal(h.vertex('b'), 'b1')
   assert.equal(g.vertex('b'), 'b0')
   assert.deepEqual([...h.edges()], [...g.edges()])

@@ -204,7 +204,10 @@ export class Dag<V, E> {
   }
   /** The vertices' values (no [id, value] pair made for each, as `entries()` makes). */
   values(): IterableIterator<V> {
-    return this.#vertices.values()
+    return this.#overlay ? this.#replacedValues(this.#overlay) : this.#vertices.values()
+  }
+  *#replacedValues(overlay: ReadonlyMap<string, V>): IterableIterator<V> {
+    for (const [id, v] of this.#vertices) yield overlay.get(id) ?? v
   }
   /** Edges leaving `id`, by target id. */
   outgoing(id: string): ReadonlyMap<string, E> {
