@@ -431,8 +431,18 @@ function compileResource(
   return res
 }
 
+/** resourceOptions by options object: made once per compile, not once per resource (each kept its own). */
+const optionStrings = new WeakMap<CompileOptions, string>()
+
 /** The options that change how one resource compiles. */
-export const resourceOptions = (o: CompileOptions): string => `${o.strict}|${o.lenient}|${o.noop}|${o.sema}`
+export function resourceOptions(o: CompileOptions): string {
+  let s = optionStrings.get(o)
+  if (s === undefined) {
+    s = `${o.strict}|${o.lenient}|${o.noop}|${o.sema}`
+    optionStrings.set(o, s)
+  }
+  return s
+}
 
 function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
   for (const _ in o) return false
