@@ -3,8 +3,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { varDirName } from '../engine/context.js'
-import { Graph, run } from '../index.js'
+import { Graph, type GraphSpec, run } from '../index.js'
 import { tempPrefix } from '../testing/prefix.js'
 import { memoryLogger } from '../util/logger.js'
 
@@ -84,6 +86,49 @@ test('a stream of graphs is applied as diffs; an invalid one keeps the running g
     log.lines.some(l => l.includes('timer[t]') && l.includes('keeping the running graph')),
     log.lines.join('\n'),
   )
+})
+
+test('a long-running stream of graphs keeps none of the graphs it replaced', async () => {
+  // A full garbage collection on demand, for the WeakRefs below.
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const log = memoryLogger('info')
+  const applied = (msg: string) =>
+    new Promise<void>(r => {
+      const check = () => (log.lines.includes(`print[p]: ${msg}`) ? r() : setTimeout(check, 5))
+      check()
+    })
+  const given: WeakRef<GraphSpec>[] = []
+  const N = 8
+  let last: Promise<void> = Promise.resolve()
+  async function* graphs(): AsyncGenerator<GraphSpec> {
+    for (let k = 0; k < N; k++) {
+      await last
+      const spec: GraphSpec = {
+        name: `v${k}`,
+        resources: [{ kind: 'print', name: 'p', params: { msg: `graph ${k}` } }],
+        edges: [],
+      }
+      given.push(new WeakRef(spec))
+      last = applied(`graph ${k}`)
+      yield spec
+    }
+    await new Promise(() => {}) // the source stays open, as a watched file does
+  }
+  const ac = new AbortController()
+  const done = run(graphs(), { prefix: tempPrefix(), log, signal: ac.signal, convergedTimeout: -1 })
+  try {
+    await last
+    await applied(`graph ${N - 1}`)
+    await new Promise(r => setImmediate(r))
+    gc()
+    const kept = given.flatMap((w, k) => (w.deref() ? [k] : []))
+    // The running graph's spec stays, and at most the one before it (the last diff's other side).
+    assert.ok(kept.length <= 2 && kept.every(k => k >= N - 2), `graphs still held: ${kept.join(', ')}`)
+  } finally {
+    ac.abort()
+    await done
+  }
 })
 
 test('meta reverse: a file leaving the graph gets its original bytes, mode and absence back', async () => {

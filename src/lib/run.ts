@@ -149,7 +149,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     try {
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
-      const first = await stream.next()
+      let first: IteratorResult<Compiled, unknown> | undefined = await stream.next()
       if (ends.aborted)
         return {
           reason: 'shutdown',
@@ -167,6 +167,8 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       opts.attach?.(() => r.engine.converger.register())
       ends.addEventListener('abort', () => r.shutdown(), { once: true })
       if (!first.done) await r.commit(first.value.graph, first.value.name)
+      // The engine holds the graph it runs: this frame, which waits for the run's end, lets go of it.
+      first = undefined
       void follow(stream, r, log)
       return await r.done
     } finally {
@@ -194,16 +196,33 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
  * running graph stays.
  */
 async function follow(stream: AsyncIterator<Compiled>, r: Runner, log: Logger): Promise<void> {
-  const ended = r.done.then(() => ({ done: true as const, value: undefined }))
+  // The run's end wakes the one wait in progress. A Promise.race of each next() with the end would
+  // leave a reaction on the end's promise per graph, each holding the graph it resolved with, for
+  // as long as the engine runs: every graph a long-running engine was given.
+  const END = { done: true as const, value: undefined }
+  let ended = false
+  let wake: ((end: typeof END) => void) | undefined
+  const end = (): void => {
+    ended = true
+    wake?.(END)
+  }
+  r.done.then(end, end)
   for (;;) {
     let next: IteratorResult<Compiled, unknown>
     try {
-      next = await Promise.race([stream.next(), ended])
+      next = ended
+        ? END
+        : await new Promise<IteratorResult<Compiled, unknown>>((resolve, reject) => {
+            wake = resolve
+            stream.next().then(resolve, reject)
+          })
     } catch (err) {
       log.error(
         `the graph source failed: ${describeError(err)}\n  (keeping the running graph; no more graphs from it)`,
       )
       return
+    } finally {
+      wake = undefined
     }
     if (next.done) return
     await r.commit(next.value.graph, next.value.name)
