@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { z } from 'zod'
 import { varDirName } from '../engine/context.js'
-import { Graph, type GraphSpec, run } from '../index.js'
+import { defineResource, Graph, type GraphSpec, run } from '../index.js'
 import { tempPrefix } from '../testing/prefix.js'
 import { memoryLogger } from '../util/logger.js'
 
@@ -128,6 +130,73 @@ test('a long-running stream of graphs keeps none of the graphs it replaced', asy
   } finally {
     ac.abort()
     await done
+  }
+})
+
+test('a file that is not checked again after an edit keeps no replaced graph alive', async () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-views-'))
+  // Each graph's view (ctx.graph()), as a resource checked in that graph saw it.
+  const views: WeakRef<object>[] = []
+  const probe = defineResource({
+    kind: 'viewprobe',
+    params: z.object({}).strict(),
+    init(_p, ctx) {
+      return {
+        async watch(signal) {
+          ctx.event()
+          await new Promise(resolve => signal.addEventListener('abort', resolve, { once: true }))
+        },
+        async checkApply() {
+          views.push(new WeakRef(ctx.graph()))
+          return true
+        },
+      }
+    },
+  })
+  const N = 8
+  const appliedAll = (k: number) =>
+    new Promise<void>(r => {
+      const check = () =>
+        views.length > k && existsSync(join(dir, 'd', `f${k}`)) ? r() : setTimeout(check, 5)
+      check()
+    })
+  let last: Promise<void> = Promise.resolve()
+  // Graph k adds the file f<k> under a managed directory, and a probe of its own: each file is
+  // checked once, in the graph that added it, and works out its managed parents there.
+  async function* graphs(): AsyncGenerator<Graph> {
+    for (let k = 0; k < N; k++) {
+      await last
+      const g = new Graph(`v${k}`)
+      g.add('file', 'd', { path: `${join(dir, 'd')}/`, state: 'exists' })
+      for (let i = 0; i <= k; i++)
+        g.add('file', `f${i}`, { path: join(dir, 'd', `f${i}`), state: 'exists', content: 'x' })
+      g.add(probe, `p${k}`, {})
+      last = appliedAll(k)
+      yield g
+    }
+    await new Promise(() => {})
+  }
+  const ac = new AbortController()
+  const done = run(graphs(), {
+    kinds: [probe],
+    prefix: tempPrefix(),
+    log: 'silent',
+    signal: ac.signal,
+    convergedTimeout: -1,
+  })
+  try {
+    await last
+    await appliedAll(N - 1)
+    await new Promise(r => setImmediate(r))
+    gc()
+    const kept = views.flatMap((w, k) => (w.deref() ? [k] : []))
+    assert.ok(kept.length <= 2 && kept.every(k => k >= N - 2), `graph views still held: ${kept.join(', ')}`)
+  } finally {
+    ac.abort()
+    await done
+    await rm(dir, { recursive: true, force: true })
   }
 })
 

@@ -83,16 +83,22 @@ const EMPTY = Buffer.alloc(0)
 /** What stays the same across checkApply calls. */
 export interface RunFixed extends Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'> {
   readonly own: OwnChanges
-  /** The managed directories above, for the graph they were worked out in. */
-  ancestorCache?: { readonly graph: readonly GraphResource[]; readonly dirs: readonly ManagedDir[] }
+  /**
+   * The managed directories above, for the graph they were worked out in. That graph is held
+   * weakly: a file that is not checked again after an edit must not keep the replaced graph alive
+   * (each file would keep the graph of its last check, a whole graph an edit).
+   */
+  ancestorCache?: { readonly graph: WeakRef<readonly GraphResource[]>; readonly dirs: readonly ManagedDir[] }
 }
 
 /** The managed directories above the path, worked out once per graph. */
 function ancestorsOf(fixed: RunFixed): readonly ManagedDir[] {
   const graph = fixed.ctx.graph()
-  if (fixed.ancestorCache?.graph !== graph)
-    fixed.ancestorCache = { graph, dirs: managedAncestors(fixed.target, graph) }
-  return fixed.ancestorCache.dirs
+  const cached = fixed.ancestorCache
+  if (cached?.graph.deref() === graph) return cached.dirs
+  const dirs = managedAncestors(fixed.target, graph)
+  fixed.ancestorCache = { graph: new WeakRef(graph), dirs }
+  return dirs
 }
 
 /**
