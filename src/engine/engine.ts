@@ -6,6 +6,7 @@
  * addition); added and changed ones are initialised, then started. Ordering between resources is
  * the workers' business (timestamps and pokes, see worker.ts).
  */
+import { setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
@@ -134,6 +135,8 @@ export class Engine implements WorkerHost, ContextHost {
   #committed = false
 
   constructor(opts: EngineOptions) {
+    // Each timed check and each request links a signal of its own to it while it runs (util/signals.ts).
+    setMaxListeners(0, this.#cancel.signal)
     this.#opts = opts
     this.noop = opts.noop ?? false
     this.#registry = opts.registry

@@ -24,6 +24,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, isAbortError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
+import { linkSignal } from '../util/signals.js'
 import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
 import {
@@ -561,19 +562,20 @@ export class Worker implements Peer {
   async #checkApply(apply: boolean): Promise<boolean> {
     const ms = this.res.meta.timeout
     if (ms <= 0) return this.instance.checkApply(apply, this.host.cancelled)
-    const ac = new AbortController()
-    const signal = AbortSignal.any([this.host.cancelled, ac.signal])
+    // Linked, not AbortSignal.any: that would keep an entry in the engine's signal for every check.
+    const link = linkSignal(this.host.cancelled)
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        ac.abort()
+        link.abort()
         reject(new MgmtError('ERR_RES_CHECKAPPLY_TIMEOUT', { res: this.id, ms }))
       }, ms)
     })
     try {
-      return await Promise.race([this.instance.checkApply(apply, signal), timedOut])
+      return await Promise.race([this.instance.checkApply(apply, link.signal), timedOut])
     } finally {
       clearTimeout(timer)
+      link.unlink()
     }
   }
 

@@ -206,6 +206,27 @@ test('a wrong sha256 is an error that sends nothing; the right one downloads', a
   }
 })
 
+test('a server that never answers is a timeout error, and a later answer still arrives', async () => {
+  let answer = false
+  const server = createHttpServer((_req, res) => {
+    if (answer) res.end('late\n')
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const h = await startResource(httpClient, 'slow', { url: `http://127.0.0.1:${port}/data`, timeout: 0.2 })
+  try {
+    await h.startup()
+    await assert.rejects(h.checkApply(), /GET http:\/\/127\.0\.0\.1:\d+\/data: no answer within 0\.2 s/)
+    answer = true
+    assert.equal(await h.checkApply(), false)
+    assert.deepEqual(h.sent, { content: 'late\n' })
+  } finally {
+    await h.stop()
+    server.closeAllConnections()
+    await new Promise(resolve => server.close(resolve))
+  }
+})
+
 test('redirects are followed, a loop of them is not', async () => {
   const o = await origin('moved\n')
   const h = await startResource(httpClient, 'redir', { url: `http://127.0.0.1:${o.port}/old` })

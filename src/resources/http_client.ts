@@ -22,6 +22,7 @@ import type * as Tls from 'node:tls'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
+import { linkSignal } from '../util/signals.js'
 
 /** Params of `http:client`. Keys are the YAML names, verbatim. */
 export const HttpClientParams = z
@@ -258,12 +259,19 @@ async function download(
     if (kept) ctx.send({ content: kept.body.toString() })
     return false
   }
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(p.timeout * 1000)])
-  const reply = await fetchFollowing(exchange(p, kept?.kept, conditional), deadline).catch(e => {
-    if (deadline.aborted && !signal.aborted)
-      throw new Error(`${p.method} ${p.url}: no answer within ${p.timeout} s`)
-    throw new Error(`${p.method} ${p.url}: ${(e as Error).message}`)
-  })
+  // Linked, not AbortSignal.any: that would keep an entry in the engine's signal for every request.
+  const deadline = linkSignal(signal)
+  const timer = setTimeout(() => deadline.abort(new Error('timeout')), p.timeout * 1000)
+  const reply = await fetchFollowing(exchange(p, kept?.kept, conditional), deadline.signal)
+    .catch(e => {
+      if (deadline.signal.aborted && !signal.aborted)
+        throw new Error(`${p.method} ${p.url}: no answer within ${p.timeout} s`)
+      throw new Error(`${p.method} ${p.url}: ${(e as Error).message}`)
+    })
+    .finally(() => {
+      clearTimeout(timer)
+      deadline.unlink()
+    })
   if (reply.status === 304 && conditional && kept) {
     if (ctx.debug) ctx.log.debug(`${reply.url}: not modified`)
     ctx.send({ content: kept.body.toString() })
