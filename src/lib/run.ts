@@ -32,6 +32,7 @@ import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
 import { describeError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
+import { linkSignal } from '../util/signals.js'
 import { Exchange } from '../world/exchange.js'
 import { LocalWorld } from '../world/local.js'
 import type { World } from '../world/world.js'
@@ -137,7 +138,9 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   const ended = new AbortController()
   let runner: Runner | undefined
   // Ends the stream of graphs: on shutdown, and once the run is over.
-  const stopping = new AbortController()
+  // The run stops on shutdown() or when the caller's signal aborts: linked to it, not
+  // AbortSignal.any, which would keep an entry in the caller's signal for every run (util/signals.ts).
+  const stopping = linkSignal(opts.signal ?? new AbortController().signal)
   const done = (async (): Promise<RunResult> => {
     const temp = opts.prefix === 'temporary'
     const prefix = temp ? await mkdtemp(join(tmpdir(), 'mgmt-')) : resolve(opts.prefix ?? defaultPrefix())
@@ -145,7 +148,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     const hostname = opts.world?.hostname ?? opts.hostname ?? osHostname()
     const world = opts.world ?? new LocalWorld(hostname, join(prefix, 'world'))
     const exchange = new Exchange({ world, registry, log, noop: opts.noop })
-    const ends = opts.signal ? AbortSignal.any([stopping.signal, opts.signal]) : stopping.signal
+    const ends = stopping.signal
     try {
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
@@ -173,6 +176,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       return await r.done
     } finally {
       stopping.abort()
+      stopping.unlink()
       ended.abort()
       if (!opts.world) await world.close()
       if (temp) await rm(prefix, { recursive: true, force: true })

@@ -18,6 +18,7 @@ import type { Registry } from '../engine/registry.js'
 import { repr } from '../engine/resource.js'
 import { describeError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
+import { type Link, linkSignal } from '../util/signals.js'
 import { type CollectedResource, exportJson, type World, worldReady } from './world.js'
 
 export interface ExchangeOptions {
@@ -61,7 +62,7 @@ export class Exchange {
     const inbox = new Inbox(source, signal)
     let local: Compiled | undefined
     let collected: CollectedResource[] = []
-    let watch: AbortController | undefined
+    let watch: Link | undefined
     // A collect that failed (the world unreachable, or just back) is tried again, 250 ms after the
     // first failure, up to 10 s between tries: no event says when the world answers again.
     let retry: NodeJS.Timeout | undefined
@@ -98,13 +99,15 @@ export class Exchange {
         if (!(await worldReady(world, signal))) return
         await this.#publish(local)
         if (local.collect.length && !watch) {
-          watch = new AbortController()
-          await world.resWatch(AbortSignal.any([watch.signal, signal]), () => {
+          // Linked, not AbortSignal.any, which would keep an entry in the run's signal for each watch.
+          watch = linkSignal(signal)
+          await world.resWatch(watch.signal, () => {
             this.#busy?.setBusy(true)
             inbox.poke(true)
           })
         } else if (!local.collect.length && watch) {
           watch.abort()
+          watch.unlink()
           watch = undefined
         }
         inbox.worldChanged = false
@@ -115,6 +118,7 @@ export class Exchange {
     } finally {
       clearTimeout(retry)
       watch?.abort()
+      watch?.unlink()
       inbox.close()
       this.#busy?.remove()
     }

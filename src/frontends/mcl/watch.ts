@@ -15,6 +15,7 @@ import type { Compiled, GraphSpec } from '../../engine/compile.js'
 import { describeError, isMgmtError } from '../../util/errors.js'
 import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
+import { type Link, linkSignal } from '../../util/signals.js'
 import type { World } from '../../world/world.js'
 import type { ReadSet } from './run/outside.js'
 
@@ -50,7 +51,7 @@ export interface Follow {
 
 /** Watches what a program read outside its files, and calls `onChange` when any of it changes. */
 class OutsideWatch {
-  readonly #watches = new Map<string, AbortController>()
+  readonly #watches = new Map<string, Link>()
   readonly #fs: FsWatcher
 
   constructor(
@@ -74,17 +75,19 @@ class OutsideWatch {
       if (used.exports) want.set("the world's exported resources", s => world.resWatch(s, onChange))
     }
     for (const f of used.values) want.set(f, s => this.#fs.watch(f, s, onChange))
-    for (const [k, ac] of this.#watches)
+    for (const [k, link] of this.#watches)
       if (!want.has(k)) {
-        ac.abort()
+        link.abort()
+        link.unlink()
         this.#watches.delete(k)
       }
     for (const [k, start] of want) {
       if (this.#watches.has(k)) continue
-      const ac = new AbortController()
-      this.#watches.set(k, ac)
+      // Linked, not AbortSignal.any, which would keep an entry in the run's signal for each watch.
+      const link = linkSignal(this.signal)
+      this.#watches.set(k, link)
       try {
-        await start(AbortSignal.any([ac.signal, this.signal]))
+        await start(link.signal)
       } catch (err) {
         this.log.warn(`cannot watch ${k}: ${describeError(err)}`)
       }
@@ -92,7 +95,10 @@ class OutsideWatch {
   }
 
   close(): void {
-    for (const ac of this.#watches.values()) ac.abort()
+    for (const link of this.#watches.values()) {
+      link.abort()
+      link.unlink()
+    }
     this.#fs.close()
   }
 }

@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, errCode, logError } from '../../util/errors.js'
 import { type ChangeType, FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
+import { type Link, linkSignal } from '../../util/signals.js'
 import type { YamlGraph } from './parse.js'
 
 export interface FollowOptions {
@@ -107,16 +108,21 @@ export async function followYamlFile(
     onError: (path, err) => log.error(`watching ${path}: ${describeError(err)}`),
   })
   let chain: string[] = []
-  let chainAbort: AbortController | undefined
+  /** The watches of the current chain end with it (linked, not AbortSignal.any: see util/signals.ts). */
+  let chainLink: Link | undefined
+  const endChain = (): void => {
+    chainLink?.abort()
+    chainLink?.unlink()
+  }
   /** Watches every path of the file's link chain; a new chain replaces the old watches. */
   const follow = async (): Promise<void> => {
     const next = await linkChain(file)
-    if (next.join('\0') === chain.join('\0') && chainAbort) return
-    chainAbort?.abort()
-    const ac = new AbortController()
-    chainAbort = ac
+    if (next.join('\0') === chain.join('\0') && chainLink) return
+    endChain()
+    const link = linkSignal(signal)
+    chainLink = link
     chain = next
-    for (const p of chain) await watcher.watch(p, AbortSignal.any([ac.signal, signal]), poke)
+    for (const p of chain) await watcher.watch(p, link.signal, poke)
   }
   const offReload = opts.onReload?.(() => {
     reload = true
@@ -125,7 +131,7 @@ export async function followYamlFile(
   const onAbort = (): void => wake?.()
   signal.addEventListener('abort', onAbort, { once: true })
   const close = (): void => {
-    chainAbort?.abort()
+    endChain()
     watcher.close()
     offReload?.()
     signal.removeEventListener('abort', onAbort)
