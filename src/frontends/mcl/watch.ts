@@ -9,6 +9,7 @@
  * running graph stays. File events are let settle (50 ms) before a compile, so that a file caught
  * half-written is not compiled.
  */
+import { setMaxListeners } from 'node:events'
 import { type FSWatcher, readFileSync, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import type { Compiled, GraphSpec } from '../../engine/compile.js'
@@ -61,6 +62,8 @@ class OutsideWatch {
     private readonly log: Logger,
   ) {
     this.#fs = new FsWatcher({ onError: (p, err) => log.warn(`cannot watch ${p}: ${describeError(err)}`) })
+    // One link a key or file the program reads: as many listeners on the run's signal.
+    setMaxListeners(0, signal)
   }
 
   /** Watches exactly what `used` holds: new reads are watched, dropped ones no longer. */
