@@ -142,8 +142,22 @@ async function scenario(t: TestContext, backend: 'packagekit' | 'apt'): Promise<
     'converged',
     60_000,
   )
+  const statusLines = async (): Promise<string[]> =>
+    (await readFile(status, 'utf8').catch(() => '')).split('\n').filter(Boolean)
+  const linesBefore = (await statusLines()).length
   await box.run('dpkg', ['-r', B])
   await whenInDir('/var/lib/dpkg', async () => (await box.installed(B)) === '1.0', `${B} reinstalled`, 60_000)
+  // Stopped once converged again: the stop signals the whole process group, and a check still
+  // under way (the one the reinstall's own dpkg writes wake) would lose its dpkg-query to it.
+  await whenInDir(
+    box.dir,
+    async () => {
+      const lines = await statusLines()
+      return lines.length > linesBefore && lines.at(-1) === 'true'
+    },
+    'converged again',
+    60_000,
+  )
   assert.equal(await running.kill(), 0)
 
   const before = await box.transactions()
