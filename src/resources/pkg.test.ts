@@ -158,7 +158,7 @@ async function scenario(t: TestContext, backend: 'packagekit' | 'apt'): Promise<
     'converged again',
     60_000,
   )
-  assert.equal(await running.kill(), 0)
+  assert.equal(await running.kill(), 0, running.output())
 
   const before = await box.transactions()
   out = await mgmt({
