@@ -190,23 +190,26 @@ class Cluster {
     const deadline = Date.now() + 5000
     const soon = () => ({ deadline: Math.min(deadline, Date.now() + 2000) })
     let asked = false
+    /** How many members remain once this one is removed, from the list read before asking. */
+    let remain: number | undefined
     let first: unknown
     for (;;) {
       try {
         // Removed, our server stops at once, often before its answer to the removal gets out.
-        if (asked && gone) return await this.#left()
+        if (asked && gone) return await this.#left(remain)
         const members = (await admin.cluster.memberList({}, soon())).members
         const mine = members.find(m => m.name === me)
         if (!mine) return await this.#left()
         if (members.length === 1) return // the last member keeps its data, and the cluster
         server.expectExit() // a removed member's server stops by itself
         asked = true
+        remain = members.length - 1
         await admin.cluster.memberRemove({ ID: mine.ID }, soon())
-        return await this.#left(members.length - 1)
+        return await this.#left(remain)
       } catch (err) {
         first ??= err
         if (asked) await Promise.race([server.exited, sleep(1000, new AbortController().signal)])
-        if (asked && gone) return await this.#left()
+        if (asked && gone) return await this.#left(remain)
         if (Date.now() > deadline) {
           this.#log.warn(`could not leave the cluster cleanly: ${describeError(first)}`)
           return
