@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs'
 import { statSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import type { GraphResource, ResourceContext } from '../../engine/resource.js'
+import type { ResourceContext } from '../../engine/resource.js'
 import { errCode, MgmtError } from '../../util/errors.js'
 import { resolveId } from '../../util/ids.js'
 import type { WriteOptions } from './atomic.js'
@@ -83,22 +83,6 @@ const EMPTY = Buffer.alloc(0)
 /** What stays the same across checkApply calls. */
 export interface RunFixed extends Pick<Run, 'p' | 'ctx' | 'target' | 'isDir' | 'content'> {
   readonly own: OwnChanges
-  /**
-   * The managed directories above, for the graph they were worked out in. That graph is held
-   * weakly: a file that is not checked again after an edit must not keep the replaced graph alive
-   * (each file would keep the graph of its last check, a whole graph an edit).
-   */
-  ancestorCache?: { readonly graph: WeakRef<readonly GraphResource[]>; readonly dirs: readonly ManagedDir[] }
-}
-
-/** The managed directories above the path, worked out once per graph. */
-function ancestorsOf(fixed: RunFixed): readonly ManagedDir[] {
-  const graph = fixed.ctx.graph()
-  const cached = fixed.ancestorCache
-  if (cached?.graph.deref() === graph) return cached.dirs
-  const dirs = managedAncestors(fixed.target, graph)
-  fixed.ancestorCache = { graph: new WeakRef(graph), dirs }
-  return dirs
 }
 
 /**
@@ -170,7 +154,8 @@ export class FileRun implements Run {
     this.target = fixed.target
     this.isDir = fixed.isDir
     this.content = fixed.content
-    this.ancestors = ancestorsOf(fixed)
+    // Worked out once per graph and parent directory (parents.ts), held by nothing of the file's.
+    this.ancestors = managedAncestors(fixed.target, fixed.ctx.graph())
     this.mode = fixed.p.mode === undefined ? undefined : parseMode(fixed.p.mode)
   }
 
