@@ -176,7 +176,6 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       return await r.done
     } finally {
       stopping.abort()
-      stopping.unlink()
       ended.abort()
       if (!opts.world) await world.close()
       if (temp) await rm(prefix, { recursive: true, force: true })

@@ -14,6 +14,7 @@ test('a linked signal follows its source until unlinked, and can abort alone', (
   a.abort('timeout')
   assert.equal(a.signal.reason, 'timeout')
   assert.equal(source.signal.aborted, false)
+  assert.equal(getEventListeners(source.signal, 'abort').length, 0, 'an aborted link is unlinked')
   const c = linkSignal(source.signal)
   source.abort('stop')
   assert.equal(c.signal.reason, 'stop')

@@ -13,9 +13,9 @@
 export interface Link {
   /** Aborts with `from`'s reason when `from` aborts, until unlinked. */
   readonly signal: AbortSignal
-  /** Aborts `signal` itself (a timeout), with `reason`. */
+  /** Aborts `signal` itself (a timeout, the end of what it guards), with `reason`, and unlinks. */
   abort(reason?: unknown): void
-  /** Stops following `from`; call it when the work the signal guards is done. */
+  /** Stops following `from` without aborting: call it when the work the signal guards is done. */
   unlink(): void
 }
 
@@ -23,11 +23,15 @@ export interface Link {
 export function linkSignal(from: AbortSignal): Link {
   const ac = new AbortController()
   const onAbort = (): void => ac.abort(from.reason)
+  const unlink = (): void => from.removeEventListener('abort', onAbort)
   if (from.aborted) ac.abort(from.reason)
   else from.addEventListener('abort', onAbort, { once: true })
   return {
     signal: ac.signal,
-    abort: reason => ac.abort(reason),
-    unlink: () => from.removeEventListener('abort', onAbort),
+    abort: reason => {
+      unlink()
+      ac.abort(reason)
+    },
+    unlink,
   }
 }

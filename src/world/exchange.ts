@@ -107,7 +107,6 @@ export class Exchange {
           })
         } else if (!local.collect.length && watch) {
           watch.abort()
-          watch.unlink()
           watch = undefined
         }
         inbox.worldChanged = false
@@ -118,7 +117,6 @@ export class Exchange {
     } finally {
       clearTimeout(retry)
       watch?.abort()
-      watch?.unlink()
       inbox.close()
       this.#busy?.remove()
     }

@@ -81,7 +81,6 @@ class OutsideWatch {
     for (const [k, link] of this.#watches)
       if (!want.has(k)) {
         link.abort()
-        link.unlink()
         this.#watches.delete(k)
       }
     for (const [k, start] of want) {
@@ -98,10 +97,7 @@ class OutsideWatch {
   }
 
   close(): void {
-    for (const link of this.#watches.values()) {
-      link.abort()
-      link.unlink()
-    }
+    for (const link of this.#watches.values()) link.abort()
     this.#fs.close()
   }
 }

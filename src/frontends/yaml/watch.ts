@@ -110,15 +110,11 @@ export async function followYamlFile(
   let chain: string[] = []
   /** The watches of the current chain end with it (linked, not AbortSignal.any: see util/signals.ts). */
   let chainLink: Link | undefined
-  const endChain = (): void => {
-    chainLink?.abort()
-    chainLink?.unlink()
-  }
   /** Watches every path of the file's link chain; a new chain replaces the old watches. */
   const follow = async (): Promise<void> => {
     const next = await linkChain(file)
     if (next.join('\0') === chain.join('\0') && chainLink) return
-    endChain()
+    chainLink?.abort()
     const link = linkSignal(signal)
     chainLink = link
     chain = next
@@ -131,7 +127,7 @@ export async function followYamlFile(
   const onAbort = (): void => wake?.()
   signal.addEventListener('abort', onAbort, { once: true })
   const close = (): void => {
-    endChain()
+    chainLink?.abort()
     watcher.close()
     offReload?.()
     signal.removeEventListener('abort', onAbort)
