@@ -167,7 +167,6 @@ export function receiveValues(
         incoming.set(p.to ?? w.id, list)
       }
     }
-  if (!incoming.size) return NO_TRANSFER
   const out: Transfer = { changed: [], lines: [], unknown: [] }
   for (const [to, list] of incoming) {
     const r: Receiving | undefined =
