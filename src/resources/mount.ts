@@ -4,7 +4,7 @@
  * mount unit systemd makes from fstab (after a daemon-reload); without, with mount(8) and
  * umount(8). An image file as the device is mounted through a loop device.
  *
- * It watches `/etc/fstab` and the mount table (`findmnt --poll` on its mount point): an entry
+ * It watches `/etc/fstab` and the mount table at its mount point (`mount/table.ts`): an entry
  * edited or a file system unmounted by hand is repaired at once.
  */
 import { execFile } from 'node:child_process'
@@ -13,10 +13,10 @@ import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
-import { startCommand } from './exec/run.js'
 import { writeAtomic } from './file/atomic.js'
 import { type FstabEntry, hasExactly, mountPoint, replaceEntry } from './mount/fstab.js'
 import { fromDevice, mountUnitName, readMounts } from './mount/mounts.js'
+import { type TableWatch, watchTable } from './mount/table.js'
 import { Systemd } from './systemd/manager.js'
 
 const FSTAB = '/etc/fstab'
@@ -215,29 +215,24 @@ async function checkMounted(
   return false
 }
 
-/** Watches fstab and the mount table (`findmnt --poll`); ready once both are in place. */
+/** Watches fstab and the mount table (`mount/table.ts`); ready once both are in place. */
 async function watchMount(mp: string, ctx: ResourceContext, signal: AbortSignal): Promise<void> {
   let ready = false
   const fire = (): void => {
     if (ready) ctx.event()
   }
   await ctx.watchPath(FSTAB, signal, fire)
-  const cmd = {
-    display: `findmnt --poll --mountpoint ${mp}`,
-    file: 'findmnt',
-    args: ['--poll', '--noheadings', '--mountpoint', mp],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
-  }
-  let running: Awaited<ReturnType<typeof startCommand>>
+  let table: TableWatch
   try {
-    running = await startCommand(cmd, { signal, collect: false, onLine: fire })
+    table = await watchTable(mp, signal, fire)
   } catch (e) {
     if (signal.aborted) return
     throw e
   }
+  if (signal.aborted) return
   ready = true
   ctx.event()
-  const r = await running.done
+  const r = await table.done
   if (r.aborted || signal.aborted) return
-  throw new Error(`findmnt --poll exited (${r.exitCode ?? r.signal}): ${r.stderr.trim()}`)
+  throw new Error(`${table.display} exited (${r.exitCode ?? r.signal}): ${r.stderr.trim()}`)
 }
