@@ -172,6 +172,36 @@ test('kill -9 of the engine: the command it was running goes too (the kernel kil
   }
 })
 
+test("a stop sent to the whole control group (systemd's KillMode=control-group) ends the run cleanly", async () => {
+  // systemd signals the main process first, then every other process of the service's cgroup:
+  // the commands of a running apply, a check and a watch die of the SIGTERM too, and that is the
+  // stop, not a failure.
+  const [applying, checking, watching] = [markedSleep(), markedSleep(), markedSleep()]
+  const file = join(dir, 'cgroup.yaml')
+  await writeFile(
+    file,
+    `graph: g
+resources:
+  exec:
+  - {name: applying, cmd: "${applying.cmd}", shell: /bin/bash}
+  - {name: checking, cmd: "true", ifcmd: "${checking.cmd}", ifshell: /bin/bash}
+  - {name: watching, cmd: "true", watchcmd: "${watching.cmd}", watchshell: /bin/bash}
+`,
+  )
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  try {
+    const all = [applying, checking, watching].map(c => c.marker)
+    await until(() => all.every(marker => withMarker(marker).some(named(marker))), 'the three commands run')
+    m.child.kill('SIGTERM')
+    for (const marker of all) for (const pid of withMarker(marker)) process.kill(pid, 'SIGTERM')
+    assert.equal(await m.exited, 0, m.output())
+    assert.match(m.output(), /SIGTERM: shutting down/)
+    assert.doesNotMatch(m.output(), /error|failed/, m.output())
+  } finally {
+    await m.kill()
+  }
+})
+
 /** Whether the process `pid` runs under the name `name` (its argv[0]). */
 const named =
   (name: string) =>
