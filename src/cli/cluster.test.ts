@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { type Running, runMgmt, startMgmt } from '../testing/cli.js'
-import { freeUrl, startEtcd } from '../testing/etcd.js'
+import { startEtcd } from '../testing/etcd.js'
+import { freeUrl } from '../testing/ports.js'
 
 const running: Running[] = []
 after(async () => {

@@ -10,8 +10,9 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { clusterClient, type Running, startMgmt } from '../testing/cli.js'
-import { freeUrl, startEtcd } from '../testing/etcd.js'
+import { startEtcd } from '../testing/etcd.js'
 import { whenContent, whenInDir } from '../testing/fswait.js'
+import { freeUrl } from '../testing/ports.js'
 
 const originals = fileURLToPath(new URL('../../../../shared/mgmt-yaml/test-shell/', import.meta.url))
 

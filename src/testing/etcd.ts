@@ -6,28 +6,12 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { silentLogger } from '../util/logger.js'
 import { EtcdServer } from '../world/etcd/server.js'
-
-/** A free TCP port on 127.0.0.1 (free when asked: the test binds it soon after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/** A url on loopback with a free port. */
-export const freeUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`
+import { freeUrl } from './ports.js'
 
 /** A temporary directory on tmpfs when there is one: etcd fsyncs a lot. */
 export function fastTmp(prefix: string): Promise<string> {

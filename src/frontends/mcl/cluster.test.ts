@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { clusterClient, type Running, startMgmt } from '../../testing/cli.js'
-import { freeUrl, startEtcd } from '../../testing/etcd.js'
+import { startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
+import { freeUrl } from '../../testing/ports.js'
 
 test('a exports a hidden file to b; b collects what collect.res offers, with its own mode; an edit on a reaches b', async () => {
   const root = await mkdtemp(join(tmpdir(), 'mgmt-17-cluster-'))
