@@ -69,6 +69,7 @@ interface Group {
 }
 
 export function autoGroup(graph: ResGraph): number {
+  if (!mayGroup(graph)) return 0
   const rank = new Map<string, number>()
   const open = new Map<string, Group[]>()
   const groups: Group[] = []
@@ -101,6 +102,21 @@ export function autoGroup(graph: ResGraph): number {
       merged += g.members.length
     }
   return merged
+}
+
+/**
+ * Whether some kind has two vertices that may group, by the checks that need no edge: without such
+ * a pair no group can form, and the pass (a sort of the whole graph) is skipped. A graph of files
+ * has none.
+ */
+function mayGroup(graph: ResGraph): boolean {
+  const seen = new Set<string>()
+  for (const r of graph.values()) {
+    if (!r.def.traits?.groupable || !r.meta.autogroup || r.meta.hidden || r.group?.length) continue
+    if (seen.has(r.kind)) return true
+    seen.add(r.kind)
+  }
+  return false
 }
 
 /** The oldest group of `list` (sorted by rank) that `r` may join, trying at most TRIES. */
