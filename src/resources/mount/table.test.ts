@@ -67,3 +67,44 @@ test('the mount table watch reports a mount made the instant it is ready, and on
   const out = await ns.run(process.execPath, ['--input-type=module', '-e', TRIALS, mp, other, String(trials)])
   assert.deepEqual(JSON.parse(out), { mounted: trials, unmounted: trials, elsewhere: 0 })
 })
+
+/**
+ * Run inside the namespace: findmnt's watch, where Perl is absent. It has no sign of readiness, so
+ * a mount is made, and made again, until one is reported (each waits up to 2 s for it).
+ */
+const FINDMNT = `
+import { spawnSync } from 'node:child_process'
+import { watchTable } from ${JSON.stringify(new URL('./table.js', import.meta.url).href)}
+const mp = process.argv[1]
+const stop = new AbortController()
+let wake = () => {}
+const w = await watchTable(mp, stop.signal, () => wake(), { perl: false })
+let tries = 0
+let seen = false
+while (!seen && tries++ < 5) {
+  const changed = new Promise(resolve => {
+    const deadline = setTimeout(() => resolve(false), 2000)
+    wake = () => { clearTimeout(deadline); resolve(true) }
+  })
+  spawnSync('mount', ['-t', 'tmpfs', 'none', mp])
+  seen = await changed
+  spawnSync('umount', [mp])
+}
+stop.abort()
+const r = await w.done
+console.log(JSON.stringify({ seen, display: w.display, aborted: r.aborted }))
+`
+
+test('without Perl, findmnt --poll watches the mount point', async t => {
+  const defer = cleanups(t)
+  const ns = await Namespace.start()
+  defer(() => ns.stop())
+  const mp = join(ns.dir, 'mnt')
+  await mkdir(mp)
+  const out = await ns.run(process.execPath, ['--input-type=module', '-e', FINDMNT, mp])
+  assert.deepEqual(JSON.parse(out), {
+    seen: true,
+    display: `findmnt --poll --mountpoint ${mp}`,
+    aborted: true,
+  })
+})
