@@ -132,6 +132,15 @@ test('a YAML syntax error points at its line', () => {
   // A string left open is noticed at the end of the file, and shown where it starts.
   const [q] = problems('graph: g\nresources:\n  noop:\n  - name: n\n    x: "open \\" \n  - name: m\n')
   assert.equal(q, 'g.yaml:5:8: a double-quoted string starts here and is never closed')
+  // js-yaml places no mark on a second document: its start is found all the same.
+  for (const [text, at] of [
+    ['graph: g\n---\ngraph: h\n', '2:1'],
+    ['---\n---\ngraph: g\n', '2:1'],
+    ['graph: g\nresources: {}\n...\n--- # again\ngraph: h\n', '4:1'],
+  ] as const)
+    assert.deepEqual(problems(text), [
+      `g.yaml:${at}: a graph file holds one YAML document; a second one starts here`,
+    ])
 })
 
 test('a wrong type names the file, line, column and key path', () => {

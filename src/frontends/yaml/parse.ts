@@ -111,6 +111,12 @@ function parse(text: string, file: string, reuse?: Reuse): unknown {
  * which the parser notices only at the end of the file: then the line where the string starts.
  */
 function syntaxAt(text: string, err: jsyaml.YAMLException): { line: number; col: number; reason: string } {
+  // js-yaml gives no position for a second document (`---`): the other parser finds where it starts.
+  if (!err.mark)
+    return {
+      ...secondDocument(text),
+      reason: 'a graph file holds one YAML document; a second one starts here',
+    }
   const quote = /within a (double|single) quoted scalar/.exec(err.reason)
   if (quote) {
     const q = quote[1] === 'double' ? '"' : "'"
@@ -211,6 +217,15 @@ function positions(text: string): (path: readonly (string | number)[]) => { line
   const lines = new yaml.LineCounter()
   const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false })
   return path => locate(doc, lines, path)
+}
+
+/** Where the text's second YAML document starts (its first line when there is none). */
+function secondDocument(text: string): { line: number; col: number } {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  const lines = new yaml.LineCounter()
+  const second = yaml.parseAllDocuments(text, { lineCounter: lines, prettyErrors: false })
+  const start = Array.isArray(second) ? second[1]?.range[0] : undefined
+  return start === undefined ? { line: 1, col: 1 } : lines.linePos(start)
 }
 
 /** The deepest node on `path` that exists, as 1-based line and column. */
