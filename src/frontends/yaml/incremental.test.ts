@@ -8,23 +8,12 @@ import { test } from 'node:test'
 import jsyaml from 'js-yaml'
 import { CompileCache } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
+import { random } from '../../testing/random.js'
 import { TOKEN } from './cut.js'
 import { lastParse, loadYaml, type YamlGraph } from './parse.js'
 import { parseByPieces, primePieces, YamlPieces } from './pieces.js'
 
 const registry = builtinRegistry()
-
-/** A small deterministic random source (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Everything a load gives, as plain data in order, or its error. */
 function outcome(load: () => YamlGraph): unknown {
