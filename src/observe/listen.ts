@@ -22,11 +22,12 @@ export interface ListenAddress {
  * a free port. Throws ERR_USAGE naming the flag.
  */
 export function parseListen(addr: string, flag: string): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*))?:?(\d+)$/.exec(addr.trim())
+  // The host, when given, ends at a colon: `8080` alone is a port, not the host `808` and port 0.
+  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):)?(\d+)$/.exec(addr.trim())
   const port = Number(m?.[3])
   if (!m || !Number.isInteger(port) || port > 65535)
     throw new MgmtError('ERR_USAGE', {
-      reason: `${flag} expects HOST:PORT, [IPV6]:PORT or :PORT, not \`${addr}\``,
+      reason: `${flag} expects HOST:PORT, [IPV6]:PORT, :PORT or PORT, not \`${addr}\``,
     })
   const host = m[1] ?? (m[2] || '127.0.0.1')
   return { host, port }
