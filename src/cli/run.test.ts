@@ -72,7 +72,8 @@ resources:
 test('a missing graph file is a clear error', async () => {
   const r = await runMgmt([...once, 'yaml', join(dir, 'nope.yaml')])
   assert.equal(r.code, 1)
-  assert.match(r.output, /cannot read .*nope\.yaml: .*no such file/)
+  assert.match(r.output, /cannot read .*nope\.yaml: no such file or directory \(ENOENT\)\n/)
+  assert.equal(r.output.match(/no such file/g)?.length, 1, r.output)
 })
 
 const t2 = `graph: mygraph

@@ -18,6 +18,9 @@ test('MgmtError carries code, details and cause, and is recognized by brand', ()
   assert.ok(!isMgmtError(e, 'ERR_USAGE'))
   assert.ok(isMgmtError({ name: 'MgmtError', code: 'ERR_USAGE' }, 'ERR_USAGE'))
   assert.equal(describeError(e), 'file[/x]: init failed: disk full')
+  // A cause that the outer message already quotes is said once.
+  const quoted = new Error(`cannot read /x: ${cause.message}`, { cause })
+  assert.equal(describeError(quoted), 'cannot read /x: disk full')
 })
 
 test('an exec failure shows the command, the exit code and the end of stderr', () => {

@@ -246,7 +246,9 @@ export function describeError(e: unknown): string {
   let cur: unknown = e
   for (let depth = 0; cur !== undefined && depth < 5; depth++) {
     if (cur instanceof Error) {
-      if (!parts.includes(cur.message)) parts.push(cur.message)
+      // A cause that an outer message already quotes (`cannot read x: <the cause>`) is said once.
+      const said = cur.message
+      if (!parts.some(p => p.includes(said))) parts.push(said)
       cur = cur.cause
     } else {
       parts.push(String(cur))

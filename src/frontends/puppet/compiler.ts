@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import type { CompileOptions } from '../../engine/compile.js'
 import { type Compiled, compileGraph, type GraphSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
-import { describeError, isMgmtError, MgmtError } from '../../util/errors.js'
+import { describeError, isMgmtError, MgmtError, sysReason } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { type CompileResult, readCompileResult } from './catalog.js'
 import { type PuppetChild, PuppetError, type PuppetLog } from './child.js'
@@ -30,7 +30,7 @@ async function readFacts(file: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
   }
   let v: unknown
   try {

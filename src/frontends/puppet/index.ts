@@ -8,7 +8,7 @@
 import { stat } from 'node:fs/promises'
 import type { CompileOptions } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
-import { describeError, formatPath, MgmtError } from '../../util/errors.js'
+import { formatPath, MgmtError, sysReason } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { World } from '../../world/world.js'
 import type { Frontend } from '../frontend.js'
@@ -31,7 +31,7 @@ async function manifestIsDir(file: string): Promise<boolean> {
   try {
     return (await stat(file)).isDirectory()
   } catch (err) {
-    throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
   }
 }
 

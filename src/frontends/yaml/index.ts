@@ -3,7 +3,7 @@
  * `-` reads one graph from standard input (named `<stdin>` in messages), not watched.
  */
 import { readFile } from 'node:fs/promises'
-import { describeError, MgmtError } from '../../util/errors.js'
+import { MgmtError, sysReason } from '../../util/errors.js'
 import type { Frontend } from '../frontend.js'
 import { loadYaml, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
@@ -33,7 +33,7 @@ export function yamlFrontend(file: string): Frontend {
         : undefined
     try {
       const text = await readFile(file, 'utf8').catch(err => {
-        throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+        throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
       })
       const load = (t: string): YamlGraph => loadYaml(t, file, ctx.registry, ctx.compile)
       const first = load(text)

@@ -21,7 +21,7 @@ import {
 } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
-import { describeError, formatPath, type Issue, MgmtError } from '../../util/errors.js'
+import { describeError, formatPath, type Issue, MgmtError, sysReason } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
 import { tooCostly } from './limits.js'
 import { parseByPieces, primePieces } from './pieces.js'
@@ -66,7 +66,7 @@ export async function loadYamlFile(
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) }, { cause: err })
+    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
   }
   return loadYaml(text, file, registry, opts)
 }
