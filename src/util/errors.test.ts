@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
-import { describeError, errorCodes, isMgmtError, MgmtError } from './errors.js'
+import { describeError, errorCodes, isMgmtError, MgmtError, sysReason } from './errors.js'
 
 test('docs/errors.md lists exactly the codes of the catalog', async () => {
   const doc = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
@@ -41,4 +41,11 @@ test('an exec failure shows the command, the exit code and the end of stderr', (
     stderr: '',
   })
   assert.equal(t.message, 'command `sleep 9` timed out after 1 s and was killed by SIGTERM')
+})
+
+test('a system error in its own words: the reason and code, without the call and the path', () => {
+  const e = Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), { code: 'ENOENT' })
+  assert.equal(sysReason(e), 'no such file or directory (ENOENT)')
+  // Read as text, a file larger than a string can hold (/dev/zero).
+  assert.equal(sysReason(new RangeError('Invalid string length')), 'too large to read as text')
 })

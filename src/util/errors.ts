@@ -188,6 +188,8 @@ export const errCode = (e: unknown): string | undefined => {
  * (ENOSPC)`), for messages that name the path the user knows instead of a temporary one.
  */
 export function sysReason(e: unknown): string {
+  // What V8 says of a file read as text that is larger than a string can hold (/dev/zero).
+  if (e instanceof RangeError && e.message === 'Invalid string length') return 'too large to read as text'
   const code = errCode(e)
   const msg = e instanceof Error ? e.message : String(e)
   const m = /^[A-Z0-9_]+: (.*?)(?:, \w+(?: '.*)?)?$/s.exec(msg)
