@@ -26,6 +26,7 @@ let root: string
 let big: Buffer
 let port: number
 let stop: () => Promise<void>
+let log: ReturnType<typeof waitingLogger>
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mgmt-14-tftp-'))
@@ -45,7 +46,7 @@ before(async () => {
     ],
     edges: [],
   }
-  const log = waitingLogger('info')
+  log = waitingLogger('info')
   const h = start(graph, { prefix: tempPrefix(), log })
   port = Number((await log.waitFor(/^tftp:server\[boot\]: listening on udp 127\.0\.0\.1:(\d+)$/))[1])
   stop = async () => {
@@ -234,4 +235,20 @@ test('requests are parsed strictly; netascii turns LF into CR LF and CR into CR 
   assert.equal(parseRequest(Buffer.from('\0\x03a\0octet\0')), undefined, 'not a request')
   assert.equal(parseRequest(Buffer.from('\0\x01a\0octet\0blksize\0')), undefined, 'an option without value')
   assert.deepEqual([...toNetascii(Buffer.from('a\nb\rc\r\n'))], [...Buffer.from('a\r\nb\r\0c\r\0\r\n')])
+})
+
+test('a name as long as a packet allows is "file not found", and leaves no line in the log', async () => {
+  const c = await client()
+  try {
+    c.send(rrq('x'.repeat(60_000)))
+    const e = await c.next()
+    assert.equal(op(e.msg), 5)
+    assert.equal(e.msg.readUInt16BE(2), 1, e.msg.subarray(4, 100).toString())
+    // The same client, at once: the server still answers.
+    c.send(rrq('nothing'))
+    assert.equal((await c.next()).msg.readUInt16BE(2), 1)
+    assert.ok(!log.lines.some(l => l.includes('xxxxxxxx')), log.lines.join('\n').slice(0, 2000))
+  } finally {
+    c.close()
+  }
 })

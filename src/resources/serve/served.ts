@@ -44,8 +44,11 @@ export function servedData(bytes: Buffer, since: Date): Served {
 }
 
 const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
-/** Errors that mean "no such file here" (a 404, a tftp "file not found"). */
-const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
+/**
+ * Errors that mean "no such file here" (a 404, a tftp "file not found"). A name too long for the
+ * system (a request's, as long as a packet allows) names no file either, and is not logged.
+ */
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
 
 /** The result of a lookup: a file, nothing there, or a path that leaves its directory. */
 export type Lookup = Served | 'missing' | 'refused'
