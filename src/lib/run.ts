@@ -37,6 +37,7 @@ import { Exchange } from '../world/exchange.js'
 import { LocalWorld } from '../world/local.js'
 import type { World } from '../world/world.js'
 import { Graph } from './graph.js'
+import { checkSpec } from './spec.js'
 
 /** What `run` takes: a builder, a plain spec, or a graph the YAML frontend already compiled. */
 export type GraphInput = Graph | GraphSpec | Compiled
@@ -258,8 +259,13 @@ async function* compiledStream(
 }
 
 function compile(g: GraphInput, registry: Registry, opts: CompileOptions): Compiled {
-  if ('graph' in g && 'warnings' in g) return g
-  return compileGraph(g instanceof Graph ? g.toSpec() : g, registry, opts)
+  if (!(g instanceof Graph) && typeof g === 'object' && g !== null && 'graph' in g && 'warnings' in g)
+    return g
+  // A spec may come from anywhere (parsed JSON, JavaScript, params given to a Graph): its shape is
+  // checked first.
+  const spec: unknown = g instanceof Graph ? g.toSpec() : g
+  checkSpec(spec)
+  return compileGraph(spec, registry, opts)
 }
 
 function isAsyncIterable(x: unknown): x is AsyncIterable<GraphInput> {

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { inspect } from 'node:util'
+import { isMgmtError } from '../util/errors.js'
+import { run } from './run.js'
+import { checkSpec } from './spec.js'
+
+/** The problems checkSpec finds, one line each (`path: message`). */
+function problems(spec: unknown): string[] {
+  try {
+    checkSpec(spec)
+  } catch (e) {
+    assert.ok(isMgmtError(e, 'ERR_GRAPH_INVALID'), String(e))
+    return [...e.details.issues]
+  }
+  return []
+}
+
+test('a spec built at run time has its shape checked: each problem with its path', () => {
+  const cyclic: Record<string, unknown> = { msg: 'x' }
+  cyclic.self = { back: cyclic }
+  const cases: [unknown, string[]][] = [
+    [null, ['expected a graph with `name`, `resources` and `edges` (an object), got null']],
+    [
+      { name: 'g' },
+      [
+        'resources: expected the resources (a list), got nothing',
+        'edges: expected the edges (a list), got nothing',
+      ],
+    ],
+    [{ name: 'g', resources: {}, edges: [] }, ['resources: expected the resources (a list), got an object']],
+    [
+      { name: 1, resources: [null, { kind: 5, name: 'n', params: [] }], edges: [] },
+      [
+        'name: expected the graph’s name (a string), got a number',
+        'resources[0]: expected a resource (an object), got null',
+        'resources[1].kind: expected a kind (a string), got a number',
+        'resources[1].params: expected the params by name (an object), got a list',
+      ],
+    ],
+    [
+      { name: 'g', resources: [{ kind: 'print', name: 'p', params: cyclic }], edges: [] },
+      ['resources[0].params.self.back: holds itself (a cycle): params must be plain data'],
+    ],
+    [
+      { name: 'g', resources: [{ kind: 'print', name: 'p', params: { msg: () => 1 } }], edges: [] },
+      ['resources[0].params.msg: expected plain data, got a function'],
+    ],
+    [
+      { name: 'g', resources: [], edges: [{ name: 'e', from: null, to: { kind: 'noop' }, notify: 'yes' }] },
+      [
+        'edges[0].from: expected a resource by `kind` and `name` (an object), got null',
+        'edges[0].to.name: expected a name (a string), got nothing',
+        'edges[0].notify: expected true or false, got a string',
+      ],
+    ],
+  ]
+  for (const [spec, want] of cases) assert.deepEqual(problems(spec), want, inspect(spec))
+  // The same params object twice is no cycle.
+  const shared = { msg: 'x' }
+  assert.deepEqual(
+    problems({
+      name: 'g',
+      resources: [{ kind: 'print', name: 'p', params: { a: shared, b: shared } }],
+      edges: [],
+    }),
+    [],
+  )
+})
+
+test('run() refuses a spec of the wrong shape instead of running a part of it', async () => {
+  // Resources given as an object used to run as an empty graph.
+  const spec = { name: 'g', resources: { noop: [{ name: 'n' }] }, edges: [] } as unknown as Parameters<
+    typeof run
+  >[0]
+  await assert.rejects(run(spec), (e: unknown) => isMgmtError(e, 'ERR_GRAPH_INVALID'))
+})
