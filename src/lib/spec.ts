@@ -16,73 +16,92 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 /** How deep params may nest: deeper is a mistake (or a cycle the walk would not end). */
 const MAX_DEPTH = 64
 
+/**
+ * The checks, each at a key under the current path (`path`, a stack the walk pushes to and pops
+ * from): a path is copied only for a problem, so a large spec that is right costs no allocation.
+ */
 class Checker {
   readonly issues: Issue[] = []
+  readonly path: Path = []
   /** The objects on the way down a walk of data (empty between walks). */
   readonly #seen = new Set<object>()
 
-  problem(path: Path, message: string): void {
-    this.issues.push({ path, message })
+  problem(key: string | number | undefined, message: string): void {
+    this.issues.push({ path: key === undefined ? [...this.path] : [...this.path, key], message })
   }
-  string(v: unknown, path: Path, what: string, optional = false): void {
+  /** Runs `f` one key further down. */
+  in(key: string | number, f: () => void): void {
+    this.path.push(key)
+    f()
+    this.path.pop()
+  }
+  string(v: unknown, key: string, what: string, optional = false): void {
     if (v === undefined && optional) return
-    if (typeof v !== 'string') this.problem(path, `expected ${what} (a string), got ${typeName(v)}`)
+    if (typeof v !== 'string') this.problem(key, `expected ${what} (a string), got ${typeName(v)}`)
   }
-  boolean(v: unknown, path: Path): void {
+  boolean(v: unknown, key: string): void {
     if (v !== undefined && typeof v !== 'boolean')
-      this.problem(path, `expected true or false, got ${typeName(v)}`)
+      this.problem(key, `expected true or false, got ${typeName(v)}`)
   }
-  object(v: unknown, path: Path, what: string, optional = false): v is Record<string, unknown> {
+  object(
+    v: unknown,
+    key: string | number | undefined,
+    what: string,
+    optional = false,
+  ): v is Record<string, unknown> {
     if (v === undefined && optional) return false
     if (isObject(v)) return true
-    this.problem(path, `expected ${what} (an object), got ${typeName(v)}`)
+    this.problem(key, `expected ${what} (an object), got ${typeName(v)}`)
     return false
   }
-  list(v: unknown, path: Path, what: string, optional = false): v is unknown[] {
+  list(v: unknown, key: string, what: string, optional = false): v is unknown[] {
     if (v === undefined && optional) return false
     if (Array.isArray(v)) return true
-    this.problem(path, `expected ${what} (a list), got ${typeName(v)}`)
+    this.problem(key, `expected ${what} (a list), got ${typeName(v)}`)
     return false
   }
-  /**
-   * Plain data: no value that holds itself, no function, not too deep. `path` grows and shrinks as
-   * the walk goes (copied only for a problem): most params are a few strings.
-   */
-  data(v: unknown, path: Path): void {
+  /** An object of plain data at `key`: no value that holds itself, no function, not too deep. */
+  record(v: unknown, key: string, what: string, optional = false): void {
+    if (this.object(v, key, what, optional)) this.in(key, () => this.data(v))
+  }
+  data(v: unknown): void {
     const seen = this.#seen
     if (typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') {
-      this.problem([...path], `expected plain data, got ${typeName(v)}`)
+      this.problem(undefined, `expected plain data, got ${typeName(v)}`)
       return
     }
     if (typeof v !== 'object' || v === null) return
     if (seen.has(v)) {
-      this.problem([...path], 'holds itself (a cycle): params must be plain data')
+      this.problem(undefined, 'holds itself (a cycle): params must be plain data')
       return
     }
     if (seen.size >= MAX_DEPTH) {
-      this.problem([...path], `nests deeper than ${MAX_DEPTH} levels`)
+      this.problem(undefined, `nests deeper than ${MAX_DEPTH} levels`)
       return
     }
     seen.add(v)
+    const path = this.path
     if (Array.isArray(v))
       for (let i = 0; i < v.length; i++) {
         path.push(i)
-        this.data(v[i], path)
+        this.data(v[i])
         path.pop()
       }
     else
       for (const k in v) {
         if (!Object.hasOwn(v, k)) continue
         path.push(k)
-        this.data((v as Record<string, unknown>)[k], path)
+        this.data((v as Record<string, unknown>)[k])
         path.pop()
       }
     seen.delete(v)
   }
-  end(v: unknown, path: Path): void {
-    if (!this.object(v, path, 'a resource by `kind` and `name`')) return
-    this.string(v.kind, [...path, 'kind'], 'a kind')
-    this.string(v.name, [...path, 'name'], 'a name')
+  end(v: unknown, key: string): void {
+    if (!this.object(v, key, 'a resource by `kind` and `name`')) return
+    this.in(key, () => {
+      this.string(v.kind, 'kind', 'a kind')
+      this.string(v.name, 'name', 'a name')
+    })
   }
 }
 
@@ -95,39 +114,55 @@ function typeName(v: unknown): string {
 /** Throws GraphInvalid, every problem with its path, unless `spec` has a GraphSpec's shape. */
 export function checkSpec(spec: unknown): asserts spec is GraphSpec {
   const c = new Checker()
-  if (!c.object(spec, [], 'a graph with `name`, `resources` and `edges`')) throw new GraphInvalid(c.issues)
-  c.string(spec.name, ['name'], 'the graph’s name')
-  if (c.list(spec.resources, ['resources'], 'the resources'))
-    spec.resources.forEach((r, i) => {
-      const at = ['resources', i]
-      if (!c.object(r, at, 'a resource')) return
-      c.string(r.kind, [...at, 'kind'], 'a kind')
-      c.string(r.name, [...at, 'name'], 'a name')
-      if (c.object(r.params, [...at, 'params'], 'the params by name')) c.data(r.params, [...at, 'params'])
-      if (c.object(r.meta, [...at, 'meta'], 'the metaparams by name', true)) c.data(r.meta, [...at, 'meta'])
-      c.boolean(r.exported, [...at, 'exported'])
-      c.list(r.origin, [...at, 'origin'], 'a key path', true)
-      if (c.object(r.annotations, [...at, 'annotations'], 'annotations', true))
-        c.data(r.annotations, [...at, 'annotations'])
+  if (!c.object(spec, undefined, 'a graph with `name`, `resources` and `edges`'))
+    throw new GraphInvalid(c.issues)
+  c.string(spec.name, 'name', 'the graph’s name')
+  const each = (key: string, list: unknown[], f: (x: Record<string, unknown>) => void, what: string): void =>
+    c.in(key, () => {
+      for (let i = 0; i < list.length; i++) {
+        const x = list[i]
+        if (c.object(x, i, what)) c.in(i, () => f(x))
+      }
     })
-  if (c.list(spec.edges, ['edges'], 'the edges'))
-    spec.edges.forEach((e, i) => {
-      const at = ['edges', i]
-      if (!c.object(e, at, 'an edge')) return
-      c.string(e.name, [...at, 'name'], 'a name')
-      c.end(e.from, [...at, 'from'])
-      c.end(e.to, [...at, 'to'])
-      c.boolean(e.notify, [...at, 'notify'])
-      c.string(e.send, [...at, 'send'], 'a key the sender sends', true)
-      c.string(e.recv, [...at, 'recv'], 'a param that receives', true)
-      c.list(e.origin, [...at, 'origin'], 'a key path', true)
-    })
-  if (c.list(spec.collect, ['collect'], 'what to collect', true))
-    spec.collect.forEach((x, i) => {
-      const at = ['collect', i]
-      if (!c.object(x, at, 'a kind to collect')) return
-      c.string(x.kind, [...at, 'kind'], 'a kind')
-      for (const k of ['name', 'host', 'pattern'] as const) c.string(x[k], [...at, k], `a ${k}`, true)
-    })
+  if (c.list(spec.resources, 'resources', 'the resources'))
+    each(
+      'resources',
+      spec.resources,
+      r => {
+        c.string(r.kind, 'kind', 'a kind')
+        c.string(r.name, 'name', 'a name')
+        c.record(r.params, 'params', 'the params by name')
+        c.record(r.meta, 'meta', 'the metaparams by name', true)
+        c.boolean(r.exported, 'exported')
+        c.list(r.origin, 'origin', 'a key path', true)
+        c.record(r.annotations, 'annotations', 'annotations', true)
+      },
+      'a resource',
+    )
+  if (c.list(spec.edges, 'edges', 'the edges'))
+    each(
+      'edges',
+      spec.edges,
+      e => {
+        c.string(e.name, 'name', 'a name')
+        c.end(e.from, 'from')
+        c.end(e.to, 'to')
+        c.boolean(e.notify, 'notify')
+        c.string(e.send, 'send', 'a key the sender sends', true)
+        c.string(e.recv, 'recv', 'a param that receives', true)
+        c.list(e.origin, 'origin', 'a key path', true)
+      },
+      'an edge',
+    )
+  if (c.list(spec.collect, 'collect', 'what to collect', true))
+    each(
+      'collect',
+      spec.collect,
+      x => {
+        c.string(x.kind, 'kind', 'a kind')
+        for (const k of ['name', 'host', 'pattern'] as const) c.string(x[k], k, `a ${k}`, true)
+      },
+      'a kind to collect',
+    )
   if (c.issues.length) throw new GraphInvalid(c.issues)
 }
