@@ -15,6 +15,14 @@ import { which } from '../../util/which.js'
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** How much of stderr a command whose output is not collected keeps for its error. */
 const STDERR_TAIL = 4096
+/**
+ * How much of each stream (and of both interleaved) a command's collected output keeps: its end.
+ * A command that prints more does not make the engine hold it all (300 MB of output took 1.6 GB
+ * and then failed the resource); what came before is counted and said.
+ */
+export const MAX_COLLECTED = 16 * 1024 * 1024
+/** The longest line passed on as one: a longer one comes in pieces of this size. */
+export const MAX_LINE = 1024 * 1024
 
 /** What to run, resolved from a resource's params. */
 export interface Command {
@@ -237,7 +245,7 @@ function supervise(child: ChildProcess, pid: number, opts: CommandOptions): Prom
 
 /** The output of one command: the two streams, their interleaving, and their lines. */
 class Output {
-  readonly #chunks: Record<Stream | 'output', Buffer[]> = { stdout: [], stderr: [], output: [] }
+  readonly #kept: Record<Stream | 'output', Tail>
   readonly #lines: Record<Stream, Lines> | undefined
 
   constructor(
@@ -245,6 +253,12 @@ class Output {
     onLine: CommandOptions['onLine'],
     pid: number,
   ) {
+    const most = collect ? MAX_COLLECTED : 0
+    this.#kept = {
+      stdout: new Tail(most),
+      stderr: new Tail(collect ? most : STDERR_TAIL),
+      output: new Tail(most),
+    }
     this.#lines = onLine && {
       stdout: new Lines(line => onLine(line, 'stdout', pid)),
       stderr: new Lines(line => onLine(line, 'stderr', pid)),
@@ -253,20 +267,50 @@ class Output {
 
   add(stream: Stream, b: Buffer): void {
     this.#lines?.[stream].add(b)
-    if (this.collect) {
-      this.#chunks[stream].push(b)
-      this.#chunks.output.push(b)
-    } else if (stream === 'stderr') {
-      const tail = Buffer.concat([...this.#chunks.stderr, b])
-      this.#chunks.stderr = [tail.subarray(Math.max(0, tail.length - STDERR_TAIL))]
-    }
+    this.#kept[stream].add(b)
+    if (this.collect) this.#kept.output.add(b)
   }
 
   finish(): { stdout: string; stderr: string; output: string } {
     this.#lines?.stdout.end()
     this.#lines?.stderr.end()
-    const text = (k: Stream | 'output'): string => Buffer.concat(this.#chunks[k]).toString('utf8')
-    return { stdout: text('stdout'), stderr: text('stderr'), output: text('output') }
+    return {
+      stdout: this.#kept.stdout.text(),
+      stderr: this.#kept.stderr.text(),
+      output: this.#kept.output.text(),
+    }
+  }
+}
+
+/** The last `most` bytes of a stream, and how many came before them. */
+class Tail {
+  #chunks: Buffer[] = []
+  #size = 0
+  #dropped = 0
+  constructor(readonly most: number) {}
+
+  add(b: Buffer): void {
+    if (this.most === 0) return
+    this.#chunks.push(b)
+    this.#size += b.length
+    // Whole chunks go from the front, then a part of the first: nothing is copied.
+    while (this.#size > this.most) {
+      const first = this.#chunks[0]!
+      const cut = Math.min(first.length, this.#size - this.most)
+      if (cut === first.length) this.#chunks.shift()
+      else this.#chunks[0] = first.subarray(cut)
+      this.#size -= cut
+      this.#dropped += cut
+    }
+  }
+
+  /** The bytes kept as text; when some were dropped, a first line says how many. */
+  text(): string {
+    const kept = Buffer.concat(this.#chunks).toString('utf8')
+    // A tail cut inside a character starts with U+FFFD: left out.
+    return this.#dropped
+      ? `[${this.#dropped} bytes before this were not kept]\n${kept.replace(/^\uFFFD+/, '')}`
+      : kept
   }
 }
 
@@ -278,8 +322,14 @@ class Lines {
 
   add(b: Buffer): void {
     const parts = (this.#partial + this.#decoder.write(b)).split('\n')
-    this.#partial = parts.pop() ?? ''
+    let rest = parts.pop() ?? ''
     for (const line of parts) this.onLine(line)
+    // A line that never ends is passed on in pieces, so that it is not held (and split) whole.
+    while (rest.length > MAX_LINE) {
+      this.onLine(rest.slice(0, MAX_LINE))
+      rest = rest.slice(MAX_LINE)
+    }
+    this.#partial = rest
   }
 
   end(): void {
