@@ -61,7 +61,8 @@ export async function watchTable(
   opts: { readonly perl?: boolean } = {},
 ): Promise<TableWatch> {
   const env = { PATH, LC_ALL: 'C' }
-  if (!(opts.perl ?? (await which('perl', PATH)) !== undefined)) {
+  const perl = opts.perl ?? (await which('perl', PATH)) !== undefined
+  if (!perl) {
     const cmd: Command = {
       display: `findmnt --poll --mountpoint ${mp}`,
       file: 'findmnt',
