@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path'
 import type { EdgeSpec, GraphSpec, ResourceSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { type Checked, checkProgram } from './check/checker.js'
+import { LangError, type Stage } from './errors.js'
 import type { Host } from './funcs/builtin.js'
 import { Loader } from './modules.js'
 import { Evaluator } from './run/eval.js'
@@ -44,18 +45,39 @@ function rootOf(entry: string): string {
 
 /** Parses, resolves and type-checks a program. Throws a `LangError`. */
 export function checkLang(entry: string, opts: LangOptions = {}): CheckedProgram {
-  const loader = new Loader(rootOf(entry), { deployPaths: opts.deployPaths, read: opts.read })
-  const schemas = new Schemas(opts.registry)
-  const unit = loader.entry(entry)
-  const resolver = new Resolver(loader)
-  resolver.program(unit)
-  return { checked: checkProgram(resolver, unit, schemas), schemas, files: loader.read }
+  return notTooDeep('parse', `${entry}: the program`, () => {
+    const loader = new Loader(rootOf(entry), { deployPaths: opts.deployPaths, read: opts.read })
+    const schemas = new Schemas(opts.registry)
+    const unit = loader.entry(entry)
+    const resolver = new Resolver(loader)
+    resolver.program(unit)
+    return { checked: checkProgram(resolver, unit, schemas), schemas, files: loader.read }
+  })
 }
 
 /** Evaluates a checked program once and interprets it into a resource graph. Throws a `LangError`. */
 export function runLang(p: CheckedProgram, host: Host): LangGraph {
-  const out = new Evaluator(host).run(p.checked.block, p.checked.globalEnv)
-  return interpret(out, p.schemas)
+  return notTooDeep('run', 'the program', () => {
+    const out = new Evaluator(host).run(p.checked.block, p.checked.globalEnv)
+    return interpret(out, p.schemas)
+  })
+}
+
+/**
+ * The passes recurse over the syntax tree: a program nested deeper than the stack allows (tens of
+ * thousands of brackets, or of `+` in a row) is that stage's error, not a crash.
+ */
+function notTooDeep<T>(stage: Stage, what: string, f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message))
+      throw new LangError(
+        stage,
+        `${what} nests too deeply to be read (the stack ran out): split its deepest expression`,
+      )
+    throw e
+  }
 }
 
 const repr = (kind: string, name: string): string => `${kind}[${name}]`

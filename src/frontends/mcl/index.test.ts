@@ -75,13 +75,19 @@ test('errors are located, name their stage, and exit 2 with nothing applied', as
       /:2:1: interpret error: inequivalent duplicate resource/,
     ],
     ['file "relative" {\n\tstate => "exists",\n}\n', /main\.mcl:1:1: file\[relative\]/],
+    // Nested deeper than the stack allows: brackets, and a long chain of `+`.
+    [
+      `$x = ${'('.repeat(50_000)}1${')'.repeat(50_000)}\n`,
+      /parse error: \S+main\.mcl: the program nests too deeply/,
+    ],
+    [`$x = 1${' + 1'.repeat(200_000)}\n`, /parse error: \S+main\.mcl: the program nests too deeply/],
   ]
   for (const [i, [text, want]] of cases.entries()) {
     const file = join(root, `e${i}`, 'main.mcl')
     await mkdir(join(root, `e${i}`))
     await writeFile(file, text)
     const r = await runMgmt(['run', '--tmp-prefix', '--converged-timeout', '0', 'lang', file])
-    assert.equal(r.code, 2, `${text}: ${r.output}`)
+    assert.equal(r.code, 2, `${text.slice(0, 80)}: ${r.output}`)
     assert.match(r.output, want)
     assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace')
   }
