@@ -25,6 +25,7 @@ const imports = [
   'datetime',
 ]
   .map(p => `import "${p}"`)
+  .concat('import "golang/strings" as gostrings')
   .join('\n')
 
 /** Evaluates a `str` expression in a program; returns its value. */
@@ -51,6 +52,12 @@ const table: [string, string][] = [
   ['fmt.printf("%d", 9223372036854775807 + 1)', '-9223372036854775808'],
   ['strings.join_nonempty(["a", "", "b"], ",")', 'a,b'],
   ['strings.right_pad("ab", "-", 5)', 'ab---'],
+  ['strings.left_pad("abc", "-=", 8)', '-=-=-abc'],
+  // A count that would build a string of 10^12 characters is an error at once, not a hang.
+  ['strings.left_pad("a", "x", 1000000000000) <|> "too long"', 'too long'],
+  ['gostrings.repeat("ab", 3)', 'ababab'],
+  ['gostrings.repeat("ab", 1000000000000) <|> "too long"', 'too long'],
+  ['gostrings.repeat("ab", -1) <|> "negative"', 'negative'],
   ['strings.replace_all("a.b.c", ".", "/")', 'a/b/c'],
   ['strings.substr("hello", 1, 9) <|> "out of range"', 'out of range'],
   ['fmt.printf("%v", strings.split("a,b", ","))', '["a", "b"]'],

@@ -15,12 +15,30 @@ const s2 = (sig: string, f: (a: string, b: string) => Value): Builtin => ({
   run: ([a, b]) => f(a as string, b as string),
 })
 
-const pad = (s: string, p: string, n: number, left: boolean): string => {
+/**
+ * The longest string a function builds from a count it is given: a count of 10^12 would otherwise
+ * hang the evaluation, then end it with V8's "Invalid string length".
+ */
+const MAX_BUILT = 64 * 1024 * 1024
+
+/** `n`, when a string of that length may be built; else the call's error. */
+function buildable(n: number, what: string, ctx: RunContext): number {
+  if (n < 0) throw ctx.fail(`${what}: negative count ${n}`)
+  if (n > MAX_BUILT) throw ctx.fail(`${what}: a string of ${n} characters is longer than ${MAX_BUILT}`)
+  return n
+}
+
+const pad = (s: string, p: string, n: number, left: boolean, ctx: RunContext): string => {
   if (p === '' || s.length >= n) return s
-  let fill = ''
-  while (fill.length + s.length < n) fill += p
-  fill = fill.slice(0, n - s.length)
+  const fill = p.repeat(Math.ceil((buildable(n, 'pad', ctx) - s.length) / p.length)).slice(0, n - s.length)
   return left ? fill + s : s + fill
+}
+
+/** `s`, `n` times over. */
+function repeat(s: string, n: number, ctx: RunContext): string {
+  if (n < 0) throw ctx.fail(`repeat: negative count ${n}`)
+  buildable(s.length * n, 'repeat', ctx)
+  return s.repeat(n)
 }
 
 export const stringsPackage: Record<string, Builtin> = {
@@ -35,12 +53,12 @@ export const stringsPackage: Record<string, Builtin> = {
   left_pad: {
     sig: 'func(s str, pad str, len int) str',
     pure: true,
-    run: ([s, p, n]) => pad(s as string, p as string, Number(n), true),
+    run: ([s, p, n], ctx) => pad(s as string, p as string, Number(n), true, ctx),
   },
   right_pad: {
     sig: 'func(s str, pad str, len int) str',
     pure: true,
-    run: ([s, p, n]) => pad(s as string, p as string, Number(n), false),
+    run: ([s, p, n], ctx) => pad(s as string, p as string, Number(n), false, ctx),
   },
   replace_all: {
     sig: 'func(s str, old str, new str) str',
@@ -83,7 +101,11 @@ export const golangStringsPackage: Record<string, Builtin> = {
   to_lower: s1(s => s.toLowerCase()),
   to_upper: s1(s => s.toUpperCase()),
   split: s2('func(s str, sep str) []str', (a, b) => goSplit(a, b)),
-  repeat: { sig: 'func(s str, count int) str', pure: true, run: ([s, n]) => (s as string).repeat(Number(n)) },
+  repeat: {
+    sig: 'func(s str, count int) str',
+    pure: true,
+    run: ([s, n], ctx) => repeat(s as string, Number(n), ctx),
+  },
   replace_all: {
     sig: 'func(s str, old str, new str) str',
     pure: true,
