@@ -129,3 +129,25 @@ test('etcd lost and back: watches wake, an export made meanwhile is written, the
     await lost.cleanup()
   }
 })
+
+test('close() finishes while etcd does not answer: a stopped server, or a tunnel half gone', async () => {
+  const stopped = await startEtcd()
+  const w = new EtcdWorld({ hostname: 'hz', endpoints: [stopped.clientUrl], log: silentLogger, leaseTtl: 3 })
+  const watching = new AbortController()
+  try {
+    await w.resExport([res('z', 'z')])
+    void w.resWatch(watching.signal, () => {})
+    await w.setConverged(true)
+    // Stopped, the server keeps its connections open and answers nothing.
+    process.kill(stopped.pid!, 'SIGSTOP')
+    const closed = await Promise.race([
+      w.close().then(() => 'closed'),
+      new Promise(resolve => setTimeout(() => resolve('still closing after 15 s'), 15_000).unref()),
+    ])
+    assert.equal(closed, 'closed')
+  } finally {
+    watching.abort()
+    if (stopped.pid) process.kill(stopped.pid, 'SIGCONT')
+    await stopped.cleanup()
+  }
+})

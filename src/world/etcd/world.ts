@@ -225,14 +225,19 @@ export class EtcdWorld implements World {
     this.#closing.abort()
     this.#subs.clear()
     const client = this.#client
+    // An etcd that no longer answers (stopped, or behind a tunnel half gone) holds every call on
+    // it: each step waits until the same deadline at most, and the close goes on.
+    const deadline = Date.now() + CLOSE_MS
     try {
-      await this.#ready?.catch(() => {})
-      await this.#exporting
-      await this.#watcher?.cancel().catch(() => {})
+      await settled(this.#ready, deadline)
+      await settled(this.#exporting, deadline)
+      await settled(this.#watcher?.cancel(), deadline)
       // Unregistering deletes hosts/<me> and converged/<me> at once (the lease's keys).
       const l = this.#lease
       this.#lease = undefined
-      if (l) await l.lease.revoke({ deadline: Date.now() + 2000 }).catch(() => {})
+      // The revoke gets half a second at least, even past the deadline: it is what others see.
+      const by = Math.max(deadline, Date.now() + 500)
+      if (l) await settled(l.lease.revoke({ deadline: by }), by)
     } finally {
       client?.close()
       await this.#opts.afterClose?.()
@@ -402,4 +407,23 @@ export class EtcdWorld implements World {
       // Changed under us (another process with this host name?): read and write again.
     }
   }
+}
+
+/** How long closing waits, in all, for an etcd that does not answer. */
+const CLOSE_MS = 2000
+
+/** Resolves once `p` has settled (either way), or at `deadline`, whichever comes first. */
+async function settled(p: Promise<unknown> | undefined, deadline: number): Promise<void> {
+  if (!p) return
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>(resolve => {
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
+    }),
+  ])
+  clearTimeout(timer)
 }
