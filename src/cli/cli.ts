@@ -68,4 +68,12 @@ export async function runCli(argv: string[]): Promise<void> {
   forgetMallocTuning()
   if (!justVersion(argv)) await guardProcess()
   process.exitCode = await main(argv)
+  // The command has stopped and closed what it started. A connection that a library leaves open
+  // (a gRPC stream to an etcd that stopped answering, which closing the client does not end) must
+  // not keep mgmt running past its end: if anything still holds the process a second from now, it
+  // exits. The timer itself holds nothing.
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
 }
+
+/** How long a finished command may wait for what still holds the process, before it exits. */
+const EXIT_GRACE_MS = 1000

@@ -200,3 +200,36 @@ test('--converged-timeout on a cluster exits once every live host has been conve
     await etcd.cleanup()
   }
 })
+
+test('^C ends a run whose etcd stopped answering: nothing left open keeps the process', async () => {
+  const etcd = await startEtcd()
+  try {
+    const m = startMgmt([
+      'run',
+      '--tmp-prefix',
+      '--hostname',
+      'e',
+      '--seeds',
+      etcd.clientUrl,
+      '--no-server',
+      'empty',
+    ])
+    running.push(m)
+    await m.waitFor(/running no local graph/, 30_000)
+    // Stopped, the server keeps its connections open and answers nothing: the world's watch
+    // stream stays open on the client's side, whatever closing the client does.
+    process.kill(etcd.pid!, 'SIGSTOP')
+    try {
+      m.child.kill('SIGINT')
+      const exited = await Promise.race([
+        m.exited.then(code => `exit ${code}`),
+        new Promise(resolve => setTimeout(() => resolve('still running after 20 s'), 20_000).unref()),
+      ])
+      assert.equal(exited, 'exit 0', m.output())
+    } finally {
+      process.kill(etcd.pid!, 'SIGCONT')
+    }
+  } finally {
+    await etcd.cleanup()
+  }
+})

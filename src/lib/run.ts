@@ -153,8 +153,10 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     try {
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
-      let first: IteratorResult<Compiled, unknown> | undefined = await stream.next()
-      if (ends.aborted)
+      // A stop does not wait for the first graph: its exports may be on their way to a world that
+      // does not answer, for as long as the world's deadlines allow.
+      let first: IteratorResult<Compiled, unknown> | undefined = await unlessAborted(stream.next(), ends)
+      if (ends.aborted || !first)
         return {
           reason: 'shutdown',
           resources: 0,
@@ -266,6 +268,25 @@ function compile(g: GraphInput, registry: Registry, opts: CompileOptions): Compi
   const spec: unknown = g instanceof Graph ? g.toSpec() : g
   checkSpec(spec)
   return compileGraph(spec, registry, opts)
+}
+
+/** What `p` gives, or undefined as soon as `signal` aborts (`p` goes on, its outcome unheard). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined)
+  return new Promise((resolve, reject) => {
+    const aborted = (): void => resolve(undefined)
+    signal.addEventListener('abort', aborted, { once: true })
+    p.then(
+      v => {
+        signal.removeEventListener('abort', aborted)
+        resolve(v)
+      },
+      e => {
+        signal.removeEventListener('abort', aborted)
+        reject(e)
+      },
+    )
+  })
 }
 
 function isAsyncIterable(x: unknown): x is AsyncIterable<GraphInput> {
