@@ -22,6 +22,8 @@ export type GroupParams = z.output<typeof GroupParams>
 export const group = defineResource({
   kind: 'group',
   params: GroupParams,
+  validate: (_p, name) =>
+    ACCOUNT_NAME.test(name) ? [] : [{ path: ['name'], message: `\`${name}\` is not a valid group name` }],
   uids: (p, name) => [`group:${name}`, ...(p.gid !== undefined ? [`groupgid:${p.gid}`] : [])],
   /** A group to delete comes after the user to delete whose primary group it is. */
   autoEdges: (p, name) =>

@@ -47,6 +47,13 @@ test('pkg params, plans and helpers', () => {
     'use `newest` for the newest version',
   )
   assert.deepEqual(parseParams(pkg, 'x', { state: '1.2-3' }).issues, [])
+  assert.deepEqual(parseParams(pkg, 'lib+x2.0:amd64', { state: 'installed' }).issues, [])
+  // A name that apt-get would take as an option, or that no package has, is the graph's problem.
+  for (const name of ['-oDebug::pkgProblemResolver=1', 'foo;rm -rf /', 'a b'])
+    assert.deepEqual(
+      parseParams(pkg, name, { state: 'installed' }).issues.map(i => [i.path, i.message]),
+      [[['name'], `\`${name}\` is not a valid package name`]],
+    )
   const s = { name: 'x', installed: '1.0', candidate: '2.0' }
   assert.equal(planChange('installed', s), undefined)
   assert.deepEqual(planChange('newest', s), { name: 'x', action: 'update', version: '2.0', arch: undefined })

@@ -44,7 +44,8 @@ const STATES = new Set(['installed', 'uninstalled', 'newest'])
 /** Package names of Debian, Fedora and others: no leading dash, no spaces. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9+._:~-]*$/
 
-function validatePkg(p: Readonly<PkgParams>): Issue[] {
+function validatePkg(p: Readonly<PkgParams>, name: string): Issue[] {
+  if (!NAME.test(name)) return [{ path: ['name'], message: `\`${name}\` is not a valid package name` }]
   if (p.state === 'latest') return [{ path: ['state'], message: 'use `newest` for the newest version' }]
   if (!p.state || /\s/.test(p.state) || p.state.startsWith('-'))
     return [{ path: ['state'], message: 'expected installed, uninstalled, newest, or a version' }]

@@ -50,6 +50,17 @@ test('user and group params', () => {
     /absolute/,
   )
   assert.ok(parseParams(group, 'x', {}).issues.length > 0, 'state is required')
+  // A name that is no account name (one that shadow's tools would take as an option above all) is
+  // a problem of the graph, reported before anything runs.
+  for (const [def, kind] of [
+    [user, 'user'],
+    [group, 'group'],
+  ] as const)
+    for (const name of ['-g0', 'Root Two', 'a;b'])
+      assert.deepEqual(
+        parseParams(def, name, { state: 'exists' }).issues.map(i => [i.path, i.message]),
+        [[['name'], `\`${name}\` is not a valid ${kind} name`]],
+      )
 })
 
 test('group: create with a gid, drift repair after groupmod by hand, delete', async t => {

@@ -45,8 +45,10 @@ export const UserParams = z
 
 export type UserParams = z.output<typeof UserParams>
 
-function validateUser(p: Readonly<UserParams>): Issue[] {
+function validateUser(p: Readonly<UserParams>, name: string): Issue[] {
   const issues: Issue[] = []
+  if (!ACCOUNT_NAME.test(name))
+    issues.push({ path: ['name'], message: `\`${name}\` is not a valid user name` })
   if (p.gid !== undefined && p.group !== undefined)
     issues.push({ path: ['group'], message: 'use gid or group, not both' })
   if (p.group !== undefined && !ACCOUNT_NAME.test(p.group))
