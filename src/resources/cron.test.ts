@@ -13,6 +13,28 @@ import { cron, timerUnit } from './cron.js'
 test('cron params: a trigger and a time are needed; the timer unit it writes', () => {
   const bad = parseParams(cron, 'x', { trigger: 'OnCalendar' })
   assert.match(bad.issues.map(i => i.message).join(), /trigger and time/)
+  // The timer's file is `<name>.timer` in the unit directory: a name that leads elsewhere, or a
+  // unit that is none, is refused.
+  const daily = { trigger: 'OnCalendar', time: 'daily' }
+  assert.deepEqual(
+    parseParams(cron, '../../../tmp/evil', daily).issues.map(i => [i.path, i.message]),
+    [
+      [
+        ['name'],
+        '`../../../tmp/evil.timer` is not a unit name: letters, digits and `:-_.\\@`, not starting with a dot',
+      ],
+    ],
+  )
+  assert.deepEqual(
+    parseParams(cron, 'backup', { ...daily, unit: 'x.service\nExecStart=/bin/sh' }).issues.map(i => [
+      i.path,
+      i.message.replace(/`[^`]*`/, 'U'),
+    ]),
+    [
+      [['unit'], 'U is not a unit name: letters, digits and `:-_.\\@`, not starting with a dot'],
+      [['unit'], 'must be one line'],
+    ],
+  )
   const p = parseParams(cron, 'backup', { trigger: 'OnCalendar', time: '*-*-* 03:00', persistent: true })
     .params!
   assert.equal(

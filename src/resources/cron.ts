@@ -15,7 +15,13 @@ import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
 import { writeAtomic } from './file/atomic.js'
-import { type Systemd, SystemdConnection, unitFileDir, watchUnit } from './systemd/manager.js'
+import {
+  type Systemd,
+  SystemdConnection,
+  unitFileDir,
+  unitNameProblem,
+  watchUnit,
+} from './systemd/manager.js'
 
 const TRIGGERS = [
   'OnCalendar',
@@ -75,8 +81,13 @@ export function timerUnit(p: Readonly<CronParams>, name: string): string {
   return lines.join('\n')
 }
 
-function validateCron(p: Readonly<CronParams>): Issue[] {
+function validateCron(p: Readonly<CronParams>, name: string): Issue[] {
   const issues: Issue[] = []
+  // The timer's file is `<name>.timer` in the unit directory.
+  const timer = unitNameProblem(`${name}.timer`)
+  if (timer) issues.push({ path: ['name'], message: timer })
+  const unit = p.unit && unitNameProblem(p.unit)
+  if (unit) issues.push({ path: ['unit'], message: unit })
   if (p.state === 'exists' && (!p.trigger || !p.time))
     issues.push({
       path: [p.trigger ? 'time' : 'trigger'],

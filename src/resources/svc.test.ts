@@ -41,6 +41,14 @@ test('svc params: state, startup, session; the unit name', () => {
   assert.match(parseParams(svc, 'x', { state: 'started' }).issues[0]?.message ?? '', /running/)
   assert.equal(serviceUnit('nginx'), 'nginx.service')
   assert.equal(serviceUnit('dbus.socket'), 'dbus.socket')
+  assert.deepEqual(parseParams(svc, 'getty@tty1', {}).issues, [])
+  // A name is a unit name, and so a file name in the unit directories: no way out of them.
+  for (const name of ['../../etc/passwd', '.hidden', 'a b'])
+    assert.deepEqual(
+      parseParams(svc, name, {}).issues.map(i => i.path),
+      [['name']],
+      name,
+    )
   assert.deepEqual([...(svc.autoEdges?.(parseParams(svc, 'a', {}).params!, 'a') ?? [])][0], [
     'file:/etc/systemd/system/a.service',
   ])

@@ -15,6 +15,7 @@ import {
   SystemdConnection,
   type UnitState,
   unitFileCandidates,
+  unitNameProblem,
   watchUnit,
 } from './systemd/manager.js'
 
@@ -50,6 +51,10 @@ export const svc = defineResource({
   kind: 'svc',
   params: SvcParams,
   traits: { refreshable: true },
+  validate: (_p, name) => {
+    const problem = unitNameProblem(serviceUnit(name))
+    return problem ? [{ path: ['name'], message: problem }] : []
+  },
   uids: (p, name) => [`svc:${scopeOf(p.session)}${serviceUnit(name)}`],
   /**
    * The unit file written by a `file` resource comes first (the administrator's copy, then the

@@ -40,6 +40,18 @@ export function unitObjectPath(unit: string): string {
   return `${MANAGER_PATH}/unit/${out || '_'}`
 }
 
+/**
+ * Why `unit` is no unit name systemd takes, or undefined. A unit name is also a file name in the
+ * unit directories (cron writes `<name>.timer` there): letters, digits and `:-_.\\@` only, not
+ * starting with a dot, so that neither `/` nor `..` ever leads elsewhere, at most 255 characters.
+ */
+export function unitNameProblem(unit: string): string | undefined {
+  if (unit.length > 255) return `\`${unit.slice(0, 40)}...\` is longer than a unit name may be (255)`
+  if (!/^[A-Za-z0-9:_@\\-][A-Za-z0-9:_.@\\-]*$/.test(unit))
+    return `\`${unit}\` is not a unit name: letters, digits and \`:-_.\\@\`, not starting with a dot`
+  return undefined
+}
+
 /** Where systemd looks for unit files an administrator writes: the system's or the user's. */
 export function unitFileDir(session: boolean, env: NodeJS.ProcessEnv = process.env): string {
   if (!session) return '/etc/systemd/system'
