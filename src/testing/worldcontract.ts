@@ -147,6 +147,20 @@ export function worldContract(name: string, setup: () => Promise<WorldUnderTest>
       assert.deepEqual(await h1.strMapGet('m'), {})
     })
 
+    test("keys named like an object's own (__proto__, toString) are keys like any other", async () => {
+      // A key comes from a graph: kept as an object's property, `__proto__` reached every object.
+      assert.equal(await h1.strGet('toString'), undefined)
+      assert.deepEqual(await h1.strMapGet('hasOwnProperty'), {})
+      await h1.strSet('__proto__', 'v')
+      await h1.strMapSet('__proto__', 'w')
+      assert.equal(await h1.strGet('__proto__'), 'v')
+      assert.deepEqual(Object.entries(await h1.strMapGet('__proto__')), [['h1', 'w']])
+      assert.equal(({} as Record<string, unknown>).h1, undefined, 'no object gained a property')
+      await h1.strDel('__proto__')
+      await h1.strMapDel('__proto__')
+      assert.equal(await h1.strGet('__proto__'), undefined)
+    })
+
     test('exports: written only when changed, stale ones deleted, collected by kind and host', async () => {
       const calls = new Calls()
       await h1.resWatch(ac.signal, calls.fn)

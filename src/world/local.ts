@@ -20,18 +20,33 @@ import {
   type World,
 } from './world.js'
 
-interface Saved {
-  strings: Record<string, string>
-  maps: Record<string, Record<string, string>>
-  exports: Record<string, ExportedResource[]>
+/**
+ * What the world holds. Keys come from graphs (a `kv` key, an mcl program's), so they are kept in
+ * Maps, never as an object's properties: a key such as `__proto__` or `toString` is a key like any
+ * other, where an object's would reach its prototype (and `__proto__` every object's).
+ */
+interface State {
+  strings: Map<string, string>
+  maps: Map<string, Map<string, string>>
+  exports: Map<string, ExportedResource[]>
   deploys: Deploy[]
 }
+
+/** The state as `world.json` has it. */
+interface Saved {
+  strings?: Record<string, string>
+  maps?: Record<string, Record<string, string>>
+  exports?: Record<string, ExportedResource[]>
+  deploys?: Deploy[]
+}
+
+const emptyState = (): State => ({ strings: new Map(), maps: new Map(), exports: new Map(), deploys: [] })
 
 const FILE = 'world.json'
 
 export class LocalWorld implements World {
   readonly #dir: string | undefined
-  #data: Saved = { strings: {}, maps: {}, exports: {}, deploys: [] }
+  #data: State = emptyState()
   readonly #watchers = new Map<string, Set<() => void>>()
   #converged = false
   #loaded: Promise<void> | undefined
@@ -56,18 +71,17 @@ export class LocalWorld implements World {
 
   async strGet(key: string): Promise<string | undefined> {
     await this.ready()
-    return this.#data.strings[key]
+    return this.#data.strings.get(key)
   }
   async strSet(key: string, value: string): Promise<void> {
     await this.ready()
-    if (this.#data.strings[key] === value) return
-    this.#data.strings[key] = value
+    if (this.#data.strings.get(key) === value) return
+    this.#data.strings.set(key, value)
     await this.#changed(`str:${key}`)
   }
   async strDel(key: string): Promise<void> {
     await this.ready()
-    if (!(key in this.#data.strings)) return
-    delete this.#data.strings[key]
+    if (!this.#data.strings.delete(key)) return
     await this.#changed(`str:${key}`)
   }
   strWatch(key: string, signal: AbortSignal, onChange: () => void): Promise<void> {
@@ -76,22 +90,21 @@ export class LocalWorld implements World {
 
   async strMapGet(key: string): Promise<Readonly<Record<string, string>>> {
     await this.ready()
-    return { ...(this.#data.maps[key] ?? {}) }
+    return Object.fromEntries(this.#data.maps.get(key) ?? [])
   }
   async strMapSet(key: string, value: string): Promise<void> {
     await this.ready()
-    const m = this.#data.maps[key] ?? {}
-    this.#data.maps[key] = m
-    if (m[this.hostname] === value) return
-    m[this.hostname] = value
+    const m = this.#data.maps.get(key) ?? new Map<string, string>()
+    this.#data.maps.set(key, m)
+    if (m.get(this.hostname) === value) return
+    m.set(this.hostname, value)
     await this.#changed(`map:${key}`)
   }
   async strMapDel(key: string): Promise<void> {
     await this.ready()
-    const m = this.#data.maps[key]
-    if (!m || !(this.hostname in m)) return
-    delete m[this.hostname]
-    if (Object.keys(m).length === 0) delete this.#data.maps[key]
+    const m = this.#data.maps.get(key)
+    if (!m?.delete(this.hostname)) return
+    if (m.size === 0) this.#data.maps.delete(key)
     await this.#changed(`map:${key}`)
   }
   strMapWatch(key: string, signal: AbortSignal, onChange: () => void): Promise<void> {
@@ -100,18 +113,22 @@ export class LocalWorld implements World {
 
   async resExport(resources: readonly ExportedResource[]): Promise<boolean> {
     await this.ready()
-    const before = (this.#data.exports[this.hostname] ?? []).map(exportJson).sort()
+    const before = (this.#data.exports.get(this.hostname) ?? []).map(exportJson).sort()
     const after = resources.map(exportJson).sort()
     if (before.join('\n') === after.join('\n')) return false
-    if (resources.length) this.#data.exports[this.hostname] = resources.map(r => ({ ...r }))
-    else delete this.#data.exports[this.hostname]
+    if (resources.length)
+      this.#data.exports.set(
+        this.hostname,
+        resources.map(r => ({ ...r })),
+      )
+    else this.#data.exports.delete(this.hostname)
     await this.#changed('res')
     return true
   }
   async resCollect(filter?: CollectFilter): Promise<CollectedResource[]> {
     await this.ready()
     const out: CollectedResource[] = []
-    for (const [host, list] of Object.entries(this.#data.exports))
+    for (const [host, list] of this.#data.exports)
       for (const r of list) {
         const c = { ...r, host }
         if (exportedTo(r, this.hostname) && matches(c, filter)) out.push(c)
@@ -165,11 +182,12 @@ export class LocalWorld implements World {
       if (errCode(e) === 'ENOENT') return
       throw e
     }
-    const saved = JSON.parse(text) as Partial<Saved>
+    // JSON.parse makes a key such as `__proto__` an own property, which entries() lists.
+    const saved = JSON.parse(text) as Saved
     this.#data = {
-      strings: saved.strings ?? {},
-      maps: saved.maps ?? {},
-      exports: saved.exports ?? {},
+      strings: new Map(Object.entries(saved.strings ?? {})),
+      maps: new Map(Object.entries(saved.maps ?? {}).map(([k, m]) => [k, new Map(Object.entries(m))])),
+      exports: new Map(Object.entries(saved.exports ?? {})),
       deploys: saved.deploys ?? [],
     }
   }
@@ -205,12 +223,22 @@ export class LocalWorld implements World {
     const run = async (): Promise<void> => {
       do {
         this.#again = false
-        await writeStateFile(join(dir, FILE), JSON.stringify(this.#data))
+        await writeStateFile(join(dir, FILE), JSON.stringify(saved(this.#data)))
       } while (this.#again)
     }
     this.#saving = run().finally(() => {
       this.#saving = undefined
     })
     return this.#saving
+  }
+}
+
+/** The state as `world.json` keeps it (Object.fromEntries makes every key an own property). */
+function saved(d: State): Saved {
+  return {
+    strings: Object.fromEntries(d.strings),
+    maps: Object.fromEntries([...d.maps].map(([k, m]) => [k, Object.fromEntries(m)])),
+    exports: Object.fromEntries(d.exports),
+    deploys: d.deploys,
   }
 }
