@@ -5,7 +5,7 @@
  * grace period, so that nothing it started is left behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { constants } from 'node:fs'
+import { constants, statSync } from 'node:fs'
 import { access, stat } from 'node:fs/promises'
 import { isAbsolute, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
@@ -175,7 +175,15 @@ function spawned(cmd: Command, file: string, via: string | undefined): Promise<C
   return new Promise((resolve, reject) => {
     const where = cmd.cwd ? ` in ${cmd.cwd}` : ''
     const fail = (e: unknown): void =>
-      reject(new Error(`cannot start \`${cmd.display}\`${where}`, { cause: e }))
+      reject(
+        // A working directory that is not there fails the spawn with ENOENT, which Node.js puts on
+        // the program (setpriv's path, even): said as what it is.
+        (e as { code?: unknown }).code === 'ENOENT' &&
+          cmd.cwd &&
+          !statSync(cmd.cwd, { throwIfNoEntry: false })
+          ? new Error(`cannot start \`${cmd.display}\`: its directory ${cmd.cwd} does not exist`)
+          : new Error(`cannot start \`${cmd.display}\`${where}`, { cause: e }),
+      )
     let child: ChildProcess
     try {
       const [exe, args] = via ? [via, ['--pdeathsig', 'KILL', '--', file, ...cmd.args]] : [file, cmd.args]
