@@ -112,7 +112,7 @@ export function autoGroup(graph: ResGraph): number {
 function mayGroup(graph: ResGraph): boolean {
   const seen = new Set<string>()
   for (const r of graph.values()) {
-    if (!r.def.traits?.groupable || !r.meta.autogroup || r.meta.hidden || r.group?.length) continue
+    if (!groupableAlone(r)) continue
     if (seen.has(r.kind)) return true
     seen.add(r.kind)
   }
@@ -136,16 +136,13 @@ function join(list: readonly Group[], r: Res, above: number): Group | undefined 
   return undefined
 }
 
+/** What makes `r` groupable by itself, without looking at its edges: its kind and its meta. */
+const groupableAlone = (r: Res): boolean =>
+  r.def.traits?.groupable === true && r.meta.autogroup && !r.meta.hidden && !r.group?.length
+
 /** May `r` join a group at all? (A kind whose groupCmp refuses a resource with itself: never.) */
 function candidate(graph: ResGraph, r: Res): boolean {
-  if (
-    !r.def.traits?.groupable ||
-    !r.meta.autogroup ||
-    r.meta.hidden ||
-    r.group?.length ||
-    carriesValues(graph, r.id)
-  )
-    return false
+  if (!groupableAlone(r) || carriesValues(graph, r.id)) return false
   return !r.def.groupCmp || r.def.groupCmp(r.params, r.params)
 }
 
