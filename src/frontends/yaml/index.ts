@@ -2,10 +2,8 @@
  * The YAML frontend: a graph file, read and compiled, then re-read whenever it is saved or reloaded.
  * `-` reads one graph from standard input (named `<stdin>` in messages), not watched.
  */
-import { readFile } from 'node:fs/promises'
-import { MgmtError, sysReason } from '../../util/errors.js'
 import type { Frontend } from '../frontend.js'
-import { loadYaml, type YamlGraph } from './parse.js'
+import { loadYaml, readGraphFile, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
 
 /** The name of standard input in messages. */
@@ -32,9 +30,7 @@ export function yamlFrontend(file: string): Frontend {
         ? await followYamlFile(file, ctx.log, ctx.signal, { watch: ctx.watch, onReload: ctx.onReload })
         : undefined
     try {
-      const text = await readFile(file, 'utf8').catch(err => {
-        throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
-      })
+      const text = await readGraphFile(file)
       const load = (t: string): YamlGraph => loadYaml(t, file, ctx.registry, ctx.compile)
       const first = load(text)
       for (const m of first.messages) ctx.log.warn(m)

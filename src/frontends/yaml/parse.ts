@@ -62,13 +62,16 @@ export async function loadYamlFile(
   registry: Registry,
   opts: CompileOptions = {},
 ): Promise<YamlGraph> {
-  let text: string
+  return loadYaml(await readGraphFile(file), file, registry, opts)
+}
+
+/** The text of a graph file; ERR_FILE_READ, in the system's words, when it cannot be read. */
+export async function readGraphFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8')
+    return await readFile(file, 'utf8')
   } catch (err) {
     throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
   }
-  return loadYaml(text, file, registry, opts)
 }
 
 /** Problems listed with their location; more are counted in one last line. */
@@ -212,16 +215,19 @@ export interface LocatedProblem {
 
 /** Where each key path of the document starts, from a second, position-keeping parse. */
 function positions(text: string): (path: readonly (string | number)[]) => { line: number; col: number } {
-  // Loaded only here: most runs never need a position, and the module takes a while to load.
-  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  const yaml = yamlModule()
   const lines = new yaml.LineCounter()
   const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false })
   return path => locate(doc, lines, path)
 }
 
+/** The `yaml` package, loaded only when a position is needed: most runs never need one, and it takes a while to load. */
+const yamlModule = (): typeof import('yaml') =>
+  createRequire(import.meta.url)('yaml') as typeof import('yaml')
+
 /** Where the text's second YAML document starts (its first line when there is none). */
 function secondDocument(text: string): { line: number; col: number } {
-  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  const yaml = yamlModule()
   const lines = new yaml.LineCounter()
   const second = yaml.parseAllDocuments(text, { lineCounter: lines, prettyErrors: false })
   const start = Array.isArray(second) ? second[1]?.range[0] : undefined
