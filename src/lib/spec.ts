@@ -60,6 +60,21 @@ class Checker {
     this.problem(key, `expected ${what} (a list), got ${typeName(v)}`)
     return false
   }
+  /** A list at `key` whose every item is an object, each checked by `f` one key further down. */
+  items(
+    v: unknown,
+    key: string,
+    what: { readonly list: string; readonly item: string; readonly optional?: boolean },
+    f: (x: Record<string, unknown>) => void,
+  ): void {
+    if (!this.list(v, key, what.list, what.optional)) return
+    this.in(key, () => {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i]
+        if (this.object(x, i, what.item)) this.in(i, () => f(x))
+      }
+    })
+  }
   /** An object of plain data at `key`: no value that holds itself, no function, not too deep. */
   record(v: unknown, key: string, what: string, optional = false): void {
     if (this.object(v, key, what, optional)) this.in(key, () => this.data(v))
@@ -117,52 +132,28 @@ export function checkSpec(spec: unknown): asserts spec is GraphSpec {
   if (!c.object(spec, undefined, 'a graph with `name`, `resources` and `edges`'))
     throw new GraphInvalid(c.issues)
   c.string(spec.name, 'name', 'the graph’s name')
-  const each = (key: string, list: unknown[], f: (x: Record<string, unknown>) => void, what: string): void =>
-    c.in(key, () => {
-      for (let i = 0; i < list.length; i++) {
-        const x = list[i]
-        if (c.object(x, i, what)) c.in(i, () => f(x))
-      }
-    })
-  if (c.list(spec.resources, 'resources', 'the resources'))
-    each(
-      'resources',
-      spec.resources,
-      r => {
-        c.string(r.kind, 'kind', 'a kind')
-        c.string(r.name, 'name', 'a name')
-        c.record(r.params, 'params', 'the params by name')
-        c.record(r.meta, 'meta', 'the metaparams by name', true)
-        c.boolean(r.exported, 'exported')
-        c.list(r.origin, 'origin', 'a key path', true)
-        c.record(r.annotations, 'annotations', 'annotations', true)
-      },
-      'a resource',
-    )
-  if (c.list(spec.edges, 'edges', 'the edges'))
-    each(
-      'edges',
-      spec.edges,
-      e => {
-        c.string(e.name, 'name', 'a name')
-        c.end(e.from, 'from')
-        c.end(e.to, 'to')
-        c.boolean(e.notify, 'notify')
-        c.string(e.send, 'send', 'a key the sender sends', true)
-        c.string(e.recv, 'recv', 'a param that receives', true)
-        c.list(e.origin, 'origin', 'a key path', true)
-      },
-      'an edge',
-    )
-  if (c.list(spec.collect, 'collect', 'what to collect', true))
-    each(
-      'collect',
-      spec.collect,
-      x => {
-        c.string(x.kind, 'kind', 'a kind')
-        for (const k of ['name', 'host', 'pattern'] as const) c.string(x[k], k, `a ${k}`, true)
-      },
-      'a kind to collect',
-    )
+  c.items(spec.resources, 'resources', { list: 'the resources', item: 'a resource' }, r => {
+    c.string(r.kind, 'kind', 'a kind')
+    c.string(r.name, 'name', 'a name')
+    c.record(r.params, 'params', 'the params by name')
+    c.record(r.meta, 'meta', 'the metaparams by name', true)
+    c.boolean(r.exported, 'exported')
+    c.list(r.origin, 'origin', 'a key path', true)
+    c.record(r.annotations, 'annotations', 'annotations', true)
+  })
+  c.items(spec.edges, 'edges', { list: 'the edges', item: 'an edge' }, e => {
+    c.string(e.name, 'name', 'a name')
+    c.end(e.from, 'from')
+    c.end(e.to, 'to')
+    c.boolean(e.notify, 'notify')
+    c.string(e.send, 'send', 'a key the sender sends', true)
+    c.string(e.recv, 'recv', 'a param that receives', true)
+    c.list(e.origin, 'origin', 'a key path', true)
+  })
+  const collect = { list: 'what to collect', item: 'a kind to collect', optional: true }
+  c.items(spec.collect, 'collect', collect, x => {
+    c.string(x.kind, 'kind', 'a kind')
+    for (const k of ['name', 'host', 'pattern'] as const) c.string(x[k], k, `a ${k}`, true)
+  })
   if (c.issues.length) throw new GraphInvalid(c.issues)
 }
