@@ -4,6 +4,7 @@ import { GRAPHVIZ_FILTERS, type GraphvizFilter } from '../observe/graphviz.js'
 import { type ListenAddress, parseListen } from '../observe/listen.js'
 import { MgmtError } from '../util/errors.js'
 import type { LogFormat } from '../util/logger.js'
+import { MAX_TIMER_S } from '../util/timers.js'
 
 export interface RunFlags {
   hostname?: string
@@ -68,12 +69,18 @@ export interface ClusterFlags {
   etcdBinary: string
 }
 
+/**
+ * A whole-number flag from `min` up to `max`. Durations end at the longest timer: a longer one would
+ * fire at once.
+ */
 export const int =
-  (name: string) =>
+  (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   (v: string): number => {
     const n = Number(v)
-    if (!Number.isInteger(n))
-      throw new MgmtError('ERR_USAGE', { reason: `${name} expects a whole number, not \`${v}\`` })
+    if (!Number.isInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`
+      throw new MgmtError('ERR_USAGE', { reason: `${name} expects a whole number ${range}, not \`${v}\`` })
+    }
     return n
   }
 
@@ -169,7 +176,7 @@ export function addClusterFlags(run: Command): void {
         'a joining host becomes an etcd member while the cluster has fewer members than this',
         'IDEAL_CLUSTER_SIZE',
       )
-        .argParser(int('--ideal-cluster-size'))
+        .argParser(int('--ideal-cluster-size', 1))
         .default(5),
     )
     .addOption(
@@ -221,7 +228,7 @@ export function addRunFlags(run: Command): void {
         'add a semaphore of size n to every resource: at most n check at once (0: no limit)',
         'SEMA',
       )
-        .argParser(int('--sema'))
+        .argParser(int('--sema', 0))
         .default(0),
     )
     .addOption(lenientFlag())
@@ -232,7 +239,7 @@ export function addRunFlags(run: Command): void {
         'exit once everything was idle this many seconds (-1: never)',
         'CONVERGED_TIMEOUT',
       )
-        .argParser(int('--converged-timeout'))
+        .argParser(int('--converged-timeout', -1, MAX_TIMER_S))
         .default(-1),
     )
     .addOption(
@@ -247,7 +254,7 @@ export function addRunFlags(run: Command): void {
     )
     .addOption(
       flag('--max-runtime <s>', 'exit after this many seconds (0: never)', 'MAX_RUNTIME')
-        .argParser(int('--max-runtime'))
+        .argParser(int('--max-runtime', 0, MAX_TIMER_S))
         .default(0),
     )
     .addOption(flag('--no-autoedges', 'do not add automatic edges', 'NO_AUTOEDGES'))
@@ -260,7 +267,7 @@ export function addRunFlags(run: Command): void {
     )
     .addOption(
       flag('--cconns <n>', 'at most n SSH connections at once (0: no limit)', 'CCONNS')
-        .argParser(int('--cconns'))
+        .argParser(int('--cconns', 0))
         .default(0),
     )
     .addOption(
@@ -298,7 +305,7 @@ export function addRunFlags(run: Command): void {
         'DETACH',
       ),
     )
-    .addOption(new Option('--depth <n>').argParser(int('--depth')).default(0).hideHelp())
+    .addOption(new Option('--depth <n>').argParser(int('--depth', 0)).default(0).hideHelp())
     .addOption(new Option('--detached').hideHelp())
     .addOption(
       flag('--log-format <format>', 'log line format', 'LOG_FORMAT')
@@ -356,7 +363,7 @@ export function addOriginalFlags(run: Command): void {
         'like --converged-timeout, but exit only with --converged-exit',
         'CONVERGER_TIMEOUT',
       )
-        .argParser(int('--converger-timeout'))
+        .argParser(int('--converger-timeout', -1, MAX_TIMER_S))
         .conflicts('convergedTimeout'),
     )
     .addOption(flag('--converged-exit', 'exit once converged (with --converger-timeout)', 'CONVERGED_EXIT'))

@@ -6,6 +6,7 @@ import type { PuppetOptions } from '../frontends/puppet/index.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger } from '../util/logger.js'
+import { MAX_TIMER_S } from '../util/timers.js'
 import { flag, int } from './flags.js'
 import type { FrontendCommand } from './frontends.js'
 
@@ -69,7 +70,7 @@ export const puppetCommand: FrontendCommand = {
           'compile again (with fresh facts) and check what Puppet applies every this many seconds (0: never)',
           'PUPPET_INTERVAL',
         )
-          .argParser(int('--puppet-interval'))
+          .argParser(int('--puppet-interval', 0, MAX_TIMER_S))
           .default(RUNINTERVAL),
       )
       .addOption(

@@ -45,6 +45,19 @@ test('a usage error exits 2', async () => {
   assert.equal(r.code, 2)
   assert.match(r.output, /--converged-timeout expects a whole number/)
   assert.equal((await runMgmt(['run', '--bogus', 'yaml', 'x.yaml'])).code, 2)
+  // Out of range: a duration no timer takes (it would fire at once), a negative that means nothing.
+  for (const [args, says] of [
+    [['--max-runtime', '3000000'], '--max-runtime expects a whole number from 0 to 2147483, not `3000000`'],
+    [
+      ['--converged-timeout', '-2'],
+      '--converged-timeout expects a whole number from -1 to 2147483, not `-2`',
+    ],
+    [['--sema', '-1'], '--sema expects a whole number of at least 0, not `-1`'],
+  ]) {
+    const o = await runMgmt(['run', ...args!, 'yaml', 'x.yaml'])
+    assert.equal(o.code, 2, o.output)
+    assert.equal(o.output.trim(), `mgmt: ${says}`)
+  }
 })
 
 test('an invalid graph exits 2 with located errors and applies nothing', async () => {

@@ -3,8 +3,9 @@
  * resource's identity: changing one replaces the resource on a graph swap.
  */
 import { z } from 'zod'
+import { MAX_TIMER_MS, MAX_TIMER_S } from '../util/timers.js'
 
-const ms = z.number().int().min(0)
+const ms = z.number().int().min(0).max(MAX_TIMER_MS)
 
 export const MetaParams = z
   .object({
@@ -19,7 +20,7 @@ export const MetaParams = z
     /** checkApply deadline in milliseconds; 0 = none. */
     timeout: ms.default(0),
     /** Seconds between polls, replacing watch; 0 = watch; negative = one initial run only. */
-    poll: z.number().int().default(0),
+    poll: z.number().int().max(MAX_TIMER_S).default(0),
     /** Watch events per second let through to checkApply (token bucket); `.inf` (the default) = unlimited. */
     limit: z
       .union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)])

@@ -30,9 +30,10 @@ import {
 } from '../engine/resource.js'
 import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
-import { describeError } from '../util/errors.js'
+import { describeError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
 import { linkSignal } from '../util/signals.js'
+import { MAX_TIMER_S } from '../util/timers.js'
 import { Exchange } from '../world/exchange.js'
 import { LocalWorld } from '../world/local.js'
 import type { World } from '../world/world.js'
@@ -111,6 +112,19 @@ export interface RunHandle {
   events(): AsyncIterable<EngineEvent>
 }
 
+/** The run's durations are whole seconds that a timer can take (a longer one would fire at once). */
+function checkDurations(opts: RunOptions): void {
+  const ranges = [
+    ['convergedTimeout', opts.convergedTimeout, -1],
+    ['maxRuntime', opts.maxRuntime, 0],
+  ] as const
+  for (const [name, v, min] of ranges)
+    if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= MAX_TIMER_S))
+      throw new MgmtError('ERR_USAGE', {
+        reason: `${name} expects a whole number of seconds from ${min} to ${MAX_TIMER_S}, not ${v}`,
+      })
+}
+
 /** Applies `graphs` and resolves when the run ends (converged, max runtime, or `signal`). */
 export function run(
   graphs: GraphInput | AsyncIterable<GraphInput>,
@@ -143,6 +157,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   // AbortSignal.any, which would keep an entry in the caller's signal for every run (util/signals.ts).
   const stopping = linkSignal(opts.signal ?? new AbortController().signal)
   const done = (async (): Promise<RunResult> => {
+    checkDurations(opts)
     const temp = opts.prefix === 'temporary'
     const prefix = temp ? await mkdtemp(join(tmpdir(), 'mgmt-')) : resolve(opts.prefix ?? defaultPrefix())
     await mkdir(prefix, { recursive: true, mode: 0o700 })

@@ -75,3 +75,27 @@ test('run() refuses a spec of the wrong shape instead of running a part of it', 
   >[0]
   await assert.rejects(run(spec), (e: unknown) => isMgmtError(e, 'ERR_GRAPH_INVALID'))
 })
+
+test('run() refuses a duration no timer takes, before it starts anything', async () => {
+  const spec = { name: 'g', resources: [{ kind: 'noop', name: 'n', params: {} }], edges: [] }
+  // Node.js runs a timer of more than 2^31 - 1 ms after 1 ms: the run would end at once.
+  for (const [opts, says] of [
+    [
+      { maxRuntime: 3_000_000 },
+      'maxRuntime expects a whole number of seconds from 0 to 2147483, not 3000000',
+    ],
+    [
+      { convergedTimeout: -2 },
+      'convergedTimeout expects a whole number of seconds from -1 to 2147483, not -2',
+    ],
+    [
+      { convergedTimeout: 0.5 },
+      'convergedTimeout expects a whole number of seconds from -1 to 2147483, not 0.5',
+    ],
+  ] as const)
+    await assert.rejects(run(spec, { ...opts, prefix: '/nonexistent/never-made' }), (e: unknown) => {
+      assert.ok(isMgmtError(e, 'ERR_USAGE'), String(e))
+      assert.equal(e.message, says)
+      return true
+    })
+})

@@ -17,6 +17,7 @@ import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import { type Issue, MgmtError } from '../util/errors.js'
+import { MAX_TIMER_S } from '../util/timers.js'
 import { type ExecOutputs, noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
 import { resolveCredentials } from './exec/credentials.js'
 import {
@@ -43,7 +44,7 @@ export const ExecParams = z
     /** The whole environment of every command; without it they run with an empty environment. */
     env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
     /** Seconds after which a command is stopped and fails; 0: never. */
-    timeout: z.number().int().min(0).default(0),
+    timeout: z.number().int().min(0).max(MAX_TIMER_S).default(0),
     /** The signal that stops a command's process group (SIGKILL follows after 5 s). */
     sig: z.string().default('SIGTERM'),
     /** A long-running command whose every output line is a watch event; its exit is a watch error. */

@@ -23,6 +23,7 @@ import { z } from 'zod'
 import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
 import { linkSignal } from '../util/signals.js'
+import { MAX_TIMER_S } from '../util/timers.js'
 
 /** Params of `http:client`. Keys are the YAML names, verbatim. */
 export const HttpClientParams = z
@@ -46,9 +47,9 @@ export const HttpClientParams = z
       .transform(s => s.toLowerCase())
       .optional(),
     /** Seconds between re-checks; 0: only at start and on a notification. */
-    interval: z.number().min(0).default(0),
+    interval: z.number().min(0).max(MAX_TIMER_S).default(0),
     /** Seconds a whole download may take. */
-    timeout: z.number().positive().default(60),
+    timeout: z.number().positive().max(MAX_TIMER_S).default(60),
   })
   .strict()
 

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { z } from 'zod'
 import { defineResource, type ResourceContext } from '../engine/resource.js'
 import { describeError, type Issue } from '../util/errors.js'
+import { MAX_TIMER_S } from '../util/timers.js'
 import { parseAddress, showAddress } from './serve/address.js'
 import { rootEdge } from './serve/part.js'
 import { isServingPart, type Lookup, requestPath, rootCheck, servedUnder } from './serve/served.js'
@@ -29,13 +30,13 @@ export const HttpServerParams = z
     /** Where to listen, `host:port`: `:80` (every interface), `127.0.0.1:8080`; the name by default. */
     address: z.string().default(''),
     /** Seconds: the default of the other timeouts. */
-    timeout: z.number().int().positive().default(60),
+    timeout: z.number().int().positive().max(MAX_TIMER_S).default(60),
     /** Seconds to receive a whole request; 0: `timeout`. */
-    read_timeout: z.number().int().min(0).default(0),
+    read_timeout: z.number().int().min(0).max(MAX_TIMER_S).default(0),
     /** Seconds a connection may stay idle while a response is sent; 0: `timeout`. */
-    write_timeout: z.number().int().min(0).default(0),
+    write_timeout: z.number().int().min(0).max(MAX_TIMER_S).default(0),
     /** Seconds that running requests get to finish when the server stops; 0: `timeout`. */
-    shutdown_timeout: z.number().int().min(0).default(0),
+    shutdown_timeout: z.number().int().min(0).max(MAX_TIMER_S).default(0),
     /** An absolute directory whose files are served (after the parts); empty: none. */
     root: z.string().default(''),
   })

@@ -5,15 +5,13 @@
  */
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
-
-/** setInterval's longest delay, in whole seconds (2^31 - 1 ms); longer ones would fire at once. */
-const MAX_INTERVAL = Math.floor((2 ** 31 - 1) / 1000)
+import { MAX_TIMER_S } from '../util/timers.js'
 
 /** Params of `timer`. Keys are the YAML names, verbatim. */
 export const TimerParams = z
   .object({
     /** Seconds between ticks. */
-    interval: z.number().int().positive().max(MAX_INTERVAL),
+    interval: z.number().int().positive().max(MAX_TIMER_S),
   })
   .strict()
 

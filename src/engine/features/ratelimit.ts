@@ -3,6 +3,7 @@
  * the rate wait for a token. An unlimited bucket never waits.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { MAX_TIMER_MS } from '../../util/timers.js'
 
 export class TokenBucket {
   #tokens: number
@@ -26,7 +27,8 @@ export class TokenBucket {
         this.#tokens -= 1
         return
       }
-      await sleep(((1 - this.#tokens) / this.limit) * 1000, undefined, { signal })
+      // A rate of one event in months waits in steps a timer can take; the loop counts again.
+      await sleep(Math.min(MAX_TIMER_MS, ((1 - this.#tokens) / this.limit) * 1000), undefined, { signal })
     }
   }
 }

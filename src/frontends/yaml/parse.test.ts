@@ -190,6 +190,33 @@ test('graph is required, and meta is checked', () => {
   assert.match(p!, /resources\.noop\[0\]\.meta\.burst: a finite limit needs a burst of at least 1/)
 })
 
+test('a duration longer than a timer can take is an error, not a timer that fires at once', () => {
+  // Node.js runs a timer of more than 2^31 - 1 ms after 1 ms: a poll of 35 days would poll at 1 kHz.
+  const got = problems(`graph: g
+resources:
+  noop:
+  - name: n
+    meta: {poll: 3000000, delay: 3000000000, timeout: 2147483648}
+  exec:
+  - name: e
+    cmd: "true"
+    timeout: 2147484
+  http:client:
+  - name: c
+    url: http://127.0.0.1:1/
+    interval: 2147484
+`)
+  assert.deepEqual(got, [
+    'g.yaml:5:34: resources.noop[0].meta.delay: expected at most 2147483647 milliseconds, got 3000000000',
+    'g.yaml:5:55: resources.noop[0].meta.timeout: expected at most 2147483647 milliseconds, got 2147483648',
+    'g.yaml:5:18: resources.noop[0].meta.poll: expected at most 2147483 seconds, got 3000000',
+    'g.yaml:9:14: resources.exec[0].timeout: expected at most 2147483 seconds, got 2147484',
+    'g.yaml:13:15: resources.http:client[0].interval: expected at most 2147483 seconds, got 2147484',
+  ])
+  // The longest that a timer takes is fine.
+  load('graph: g\nresources:\n  noop:\n  - name: n\n    meta: {poll: 2147483, delay: 2147483647}\n')
+})
+
 test('duplicates merge when identical and are an error when they differ', () => {
   assert.equal(
     load('graph: g\nresources:\n  print:\n  - {name: a, msg: x}\n  - {name: a, msg: x}\n').graph.size,
