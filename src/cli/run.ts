@@ -1,7 +1,7 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { EventEmitter } from 'node:events'
 import { rmSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
@@ -16,6 +16,7 @@ import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
+import { type HeldPrefix, holdPrefix } from '../util/prefix.js'
 import type { World } from '../world/world.js'
 import {
   addClusterFlags,
@@ -116,10 +117,11 @@ export async function runGraphs(
   // anything starts, the world's etcd included.
   const remotes = flags.remote.length || flags.detach ? await planRemotes(flags, log) : undefined
   if (typeof remotes === 'number') return remotes
-  const prefix = flags.tmpPrefix
-    ? await mkdtemp(join(tmpdir(), 'mgmt-'))
-    : resolve(flags.prefix ?? defaultPrefix())
-  await mkdir(prefix, { recursive: true, mode: 0o700 })
+  // A throwaway prefix is this run's alone; another one is held for the run (util/prefix.ts).
+  const held: HeldPrefix = flags.tmpPrefix
+    ? { path: await mkdtemp(join(tmpdir(), 'mgmt-')), release: () => {} }
+    : await holdPrefix(resolve(flags.prefix ?? defaultPrefix()), log)
+  const prefix = held.path
   // A throwaway prefix goes whichever way the run ends, the third ^C's immediate exit included.
   const removeTmp = flags.tmpPrefix ? () => rmSync(prefix, { recursive: true, force: true }) : undefined
   if (removeTmp) process.once('exit', removeTmp)
@@ -162,7 +164,7 @@ export async function runGraphs(
       opened,
       world,
       hostname,
-      prefix,
+      prefix: held,
       log,
       progress,
       early,
@@ -191,7 +193,7 @@ interface Opened {
   readonly opened: GraphStream | undefined
   readonly world: World
   readonly hostname: string
-  readonly prefix: string
+  readonly prefix: HeldPrefix
   readonly log: Logger
   readonly progress: Progress | undefined
   /** The ^C handler of the start, replaced by the run's own. */

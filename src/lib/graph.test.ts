@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { z } from 'zod'
 import { varDirName } from '../engine/context.js'
-import { defineResource, Graph, type GraphSpec, run } from '../index.js'
+import { defineResource, Graph, type GraphSpec, run, start } from '../index.js'
 import { tempPrefix } from '../testing/prefix.js'
 import { memoryLogger } from '../util/logger.js'
 
@@ -261,3 +261,27 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise(r => setTimeout(r, 5))
   }
 }
+
+test('two runs on one prefix: the second stops before it applies anything', async () => {
+  const prefix = tempPrefix()
+  const out = join(prefix, 'out')
+  const g = new Graph('held')
+  g.add('file', 'f', { path: out, state: 'exists', content: 'x' })
+  const ac = new AbortController()
+  const first = start(new Graph('first'), { prefix, log: 'silent', signal: ac.signal })
+  try {
+    // Held once the first has its graph running: its first idle moment says so.
+    await new Promise<void>(resolve => first.on('idle', () => resolve()))
+    await assert.rejects(run(g, { prefix, convergedTimeout: 0, log: 'silent' }), {
+      code: 'ERR_PREFIX_BUSY',
+    })
+    assert.equal(existsSync(out), false)
+  } finally {
+    ac.abort()
+    await first.done
+  }
+  // Released at the end of the first: the same graph runs now.
+  const after = await run(g, { prefix, convergedTimeout: 0, log: 'silent' })
+  assert.deepEqual(after.failed, [])
+  assert.equal(await readFile(out, 'utf8'), 'x')
+})

@@ -3,7 +3,7 @@
  * iterable: each new graph is applied as a diff against the running one). The `mgmt` command runs
  * its YAML graphs through the same function.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { homedir, hostname as osHostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
@@ -32,6 +32,7 @@ import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
 import { describeError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
+import { type HeldPrefix, holdPrefix } from '../util/prefix.js'
 import { linkSignal } from '../util/signals.js'
 import { MAX_TIMER_S } from '../util/timers.js'
 import { Exchange } from '../world/exchange.js'
@@ -57,9 +58,10 @@ export interface RunOptions {
   readonly hostname?: string
   /**
    * State directory; by default the CLI's (`defaultPrefix()`), so that what a resource keeps (a
-   * password) is kept across runs. `'temporary'`: a fresh one, removed at the end.
+   * password) is kept across runs. `'temporary'`: a fresh one, removed at the end. The run holds
+   * it (one run per prefix at a time), unless the caller holds it already (the CLI does).
    */
-  readonly prefix?: string
+  readonly prefix?: string | HeldPrefix
   /** Custom kinds (made with `defineResource`) beside the built-in ones. */
   readonly kinds?: readonly ResourceDef<string, ParamsSchema, SendsShape>[]
   readonly noop?: boolean
@@ -158,9 +160,13 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
   const stopping = linkSignal(opts.signal ?? new AbortController().signal)
   const done = (async (): Promise<RunResult> => {
     checkDurations(opts)
-    const temp = opts.prefix === 'temporary'
-    const prefix = temp ? await mkdtemp(join(tmpdir(), 'mgmt-')) : resolve(opts.prefix ?? defaultPrefix())
-    await mkdir(prefix, { recursive: true, mode: 0o700 })
+    const asked = opts.prefix
+    const temp = asked === 'temporary'
+    // A temporary prefix is this run's alone; another one is held until the run ends (util/prefix.ts).
+    const held =
+      temp || typeof asked === 'object' ? undefined : await holdPrefix(resolve(asked ?? defaultPrefix()), log)
+    const prefix =
+      typeof asked === 'object' ? asked.path : (held?.path ?? (await mkdtemp(join(tmpdir(), 'mgmt-'))))
     const hostname = opts.world?.hostname ?? opts.hostname ?? osHostname()
     const world = opts.world ?? new LocalWorld(hostname, join(prefix, 'world'))
     const exchange = new Exchange({ world, registry, log, noop: opts.noop })
@@ -193,10 +199,14 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
       void follow(stream, r, log)
       return await r.done
     } finally {
-      stopping.abort()
-      ended.abort()
-      if (!opts.world) await world.close()
-      if (temp) await rm(prefix, { recursive: true, force: true })
+      try {
+        stopping.abort()
+        ended.abort()
+        if (!opts.world) await world.close()
+        if (temp) await rm(prefix, { recursive: true, force: true })
+      } finally {
+        held?.release()
+      }
     }
   })()
   return {

@@ -42,6 +42,11 @@ const messages = {
     `${d.res}: checkApply timed out after ${d.ms} ms`,
   ERR_RES_WAITING: (d: { on: string; reason: string }) => `waiting for ${d.on}: ${d.reason}`,
   ERR_STATE_WRITE: (d: { what: string; reason: string }) => `cannot record ${d.what}: ${d.reason}`,
+  ERR_PREFIX: (d: { prefix: string; reason: string }) =>
+    `cannot use ${d.prefix} as the state directory: ${d.reason}`,
+  ERR_PREFIX_BUSY: (d: { prefix: string; pid?: number }) =>
+    `another run${d.pid ? ` (pid ${d.pid})` : ''} uses the state directory ${d.prefix}: ` +
+    'wait for it to end, or give another --prefix',
   ERR_RES_FAILED: (d: { res: string; attempts: number }) =>
     `${d.res}: failed permanently after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`,
   ERR_GRAPH_CYCLE: (d: { cycle: readonly string[] }) =>
