@@ -96,9 +96,48 @@ export function parseParams<D extends AnyDef>(
   const res = def.params.safeParse(input, { reportInput: true })
   if (!res.success) return { issues: [...issues, ...zodIssues(res.error, [], def.kind)], warnings }
   const params = def.normalize ? def.normalize(res.data, name) : res.data
-  issues.push(...(def.validate?.(params, name) ?? []))
+  issues.push(...nulIssues(def, params), ...(def.validate?.(params, name) ?? []))
   // The kind's own schema produced these params, so they have its params type.
   return issues.length ? { issues, warnings } : { params: params as ParamsOfDef<D>, issues, warnings }
+}
+
+/**
+ * A NUL in a string of the params, outside the kind's `anyText`: such a string cannot be a path,
+ * a command, an argument, an environment value or a name (the system ends it at the NUL, and
+ * Node.js refuses it). One issue per param.
+ */
+export function nulIssues(def: Pick<AnyResourceDef, 'anyText'>, params: PlainParams): Issue[] {
+  const issues: Issue[] = []
+  for (const key in params) {
+    if (def.anyText?.includes(key)) continue
+    const at = nulAt(params[key], [key])
+    if (at)
+      issues.push({
+        path: at,
+        message: 'a NUL byte (\\0) is not allowed here: no path, command or name can hold one',
+      })
+  }
+  return issues
+}
+
+/** The path to the first string in `v` that holds a NUL. */
+function nulAt(v: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (typeof v === 'string') return v.includes('\0') ? path : undefined
+  if (typeof v !== 'object' || v === null) return undefined
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const at = nulAt(v[i], [...path, i])
+      if (at) return at
+    }
+    return undefined
+  }
+  for (const k in v) {
+    // A key with a NUL is no name to show: its object is named.
+    if (k.includes('\0')) return path
+    const at = nulAt((v as Record<string, unknown>)[k], [...path, k])
+    if (at) return at
+  }
+  return undefined
 }
 
 const known = new WeakMap<object, ReadonlySet<string>>()

@@ -204,6 +204,12 @@ export interface ResourceDef<
   readonly sends?: Snd
   /** Keys of `sends` whose values are secrets: never shown, and marked along send/recv. */
   readonly sensitive?: readonly (keyof Snd & string)[]
+  /**
+   * Params whose strings may hold any character, NUL included (a file's content). A NUL anywhere
+   * else is an error at load: those strings reach the system as paths, commands and names, and it
+   * takes none with a NUL.
+   */
+  readonly anyText?: readonly (keyof z.output<S> & string)[]
   /** Fill name-dependent defaults (`path` from the name). Pure. */
   normalize?(params: z.output<S>, name: string): z.output<S>
   /** Cross-field checks (and of the name, for kinds whose name is a path). Pure; returns every problem. */
@@ -277,6 +283,7 @@ export interface AnyResourceDef {
   readonly traits?: Traits
   readonly sends?: SendsShape
   readonly sensitive?: readonly string[]
+  readonly anyText?: readonly string[]
   normalize?(params: PlainParams, name: string): PlainParams
   validate?(params: PlainParams, name: string): Issue[]
   uids?(params: PlainParams, name: string): readonly string[]

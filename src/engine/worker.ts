@@ -38,6 +38,7 @@ import {
 import { TokenBucket } from './features/ratelimit.js'
 import type { Semaphores } from './features/semaphore.js'
 import { markApplied, sendIsSensitive, stringsIn, type Transfer } from './features/sendrecv.js'
+import { nulIssues } from './params.js'
 import type { Instance, RecvState } from './resource.js'
 
 /** A neighbour, as a worker sees it. */
@@ -525,7 +526,7 @@ export class Worker implements Peer {
       }
     for (const r of receivers) {
       if (!Object.values(r.recvState).some(s => s.changed)) continue
-      const issues = r.def.validate?.(r.params, r.name) ?? []
+      const issues = [...nulIssues(r.def, r.params), ...(r.def.validate?.(r.params, r.name) ?? [])]
       if (issues.length) throw new MgmtError('ERR_RES_PARAMS_INVALID', { res: r.id, issues })
     }
     return t.unknown.length > 0

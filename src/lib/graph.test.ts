@@ -285,3 +285,20 @@ test('two runs on one prefix: the second stops before it applies anything', asyn
   assert.deepEqual(after.failed, [])
   assert.equal(await readFile(out, 'utf8'), 'x')
 })
+
+test('a received value with a NUL byte never reaches the system: its receiver fails, and says why', async () => {
+  const g = new Graph('nul')
+  // A command's output with a NUL in it (printf's \0) becomes another command.
+  const out = g.add('exec', 'out', { cmd: "printf 'true\\0x'", shell: '/bin/sh' })
+  const e = g.add('exec', 'e', { cmd: 'false', shell: '/bin/sh' })
+  g.sendRecv(out, 'stdout', e, 'cmd')
+  const log = memoryLogger('info')
+  const r = await run(g, { prefix: tempPrefix(), convergedTimeout: 0, log })
+  assert.deepEqual(r.failed, ['exec[e]'])
+  assert.ok(
+    log.lines.some(l =>
+      l.includes('cmd: a NUL byte (\\0) is not allowed here: no path, command or name can hold one'),
+    ),
+    log.lines.join('\n'),
+  )
+})

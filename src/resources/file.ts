@@ -585,6 +585,7 @@ export async function reversedFile(path: string): Promise<Record<string, unknown
 export const file = defineResource({
   kind: 'file',
   params: FileParams,
+  anyText: ['content'],
   // Its watch follows its paths and returns: no signal of its own needed.
   traits: { pathWatch: true },
   normalize: (p, name) => ({ ...p, path: filePath(p.path, name, p.dirname, p.basename) }),

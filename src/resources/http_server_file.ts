@@ -13,6 +13,7 @@ export const HttpServerFileParams = partParams()
 export const httpServerFile = defineResource({
   kind: 'http:server:file',
   params: HttpServerFileParams,
+  anyText: ['data'],
   normalize: (p, name) => ({ ...p, filename: p.filename || name }),
   validate: validatePart,
   partOf: p => ({ kind: 'http:server', name: p.server || undefined }),

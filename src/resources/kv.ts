@@ -60,6 +60,7 @@ function access(p: Params, ctx: ResourceContext<{ value: string }>) {
 export const kv = defineResource({
   kind: 'kv',
   params: KvParams,
+  anyText: ['value'],
   traits: { refreshable: true },
   sends: { value: z.string() },
   normalize: (p, name) => ({ ...p, key: p.key || name }),

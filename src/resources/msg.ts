@@ -119,6 +119,7 @@ const exists = (path: string): Promise<boolean> =>
 export const msg = defineResource({
   kind: 'msg',
   params: MsgParams,
+  anyText: ['body', 'fields'],
   traits: { refreshable: true },
   init(params, ctx) {
     /** What is already done since the last notification: the log line and each external sink. */

@@ -54,6 +54,7 @@ interface ApplyReply {
 export const pippet = defineResource({
   kind: 'pippet',
   params: PippetParams,
+  anyText: ['params'],
   traits: { refreshable: true },
   normalize(p, name) {
     return { ...p, type: p.type.toLowerCase(), title: p.title || name }

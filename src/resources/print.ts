@@ -19,6 +19,7 @@ export const PrintParams = z
 export const print = defineResource({
   kind: 'print',
   params: PrintParams,
+  anyText: ['msg'],
   traits: { refreshable: true, groupable: true },
   /** Prints that wait for a notification keep their own vertex: a notification is per resource. */
   groupCmp: (a, b) => !a.refresh_only && !b.refresh_only,

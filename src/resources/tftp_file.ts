@@ -13,6 +13,7 @@ export const TftpFileParams = partParams()
 export const tftpFile = defineResource({
   kind: 'tftp:file',
   params: TftpFileParams,
+  anyText: ['data'],
   normalize: (p, name) => ({ ...p, filename: p.filename || name }),
   validate: validatePart,
   partOf: p => ({ kind: 'tftp:server', name: p.server || undefined }),

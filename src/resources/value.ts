@@ -32,6 +32,7 @@ export async function writeKept(state: StateFiles, value: unknown): Promise<void
 export const value = defineResource({
   kind: 'value',
   params: ValueParams,
+  anyText: ['any'],
   sends: { any: z.unknown() },
   init(params, ctx) {
     return {

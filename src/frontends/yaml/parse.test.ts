@@ -217,6 +217,32 @@ resources:
   load('graph: g\nresources:\n  noop:\n  - name: n\n    meta: {poll: 2147483, delay: 2147483647}\n')
 })
 
+test('a NUL byte in a path, a command or a name is an error at load; in a content it is a byte', () => {
+  // The system ends such a string at the NUL, and Node.js refuses it when it starts the command.
+  const said = 'a NUL byte (\\0) is not allowed here: no path, command or name can hold one'
+  assert.deepEqual(
+    problems(`graph: g
+resources:
+  exec:
+  - name: e
+    cmd: "ech\\0o"
+    env: {"K\\0": x}
+    args: [a, "b\\0"]
+  file:
+  - name: f
+    path: "/tmp/a\\0b"
+`),
+    [
+      `g.yaml:5:10: resources.exec[0].cmd: ${said}`,
+      `g.yaml:7:15: resources.exec[0].args[1]: ${said}`,
+      `g.yaml:6:10: resources.exec[0].env: ${said}`,
+      `g.yaml:10:11: resources.file[0].path: ${said}`,
+    ],
+  )
+  const g = load('graph: g\nresources:\n  file:\n  - {name: /tmp/x, content: "a\\0b", state: exists}\n')
+  assert.equal(g.graph.vertex('file[/tmp/x]')?.params.content, 'a\0b')
+})
+
 test('duplicates merge when identical and are an error when they differ', () => {
   assert.equal(
     load('graph: g\nresources:\n  print:\n  - {name: a, msg: x}\n  - {name: a, msg: x}\n').graph.size,
