@@ -17,6 +17,7 @@ import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import { type Issue, MgmtError } from '../util/errors.js'
+import { idProblem, MAX_SPAWN_ID } from '../util/ids.js'
 import { MAX_TIMER_S } from '../util/timers.js'
 import { type ExecOutputs, noOutputs, readOutputs, writeOutputs } from './exec/cache.js'
 import { resolveCredentials } from './exec/credentials.js'
@@ -164,6 +165,10 @@ function validateExec(p: Readonly<ExecParams>): Issue[] {
   if (p.creates && !isAbsolute(p.creates))
     issues.push({ path: ['creates'], message: 'must be an absolute path' })
   if (!signalName(p.sig)) issues.push({ path: ['sig'], message: `unknown signal \`${p.sig}\`` })
+  for (const k of ['user', 'group'] as const) {
+    const problem = idProblem(p[k], MAX_SPAWN_ID)
+    if (problem) issues.push({ path: [k], message: problem })
+  }
   return issues
 }
 

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path'
 import { z } from 'zod'
 import { defineResource, type Instance, KindNeed, type ResourceContext } from '../engine/resource.js'
 import { errCode, isMgmtError, MgmtError } from '../util/errors.js'
-import { idName } from '../util/ids.js'
+import { idName, idProblem } from '../util/ids.js'
 import { Slots } from '../util/slots.js'
 import { sweepTemps, takeLeftover, tempName } from '../util/tempfile.js'
 import { type FileAttrs, symlinkAtomic, type WriteOptions, writeAtomic } from './file/atomic.js'
@@ -28,7 +28,10 @@ import { shippedCandidates } from './pkg/files.js'
 export { parentDirs }
 
 /** A user or group: a name, or a numeric id (YAML may give a number). */
-const Id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)
+const Id = z
+  .union([z.string().min(1), z.number().int().nonnegative()])
+  .transform(String)
+  .refine(k => !idProblem(k), { error: iss => idProblem(String(iss.input)) })
 
 /** An octal string, a YAML number read as octal digits, or symbolic `u=rw,g=r,o=`. */
 const Mode = z.union([z.string(), z.number().int().nonnegative()]).transform((v, c) => {

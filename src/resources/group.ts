@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { defineResource, untilAborted } from '../engine/resource.js'
+import { MAX_ID } from '../util/ids.js'
 import { ACCOUNT_NAME, GROUP, readGroups, shadowTool } from './user/accounts.js'
 
 /** Params of `group`. Keys are the YAML names, verbatim. */
@@ -13,7 +14,7 @@ export const GroupParams = z
     /** `exists` or `absent`. */
     state: z.enum(['exists', 'absent']),
     /** The numeric id; unset: chosen by groupadd, and left as it is. */
-    gid: z.number().int().min(0).max(4294967294).optional(),
+    gid: z.number().int().min(0).max(MAX_ID).optional(),
   })
   .strict()
 

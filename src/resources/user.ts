@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import { defineResource, type ResourceContext, untilAborted } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
+import { MAX_ID } from '../util/ids.js'
 import {
   ACCOUNT_NAME,
   GROUP,
@@ -19,7 +20,7 @@ import {
   shadowTool,
 } from './user/accounts.js'
 
-const id = z.number().int().min(0).max(4294967294)
+const id = z.number().int().min(0).max(MAX_ID)
 
 /** Params of `user`. Keys are the YAML names, verbatim. */
 export const UserParams = z

@@ -18,6 +18,17 @@ export type IdDb = 'passwd' | 'group'
 
 export const isNumericId = (s: string): boolean => /^\d+$/.test(s)
 
+/** The largest user or group id: 2^32 - 2 (2^32 - 1 is -1, "unchanged", to chown and setuid). */
+export const MAX_ID = 4294967294
+
+/** The largest id a process can be started with: Node.js takes it as a signed 32-bit number. */
+export const MAX_SPAWN_ID = 2 ** 31 - 1
+
+/** What is wrong with a user or group given as a number beyond `max`; undefined when fine. */
+export function idProblem(key: string, max = MAX_ID): string | undefined {
+  return isNumericId(key) && Number(key) > max ? `an id is at most ${max} here, not ${key}` : undefined
+}
+
 /** Parses `name:x:id[:gid]:...` lines into the entry named `key` (by name, or by id when numeric). */
 export function findEntry(text: string, key: string): IdEntry | undefined {
   for (const line of text.split('\n')) {

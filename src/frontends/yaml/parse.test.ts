@@ -243,6 +243,29 @@ resources:
   assert.equal(g.graph.vertex('file[/tmp/x]')?.params.content, 'a\0b')
 })
 
+test('a user or group id beyond the largest is an error at load, not at the chown', () => {
+  // chown takes 2^32 - 1 as "unchanged"; Node.js starts a process as a signed 32-bit id only.
+  assert.deepEqual(
+    problems(`graph: g
+resources:
+  file:
+  - name: /tmp/x
+    owner: 99999999999
+    group: "4294967295"
+  exec:
+  - name: e
+    cmd: "true"
+    user: "3000000000"
+`),
+    [
+      'g.yaml:5:12: resources.file[0].owner: an id is at most 4294967294 here, not 99999999999',
+      'g.yaml:6:12: resources.file[0].group: an id is at most 4294967294 here, not 4294967295',
+      'g.yaml:10:11: resources.exec[0].user: an id is at most 2147483647 here, not 3000000000',
+    ],
+  )
+  load('graph: g\nresources:\n  file:\n  - {name: /tmp/x, owner: 4294967294, group: "0"}\n')
+})
+
 test('duplicates merge when identical and are an error when they differ', () => {
   assert.equal(
     load('graph: g\nresources:\n  print:\n  - {name: a, msg: x}\n  - {name: a, msg: x}\n').graph.size,
