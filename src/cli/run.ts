@@ -1,9 +1,9 @@
 /** `mgmt run [flags] FRONTEND ...`: open a frontend, run its graphs, exit with a code a script can use. */
 import { EventEmitter } from 'node:events'
 import { rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { hostname as osHostname, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { hostname as osHostname } from 'node:os'
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CompileCache, type Compiled } from '../engine/compile.js'
 import type { RunResult } from '../engine/runner.js'
@@ -16,7 +16,7 @@ import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
-import { type HeldPrefix, holdPrefix } from '../util/prefix.js'
+import { type HeldPrefix, holdPrefix, tempPrefix } from '../util/prefix.js'
 import type { World } from '../world/world.js'
 import {
   addClusterFlags,
@@ -118,8 +118,8 @@ export async function runGraphs(
   const remotes = flags.remote.length || flags.detach ? await planRemotes(flags, log) : undefined
   if (typeof remotes === 'number') return remotes
   // A throwaway prefix is this run's alone; another one is held for the run (util/prefix.ts).
-  const held: HeldPrefix = flags.tmpPrefix
-    ? { path: await mkdtemp(join(tmpdir(), 'mgmt-')), release: () => {} }
+  const held = flags.tmpPrefix
+    ? await tempPrefix()
     : await holdPrefix(resolve(flags.prefix ?? defaultPrefix()), log)
   const prefix = held.path
   // A throwaway prefix goes whichever way the run ends, the third ^C's immediate exit included.
@@ -186,6 +186,7 @@ export async function runGraphs(
       process.off('exit', removeTmp)
       await rm(prefix, { recursive: true, force: true })
     }
+    held.release()
   }
 }
 

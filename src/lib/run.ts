@@ -3,8 +3,8 @@
  * iterable: each new graph is applied as a diff against the running one). The `mgmt` command runs
  * its YAML graphs through the same function.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { homedir, hostname as osHostname, tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
+import { homedir, hostname as osHostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   CompileCache,
@@ -32,7 +32,7 @@ import { Runner, type RunResult } from '../engine/runner.js'
 import { builtinRegistry } from '../resources/index.js'
 import { describeError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'
-import { type HeldPrefix, holdPrefix } from '../util/prefix.js'
+import { type HeldPrefix, holdPrefix, tempPrefix } from '../util/prefix.js'
 import { linkSignal } from '../util/signals.js'
 import { MAX_TIMER_S } from '../util/timers.js'
 import { Exchange } from '../world/exchange.js'
@@ -163,10 +163,15 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     const asked = opts.prefix
     const temp = asked === 'temporary'
     // A temporary prefix is this run's alone; another one is held until the run ends (util/prefix.ts).
+    // The run lets go of what it took; a prefix the caller holds, the caller lets go of.
     const held =
-      temp || typeof asked === 'object' ? undefined : await holdPrefix(resolve(asked ?? defaultPrefix()), log)
-    const prefix =
-      typeof asked === 'object' ? asked.path : (held?.path ?? (await mkdtemp(join(tmpdir(), 'mgmt-'))))
+      typeof asked === 'object'
+        ? asked
+        : temp
+          ? await tempPrefix()
+          : await holdPrefix(resolve(asked ?? defaultPrefix()), log)
+    const taken = held === asked ? undefined : held
+    const prefix = held.path
     const hostname = opts.world?.hostname ?? opts.hostname ?? osHostname()
     const world = opts.world ?? new LocalWorld(hostname, join(prefix, 'world'))
     const exchange = new Exchange({ world, registry, log, noop: opts.noop })
@@ -205,7 +210,7 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
         if (!opts.world) await world.close()
         if (temp) await rm(prefix, { recursive: true, force: true })
       } finally {
-        held?.release()
+        taken?.release()
       }
     }
   })()

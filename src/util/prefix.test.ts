@@ -70,3 +70,14 @@ test('a second run on a prefix stops with the holder’s pid; a killed holder le
     await holder.kill()
   }
 })
+
+test('a temporary prefix that cannot be made says where, in words', async () => {
+  const r = startMgmt(['run', '--tmp-prefix', 'yaml', '/nonexistent.yaml'], {
+    env: { TMPDIR: '/nonexistent' },
+  })
+  assert.equal(await r.exited, 1, r.output())
+  assert.equal(
+    r.output(),
+    'mgmt: cannot use /nonexistent/mgmt-* as the state directory: no such file or directory (ENOENT)\n',
+  )
+})

@@ -12,7 +12,8 @@
  */
 import { spawn } from 'node:child_process'
 import { closeSync, constants, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MgmtError, sysReason } from './errors.js'
 import type { Logger } from './logger.js'
@@ -83,6 +84,14 @@ export async function holdPrefix(path: string, log: Logger): Promise<HeldPrefix>
       open = false
     },
   }
+}
+
+/** A fresh prefix of this run's own (`--tmp-prefix`): nobody else knows it, so it is not locked. */
+export async function tempPrefix(): Promise<HeldPrefix> {
+  const path = await mkdtemp(join(tmpdir(), 'mgmt-')).catch(err => {
+    throw new MgmtError('ERR_PREFIX', { prefix: join(tmpdir(), 'mgmt-*'), reason: why(err) })
+  })
+  return { path, release: () => {} }
 }
 
 /** Locks the open file `fd` through flock(1): 'locked', 'held' (by another), 'missing', or flock's error. */
