@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { inspect } from 'node:util'
+import { tempPrefix } from '../testing/prefix.js'
 import { isMgmtError } from '../util/errors.js'
 import { run } from './run.js'
 import { checkSpec } from './spec.js'
@@ -73,7 +74,9 @@ test('run() refuses a spec of the wrong shape instead of running a part of it', 
   const spec = { name: 'g', resources: { noop: [{ name: 'n' }] }, edges: [] } as unknown as Parameters<
     typeof run
   >[0]
-  await assert.rejects(run(spec), (e: unknown) => isMgmtError(e, 'ERR_GRAPH_INVALID'))
+  await assert.rejects(run(spec, { prefix: tempPrefix() }), (e: unknown) =>
+    isMgmtError(e, 'ERR_GRAPH_INVALID'),
+  )
 })
 
 test('run() refuses a duration no timer takes, before it starts anything', async () => {

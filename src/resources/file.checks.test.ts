@@ -11,6 +11,7 @@ import { afterEach, beforeEach, test } from 'node:test'
 import type { CheckApplyEvent, EngineEvent } from '../engine/events.js'
 import { Graph } from '../lib/graph.js'
 import { type RunHandle, start } from '../lib/run.js'
+import { tempPrefix } from '../testing/prefix.js'
 
 let dir: string
 let run: RunHandle | undefined
@@ -75,7 +76,7 @@ const counts = (checks: Map<string, CheckApplyEvent[]>): number[] =>
 
 test('from scratch, every file is checked once: its own write is not checked again', async () => {
   const root = join(dir, 'tree')
-  run = start(graph(root), { log: 'silent' })
+  run = start(graph(root), { prefix: tempPrefix(), log: 'silent' })
   const seen = follow(run)
   await seen.idleAfter(N + 1)
   assert.deepEqual(counts(seen.checks), new Array(N + 1).fill(1))
@@ -91,7 +92,7 @@ test('from scratch, every file is checked once: its own write is not checked aga
 
 test('drift: one check per change (content, mode, removal), none for the repair', async () => {
   const root = join(dir, 'tree')
-  run = start(graph(root), { log: 'silent' })
+  run = start(graph(root), { prefix: tempPrefix(), log: 'silent' })
   const seen = follow(run)
   await seen.idleAfter(N + 1)
   let total = N + 1
