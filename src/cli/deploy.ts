@@ -53,7 +53,10 @@ async function deployYaml(file: string, flags: DeployFlags): Promise<number> {
   }
   for (const m of packed.graph.messages) log.warn(m)
   // Loaded only now: the etcd client takes a fifth of a second to load.
-  const { EtcdWorld } = await import('../world/etcd/world.js')
+  const [{ EtcdWorld }, { say }] = await Promise.all([
+    import('../world/etcd/world.js'),
+    import('../world/etcd/client.js'),
+  ])
   const world = new EtcdWorld({ hostname: hostname(), endpoints: flags.seeds, log, register: false })
   const interrupted = (): void => void world.close()
   process.once('SIGINT', interrupted)
@@ -64,7 +67,7 @@ async function deployYaml(file: string, flags: DeployFlags): Promise<number> {
     log.info(`deploy ${id} stored: graph \`${packed.graph.name}\`, ${n} file${n === 1 ? '' : 's'}`)
     return EXIT_OK
   } catch (err) {
-    log.error(`the deploy was not stored: ${err instanceof Error ? err.message : String(err)}`)
+    log.error(`the deploy was not stored: ${say(err)}`)
     return EXIT_FAILURE
   } finally {
     process.off('SIGINT', interrupted)

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { silentLogger } from '../util/logger.js'
-import { EtcdServer } from '../world/etcd/server.js'
+import { EtcdServer, type EtcdServerOptions } from '../world/etcd/server.js'
 import { freeUrl } from './ports.js'
 
 /** A temporary directory on tmpfs when there is one: etcd fsyncs a lot. */
@@ -41,8 +41,11 @@ export interface TestEtcd {
 
 const run = promisify(execFile)
 
-/** Starts a one-member etcd cluster. */
-export async function startEtcd(): Promise<TestEtcd> {
+/** etcd's own limits of a transaction and a request, which a user's cluster has unless set otherwise. */
+export const ETCD_DEFAULT_LIMITS = { txnOps: 128, requestBytes: 1.5 * 1024 * 1024 }
+
+/** Starts a one-member etcd cluster (with the limits mgmt gives its own, unless `limits`). */
+export async function startEtcd(limits?: EtcdServerOptions['limits']): Promise<TestEtcd> {
   const dir = await fastTmp('mgmt-etcd-')
   const clientUrl = await freeUrl()
   const peerUrl = await freeUrl()
@@ -57,12 +60,14 @@ export async function startEtcd(): Promise<TestEtcd> {
       initialCluster: `test=${peerUrl}`,
       state: 'new',
       log: silentLogger,
+      limits,
     })
   let server: EtcdServer | undefined = await launch()
   const ctl = async (...args: string[]): Promise<string> =>
     (
       await run('etcdctl', [`--endpoints=${clientUrl}`, ...args], {
         env: { ...process.env, ETCDCTL_API: '3' },
+        maxBuffer: 64 << 20,
       })
     ).stdout
   return {

@@ -44,8 +44,30 @@ export function etcdClient(endpoints: readonly string[]): Etcd3 {
   })
 }
 
+/** etcd's refusal of a request beyond its limits, in words; undefined for any other error. */
+export function limitRefusal(e: unknown): string | undefined {
+  const line = describeError(e)
+  const size = /RESOURCE_EXHAUSTED: .*larger than max \((\d+) vs\. (\d+)\)/.exec(line)
+  if (size)
+    return (
+      `etcd refused a request of ${size[1]} bytes: it takes at most ${size[2]} ` +
+      '(raise its --max-request-bytes, or send less)'
+    )
+  if (/too many operations in txn request/.test(line))
+    return 'etcd refused a transaction of more keys than it takes (raise its --max-txn-ops)'
+  return undefined
+}
+
+/** Rethrows etcd's refusal of a request beyond its limits in words, and any other error as it is. */
+export function sayLimits(e: unknown): never {
+  const refusal = limitRefusal(e)
+  throw refusal ? new Error(refusal) : e
+}
+
 /** An error's first line, for a log line; gRPC's wordy connection errors cut to their cause. */
 export function say(e: unknown): string {
+  const refusal = limitRefusal(e)
+  if (refusal) return refusal
   const line = describeError(e).split('\n')[0]!
   const cause =
     /No connection established\. Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/.exec(line)

@@ -31,6 +31,11 @@ export interface EtcdServerOptions {
   readonly signal?: AbortSignal
   /** Keep etcd's own timing even when every peer URL is on loopback (members will join from afar). */
   readonly networkTiming?: boolean
+  /**
+   * Keys a transaction may hold and bytes a request may carry: by default more than etcd's own
+   * (128, 1.5 MiB), for a deploy's files. A test gives etcd's, as a cluster of the user's has.
+   */
+  readonly limits?: { readonly txnOps: number; readonly requestBytes: number }
 }
 
 /** What etcd prints once it serves clients. */
@@ -78,8 +83,8 @@ export class EtcdServer {
       // refuses any change for 5 s after a member connects).
       '--strict-reconfig-check=false',
       // One host's exports go in one transaction; a deploy carries its files.
-      '--max-txn-ops=4096',
-      '--max-request-bytes=16777216',
+      `--max-txn-ops=${o.limits?.txnOps ?? 4096}`,
+      `--max-request-bytes=${o.limits?.requestBytes ?? 16777216}`,
       ...(o.networkTiming ? [] : timing(o.peerUrls)),
     ]
     o.log.debug(`starting ${o.binary} ${args.join(' ')}`)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { startEtcd, type TestEtcd } from '../../testing/etcd.js'
+import { ETCD_DEFAULT_LIMITS, startEtcd, type TestEtcd } from '../../testing/etcd.js'
 import { Calls, worldContract } from '../../testing/worldcontract.js'
 import { memoryLogger, silentLogger } from '../../util/logger.js'
 import type { ExportedResource } from '../world.js'
@@ -149,5 +149,56 @@ test('close() finishes while etcd does not answer: a stopped server, or a tunnel
     watching.abort()
     if (stopped.pid) process.kill(stopped.pid, 'SIGCONT')
     await stopped.cleanup()
+  }
+})
+
+test('exports beyond what one transaction of etcd takes are all written, to an etcd of its defaults', async () => {
+  // A cluster of the user's takes 128 keys and 1.5 MiB a transaction unless told otherwise.
+  const plain = await startEtcd(ETCD_DEFAULT_LIMITS)
+  const w = new EtcdWorld({ hostname: 'hx', endpoints: [plain.clientUrl], log: silentLogger })
+  try {
+    const many = Array.from({ length: 300 }, (_, i) => res(`f${i}`, String(i)))
+    // Two of 1 MiB each: too large to share a request.
+    const big = [res('big1', 'x'.repeat(1 << 20)), res('big2', 'y'.repeat(1 << 20))]
+    assert.equal(await w.resExport([...many, ...big]), true)
+    const keys = await plain.keys('/_mgmt/exported/hx/')
+    assert.equal(keys.length, 302)
+    assert.equal(
+      JSON.parse((await plain.get('/_mgmt/exported/hx/resources/file/big2'))!).params.content.length,
+      1 << 20,
+    )
+    // And all taken back but one.
+    assert.equal(await w.resExport([res('f7', '7')]), true)
+    assert.deepEqual(await plain.keys('/_mgmt/exported/hx/'), ['/_mgmt/exported/hx/resources/file/f7'])
+  } finally {
+    await w.close()
+    await plain.cleanup()
+  }
+})
+
+test('a deploy larger than etcd takes is refused in words, with the sizes', async () => {
+  const plain = await startEtcd(ETCD_DEFAULT_LIMITS)
+  const w = new EtcdWorld({
+    hostname: 'hd',
+    endpoints: [plain.clientUrl],
+    log: silentLogger,
+    register: false,
+  })
+  try {
+    const files = {
+      'g.yaml': { data: 'graph: g\nresources: {}\n', mode: 0o644 },
+      'big.txt': { data: 'z'.repeat(3 << 20), mode: 0o644 },
+    }
+    await assert.rejects(
+      w.deployAdd({ frontend: 'yaml', main: 'g.yaml', files, time: new Date().toISOString() }),
+      {
+        message:
+          /^etcd refused a request of \d+ bytes: it takes at most 2097152 \(raise its --max-request-bytes, or send less\)$/,
+      },
+    )
+    assert.deepEqual(await plain.keys('/_mgmt/deploy'), [])
+  } finally {
+    await w.close()
+    await plain.cleanup()
   }
 })

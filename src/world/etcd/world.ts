@@ -28,7 +28,7 @@ import {
   validHostname,
   type World,
 } from '../world.js'
-import { etcdClient, reach, say, sleep } from './client.js'
+import { etcdClient, reach, say, sayLimits, sleep } from './client.js'
 
 export interface EtcdWorldOptions {
   readonly hostname: string
@@ -138,7 +138,7 @@ export class EtcdWorld implements World {
   async resExport(resources: readonly ExportedResource[]): Promise<boolean> {
     await this.ready()
     this.#wanted = resources
-    const run = this.#exporting.then(() => this.#writeExports())
+    const run = this.#exporting.then(() => this.#writeExports().catch(sayLimits))
     this.#exporting = run.catch(() => {})
     return run
   }
@@ -188,7 +188,11 @@ export class EtcdWorld implements World {
 
   // --- deploys ------------------------------------------------------------------------------
 
-  async deployAdd(deploy: Omit<Deploy, 'id'>): Promise<number> {
+  deployAdd(deploy: Omit<Deploy, 'id'>): Promise<number> {
+    return this.#storeDeploy(deploy).catch(sayLimits)
+  }
+
+  async #storeDeploy(deploy: Omit<Deploy, 'id'>): Promise<number> {
     const kv = await this.#kv()
     for (;;) {
       const latest = (await kv.get('deploy/latest').exec()).kvs[0]
@@ -376,37 +380,77 @@ export class EtcdWorld implements World {
     return this.#renewing
   }
 
-  /** One transaction with this host's new and changed exports, and the deletion of stale ones. */
+  /**
+   * This host's new and changed exports, and the deletion of stale ones, in transactions that any
+   * etcd takes: at most TXN_OPS keys and TXN_BYTES of values each (an etcd of its defaults takes
+   * 128 operations and 1.5 MiB a request; the one mgmt runs, more). Each key written is guarded by
+   * the revision read: a concurrent change fails its transaction, and everything is read again.
+   * Whoever collects meanwhile may see a part of a large change; the rest follows at once.
+   */
   async #writeExports(): Promise<boolean> {
     const ns = this.#ns!
     const prefix = `exported/${this.hostname}/resources/`
+    let wrote = false
     for (;;) {
       const want = new Map((this.#wanted ?? []).map(r => [`${prefix}${r.kind}/${r.name}`, exportJson(r)]))
-      let txn: ReturnType<Namespace['if']> | undefined
-      // Each key written is guarded by the revision read: a concurrent change makes the txn fail.
-      const guard = (key: string, column: 'Mod' | 'Create', rev: string | number): void => {
-        txn = txn ? txn.and(key, column, '==', rev) : ns.if(key, column, '==', rev)
-      }
-      const ops: (ReturnType<Namespace['put']> | ReturnType<Namespace['delete']>)[] = []
+      const changes: ExportChange[] = []
       const have = (await ns.getAll().prefix(prefix).exec()).kvs
       for (const kv of have) {
         const key = kv.key.toString()
         const value = want.get(key)
-        if (value === kv.value.toString()) continue
-        guard(key, 'Mod', kv.mod_revision)
-        ops.push(value === undefined ? ns.delete().key(key) : ns.put(key).value(value))
+        if (value !== kv.value.toString()) changes.push({ key, value, column: 'Mod', rev: kv.mod_revision })
       }
       const old = new Set(have.map(kv => kv.key.toString()))
       for (const [key, value] of want)
-        if (!old.has(key)) {
-          guard(key, 'Create', 0)
-          ops.push(ns.put(key).value(value))
+        if (!old.has(key)) changes.push({ key, value, column: 'Create', rev: 0 })
+      if (!changes.length) return wrote
+      let raced = false
+      for (const part of txnParts(changes)) {
+        let txn = ns.if(part[0]!.key, part[0]!.column, '==', part[0]!.rev)
+        for (const c of part.slice(1)) txn = txn.and(c.key, c.column, '==', c.rev)
+        const ops = part.map(c =>
+          c.value === undefined ? ns.delete().key(c.key) : ns.put(c.key).value(c.value),
+        )
+        if (!(await txn.then(...ops).commit()).succeeded) {
+          raced = true
+          break
         }
-      if (!txn) return false
-      if ((await txn.then(...ops).commit()).succeeded) return true
+        wrote = true
+      }
       // Changed under us (another process with this host name?): read and write again.
+      if (!raced) return wrote
     }
   }
+}
+
+/** One key of this host's exports to write (`value`) or delete, guarded by the revision read. */
+interface ExportChange {
+  readonly key: string
+  readonly value: string | undefined
+  readonly column: 'Mod' | 'Create'
+  readonly rev: string | number
+}
+
+/** Keys a transaction writes at most: etcd's default `--max-txn-ops`. */
+const TXN_OPS = 128
+/** Bytes of values a transaction writes at most, under etcd's default request limit of 1.5 MiB. */
+const TXN_BYTES = 1 << 20
+
+/** The changes in transactions of at most TXN_OPS keys and TXN_BYTES (a larger one alone). */
+function* txnParts(changes: readonly ExportChange[]): Generator<ExportChange[]> {
+  let part: ExportChange[] = []
+  let bytes = 0
+  for (const c of changes) {
+    const size = Buffer.byteLength(c.key) + (c.value === undefined ? 0 : Buffer.byteLength(c.value))
+    if (part.length && (part.length === TXN_OPS || bytes + size > TXN_BYTES)) {
+      yield part
+      part = []
+      bytes = 0
+    }
+    part.push(c)
+    bytes += size
+  }
+  if (part.length) yield part
 }
 
 /** How long closing waits, in all, for an etcd that does not answer. */
