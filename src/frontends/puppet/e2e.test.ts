@@ -159,7 +159,9 @@ test('--print-graph --code prints the translated graph as YAML that `mgmt run ya
 })
 
 test('without puppet, mgmt run puppet names the Debian package and exits 2', async () => {
-  const r = await runMgmt(['run', 'puppet', '--code', 'notify { "x": }'], { env: { PATH: '/nonexistent' } })
+  const r = await runMgmt(['run', '--tmp-prefix', 'puppet', '--code', 'notify { "x": }'], {
+    env: { PATH: '/nonexistent' },
+  })
   assert.equal(r.code, 2, r.output)
   assert.match(
     r.output,
@@ -168,7 +170,7 @@ test('without puppet, mgmt run puppet names the Debian package and exits 2', asy
 })
 
 test('mgmt run puppet wants a manifest or --code, not both', async () => {
-  const r = await runMgmt(['run', 'puppet', '--code', 'notify { "x": }', 'site.pp'])
+  const r = await runMgmt(['run', '--tmp-prefix', 'puppet', '--code', 'notify { "x": }', 'site.pp'])
   assert.equal(r.code, 2, r.output)
   assert.match(r.output, /needs a manifest file or --code, not both/)
 })
