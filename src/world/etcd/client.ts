@@ -11,6 +11,13 @@ import { Etcd3, isRecoverableError, type Namespace } from 'etcd3'
 import { describeError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 
+/**
+ * An error that fault handling retries and counts toward opening the breaker: etcd3's transient
+ * ones, but not a request refused as beyond etcd's limits. That one is as large the next time, and
+ * three of them would open the breaker and fail every other request for a moment.
+ */
+const transient = (e: Error): boolean => isRecoverableError(e) && !limitRefusal(e)
+
 /** How long a request may take before it fails (a watch is not a request). */
 const CALL_MS = 10_000
 
@@ -27,11 +34,11 @@ export function etcdClient(endpoints: readonly string[]): Etcd3 {
     defaultCallOptions: ctx => (ctx.isStream ? {} : { deadline: Date.now() + CALL_MS }),
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
+        circuitBreaker(handleWhen(transient), {
           halfOpenAfter: 300,
           breaker: new ConsecutiveBreaker(3),
         }),
-      global: retry(handleWhen(isRecoverableError), {
+      global: retry(handleWhen(transient), {
         maxAttempts: 2,
         backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }),
       }),

@@ -176,7 +176,7 @@ test('exports beyond what one transaction of etcd takes are all written, to an e
   }
 })
 
-test('a deploy larger than etcd takes is refused in words, with the sizes', async () => {
+test('a deploy or a value larger than etcd takes is refused in words, with the sizes', async () => {
   const plain = await startEtcd(ETCD_DEFAULT_LIMITS)
   const w = new EtcdWorld({
     hostname: 'hd',
@@ -197,6 +197,10 @@ test('a deploy larger than etcd takes is refused in words, with the sizes', asyn
       },
     )
     assert.deepEqual(await plain.keys('/_mgmt/deploy'), [])
+    // A kv resource's value, the same way.
+    await assert.rejects(w.strSet('big', 'v'.repeat(3 << 20)), {
+      message: /^etcd refused a request of \d+ bytes/,
+    })
   } finally {
     await w.close()
     await plain.cleanup()

@@ -102,7 +102,7 @@ export class EtcdWorld implements World {
     return (await (await this.#kv()).get(`strings/${key}`).string()) ?? undefined
   }
   async strSet(key: string, value: string): Promise<void> {
-    await (await this.#kv()).put(`strings/${key}`).value(value)
+    await (await this.#kv()).put(`strings/${key}`).value(value).catch(sayLimits)
   }
   async strDel(key: string): Promise<void> {
     await (await this.#kv()).delete().key(`strings/${key}`)
@@ -123,7 +123,7 @@ export class EtcdWorld implements World {
     return out
   }
   async strMapSet(key: string, value: string): Promise<void> {
-    await (await this.#kv()).put(`strings/${key}/${this.hostname}`).value(value)
+    await (await this.#kv()).put(`strings/${key}/${this.hostname}`).value(value).catch(sayLimits)
   }
   async strMapDel(key: string): Promise<void> {
     await (await this.#kv()).delete().key(`strings/${key}/${this.hostname}`)
