@@ -315,7 +315,10 @@ test('purge never removes a managed child while it is being written (cold starts
   for (let i = 0; i < 3; i++) {
     await rm(d, { recursive: true, force: true })
     const log = memoryLogger('info')
-    const r = await run({ name: 'g', resources, edges: [] }, { convergedTimeout: 0, log })
+    const r = await run(
+      { name: 'g', resources, edges: [] },
+      { prefix: tempPrefix(), convergedTimeout: 0, log },
+    )
     assert.deepEqual(r.failed, [], log.lines.filter(l => /error|fail/.test(l)).join('\n'))
     assert.deepEqual((await readdir(d)).sort(), [...names].sort())
   }
@@ -357,7 +360,7 @@ test('a managed tree removed or moved away while running is repaired; its childr
   }
   const log = waitingLogger('info')
   const ac = new AbortController()
-  const done = run({ name: 'g', resources, edges: [] }, { log, signal: ac.signal })
+  const done = run({ name: 'g', resources, edges: [] }, { prefix: tempPrefix(), log, signal: ac.signal })
   try {
     await repaired('the start')
     const attacks: [string, () => Promise<void>][] = [

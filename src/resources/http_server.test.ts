@@ -197,7 +197,7 @@ test('a second server on a taken port fails with the reason', async () => {
     const log2 = waitingLogger('info')
     const second = start(
       { name: 'b', resources: [r('http:server', `127.0.0.1:${port}`)], edges: [] },
-      { log: log2, convergedTimeout: 5 },
+      { prefix: tempPrefix(), log: log2, convergedTimeout: 5 },
     )
     await log2.waitFor(/EADDRINUSE/)
     second.shutdown()
