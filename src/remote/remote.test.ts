@@ -181,7 +181,13 @@ test('--allow-interactive asks for the password at the terminal, without echoing
   const cmd = [...argv, '--remote', file, '--known-hosts', lab.knownHosts, 'empty'].map(shq).join(' ')
   // `script` gives the command a terminal; what is written to its input is typed there.
   const child = spawn('ip', ['netns', 'exec', lab.init.ns, 'script', '-qfec', cmd, '/dev/null'], {
-    env: { ...process.env, HOME: join(lab.dir, 'init'), SSH_AUTH_SOCK: '' },
+    // The initiator's own prefix, as lab.mgmt gives it.
+    env: {
+      ...process.env,
+      HOME: join(lab.dir, 'init'),
+      MGMT_PREFIX: join(lab.dir, 'init', 'prefix'),
+      SSH_AUTH_SOCK: '',
+    },
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   let out = ''
