@@ -21,7 +21,7 @@ export function deployFrontend(): Frontend {
     if (!world || !prefix) throw new Error('the deploy frontend needs a world and a prefix')
     const empty = compileGraph({ name: '', resources: [], edges: [] }, ctx.registry, ctx.compile)
     await untilReady(world, ctx.signal)
-    const d = ctx.signal.aborted ? undefined : await world.deployGet()
+    const d = ctx.signal.aborted ? undefined : await newest(world, ctx)
     const first = (d && (await load(d, prefix, ctx))) ?? empty
     return { first, later: ctx.watch ? follow(ctx, world, prefix, d?.id ?? 0) : undefined }
   }
@@ -33,7 +33,7 @@ async function* follow(
   prefix: string,
   from: number,
 ): AsyncGenerator<Compiled> {
-  const { signal, log } = ctx
+  const { signal } = ctx
   let current = from
   let dirty = false
   let wake: (() => void) | undefined
@@ -48,14 +48,8 @@ async function* follow(
       while (!dirty) await new Promise<void>(r => (wake = r))
       dirty = false
       if (signal.aborted) return
-      let d: Deploy | undefined
-      try {
-        d = await world.deployGet()
-      } catch (err) {
-        if (signal.aborted) return
-        log.warn(`cannot read the newest deploy: ${describeError(err)}`)
-        continue
-      }
+      if (signal.aborted) return
+      const d = await newest(world, ctx)
       if (!d || d.id <= current) continue
       current = d.id
       const g = await load(d, prefix, ctx)
@@ -66,10 +60,21 @@ async function* follow(
   }
 }
 
+/** The newest deploy; undefined (logged) when there is none or it cannot be read. */
+async function newest(world: World, ctx: FrontendContext): Promise<Deploy | undefined> {
+  try {
+    return await world.deployGet()
+  } catch (err) {
+    if (!ctx.signal.aborted) ctx.log.warn(`cannot read the newest deploy: ${describeError(err)}`)
+    return undefined
+  }
+}
+
 /** Unpacks and compiles a deploy; undefined (logged) when it does not load. */
 async function load(d: Deploy, prefix: string, ctx: FrontendContext): Promise<Compiled | undefined> {
   try {
     if (d.frontend !== 'yaml') throw new Error(`its frontend \`${d.frontend}\` is not known here`)
+    if (!Object.hasOwn(d.files, d.main)) throw new Error(`its graph file ${d.main} is not among its files`)
     const dir = join(prefix, 'deploy', String(d.id))
     await unpack(d, dir)
     const file = join(dir, d.main)

@@ -206,3 +206,45 @@ test('a deploy or a value larger than etcd takes is refused in words, with the s
     await plain.cleanup()
   }
 })
+
+test('a stored value that is not what it should be is refused with its problem, never used in part', async () => {
+  const log = memoryLogger('info')
+  const w = new EtcdWorld({ hostname: 'hv', endpoints: [etcd.clientUrl], log, register: false })
+  try {
+    // Another program's value among the exports: skipped, said once; the others are collected.
+    await etcd.ctl('put', '/_mgmt/exported/hz/resources/file/bad', '{"kind":"file","name":"bad","to":"*"}')
+    await etcd.ctl('put', '/_mgmt/exported/hz/resources/file/junk', 'not json')
+    const other = new EtcdWorld({ hostname: 'hy', endpoints: [etcd.clientUrl], log: silentLogger })
+    await other.resExport([res('good', 'g')])
+    await other.close()
+    for (let i = 0; i < 2; i++)
+      assert.deepEqual(
+        (await w.resCollect({ host: 'hy' })).map(r => r.name),
+        ['good'],
+      )
+    assert.deepEqual(
+      (await w.resCollect()).filter(r => r.host === 'hz'),
+      [],
+    )
+    const said = log.lines.filter(l => l.includes('/resources/file/'))
+    assert.deepEqual(said.sort(), [
+      'warn: the export exported/hz/resources/file/bad in the world is not one: params: required: expected a mapping; it is not collected',
+      'warn: the export exported/hz/resources/file/junk in the world is not one: not JSON; it is not collected',
+    ])
+    // A deploy whose number would name a directory outside the prefix.
+    await etcd.ctl('put', '/_mgmt/deploy/latest', '41')
+    const bad = { id: '../../../tmp/x', frontend: 'yaml', main: 'g.yaml', files: {}, time: '' }
+    await etcd.ctl('put', '/_mgmt/deploy/41', JSON.stringify(bad))
+    await assert.rejects(w.deployGet(), {
+      message: 'deploy 41 in the world is not one: id: expected a number, got "../../../tmp/x"',
+    })
+    await etcd.ctl('put', '/_mgmt/deploy/41', JSON.stringify({ ...bad, id: 40 }))
+    await assert.rejects(w.deployGet(), {
+      message: 'deploy 41 in the world is not one: it says it is deploy 40',
+    })
+  } finally {
+    await w.close()
+    await etcd.ctl('del', '--prefix', '/_mgmt/deploy/')
+    await etcd.ctl('del', '--prefix', '/_mgmt/exported/hz/')
+  }
+})

@@ -14,8 +14,9 @@
  * the host's lease is granted again if it expired.
  */
 import type { Etcd3, IKeyValue, Lease, Namespace, Watcher } from 'etcd3'
-import { MgmtError } from '../../util/errors.js'
+import { describeError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { readDeploy, readExported } from '../stored.js'
 import {
   type CollectedResource,
   type CollectFilter,
@@ -76,6 +77,8 @@ export class EtcdWorld implements World {
   #converged = false
   /** This host's exports as last asked for, and the write of them in progress. */
   #wanted: readonly ExportedResource[] | undefined
+  /** The stored exports that are not exports, by key, with their problem: each said once. */
+  readonly #badExports = new Map<string, string>()
   #exporting: Promise<unknown> = Promise.resolve()
 
   constructor(opts: EtcdWorldOptions) {
@@ -149,7 +152,14 @@ export class EtcdWorld implements World {
     const out: CollectedResource[] = []
     for (const [k, v] of Object.entries(all)) {
       const host = k.slice('exported/'.length).split('/', 1)[0]!
-      const r = { ...(JSON.parse(v) as ExportedResource), host }
+      let r: CollectedResource
+      try {
+        r = { ...readExported(k, v), host }
+      } catch (err) {
+        // One bad value (another program's, a hand's) costs its own resource, not every collect.
+        this.#badExport(k, describeError(err))
+        continue
+      }
       if (exportedTo(r, this.hostname) && matches(r, filter)) out.push(r)
     }
     return sortCollected(out)
@@ -157,6 +167,13 @@ export class EtcdWorld implements World {
 
   resWatch(signal: AbortSignal, onChange: () => void): Promise<void> {
     return this.#sub(x => x.startsWith('exported/'), signal, onChange)
+  }
+
+  /** A stored export that is not one: skipped, and said once for as long as it stays the same. */
+  #badExport(key: string, problem: string): void {
+    if (this.#badExports.get(key) === problem) return
+    this.#badExports.set(key, problem)
+    this.#opts.log.warn(`${problem}; it is not collected`)
   }
 
   // --- hosts and convergence ----------------------------------------------------------------
@@ -215,7 +232,7 @@ export class EtcdWorld implements World {
     const n = id ?? Number((await kv.get('deploy/latest').string()) ?? 0)
     if (!n) return undefined
     const text = await kv.get(`deploy/${n}`).string()
-    return text === null ? undefined : (JSON.parse(text) as Deploy)
+    return text === null ? undefined : readDeploy(n, text)
   }
 
   deployWatch(signal: AbortSignal, onChange: () => void): Promise<void> {

@@ -1,0 +1,55 @@
+/**
+ * What the world stores, checked as it is read back. etcd holds what any of its clients wrote:
+ * another program, another version, a hand with etcdctl. A value that is not what it should be is
+ * refused with its problem, never used in part: a deploy's number becomes a directory that is
+ * emptied, and one exported resource of the wrong shape would otherwise fail every collect.
+ */
+import { z } from 'zod'
+import { issueMessage } from '../engine/messages.js'
+import { formatPath } from '../util/errors.js'
+import type { Deploy, ExportedResource } from './world.js'
+
+const Plain = z.record(z.string(), z.unknown())
+
+const Exported = z.object({
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  params: Plain,
+  meta: Plain.optional(),
+  to: z.array(z.string()),
+  annotations: Plain.optional(),
+})
+
+const Deployed = z.object({
+  id: z.number().int().positive(),
+  frontend: z.string().min(1),
+  main: z.string().min(1),
+  files: z.record(z.string(), z.object({ data: z.string(), mode: z.number().int().min(0) })),
+  time: z.string(),
+})
+
+/** The exported resource stored under `key`; throws, naming the key and the problem. */
+export function readExported(key: string, text: string): ExportedResource {
+  return read(Exported, text, `the export ${key}`)
+}
+
+/** Deploy `n` as stored; throws, naming it and the problem. */
+export function readDeploy(n: number, text: string): Deploy {
+  const d = read(Deployed, text, `deploy ${n}`)
+  if (d.id !== n) throw new Error(`deploy ${n} in the world is not one: it says it is deploy ${d.id}`)
+  return d
+}
+
+function read<T>(schema: z.ZodType<T>, text: string, what: string): T {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new Error(`${what} in the world is not one: not JSON`)
+  }
+  const r = schema.safeParse(value, { reportInput: true })
+  if (r.success) return r.data
+  const i = r.error.issues[0]!
+  const at = i.path.length ? `${formatPath(i.path.map(p => (typeof p === 'symbol' ? String(p) : p)))}: ` : ''
+  throw new Error(`${what} in the world is not one: ${at}${issueMessage(i)}`)
+}
