@@ -49,7 +49,12 @@ export async function openWorld(
   prefix: string,
   log: Logger,
 ): Promise<World> {
-  if (!clustered(f)) return new LocalWorld(hostname, join(prefix, 'world'))
+  if (!clustered(f)) {
+    // Read before anything runs: a state file that is not one stops the run before it applies.
+    const local = new LocalWorld(hostname, join(prefix, 'world'))
+    await local.ready()
+    return local
+  }
   checkClusterFlags(f, hostname)
   const { clusterWorld } = await import('../world/etcd/cluster.js')
   return clusterWorld({

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { runMgmt } from '../testing/cli.js'
 import { worldContract } from '../testing/worldcontract.js'
 import { LocalWorld } from './local.js'
 
@@ -36,4 +38,32 @@ test('without a directory the local world is in memory only', async () => {
   assert.equal(await w.strGet('a'), 'b')
   await w.close()
   assert.equal(await new LocalWorld('h').strGet('a'), undefined)
+})
+
+test('a world file that is not the world’s state stops the run before it applies anything', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-9-world-'))
+  try {
+    await mkdir(join(dir, 'world'))
+    const file = join(dir, 'world', 'world.json')
+    for (const [text, problem] of [
+      ['{"strings": ', 'not JSON'],
+      ['{"strings": 5}', 'strings: expected a mapping, got 5'],
+      ['{"deploys": [{"id": "../x"}]}', 'deploys[0].id: expected a number, got "../x"'],
+    ]) {
+      await writeFile(file, text!)
+      await assert.rejects(new LocalWorld('h', join(dir, 'world')).ready(), {
+        code: 'ERR_PREFIX',
+        message: `cannot use ${dir} as the state directory: ${file} is not the world's state: ${problem}: repair it, or move it away to start with an empty world`,
+      })
+    }
+    // Through the command: nothing of the graph is applied.
+    const graph = join(dir, 'g.yaml')
+    await writeFile(graph, `graph: g\nresources:\n  file:\n  - {name: ${dir}/made, state: exists}\n`)
+    const r = await runMgmt(['run', '--prefix', dir, '--converged-timeout', '0', 'yaml', graph])
+    assert.equal(r.code, 1, r.output)
+    assert.match(r.output, /is not the world's state/)
+    assert.equal(existsSync(join(dir, 'made')), false)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })

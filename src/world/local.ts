@@ -5,9 +5,10 @@
  * unit tests use. The host's converged state is live, never persisted.
  */
 import { mkdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { errCode } from '../util/errors.js'
+import { dirname, join } from 'node:path'
+import { describeError, errCode, MgmtError } from '../util/errors.js'
 import { writeStateFile } from '../util/statefile.js'
+import { readSaved, type SavedWorld } from './stored.js'
 import {
   type CollectedResource,
   type CollectFilter,
@@ -32,13 +33,8 @@ interface State {
   deploys: Deploy[]
 }
 
-/** The state as `world.json` has it. */
-interface Saved {
-  strings?: Record<string, string>
-  maps?: Record<string, Record<string, string>>
-  exports?: Record<string, ExportedResource[]>
-  deploys?: Deploy[]
-}
+/** The state as `world.json` has it (world/stored.ts checks it as it is read). */
+type Saved = SavedWorld
 
 const emptyState = (): State => ({ strings: new Map(), maps: new Map(), exports: new Map(), deploys: [] })
 
@@ -182,8 +178,18 @@ export class LocalWorld implements World {
       if (errCode(e) === 'ENOENT') return
       throw e
     }
-    // JSON.parse makes a key such as `__proto__` an own property, which entries() lists.
-    const saved = JSON.parse(text) as Saved
+    // JSON.parse makes a key such as `__proto__` an own property, which entries() lists; zod's
+    // records keep it as such. A file that is not the world's state stops the run: nothing of a
+    // world made anew from it would be what the hosts stored.
+    let saved: Saved
+    try {
+      saved = readSaved(join(this.#dir, FILE), text)
+    } catch (err) {
+      throw new MgmtError('ERR_PREFIX', {
+        prefix: dirname(this.#dir),
+        reason: `${describeError(err)}: repair it, or move it away to start with an empty world`,
+      })
+    }
     this.#data = {
       strings: new Map(Object.entries(saved.strings ?? {})),
       maps: new Map(Object.entries(saved.maps ?? {}).map(([k, m]) => [k, new Map(Object.entries(m))])),

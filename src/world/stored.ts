@@ -28,28 +28,52 @@ const Deployed = z.object({
   time: z.string(),
 })
 
+const Strings = z.record(z.string(), z.string())
+
+/** The embedded world's file (`<prefix>/world/world.json`), every part optional. */
+const Saved = z.object({
+  strings: Strings.optional(),
+  maps: z.record(z.string(), Strings).optional(),
+  exports: z.record(z.string(), z.array(Exported)).optional(),
+  deploys: z.array(Deployed).optional(),
+})
+
+/** The embedded world's file as it is saved. */
+export type SavedWorld = {
+  strings?: Record<string, string>
+  maps?: Record<string, Record<string, string>>
+  exports?: Record<string, ExportedResource[]>
+  deploys?: Deploy[]
+}
+
+/** The embedded world's saved state, from the text of `file`; throws, naming the file and the problem. */
+export function readSaved(file: string, text: string): SavedWorld {
+  return read(Saved, text, `${file} is not the world's state`)
+}
+
 /** The exported resource stored under `key`; throws, naming the key and the problem. */
 export function readExported(key: string, text: string): ExportedResource {
-  return read(Exported, text, `the export ${key}`)
+  return read(Exported, text, `the export ${key} in the world is not one`)
 }
 
 /** Deploy `n` as stored; throws, naming it and the problem. */
 export function readDeploy(n: number, text: string): Deploy {
-  const d = read(Deployed, text, `deploy ${n}`)
+  const d = read(Deployed, text, `deploy ${n} in the world is not one`)
   if (d.id !== n) throw new Error(`deploy ${n} in the world is not one: it says it is deploy ${d.id}`)
   return d
 }
 
-function read<T>(schema: z.ZodType<T>, text: string, what: string): T {
+/** `text` as JSON of `schema`'s shape; else throws `<notOne>: <the first problem>`. */
+function read<T>(schema: z.ZodType<T>, text: string, notOne: string): T {
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
-    throw new Error(`${what} in the world is not one: not JSON`)
+    throw new Error(`${notOne}: not JSON`)
   }
   const r = schema.safeParse(value, { reportInput: true })
   if (r.success) return r.data
   const i = r.error.issues[0]!
   const at = i.path.length ? `${formatPath(i.path.map(p => (typeof p === 'symbol' ? String(p) : p)))}: ` : ''
-  throw new Error(`${what} in the world is not one: ${at}${issueMessage(i)}`)
+  throw new Error(`${notOne}: ${at}${issueMessage(i)}`)
 }
