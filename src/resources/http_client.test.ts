@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import type { GraphSpec } from '../engine/compile.js'
+import { varDirName } from '../engine/context.js'
 import { parseParams } from '../engine/params.js'
 import { run, start } from '../lib/run.js'
 import { whenContent } from '../testing/fswait.js'
@@ -258,6 +259,14 @@ test('after a restart, the kept body is sent on a 304', async () => {
     assert.deepEqual(two.failed, [])
     assert.deepEqual(o.statuses, [200, 304])
     assert.equal(two.changed, 0)
+    // A kept state broken by hand is no cache: the body is asked for whole again.
+    await writeFile(
+      join(prefix, 'engine', 'state', varDirName('http:client', 'dl'), 'kept.json'),
+      '{"sha256": ',
+    )
+    const three = await run(graph, { prefix, convergedTimeout: 0, maxRuntime: 10, log: 'silent' })
+    assert.deepEqual(three.failed, [])
+    assert.deepEqual(o.statuses, [200, 304, 200])
   } finally {
     await o.close()
   }

@@ -212,13 +212,21 @@ interface Kept {
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const one = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h[0] : h)
 
-/** The kept body and validators, when they belong together (else none). */
+/**
+ * The kept body and validators, when they belong together (else none). It is a cache: what cannot
+ * be read (a file broken by hand) is no cache, and the next answer replaces it.
+ */
 async function readKept(state: StateFiles): Promise<{ kept: Kept; body: Buffer } | undefined> {
   const text = await state.read('kept.json')
   const body = await state.readBytes('body')
   if (text === undefined || body === undefined) return undefined
-  const kept = JSON.parse(text) as Kept
-  return sha256(body) === kept.sha256 ? { kept, body } : undefined
+  let kept: Kept
+  try {
+    kept = JSON.parse(text) as Kept
+  } catch {
+    return undefined
+  }
+  return sha256(body) === kept?.sha256 ? { kept, body } : undefined
 }
 
 /** Keeps `body` and then its validators (mode 0600: a body may hold a secret). */
