@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -26,6 +26,13 @@ test('the kept value survives a restart', async () => {
     assert.equal(await readKept(stateFiles(dir)), undefined)
     await writeKept(stateFiles(dir), [1, 'two'])
     assert.deepEqual(await readKept(stateFiles(dir)), { value: [1, 'two'] })
+    // Broken by hand: nothing kept, and the next value replaces it.
+    for (const broken of ['{"value": ', '[]', 'null']) {
+      await writeFile(join(dir, 'value.json'), broken)
+      assert.equal(await readKept(stateFiles(dir)), undefined)
+    }
+    await writeKept(stateFiles(dir), 'again')
+    assert.deepEqual(await readKept(stateFiles(dir)), { value: 'again' })
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

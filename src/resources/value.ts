@@ -18,10 +18,19 @@ export const ValueParams = z
 
 const KEPT = 'value.json'
 
-/** The kept value, or undefined when there is none. */
+/**
+ * The kept value, or undefined when there is none. A kept file that cannot be read (broken by hand)
+ * keeps nothing: the next value replaces it, instead of every check failing on it.
+ */
 export async function readKept(state: StateFiles): Promise<{ value: unknown } | undefined> {
   const text = await state.read(KEPT)
-  return text === undefined ? undefined : (JSON.parse(text) as { value: unknown })
+  if (text === undefined) return undefined
+  try {
+    const kept = JSON.parse(text) as { value?: unknown } | null
+    return kept && typeof kept === 'object' && 'value' in kept ? { value: kept.value } : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Keeps `value`, atomically. */
