@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
 import { type Logger, RedactingLogger } from '../util/logger.js'
+import { MAX_TIMER_MS } from '../util/timers.js'
 import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextHost, LinkedContext } from './context.js'
@@ -471,7 +472,7 @@ export class Engine implements WorkerHost, ContextHost {
     const apply = !(this.noop || w.res.meta.noop)
     w.log.info('realize: applying once before removal')
     try {
-      await w.instance.checkApply(apply, AbortSignal.timeout(w.res.meta.timeout || 2 ** 31 - 1))
+      await w.instance.checkApply(apply, AbortSignal.timeout(w.res.meta.timeout || MAX_TIMER_MS))
     } catch (err) {
       w.log.error(`realize: ${describeError(err)}`)
     }

@@ -10,6 +10,7 @@
 import { appendFile } from 'node:fs/promises'
 import { describeError, isMgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
+import { MAX_TIMER_MS } from '../util/timers.js'
 import type { World } from '../world/world.js'
 import type { ResGraph } from './compiled.js'
 import { Engine } from './engine.js'
@@ -179,7 +180,7 @@ export class Runner {
   async #finish(ended: Promise<EndReason>): Promise<RunResult> {
     // A run lasts until it ends, even when nothing else (a watch, a child) holds the event loop,
     // as with an empty graph. This timer never fires in practice: it costs no CPU.
-    const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+    const keepAlive = setInterval(() => {}, MAX_TIMER_MS)
     const reason = await ended.finally(() => clearInterval(keepAlive))
     this.#end = undefined
     this.#cluster.abort()
