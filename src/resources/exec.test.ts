@@ -184,6 +184,15 @@ test('a command that cannot start is an error', async t => {
     h2.checkApply(),
     /^Error: cannot start `true`: its directory \/no\/such\/dir\/for\/mgmt does not exist$/,
   )
+
+  // More environment than execve takes (a single string may be at most 128 KiB).
+  const h3 = await startResource(exec, 'true', { env: { BIG: 'x'.repeat(3 << 20) } })
+  t.after(() => h3.stop())
+  await h3.startup()
+  await assert.rejects(
+    h3.checkApply(),
+    /^Error: cannot start `true`: its arguments and environment are larger than the system takes \(E2BIG\)$/,
+  )
 })
 
 test('timeout stops the whole process group', async t => {

@@ -174,15 +174,18 @@ async function deathSignal(file: string, found: boolean): Promise<string | undef
 function spawned(cmd: Command, file: string, via: string | undefined): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const where = cmd.cwd ? ` in ${cmd.cwd}` : ''
+    const code = (e: unknown): unknown => (e as { code?: unknown }).code
     const fail = (e: unknown): void =>
       reject(
         // A working directory that is not there fails the spawn with ENOENT, which Node.js puts on
         // the program (setpriv's path, even): said as what it is.
-        (e as { code?: unknown }).code === 'ENOENT' &&
-          cmd.cwd &&
-          !statSync(cmd.cwd, { throwIfNoEntry: false })
+        code(e) === 'ENOENT' && cmd.cwd && !statSync(cmd.cwd, { throwIfNoEntry: false })
           ? new Error(`cannot start \`${cmd.display}\`: its directory ${cmd.cwd} does not exist`)
-          : new Error(`cannot start \`${cmd.display}\`${where}`, { cause: e }),
+          : code(e) === 'E2BIG'
+            ? new Error(
+                `cannot start \`${cmd.display}\`: its arguments and environment are larger than the system takes (E2BIG)`,
+              )
+            : new Error(`cannot start \`${cmd.display}\`${where}`, { cause: e }),
       )
     let child: ChildProcess
     try {
