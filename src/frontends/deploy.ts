@@ -48,7 +48,6 @@ async function* follow(
       while (!dirty) await new Promise<void>(r => (wake = r))
       dirty = false
       if (signal.aborted) return
-      if (signal.aborted) return
       const d = await newest(world, ctx)
       if (!d || d.id <= current) continue
       current = d.id

@@ -67,3 +67,20 @@ test('a world file that is not the world’s state stops the run before it appli
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a key named __proto__ survives a restart of the local world', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-9-world-'))
+  try {
+    const w = new LocalWorld('h', join(dir, 'world'))
+    await w.strSet('__proto__', 'v')
+    await w.strMapSet('__proto__', 'w')
+    await w.close()
+    // Read back through the file's check: the key is an own property of what JSON.parse made.
+    const again = new LocalWorld('h', join(dir, 'world'))
+    assert.equal(await again.strGet('__proto__'), 'v')
+    assert.deepEqual(Object.entries(await again.strMapGet('__proto__')), [['h', 'w']])
+    await again.close()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -178,8 +178,8 @@ export class LocalWorld implements World {
       if (errCode(e) === 'ENOENT') return
       throw e
     }
-    // JSON.parse makes a key such as `__proto__` an own property, which entries() lists; zod's
-    // records keep it as such. A file that is not the world's state stops the run: nothing of a
+    // JSON.parse makes a key such as `__proto__` an own property, which entries() lists (readSaved
+    // returns what it made). A file that is not the world's state stops the run: nothing of a
     // world made anew from it would be what the hosts stored.
     let saved: Saved
     try {

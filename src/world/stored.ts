@@ -72,7 +72,10 @@ function read<T>(schema: z.ZodType<T>, text: string, notOne: string): T {
     throw new Error(`${notOne}: not JSON`)
   }
   const r = schema.safeParse(value, { reportInput: true })
-  if (r.success) return r.data
+  // The value as JSON.parse made it, not zod's copy: a record's copy drops a key `__proto__`
+  // (a kv key a graph gave), which JSON.parse keeps as an own property. The schemas transform
+  // nothing, so the two are the same otherwise.
+  if (r.success) return value as T
   const i = r.error.issues[0]!
   const at = i.path.length ? `${formatPath(i.path.map(p => (typeof p === 'symbol' ? String(p) : p)))}: ` : ''
   throw new Error(`${notOne}: ${at}${issueMessage(i)}`)
