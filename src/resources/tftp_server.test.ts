@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import type { GraphSpec } from '../engine/compile.js'
 import { start } from '../lib/run.js'
@@ -250,5 +251,60 @@ test('a name as long as a packet allows is "file not found", and leaves no line 
     assert.ok(!log.lines.some(l => l.includes('xxxxxxxx')), log.lines.join('\n').slice(0, 2000))
   } finally {
     c.close()
+  }
+})
+
+test('at most 64 transfers at once, 4 of them netascii: more are dropped or told busy, and said once', async () => {
+  // A server of its own: the other tests' transfers do not hold its places.
+  const busyLog = waitingLogger('info')
+  const graph: GraphSpec = {
+    name: 'busy',
+    resources: [{ kind: 'tftp:server', name: 'busy', params: { address: '127.0.0.1:0', root, timeout: 1 } }],
+    edges: [],
+  }
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => void warnings.push(w.name)
+  process.on('warning', onWarning)
+  const h = start(graph, { prefix: tempPrefix(), log: busyLog })
+  const at = Number((await busyLog.waitFor(/listening on udp 127\.0\.0\.1:(\d+)$/))[1])
+  const c = await client()
+  const text = await client()
+  try {
+    // 70 requests that are never acknowledged: 64 transfers start, each answering from a port of its own.
+    for (let i = 0; i < 70; i++) c.send(rrq('big.bin'), at)
+    const ports = new Set<number>()
+    for (let i = 0; i < 64; i++) {
+      const d = await c.next()
+      assert.deepEqual([op(d.msg), block(d.msg)], [3, 1])
+      ports.add(d.port)
+    }
+    assert.equal(ports.size, 64)
+    await busyLog.waitFor(/warn: 64 transfers at once: new requests are dropped until one ends$/)
+    // Each ended by the client: the server has room again.
+    for (const p of ports) c.send(Buffer.from([0, 5, 0, 0, 0]), p)
+    const ended = (): number => busyLog.lines.filter(l => l.includes('the client ended the transfer')).length
+    for (let i = 0; i < 400 && ended() < 64; i++) await sleep(25)
+    assert.equal(ended(), 64)
+    // netascii: four at once, a fifth is told the server is busy.
+    const netascii = Buffer.from('\0\x01pxelinux.cfg/default\0netascii\0')
+    for (let i = 0; i < 5; i++) text.send(netascii, at)
+    const got: { msg: Buffer; port: number }[] = []
+    for (let i = 0; i < 5; i++) got.push(await text.next())
+    const busy = got.filter(g => op(g.msg) === 5)
+    assert.equal(got.filter(g => op(g.msg) === 3).length, 4)
+    assert.equal(busy.length, 1)
+    assert.equal(
+      busy[0]!.msg.subarray(4).toString(),
+      'busy: too many netascii transfers at once, try again\0',
+    )
+    assert.equal(busyLog.lines.filter(l => l.includes('transfers at once: new requests')).length, 1)
+    // 64 transfers wait on one signal: no warning of a listener leak.
+    assert.deepEqual(warnings, [])
+  } finally {
+    c.close()
+    text.close()
+    h.shutdown()
+    await h.done
+    process.off('warning', onWarning)
   }
 })

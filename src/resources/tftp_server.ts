@@ -10,6 +10,7 @@
 
 import type * as Dgram from 'node:dgram'
 import type { RemoteInfo, Socket } from 'node:dgram'
+import { setMaxListeners } from 'node:events'
 import { createRequire } from 'node:module'
 import { isIPv6 } from 'node:net'
 import { z } from 'zod'
@@ -52,6 +53,13 @@ const MIN_BLKSIZE = 8
 const MAX_BLKSIZE = 65464
 /** A netascii file is converted in memory: larger ones are refused. */
 const MAX_NETASCII = 64 * 1024 * 1024
+/**
+ * Transfers at once; a request beyond them is dropped (its client asks again). Anyone who reaches
+ * the port can ask, from any source address: each transfer holds a socket, so they are bounded.
+ */
+const MAX_TRANSFERS = 64
+/** netascii transfers at once, each holding its whole file converted; one more is told the server is busy. */
+const MAX_NETASCII_TRANSFERS = 4
 
 function validate(p: Params): Issue[] {
   const issues: Issue[] = []
@@ -103,13 +111,19 @@ const oackPacket = (options: ReadonlyMap<string, string>): Buffer =>
 
 /** Netascii: LF becomes CR LF, a lone CR becomes CR NUL. */
 export function toNetascii(b: Buffer): Buffer {
-  const out: number[] = []
+  // Counted first, then written into one buffer: a list of numbers would take 8 bytes a byte.
+  let extra = 0
+  for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) extra++
+  for (let i = b.indexOf(0x0d); i >= 0; i = b.indexOf(0x0d, i + 1)) extra++
+  if (!extra) return b
+  const out = Buffer.allocUnsafe(b.length + extra)
+  let o = 0
   for (const c of b) {
-    if (c === 0x0a) out.push(0x0d, 0x0a)
-    else if (c === 0x0d) out.push(0x0d, 0x00)
-    else out.push(c)
+    if (c === 0x0a) out[o++] = 0x0d
+    out[o++] = c
+    if (c === 0x0d) out[o++] = 0x00
   }
-  return Buffer.from(out)
+  return out
 }
 
 /** The options this server takes from `asked`, with the values it answers. */
@@ -231,6 +245,7 @@ async function answer(
   peer: RemoteInfo,
   type: 'udp4' | 'udp6',
   host: string,
+  netascii: { held: number },
   signal: AbortSignal,
 ): Promise<void> {
   const sock = dgramModule().createSocket(type)
@@ -256,7 +271,12 @@ async function answer(
     if (found === 'refused') return await refuse(ERR.ACCESS, `${req.filename}: access violation`)
     if (found === 'missing') return await refuse(ERR.NOT_FOUND, `${req.filename}: file not found`)
     served = found
-    const size = await send(s, found, req, p.timeout, signal)
+    if (req.mode === 'netascii' && netascii.held >= MAX_NETASCII_TRANSFERS)
+      return await refuse(ERR.UNDEFINED, 'busy: too many netascii transfers at once, try again')
+    if (req.mode === 'netascii') netascii.held++
+    const size = await send(s, found, req, p.timeout, signal).finally(() => {
+      if (req.mode === 'netascii') netascii.held--
+    })
     if (ctx.debug) ctx.log.debug(`${who}: sent ${req.filename} (${size} bytes, ${req.mode})`)
   } catch (e) {
     if (!signal.aborted) ctx.log.warn(`${who}: ${describeError(e)}`)
@@ -301,12 +321,24 @@ export const tftpServer = defineResource({
         const address = parseAddress(p.address)
         if (typeof address === 'string') throw new Error(address)
         const { sock, type } = await bind(address.host, address.port)
+        // Each transfer waits on the signal while it runs: as many listeners as transfers at once.
+        setMaxListeners(MAX_TRANSFERS + 10, signal)
         const transfers = new Set<Promise<void>>()
         try {
           ctx.log.info(`listening on udp ${showAddress(sock.address())}`)
           const failed = new Promise<never>((_, reject) => sock.on('error', reject))
+          let full = false
+          // The netascii transfers running, of this server.
+          const netascii = { held: 0 }
           sock.on('message', (msg, peer) => {
-            const t = answer(p, ctx, msg, peer, type, address.host, signal).catch(e =>
+            if (transfers.size >= MAX_TRANSFERS) {
+              if (!full)
+                ctx.log.warn(`${MAX_TRANSFERS} transfers at once: new requests are dropped until one ends`)
+              full = true
+              return
+            }
+            full = false
+            const t = answer(p, ctx, msg, peer, type, address.host, netascii, signal).catch(e =>
               ctx.log.warn(`${showAddress(peer)}: ${describeError(e)}`),
             )
             transfers.add(t)
