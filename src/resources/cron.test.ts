@@ -79,4 +79,14 @@ test('cron on a user manager: writes, starts and enables the timer, which fires;
   await assert.rejects(stat(timer), { code: 'ENOENT' })
   assert.equal((await um.systemctl('is-enabled', `${name}.timer`)).trim(), '')
   assert.equal((await um.systemctl('is-active', `${name}.timer`)).trim(), 'inactive')
+
+  // A time systemd cannot read is refused before the timer is written (it would never fire).
+  const bad = await startResource(cron, name, { session: true, trigger: 'OnCalendar', time: 'every tuesday' })
+  defer(() => bad.stop())
+  await bad.startup()
+  await assert.rejects(bad.checkApply(), {
+    message:
+      "time: systemd does not read `every tuesday` as a calendar event (Failed to parse calendar specification 'every tuesday': Invalid argument)",
+  })
+  await assert.rejects(stat(timer), { code: 'ENOENT' })
 })

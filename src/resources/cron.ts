@@ -9,6 +9,7 @@
  * It watches the timer unit and its file: a timer stopped by hand, or an edited or deleted timer
  * file, is repaired at once.
  */
+import { execFile } from 'node:child_process'
 import { lstat, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -129,6 +130,24 @@ async function current(path: string): Promise<string | undefined> {
   return readFile(path, 'utf8')
 }
 
+/**
+ * What systemd would say of `time` for `trigger`, asked of systemd-analyze (a calendar event for
+ * OnCalendar, a time span for the others); undefined when it reads it, or when systemd-analyze is
+ * not there to ask. A timer with a time systemd cannot read loads with no trigger at all.
+ */
+export function timeProblem(trigger: string, time: string): Promise<string | undefined> {
+  const what = trigger === 'OnCalendar' ? 'calendar' : 'timespan'
+  return new Promise(resolve =>
+    execFile('systemd-analyze', [what, time], { timeout: 10_000 }, (err, _stdout, stderr) => {
+      if (!err || (err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined)
+      const said = stderr.trim().split('\n').at(-1) || err.message
+      resolve(
+        `systemd does not read \`${time}\` as a ${what === 'calendar' ? 'calendar event' : 'time span'} (${said})`,
+      )
+    }),
+  )
+}
+
 async function ensureTimer(
   m: Systemd,
   timer: string,
@@ -142,6 +161,9 @@ async function ensureTimer(
   let ok = true
   const changed = (await current(path)) !== content
   if (changed) {
+    // Before the file: a time systemd cannot read would leave a timer that never fires.
+    const problem = await timeProblem(p.trigger, p.time)
+    if (problem) throw new Error(`time: ${problem}`)
     ok = false
     if (!apply) ctx.log.info(`would write ${path}`)
     else {
