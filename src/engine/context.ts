@@ -171,15 +171,25 @@ export function stateFiles(dir: string): StateFiles {
       throw e
     }
   }
+  const read = async (name: string): Promise<string | undefined> => {
+    await sweep()
+    return (await readBytes(name))?.toString('utf8')
+  }
   return {
     path,
     async readBytes(name) {
       await sweep()
       return readBytes(name)
     },
-    async read(name) {
-      await sweep()
-      return (await readBytes(name))?.toString('utf8')
+    read,
+    async readJson(name) {
+      const text = await read(name)
+      if (text === undefined) return undefined
+      try {
+        return JSON.parse(text) as unknown
+      } catch {
+        return undefined
+      }
     },
     async write(name, data, mode = 0o600) {
       await writeStateFile(await path(name), data, mode)

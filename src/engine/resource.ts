@@ -101,6 +101,11 @@ export interface StateFiles {
   read(name: string): Promise<string | undefined>
   /** The file's bytes, or undefined when it does not exist. */
   readBytes(name: string): Promise<Buffer | undefined>
+  /**
+   * The file's JSON value, or undefined when it does not exist or is not JSON: a state file broken
+   * by hand holds nothing, and the next write replaces it. Its shape is the caller's to check.
+   */
+  readJson(name: string): Promise<unknown>
   /** Replaces the file atomically (temporary file, fsync, rename, directory fsync); mode 0600 by default. */
   write(name: string, data: string | Uint8Array, mode?: number): Promise<void>
   /** The file's absolute path (to watch it, or to name it in a message); its directory exists. */

@@ -217,16 +217,10 @@ const one = (h: string | string[] | undefined): string | undefined => (Array.isA
  * be read (a file broken by hand) is no cache, and the next answer replaces it.
  */
 async function readKept(state: StateFiles): Promise<{ kept: Kept; body: Buffer } | undefined> {
-  const text = await state.read('kept.json')
+  const kept = (await state.readJson('kept.json')) as Kept | null | undefined
   const body = await state.readBytes('body')
-  if (text === undefined || body === undefined) return undefined
-  let kept: Kept
-  try {
-    kept = JSON.parse(text) as Kept
-  } catch {
-    return undefined
-  }
-  return sha256(body) === kept?.sha256 ? { kept, body } : undefined
+  if (!kept || body === undefined) return undefined
+  return sha256(body) === kept.sha256 ? { kept, body } : undefined
 }
 
 /** Keeps `body` and then its validators (mode 0600: a body may hold a secret). */

@@ -23,14 +23,8 @@ const KEPT = 'value.json'
  * keeps nothing: the next value replaces it, instead of every check failing on it.
  */
 export async function readKept(state: StateFiles): Promise<{ value: unknown } | undefined> {
-  const text = await state.read(KEPT)
-  if (text === undefined) return undefined
-  try {
-    const kept = JSON.parse(text) as { value?: unknown } | null
-    return kept && typeof kept === 'object' && 'value' in kept ? { value: kept.value } : undefined
-  } catch {
-    return undefined
-  }
+  const kept = await state.readJson(KEPT)
+  return kept && typeof kept === 'object' && 'value' in kept ? { value: kept.value } : undefined
 }
 
 /** Keeps `value`, atomically. */

@@ -23,18 +23,12 @@ const FILE = 'outputs.json'
  * belong to another command (the resource's `cmd` was changed since).
  */
 export async function readOutputs(state: StateFiles, command: string): Promise<ExecOutputs | undefined> {
-  const raw = await state.read(FILE).catch(() => undefined)
-  if (raw === undefined) return undefined
-  try {
-    const v = JSON.parse(raw) as Record<string, unknown>
-    const { output, stdout, stderr } = v
-    if (v.command !== command) return undefined
-    if (typeof output !== 'string' || typeof stdout !== 'string' || typeof stderr !== 'string')
-      return undefined
-    return { output, stdout, stderr }
-  } catch {
-    return undefined
-  }
+  const v = await state.readJson(FILE).catch(() => undefined)
+  if (!v || typeof v !== 'object') return undefined
+  const { command: cached, output, stdout, stderr } = v as Record<string, unknown>
+  if (cached !== command) return undefined
+  if (typeof output !== 'string' || typeof stdout !== 'string' || typeof stderr !== 'string') return undefined
+  return { output, stdout, stderr }
 }
 
 /** Replaces the cached outputs (temporary file, fsync, rename, fsync of the directory). */
