@@ -33,9 +33,6 @@ interface State {
   deploys: Deploy[]
 }
 
-/** The state as `world.json` has it (world/stored.ts checks it as it is read). */
-type Saved = SavedWorld
-
 const emptyState = (): State => ({ strings: new Map(), maps: new Map(), exports: new Map(), deploys: [] })
 
 const FILE = 'world.json'
@@ -181,7 +178,7 @@ export class LocalWorld implements World {
     // JSON.parse makes a key such as `__proto__` an own property, which entries() lists (readSaved
     // returns what it made). A file that is not the world's state stops the run: nothing of a
     // world made anew from it would be what the hosts stored.
-    let saved: Saved
+    let saved: SavedWorld
     try {
       saved = readSaved(join(this.#dir, FILE), text)
     } catch (err) {
@@ -240,7 +237,7 @@ export class LocalWorld implements World {
 }
 
 /** The state as `world.json` keeps it (Object.fromEntries makes every key an own property). */
-function saved(d: State): Saved {
+function saved(d: State): SavedWorld {
   return {
     strings: Object.fromEntries(d.strings),
     maps: Object.fromEntries([...d.maps].map(([k, m]) => [k, Object.fromEntries(m)])),
