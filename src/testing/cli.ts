@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { processStates } from './proc.js'
 
 /** The built CLI. */
 export const mainJs = fileURLToPath(new URL('../cli/main.js', import.meta.url))
@@ -85,7 +86,14 @@ export function startMgmt(args: string[], opts: StartOptions = {}): Running {
           else if (done) finish(() => reject(new Error(`mgmt exited before printing ${re}:\n${out}`)))
         }
         const timer = setTimeout(
-          () => finish(() => reject(new Error(`no ${re} within ${ms} ms:\n${out}`))),
+          () =>
+            finish(() =>
+              reject(
+                new Error(
+                  `no ${re} within ${ms} ms:\n${out}\nwhat it was doing:\n${child.pid ? processStates(child.pid) : 'never started'}`,
+                ),
+              ),
+            ),
           ms,
         )
         const finish = (fn: () => void): void => {

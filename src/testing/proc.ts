@@ -4,6 +4,7 @@
  * bus signal or a directory event announces.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { readFile, rmdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -183,4 +184,41 @@ export function cleanups(t: { after(fn: () => Promise<void>): void }): (fn: () =
   return fn => {
     stack.push(fn)
   }
+}
+
+/**
+ * What a process and its descendants are doing, from /proc: for each, its threads grouped by
+ * state and the kernel function they sleep in. A test that times out waiting for a process says
+ * with it whether that process was running, stopped, or asleep in the kernel, and where.
+ */
+export function processStates(pid: number, indent = ''): string {
+  const dir = `/proc/${pid}`
+  let comm: string
+  let tids: string[]
+  try {
+    comm = readFileSync(join(dir, 'comm'), 'utf8').trim()
+    tids = readdirSync(join(dir, 'task'))
+  } catch {
+    return `${indent}pid ${pid}: gone\n`
+  }
+  const threads = new Map<string, number>()
+  const children: number[] = []
+  for (const tid of tids) {
+    const task = join(dir, 'task', tid)
+    const read = (f: string): string => {
+      try {
+        return readFileSync(join(task, f), 'utf8').trim()
+      } catch {
+        return '?'
+      }
+    }
+    // The state follows the command's closing parenthesis (the name may hold spaces).
+    const stat = read('stat')
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+    const key = `${state} ${read('wchan') || '-'}`
+    threads.set(key, (threads.get(key) ?? 0) + 1)
+    for (const c of read('children').split(' ')) if (/^\d+$/.test(c)) children.push(Number(c))
+  }
+  const summary = [...threads].map(([k, n]) => `${n}× ${k}`).join(', ')
+  return `${indent}pid ${pid} (${comm}): ${summary}\n${children.map(c => processStates(c, `${indent}  `)).join('')}`
 }

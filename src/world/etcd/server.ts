@@ -68,6 +68,26 @@ export class EtcdServer {
 
   /** Starts the server and resolves once it serves clients; rejects with what went wrong. */
   static async start(o: EtcdServerOptions): Promise<EtcdServer> {
+    // Said from the start, whatever the start waits for: a server that is slow to serve, or a
+    // start that cannot get going at all.
+    let step = 'making its data directory'
+    const patience = setTimeout(
+      () =>
+        o.log.info(
+          `waiting for the etcd server to serve (${step}; its log: ${o.logFile}; a member of an existing cluster waits for the others)`,
+        ),
+      PATIENCE_MS,
+    )
+    try {
+      return await EtcdServer.#start(o, s => {
+        step = s
+      })
+    } finally {
+      clearTimeout(patience)
+    }
+  }
+
+  static async #start(o: EtcdServerOptions, doing: (step: string) => void): Promise<EtcdServer> {
     await mkdir(o.dataDir, { recursive: true, mode: 0o700 })
     const args = [
       `--name=${o.name}`,
@@ -88,6 +108,7 @@ export class EtcdServer {
       ...(o.networkTiming ? [] : timing(o.peerUrls)),
     ]
     o.log.debug(`starting ${o.binary} ${args.join(' ')}`)
+    doing(`looking for ${o.binary}`)
     const binary = await which(o.binary)
     if (!binary) throw new MgmtError('ERR_ETCD_MISSING', { binary: o.binary })
     // The server goes with mgmt, even when mgmt is killed outright (setpriv, from util-linux, asks the
@@ -99,6 +120,7 @@ export class EtcdServer {
         })
       : spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     const server = new EtcdServer(child, o.log)
+    doing(`started as pid ${child.pid}`)
     const file = createWriteStream(o.logFile, { flags: 'a', mode: 0o600 })
     try {
       await server.#ready(o, file)
@@ -133,18 +155,10 @@ export class EtcdServer {
       const finish = (err?: unknown): void => {
         if (done) return
         done = true
-        clearTimeout(patience)
         o.signal?.removeEventListener('abort', onAbort)
         if (err) reject(err)
         else resolve()
       }
-      const patience = setTimeout(
-        () =>
-          o.log.info(
-            `waiting for the etcd server to serve (its log: ${o.logFile}; a member of an existing cluster waits for the others)`,
-          ),
-        PATIENCE_MS,
-      )
       const onAbort = (): void => finish(new Error('stopped while waiting for the etcd server'))
       o.signal?.addEventListener('abort', onAbort, { once: true })
       this.#child.on('error', err =>
