@@ -173,10 +173,13 @@ export function start(graphs: GraphInput | AsyncIterable<GraphInput>, opts: RunO
     const taken = held === asked ? undefined : held
     const prefix = held.path
     const hostname = opts.world?.hostname ?? opts.hostname ?? osHostname()
-    const world = opts.world ?? new LocalWorld(hostname, join(prefix, 'world'))
+    const own = opts.world ? undefined : new LocalWorld(hostname, join(prefix, 'world'))
+    const world = opts.world ?? own!
     const exchange = new Exchange({ world, registry, log, noop: opts.noop })
     const ends = stopping.signal
     try {
+      // Its saved state is read, and checked, before anything runs (as the command does).
+      await own?.ready()
       // Compiled before anything starts: an invalid first graph rejects and applies nothing.
       const stream = exchange.run(compiledStream(graphs, registry, compileOpts, log), ends)
       // A stop does not wait for the first graph: its exports may be on their way to a world that

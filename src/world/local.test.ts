@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { Graph } from '../lib/graph.js'
+import { run } from '../lib/run.js'
 import { runMgmt } from '../testing/cli.js'
 import { worldContract } from '../testing/worldcontract.js'
 import { LocalWorld } from './local.js'
@@ -62,6 +64,14 @@ test('a world file that is not the world’s state stops the run before it appli
     const r = await runMgmt(['run', '--prefix', dir, '--converged-timeout', '0', 'yaml', graph])
     assert.equal(r.code, 1, r.output)
     assert.match(r.output, /is not the world's state/)
+    assert.equal(existsSync(join(dir, 'made')), false)
+    // Through the library, which makes its own world on the prefix: the same.
+    const g = new Graph('g')
+    g.add('file', join(dir, 'made'), { state: 'exists' })
+    await assert.rejects(run(g, { prefix: dir, log: 'silent', convergedTimeout: 0 }), {
+      code: 'ERR_PREFIX',
+      message: /is not the world's state/,
+    })
     assert.equal(existsSync(join(dir, 'made')), false)
   } finally {
     await rm(dir, { recursive: true, force: true })
