@@ -7,7 +7,7 @@
  * converged exit waits until every live host of the world is converged too (with the local world,
  * this host is the only one).
  */
-import { appendFile } from 'node:fs/promises'
+import { appendGuarded } from '../util/appendonly.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import { MAX_TIMER_MS } from '../util/timers.js'
@@ -140,7 +140,7 @@ export class Runner {
     // Appended one after the other, so the lines are in the order of the changes.
     if (file)
       this.#status = this.#status
-        .then(() => appendFile(file, `${converged}\n`))
+        .then(() => appendGuarded(file, `${converged}\n`))
         .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
     if (converged) this.#summary.converged()
     else this.#waitSaid = false
