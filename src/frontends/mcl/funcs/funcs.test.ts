@@ -55,6 +55,10 @@ const table: [string, string][] = [
   ['strings.left_pad("abc", "-=", 8)', '-=-=-abc'],
   // A count that would build a string of 10^12 characters is an error at once, not a hang.
   ['strings.left_pad("a", "x", 1000000000000) <|> "too long"', 'too long'],
+  // Go's case mappings: each code point by itself, by its simple mapping.
+  ['strings.to_upper("straße ǆ ᾳ ﬁ")', 'STRAßE Ǆ ᾼ ﬁ'],
+  ['strings.to_lower("ΟΔΟΣ İ")', 'οδοσ i'],
+  ['gostrings.to_upper("maße")', 'MAßE'],
   ['gostrings.repeat("ab", 3)', 'ababab'],
   ['gostrings.repeat("ab", 1000000000000) <|> "too long"', 'too long'],
   ['gostrings.repeat("ab", -1) <|> "negative"', 'negative'],

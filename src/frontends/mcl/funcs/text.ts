@@ -16,6 +16,37 @@ const s2 = (sig: string, f: (a: string, b: string) => Value): Builtin => ({
 })
 
 /**
+ * Go's strings.ToUpper and ToLower: each code point by itself, by its simple mapping. JavaScript's
+ * own map by context and may give several code points for one ("ß" to "SS", a final "Σ" to "ς");
+ * Go keeps "ß" and gives "σ". Where JavaScript's full mapping of one code point has several, the
+ * simple one is its first cased letter in the few cases Unicode has one (the Greek letters with a
+ * iota below, "İ"), else the code point itself.
+ */
+function goCase(s: string, upper: boolean): string {
+  // ASCII maps alike in both, and is the common case.
+  if (/^[\0-\x7f]*$/.test(s)) return upper ? s.toUpperCase() : s.toLowerCase()
+  let out = ''
+  for (const c of s) {
+    const m = upper ? c.toUpperCase() : c.toLowerCase()
+    out +=
+      m.length === 1 || [...m].length === 1
+        ? m
+        : (SIMPLE[upper ? 'upper' : 'lower'].get(c.codePointAt(0)!) ?? c)
+  }
+  return out
+}
+
+/** Simple case mappings of the code points whose full mapping JavaScript gives as several. */
+const SIMPLE = (() => {
+  const upper = new Map<number, string>()
+  // ᾀ-ᾇ, ᾐ-ᾗ, ᾠ-ᾧ: their title-case forms, 8 further on; ᾳ ῃ ῳ: ᾼ ῌ ῼ.
+  for (const start of [0x1f80, 0x1f90, 0x1fa0])
+    for (let c = start; c < start + 8; c++) upper.set(c, String.fromCodePoint(c + 8))
+  for (const c of [0x1fb3, 0x1fc3, 0x1ff3]) upper.set(c, String.fromCodePoint(c + 9))
+  return { upper, lower: new Map([[0x130, 'i']]) }
+})()
+
+/**
  * The longest string a function builds from a count it is given: a count of 10^12 would otherwise
  * hang the evaluation, then end it with V8's "Invalid string length".
  */
@@ -78,8 +109,8 @@ export const stringsPackage: Record<string, Builtin> = {
       return str.slice(l, h)
     },
   },
-  to_lower: s1(s => s.toLowerCase()),
-  to_upper: s1(s => s.toUpperCase()),
+  to_lower: s1(s => goCase(s, false)),
+  to_upper: s1(s => goCase(s, true)),
   trim_space: s1(s => s.trim()),
 }
 
@@ -98,8 +129,8 @@ export const golangStringsPackage: Record<string, Builtin> = {
   has_prefix: s2('func(s str, prefix str) bool', (a, b) => a.startsWith(b)),
   has_suffix: s2('func(s str, suffix str) bool', (a, b) => a.endsWith(b)),
   contains: s2('func(s str, substr str) bool', (a, b) => a.includes(b)),
-  to_lower: s1(s => s.toLowerCase()),
-  to_upper: s1(s => s.toUpperCase()),
+  to_lower: s1(s => goCase(s, false)),
+  to_upper: s1(s => goCase(s, true)),
   split: s2('func(s str, sep str) []str', (a, b) => goSplit(a, b)),
   repeat: {
     sig: 'func(s str, count int) str',
