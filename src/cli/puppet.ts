@@ -79,11 +79,10 @@ export const puppetCommand: FrontendCommand = {
         ),
       ),
   open(args, opts): Frontend {
-    // The Puppet frontend is loaded only to run a manifest.
-    return async ctx =>
-      (await import('../frontends/puppet/index.js')).puppetFrontend(
-        options(args, opts as unknown as PuppetFlags),
-      )(ctx)
+    // Its usage is checked now, before the run takes the state directory; the Puppet frontend
+    // itself is loaded only to run a manifest.
+    const o = options(args, opts as unknown as PuppetFlags)
+    return async ctx => (await import('../frontends/puppet/index.js')).puppetFrontend(o)(ctx)
   },
   instead(args, opts) {
     const o = opts as unknown as PuppetFlags

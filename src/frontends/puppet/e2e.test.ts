@@ -169,8 +169,15 @@ test('without puppet, mgmt run puppet names the Debian package and exits 2', asy
   )
 })
 
-test('mgmt run puppet wants a manifest or --code, not both', async () => {
-  const r = await runMgmt(['run', '--tmp-prefix', 'puppet', '--code', 'notify { "x": }', 'site.pp'])
-  assert.equal(r.code, 2, r.output)
-  assert.match(r.output, /needs a manifest file or --code, not both/)
+test('mgmt run puppet wants a manifest or --code, not both, and says so before it takes the state directory', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-usage-'))
+  try {
+    const prefix = join(dir, 'state')
+    const r = await runMgmt(['run', '--prefix', prefix, 'puppet', '--code', 'notify { "x": }', 'site.pp'])
+    assert.equal(r.code, 2, r.output)
+    assert.match(r.output, /needs a manifest file or --code, not both/)
+    await assert.rejects(stat(prefix), { code: 'ENOENT' })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
