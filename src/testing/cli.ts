@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { deadline } from './deadline.js'
 import { processStates } from './proc.js'
 
 /** The built CLI. */
@@ -85,19 +86,17 @@ export function startMgmt(args: string[], opts: StartOptions = {}): Running {
           if (re.test(out)) finish(resolve)
           else if (done) finish(() => reject(new Error(`mgmt exited before printing ${re}:\n${out}`)))
         }
-        const timer = setTimeout(
-          () =>
-            finish(() =>
-              reject(
-                new Error(
-                  `no ${re} within ${ms} ms:\n${out}\nwhat it was doing:\n${child.pid ? processStates(child.pid) : 'never started'}`,
-                ),
+        const timer = deadline(ms, () =>
+          finish(() =>
+            reject(
+              new Error(
+                `no ${re} within ${ms} ms:\n${out}\nwhat it was doing:\n${child.pid ? processStates(child.pid) : 'never started'}`,
               ),
             ),
-          ms,
+          ),
         )
         const finish = (fn: () => void): void => {
-          clearTimeout(timer)
+          timer.cancel()
           listeners.delete(check)
           fn()
         }

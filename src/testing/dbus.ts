@@ -7,6 +7,7 @@ import { stat, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { Bus } from '../util/dbus.js'
 import type { AptSandbox } from './aptrepo.js'
+import { deadline } from './deadline.js'
 import { whenInDir } from './fswait.js'
 import type { Daemon } from './proc.js'
 
@@ -33,11 +34,11 @@ export async function whenOnBus(address: string, name: string, daemon: Daemon, m
     await Promise.race([
       failed,
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name} not on the bus within ${ms} ms`)), ms)
+        const timer = deadline(ms, () => reject(new Error(`${name} not on the bus within ${ms} ms`)))
         let finished = false
         const done = (): void => {
           finished = true
-          clearTimeout(timer)
+          timer.cancel()
           resolve()
         }
         void bus

@@ -6,6 +6,7 @@
 import { watch } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { deadline } from './deadline.js'
 
 export function whenInDir(
   dir: string,
@@ -20,14 +21,17 @@ export function whenInDir(
       if (!finished && (await cond().catch(() => false))) done(resolve)
     }
     const w = watch(dir, { recursive: opts.recursive ?? false }, () => void check())
-    const timer = setTimeout(async () => {
+    // Checked once more at the deadline: events of a paused machine may not have been read yet.
+    const timer = deadline(ms, async () => {
+      await check()
+      if (finished) return
       const found = opts.found ? ` (found ${await opts.found().catch(() => '?')})` : ''
       done(() => reject(new Error(`${what}: not within ${ms} ms${found}`)))
-    }, ms)
+    })
     const done = (fn: () => void): void => {
       if (finished) return
       finished = true
-      clearTimeout(timer)
+      timer.cancel()
       w.close()
       fn()
     }

@@ -3,6 +3,7 @@
  * lets a test wait for a line, checked on every new line (no polling).
  */
 import { createLogger, type Logger, type LogLevel } from '../util/logger.js'
+import { deadline } from './deadline.js'
 
 export interface WaitingLogger extends Logger {
   readonly lines: string[]
@@ -31,13 +32,11 @@ export function waitingLogger(level: LogLevel = 'info'): WaitingLogger {
           }
         }
       }
-      const timer = setTimeout(
-        () =>
-          done(() => reject(new Error(`no log line matching ${re} within ${ms} ms:\n${lines.join('\n')}`))),
-        ms,
+      const timer = deadline(ms, () =>
+        done(() => reject(new Error(`no log line matching ${re} within ${ms} ms:\n${lines.join('\n')}`))),
       )
       const done = (fn: () => void): void => {
-        clearTimeout(timer)
+        timer.cancel()
         waiters.delete(check)
         fn()
       }

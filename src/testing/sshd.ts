@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { deadline } from './deadline.js'
 import { freePort } from './ports.js'
 
 const run = promisify(execFile)
@@ -83,16 +84,16 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
   let log = ''
   const exited = new Promise<void>(r => child.once('exit', () => r()))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not start within 10 s:\n${log}`)), 10_000)
+    const timer = deadline(10_000, () => reject(new Error(`sshd did not start within 10 s:\n${log}`)))
     child.stderr!.on('data', (d: Buffer) => {
       log += d.toString()
       if (/Server listening on/.test(log)) {
-        clearTimeout(timer)
+        timer.cancel()
         resolve()
       }
     })
     void exited.then(() => {
-      clearTimeout(timer)
+      timer.cancel()
       reject(new Error(`sshd exited:\n${log}`))
     })
   })

@@ -28,6 +28,7 @@ import { FsWatcher } from '../util/fswatch.js'
 import { memoryLogger } from '../util/logger.js'
 import { LocalWorld } from '../world/local.js'
 import type { World } from '../world/world.js'
+import { deadline } from './deadline.js'
 
 export interface HarnessOptions {
   /** Pending notification for the next checkApply. */
@@ -120,14 +121,14 @@ export async function startResource<S extends ParamsSchema, Snd extends SendsSha
     new Promise((resolve, reject) => {
       const check = (): void => {
         if (events >= target) {
-          clearTimeout(timer)
+          timer.cancel()
           resolve()
         } else if (watchError !== undefined) {
-          clearTimeout(timer)
+          timer.cancel()
           reject(watchError)
         } else waiters.push(check)
       }
-      const timer = setTimeout(() => reject(new Error(`no watch event within ${timeoutMs} ms`)), timeoutMs)
+      const timer = deadline(timeoutMs, () => reject(new Error(`no watch event within ${timeoutMs} ms`)))
       check()
     })
 
