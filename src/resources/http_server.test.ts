@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -100,6 +101,30 @@ test('serves its parts first, then root; HEAD, 304 on If-None-Match and If-Modif
     const post = await get(port, '/hello.txt', { method: 'POST' })
     assert.equal(post.status, 405)
     assert.equal(post.headers.allow, 'GET, HEAD')
+  })
+})
+
+test('a client that shuts its side down after the request still gets the whole answer', async () => {
+  const root = join(dir, 'half')
+  await mkdir(root)
+  const big = Buffer.alloc(4 << 20, 'x')
+  await writeFile(join(root, 'big'), big)
+  const graph: GraphSpec = {
+    name: 'half',
+    resources: [r('http:server', 'half', { address: '127.0.0.1:0', root })],
+    edges: [],
+  }
+  await serving(graph, async port => {
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      const c = connect(port, '127.0.0.1', () => c.end('GET /big HTTP/1.0\r\nHost: x\r\n\r\n'))
+      c.on('data', (d: Buffer) => chunks.push(d))
+      c.on('error', reject)
+      c.on('close', () => resolve(Buffer.concat(chunks)))
+    })
+    const text = answer.toString('latin1')
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/)
+    assert.equal(answer.length - (text.indexOf('\r\n\r\n') + 4), big.length)
   })
 })
 

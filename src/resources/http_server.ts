@@ -174,6 +174,11 @@ export const httpServer = defineResource({
         const server = httpModule().createServer({ requestTimeout: seconds(p.read_timeout) }, handle)
         server.headersTimeout = Math.min(server.headersTimeout, seconds(p.read_timeout))
         server.setTimeout(seconds(p.write_timeout))
+        // A client may shut its side down once its request is sent (`nc -N`, an HTTP/1.0 client):
+        // a half-closed connection delimits no request and still wants its answer (RFC 9112, 9.6).
+        // Node.js's http server drops the answer then, unless told this (its own flag, kept for
+        // such servers); the timeouts above still bound the connection.
+        Object.assign(server, { httpAllowHalfOpen: true })
         const failed = new Promise<never>((_, reject) => server.on('error', reject))
         failed.catch(() => {})
         await Promise.race([
