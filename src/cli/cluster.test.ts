@@ -4,10 +4,15 @@
  * and leave in either order, and every one exits 0 on ^C.
  */
 import assert from 'node:assert/strict'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { type Running, runMgmt, startMgmt } from '../testing/cli.js'
 import { startEtcd } from '../testing/etcd.js'
 import { freeUrl } from '../testing/ports.js'
+import { processStates } from '../testing/proc.js'
 
 const running: Running[] = []
 after(async () => {
@@ -47,6 +52,22 @@ async function members(client: string): Promise<string[]> {
   return (JSON.parse(out).members as { name: string }[]).map(m => m.name).sort()
 }
 
+/** The processes that `pid` started, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap(t =>
+    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  )
+}
+
+/** Resolves once `pid` is gone (a process that is not ours: no exit event to wait for). */
+async function gone(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (!existsSync(`/proc/${pid}`)) return
+    await new Promise(r => setTimeout(r, 50))
+  }
+  throw new Error(`pid ${pid} still there after 10 s`)
+}
+
 async function cluster(n: number): Promise<Host[]> {
   const first = await host('h1', [])
   const hosts = [first]
@@ -76,6 +97,43 @@ test('two hosts: the first one leaves first, then the other', async () => {
 test('two hosts: the one that joined leaves first', async () => {
   const [h1, h2] = await cluster(2)
   await leave([h2!, h1!])
+})
+
+test('a member killed outright comes back from its data, and a cluster of two has its quorum again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-cluster-back-'))
+  try {
+    const h1 = await host('h1', [])
+    const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
+    const args = [
+      'run',
+      '--prefix',
+      join(dir, 'h2'),
+      '--hostname',
+      'h2',
+      '--seeds',
+      h1.client,
+      ...urls,
+      'empty',
+    ]
+    const first = startMgmt(args)
+    running.push(first)
+    await first.waitFor(/running no local graph/, 30_000)
+    // Killed, its etcd server goes with it: the cluster's two members have no quorum left.
+    const server = childrenOf(first.child.pid!)
+    assert.equal(server.length, 1, processStates(first.child.pid!))
+    first.child.kill('SIGKILL')
+    await first.exited
+    await gone(server[0]!)
+    // Started again on its data, it does not wait for the other member, which waits for it.
+    const again = startMgmt(args)
+    running.push(again)
+    await again.waitFor(/running no local graph/, 40_000)
+    assert.match(again.output(), /rejoining the cluster as member h2, from its data/)
+    assert.deepEqual(await members(h1.client), ['h1', 'h2'])
+    await leave([{ name: 'h2', m: again, client: urls[1]! }, h1])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test('three hosts leave in the order they joined, and in reverse', async () => {

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Etcd3, EtcdLockFailedError, type IMember, type Namespace } from 'etcd3'
-import { describeError, MgmtError } from '../../util/errors.js'
+import { describeError, isMgmtError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { etcdClient, reach, say, sleep } from './client.js'
 import { EtcdServer } from './server.js'
@@ -85,6 +85,7 @@ class Cluster {
     // A client talks to the seeds, and only to them: the members' own URLs may mean nothing from
     // here (a host that reaches the cluster through a tunnel). More seeds, more failover.
     if (!o.server) return o.seeds
+    if (existsSync(join(this.#dir, 'data', 'member')) && (await this.#comeBack(signal))) return this.#member()
     const admin = etcdClient(o.seeds)
     this.#admin = admin
     await reach(admin, o.seeds, this.#log, signal)
@@ -92,16 +93,32 @@ class Cluster {
     return as === 'member' ? this.#member() : o.seeds
   }
 
-  /** Joins (or rejoins) as a member, or stays a client; with the join lock held. */
+  /**
+   * A member that went down (killed, rebooted) comes back from its data, before it asks the
+   * cluster anything: in a cluster of two, the other member has no quorum without it, and answers
+   * nothing until it is back. False when its member was removed meanwhile: its data is gone, and it
+   * joins anew.
+   */
+  async #comeBack(signal: AbortSignal): Promise<boolean> {
+    const o = this.#o
+    this.#log.info(`rejoining the cluster as member ${o.hostname}, from its data`)
+    try {
+      // etcd takes the cluster from its data; the initial cluster is only read to form one.
+      await this.#serve('existing', peers(o.hostname, o.serverUrls), signal)
+      return true
+    } catch (err) {
+      if (!isMgmtError(err, 'ERR_ETCD_SERVER') || !REMOVED.test(err.message)) throw err
+      this.#log.info(`the member ${o.hostname} was removed from the cluster meanwhile: joining anew`)
+      await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+      return false
+    }
+  }
+
+  /** Joins as a member, or stays a client; with the join lock held. */
   async #enter(admin: Etcd3, signal: AbortSignal): Promise<'member' | 'client'> {
     const o = this.#o
     const members = (await admin.cluster.memberList({})).members
     const mine = members.find(m => m.name === o.hostname)
-    if (mine && existsSync(join(this.#dir, 'data', 'member'))) {
-      this.#log.info(`rejoining the cluster as member ${o.hostname}`)
-      await this.#serve('existing', initialCluster(members, mine.ID, o.hostname), signal)
-      return 'member'
-    }
     if (mine) {
       this.#log.info(`removing the stale member ${o.hostname} (its data is gone)`)
       await admin.cluster.memberRemove({ ID: mine.ID })
@@ -255,6 +272,9 @@ async function joining<T>(admin: Etcd3, log: Logger, signal: AbortSignal, fn: ()
     }
   }
 }
+
+/** What etcd says when it starts as a member that the cluster removed. */
+const REMOVED = /permanently removed from the cluster|member.*removed/i
 
 /** Seconds a host that died while joining holds the others back. */
 const JOIN_LOCK_TTL = 30
