@@ -136,6 +136,22 @@ test('a member killed outright comes back from its data, and a cluster of two ha
   }
 })
 
+test('a managed etcd server killed under a running host is started again, and the world comes back', async () => {
+  const h1 = await host('h1', [])
+  const [server] = childrenOf(h1.m.child.pid!)
+  process.kill(server!, 'SIGKILL')
+  await h1.m.waitFor(/etcd is back/, 20_000)
+  assert.match(
+    h1.m.output(),
+    /the etcd server exited \(SIGKILL\)[^\n]*\n.*starting the etcd server again in 1 s/,
+  )
+  const [again] = childrenOf(h1.m.child.pid!)
+  assert.notEqual(again, server)
+  assert.deepEqual(await members(h1.client), ['h1'])
+  assert.equal(await interrupt(h1), 0, h1.m.output())
+  await gone(again!)
+})
+
 test('three hosts leave in the order they joined, and in reverse', async () => {
   const a = await cluster(3)
   await leave(a)

@@ -60,6 +60,10 @@ class Cluster {
   readonly #log: Logger
   readonly #dir: string
   #server: EtcdServer | undefined
+  /** Aborted on leaving: no server is started again after that. */
+  readonly #life = new AbortController()
+  /** Half the wait before the server is started again (see #supervise). */
+  #restartDelay = 500
   /** A client for membership changes, to this host's server and the seeds. */
   #admin: Etcd3 | undefined
 
@@ -166,7 +170,7 @@ class Cluster {
 
   async #serve(state: 'new' | 'existing', initial: string, signal: AbortSignal): Promise<void> {
     const o = this.#o
-    this.#server = await EtcdServer.start({
+    const server = await EtcdServer.start({
       binary: o.etcdBinary,
       name: o.hostname,
       dataDir: join(this.#dir, 'data'),
@@ -179,11 +183,51 @@ class Cluster {
       signal,
       ...(o.spansHosts ? { networkTiming: true } : {}),
     })
+    this.#server = server
+    this.#supervise(server)
     this.#log.info(`serving clients on ${o.clientUrls.join(', ')}, peers on ${o.serverUrls.join(', ')}`)
+  }
+
+  /**
+   * A server that exits on its own (killed, out of memory) is started again from its data: after
+   * 1 s, then twice as long after each start that fails or each exit within 30 s of a start, at most
+   * 30 s. Meanwhile the world waits for
+   * etcd as for any outage, and the resources keep running. A member that the cluster removed is
+   * not started again.
+   */
+  #supervise(server: EtcdServer): void {
+    const life = this.#life.signal
+    const started = Date.now()
+    void server.exited.then(async () => {
+      // A server that keeps exiting soon after its start waits longer each time, too.
+      this.#restartDelay = Date.now() - started < 30_000 ? this.#restartDelay * 2 : 1000
+      let delay = Math.min(this.#restartDelay, 30_000)
+      while (this.#server === server && !life.aborted) {
+        this.#log.info(`starting the etcd server again in ${delay / 1000} s`)
+        try {
+          await sleep(delay, life)
+          // From its data: the cluster it belongs to is there.
+          await this.#serve('existing', peers(this.#o.hostname, this.#o.serverUrls), life)
+          return
+        } catch (err) {
+          if (life.aborted) return
+          if (isMgmtError(err, 'ERR_ETCD_SERVER') && REMOVED.test(err.message)) {
+            this.#log.error(
+              'the etcd server cannot start again: the cluster removed this member (start mgmt again to join anew)',
+            )
+            return
+          }
+          this.#log.warn(`the etcd server does not start again: ${describeError(err)}`)
+          delay = Math.min(delay * 2, 30_000)
+          this.#restartDelay = delay
+        }
+      }
+    })
   }
 
   /** Leaves the cluster: a member removes itself unless it is the last one, then stops its server. */
   async leave(): Promise<void> {
+    this.#life.abort()
     const server = this.#server
     const admin = this.#admin
     this.#server = undefined
