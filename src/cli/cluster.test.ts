@@ -136,6 +136,29 @@ test('a member killed outright comes back from its data, and a cluster of two ha
   }
 })
 
+test("a host whose data is of another cluster joins the seeds' cluster anew", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-cluster-other-'))
+  try {
+    const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
+    const prefix = ['--prefix', join(dir, 'h2'), '--hostname', 'h2', ...urls]
+    // h2 alone forms a cluster of its own, and keeps its data when it stops, as its last member.
+    const alone = startMgmt(['run', ...prefix, 'empty'])
+    running.push(alone)
+    await alone.waitFor(/running no local graph/, 30_000)
+    alone.child.kill('SIGINT')
+    assert.equal(await alone.exited, 0, alone.output())
+    const h1 = await host('h1', [])
+    const joined = startMgmt(['run', ...prefix, '--seeds', h1.client, 'empty'])
+    running.push(joined)
+    await joined.waitFor(/running no local graph/, 30_000)
+    assert.match(joined.output(), /h2 is no member of the cluster at .* \(any more\): joining anew/)
+    assert.deepEqual(await members(h1.client), ['h1', 'h2'])
+    await leave([{ name: 'h2', m: joined, client: urls[1]! }, h1])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test('a managed etcd server killed under a running host is started again, and the world comes back', async () => {
   const h1 = await host('h1', [])
   const [server] = childrenOf(h1.m.child.pid!)

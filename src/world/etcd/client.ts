@@ -81,23 +81,23 @@ export function say(e: unknown): string {
   return cause ? cause[1]! : line.replace(/\s*Resolution note:\s*$/, '')
 }
 
-/** Waits until etcd answers, saying every 10 s what it waits for. Rejects when `signal` aborts. */
-export async function reach(
-  kv: Namespace,
+/**
+ * Asks etcd until it answers (`ask` gets the deadline of each try), saying every 10 s what it waits
+ * for; resolves with the answer. Rejects when `signal` aborts.
+ */
+export async function reach<T>(
+  ask: (deadline: number) => Promise<T>,
   endpoints: readonly string[],
   log: Logger,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<T> {
   let delay = 50
   let said = 0
   for (;;) {
     try {
-      await kv
-        .get('deploy/latest')
-        .options({ deadline: Date.now() + 2000 })
-        .string()
+      const answer = await ask(Date.now() + 2000)
       if (said) log.info(`reached etcd at ${endpoints.join(', ')}`)
-      return
+      return answer
     } catch (err) {
       if (Date.now() - said > 10_000) {
         log.info(`waiting for etcd at ${endpoints.join(', ')} (${say(err)})`)
@@ -108,6 +108,12 @@ export async function reach(
     delay = Math.min(delay * 2, 1000)
   }
 }
+
+/** A read that needs the cluster's quorum: etcd answers it once it can serve. */
+export const served =
+  (kv: Namespace) =>
+  (deadline: number): Promise<unknown> =>
+    kv.get('deploy/latest').options({ deadline }).string()
 
 /** Resolves after `ms`; rejects when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

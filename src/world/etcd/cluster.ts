@@ -16,7 +16,8 @@ import { join } from 'node:path'
 import { type Etcd3, EtcdLockFailedError, type IMember, type Namespace } from 'etcd3'
 import { describeError, isMgmtError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
-import { etcdClient, reach, say, sleep } from './client.js'
+import { linkSignal } from '../../util/signals.js'
+import { etcdClient, reach, say, served, sleep } from './client.js'
 import { EtcdServer } from './server.js'
 import { EtcdWorld } from './world.js'
 
@@ -89,33 +90,62 @@ class Cluster {
     // A client talks to the seeds, and only to them: the members' own URLs may mean nothing from
     // here (a host that reaches the cluster through a tunnel). More seeds, more failover.
     if (!o.server) return o.seeds
-    if (existsSync(join(this.#dir, 'data', 'member')) && (await this.#comeBack(signal))) return this.#member()
     const admin = etcdClient(o.seeds)
     this.#admin = admin
-    await reach(admin, o.seeds, this.#log, signal)
+    if (existsSync(join(this.#dir, 'data', 'member')) && (await this.#comeBack(admin, signal)))
+      return this.#member()
+    await reach(served(admin), o.seeds, this.#log, signal)
     const as = await joining(admin, this.#log, signal, () => this.#enter(admin, signal))
     return as === 'member' ? this.#member() : o.seeds
   }
 
   /**
-   * A member that went down (killed, rebooted) comes back from its data, before it asks the
-   * cluster anything: in a cluster of two, the other member has no quorum without it, and answers
-   * nothing until it is back. False when its member was removed meanwhile: its data is gone, and it
-   * joins anew.
+   * A host with member data here was a member, and comes back from that data (killed, rebooted).
+   * Its server starts at once, without waiting for the cluster: in a cluster of two, the other
+   * member has no quorum without it, and answers nothing that needs one. Meanwhile the seeds say
+   * who the members are, which needs no quorum. A host that is not among them (the cluster removed
+   * it, or the data is of another cluster) stops that server, removes the data, and joins anew:
+   * then this returns false.
    */
-  async #comeBack(signal: AbortSignal): Promise<boolean> {
+  async #comeBack(admin: Etcd3, signal: AbortSignal): Promise<boolean> {
     const o = this.#o
     this.#log.info(`rejoining the cluster as member ${o.hostname}, from its data`)
+    const starting = linkSignal(signal)
+    // etcd takes the cluster from its data; the initial cluster is only read to form one.
+    const serving = this.#serve('existing', peers(o.hostname, o.serverUrls), starting.signal)
+    serving.catch(() => {})
+    const asking = linkSignal(signal)
+    const listed = reach(
+      deadline => admin.cluster.memberList({}, { deadline }).then(r => r.members),
+      o.seeds,
+      this.#log,
+      asking.signal,
+    )
+    listed.catch(() => {})
     try {
-      // etcd takes the cluster from its data; the initial cluster is only read to form one.
-      await this.#serve('existing', peers(o.hostname, o.serverUrls), signal)
-      return true
+      // A server that fails to start says so without waiting for the seeds.
+      const members = await Promise.race([listed, serving.then(() => listed)])
+      if (members.some(m => m.name === o.hostname)) {
+        await serving
+        return true
+      }
+      this.#log.info(
+        `${o.hostname} is no member of the cluster at ${o.seeds.join(', ')} (any more): joining anew`,
+      )
     } catch (err) {
       if (!isMgmtError(err, 'ERR_ETCD_SERVER') || !REMOVED.test(err.message)) throw err
-      this.#log.info(`the member ${o.hostname} was removed from the cluster meanwhile: joining anew`)
-      await rm(join(this.#dir, 'data'), { recursive: true, force: true })
-      return false
+      this.#log.info(`the cluster removed the member ${o.hostname}: joining anew`)
+    } finally {
+      starting.unlink()
+      asking.abort()
     }
+    starting.abort()
+    await serving.catch(() => {})
+    const server = this.#server
+    this.#server = undefined
+    await server?.stop()
+    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    return false
   }
 
   /** Joins as a member, or stays a client; with the join lock held. */

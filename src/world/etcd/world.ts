@@ -29,7 +29,7 @@ import {
   validHostname,
   type World,
 } from '../world.js'
-import { etcdClient, reach, say, sayLimits, sleep } from './client.js'
+import { etcdClient, reach, say, sayLimits, served, sleep } from './client.js'
 
 export interface EtcdWorldOptions {
   readonly hostname: string
@@ -289,7 +289,7 @@ export class EtcdWorld implements World {
     const client = etcdClient(endpoints)
     this.#client = client
     const ns = client.namespace(NS)
-    await reach(ns, endpoints, this.#opts.log, signal)
+    await reach(served(ns), endpoints, this.#opts.log, signal)
     this.#ns = ns
     await this.#watch(ns)
     if (this.#opts.register ?? true) await this.#register(ns, signal)
