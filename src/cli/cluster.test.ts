@@ -41,14 +41,19 @@ async function interrupt(h: Host): Promise<number> {
   return h.m.exited
 }
 
-/** The names of the cluster's members, as etcdctl lists them. */
-async function members(client: string): Promise<string[]> {
+/** etcdctl's output, asked of the cluster at `client`. */
+async function etcdctl(client: string, args: string[]): Promise<string> {
   const { execFile } = await import('node:child_process')
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile('etcdctl', [`--endpoints=${client}`, 'member', 'list', '-w', 'json'], (err, stdout) =>
+  return new Promise<string>((resolve, reject) =>
+    execFile('etcdctl', [`--endpoints=${client}`, ...args], (err, stdout) =>
       err ? reject(err) : resolve(stdout),
     ),
   )
+}
+
+/** The names of the cluster's members, as etcdctl lists them. */
+async function members(client: string): Promise<string[]> {
+  const out = await etcdctl(client, ['member', 'list', '-w', 'json'])
   return (JSON.parse(out).members as { name: string }[]).map(m => m.name).sort()
 }
 
@@ -134,6 +139,21 @@ test('a member killed outright comes back from its data, and a cluster of two ha
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+})
+
+test('a host killed between its MemberAdd and its server start completes the join when started again', async () => {
+  const h1 = await host('h1', [])
+  const client = await freeUrl()
+  const server = await freeUrl()
+  // What such a host leaves: a member added at its peer URL that never started, and a cluster of
+  // two without its quorum.
+  await etcdctl(h1.client, ['member', 'add', 'h2', `--peer-urls=${server}`])
+  const h2 = await host('h2', ['--seeds', h1.client, '--client-urls', client, '--server-urls', server], {
+    server: false,
+  })
+  assert.match(h2.m.output(), /completing the join as member h2: it was added, and its server never started/)
+  assert.deepEqual(await members(h1.client), ['h1', 'h2'])
+  await leave([{ ...h2, client }, h1])
 })
 
 test("a host whose data is of another cluster joins the seeds' cluster anew", async () => {

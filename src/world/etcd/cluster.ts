@@ -94,6 +94,7 @@ class Cluster {
     this.#admin = admin
     if (existsSync(join(this.#dir, 'data', 'member')) && (await this.#comeBack(admin, signal)))
       return this.#member()
+    if (await this.#completeJoin(admin, signal)) return this.#member()
     await reach(served(admin), o.seeds, this.#log, signal)
     const as = await joining(admin, this.#log, signal, () => this.#enter(admin, signal))
     return as === 'member' ? this.#member() : o.seeds
@@ -115,12 +116,7 @@ class Cluster {
     const serving = this.#serve('existing', peers(o.hostname, o.serverUrls), starting.signal)
     serving.catch(() => {})
     const asking = linkSignal(signal)
-    const listed = reach(
-      deadline => admin.cluster.memberList({}, { deadline }).then(r => r.members),
-      o.seeds,
-      this.#log,
-      asking.signal,
-    )
+    const listed = reach(listMembers(admin), o.seeds, this.#log, asking.signal)
     listed.catch(() => {})
     try {
       // A server that fails to start says so without waiting for the seeds.
@@ -146,6 +142,24 @@ class Cluster {
     await server?.stop()
     await rm(join(this.#dir, 'data'), { recursive: true, force: true })
     return false
+  }
+
+  /**
+   * A host killed between its MemberAdd and its server's start left a member that never started
+   * (etcd lists it without a name) at this host's peer URLs. In a cluster of one, that member took
+   * the quorum away, and nothing that needs one is answered until it starts: its server starts now
+   * as that member, which completes the join.
+   */
+  async #completeJoin(admin: Etcd3, signal: AbortSignal): Promise<boolean> {
+    const o = this.#o
+    const members = await reach(listMembers(admin), o.seeds, this.#log, signal)
+    const urls = (l: readonly string[]): string => [...l].sort().join(',')
+    const added = members.find(m => !m.name && urls(m.peerURLs) === urls(o.serverUrls))
+    if (!added) return false
+    this.#log.info(`completing the join as member ${o.hostname}: it was added, and its server never started`)
+    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    await this.#serve('existing', initialCluster(members, added.ID, o.hostname), signal)
+    return true
   }
 
   /** Joins as a member, or stays a client; with the join lock held. */
@@ -346,6 +360,12 @@ async function joining<T>(admin: Etcd3, log: Logger, signal: AbortSignal, fn: ()
     }
   }
 }
+
+/** Asks for the members: etcd answers this without a quorum. */
+const listMembers =
+  (admin: Etcd3) =>
+  (deadline: number): Promise<IMember[]> =>
+    admin.cluster.memberList({}, { deadline }).then(r => r.members)
 
 /** What etcd says when it starts as a member that the cluster removed. */
 const REMOVED = /permanently removed from the cluster|member.*removed/i
