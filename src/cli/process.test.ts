@@ -1,10 +1,10 @@
 /**
  * The engine as a process among others: a closed stderr does not end it, SIGHUP reloads its graph,
- * and no command an exec started outlives it, whichever way it ends.
+ * SIGUSR1 opens no debugger, and no command an exec started outlives it, whichever way it ends.
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,6 +40,42 @@ const markedSleep = (): { cmd: string; marker: string } => {
   // `exec -a` names the process by the marker; sleep itself runs for 300 s.
   return { cmd: `exec -a ${marker} sleep 300`, marker }
 }
+
+/** The TCP ports that process `pid` listens on, from its descriptors and the kernel's tables. */
+function listeningPorts(pid: number): number[] {
+  const sockets = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]
+      if (inode) sockets.add(inode)
+    } catch {}
+  }
+  const ports: number[] = []
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6'])
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      if (f[3] === '0A' && sockets.has(f[9]!)) ports.push(Number.parseInt(f[1]!.split(':')[1]!, 16))
+    }
+  return ports
+}
+
+test("SIGUSR1 is said and ignored: Node.js's debugger, open to any local user, never listens", async () => {
+  const m = startMgmt(['run', '--tmp-prefix', 'empty'])
+  try {
+    await m.waitFor(/running no local graph/, 30_000)
+    assert.deepEqual(listeningPorts(m.child.pid!), [])
+    m.child.kill('SIGUSR1')
+    await m.waitFor(/SIGUSR1 ignored: it would open Node\.js's debugger/)
+    // Node.js would open it a moment after the signal: look a while later.
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.deepEqual(listeningPorts(m.child.pid!), [], m.output())
+    assert.doesNotMatch(m.output(), /Debugger listening/)
+    m.child.kill('SIGINT')
+    assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await m.kill()
+  }
+})
 
 test('a closed stderr (`2>&1 | head -1`) never ends the engine: the graph is applied, exit 0', async () => {
   const out = join(dir, 'epipe-out')
