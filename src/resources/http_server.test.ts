@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -126,6 +126,42 @@ test('a client that shuts its side down after the request still gets the whole a
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/)
     assert.equal(answer.length - (text.indexOf('\r\n\r\n') + 4), big.length)
   })
+})
+
+test('connections beyond max_connections are closed at once and said once; the others are served', async () => {
+  const root = join(dir, 'bounded')
+  await mkdir(root)
+  await writeFile(join(root, 'f'), 'served\n')
+  const graph: GraphSpec = {
+    name: 'bounded',
+    resources: [r('http:server', 'bounded', { address: '127.0.0.1:0', root, max_connections: 2 })],
+    edges: [],
+  }
+  const lines = await serving(graph, async (port, log) => {
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => resolve(c))
+        c.on('error', reject)
+      })
+    /** Sends a request on `c`; resolves with all it got once the connection closes. */
+    const ask = (c: Socket): Promise<string> =>
+      new Promise(resolve => {
+        let got = ''
+        c.on('data', (d: Buffer) => {
+          got += d.toString()
+        })
+        c.on('close', () => resolve(got))
+        c.write('GET /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      })
+    // Two connections hold both places; each more is closed without an answer.
+    const held = [await open(), await open()]
+    for (let i = 0; i < 3; i++) assert.equal(await ask(await open()), '', 'closed without an answer')
+    await log.waitFor(/2 connections at once \(max_connections\): closing more, from 127\.0\.0\.1 first/)
+    // The connections within the bound are served.
+    assert.match(await ask(held[0]!), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nserved\n$/)
+    held[1]!.destroy()
+  })
+  assert.equal(lines.filter(l => /warn: .*max_connections/.test(l)).length, 1, lines.join('\n'))
 })
 
 test('path traversal is refused: .., encoded .., and links that lead out of root or a part', async () => {

@@ -24,6 +24,10 @@ import { isServingPart, type Lookup, requestPath, rootCheck, servedUnder } from 
 /** node:http, loaded when a server starts (a run without one never loads it). */
 const httpModule = (): typeof Http => createRequire(import.meta.url)('node:http')
 
+/** The default bound on connections at once, and the largest one allowed. */
+const DEFAULT_CONNECTIONS = 1024
+const MAX_CONNECTIONS = 65_536
+
 /** Params of `http:server`. Keys are the YAML names, verbatim. */
 export const HttpServerParams = z
   .object({
@@ -39,6 +43,11 @@ export const HttpServerParams = z
     shutdown_timeout: z.number().int().min(0).max(MAX_TIMER_S).default(0),
     /** An absolute directory whose files are served (after the parts); empty: none. */
     root: z.string().default(''),
+    /**
+     * Connections served at once; one more is closed at once. Anyone who reaches the port can open
+     * connections, and each costs a file descriptor of the engine's, which its resources need too.
+     */
+    max_connections: z.number().int().min(1).max(MAX_CONNECTIONS).default(DEFAULT_CONNECTIONS),
   })
   .strict()
 
@@ -179,6 +188,16 @@ export const httpServer = defineResource({
         // Node.js's http server drops the answer then, unless told this (its own flag, kept for
         // such servers); the timeouts above still bound the connection.
         Object.assign(server, { httpAllowHalfOpen: true })
+        server.maxConnections = p.max_connections
+        let dropped = 0
+        server.on('drop', from => {
+          // Said once, then counted: a flood must not flood the log too.
+          if (++dropped === 1)
+            ctx.log.warn(
+              `${p.max_connections} connections at once (max_connections): closing more, from ${from?.remoteAddress ?? 'somewhere'} first`,
+            )
+          else if (ctx.debug) ctx.log.debug(`closed connection ${dropped} beyond max_connections`)
+        })
         const failed = new Promise<never>((_, reject) => server.on('error', reject))
         failed.catch(() => {})
         await Promise.race([
