@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import { connect, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { isMgmtError } from '../util/errors.js'
-import { parseListen } from './listen.js'
+import { closeServer, listen, MAX_VIEWERS, parseListen } from './listen.js'
 
 test('a listen address: HOST:PORT, [IPV6]:PORT, :PORT or a port alone (loopback), else a usage error', () => {
   for (const [addr, host, port] of [
@@ -21,4 +22,30 @@ test('a listen address: HOST:PORT, [IPV6]:PORT, :PORT or a port alone (loopback)
         e.message.includes(`--http-listen expects HOST:PORT, [IPV6]:PORT, :PORT or PORT, not \`${addr}\``),
       addr,
     )
+})
+
+test('a view serves so many connections at once, and closes more at once', async () => {
+  const server = await listen({ host: '127.0.0.1', port: 0 }, 'the test view', (_req, res) => res.end('ok\n'))
+  const sockets: Socket[] = []
+  try {
+    const port = (server.address() as { port: number }).port
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => resolve(c))
+        c.on('error', reject)
+        sockets.push(c)
+      })
+    const closedAtOnce = (c: Socket): Promise<boolean> =>
+      new Promise(resolve => {
+        c.once('data', () => resolve(false))
+        c.once('close', () => resolve(true))
+        c.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+      })
+    for (let i = 0; i < MAX_VIEWERS; i++) await open()
+    assert.equal(await closedAtOnce(await open()), true)
+    assert.equal(await closedAtOnce(sockets[0]!), false, 'the first ones are served')
+  } finally {
+    for (const c of sockets) c.destroy()
+    await closeServer(server)
+  }
 })

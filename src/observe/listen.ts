@@ -53,6 +53,9 @@ function hostOf(header: string | undefined): string {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
+/** Connections a view serves at once (event streams included); more are closed at once. */
+export const MAX_VIEWERS = 256
+
 /**
  * Listens on `addr` for `what` (named in errors). Only GET and HEAD are served. On a loopback
  * address, a request naming another host is refused: a web page elsewhere cannot read the server
@@ -72,6 +75,9 @@ export async function listen(addr: ListenAddress, what: string, handler: Handler
     }
     handler(req, res)
   })
+  // Views are for people and a scraper; a listener given a public address must not let anyone
+  // run the engine out of file descriptors (each open connection holds one).
+  server.maxConnections = MAX_VIEWERS
   await new Promise<void>((resolve, reject) => {
     server.once('error', err =>
       reject(
