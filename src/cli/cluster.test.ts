@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { type Running, runMgmt, startMgmt } from '../testing/cli.js'
 import { startEtcd } from '../testing/etcd.js'
 import { freeUrl } from '../testing/ports.js'
 import { processStates } from '../testing/proc.js'
+import { inTempDir } from '../testing/tempdir.js'
 
 const running: Running[] = []
 after(async () => {
@@ -29,10 +28,16 @@ interface Host {
 async function host(name: string, args: string[], opts: { server?: boolean } = {}): Promise<Host> {
   const client = await freeUrl()
   const urls = opts.server === false ? [] : ['--client-urls', client, '--server-urls', await freeUrl()]
-  const m = startMgmt(['run', '--tmp-prefix', '--hostname', name, ...urls, ...args, 'empty'])
-  running.push(m)
-  await m.waitFor(/running no local graph/, 30_000)
+  const m = await started(['--tmp-prefix', '--hostname', name, ...urls, ...args, 'empty'])
   return { name, m, client }
+}
+
+/** Starts `mgmt run ARGS`; resolves once it runs. */
+async function started(args: string[], ms = 30_000): Promise<Running> {
+  const m = startMgmt(['run', ...args])
+  running.push(m)
+  await m.waitFor(/running no local graph/, ms)
+  return m
 }
 
 /** ^C, and the exit code. */
@@ -104,25 +109,12 @@ test('two hosts: the one that joined leaves first', async () => {
   await leave([h2!, h1!])
 })
 
-test('a member killed outright comes back from its data, and a cluster of two has its quorum again', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-cluster-back-'))
-  try {
+test('a member killed outright comes back from its data, and a cluster of two has its quorum again', () =>
+  inTempDir('cluster', async dir => {
     const h1 = await host('h1', [])
     const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
-    const args = [
-      'run',
-      '--prefix',
-      join(dir, 'h2'),
-      '--hostname',
-      'h2',
-      '--seeds',
-      h1.client,
-      ...urls,
-      'empty',
-    ]
-    const first = startMgmt(args)
-    running.push(first)
-    await first.waitFor(/running no local graph/, 30_000)
+    const args = ['--prefix', join(dir, 'h2'), '--hostname', 'h2', '--seeds', h1.client, ...urls, 'empty']
+    const first = await started(args)
     // Killed, its etcd server goes with it: the cluster's two members have no quorum left.
     const server = childrenOf(first.child.pid!)
     assert.equal(server.length, 1, processStates(first.child.pid!))
@@ -130,16 +122,11 @@ test('a member killed outright comes back from its data, and a cluster of two ha
     await first.exited
     await gone(server[0]!)
     // Started again on its data, it does not wait for the other member, which waits for it.
-    const again = startMgmt(args)
-    running.push(again)
-    await again.waitFor(/running no local graph/, 40_000)
+    const again = await started(args, 40_000)
     assert.match(again.output(), /rejoining the cluster as member h2, from its data/)
     assert.deepEqual(await members(h1.client), ['h1', 'h2'])
     await leave([{ name: 'h2', m: again, client: urls[1]! }, h1])
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
 
 test('a host killed between its MemberAdd and its server start completes the join when started again', async () => {
   const h1 = await host('h1', [])
@@ -156,28 +143,20 @@ test('a host killed between its MemberAdd and its server start completes the joi
   await leave([{ ...h2, client }, h1])
 })
 
-test("a host whose data is of another cluster joins the seeds' cluster anew", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-cluster-other-'))
-  try {
+test("a host whose data is of another cluster joins the seeds' cluster anew", () =>
+  inTempDir('cluster', async dir => {
     const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
     const prefix = ['--prefix', join(dir, 'h2'), '--hostname', 'h2', ...urls]
     // h2 alone forms a cluster of its own, and keeps its data when it stops, as its last member.
-    const alone = startMgmt(['run', ...prefix, 'empty'])
-    running.push(alone)
-    await alone.waitFor(/running no local graph/, 30_000)
+    const alone = await started([...prefix, 'empty'])
     alone.child.kill('SIGINT')
     assert.equal(await alone.exited, 0, alone.output())
     const h1 = await host('h1', [])
-    const joined = startMgmt(['run', ...prefix, '--seeds', h1.client, 'empty'])
-    running.push(joined)
-    await joined.waitFor(/running no local graph/, 30_000)
+    const joined = await started([...prefix, '--seeds', h1.client, 'empty'])
     assert.match(joined.output(), /h2 is no member of the cluster at .* \(any more\): joining anew/)
     assert.deepEqual(await members(h1.client), ['h1', 'h2'])
     await leave([{ name: 'h2', m: joined, client: urls[1]! }, h1])
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
 
 test('a managed etcd server killed under a running host is started again, and the world comes back', async () => {
   const h1 = await host('h1', [])

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { stateFiles } from '../engine/context.js'
+import { inTempDir } from '../testing/tempdir.js'
 import { type ResourceHarness, startResource } from '../testing/timeline.js'
 import { generatePassword, password, readToken, writeToken } from './password.js'
 
@@ -22,14 +22,7 @@ const sentPassword = (h: ResourceHarness): string => {
   return p as string
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-password-'))
-  try {
-    await fn(dir)
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>): Promise<void> => inTempDir('password', fn)
 
 test('generatePassword: exact length, only letters and digits, all of them used', () => {
   for (const n of [1, 7, 64, 300]) {
