@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmod, lchown, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, lchown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -13,8 +13,7 @@ const NOBODY = 65534
 async function shared(): Promise<{ dir: string; target: string; cleanup: () => Promise<void> }> {
   const base = await mkdtemp(join(tmpdir(), 'mgmt-append-'))
   const dir = join(base, 'tmp')
-  await rm(dir, { force: true })
-  await import('node:fs/promises').then(fs => fs.mkdir(dir))
+  await mkdir(dir)
   await chmod(dir, 0o1777)
   const target = join(base, 'shadow')
   await writeFile(target, 'root:secret\n')

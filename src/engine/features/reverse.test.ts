@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -9,7 +9,6 @@ import { ReverseStore } from './reverse.js'
 test('a reversal record that is not one is said once and set aside; the others are listed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-reverse-'))
   try {
-    await mkdir(dir, { recursive: true })
     const good = { kind: 'file', name: 'f', params: { path: '/x', state: 'absent' } }
     await writeFile(join(dir, 'good.json'), JSON.stringify(good))
     await writeFile(join(dir, 'cut.json'), '{"kind": "fi')
