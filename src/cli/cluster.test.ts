@@ -122,8 +122,11 @@ test('a member killed outright comes back from its data, and a cluster of two ha
     await first.exited
     await gone(server[0]!)
     // Started again on its data, it does not wait for the other member, which waits for it.
-    const again = await started(args, 40_000)
+    const again = await started(args)
     assert.match(again.output(), /rejoining the cluster as member h2, from its data/)
+    // Its previous run's registration is its own (the lease kept in the prefix): revoked, not waited for.
+    assert.match(again.output(), /revoked the registration of this host's previous run \(lease \d+\)/)
+    assert.doesNotMatch(again.output(), /still registered/)
     assert.deepEqual(await members(h1.client), ['h1', 'h2'])
     await leave([{ name: 'h2', m: again, client: urls[1]! }, h1])
   }))

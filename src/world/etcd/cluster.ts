@@ -53,6 +53,7 @@ export function clusterWorld(opts: ClusterOptions): EtcdWorld {
     endpoints: signal => cluster.start(signal),
     afterClose: () => cluster.leave(),
     peerUrls: () => cluster.peerUrls,
+    leaseFile: join(opts.prefix, 'etcd', 'lease'),
   })
 }
 

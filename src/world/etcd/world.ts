@@ -13,9 +13,12 @@
  * every watcher is woken (they re-read), the exports are written if a write failed meanwhile, and
  * the host's lease is granted again if it expired.
  */
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import type { Etcd3, IKeyValue, Lease, Namespace, Watcher } from 'etcd3'
 import { describeError, MgmtError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { writeStateFile } from '../../util/statefile.js'
 import { readDeploy, readExported } from '../stored.js'
 import {
   type CollectedResource,
@@ -44,6 +47,12 @@ export interface EtcdWorldOptions {
   readonly afterClose?: () => Promise<void>
   /** The peer URLs of this host's own etcd server, when it runs one (a cluster's member). */
   readonly peerUrls?: () => readonly string[] | undefined
+  /**
+   * Where this host keeps the id of its registration's lease: started again (after a crash, a
+   * kill), it revokes its own registration at once instead of waiting for it to expire. Without
+   * it, it waits, as for another live host of its name.
+   */
+  readonly leaseFile?: string
 }
 
 /** How this host reaches the cluster: what a host it configures over SSH is tunnelled to. */
@@ -349,9 +358,11 @@ export class EtcdWorld implements World {
         .commit()
       if (res.succeeded) {
         this.#lease = lease
+        await this.#keepLeaseId(lease.id)
         return
       }
       await lease.lease.revoke().catch(() => {})
+      if (await this.#revokePrevious(ns, key)) continue
       if (Date.now() > deadline) throw new MgmtError('ERR_HOSTNAME_TAKEN', { hostname: this.hostname })
       if (!said) {
         this.#opts.log.info(
@@ -361,6 +372,34 @@ export class EtcdWorld implements World {
       }
       await sleep(500, signal)
     }
+  }
+
+  /** Keeps the registration's lease id in the lease file, when there is one. */
+  async #keepLeaseId(id: string): Promise<void> {
+    const file = this.#opts.leaseFile
+    if (!file) return
+    try {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 })
+      await writeStateFile(file, `${id}\n`)
+    } catch (err) {
+      this.#opts.log.warn(`cannot keep the registration's lease id: ${describeError(err)}`)
+    }
+  }
+
+  /**
+   * A registration left by this host's previous run (its lease's id is the one kept in the lease
+   * file) is revoked at once; true then. Another host's, or one of unknown origin, is left to expire.
+   */
+  async #revokePrevious(ns: Namespace, key: string): Promise<boolean> {
+    const file = this.#opts.leaseFile
+    if (!file) return false
+    const kept = (await readFile(file, 'utf8').catch(() => '')).trim()
+    if (!/^\d+$/.test(kept)) return false
+    const held = (await ns.get(key).exec()).kvs[0]?.lease
+    if (held !== kept) return false
+    await ns.leaseClient.leaseRevoke({ ID: kept })
+    this.#opts.log.info(`revoked the registration of this host's previous run (lease ${kept})`)
+    return true
   }
 
   async #grant(ns: Namespace, ttl: number): Promise<{ lease: Lease; id: string }> {
@@ -385,6 +424,7 @@ export class EtcdWorld implements World {
           await this.#ns!.put(`hosts/${this.hostname}`).value(new Date().toISOString()).lease(l.id)
           await this.#ns!.put(`converged/${this.hostname}`).value(String(this.#converged)).lease(l.id)
           this.#lease = l
+          await this.#keepLeaseId(l.id)
           this.#opts.log.info(`host ${this.hostname} registered again`)
         } catch {
           await sleep(delay, this.#closing.signal).catch(() => {})
