@@ -198,6 +198,7 @@ class Cluster {
     const o = this.#o
     // A new member starts from nothing: what is here belonged to another cluster.
     await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    await reach(deadline => versionDecided(o.seeds, deadline), o.seeds, this.#log, signal)
     let added: { member: IMember; members: IMember[] }
     try {
       added = await admin.cluster.memberAdd({ peerURLs: [...o.serverUrls] })
@@ -208,7 +209,15 @@ class Cluster {
     try {
       await this.#serve('existing', initialCluster(added.members, added.member.ID, o.hostname), signal)
     } catch (err) {
-      await admin.cluster.memberRemove({ ID: added.member.ID }).catch(() => {})
+      // Undone, so that the cluster keeps its quorum. In a cluster of one, the member just added
+      // counts for the quorum that its removal needs: it cannot be undone, and is said.
+      await admin.cluster
+        .memberRemove({ ID: added.member.ID }, { deadline: Date.now() + UNDO_MS })
+        .catch(e =>
+          this.#log.warn(
+            `could not remove the member ${o.hostname} again (${say(e)}): start this host again with the same --server-urls to complete its join, or remove the member with etcdctl`,
+          ),
+        )
       throw err
     }
   }
@@ -370,6 +379,32 @@ const listMembers =
 
 /** What etcd says when it starts as a member that the cluster removed. */
 const REMOVED = /permanently removed from the cluster|member.*removed/i
+
+/**
+ * Resolves once the cluster has decided its version, which its leader does soon after it forms: a
+ * member that joins before then cannot start ("cannot understand the cluster version of member X
+ * (not_decided is not in dotted-tri format)"), and in a cluster of one, the member it was added as
+ * holds the quorum away. Asked of etcd's /version, at the first seed that answers.
+ */
+export async function versionDecided(seeds: readonly string[], deadline: number): Promise<void> {
+  let why: unknown
+  for (const seed of seeds) {
+    try {
+      const res = await fetch(new URL('/version', seed), {
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      })
+      const { etcdcluster } = (await res.json()) as { etcdcluster?: unknown }
+      if (typeof etcdcluster === 'string' && /^\d+\.\d+\.\d+$/.test(etcdcluster)) return
+      why = new Error(`the cluster's version is not decided yet (${String(etcdcluster)})`)
+    } catch (err) {
+      why = err
+    }
+  }
+  throw why
+}
+
+/** How long the removal of a member whose server did not start may take. */
+const UNDO_MS = 5000
 
 /** Seconds a host that died while joining holds the others back. */
 const JOIN_LOCK_TTL = 30
