@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { type Running, runMgmt, startMgmt } from '../testing/cli.js'
@@ -129,6 +130,26 @@ test('a member killed outright comes back from its data, and a cluster of two ha
     assert.doesNotMatch(again.output(), /still registered/)
     assert.deepEqual(await members(h1.client), ['h1', 'h2'])
     await leave([{ name: 'h2', m: again, client: urls[1]! }, h1])
+  }))
+
+test('a member whose data was lost is removed as stale and joins anew; a cluster of three keeps working', () =>
+  inTempDir('cluster', async dir => {
+    const h1 = await host('h1', [])
+    const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
+    const args = ['--prefix', join(dir, 'h2'), '--hostname', 'h2', '--seeds', h1.client, ...urls, 'empty']
+    const first = await started(args)
+    const h3 = await host('h3', ['--seeds', h1.client])
+    const [server] = childrenOf(first.child.pid!)
+    first.child.kill('SIGKILL')
+    await first.exited
+    await gone(server!)
+    // Its disk replaced: nothing of its prefix is left.
+    await rm(join(dir, 'h2'), { recursive: true, force: true })
+    const again = await started(args, 40_000)
+    assert.match(again.output(), /removing the stale member h2 \(its data is gone\)/)
+    assert.match(again.output(), /joining the cluster as member h2 \(3 members\)/)
+    assert.deepEqual(await members(h1.client), ['h1', 'h2', 'h3'])
+    await leave([{ name: 'h2', m: again, client: urls[1]! }, h3, h1])
   }))
 
 test('a host killed between its MemberAdd and its server start completes the join when started again', async () => {

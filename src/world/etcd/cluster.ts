@@ -170,7 +170,13 @@ class Cluster {
     const mine = members.find(m => m.name === o.hostname)
     if (mine) {
       this.#log.info(`removing the stale member ${o.hostname} (its data is gone)`)
-      await admin.cluster.memberRemove({ ID: mine.ID })
+      await admin.cluster.memberRemove({ ID: mine.ID }, { deadline: Date.now() + UNDO_MS }).catch(err => {
+        throw new MgmtError(
+          'ERR_CLUSTER_JOIN',
+          { seeds: o.seeds, reason: `the stale member ${o.hostname} cannot be removed (${say(err)})` },
+          { cause: err },
+        )
+      })
     }
     const others = members.filter(m => m !== mine)
     if (others.length >= o.idealClusterSize) {
@@ -403,7 +409,7 @@ export async function versionDecided(seeds: readonly string[], deadline: number)
   throw why
 }
 
-/** How long the removal of a member whose server did not start may take. */
+/** How long the removal of a member (one whose server did not start, a stale one) may take. */
 const UNDO_MS = 5000
 
 /** Seconds a host that died while joining holds the others back. */
