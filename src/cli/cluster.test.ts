@@ -41,6 +41,22 @@ async function started(args: string[], ms = 30_000): Promise<Running> {
   return m
 }
 
+/** The arguments of h2 on a prefix that outlives its runs, joining `seed`; and its client URL. */
+async function kept(prefix: string, seed: Host): Promise<{ args: string[]; client: string }> {
+  const client = await freeUrl()
+  const urls = ['--client-urls', client, '--server-urls', await freeUrl()]
+  return { args: ['--prefix', prefix, '--hostname', 'h2', '--seeds', seed.client, ...urls, 'empty'], client }
+}
+
+/** SIGKILL, as a crash would; resolves once its etcd server, which goes with it, is gone too. */
+async function killOutright(m: Running): Promise<void> {
+  const server = childrenOf(m.child.pid!)
+  assert.equal(server.length, 1, processStates(m.child.pid!))
+  m.child.kill('SIGKILL')
+  await m.exited
+  await gone(server[0]!)
+}
+
 /** ^C, and the exit code. */
 async function interrupt(h: Host): Promise<number> {
   h.m.child.kill('SIGINT')
@@ -113,15 +129,9 @@ test('two hosts: the one that joined leaves first', async () => {
 test('a member killed outright comes back from its data, and a cluster of two has its quorum again', () =>
   inTempDir('cluster', async dir => {
     const h1 = await host('h1', [])
-    const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
-    const args = ['--prefix', join(dir, 'h2'), '--hostname', 'h2', '--seeds', h1.client, ...urls, 'empty']
-    const first = await started(args)
+    const { args, client } = await kept(join(dir, 'h2'), h1)
     // Killed, its etcd server goes with it: the cluster's two members have no quorum left.
-    const server = childrenOf(first.child.pid!)
-    assert.equal(server.length, 1, processStates(first.child.pid!))
-    first.child.kill('SIGKILL')
-    await first.exited
-    await gone(server[0]!)
+    await killOutright(await started(args))
     // Started again on its data, it does not wait for the other member, which waits for it.
     const again = await started(args)
     assert.match(again.output(), /rejoining the cluster as member h2, from its data/)
@@ -129,27 +139,23 @@ test('a member killed outright comes back from its data, and a cluster of two ha
     assert.match(again.output(), /revoked the registration of this host's previous run \(lease \d+\)/)
     assert.doesNotMatch(again.output(), /still registered/)
     assert.deepEqual(await members(h1.client), ['h1', 'h2'])
-    await leave([{ name: 'h2', m: again, client: urls[1]! }, h1])
+    await leave([{ name: 'h2', m: again, client }, h1])
   }))
 
 test('a member whose data was lost is removed as stale and joins anew; a cluster of three keeps working', () =>
   inTempDir('cluster', async dir => {
     const h1 = await host('h1', [])
-    const urls = ['--client-urls', await freeUrl(), '--server-urls', await freeUrl()]
-    const args = ['--prefix', join(dir, 'h2'), '--hostname', 'h2', '--seeds', h1.client, ...urls, 'empty']
+    const { args, client } = await kept(join(dir, 'h2'), h1)
     const first = await started(args)
     const h3 = await host('h3', ['--seeds', h1.client])
-    const [server] = childrenOf(first.child.pid!)
-    first.child.kill('SIGKILL')
-    await first.exited
-    await gone(server!)
+    await killOutright(first)
     // Its disk replaced: nothing of its prefix is left.
     await rm(join(dir, 'h2'), { recursive: true, force: true })
     const again = await started(args, 40_000)
     assert.match(again.output(), /removing the stale member h2 \(its data is gone\)/)
     assert.match(again.output(), /joining the cluster as member h2 \(3 members\)/)
     assert.deepEqual(await members(h1.client), ['h1', 'h2', 'h3'])
-    await leave([{ name: 'h2', m: again, client: urls[1]! }, h3, h1])
+    await leave([{ name: 'h2', m: again, client }, h3, h1])
   }))
 
 test('a host killed between its MemberAdd and its server start completes the join when started again', async () => {
