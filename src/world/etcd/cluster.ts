@@ -64,8 +64,8 @@ class Cluster {
   #server: EtcdServer | undefined
   /** Aborted on leaving: no server is started again after that. */
   readonly #life = new AbortController()
-  /** Half the wait before the server is started again (see #supervise). */
-  #restartDelay = 500
+  /** The wait before the server is started again (see #supervise); the first quick exit doubles it. */
+  #restartDelay = FIRST_RESTART_MS / 2
   /** A client for membership changes, to this host's server and the seeds. */
   #admin: Etcd3 | undefined
 
@@ -141,7 +141,7 @@ class Cluster {
     const server = this.#server
     this.#server = undefined
     await server?.stop()
-    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    await this.#dropData()
     return false
   }
 
@@ -158,7 +158,7 @@ class Cluster {
     const added = members.find(m => !m.name && urls(m.peerURLs) === urls(o.serverUrls))
     if (!added) return false
     this.#log.info(`completing the join as member ${o.hostname}: it was added, and its server never started`)
-    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    await this.#dropData()
     await this.#serve('existing', initialCluster(members, added.ID, o.hostname), signal)
     return true
   }
@@ -203,7 +203,7 @@ class Cluster {
   async #join(admin: Etcd3, signal: AbortSignal): Promise<void> {
     const o = this.#o
     // A new member starts from nothing: what is here belonged to another cluster.
-    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    await this.#dropData()
     await reach(deadline => versionDecided(o.seeds, deadline), o.seeds, this.#log, signal)
     let added: { member: IMember; members: IMember[] }
     try {
@@ -251,21 +251,19 @@ class Cluster {
   /**
    * A server that exits on its own (killed, out of memory) is started again from its data: after
    * 1 s, then twice as long after each start that fails or each exit within 30 s of a start, at most
-   * 30 s. Meanwhile the world waits for
-   * etcd as for any outage, and the resources keep running. A member that the cluster removed is
-   * not started again.
+   * 30 s. Meanwhile the world waits for etcd as for any outage, and the resources keep running. A
+   * member that the cluster removed is not started again.
    */
   #supervise(server: EtcdServer): void {
     const life = this.#life.signal
     const started = Date.now()
+    const longer = (): number => Math.min(this.#restartDelay * 2, MAX_RESTART_MS)
     void server.exited.then(async () => {
-      // A server that keeps exiting soon after its start waits longer each time, too.
-      this.#restartDelay = Date.now() - started < 30_000 ? this.#restartDelay * 2 : 1000
-      let delay = Math.min(this.#restartDelay, 30_000)
+      this.#restartDelay = Date.now() - started < QUICK_EXIT_MS ? longer() : FIRST_RESTART_MS
       while (this.#server === server && !life.aborted) {
-        this.#log.info(`starting the etcd server again in ${delay / 1000} s`)
+        this.#log.info(`starting the etcd server again in ${this.#restartDelay / 1000} s`)
         try {
-          await sleep(delay, life)
+          await sleep(this.#restartDelay, life)
           // From its data: the cluster it belongs to is there.
           await this.#serve('existing', peers(this.#o.hostname, this.#o.serverUrls), life)
           return
@@ -278,8 +276,7 @@ class Cluster {
             return
           }
           this.#log.warn(`the etcd server does not start again: ${describeError(err)}`)
-          delay = Math.min(delay * 2, 30_000)
-          this.#restartDelay = delay
+          this.#restartDelay = longer()
         }
       }
     })
@@ -341,11 +338,16 @@ class Cluster {
     }
   }
 
+  /** This host's member data, gone: it belonged to another cluster, or to a member that is no more. */
+  #dropData(): Promise<void> {
+    return rm(join(this.#dir, 'data'), { recursive: true, force: true })
+  }
+
   /** No longer a member: this data cannot start a server again. */
   async #left(remain?: number): Promise<void> {
     const n = remain === undefined ? '' : ` (${remain} member${remain === 1 ? ' remains' : 's remain'})`
     this.#log.info(`left the cluster${n}`)
-    await rm(join(this.#dir, 'data'), { recursive: true, force: true })
+    await this.#dropData()
   }
 }
 
@@ -408,6 +410,12 @@ export async function versionDecided(seeds: readonly string[], deadline: number)
   }
   throw why
 }
+
+/** The first wait before a server that exited is started again, and the longest. */
+const FIRST_RESTART_MS = 1000
+const MAX_RESTART_MS = 30_000
+/** A server that exits sooner than this after its start waits longer before the next. */
+const QUICK_EXIT_MS = 30_000
 
 /** How long the removal of a member (one whose server did not start, a stale one) may take. */
 const UNDO_MS = 5000
