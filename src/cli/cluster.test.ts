@@ -4,14 +4,14 @@
  * and leave in either order, and every one exits 0 on ^C.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { type Running, runMgmt, startMgmt } from '../testing/cli.js'
 import { startEtcd } from '../testing/etcd.js'
 import { freeUrl } from '../testing/ports.js'
-import { processStates } from '../testing/proc.js'
+import { childrenOf, processStates } from '../testing/proc.js'
 import { inTempDir } from '../testing/tempdir.js'
 
 const running: Running[] = []
@@ -77,13 +77,6 @@ async function etcdctl(client: string, args: string[]): Promise<string> {
 async function members(client: string): Promise<string[]> {
   const out = await etcdctl(client, ['member', 'list', '-w', 'json'])
   return (JSON.parse(out).members as { name: string }[]).map(m => m.name).sort()
-}
-
-/** The processes that `pid` started, from /proc. */
-function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap(t =>
-    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-  )
 }
 
 /** Resolves once `pid` is gone (a process that is not ours: no exit event to wait for). */

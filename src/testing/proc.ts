@@ -186,6 +186,24 @@ export function cleanups(t: { after(fn: () => Promise<void>): void }): (fn: () =
   }
 }
 
+/** The processes that `pid` started, from /proc (none when it is gone). */
+export function childrenOf(pid: number): number[] {
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch {
+      return '' // the thread, or the process, is gone
+    }
+  }
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return []
+  }
+  return tids.flatMap(t => read(`/proc/${pid}/task/${t}/children`).split(' ').filter(Boolean).map(Number))
+}
+
 /**
  * What a process and its descendants are doing, from /proc: for each, its threads grouped by
  * state and the kernel function they sleep in. A test that times out waiting for a process says
@@ -202,7 +220,6 @@ export function processStates(pid: number, indent = ''): string {
     return `${indent}pid ${pid}: gone\n`
   }
   const threads = new Map<string, number>()
-  const children: number[] = []
   for (const tid of tids) {
     const task = join(dir, 'task', tid)
     const read = (f: string): string => {
@@ -217,8 +234,9 @@ export function processStates(pid: number, indent = ''): string {
     const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
     const key = `${state} ${read('wchan') || '-'}`
     threads.set(key, (threads.get(key) ?? 0) + 1)
-    for (const c of read('children').split(' ')) if (/^\d+$/.test(c)) children.push(Number(c))
   }
   const summary = [...threads].map(([k, n]) => `${n}× ${k}`).join(', ')
-  return `${indent}pid ${pid} (${comm}): ${summary}\n${children.map(c => processStates(c, `${indent}  `)).join('')}`
+  return `${indent}pid ${pid} (${comm}): ${summary}\n${childrenOf(pid)
+    .map(c => processStates(c, `${indent}  `))
+    .join('')}`
 }
