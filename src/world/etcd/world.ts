@@ -345,10 +345,12 @@ export class EtcdWorld implements World {
   async #register(ns: Namespace, signal: AbortSignal): Promise<void> {
     const ttl = this.#opts.leaseTtl ?? 10
     const deadline = Date.now() + 2 * ttl * 1000 + 1000
+    const key = `hosts/${this.hostname}`
+    // The lease of this host's previous run, read once, and revoked if it holds the name.
+    let previous = await this.#keptLeaseId()
     let said = false
     for (;;) {
       const lease = await this.#grant(ns, ttl)
-      const key = `hosts/${this.hostname}`
       const res = await ns
         .if(key, 'Create', '==', 0)
         .then(
@@ -362,7 +364,12 @@ export class EtcdWorld implements World {
         return
       }
       await lease.lease.revoke().catch(() => {})
-      if (await this.#revokePrevious(ns, key)) continue
+      if (previous) {
+        // Asked once: a name held under another lease does not come to hold this one.
+        const revoked = await this.#revokePrevious(ns, key, previous)
+        previous = undefined
+        if (revoked) continue
+      }
       if (Date.now() > deadline) throw new MgmtError('ERR_HOSTNAME_TAKEN', { hostname: this.hostname })
       if (!said) {
         this.#opts.log.info(
@@ -386,19 +393,22 @@ export class EtcdWorld implements World {
     }
   }
 
-  /**
-   * A registration left by this host's previous run (its lease's id is the one kept in the lease
-   * file) is revoked at once; true then. Another host's, or one of unknown origin, is left to expire.
-   */
-  async #revokePrevious(ns: Namespace, key: string): Promise<boolean> {
+  /** The lease id that the lease file keeps from this host's previous run, if any. */
+  async #keptLeaseId(): Promise<string | undefined> {
     const file = this.#opts.leaseFile
-    if (!file) return false
-    const kept = (await readFile(file, 'utf8').catch(() => '')).trim()
-    if (!/^\d+$/.test(kept)) return false
+    const kept = file ? (await readFile(file, 'utf8').catch(() => '')).trim() : ''
+    return /^\d+$/.test(kept) ? kept : undefined
+  }
+
+  /**
+   * The registration at `key`, when it is held by `previous`, this host's previous run's lease, is
+   * revoked at once; true then. Another host's, or one of unknown origin, is left to expire.
+   */
+  async #revokePrevious(ns: Namespace, key: string, previous: string): Promise<boolean> {
     const held = (await ns.get(key).exec()).kvs[0]?.lease
-    if (held !== kept) return false
-    await ns.leaseClient.leaseRevoke({ ID: kept })
-    this.#opts.log.info(`revoked the registration of this host's previous run (lease ${kept})`)
+    if (held !== previous) return false
+    await ns.leaseClient.leaseRevoke({ ID: previous })
+    this.#opts.log.info(`revoked the registration of this host's previous run (lease ${previous})`)
     return true
   }
 
