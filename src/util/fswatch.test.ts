@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -76,6 +77,21 @@ function ancestors(p: string): string[] {
   return out
 }
 
+/**
+ * The ancestors of `p` that a watch of a path below it watches: all but a sticky one (a shared
+ * temporary directory such as `/tmp`) below a watched one, whose followed entry reports itself.
+ */
+function watchedAncestors(p: string): string[] {
+  const out: string[] = []
+  let parentWatched = true
+  for (const d of ancestors(p).reverse()) {
+    const bypassed: boolean = d !== '/' && parentWatched && (statSync(d).mode & 0o1000) !== 0
+    if (!bypassed) out.push(d)
+    parentWatched = !bypassed
+  }
+  return out
+}
+
 /** Events arrive in order: once the fence sees its own change, earlier events were delivered. */
 async function fence(): Promise<void> {
   const f = await probe(join(dir, 'fence'))
@@ -114,8 +130,8 @@ test('only the subscriber of the changed entry is woken', async () => {
 
 test('many subscriptions in one directory share one fs.watch, closed when the last one ends', async () => {
   const probes = [await probe(join(dir, 'f0'))]
-  // One watch for the directory and one for each of its ancestors ('/', '/tmp', ...).
-  const expected = [dir, ...ancestors(dir)].sort()
+  // One watch for the directory and one for each ancestor ('/', ...; not a sticky '/tmp').
+  const expected = [dir, ...watchedAncestors(dir)].sort()
   assert.deepEqual(w.dirs(), expected)
   for (let i = 1; i < 1000; i++) probes.push(await probe(join(dir, `f${i}`)))
   assert.equal(w.watchedDirs, expected.length)
@@ -150,7 +166,7 @@ test('a path under missing directories: the watch moves down as they appear, and
   await ev
   await rm(join(dir, 'x'), { recursive: true })
   await quiet()
-  assert.deepEqual(w.dirs(), [dir, ...ancestors(dir)].sort())
+  assert.deepEqual(w.dirs(), [dir, ...watchedAncestors(dir)].sort())
   await mkdir(deep, { recursive: true })
   await quiet()
   ev = p.next()
@@ -243,7 +259,7 @@ test('a thousand paths in one directory: one watch there, none per path, and one
   const sub = join(dir, 'later')
   const probes = []
   for (let i = 0; i < 1000; i++) probes.push(await probe(join(sub, `f${i}`)))
-  assert.deepEqual(w.dirs(), [dir, ...ancestors(dir)].sort())
+  assert.deepEqual(w.dirs(), [dir, ...watchedAncestors(dir)].sort())
   await mkdir(sub)
   await quiet()
   assert.ok(w.dirs().includes(sub))
@@ -254,5 +270,77 @@ test('a thousand paths in one directory: one watch there, none per path, and one
   )
   const ev = probes[7]!.next()
   await writeFile(join(sub, 'f7'), 'x')
+  await ev
+})
+
+/** A shared temporary directory of the test's own (sticky, as `/tmp` is), with `x/` in it. */
+async function sharedDir(): Promise<{ shared: string; x: string }> {
+  const shared = join(dir, 'shared')
+  await mkdir(join(shared, 'x'), { recursive: true })
+  await chmod(shared, 0o1777)
+  return { shared, x: join(shared, 'x') }
+}
+
+test('a sticky directory on the way is not watched while its followed entries are directories', async () => {
+  const { shared, x } = await sharedDir()
+  await probe(join(x, 'f'))
+  assert.ok(w.dirs().includes(x))
+  assert.ok(!w.dirs().includes(shared))
+  // A path of its own in it: its entries must be seen there.
+  const own = await probe(join(shared, 'own'))
+  assert.ok(w.dirs().includes(shared))
+  own.ac.abort()
+})
+
+test('a sticky directory not watched: its entry moved away, then made again, is seen', async () => {
+  const { shared, x } = await sharedDir()
+  const f = join(x, 'f')
+  const p = await probe(f)
+  let ev = p.next()
+  await rename(x, join(shared, 'moved'))
+  await ev
+  await quiet()
+  assert.ok(w.dirs().includes(shared), 'watched again, to see x come back')
+  await mkdir(x)
+  await quiet()
+  assert.ok(w.dirs().includes(x))
+  ev = p.next()
+  await writeFile(f, 'back')
+  await ev
+  // The old directory, still watched, would not say this.
+  ev = p.next()
+  await writeFile(f, 'again')
+  await ev
+})
+
+test('a sticky directory not watched: its entry removed and made again is seen', async () => {
+  const { x } = await sharedDir()
+  const f = join(x, 'f')
+  await writeFile(f, 'one')
+  const p = await probe(f)
+  let ev = p.next()
+  await rm(x, { recursive: true })
+  await ev
+  await mkdir(x)
+  await quiet()
+  ev = p.next()
+  await writeFile(f, 'two')
+  await ev
+})
+
+test('a sticky directory not watched: a directory renamed over its empty entry is seen', async () => {
+  const { shared, x } = await sharedDir()
+  const f = join(x, 'f')
+  const p = await probe(f)
+  const other = join(shared, 'other')
+  await mkdir(other)
+  await writeFile(join(other, 'f'), 'planted')
+  // rename(2) replaces an empty directory: the old one's watch hears that it went.
+  let ev = p.next()
+  await rename(other, x)
+  await ev
+  await quiet()
+  ev = p.next()
+  await writeFile(f, 'seen')
   await ev
 })

@@ -24,6 +24,13 @@
  * old inode), so each watch remembers its inode; a self event, an `error`, or a look that finds
  * another inode closes it and watches the directory there now.
  *
+ * A shared temporary directory on the way (sticky, as `/tmp` is) is not watched while every entry
+ * followed in it is a directory on the way that is watched itself: each of those reports its own
+ * move, removal or replacement (a self event), which is all that the parent's watch would say of
+ * it. The kernel's first watch of a directory walks every name it has cached there, and a `/tmp`
+ * that other programs fill and empty all day caches hundreds of thousands (tens of milliseconds a
+ * start). Once such an entry goes, the directory is watched again, to see it come back.
+ *
  * Signals and owners: a subscription ends when its signal aborts, or when its owner (by default the
  * signal) is released. A caller that owns many signals (the engine) may `adopt` them and `release`
  * each owner itself: the watcher then adds no listener to them. The engine names each worker as the
@@ -114,6 +121,8 @@ class Node {
   any: Sub[] | undefined
   /** This directory's watch, while it is needed and the directory exists. */
   dw: DirWatch | undefined
+  /** Not watched: a shared temporary directory whose followed entries report themselves. */
+  bypassed = false
 
   constructor(
     readonly path: string,
@@ -158,6 +167,20 @@ function statDir(p: string): Stats | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The sticky bit: a shared temporary directory, such as `/tmp`. */
+const STICKY = 0o1000
+
+/**
+ * Whether `n` (a directory, stats `st`) may go unwatched: it is a shared temporary directory below
+ * a watched one (which reports `n` itself), and every entry followed in it is a directory on the
+ * way to something, there now, with no subscription of its own (its own watch reports it).
+ */
+function bypassable(n: Node, st: Stats): boolean {
+  if ((st.mode & STICKY) === 0 || !n.parent?.dw || n.any?.length || !n.children) return false
+  for (const c of n.children.values()) if (c.subs?.length || !c.needsWatch || !statDir(c.path)) return false
+  return true
 }
 
 const exists = (p: string): boolean => {
@@ -315,17 +338,19 @@ export class FsWatcher implements PathWatcher {
    * and nothing at all when every directory up is watched.
    */
   #arm(from: Node, initial: boolean): void {
-    let armed: Node | undefined = from
-    while (armed?.dw) armed = armed.parent
-    if (!armed) return
+    // `from` gains a subscription: a bypassed `from` is looked at again (it may need its watch now).
+    const armed = (n: Node): boolean => n.dw !== undefined || (n.bypassed && n !== from)
+    let up: Node | undefined = from
+    while (up && armed(up)) up = up.parent
+    if (!up) return
     const chain: Node[] = []
     for (let n: Node | undefined = from; n; n = n.parent) chain.push(n)
     for (let i = chain.length - 1; i >= 0; i--) {
       const n = chain[i]!
-      if (n.dw) continue
+      if (armed(n)) continue
       // Below a missing directory nothing can be watched: its parent's watch reports it appearing.
       if (!this.#sync(n, initial)) return
-      if (n.dw) this.#syncBelow(n, new Set(), initial)
+      if (n.dw || n.bypassed) this.#syncBelow(n, new Set(), initial)
     }
   }
 
@@ -335,23 +360,30 @@ export class FsWatcher implements PathWatcher {
    */
   #sync(n: Node, initial: boolean, changed?: Set<Node>): boolean {
     if (!n.needsWatch) {
+      n.bypassed = false
       if (n.dw) this.#close(n, changed)
       return true
     }
     const st = statDir(n.path)
+    if (st && bypassable(n, st)) {
+      if (n.dw) this.#close(n, changed)
+      n.bypassed = true
+      return true
+    }
+    n.bypassed = false
     if (n.dw && st && st.ino === n.dw.ino && st.dev === n.dw.dev) return true
     if (n.dw) this.#close(n, changed)
-    if (!st) return false
+    if (!st) return this.#uncover(n, initial, changed)
     let w: FSWatcher
     try {
       w = fsWatch(n.path)
     } catch (e) {
       const code = errCode(e)
-      if (code === 'ENOENT' || code === 'ENOTDIR') return false
+      if (code === 'ENOENT' || code === 'ENOTDIR') return this.#uncover(n, initial, changed)
       const err = watchError(n.path, e)
       if (initial) throw err
       this.#onError(n.path, err)
-      return false
+      return this.#uncover(n, initial, changed)
     }
     n.dw = { w, ino: st.ino, dev: st.dev }
     this.#watched.add(n)
@@ -362,6 +394,19 @@ export class FsWatcher implements PathWatcher {
     const now = statDir(n.path)
     if (!now || now.ino !== st.ino || now.dev !== st.dev) return this.#sync(n, initial, changed)
     return true
+  }
+
+  /**
+   * `n` is not watched, and its parent was bypassed on the strength of `n`'s watch: the parent is
+   * watched again, then `n` looked at once more (it may have come back meanwhile). Whether `n` is
+   * watched now.
+   */
+  #uncover(n: Node, initial: boolean, changed?: Set<Node>): boolean {
+    const p = n.parent
+    if (!p?.bypassed) return false
+    p.bypassed = false
+    if (!this.#sync(p, initial, changed) || !p.dw) return false
+    return this.#sync(n, initial, changed)
   }
 
   #close(n: Node, changed?: Set<Node>): void {
@@ -538,6 +583,7 @@ export class FsWatcher implements PathWatcher {
   #prune(from: Node): void {
     for (let n: Node | undefined = from; n; n = n.parent) {
       if (n.needsWatch) return
+      n.bypassed = false
       this.#close(n)
       if (!n.unused || !n.parent) return
       n.parent.children?.delete(n.name)
