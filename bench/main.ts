@@ -135,6 +135,8 @@ function machine(dir: string): Machine {
     model: cpus()[0]?.model ?? 'unknown CPU',
     memoryMiB: Math.round(totalmem() / 2 ** 20),
     node: process.version,
+    extraCaCerts:
+      process.env.NODE_EXTRA_CA_CERTS !== undefined && Number(process.versions.node.split('.')[0]) < 24,
     kernel: release(),
     date: new Date().toISOString(),
     dir,

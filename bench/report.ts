@@ -14,6 +14,12 @@ export interface Machine {
   readonly model: string
   readonly memoryMiB: number
   readonly node: string
+  /**
+   * NODE_EXTRA_CA_CERTS is set, on a Node.js older than 24: Node.js 20 reads and parses those
+   * certificates at every start, whatever the program does (43 ms a start on the machine of
+   * docs/benchmarks.md); Node.js 24 reads them when TLS is first used.
+   */
+  readonly extraCaCerts?: boolean
   readonly kernel: string
   readonly date: string
   /** Where the workload lives. */
@@ -362,7 +368,10 @@ export function render(r: Results, ts: readonly Target[]): string {
   const verdict = (t: Target): string => (t.met === undefined ? 'n/a' : t.met ? 'met' : 'MISSED')
   const head =
     `mgmt bench: ${r.params.files} files, ${r.params.runs} runs each, ${r.params.repairs} repairs\n` +
-    `${mc.cpus} × ${mc.model}, ${mc.memoryMiB} MiB, Node ${mc.node}, Linux ${mc.kernel}, ${mc.date}, in ${mc.dir}\n`
+    `${mc.cpus} × ${mc.model}, ${mc.memoryMiB} MiB, Node ${mc.node}, Linux ${mc.kernel}, ${mc.date}, in ${mc.dir}\n` +
+    (mc.extraCaCerts
+      ? 'NODE_EXTRA_CA_CERTS is set: this Node.js reads those certificates at every start\n'
+      : '')
   const peerNote = 'skipped' in r.peer ? `\ncf-agent: skipped (${r.peer.skipped})\n` : ''
   const targetRows = [['target', 'verdict', 'figure'], ...ts.map(t => [t.goal, verdict(t), t.detail])]
   const scale = r.scale ? `\n${table(scaleRows(r.scale))}\n` : ''
