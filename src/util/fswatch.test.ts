@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
-import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { renameSync, statSync, symlinkSync } from 'node:fs'
+import { chmod, chown, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
@@ -342,5 +342,51 @@ test('a sticky directory not watched: a directory renamed over its empty entry i
   await quiet()
   ev = p.next()
   await writeFile(f, 'seen')
+  await ev
+})
+
+test('a sticky directory whose followed entry is a link is watched: a swap of the link is seen', async () => {
+  const { shared } = await sharedDir()
+  const a = join(dir, 'a')
+  const b = join(dir, 'b')
+  await mkdir(a)
+  await mkdir(b)
+  const link = join(shared, 'link')
+  await symlink(a, link)
+  const p = await probe(join(link, 'f'))
+  assert.ok(w.dirs().includes(shared), 'a link swapped by a rename reaches only its parent')
+  // The swap as `ln -sfn` does it: a new link renamed over the old one.
+  let ev = p.next()
+  await symlink(b, `${link}.new`)
+  await rename(`${link}.new`, link)
+  await ev
+  await quiet()
+  ev = p.next()
+  await writeFile(join(b, 'f'), 'through the new link')
+  await ev
+})
+
+test('a sticky directory not watched: its entry replaced by a link is watched there after', async () => {
+  const { shared, x } = await sharedDir()
+  const f = join(x, 'f')
+  const p = await probe(f)
+  const elsewhere = join(dir, 'elsewhere')
+  await mkdir(elsewhere)
+  let ev = p.next()
+  // Both before the watcher hears of the first: it finds a link there, not a missing entry.
+  renameSync(x, join(shared, 'old'))
+  symlinkSync(elsewhere, x)
+  await ev
+  await quiet()
+  assert.ok(w.dirs().includes(shared))
+  ev = p.next()
+  await writeFile(join(elsewhere, 'f'), 'via the link')
+  await ev
+  // And the link's own swap.
+  const again = join(dir, 'again')
+  await mkdir(again)
+  ev = p.next()
+  await symlink(again, `${x}.new`)
+  await rename(`${x}.new`, x)
   await ev
 })

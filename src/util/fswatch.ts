@@ -179,8 +179,17 @@ const STICKY = 0o1000
  */
 function bypassable(n: Node, st: Stats): boolean {
   if ((st.mode & STICKY) === 0 || !n.parent?.dw || n.any?.length || !n.children) return false
-  for (const c of n.children.values()) if (c.subs?.length || !c.needsWatch || !statDir(c.path)) return false
+  for (const c of n.children.values()) if (c.subs?.length || !c.needsWatch || !isRealDir(c.path)) return false
   return true
+}
+
+/** A directory, not a link to one: a link's swap reaches only its parent's watch. */
+function isRealDir(p: string): boolean {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true
+  } catch {
+    return false
+  }
 }
 
 const exists = (p: string): boolean => {
@@ -402,11 +411,19 @@ export class FsWatcher implements PathWatcher {
    * watched now.
    */
   #uncover(n: Node, initial: boolean, changed?: Set<Node>): boolean {
+    if (!this.#recheckParent(n, initial, changed)) return false
+    return this.#sync(n, initial, changed)
+  }
+
+  /**
+   * `n` went, or is another directory now: a parent bypassed on the strength of `n`'s watch is
+   * looked at again (what is at `n` now may be missing, or a link). Whether that parent is watched now.
+   */
+  #recheckParent(n: Node, initial: boolean, changed?: Set<Node>): boolean {
     const p = n.parent
     if (!p?.bypassed) return false
     p.bypassed = false
-    if (!this.#sync(p, initial, changed) || !p.dw) return false
-    return this.#sync(n, initial, changed)
+    return this.#sync(p, initial, changed) && p.dw !== undefined
   }
 
   #close(n: Node, changed?: Set<Node>): void {
@@ -472,6 +489,7 @@ export class FsWatcher implements PathWatcher {
     const woken = new Set<Sub>()
     this.#collect(n, woken, false)
     for (const s of n.subs ?? []) woken.delete(s) // its own change is its parent's to report
+    this.#recheckParent(n, false)
     this.#replan(n)
     for (const s of woken) if (!s.closed) s.onChange()
   }
