@@ -28,6 +28,13 @@ export interface ConnectOptions {
   readonly signal?: AbortSignal
 }
 
+/**
+ * SSH keepalives: a request every 5 s, the connection given up after 3 unanswered, so that a dead
+ * peer (a host switched off, a cable pulled) is noticed within about 15 s, not at TCP's hours.
+ */
+export const KEEPALIVE_INTERVAL_MS = 5000
+export const KEEPALIVE_COUNT_MAX = 3
+
 const REASONS: Record<string, string> = {
   ECONNREFUSED: 'connection refused (is sshd running there, on that port?)',
   EHOSTUNREACH: 'no route to the host',
@@ -84,7 +91,9 @@ export async function connect(target: RemoteUrl, opts: ConnectOptions): Promise<
       conn.setNoDelay(true)
       resolve(conn)
     })
-    conn.once('error', (err: Error & { level?: string }) => {
+    // Not once: ssh2 may give a second error for the same end (a reset, then "Connection lost
+    // before handshake"), which would otherwise be thrown as unhandled.
+    conn.on('error', (err: Error & { level?: string }) => {
       if (offered && offered.verdict.status !== 'known')
         return fail(hostKeyError(remote, target, opts.knownHosts, offered))
       if (err.level === 'client-authentication')
@@ -107,8 +116,8 @@ export async function connect(target: RemoteUrl, opts: ConnectOptions): Promise<
       port: target.port,
       username: target.user,
       readyTimeout: timeout,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       algorithms: { serverHostKey: preferredHostKeyAlgorithms(known, target.host, target.port) as never },
       hostVerifier: (blob: Buffer): boolean => {
         offered = { blob, verdict: checkHostKey(known, target.host, target.port, blob) }
