@@ -37,6 +37,8 @@ export interface RunFlags {
   /** Remote execution (src/remote/). */
   remote: string[]
   cconns: number
+  /** Seconds a lost remote host is tried again (-1: for ever); default by --converged-timeout. */
+  reconnectTimeout?: number
   caching: boolean
   sshKey?: string
   allowInteractive?: boolean
@@ -269,6 +271,13 @@ export function addRunFlags(run: Command): void {
       flag('--cconns <n>', 'at most n SSH connections at once (0: no limit)', 'CCONNS')
         .argParser(int('--cconns', 0))
         .default(0),
+    )
+    .addOption(
+      flag(
+        '--reconnect-timeout <s>',
+        'give a remote host whose connection was lost up after this many seconds (-1: never, 0: at once; default: never, 60 with --converged-timeout)',
+        'RECONNECT_TIMEOUT',
+      ).argParser(int('--reconnect-timeout', -1, MAX_TIMER_S)),
     )
     .addOption(
       flag(

@@ -86,6 +86,7 @@ export async function openRemotes(
         caching: flags.caching && !flags.tmpPrefix,
         cconns: flags.cconns,
         ...(flags.detach ? { detach: true } : {}),
+        ...(flags.reconnectTimeout !== undefined ? { reconnectTimeout: flags.reconnectTimeout } : {}),
       },
       credentials,
       knownHosts: flags.knownHosts ? resolve(flags.knownHosts) : join(home, '.ssh', 'known_hosts'),

@@ -39,6 +39,8 @@ export interface PassedFlags {
   readonly cconns: number
   /** The run outlives the connection, as a member of the cluster it joins (`--detach`). */
   readonly detach?: boolean
+  /** `--reconnect-timeout`, when given: seconds a lost host is tried again (reconnect.ts). */
+  readonly reconnectTimeout?: number
 }
 
 export interface RemoteRun {
@@ -84,6 +86,7 @@ export function runArgs(r: RemoteRun): string[] {
   if (r.children.length) {
     for (const c of r.children) a.push('--remote', c)
     if (f.cconns) a.push('--cconns', String(f.cconns))
+    if (f.reconnectTimeout !== undefined) a.push('--reconnect-timeout', String(f.reconnectTimeout))
     if (r.knownHosts) a.push('--known-hosts', r.knownHosts)
   }
   a.push(...(r.extra ?? []), 'yaml', r.graph)

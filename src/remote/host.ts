@@ -13,33 +13,43 @@
  *    files (the whole temporary directory without caching), disconnect. On detach: close the
  *    tunnels and disconnect, leaving the run and its files there.
  *
- * A failure at any step ends this host only, with a coded error naming it.
+ * A failure at any step ends this host only, with a coded error naming it. Once the remote run has
+ * started, though, a lost connection (closed, reset, keepalives unanswered) is not the end: the
+ * host says so once and connects again with a growing wait (reconnect.ts), back to the same working
+ * directory, where the lost run is stopped if it still goes, what is missing is copied, the tunnels
+ * are opened and the run starts again from its own state; then it says it is back. A run that
+ * exits by itself (its exit status came back), a refused login or a changed host key still end it;
+ * so does `--reconnect-timeout`, and a stop, at once, during the wait or the reconnection.
  */
-import { type FSWatcher, watch } from 'node:fs'
+import type { FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
 import type { Client } from 'ssh2'
 import type { YamlRemote } from '../frontends/yaml/parse.js'
-import { describeError, MgmtError } from '../util/errors.js'
+import { describeError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { Credentials } from './auth.js'
 import { DETACHED_LOG, type PassedFlags, remoteCommand } from './command.js'
-import { connect } from './connect.js'
+import { connect, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_MS } from './connect.js'
 import { Sftp } from './copy.js'
 import { execCapture, shq } from './exec.js'
 import { type HostPlan, travellingText } from './files.js'
+import { watchGraphs } from './graphwatch.js'
+import { openTunnels } from './link.js'
 import { type Probe, probe } from './probe.js'
-import {
-  etcdBinary,
-  MIN_NODE_MAJOR,
-  type NodePayload,
-  nodeBinary,
-  type Payload,
-  programBundle,
-} from './program.js'
+import { chooseEtcd, chooseNode, type Payload, programBundle } from './program.js'
 import type { CopyProgress } from './progress.js'
+import {
+  Backoff,
+  follow,
+  type Link,
+  lossCause,
+  pause,
+  reconnectWindowMs,
+  retriable,
+  STABLE_MS,
+} from './reconnect.js'
 import { lineSplitter, relay } from './relay.js'
-import { reverseTunnel, type Tunnel, type TunnelTarget } from './tunnel.js'
+import type { Tunnel, TunnelTarget } from './tunnel.js'
 import { formatRemote } from './url.js'
 
 /** How a remote run reaches the cluster's world (etcd): given by the world (link.ts). */
@@ -120,6 +130,18 @@ export class RemoteHost {
   #running = false
   /** The text of each graph file as last copied, by local path. */
   readonly #sent = new Map<string, string>()
+  /** The working directory there, once probed: a reconnection goes back to it. */
+  #wd: string | undefined
+  /** The remote run has started once: a lost connection is made again from then on. */
+  #everRan = false
+  /** When the remote run last started (performance.now()). */
+  #runningSince = 0
+  /** Since the connection was lost, until the host is back: its cause, the lost run's pid. */
+  #lost: { at: number; cause: string; attempts: number; pid?: number } | undefined
+  readonly #backoff = new Backoff()
+  /** Back after a loss, until the new run says it has converged (or has started, without status). */
+  #settling = false
+  readonly #reconnecting = new Set<(reconnecting: boolean) => void>()
 
   constructor(o: HostOptions) {
     this.#o = o
@@ -131,6 +153,15 @@ export class RemoteHost {
   /** Hears each change of the remote run's converged state, from its own status. */
   onConverged(fn: (converged: boolean) => void): void {
     this.#listeners.add(fn)
+  }
+
+  /**
+   * Hears when the connection is lost while the run goes on (true), and when the host is back and
+   * its new run has converged (false): the host has not converged in between, whatever the world
+   * still says of its lost run.
+   */
+  onReconnecting(fn: (reconnecting: boolean) => void): void {
+    this.#reconnecting.add(fn)
   }
 
   /** Stops the run because it has converged (its connection is wanted by the next host). */
@@ -174,13 +205,48 @@ export class RemoteHost {
     else if (first) this.#signalStop()
   }
 
-  /** Runs the host to its end; never rejects. */
+  /**
+   * Runs the host to its end; never rejects. A connection lost while the run goes on is made again
+   * (reconnect.ts), until the host is back, the window for it has passed, or the host is stopped.
+   */
   async run(): Promise<HostOutcome> {
+    let error: Error | undefined
+    try {
+      for (;;) {
+        const end = await this.#session()
+        if (!('lost' in end)) {
+          error = end.error
+          break
+        }
+        const wait = this.#onLost(end.lost)
+        if (typeof wait !== 'number') {
+          error = wait
+          break
+        }
+        this.#o.log.debug(`trying again in ${(wait / 1000).toFixed(1)} s`)
+        // Stopped while waiting: nothing is connected, nothing to stop or remove there.
+        if (!(await pause(wait, this.#abort.signal))) {
+          this.#o.log.info('stopped while reconnecting')
+          break
+        }
+      }
+    } finally {
+      this.#ended = true
+      this.#o.progress?.finish(this.hostname)
+    }
+    return this.#outcome(error)
+  }
+
+  /** One connection, from connecting to its end: the run's end (final), or its loss. */
+  async #session(): Promise<{ error?: Error } | { lost: string }> {
+    const again = this.#lost !== undefined && this.#wd !== undefined
+    let link: Link | undefined
     let probed: Probe | undefined
     let sftp: Sftp | undefined
     let tunnels: Tunnel[] = []
     let watchers: FSWatcher[] = []
-    let error: Error | undefined
+    let ran = false
+    let lost: string | undefined
     try {
       this.#o.log.debug(`connecting to ${this.#remote}`)
       const conn = await connect(this.#o.plan.remote.target, {
@@ -188,42 +254,126 @@ export class RemoteHost {
         knownHosts: this.#o.knownHosts,
         signal: this.#abort.signal,
       })
+      link = follow(conn)
       this.#conn = conn
       const started = performance.now()
-      probed = await probe(conn, this.#remote, this.#o.flags.caching, this.#runDir)
-      if (probed.detached !== undefined) {
-        const pid = probed.detached
-        probed = undefined // not ours to clean up
-        throw this.#setupError(
-          'start mgmt there',
-          `a detached run (--detach) of this host is still going as pid ${pid}: stop it first with kill -INT ${pid}`,
-        )
-      }
+      probed = await this.#probe(conn, again)
       sftp = await Sftp.open(conn)
       const { node, etcd } = await this.#prepare(sftp, probed, started)
-      tunnels = await this.#openTunnels(conn)
-      if (this.#stopping) return this.#outcome()
-      if (this.#o.flags.watch) watchers = this.#watchFiles(sftp, probed.wd)
+      tunnels = await openTunnels(conn, this.#o.world, !!this.#o.flags.detach, this.#o.log, reason =>
+        this.#setupError('open the tunnel', reason),
+      )
+      if (this.#stopping) return {}
+      if (this.#o.flags.watch) watchers = this.#watchGraphs(sftp, probed.wd, again)
       this.#running = true
+      this.#everRan = true
+      this.#runningSince = performance.now()
+      ran = true
       const end = await this.#runRemote(conn, probed, node, etcd, tunnels[0])
-      error = this.#judge(end, probed.wd)
+      this.#running = false
+      if (end.lost && !this.#stopping && !this.#detaching && !this.#o.flags.detach) {
+        lost = lossCause(link.error, KEEPALIVE_INTERVAL_MS * KEEPALIVE_COUNT_MAX)
+        return { lost }
+      }
+      return { error: this.#judge(end, probed.wd) }
     } catch (err) {
       // Stopped while connecting or preparing: what failed then is the stop's doing.
-      error = this.#stopping ? undefined : asError(err)
+      if (this.#stopping) {
+        if (this.#lost) this.#o.log.info('stopped while reconnecting')
+        return {}
+      }
+      if (this.#everRan && retriable(err, link?.closed ?? false)) {
+        lost = isMgmtError(err, 'ERR_REMOTE_CONNECT') ? err.details.reason : describeError(err)
+        return { lost }
+      }
+      return { error: asError(err) }
     } finally {
-      this.#ended = true
+      this.#running = false
       clearTimeout(this.#killTimer)
       for (const w of watchers) w.close()
       for (const t of tunnels) await t.close().catch(() => {})
       sftp?.end()
       // A detached run's directory stays once it ran: the run goes on there, or its log says why not.
-      const leave = this.#o.flags.detach && this.#running
-      if (this.#conn && probed && (this.#running || !this.#stopping) && !leave)
-        await this.#cleanUp(this.#conn, probed.wd)
-      this.#conn?.end()
-      this.#o.progress?.finish(this.hostname)
+      const leave = this.#o.flags.detach && ran
+      if (lost === undefined && link && !link.closed && probed && (ran || !this.#stopping) && !leave)
+        await this.#cleanUp(link.conn, probed.wd)
+      link?.conn.end()
     }
-    return this.#outcome(error)
+  }
+
+  /**
+   * Probes the host (probe.ts); again after a loss, in the same working directory, stopping the
+   * lost connection's run if it still goes. A detached run of this host still going is refused.
+   */
+  async #probe(conn: Client, again: boolean): Promise<Probe> {
+    const lost = this.#lost
+    const probed = await probe(
+      conn,
+      this.#remote,
+      this.#o.flags.caching,
+      this.#runDir,
+      again && this.#wd ? { wd: this.#wd, ...(lost?.pid ? { pid: lost.pid } : {}) } : undefined,
+    )
+    if (probed.detached !== undefined)
+      throw this.#setupError(
+        'start mgmt there',
+        `a detached run (--detach) of this host is still going as pid ${probed.detached}: stop it first with kill -INT ${probed.detached}`,
+      )
+    this.#wd = probed.wd
+    const previous = probed.previous
+    if (previous)
+      this.#o.log.info(
+        `its previous run (pid ${previous.pid}) was still going: ${previous.killed ? 'killed' : 'stopped'}`,
+      )
+    return probed
+  }
+
+  /** Copies the graph files again when they are saved (graphwatch.ts). */
+  #watchGraphs(sftp: Sftp, wd: string, recheck: boolean): FSWatcher[] {
+    return watchGraphs({
+      plan: this.#o.plan,
+      hostname: this.hostname,
+      log: this.#o.log,
+      check: this.#o.check,
+      sent: this.#sent,
+      put: (f, text, own) => sftp.putData(`${wd}/${this.#runDir}/${f.rel}`, travellingText(text, own), 0o600),
+      recheck,
+    })
+  }
+
+  /**
+   * A lost connection: said once (with its cause) when the host was running, each failed attempt
+   * after that in debug lines. Resolves with the wait before the next attempt, or the host's error
+   * once the window for it to come back has passed.
+   */
+  #onLost(cause: string): number | Error {
+    const now = performance.now()
+    const window = reconnectWindowMs(this.#o.flags)
+    if (!this.#lost) {
+      // A connection that had held for a while starts again from the first wait.
+      if (now - this.#runningSince >= STABLE_MS) this.#backoff.reset()
+      this.#lost = { at: now, cause, attempts: 0, ...(this.#pid ? { pid: this.#pid } : {}) }
+      this.#pid = undefined
+      this.#relayPid = undefined
+      this.#settling = true
+      for (const fn of this.#reconnecting) fn(true)
+      if (window > 0)
+        this.#o.log.warn(
+          `connection lost (${cause}): reconnecting${Number.isFinite(window) ? ` for up to ${window / 1000} s` : ''}`,
+        )
+    } else this.#o.log.debug(`not back yet (attempt ${this.#lost.attempts}): ${cause}`)
+    const lost = this.#lost
+    lost.attempts++
+    const wait = this.#backoff.next()
+    if (now + wait - lost.at <= window) return wait
+    const last = lost.attempts > 1 ? `; the last attempt: ${cause}` : ''
+    return new MgmtError('ERR_REMOTE_CONNECT', {
+      remote: this.#remote,
+      reason:
+        window === 0
+          ? `the connection was lost (${lost.cause})`
+          : `the connection was lost (${lost.cause}) and could not be made again within ${window / 1000} s${last}`,
+    })
   }
 
   /** Copies what the run needs; resolves with the Node.js (and the etcd) to run it with. */
@@ -232,14 +382,20 @@ export class RemoteHost {
     probed: Probe,
     started: number,
   ): Promise<{ node: string; etcd: string | undefined }> {
-    const node = await this.#chooseNode(probed)
-    const etcd = this.#o.flags.detach ? await this.#chooseEtcd(probed) : undefined
+    const before = { ...this.#copied }
+    const fail = (step: string, reason: string): MgmtError => this.#setupError(step, reason)
+    const node = await chooseNode(probed, fail)
+    const etcd = this.#o.flags.detach
+      ? await chooseEtcd(probed, this.#o.etcdBinary ?? 'etcd', fail)
+      : undefined
     await this.#copyProgram(sftp, probed, [
       ...(node.copy ? [[node.copy, 'node'] as const] : []),
       ...(etcd?.copy ? [[etcd.copy, 'etcd'] as const] : []),
     ])
     await this.#copyGraphs(sftp, probed.wd)
-    const c = this.#copied
+    const c = Object.fromEntries(
+      Object.entries(this.#copied).map(([k, v]) => [k, v - before[k as keyof CopyStats]]),
+    ) as unknown as CopyStats
     this.#o.log.info(
       `ready in ${((performance.now() - started) / 1000).toFixed(2)} s: copied ${c.program} program bytes, ` +
         `${c.node} Node.js bytes, ${etcd ? `${c.etcd} etcd bytes, ` : ''}${c.graphs} graph bytes (${node.describe})`,
@@ -247,81 +403,8 @@ export class RemoteHost {
     return { node: node.path, etcd: etcd?.path }
   }
 
-  /** The tunnel to the world, and with --detach the one to this host's etcd peer port if needed. */
-  async #openTunnels(conn: Client): Promise<Tunnel[]> {
-    const link = this.#o.world
-    if (!link) return []
-    const out: Tunnel[] = []
-    const open = async (target: TunnelTarget, port = 0): Promise<Tunnel> => {
-      const t = await reverseTunnel(conn, target, port).catch(err => {
-        throw this.#setupError(
-          'open the tunnel',
-          `${describeError(err)}${port ? ` (port ${port} on its loopback must be free)` : ''}`,
-        )
-      })
-      out.push(t)
-      return t
-    }
-    try {
-      const target = await link.target()
-      const t = await open(target)
-      this.#o.log.info(
-        `tunnel: port ${t.remotePort} on its loopback leads to ${target.host}:${target.port} here`,
-      )
-      const peer = this.#o.flags.detach ? await link.peer?.() : undefined
-      if (peer) {
-        await open(peer, peer.port)
-        this.#o.log.info(`tunnel: port ${peer.port} on its loopback leads to etcd's peers port here`)
-      }
-      return out
-    } catch (err) {
-      for (const t of out) await t.close().catch(() => {})
-      throw err
-    }
-  }
-
   #outcome(error?: Error): HostOutcome {
     return { hostname: this.hostname, ...(error ? { error } : {}), copied: { ...this.#copied } }
-  }
-
-  /** The remote's Node.js when it is recent enough, else ours, to be copied. */
-  async #chooseNode(p: Probe): Promise<{ path: string; copy?: NodePayload; describe: string }> {
-    const major = Number(p.node?.version.split('.')[0])
-    if (p.node && major >= MIN_NODE_MAJOR)
-      return { path: p.node.path, describe: `Node.js ${p.node.version} there` }
-    const ours = await nodeBinary()
-    const found = p.node ? `Node.js ${p.node.version}` : 'no Node.js'
-    this.#sameSystem(p, `find a Node.js >= ${MIN_NODE_MAJOR} to run with`, `it has ${found} on its PATH`)
-    return {
-      path: `${p.wd}/node`,
-      copy: ours,
-      describe: `${found} there: this Node.js ${ours.version} copied along`,
-    }
-  }
-
-  /** A detached member's etcd server: the one on its PATH, else ours, to be copied. */
-  async #chooseEtcd(p: Probe): Promise<{ path?: string; copy?: Payload }> {
-    if (p.etcd) return {}
-    const step = 'find an etcd server to run (a detached host is an etcd member)'
-    this.#sameSystem(p, step, 'it has no etcd on its PATH')
-    const ours = await etcdBinary(this.#o.etcdBinary ?? 'etcd').catch(err => {
-      throw this.#setupError(step, `it has no etcd on its PATH, and ${describeError(err)}`)
-    })
-    return { path: `${p.wd}/etcd`, copy: ours }
-  }
-
-  /** Throws unless a binary of this machine runs there (Linux, the same architecture). */
-  #sameSystem(p: Probe, step: string, found: string): void {
-    const arch = ARCH[process.arch]
-    if (
-      p.os !== 'Linux' ||
-      process.platform !== 'linux' ||
-      (arch !== p.machine && !(arch === 'armv7l' && p.machine.startsWith('armv')))
-    )
-      throw this.#setupError(
-        step,
-        `${found}, and this machine's binaries are for ${process.platform}-${process.arch}, not ${p.os} ${p.machine}`,
-      )
   }
 
   #setupError(step: string, reason: string): MgmtError {
@@ -354,7 +437,8 @@ export class RemoteHost {
   async #copyGraphs(sftp: Sftp, wd: string): Promise<void> {
     try {
       for (const [i, f] of this.#o.plan.files.entries()) {
-        const text = await readFile(f.abs, 'utf8')
+        // Again after a reconnection: the text last copied, the one checked (see graphwatch.ts).
+        const text = this.#sent.get(f.abs) ?? (await readFile(f.abs, 'utf8'))
         this.#sent.set(f.abs, text)
         this.#copied.graphs += await sftp.putData(
           `${wd}/${this.#runDir}/${f.rel}`,
@@ -440,10 +524,31 @@ export class RemoteHost {
     if (pid) {
       this.#pid = Number(pid[1])
       if (this.#stopping) this.#signalStop()
+      else if (this.#lost) this.#back()
     } else if (relayed) {
       this.#relayPid = Number(relayed[1])
       if (this.#detaching && this.#conn) execCapture(this.#conn, `kill ${this.#relayPid}`).catch(() => {})
-    } else if (line === 'true' || line === 'false') for (const fn of this.#listeners) fn(line === 'true')
+    } else if (line === 'true' || line === 'false') {
+      if (line === 'true' && this.#settling) this.#settled()
+      for (const fn of this.#listeners) fn(line === 'true')
+    }
+  }
+
+  /** The new run has started: the host is back. */
+  #back(): void {
+    const lost = this.#lost!
+    this.#lost = undefined
+    const s = ((performance.now() - lost.at) / 1000).toFixed(1)
+    this.#o.log.info(
+      `back ${s} s after the loss (${lost.attempts} attempt${lost.attempts === 1 ? '' : 's'}): mgmt started again`,
+    )
+    // Without a converged status on the channel, nothing more will say it has settled.
+    if (this.#o.flags.convergedTimeout < 0) this.#settled()
+  }
+
+  #settled(): void {
+    this.#settling = false
+    for (const fn of this.#reconnecting) fn(false)
   }
 
   #judge(end: { code: number | null; signal: string | null; lost: boolean }, wd: string): Error | undefined {
@@ -495,46 +600,6 @@ export class RemoteHost {
     execCapture(conn, `kill -${sig} ${this.#pid}`).catch(() => {})
   }
 
-  /** Copies a graph file again when it is saved with a valid graph. */
-  #watchFiles(sftp: Sftp, wd: string): FSWatcher[] {
-    const byDir = new Map<string, HostPlan['files'][number][]>()
-    for (const f of this.#o.plan.files) byDir.set(dirname(f.abs), [...(byDir.get(dirname(f.abs)) ?? []), f])
-    let queue = Promise.resolve()
-    const copy = (f: HostPlan['files'][number], own: boolean): void => {
-      queue = queue.then(async () => {
-        const text = await readFile(f.abs, 'utf8').catch(() => undefined)
-        if (text === undefined || text === this.#sent.get(f.abs)) return
-        this.#sent.set(f.abs, text)
-        try {
-          const remote = await this.#o.check(f.abs)
-          if (own && !sameHost(remote, this.#o.plan.remote))
-            this.#o.log.warn(
-              `${basename(f.abs)}: its remote, hostname or remotes changed: that takes effect at the next start`,
-            )
-        } catch (err) {
-          this.#o.log.error(
-            `${describeError(err)}\n  (not copied: ${this.hostname} keeps running its last graph)`,
-          )
-          return
-        }
-        await sftp
-          .putData(`${wd}/${this.#runDir}/${f.rel}`, travellingText(text, own), 0o600)
-          .then(n => this.#o.log.info(`${basename(f.abs)} changed: copied (${n} bytes)`))
-          .catch(err =>
-            this.#o.log.error(`${basename(f.abs)} changed, but cannot be copied: ${describeError(err)}`),
-          )
-      })
-    }
-    return [...byDir].map(([dir, files]) => {
-      const w = watch(dir, (_ev, name) => {
-        for (const f of files)
-          if (name === null || name === basename(f.abs)) copy(f, f === this.#o.plan.files[0])
-      })
-      w.on('error', err => this.#o.log.warn(`cannot watch ${dir}: ${describeError(err)}`))
-      return w
-    })
-  }
-
   async #cleanUp(conn: Client, wd: string): Promise<void> {
     const target = this.#o.flags.caching ? `${wd}/${this.#runDir}` : wd
     const r = await execCapture(conn, `rm -rf ${shq(target)}`).catch(err => ({
@@ -544,20 +609,5 @@ export class RemoteHost {
     if (r.code !== 0) this.#o.log.warn(`cannot remove ${target}: ${r.stderr.trim()}`)
   }
 }
-
-/** `uname -m` for Node's `process.arch`. */
-const ARCH: Readonly<Record<string, string>> = {
-  x64: 'x86_64',
-  arm64: 'aarch64',
-  arm: 'armv7l',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-}
-
-const sameHost = (a: YamlRemote | undefined, b: YamlRemote): boolean =>
-  a !== undefined &&
-  a.url === b.url &&
-  a.hostname === b.hostname &&
-  a.remotes.join('\n') === b.remotes.join('\n')
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)))

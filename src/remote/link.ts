@@ -13,9 +13,12 @@
  * - each host's converged state is read from its key in the world (`/_mgmt/converged/<host>`), with
  *   one watch for all of them.
  */
+import type { Client } from 'ssh2'
+import { describeError } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
 import type { WorldLink } from './host.js'
-import type { TunnelTarget } from './tunnel.js'
+import { reverseTunnel, type Tunnel, type TunnelTarget } from './tunnel.js'
 
 /** What the link needs of the world: its hosts' states, and where this host reaches etcd. */
 export interface LinkedWorld extends World {
@@ -64,6 +67,42 @@ export function worldLink(world: LinkedWorld, o: LinkOptions): WorldLink {
       ]
     },
     converged: (hostname, fn) => convergence.follow(hostname, fn),
+  }
+}
+
+/**
+ * Opens a host's tunnel to the world, and with `detach` the one to this host's etcd peer port if
+ * needed; `fail` makes the error of a tunnel that cannot be opened (all closed again then).
+ */
+export async function openTunnels(
+  conn: Client,
+  link: WorldLink | undefined,
+  detach: boolean,
+  log: Logger,
+  fail: (reason: string) => Error,
+): Promise<Tunnel[]> {
+  if (!link) return []
+  const out: Tunnel[] = []
+  const open = async (target: TunnelTarget, port = 0): Promise<Tunnel> => {
+    const t = await reverseTunnel(conn, target, port).catch(err => {
+      throw fail(`${describeError(err)}${port ? ` (port ${port} on its loopback must be free)` : ''}`)
+    })
+    out.push(t)
+    return t
+  }
+  try {
+    const target = await link.target()
+    const t = await open(target)
+    log.info(`tunnel: port ${t.remotePort} on its loopback leads to ${target.host}:${target.port} here`)
+    const peer = detach ? await link.peer?.() : undefined
+    if (peer) {
+      await open(peer, peer.port)
+      log.info(`tunnel: port ${peer.port} on its loopback leads to etcd's peers port here`)
+    }
+    return out
+  } catch (err) {
+    for (const t of out) await t.close().catch(() => {})
+    throw err
   }
 }
 

@@ -12,6 +12,10 @@
  * then reports converged only once idle for `--converged-timeout` seconds (its own status, on the
  * channel), is stopped then, and the next host starts.
  *
+ * A host whose connection is lost while it runs is connected again (host.ts, reconnect.ts); it
+ * counts as busy from the loss until its new run says it has converged, since the world may still
+ * hold its lost run's state for a while. A host given up fails as any other.
+ *
  * At the end, the hosts are stopped, or with `--detach` let go: their runs keep going.
  */
 import type { ConvergerHandle } from '../engine/converger.js'
@@ -83,11 +87,24 @@ export class Remotes {
     this.#outcomes = Promise.all(
       this.#hosts.map(async host => {
         const handle = register()
+        // A host whose connection was lost is busy until it is back and converged again.
+        let converged = false
+        let reconnecting = false
+        const update = (): void => handle.setBusy(reconnecting || !converged)
+        host.onReconnecting(r => {
+          reconnecting = r
+          update()
+        })
         let unfollow: (() => void) | undefined
-        if (link?.converged && !waves) unfollow = link.converged(host.hostname, c => handle.setBusy(!c))
+        if (link?.converged && !waves)
+          unfollow = link.converged(host.hostname, c => {
+            converged = c
+            update()
+          })
         else
           host.onConverged(c => {
-            handle.setBusy(!c)
+            converged = c
+            update()
             if (c && waves) host.finish()
           })
         try {

@@ -6,6 +6,12 @@
  * program files. A detached run of this host still going in `run-<host>/` (its `mgmt.pid`) is
  * left alone, and said.
  *
+ * Probing again after a lost connection (`again`), it goes back to the same working directory (a
+ * temporary one too, when it is still there: the run's state is in it), and first stops the run
+ * the lost connection had started, if it is still going (the connection's end may not have reached
+ * it yet): INT, then KILL after `STOP_GRACE_S` seconds. The new run would otherwise find its prefix
+ * held, or both would manage the host at once.
+ *
  * The remote prefix is the one mgmt would use there: `$MGMT_PREFIX` if set in the session, else
  * `/var/lib/mgmt` for root, else `${XDG_CACHE_HOME:-~/.cache}/mgmt`. Needs only a POSIX shell,
  * `id`, `uname`, `mkdir`, `mktemp` and `rm`; `sha256sum` when present (without it, files are copied).
@@ -30,12 +36,26 @@ export interface Probe {
   readonly hashes: ReadonlyMap<string, string>
   /** The pid of a detached run still going in the run directory: nothing was cleared. */
   readonly detached?: number
+  /** A reconnection's previous run, still going: stopped by INT, or killed after the grace. */
+  readonly previous?: { readonly pid: number; readonly killed: boolean }
 }
 
-export function probeScript(caching: boolean, runDir: string): string {
-  const makeWd = caching
+/** How long a previous run may take to stop after INT, on a reconnection, before it is killed. */
+export const STOP_GRACE_S = 10
+
+/** What a reconnection's probe knows of the lost connection's run. */
+export interface Again {
+  /** The working directory it ran in. */
+  readonly wd: string
+  /** Its pid, when it was said. */
+  readonly pid?: number
+}
+
+export function probeScript(caching: boolean, runDir: string, again?: Again): string {
+  const fresh = caching
     ? 'wd=$p/remote && mkdir -p "$wd" || exit 1'
     : `wd=$(mktemp -d "\${TMPDIR:-/tmp}/mgmt-remote.XXXXXXXXXX") || exit 1`
+  const makeWd = again && !caching ? `wd=${shq(again.wd)}; [ -d "$wd" ] || { ${fresh}; }` : fresh
   return `umask 077
 p=\${MGMT_PREFIX:-}
 if [ -z "$p" ]; then if [ "$(id -u)" = 0 ]; then p=/var/lib/mgmt; else p=\${XDG_CACHE_HOME:-$HOME/.cache}/mgmt; fi; fi
@@ -44,7 +64,7 @@ cd "$wd" || exit 1
 echo "wd=$(pwd)"
 d=$(cat ${shq(`${runDir}/mgmt.pid`)} 2>/dev/null)
 if [ -n "$d" ] && grep -qs mgmt.mjs "/proc/$d/cmdline"; then echo "detached=$d"; exit 0; fi
-rm -rf ${shq(runDir)} .*.part || exit 1
+${again?.pid ? stopPrevious(again.pid, runDir) : ''}rm -rf ${shq(runDir)} .*.part || exit 1
 echo "os=$(uname -s)"
 echo "machine=$(uname -m)"
 set -- $SSH_CONNECTION
@@ -53,6 +73,20 @@ if n=$(command -v node 2>/dev/null); then echo "node=$n"; echo "nodeversion=$("$
 if e=$(command -v etcd 2>/dev/null); then echo "etcd=$e"; fi
 for f in mgmt.mjs node etcd; do [ -f "$f" ] && echo "sha256=$(sha256sum "$f" 2>/dev/null)"; done
 exit 0`
+}
+
+/**
+ * Stops a previous run of this host: the pid is checked to be mgmt running in the run directory
+ * (a pid may have been reused); no tool but the shell and `sleep` (without it, KILL at once).
+ */
+function stopPrevious(pid: number, runDir: string): string {
+  return `o=${pid}
+if grep -qs mgmt.mjs "/proc/$o/cmdline" && [ "$(cd "/proc/$o/cwd" 2>/dev/null && pwd -P)" = "$(pwd -P)/"${shq(runDir)} ]; then
+  kill -INT "$o" 2>/dev/null; i=0
+  while kill -0 "$o" 2>/dev/null && [ "$i" -lt ${STOP_GRACE_S * 10} ]; do sleep 0.1 2>/dev/null || break; i=$((i+1)); done
+  if kill -KILL "$o" 2>/dev/null; then echo "killed=$o"; else echo "stopped=$o"; fi
+fi
+`
 }
 
 export function parseProbe(stdout: string): Probe {
@@ -74,6 +108,7 @@ export function parseProbe(stdout: string): Probe {
   const etcd = kv.get('etcd')
   const addr = kv.get('addr')
   const detached = Number(kv.get('detached'))
+  const stopped = Number(kv.get('stopped') ?? kv.get('killed'))
   return {
     wd,
     os: kv.get('os') ?? '',
@@ -83,11 +118,18 @@ export function parseProbe(stdout: string): Probe {
     ...(addr ? { addr } : {}),
     hashes,
     ...(detached > 0 ? { detached } : {}),
+    ...(stopped > 0 ? { previous: { pid: stopped, killed: kv.has('killed') } } : {}),
   }
 }
 
-export async function probe(conn: Client, remote: string, caching: boolean, runDir: string): Promise<Probe> {
-  const r = await execCapture(conn, probeScript(caching, runDir))
+export async function probe(
+  conn: Client,
+  remote: string,
+  caching: boolean,
+  runDir: string,
+  again?: Again,
+): Promise<Probe> {
+  const r = await execCapture(conn, probeScript(caching, runDir, again))
   if (r.code !== 0)
     throw new MgmtError('ERR_REMOTE_SETUP', {
       remote,

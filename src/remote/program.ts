@@ -84,3 +84,71 @@ async function onPath(binary: string): Promise<string> {
     )
   return path
 }
+
+/** Makes the error of a preparation step that failed, for the reason given. */
+type StepError = (step: string, reason: string) => Error
+
+/** What a probe says of the host's system and binaries (probe.ts). */
+interface Found {
+  readonly wd: string
+  readonly os: string
+  readonly machine: string
+  readonly node?: { readonly path: string; readonly version: string }
+  readonly etcd?: string
+}
+
+/** The remote's Node.js when it is recent enough, else ours, to be copied. */
+export async function chooseNode(
+  p: Found,
+  fail: StepError,
+): Promise<{ path: string; copy?: NodePayload; describe: string }> {
+  const major = Number(p.node?.version.split('.')[0])
+  if (p.node && major >= MIN_NODE_MAJOR)
+    return { path: p.node.path, describe: `Node.js ${p.node.version} there` }
+  const ours = await nodeBinary()
+  const found = p.node ? `Node.js ${p.node.version}` : 'no Node.js'
+  sameSystem(p, `find a Node.js >= ${MIN_NODE_MAJOR} to run with`, `it has ${found} on its PATH`, fail)
+  return {
+    path: `${p.wd}/node`,
+    copy: ours,
+    describe: `${found} there: this Node.js ${ours.version} copied along`,
+  }
+}
+
+/** A detached member's etcd server: the one on its PATH, else ours (`binary`), to be copied. */
+export async function chooseEtcd(
+  p: Found,
+  binary: string,
+  fail: StepError,
+): Promise<{ path?: string; copy?: Payload }> {
+  if (p.etcd) return {}
+  const step = 'find an etcd server to run (a detached host is an etcd member)'
+  sameSystem(p, step, 'it has no etcd on its PATH', fail)
+  const ours = await etcdBinary(binary).catch(err => {
+    throw fail(step, `it has no etcd on its PATH, and ${describeError(err)}`)
+  })
+  return { path: `${p.wd}/etcd`, copy: ours }
+}
+
+/** Throws unless a binary of this machine runs there (Linux, the same architecture). */
+function sameSystem(p: Found, step: string, found: string, fail: StepError): void {
+  const arch = ARCH[process.arch]
+  if (
+    p.os !== 'Linux' ||
+    process.platform !== 'linux' ||
+    (arch !== p.machine && !(arch === 'armv7l' && p.machine.startsWith('armv')))
+  )
+    throw fail(
+      step,
+      `${found}, and this machine's binaries are for ${process.platform}-${process.arch}, not ${p.os} ${p.machine}`,
+    )
+}
+
+/** `uname -m` for Node's `process.arch`. */
+const ARCH: Readonly<Record<string, string>> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  arm: 'armv7l',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+}

@@ -51,7 +51,7 @@ export interface RemoteLab {
   cleanup(): Promise<void>
 }
 
-/** The tools a remote run needs besides node (a detached one: setsid, tail, grep), for a PATH without node. */
+/** The tools a remote run needs besides node (a detached one: setsid, tail, grep; a reconnection: sleep), for a PATH without node. */
 const TOOLS = [
   'sh',
   'bash',
@@ -65,6 +65,7 @@ const TOOLS = [
   'setsid',
   'tail',
   'grep',
+  'sleep',
 ]
 
 /**
