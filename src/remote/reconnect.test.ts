@@ -202,6 +202,47 @@ test('a killed connection is made again: the run starts again, repairs drift, an
   assert.deepEqual(runs.filter(alive), [], 'no remote run is left')
 })
 
+/** Resolves once the initiator's etcd has held `true` for the host's converged key (from its first revision). */
+async function convergedInWorld(host: string): Promise<void> {
+  const key = `/_mgmt/converged/${host}`
+  const argv = ['netns', 'exec', lab.init.ns, 'etcdctl', '--endpoints=http://127.0.0.1:2379']
+  const watch = spawn('ip', [...argv, 'watch', '--rev=1', key], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let seen = ''
+      watch.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString()
+        if (seen.split('\n').includes('true')) resolve()
+      })
+      watch.once('exit', code => reject(new Error(`etcdctl watch exited (${code}): ${seen}`)))
+    })
+  } finally {
+    watch.kill('SIGKILL')
+  }
+}
+
+test('with --converged-timeout, the run waits for a lost host to be back and converged', async () => {
+  const file = await graph('waited', 'w')
+  const m = initiator('waited', ['--converged-timeout', '1', '--remote', file])
+  try {
+    // Lost once its run has said in the world that it has converged: the world still says so of
+    // the lost run for a while (until its registration is revoked or expires), and the run must
+    // not end on that.
+    await m.waitFor(/h1: running graph/)
+    await convergedInWorld('h1')
+    killConnections()
+    assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await m.kill()
+  }
+  const out = m.output()
+  const back = out.search(/h1: back \d/)
+  assert.ok(back > 0, out)
+  assert.ok(back < out.search(/^\S+ converged: /m), `the run ended after the host was back:\n${out}`)
+  assert.equal(await readFile(outPath('waited'), 'utf8'), 'w\n')
+  assert.doesNotMatch(out, /stopped while reconnecting/)
+})
+
 test('a remote run that exits by itself with an error is not started again', async () => {
   const file = await graph('failing', 'x')
   // Another process holds the host's prefix: the remote run gives up on it with an error.
