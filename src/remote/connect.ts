@@ -30,7 +30,7 @@ export interface ConnectOptions {
 
 /**
  * SSH keepalives: a request every 5 s, the connection given up after 3 unanswered, so that a dead
- * peer (a host switched off, a cable pulled) is noticed within about 15 s, not at TCP's hours.
+ * peer (a host switched off, a cable pulled) is noticed within about 20 s, not at TCP's hours.
  */
 export const KEEPALIVE_INTERVAL_MS = 5000
 export const KEEPALIVE_COUNT_MAX = 3

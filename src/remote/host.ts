@@ -29,7 +29,7 @@ import { describeError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { Credentials } from './auth.js'
 import { DETACHED_LOG, type PassedFlags, remoteCommand } from './command.js'
-import { connect, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_MS } from './connect.js'
+import { connect } from './connect.js'
 import { Sftp } from './copy.js'
 import { execCapture, shq } from './exec.js'
 import { type HostPlan, travellingText } from './files.js'
@@ -272,7 +272,7 @@ export class RemoteHost {
       const end = await this.#runRemote(conn, probed, node, etcd, tunnels[0])
       this.#running = false
       if (end.lost && !this.#stopping && !this.#detaching && !this.#o.flags.detach) {
-        lost = lossCause(link.error, KEEPALIVE_INTERVAL_MS * KEEPALIVE_COUNT_MAX)
+        lost = lossCause(link.error)
         return { lost }
       }
       return { error: this.#judge(end, probed.wd) }

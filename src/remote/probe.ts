@@ -80,11 +80,13 @@ exit 0`
  * (a pid may have been reused); no tool but the shell and `sleep` (without it, KILL at once).
  */
 function stopPrevious(pid: number, runDir: string): string {
+  // Its command line is read, not `kill -0`: a run that has exited has none, even while it waits,
+  // a zombie, for a parent that does not reap it (the lost connection's sshd, itself stuck).
   return `o=${pid}
 if grep -qs mgmt.mjs "/proc/$o/cmdline" && [ "$(cd "/proc/$o/cwd" 2>/dev/null && pwd -P)" = "$(pwd -P)/"${shq(runDir)} ]; then
   kill -INT "$o" 2>/dev/null; i=0
-  while kill -0 "$o" 2>/dev/null && [ "$i" -lt ${STOP_GRACE_S * 10} ]; do sleep 0.1 2>/dev/null || break; i=$((i+1)); done
-  if kill -KILL "$o" 2>/dev/null; then echo "killed=$o"; else echo "stopped=$o"; fi
+  while grep -qs mgmt.mjs "/proc/$o/cmdline" && [ "$i" -lt ${STOP_GRACE_S * 10} ]; do sleep 0.1 2>/dev/null || break; i=$((i+1)); done
+  if grep -qs mgmt.mjs "/proc/$o/cmdline" && kill -KILL "$o" 2>/dev/null; then echo "killed=$o"; else echo "stopped=$o"; fi
 fi
 `
 }

@@ -11,6 +11,7 @@
 import type { Client } from 'ssh2'
 import { errCode, isMgmtError } from '../util/errors.js'
 import type { PassedFlags } from './command.js'
+import { KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_MS } from './connect.js'
 
 /** The first wait, and the longest one. */
 export const FIRST_DELAY_MS = 1000
@@ -65,9 +66,10 @@ const hostKeyError = (err: unknown): boolean =>
   isMgmtError(err, 'ERR_REMOTE_HOSTKEY_UNKNOWN') || isMgmtError(err, 'ERR_REMOTE_HOSTKEY_CHANGED')
 
 /** Why an established connection ended, from the last error it gave (none: closed by the far end). */
-export function lossCause(err: (Error & { level?: string }) | undefined, keepaliveMs: number): string {
+export function lossCause(err: (Error & { level?: string }) | undefined): string {
   if (!err) return 'the connection was closed'
-  if (err.level === 'client-timeout') return `no answer to keepalives for ${keepaliveMs / 1000} s`
+  if (err.level === 'client-timeout')
+    return `no answer to ${KEEPALIVE_COUNT_MAX} keepalives, ${KEEPALIVE_INTERVAL_MS / 1000} s apart`
   const code = errCode(err)
   if (code === 'ECONNRESET') return 'the connection was reset'
   if (code === 'EPIPE') return 'the connection was broken'
