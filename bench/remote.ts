@@ -12,14 +12,19 @@
  *   disconnected), and the bytes it copied. Each host's collected files are checked after the run.
  * - Live edits: a long-running run; a host's graph file is saved with a new content, timed until
  *   that host's managed file holds it (seen through an inotify watch, no polling).
+ * - Dropped connections: in a long-running run, the sshd processes serving h1's connection are
+ *   stopped (frozen) once: timed until keepalives notice the loss, and until h1 is back; in another,
+ *   they are killed D times, each time once h1's new run has converged: timed until the initiator
+ *   says h1 is back (with the backoff's part of it), and until its new run says it has converged.
  *
- *   node dist/bench/remote.js [--runs R] [--edits K] [--json]
+ *   node dist/bench/remote.js [--runs R] [--edits K] [--drops D] [--json]
  */
 import { watch } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { childrenOf } from '../src/testing/proc.js'
 import { createRemoteLab, type RemoteLab } from '../src/testing/remotelab.js'
 import { type Summary, summarize } from './stats.js'
 
@@ -157,16 +162,89 @@ async function liveEdits(lab: RemoteLab, dir: string, edits: number): Promise<nu
   return out
 }
 
+/** Output holding `re` at least `n` times. */
+const times = (re: string, n: number): RegExp => new RegExp(`(${re}[\\s\\S]*){${n}}`)
+
+interface Drops {
+  /** Each killed connection: to h1's `back` line, the backoff's part of it, and to its new run's `converged` line. */
+  readonly back: number[]
+  readonly waited: number[]
+  readonly converged: number[]
+  /** A frozen connection (its sshd processes stopped): to the loss noticed, and to `back`. */
+  readonly frozen: { readonly noticedMs: number; readonly backMs: number }
+}
+
+/** The `back` lines' waits, in ms. */
+const waits = (output: string): number[] =>
+  [...output.matchAll(/h1: back [\d.]+ s after the loss \(\d+ attempts?, ([\d.]+) s of it waiting\)/g)].map(
+    r => Number(r[1]) * 1000,
+  )
+
+/**
+ * Long-running runs of the three hosts: in one, h1's connection is frozen once (its sshd processes
+ * stopped, so that only keepalives can tell); in another, it is dropped `n` times by killing them,
+ * each time once its new run has converged (the waits grow: the connection never holds 30 s).
+ */
+async function drops(lab: RemoteLab, dir: string, n: number): Promise<Drops> {
+  const files = await graphFiles(lab, dir, 'drops')
+  const sshd = lab.hosts.h1!.sshd.child.pid!
+  const run = async (fn: (m: ReturnType<RemoteLab['mgmt']>) => Promise<void>): Promise<string> => {
+    const m = lab.mgmt(args(lab, files, []))
+    try {
+      await m.waitFor(/h1: converged: /, 60_000)
+      await fn(m)
+      return m.output()
+    } finally {
+      m.child.kill('SIGINT')
+      await m.kill(15_000)
+    }
+  }
+  let frozen = { noticedMs: 0, backMs: 0 }
+  await run(async m => {
+    const sessions = childrenOf(sshd)
+    const t0 = performance.now()
+    for (const pid of sessions) process.kill(pid, 'SIGSTOP')
+    try {
+      await m.waitFor(/h1: warn: connection lost/, 60_000)
+      const noticedMs = performance.now() - t0
+      await m.waitFor(/h1: back \d/, 60_000)
+      frozen = { noticedMs, backMs: performance.now() - t0 }
+    } finally {
+      for (const pid of sessions) process.kill(pid, 'SIGKILL')
+    }
+  })
+  const back: number[] = []
+  const converged: number[] = []
+  const output = await run(async m => {
+    for (let i = 1; i <= n; i++) {
+      const t0 = performance.now()
+      for (const pid of childrenOf(sshd)) process.kill(pid, 'SIGKILL')
+      await m.waitFor(times('h1: back \\d', i), 60_000)
+      back.push(performance.now() - t0)
+      // Its new run's convergence: a line after the i-th `back`.
+      await m.waitFor(times('h1: back \\d[\\s\\S]*?h1: converged: ', i), 60_000)
+      converged.push(performance.now() - t0)
+    }
+  })
+  return { back, waited: waits(output), converged, frozen }
+}
+
 const ms = (s: Summary): string =>
   `${s.median.toFixed(0)} ms (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`
 const bytes = (n: number): string => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} B`)
 
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
-    options: { runs: { type: 'string' }, edits: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      runs: { type: 'string' },
+      edits: { type: 'string' },
+      drops: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   })
   const runs = Number(v.runs ?? 5)
   const edits = Number(v.edits ?? 20)
+  const dropCount = Number(v.drops ?? 5)
   say('making three hosts (network namespaces, each with sshd)')
   const lab = await createRemoteLab('bench', [
     { name: 'h1', bridges: [0] },
@@ -179,6 +257,7 @@ async function main(): Promise<void> {
     { name: 'h3', bridges: [0], noNode: true },
   ])
   const results: Record<string, { runs: RunFigures[] } | number[]> = {}
+  let dropped: Drops | undefined
   try {
     for (const [name, l] of [
       ['Node.js on the hosts', lab],
@@ -202,12 +281,14 @@ async function main(): Promise<void> {
     }
     say(`live edits: ${edits}`)
     results['live edit'] = await liveEdits(lab, join(lab.dir, 'graphs'), edits)
+    say(`dropped connections: one frozen, then ${dropCount} killed`)
+    dropped = await drops(lab, join(lab.dir, 'graphs'), dropCount)
   } finally {
     await lab.cleanup()
     await nodeless.cleanup()
   }
   if (v.json) {
-    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ ...results, drops: dropped }, null, 2)}\n`)
     return
   }
   process.stdout.write(
@@ -229,6 +310,15 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nlive edit of a host's graph file, saved to applied there (${live.length} edits): median ${s.median.toFixed(0)} ms, ` +
       `p90 ${s.p90.toFixed(0)} ms, max ${s.max.toFixed(0)} ms\n`,
+  )
+  const d = dropped!
+  const secs = (x: number[]): string => x.map(v => (v / 1000).toFixed(1)).join(', ')
+  process.stdout.write(
+    `\nh1's connection killed ${d.back.length} times: back after ${secs(d.back)} s, of it waiting ${secs(d.waited)} s ` +
+      `(reconnecting: ${ms(summarize(d.back.map((b, i) => b - (d.waited[i] ?? 0))))}); ` +
+      `its new run converged after ${secs(d.converged)} s\n` +
+      `h1's connection frozen: the loss noticed after ${(d.frozen.noticedMs / 1000).toFixed(1)} s, ` +
+      `back after ${(d.frozen.backMs / 1000).toFixed(1)} s\n`,
   )
 }
 

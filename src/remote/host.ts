@@ -137,7 +137,7 @@ export class RemoteHost {
   /** When the remote run last started (performance.now()). */
   #runningSince = 0
   /** Since the connection was lost, until the host is back: its cause, the lost run's pid. */
-  #lost: { at: number; cause: string; attempts: number; pid?: number } | undefined
+  #lost: { at: number; cause: string; attempts: number; waited: number; pid?: number } | undefined
   readonly #backoff = new Backoff()
   /** Back after a loss, until the new run says it has converged (or has started, without status). */
   #settling = false
@@ -352,7 +352,7 @@ export class RemoteHost {
     if (!this.#lost) {
       // A connection that had held for a while starts again from the first wait.
       if (now - this.#runningSince >= STABLE_MS) this.#backoff.reset()
-      this.#lost = { at: now, cause, attempts: 0, ...(this.#pid ? { pid: this.#pid } : {}) }
+      this.#lost = { at: now, cause, attempts: 0, waited: 0, ...(this.#pid ? { pid: this.#pid } : {}) }
       this.#pid = undefined
       this.#relayPid = undefined
       this.#settling = true
@@ -365,7 +365,10 @@ export class RemoteHost {
     const lost = this.#lost
     lost.attempts++
     const wait = this.#backoff.next()
-    if (now + wait - lost.at <= window) return wait
+    if (now + wait - lost.at <= window) {
+      lost.waited += wait
+      return wait
+    }
     const last = lost.attempts > 1 ? `; the last attempt: ${cause}` : ''
     return new MgmtError('ERR_REMOTE_CONNECT', {
       remote: this.#remote,
@@ -538,9 +541,10 @@ export class RemoteHost {
   #back(): void {
     const lost = this.#lost!
     this.#lost = undefined
-    const s = ((performance.now() - lost.at) / 1000).toFixed(1)
+    const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+    const attempts = `${lost.attempts} attempt${lost.attempts === 1 ? '' : 's'}`
     this.#o.log.info(
-      `back ${s} s after the loss (${lost.attempts} attempt${lost.attempts === 1 ? '' : 's'}): mgmt started again`,
+      `back ${s(performance.now() - lost.at)} after the loss (${attempts}, ${s(lost.waited)} of it waiting): mgmt started again`,
     )
     // Without a converged status on the channel, nothing more will say it has settled.
     if (this.#o.flags.convergedTimeout < 0) this.#settled()
