@@ -396,12 +396,11 @@ export class RemoteHost {
       ...(etcd?.copy ? [[etcd.copy, 'etcd'] as const] : []),
     ])
     await this.#copyGraphs(sftp, probed.wd)
-    const c = Object.fromEntries(
-      Object.entries(this.#copied).map(([k, v]) => [k, v - before[k as keyof CopyStats]]),
-    ) as unknown as CopyStats
+    // This connection's copies (a reconnection copies only what is missing).
+    const c = (k: keyof CopyStats): number => this.#copied[k] - before[k]
     this.#o.log.info(
-      `ready in ${((performance.now() - started) / 1000).toFixed(2)} s: copied ${c.program} program bytes, ` +
-        `${c.node} Node.js bytes, ${etcd ? `${c.etcd} etcd bytes, ` : ''}${c.graphs} graph bytes (${node.describe})`,
+      `ready in ${((performance.now() - started) / 1000).toFixed(2)} s: copied ${c('program')} program bytes, ` +
+        `${c('node')} Node.js bytes, ${etcd ? `${c('etcd')} etcd bytes, ` : ''}${c('graphs')} graph bytes (${node.describe})`,
     )
     return { node: node.path, etcd: etcd?.path }
   }
