@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -176,14 +176,18 @@ const alive = (pid: number): boolean => {
 const remoteRuns = (): Promise<number[]> => lab.lab.processes(h1(), 'mgmt.mjs')
 
 test(
-  'a killed connection is made again: the run starts again, repairs drift, and stops on ^C',
+  'a killed connection is made again: the run starts again in its directory, repairs drift, and stops on ^C',
   LAB_TEST,
   async () => {
     const file = await graph('again', 'one')
-    const m = initiator('again', ['--remote', file])
+    // Without caching, the run's state is in its temporary directory: the reconnection goes back to it.
+    const m = initiator('again', ['--no-caching', '--remote', file])
+    const tmp = join(h1().dir, 'tmp')
     let runs: number[] = []
     try {
       await whenContent(outPath('again'), 'one\n')
+      const dirs = await readdir(tmp)
+      assert.equal(dirs.length, 1)
       const [first] = await remoteRuns()
       assert.ok(first, 'a remote run')
       runs.push(first)
@@ -193,6 +197,7 @@ test(
       assert.ok(second && second !== first, `a new remote run (${first} before, ${second} now)`)
       runs.push(second)
       assert.ok(!alive(first), 'the lost run has ended')
+      assert.deepEqual(await readdir(tmp), dirs, 'the same temporary directory')
       // Drift after the reconnection: the new run repairs the real file.
       await writeFile(outPath('again'), 'drift\n')
       await whenContent(outPath('again'), 'one\n')
@@ -213,9 +218,10 @@ test(
     assert.match(
       out,
       /h1: ready in [\d.]+ s: copied 0 program bytes, 0 Node\.js bytes/,
-      'the program was cached',
+      'the program is not copied again',
     )
     assert.match(out, /h1: stopped/)
+    assert.deepEqual(await readdir(tmp), [], 'the temporary directory is removed at the end')
     runs = [...runs, ...(await remoteRuns())]
     assert.deepEqual(runs.filter(alive), [], 'no remote run is left')
   },
