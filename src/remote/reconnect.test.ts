@@ -1,10 +1,11 @@
 /**
  * A remote host whose SSH connection is lost while it runs, the hard way: the sshd processes that
  * serve the connection are killed (every child of the host's sshd), and the initiator must notice,
- * connect again, start the run again and repair drift through it. Also what is NOT retried: a remote
- * run that exits by itself with an error, and a login refused on the way back; and a host that
- * never comes back (its sshd gone): ^C during the wait, and `--reconnect-timeout`. The backoff and
- * the choices of reconnect.ts are checked alone first.
+ * connect again, start the run again and repair drift through it; a run with
+ * `--converged-timeout` waits for it; a middle host of a hierarchy reconnects its own child. What
+ * is NOT retried: a remote run that exits by itself with an error, a login refused on the way back.
+ * And a host that never comes back (its sshd gone): ^C during the wait, and `--reconnect-timeout`.
+ * The backoff, the choices of reconnect.ts and the probe's stop of a lost run are checked alone first.
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
@@ -112,7 +113,11 @@ const LAB_TEST = { timeout: 60_000 }
 let lab: RemoteLab
 let graphs: string
 before(async () => {
-  lab = await createRemoteLab('reconn', [{ name: 'h1', bridges: [0] }])
+  // c is reached only through h1 (a hierarchy).
+  lab = await createRemoteLab('reconn', [
+    { name: 'h1', bridges: [0, 1] },
+    { name: 'c', bridges: [1] },
+  ])
   graphs = join(lab.dir, 'graphs')
   await mkdir(graphs)
 })
@@ -122,18 +127,24 @@ const h1 = () => lab.hosts.h1!
 const outPath = (file: string): string => join(h1().dir, 'out', file)
 
 /** A remote graph for h1 that keeps `out/<name>` holding `content`. */
-async function graph(name: string, content: string): Promise<string> {
+async function graph(
+  name: string,
+  content: string,
+  o: { host?: string; bridge?: number; extra?: string } = {},
+): Promise<string> {
+  const host = o.host ?? 'h1'
   const path = join(graphs, `${name}.yaml`)
   await writeFile(
     path,
     [
       `graph: ${name}`,
-      `remote: root@${h1().addr(0)}`,
-      'hostname: h1',
+      `remote: root@${lab.hosts[host]!.addr(o.bridge ?? 0)}`,
+      `hostname: ${host}`,
+      ...(o.extra ? [o.extra] : []),
       'resources:',
       '  file:',
       '  - name: out',
-      `    path: ${outPath(name)}`,
+      `    path: ${join(lab.hosts[host]!.dir, 'out', name)}`,
       '    state: exists',
       `    content: ${JSON.stringify(`${content}\n`)}`,
       '',
@@ -156,10 +167,10 @@ const initiator = (tag: string, args: string[]) =>
     'empty',
   ])
 
-/** Kills the sshd processes serving h1's connections (its sshd's children), by PID. */
-function killConnections(): number[] {
-  const served = childrenOf(h1().sshd.child.pid!)
-  assert.ok(served.length > 0, "h1's sshd serves no connection")
+/** Kills the sshd processes serving a host's connections (its sshd's children), by PID. */
+function killConnections(host = 'h1'): number[] {
+  const served = childrenOf(lab.hosts[host]!.sshd.child.pid!)
+  assert.ok(served.length > 0, `${host}'s sshd serves no connection`)
   for (const pid of served) process.kill(pid, 'SIGKILL')
   return served
 }
@@ -173,7 +184,7 @@ const alive = (pid: number): boolean => {
   }
 }
 
-const remoteRuns = (): Promise<number[]> => lab.lab.processes(h1(), 'mgmt.mjs')
+const remoteRuns = (host = 'h1'): Promise<number[]> => lab.lab.processes(lab.hosts[host]!, 'mgmt.mjs')
 
 test(
   'a killed connection is made again: the run starts again in its directory, repairs drift, and stops on ^C',
@@ -328,6 +339,34 @@ async function noRemoteRuns(): Promise<void> {
   while ((await remoteRuns()).length && Date.now() < deadline) await new Promise(r => setTimeout(r, 50))
   assert.deepEqual(await remoteRuns(), [], 'no remote run is left')
 }
+
+test(
+  'a hierarchy: a lost child is reconnected by its middle host, a lost middle host by this one',
+  LAB_TEST,
+  async () => {
+    await graph('child', 'c', { host: 'c', bridge: 1 })
+    const middle = await graph('middle', 'm', { extra: 'remotes: [child.yaml]' })
+    const m = initiator('hierarchy', ['--remote', middle])
+    const out = join(lab.hosts.c!.dir, 'out', 'child')
+    try {
+      await whenContent(out, 'c\n')
+      killConnections('c')
+      await m.waitFor(/h1: c: back \d/, 30_000)
+      await writeFile(out, 'drift\n')
+      await whenContent(out, 'c\n')
+      // The middle host's new run configures c again, through its new tunnel.
+      killConnections('h1')
+      await m.waitFor(/h1: back \d[\s\S]*h1: c: running graph/, 30_000)
+      await writeFile(out, 'drift\n')
+      await whenContent(out, 'c\n')
+      m.child.kill('SIGINT')
+      assert.equal(await m.exited, 0, m.output())
+    } finally {
+      await m.kill()
+    }
+    for (const h of ['h1', 'c']) assert.deepEqual(await remoteRuns(h), [], `no remote run is left on ${h}`)
+  },
+)
 
 // Last: h1's sshd is stopped for good.
 test(
