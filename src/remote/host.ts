@@ -34,7 +34,7 @@ import { Sftp } from './copy.js'
 import { execCapture, shq } from './exec.js'
 import { type HostPlan, travellingText } from './files.js'
 import { watchGraphs } from './graphwatch.js'
-import { openTunnels } from './link.js'
+import { openTunnels, type WorldLink } from './link.js'
 import { type Probe, probe } from './probe.js'
 import { chooseEtcd, chooseNode, type Payload, programBundle } from './program.js'
 import type { CopyProgress } from './progress.js'
@@ -49,26 +49,8 @@ import {
   STABLE_MS,
 } from './reconnect.js'
 import { lineSplitter, relay } from './relay.js'
-import type { Tunnel, TunnelTarget } from './tunnel.js'
+import type { Tunnel } from './tunnel.js'
 import { formatRemote } from './url.js'
-
-/** How a remote run reaches the cluster's world (etcd): given by the world (link.ts). */
-export interface WorldLink {
-  /** Where the tunnel's connections go, as seen from here (asked when the tunnel opens). */
-  target(): Promise<TunnelTarget>
-  /**
-   * With `--detach`: this host's etcd peer port, when the remote's new member must reach it through
-   * a tunnel (bound to the same port on the remote's loopback); undefined when it need not.
-   */
-  peer?(): Promise<TunnelTarget | undefined>
-  /**
-   * The arguments that point the remote run at the tunnel's port on its loopback; `addr` is the
-   * address the host was reached at. Throws an Error saying why when they cannot be made.
-   */
-  args(remotePort: number, addr: string | undefined): string[]
-  /** Follows a host's converged state in the world; returns the unfollow. */
-  converged?(hostname: string, fn: (converged: boolean) => void): () => void
-}
 
 export interface HostOptions {
   readonly plan: HostPlan

@@ -12,13 +12,32 @@
  *   loopback, until it leaves;
  * - each host's converged state is read from its key in the world (`/_mgmt/converged/<host>`), with
  *   one watch for all of them.
+ *
+ * `openTunnels` opens a host's tunnels over its SSH connection, each time it connects.
  */
 import type { Client } from 'ssh2'
 import { describeError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'
-import type { WorldLink } from './host.js'
 import { reverseTunnel, type Tunnel, type TunnelTarget } from './tunnel.js'
+
+/** How a remote run reaches the cluster's world (etcd): given by the world (worldLink below). */
+export interface WorldLink {
+  /** Where the tunnel's connections go, as seen from here (asked when the tunnel opens). */
+  target(): Promise<TunnelTarget>
+  /**
+   * With `--detach`: this host's etcd peer port, when the remote's new member must reach it through
+   * a tunnel (bound to the same port on the remote's loopback); undefined when it need not.
+   */
+  peer?(): Promise<TunnelTarget | undefined>
+  /**
+   * The arguments that point the remote run at the tunnel's port on its loopback; `addr` is the
+   * address the host was reached at. Throws an Error saying why when they cannot be made.
+   */
+  args(remotePort: number, addr: string | undefined): string[]
+  /** Follows a host's converged state in the world; returns the unfollow. */
+  converged?(hostname: string, fn: (converged: boolean) => void): () => void
+}
 
 /** What the link needs of the world: its hosts' states, and where this host reaches etcd. */
 export interface LinkedWorld extends World {

@@ -24,7 +24,8 @@ import type { Logger } from '../util/logger.js'
 import type { Credentials } from './auth.js'
 import type { PassedFlags } from './command.js'
 import type { HostPlan } from './files.js'
-import { type HostOptions, type HostOutcome, RemoteHost, type WorldLink } from './host.js'
+import { type HostOptions, type HostOutcome, RemoteHost } from './host.js'
+import type { WorldLink } from './link.js'
 import type { CopyProgress } from './progress.js'
 
 export interface RemotesOptions {
