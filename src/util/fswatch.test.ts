@@ -273,6 +273,13 @@ test('a thousand paths in one directory: one watch there, none per path, and one
   await ev
 })
 
+/** Does `change`, and waits for the event it gives `p`. */
+async function wakes(p: Probe, change: () => unknown): Promise<void> {
+  const ev = p.next()
+  await change()
+  await ev
+}
+
 /** A shared temporary directory of the test's own (sticky, as `/tmp` is), with `x/` in it. */
 async function sharedDir(): Promise<{ shared: string; x: string }> {
   const shared = join(dir, 'shared')
@@ -296,21 +303,15 @@ test('a sticky directory not watched: its entry moved away, then made again, is 
   const { shared, x } = await sharedDir()
   const f = join(x, 'f')
   const p = await probe(f)
-  let ev = p.next()
-  await rename(x, join(shared, 'moved'))
-  await ev
+  await wakes(p, () => rename(x, join(shared, 'moved')))
   await quiet()
   assert.ok(w.dirs().includes(shared), 'watched again, to see x come back')
   await mkdir(x)
   await quiet()
   assert.ok(w.dirs().includes(x))
-  ev = p.next()
-  await writeFile(f, 'back')
-  await ev
+  await wakes(p, () => writeFile(f, 'back'))
   // The old directory, still watched, would not say this.
-  ev = p.next()
-  await writeFile(f, 'again')
-  await ev
+  await wakes(p, () => writeFile(f, 'again'))
 })
 
 test('a sticky directory not watched: its entry removed and made again is seen', async () => {
@@ -318,14 +319,10 @@ test('a sticky directory not watched: its entry removed and made again is seen',
   const f = join(x, 'f')
   await writeFile(f, 'one')
   const p = await probe(f)
-  let ev = p.next()
-  await rm(x, { recursive: true })
-  await ev
+  await wakes(p, () => rm(x, { recursive: true }))
   await mkdir(x)
   await quiet()
-  ev = p.next()
-  await writeFile(f, 'two')
-  await ev
+  await wakes(p, () => writeFile(f, 'two'))
 })
 
 test('a sticky directory not watched: a directory renamed over its empty entry is seen', async () => {
@@ -336,13 +333,9 @@ test('a sticky directory not watched: a directory renamed over its empty entry i
   await mkdir(other)
   await writeFile(join(other, 'f'), 'planted')
   // rename(2) replaces an empty directory: the old one's watch hears that it went.
-  let ev = p.next()
-  await rename(other, x)
-  await ev
+  await wakes(p, () => rename(other, x))
   await quiet()
-  ev = p.next()
-  await writeFile(f, 'seen')
-  await ev
+  await wakes(p, () => writeFile(f, 'seen'))
 })
 
 test('a sticky directory whose followed entry is a link is watched: a swap of the link is seen', async () => {
@@ -356,14 +349,12 @@ test('a sticky directory whose followed entry is a link is watched: a swap of th
   const p = await probe(join(link, 'f'))
   assert.ok(w.dirs().includes(shared), 'a link swapped by a rename reaches only its parent')
   // The swap as `ln -sfn` does it: a new link renamed over the old one.
-  let ev = p.next()
-  await symlink(b, `${link}.new`)
-  await rename(`${link}.new`, link)
-  await ev
+  await wakes(p, async () => {
+    await symlink(b, `${link}.new`)
+    await rename(`${link}.new`, link)
+  })
   await quiet()
-  ev = p.next()
-  await writeFile(join(b, 'f'), 'through the new link')
-  await ev
+  await wakes(p, () => writeFile(join(b, 'f'), 'through the new link'))
 })
 
 test('a sticky directory not watched: its entry replaced by a link is watched there after', async () => {
@@ -372,21 +363,19 @@ test('a sticky directory not watched: its entry replaced by a link is watched th
   const p = await probe(f)
   const elsewhere = join(dir, 'elsewhere')
   await mkdir(elsewhere)
-  let ev = p.next()
-  // Both before the watcher hears of the first: it finds a link there, not a missing entry.
-  renameSync(x, join(shared, 'old'))
-  symlinkSync(elsewhere, x)
-  await ev
+  await wakes(p, async () => {
+    // Both before the watcher hears of the first: it finds a link there, not a missing entry.
+    renameSync(x, join(shared, 'old'))
+    symlinkSync(elsewhere, x)
+  })
   await quiet()
   assert.ok(w.dirs().includes(shared))
-  ev = p.next()
-  await writeFile(join(elsewhere, 'f'), 'via the link')
-  await ev
+  await wakes(p, () => writeFile(join(elsewhere, 'f'), 'via the link'))
   // And the link's own swap.
   const again = join(dir, 'again')
   await mkdir(again)
-  ev = p.next()
-  await symlink(again, `${x}.new`)
-  await rename(`${x}.new`, x)
-  await ev
+  await wakes(p, async () => {
+    await symlink(again, `${x}.new`)
+    await rename(`${x}.new`, x)
+  })
 })
