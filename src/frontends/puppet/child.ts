@@ -6,8 +6,8 @@
  * answered in order on its stdout (`child_rb.ts` has the protocol).
  *
  * The child starts on the first request and starts again on the next one if it died. While no
- * request is pending it does not hold Node's event loop open; when mgmt exits, its stdin closes and
- * it ends. It runs from a temporary directory of its own (its program, `child.rb`, and Puppet's
+ * request is pending it does not hold Node's event loop open; when mgmt exits (or is killed), its
+ * stdin closes and it ends at once, even in the middle of a compile. It runs from a temporary directory of its own (its program, `child.rb`, and Puppet's
  * `vardir`, `var/`), removed when it ends, so that nothing it applies touches the state of a
  * Puppet agent on the same host.
  */

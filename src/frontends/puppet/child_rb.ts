@@ -20,7 +20,8 @@
  *   line when it has them).
  *
  * The first line it writes is `{"ready": true, "puppet": VERSION}` (or `"ready": false` and the
- * error when Puppet cannot be loaded). Anything else Ruby or Puppet prints goes to stderr.
+ * error when Puppet cannot be loaded). Anything else Ruby or Puppet prints goes to stderr. The end
+ * of stdin ends it at once, whatever it is doing: a compile that never finishes dies with mgmt.
  */
 export const CHILD_RB = String.raw`require 'json'
 
@@ -201,8 +202,18 @@ def apply(req)
   end
 end
 
+# Requests are read by a thread of their own, so that the end of stdin (mgmt stopped, or died)
+# ends this process at once, even in the middle of a compile that would never finish.
+REQUESTS = Queue.new
+Thread.new do
+  while (line = $stdin.gets)
+    REQUESTS << line
+  end
+  Process.exit!(0)
+end
+
 reply('ready' => true, 'puppet' => Puppet.version, 'ruby' => RUBY_VERSION)
-while (line = $stdin.gets)
+while (line = REQUESTS.pop)
   id = nil
   MgmtChild::LOGS.clear
   started = Process.clock_gettime(Process::CLOCK_MONOTONIC)

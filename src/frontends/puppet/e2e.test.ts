@@ -9,10 +9,12 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
 import { clusterClient, type Running, runMgmt, startMgmt } from '../../testing/cli.js'
+import { deadline } from '../../testing/deadline.js'
 import { startEtcd } from '../../testing/etcd.js'
 import { whenContent } from '../../testing/fswait.js'
 import { whichSync } from '../../util/which.js'
 import { loadYaml } from '../yaml/parse.js'
+import { endless } from './testdata.js'
 
 const skip = whichSync('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
 
@@ -133,6 +135,28 @@ test('two hosts on one etcd: A exports a file and a defined resource, B collects
   } finally {
     for (const m of running) await m.kill(2000)
     await etcd.cleanup()
+    await rm(root, { recursive: true, force: true })
+  }
+})
+
+test('^C in the middle of a first compile that never ends: mgmt stops its Puppet child and exits 0', {
+  skip,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mgmt-puppet-endless-'))
+  const marker = join(root, 'compiling')
+  const facts = join(root, 'facts.json')
+  await writeFile(facts, '{}')
+  const m = startMgmt(['run', '--tmp-prefix', 'puppet', '--facts', facts, '--code', endless(marker)])
+  try {
+    await whenContent(marker, 'compiling\n', 60_000)
+    m.child.kill('SIGINT')
+    // An mgmt still waiting for the compile is killed: the test then fails on its exit code.
+    const stuck = deadline(30_000, () => void m.kill(0))
+    assert.equal(await m.exited, 0, m.output())
+    stuck.cancel()
+    assert.doesNotMatch(m.output(), /error/)
+  } finally {
+    await m.kill(2000)
     await rm(root, { recursive: true, force: true })
   }
 })

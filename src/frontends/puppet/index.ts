@@ -6,12 +6,12 @@
  * this one, and compiles again when that changes (`exports.ts`).
  */
 import { stat } from 'node:fs/promises'
-import type { CompileOptions } from '../../engine/compile.js'
+import { type CompileOptions, compileGraph, type GraphSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { formatPath, MgmtError, sysReason } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { World } from '../../world/world.js'
-import type { Frontend } from '../frontend.js'
+import type { Frontend, GraphStream } from '../frontend.js'
 import type { PuppetSettings } from './child.js'
 import { type Built, build, type PuppetSource, sourceName } from './compiler.js'
 import { OthersExports, type PuppetExport } from './exports.js'
@@ -25,6 +25,9 @@ export interface PuppetOptions {
   /** `--puppet-interval`: seconds between compiles and between checks of `pippet` resources; 0: never. */
   readonly interval: number
 }
+
+/** What a run stopped before its first compile ended applies: nothing. */
+const EMPTY: GraphSpec = { name: '', resources: [], edges: [] }
 
 /** Throws ERR_FILE_READ when the manifest is not there; says whether it is a directory. */
 async function manifestIsDir(file: string): Promise<boolean> {
@@ -92,6 +95,10 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
   return async ctx => {
     const log = ctx.log.child('puppet')
     const manifestDir = o.source.manifest ? await manifestIsDir(o.source.manifest) : false
+    // Stopping mgmt stops the child, even in the middle of a compile that would never finish;
+    // nothing is applied then.
+    const nothing = (): GraphStream => ({ first: compileGraph(EMPTY, ctx.registry, ctx.compile) })
+    if (ctx.signal.aborted) return nothing()
     const { lease, run, rebuild, collecting, watchExports } = buildWith(
       o,
       ctx.registry,
@@ -99,16 +106,15 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
       log,
       ctx,
     )
+    ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
     let first: Built
     try {
       first = await run()
     } catch (err) {
       await lease.release()
+      if (ctx.signal.aborted) return nothing()
       throw err
     }
-    // The run may have been stopped while the compile waited for the world.
-    if (ctx.signal.aborted) void lease.release()
-    else ctx.signal.addEventListener('abort', () => void lease.release(), { once: true })
     const name = first.result.catalog.name
     log.info(
       `compiled ${sourceName(o.source)} for ${name} in ${first.ms} ms (Puppet ${lease.child.version ?? ''})`,

@@ -43,3 +43,7 @@ export function translated(name: string, kindParams = builtinKindParams, pollInt
 
 export const edgeLine = (e: EdgeSpec): string =>
   `${e.from.kind}[${e.from.name}] -> ${e.to.kind}[${e.to.name}]${e.notify ? ' (notify)' : ''}`
+
+/** A manifest whose compile writes `compiling` to `marker` once it has started, then never ends. */
+export const endless = (marker: string): string =>
+  `$started = generate('/bin/sh', '-c', 'echo compiling > ${marker}')\nInteger[1, 2000000000].each |$i| { }\n`

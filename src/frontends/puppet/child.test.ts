@@ -1,0 +1,42 @@
+/**
+ * The Puppet child's own protocol, with Debian's real `puppet` (skipped when it is not installed):
+ * what it does when mgmt goes away in the middle of a request.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { deadline } from '../../testing/deadline.js'
+import { whenContent } from '../../testing/fswait.js'
+import { whichSync } from '../../util/which.js'
+import { puppetRuby } from './child.js'
+import { CHILD_RB } from './child_rb.js'
+import { endless } from './testdata.js'
+
+const skip = whichSync('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
+
+test('the end of its stdin ends the Puppet child at once, even in a compile that never finishes', {
+  skip,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-child-'))
+  const program = join(dir, 'child.rb')
+  const marker = join(dir, 'compiling')
+  await writeFile(program, CHILD_RB)
+  const settings = JSON.stringify({ settings: [`--vardir=${join(dir, 'var')}`] })
+  const proc = spawn(puppetRuby(), [program, settings], { stdio: ['pipe', 'ignore', 'ignore'] })
+  const exited = new Promise<string>(r => proc.on('exit', (code, signal) => r(signal ?? `code ${code}`)))
+  // Only a child that outlived its stdin is killed by this: the test then fails.
+  const stray = deadline(60_000, () => proc.kill('SIGKILL'))
+  try {
+    proc.stdin.write(`${JSON.stringify({ id: 1, op: 'compile', code: endless(marker), facts: {} })}\n`)
+    await whenContent(marker, 'compiling\n', 60_000)
+    proc.stdin.end()
+    assert.equal(await exited, 'code 0')
+  } finally {
+    stray.cancel()
+    proc.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  }
+})
