@@ -8,24 +8,41 @@ import type { GraphSpec } from '../../engine/compile.js'
 
 type Obj = Record<string, unknown>
 
-/** Drops every string that holds a secret, from a params object; returns the keys dropped. */
+/** Whether `v`, or any value inside it (a list's, a hash's), holds one of `secrets`. */
+function holds(v: unknown, secrets: readonly string[]): boolean {
+  if (Array.isArray(v)) return v.some(x => holds(x, secrets))
+  if (typeof v === 'object' && v !== null) return Object.values(v).some(x => holds(x, secrets))
+  if (typeof v === 'string') return secrets.some(s => s !== '' && v.includes(s))
+  return typeof v === 'number' && secrets.includes(String(v))
+}
+
+/** Drops every value that holds a secret from a params object; returns the keys dropped. */
 function redact(params: Obj, secrets: readonly string[], at = ''): { params: Obj; dropped: string[] } {
   const out: Obj = {}
   const dropped: string[] = []
   for (const [k, v] of Object.entries(params)) {
-    if (typeof v === 'string' && secrets.some(s => s !== '' && v.includes(s))) {
-      dropped.push(`${at}${k}`)
-      continue
-    }
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
       const inner = redact(v as Obj, secrets, `${at}${k}.`)
       out[k] = inner.params
       dropped.push(...inner.dropped)
-      continue
-    }
-    out[k] = v
+    } else if (holds(v, secrets)) dropped.push(`${at}${k}`)
+    else out[k] = v
   }
   return { params: out, dropped }
+}
+
+/** A `pippet`'s params without those Puppet marked sensitive, whatever their values (a boolean too). */
+function withoutMarked(params: Obj): { params: Obj; dropped: string[] } {
+  const marked = new Set(Array.isArray(params.sensitive) ? params.sensitive.map(String) : [])
+  const inner = params.params
+  if (!marked.size || typeof inner !== 'object' || inner === null || Array.isArray(inner))
+    return { params, dropped: [] }
+  const keys = Object.keys(inner)
+  const kept = Object.fromEntries(Object.entries(inner).filter(([k]) => !marked.has(k)))
+  return {
+    params: { ...params, params: kept },
+    dropped: keys.filter(k => marked.has(k)).map(k => `params.${k}`),
+  }
 }
 
 /** The YAML text of `spec`, `header` as its leading comment, `secrets` left out. */
@@ -33,7 +50,10 @@ export function graphYaml(spec: GraphSpec, header: string, secrets: readonly str
   const resources: Record<string, Obj[]> = {}
   const notes: { kind: string; index: number; dropped: string[] }[] = []
   for (const r of spec.resources) {
-    const { params, dropped } = redact({ ...r.params }, secrets)
+    const marked = withoutMarked({ ...r.params })
+    const redacted = redact(marked.params, secrets)
+    const params = redacted.params
+    const dropped = [...new Set([...marked.dropped, ...redacted.dropped])]
     const list = resources[r.kind] ?? []
     resources[r.kind] = list
     if (dropped.length) notes.push({ kind: r.kind, index: list.length, dropped })

@@ -22,7 +22,6 @@ import { RefIndex } from './refs.js'
 import {
   bool,
   isUnmapped,
-  list,
   MAPPINGS,
   type MapContext,
   METAPARAMS,
@@ -114,7 +113,7 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     warn: m => notes.add(m),
   })
   const secrets = catalog.resources.flatMap(r =>
-    (r.sensitive_parameters ?? []).flatMap(k => list(r.parameters?.[k]).map(String)),
+    (r.sensitive_parameters ?? []).flatMap(k => secretsIn(r.parameters?.[k])),
   )
   return {
     spec: { name: catalog.name || 'puppet', resources, edges },
@@ -122,6 +121,13 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     secrets,
     collected: result.collections.map(collectedLine),
   }
+}
+
+/** The values a Sensitive param holds, as text: itself, or every string and number in its list or hash. */
+function secretsIn(v: unknown): string[] {
+  if (Array.isArray(v)) return v.flatMap(secretsIn)
+  if (typeof v === 'object' && v !== null) return Object.values(v).flatMap(secretsIn)
+  return typeof v === 'string' || typeof v === 'number' ? [String(v)] : []
 }
 
 /** `` `File <<| tag == 'web' |>>` collected File[/etc/a] from h1, File[/etc/b] from h2 ``. */
