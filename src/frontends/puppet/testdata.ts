@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import type { EdgeSpec, ResourceSpec } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
-import { readCompileResult } from './catalog.js'
+import { type CatalogResource, readCompileResult } from './catalog.js'
 import { kindParamsOf } from './compiler.js'
 import { type Translation, translate } from './translate.js'
 
@@ -47,3 +47,13 @@ export const edgeLine = (e: EdgeSpec): string =>
 /** A manifest whose compile writes `compiling` to `marker` once it has started, then never ends. */
 export const endless = (marker: string): string =>
   `$started = generate('/bin/sh', '-c', 'echo compiling > ${marker}')\nInteger[1, 2000000000].each |$i| { }\n`
+
+/** The translation of a catalog of `resources` alone, each declared in /etc/puppet/site.pp at its index + 1. */
+export function translateResources(resources: readonly CatalogResource[]): Translation {
+  const located = resources.map((r, i) => ({ file: '/etc/puppet/site.pp', line: i + 1, ...r }))
+  const catalog = { name: 'n', edges: [], resources: located }
+  return translate(
+    { catalog, collections: [], realized: [], collected: {}, modules: {}, modulepath: [] },
+    { kindParams: builtinKindParams, pollInterval: 0 },
+  )
+}

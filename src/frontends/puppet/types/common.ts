@@ -47,6 +47,12 @@ export function bool(v: unknown): boolean | undefined {
 /** A string-valued param, or undefined when unset. */
 export const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v))
 
+/**
+ * An id (a uid, a gid): a number, or digits in a string. Anything else stays as it is, for the
+ * kind to reject with the resource's location: `Number('')` would be 0, root's id.
+ */
+export const id = (v: unknown): unknown => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)
+
 /** A param that may be one value or a list. */
 export const list = (v: unknown): unknown[] =>
   v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]

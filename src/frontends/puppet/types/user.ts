@@ -1,5 +1,5 @@
 /** Puppet's `user` and `group` → mgmt's `user` and `group`. */
-import { bool, list, nameOf, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
+import { bool, id, list, nameOf, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
 
 function stateOf(ensure: unknown): string | Unmapped | undefined {
   if (ensure === undefined) return undefined
@@ -15,11 +15,12 @@ export const userMapping: TypeMapping = {
     const state = stateOf(p.ensure)
     if (typeof state === 'object') return state
     const out: Record<string, unknown> = { state: state ?? 'exists' }
-    if (p.uid !== undefined) out.uid = Number(p.uid)
+    if (p.uid !== undefined) out.uid = id(p.uid)
     // A numeric gid is an id; a name is a group.
     if (p.gid !== undefined) {
-      if (/^\d+$/.test(String(p.gid))) out.gid = Number(p.gid)
-      else out.group = String(p.gid)
+      const gid = id(p.gid)
+      if (typeof gid === 'string' && gid !== '') out.group = gid
+      else out.gid = gid
     }
     if (p.groups !== undefined) {
       // mgmt sets the exact list; Puppet's default membership only adds.
@@ -29,7 +30,9 @@ export const userMapping: TypeMapping = {
         .map(g => g.trim())
         .filter(Boolean)
     }
-    if (p.home !== undefined) out.homedir = String(p.home).replace(/\/?$/, '/')
+    // An empty home stays empty, for the kind to reject: not `/`.
+    const home = str(p.home)
+    if (home !== undefined) out.homedir = home && home.replace(/\/?$/, '/')
     if (p.shell !== undefined) out.shell = String(p.shell)
     if (bool(p.allowdupe)) out.allowduplicateuid = true
     return { kind: 'user', name: nameOf(r, p), params: out }
@@ -43,7 +46,7 @@ export const groupMapping: TypeMapping = {
     const state = stateOf(p.ensure)
     if (typeof state === 'object') return state
     const out: Record<string, unknown> = { state: state ?? 'exists' }
-    if (p.gid !== undefined) out.gid = Number(p.gid)
+    if (p.gid !== undefined) out.gid = id(p.gid)
     return { kind: 'group', name: nameOf(r, p), params: out }
   },
 }

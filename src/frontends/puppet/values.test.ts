@@ -1,0 +1,46 @@
+/**
+ * Values of odd shapes in a catalog (Puppet checks most param values only when it applies them):
+ * each is translated faithfully, sent to Puppet, or rejected with the manifest's file and line,
+ * never turned into another value.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { compileGraph, GraphInvalid } from '../../engine/compile.js'
+import { builtinRegistry } from '../../resources/index.js'
+import { translateResources } from './testdata.js'
+
+const registry = builtinRegistry()
+
+/** The located messages of the graph's errors, one a line. */
+function problems(t: ReturnType<typeof translateResources>): string[] {
+  try {
+    compileGraph(t.spec, registry)
+  } catch (e) {
+    if (e instanceof GraphInvalid)
+      return e.message
+        .split('\n')
+        .slice(1)
+        .map(l => l.trim())
+    throw e
+  }
+  return []
+}
+
+test('an id that is not a number (empty, a list) is an error, never root`s 0; an empty home is not `/`', () => {
+  const t = translateResources([
+    { type: 'User', title: 'a', parameters: { uid: '' } },
+    { type: 'User', title: 'b', parameters: { uid: [], gid: '' } },
+    { type: 'Group', title: 'c', parameters: { gid: '' } },
+    { type: 'User', title: 'd', parameters: { home: '' } },
+    { type: 'User', title: 'e', parameters: { uid: '1001', gid: 'staff', home: '/' } },
+  ])
+  assert.deepEqual(problems(t), [
+    '/etc/puppet/site.pp:1: User[a].uid: expected a number, got ""',
+    '/etc/puppet/site.pp:2: User[b].uid: expected a number, got a list',
+    '/etc/puppet/site.pp:2: User[b].gid: expected a number, got ""',
+    '/etc/puppet/site.pp:3: Group[c].gid: expected a number, got ""',
+    '/etc/puppet/site.pp:4: User[d].homedir: must be an absolute path',
+  ])
+  const e = t.spec.resources.find(r => r.name === 'e')
+  assert.deepEqual(e?.params, { state: 'exists', uid: 1001, group: 'staff', homedir: '/' })
+})
