@@ -135,10 +135,10 @@ test('exec: command through /bin/sh; onlyif, unless, creates, environment and pa
     user: 'nobody',
     group: 'nogroup',
     creates: '/usr/local/bin/app',
-    ifcmd: 'test -f Makefile && test -d /opt',
+    ifcmd: '( test -f Makefile\n) && ( test -d /opt\n)',
     ifshell: '/bin/sh',
     ifcwd: '/opt/src',
-    nifcmd: 'test -x /usr/local/bin/app || false',
+    nifcmd: '( test -x /usr/local/bin/app\n) || ( false\n)',
     nifshell: '/bin/sh',
     nifcwd: '/opt/src',
   })

@@ -4,6 +4,7 @@
  * never turned into another value.
  */
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 import { compileGraph, GraphInvalid } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
@@ -43,4 +44,27 @@ test('an id that is not a number (empty, a list) is an error, never root`s 0; an
   ])
   const e = t.spec.resources.find(r => r.name === 'e')
   assert.deepEqual(e?.params, { state: 'exists', uid: 1001, group: 'staff', homedir: '/' })
+})
+
+test('several onlyif or unless commands keep their own &&, ||, `;` and comments, as Puppet runs each alone', () => {
+  const exec = (title: string, parameters: Record<string, unknown>) => ({
+    type: 'Exec',
+    title,
+    parameters: { command: '/bin/true', ...parameters },
+  })
+  const t = translateResources([
+    exec('onlyif', { onlyif: ['false && true', 'true || true'] }),
+    exec('commented', { onlyif: ['true # the first', 'false'] }),
+    exec('unless', { unless: ['true', 'false && true'] }),
+    exec('exits', { unless: ['exit 1', 'true'] }),
+  ])
+  // What /bin/sh says of each joined command: 0 when it succeeds.
+  const status = (name: string, key: string): number | null => {
+    const params = t.spec.resources.find(r => r.name === name)?.params ?? {}
+    return spawnSync('/bin/sh', ['-c', String(params[key])]).status
+  }
+  assert.equal(status('onlyif', 'ifcmd'), 1, 'the first onlyif command fails: the exec does not run')
+  assert.equal(status('commented', 'ifcmd'), 1, 'the second one fails, whatever the first one comments')
+  assert.equal(status('unless', 'nifcmd'), 0, 'the first unless command succeeds: the exec does not run')
+  assert.equal(status('exits', 'nifcmd'), 0, 'one command exiting does not end the others')
 })

@@ -21,6 +21,14 @@ function envOf(p: Readonly<Record<string, unknown>>): Record<string, string> | s
   return env
 }
 
+/**
+ * Several commands as one: each in a subshell of its own, as Puppet runs each alone, so that its
+ * own `&&`, `||`, `;`, `exit` or `# comment` (ended by the newline) stays its own.
+ */
+function joined(commands: readonly string[], op: '&&' | '||'): string {
+  return commands.length === 1 ? commands[0]! : commands.map(c => `( ${c}\n)`).join(` ${op} `)
+}
+
 export const execMapping: TypeMapping = {
   kind: 'exec',
   params: [
@@ -64,10 +72,10 @@ export const execMapping: TypeMapping = {
     // onlyif: every command must succeed; unless: any success skips.
     const onlyif = list(p.onlyif).map(String)
     if (onlyif.length)
-      Object.assign(out, { ifcmd: onlyif.join(' && '), ifshell: SHELL }, cwd ? { ifcwd: cwd } : {})
+      Object.assign(out, { ifcmd: joined(onlyif, '&&'), ifshell: SHELL }, cwd ? { ifcwd: cwd } : {})
     const unless = list(p.unless).map(String)
     if (unless.length)
-      Object.assign(out, { nifcmd: unless.join(' || '), nifshell: SHELL }, cwd ? { nifcwd: cwd } : {})
+      Object.assign(out, { nifcmd: joined(unless, '||'), nifshell: SHELL }, cwd ? { nifcwd: cwd } : {})
     if (bool(p.refreshonly)) out.refreshonly = true
     const meta: Record<string, unknown> = {}
     const tries = Number(p.tries ?? 1)
