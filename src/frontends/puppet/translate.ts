@@ -21,6 +21,7 @@ import { annotationsOf } from './exports.js'
 import { RefIndex } from './refs.js'
 import {
   bool,
+  flag,
   isUnmapped,
   MAPPINGS,
   type MapContext,
@@ -168,7 +169,7 @@ function vertexOf(
   const ref = refOf(r)
   const type = r.type.toLowerCase()
   const p = r.parameters ?? {}
-  const noop = bool(p.noop) ?? inheritedNoop
+  const noop = p.noop === undefined ? inheritedNoop : flag(p.noop)
   const meta: Record<string, unknown> = noop === undefined ? {} : { noop }
   for (const k of ['schedule', 'audit'] as const)
     if (p[k] !== undefined) notes.add(`the \`${k}\` metaparam is not supported; ignored`, ref)

@@ -68,3 +68,24 @@ test('several onlyif or unless commands keep their own &&, ||, `;` and comments,
   assert.equal(status('unless', 'nifcmd'), 0, 'the first unless command succeeds: the exec does not run')
   assert.equal(status('exits', 'nifcmd'), 0, 'one command exiting does not end the others')
 })
+
+test('a boolean that is not one is an error, never dropped; `yes` and `no` where Puppet takes them', () => {
+  const t = translateResources([
+    { type: 'Exec', title: 'e', parameters: { command: '/bin/true', refreshonly: 'yes' } },
+    { type: 'Notify', title: 'n', parameters: { noop: 'yes' } },
+    { type: 'File', title: '/tmp/f', parameters: { ensure: 'directory', force: 'sure' } },
+    { type: 'File', title: '/tmp/g', parameters: { ensure: 'directory', force: 'yes', purge: 'no' } },
+    { type: 'File', title: '/tmp/h', parameters: { content: 'x', replace: 'no' } },
+  ])
+  assert.deepEqual(problems(t), [
+    '/etc/puppet/site.pp:1: Exec[e].refreshonly: expected true or false, got "yes"',
+    '/etc/puppet/site.pp:2: Notify[n].meta.noop: expected true or false, got "yes"',
+    '/etc/puppet/site.pp:3: File[/tmp/f].force: expected true or false, got "sure"',
+  ])
+  assert.deepEqual(t.spec.resources.find(r => r.name === '/tmp/g')?.params, {
+    path: '/tmp/g/',
+    state: 'exists',
+    force: true,
+  })
+  assert.equal(t.spec.resources.find(r => r.name === 'File[/tmp/h]')?.kind, 'pippet')
+})

@@ -44,6 +44,16 @@ export function bool(v: unknown): boolean | undefined {
   return undefined
 }
 
+/**
+ * A boolean param that is set: true or false (also `yes` and `no` where Puppet takes them, its
+ * Boolean params), else the value as it is, for the kind to reject with the resource's location
+ * rather than a value quietly dropped.
+ */
+export function flag(v: unknown, yesNo = false): unknown {
+  if (yesNo && (v === 'yes' || v === 'no')) return v === 'yes'
+  return bool(v) ?? v
+}
+
 /** A string-valued param, or undefined when unset. */
 export const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v))
 

@@ -3,7 +3,7 @@
  * for a qualified command or a `path`; mgmt runs it through `/bin/sh -c` with `path` and
  * `environment` as its environment, so quoting and pipes behave as they do under Puppet's shell.
  */
-import { bool, list, str, type TypeMapping, unmapped } from './common.js'
+import { flag, list, str, type TypeMapping, unmapped } from './common.js'
 
 const SHELL = '/bin/sh'
 /** Puppet's default `timeout`, in seconds. */
@@ -76,7 +76,8 @@ export const execMapping: TypeMapping = {
     const unless = list(p.unless).map(String)
     if (unless.length)
       Object.assign(out, { nifcmd: joined(unless, '||'), nifshell: SHELL }, cwd ? { nifcwd: cwd } : {})
-    if (bool(p.refreshonly)) out.refreshonly = true
+    const refreshonly = flag(p.refreshonly)
+    if (refreshonly !== undefined && refreshonly !== false) out.refreshonly = refreshonly
     const meta: Record<string, unknown> = {}
     const tries = Number(p.tries ?? 1)
     if (tries > 1) meta.retry = Math.floor(tries) - 1

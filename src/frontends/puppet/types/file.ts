@@ -1,5 +1,5 @@
 /** Puppet's `file` → mgmt's `file`. */
-import { bool, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
+import { bool, flag, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
 
 /** `puppet:///modules/NAME/REST` → `<module dir>/files/REST`; local paths as they are. */
 function localSource(src: string, modules: Readonly<Record<string, string>>): string | Unmapped {
@@ -103,7 +103,9 @@ export const fileMapping: TypeMapping = {
   map(r, p, ctx) {
     if (p.recurse !== undefined && bool(p.recurse) === undefined)
       return unmapped(`recurse => ${String(p.recurse)}`)
-    if (bool(p.replace) === false) return unmapped('replace => false')
+    const replace = flag(p.replace, true)
+    if (replace === false) return unmapped('replace => false')
+    if (replace !== undefined && replace !== true) return unmapped(`replace => ${String(p.replace)}`)
     const sources = p.source === undefined ? [] : Array.isArray(p.source) ? p.source : [p.source]
     if (sources.length > 1) return unmapped('several sources')
     const shape = shapeOf(p, p.content !== undefined || sources.length > 0)
@@ -125,8 +127,10 @@ export const fileMapping: TypeMapping = {
       out.mode = mode
     }
     if (bool(p.recurse)) out.recurse = true
-    if (bool(p.force)) out.force = true
-    if (bool(p.purge)) out.purge = true
+    for (const k of ['force', 'purge'] as const) {
+      const v = flag(p[k], true)
+      if (v !== undefined && v !== false) out[k] = v
+    }
     return { kind: 'file', name: r.title, params: out }
   },
 }

@@ -49,4 +49,4 @@ export const METAPARAMS: ReadonlySet<string> = new Set([
 ])
 
 export type { MapContext, TypeMapping, Unmapped, Vertex } from './common.js'
-export { bool, isUnmapped, list } from './common.js'
+export { bool, flag, isUnmapped, list } from './common.js'

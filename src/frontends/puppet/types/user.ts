@@ -1,5 +1,5 @@
 /** Puppet's `user` and `group` → mgmt's `user` and `group`. */
-import { bool, id, list, nameOf, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
+import { flag, id, list, nameOf, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
 
 function stateOf(ensure: unknown): string | Unmapped | undefined {
   if (ensure === undefined) return undefined
@@ -32,9 +32,10 @@ export const userMapping: TypeMapping = {
     }
     // An empty home stays empty, for the kind to reject: not `/`.
     const home = str(p.home)
-    if (home !== undefined) out.homedir = home && home.replace(/\/?$/, '/')
+    if (home !== undefined) out.homedir = home === '' ? '' : home.replace(/\/?$/, '/')
     if (p.shell !== undefined) out.shell = String(p.shell)
-    if (bool(p.allowdupe)) out.allowduplicateuid = true
+    const allowdupe = flag(p.allowdupe, true)
+    if (allowdupe !== undefined && allowdupe !== false) out.allowduplicateuid = allowdupe
     return { kind: 'user', name: nameOf(r, p), params: out }
   },
 }
