@@ -4,14 +4,14 @@
  */
 import { readFile } from 'node:fs/promises'
 import type { CompileOptions } from '../../engine/compile.js'
-import { type Compiled, compileGraph, type GraphSpec } from '../../engine/compile.js'
+import { type Compiled, compileGraph, GraphInvalid, type GraphSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { describeError, isMgmtError, MgmtError, sysReason } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { type CompileResult, readCompileResult } from './catalog.js'
 import { type PuppetChild, PuppetError, type PuppetLog } from './child.js'
 import type { PuppetExport } from './exports.js'
-import { translate } from './translate.js'
+import { type Translation, translate } from './translate.js'
 
 /** What to compile: a manifest (a file or a directory of them) or inline code, and fixed facts. */
 export interface PuppetSource {
@@ -112,6 +112,19 @@ export interface Built {
   readonly ms: number
 }
 
+/** The translated graph, compiled; what the translation refused is reported with the graph's own problems. */
+export function compileTranslation(t: Translation, registry: Registry, opts: CompileOptions = {}): Compiled {
+  let compiled: Compiled
+  try {
+    compiled = compileGraph(t.spec, registry, opts)
+  } catch (err) {
+    if (!t.issues.length || !(err instanceof GraphInvalid)) throw err
+    throw new GraphInvalid([...t.issues, ...err.issues], err.warnings)
+  }
+  if (t.issues.length) throw new GraphInvalid([...t.issues], compiled.warnings)
+  return compiled
+}
+
 /** Compile, translate, and check the graph (GraphInvalid names each bad resource by file, line and ref). */
 export async function build(
   child: PuppetChild,
@@ -128,7 +141,7 @@ export async function build(
 ): Promise<Built> {
   const { result, ms } = await compileCatalog(child, source, opts.log, opts.refreshFacts, opts.exported)
   const t = translate(result, { kindParams: kindParamsOf(registry), pollInterval: opts.pollInterval })
-  const compiled = compileGraph(t.spec, registry, opts.compile)
+  const compiled = compileTranslation(t, registry, opts.compile)
   const { spec, warnings, secrets, collected } = t
   return { compiled, spec, warnings, secrets, collected, result, ms }
 }

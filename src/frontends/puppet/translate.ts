@@ -12,7 +12,7 @@
  * too. Resources collected from other hosts are in the catalog already (Puppet collected them).
  */
 
-import type { GraphSpec, ResourceSpec } from '../../engine/compile.js'
+import type { GraphSpec, LocatedIssue, ResourceSpec } from '../../engine/compile.js'
 import type { Origin } from '../../engine/compiled.js'
 import { type CatalogResource, type Collection, type CompileResult, locationOf, refOf } from './catalog.js'
 import { Containment } from './containment.js'
@@ -22,6 +22,8 @@ import { RefIndex } from './refs.js'
 import {
   bool,
   flag,
+  type Invalid,
+  isInvalid,
   isUnmapped,
   MAPPINGS,
   type MapContext,
@@ -46,6 +48,8 @@ export interface Translation {
   readonly secrets: readonly string[]
   /** What each exported-resource collection collected from other hosts, one line each. */
   readonly collected: readonly string[]
+  /** Values Puppet itself refuses, at the resource's param: the graph must not run. */
+  readonly issues: readonly LocatedIssue[]
 }
 
 /** The fallback kind, and the metaparams it does not pass to Puppet. */
@@ -87,12 +91,15 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     return v
   }
   const realized = new Set(result.realized)
+  const issues: LocatedIssue[] = []
   for (const r of catalog.resources) {
     const ref = refOf(r)
     const from = result.collected[ref]
     const origin = [`${from === undefined ? '' : `exported by ${from}: `}${locationOf(r)}${ref}`]
     const container = containment.isContainer(ref)
-    const vertex = (): Vertex => vertexOf(r, opts, ctx, notes, inherited.get(ref))
+    const refused = (bad: Invalid): void =>
+      void issues.push({ path: [...origin, bad.param], message: bad.invalid })
+    const vertex = (): Vertex => vertexOf(r, opts, ctx, notes, inherited.get(ref), refused)
     if (r.exported) {
       const e = exportedSpec(r, origin, container, realized.has(ref), vertex)
       resources.push(e.spec)
@@ -121,6 +128,7 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     warnings: notes.lines(),
     secrets,
     collected: result.collections.map(collectedLine),
+    issues,
   }
 }
 
@@ -165,6 +173,7 @@ function vertexOf(
   ctx: MapContext,
   notes: Notes,
   inheritedNoop: boolean | undefined,
+  refused: (bad: Invalid) => void,
 ): Vertex {
   const ref = refOf(r)
   const type = r.type.toLowerCase()
@@ -179,6 +188,10 @@ function vertexOf(
     return { kind: 'noop', name: ref, params: {} }
   }
   const mapped = mapNative(r, opts, ctx)
+  if (typeof mapped !== 'string' && isInvalid(mapped)) {
+    refused(mapped)
+    return { kind: 'noop', name: ref, params: {} }
+  }
   if (typeof mapped !== 'string') return { ...mapped, meta: { ...mapped.meta, ...meta } }
   const poll = opts.pollInterval > 0 ? `checked every ${opts.pollInterval} s` : 'checked at start only'
   notes.add(`${r.type}: ${mapped}; applied by Puppet through \`${FALLBACK}\` (${poll})`, ref)
@@ -192,8 +205,8 @@ function vertexOf(
   }
 }
 
-/** The mapped vertex, or why there is none. */
-function mapNative(r: CatalogResource, opts: TranslateOptions, ctx: MapContext): Vertex | string {
+/** The mapped vertex, why there is none, or the value Puppet refuses. */
+function mapNative(r: CatalogResource, opts: TranslateOptions, ctx: MapContext): Vertex | Invalid | string {
   const m = MAPPINGS[r.type.toLowerCase()]
   if (!m) return 'no native mapping'
   const known = opts.kindParams(m.kind)
@@ -207,6 +220,7 @@ function mapNative(r: CatalogResource, opts: TranslateOptions, ctx: MapContext):
   if (extra.length) return `${extra.map(k => `\`${k}\``).join(', ')} not mapped`
   const v = m.map(r, p, ctx)
   if (isUnmapped(v)) return `${v.unmapped} not mapped`
+  if (isInvalid(v)) return v
   const missing = Object.keys(v.params).filter(k => !known.has(k))
   if (missing.length) return `the \`${m.kind}\` kind has no ${missing.map(k => `\`${k}\``).join(', ')}`
   return v

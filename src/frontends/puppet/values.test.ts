@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
-import { compileGraph, GraphInvalid } from '../../engine/compile.js'
+import { GraphInvalid } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
+import { compileTranslation } from './compiler.js'
 import { translateResources } from './testdata.js'
 
 const registry = builtinRegistry()
@@ -15,7 +16,7 @@ const registry = builtinRegistry()
 /** The located messages of the graph's errors, one a line. */
 function problems(t: ReturnType<typeof translateResources>): string[] {
   try {
-    compileGraph(t.spec, registry)
+    compileTranslation(t, registry)
   } catch (e) {
     if (e instanceof GraphInvalid)
       return e.message
@@ -88,4 +89,18 @@ test('a boolean that is not one is an error, never dropped; `yes` and `no` where
     force: true,
   })
   assert.equal(t.spec.resources.find(r => r.name === 'File[/tmp/h]')?.kind, 'pippet')
+})
+
+test('a mode given as a number is an error, as in Puppet: `644` is not 0644, and an unquoted 0644 is 420', () => {
+  const t = translateResources([
+    { type: 'File', title: '/tmp/a', parameters: { content: 'a', mode: 644 } },
+    { type: 'File', title: '/tmp/b', parameters: { content: 'b', mode: 420 } },
+    { type: 'File', title: '/tmp/d', parameters: { content: 'd', owner: '' } },
+    { type: 'File', title: '/tmp/c', parameters: { content: 'c', mode: '0644' } },
+  ])
+  assert.deepEqual(problems(t), [
+    "/etc/puppet/site.pp:1: File[/tmp/a].mode: Puppet takes a mode as a string, not the number 644: quote it ('0644')",
+    "/etc/puppet/site.pp:2: File[/tmp/b].mode: Puppet takes a mode as a string, not the number 420: quote it ('0644')",
+    '/etc/puppet/site.pp:3: File[/tmp/d].owner: expected a non-empty string',
+  ])
 })

@@ -30,12 +30,22 @@ export interface TypeMapping {
   readonly params: readonly string[]
   /** Params with no effect under mgmt, knowingly dropped (the mapping table in docs/puppet.md says why). */
   readonly ignored?: readonly string[]
-  map(r: CatalogResource, p: Readonly<Record<string, unknown>>, ctx: MapContext): Vertex | Unmapped
+  map(r: CatalogResource, p: Readonly<Record<string, unknown>>, ctx: MapContext): Vertex | Unmapped | Invalid
 }
 
 export const unmapped = (reason: string): Unmapped => ({ unmapped: reason })
 
-export const isUnmapped = (m: Vertex | Unmapped): m is Unmapped => 'unmapped' in m
+/** A value Puppet itself refuses (when it applies it): an error at that param, before anything runs. */
+export interface Invalid {
+  readonly param: string
+  readonly invalid: string
+}
+
+export const invalid = (param: string, message: string): Invalid => ({ param, invalid: message })
+
+export const isInvalid = (m: Vertex | Unmapped | Invalid): m is Invalid => 'invalid' in m
+
+export const isUnmapped = (m: Vertex | Unmapped | Invalid): m is Unmapped => 'unmapped' in m
 
 /** Puppet booleans arrive as booleans, sometimes as the strings `true` and `false`. */
 export function bool(v: unknown): boolean | undefined {

@@ -1,5 +1,14 @@
 /** Puppet's `file` → mgmt's `file`. */
-import { bool, flag, str, type TypeMapping, type Unmapped, unmapped } from './common.js'
+import {
+  bool,
+  flag,
+  type Invalid,
+  invalid,
+  str,
+  type TypeMapping,
+  type Unmapped,
+  unmapped,
+} from './common.js'
 
 /** `puppet:///modules/NAME/REST` → `<module dir>/files/REST`; local paths as they are. */
 function localSource(src: string, modules: Readonly<Record<string, string>>): string | Unmapped {
@@ -13,9 +22,14 @@ function localSource(src: string, modules: Readonly<Record<string, string>>): st
   return unmapped(`source ${src} is not a local file or a module's file`)
 }
 
-/** Puppet's mode, as mgmt's: numbers were octal digits; a directory gets x wherever r is set. */
-function modeOf(v: unknown, dir: boolean): string | Unmapped {
-  const s = typeof v === 'number' ? v.toString(8) : String(v)
+/**
+ * Puppet's mode, as mgmt's; a directory gets x wherever r is set. Puppet refuses a number: `0644`
+ * unquoted is the number 420, and `644` is not 0644.
+ */
+function modeOf(v: unknown, dir: boolean): string | Unmapped | Invalid {
+  if (typeof v === 'number')
+    return invalid('mode', `Puppet takes a mode as a string, not the number ${v}: quote it ('0644')`)
+  const s = String(v)
   if (!/^[0-7]{1,4}$/.test(s)) return /[+-]/.test(s) ? unmapped(`mode ${s}: relative symbolic modes`) : s
   let n = Number.parseInt(s, 8)
   if (dir)

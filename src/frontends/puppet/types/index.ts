@@ -48,5 +48,5 @@ export const METAPARAMS: ReadonlySet<string> = new Set([
   'tag',
 ])
 
-export type { MapContext, TypeMapping, Unmapped, Vertex } from './common.js'
-export { bool, flag, isUnmapped, list } from './common.js'
+export type { Invalid, MapContext, TypeMapping, Unmapped, Vertex } from './common.js'
+export { bool, flag, isInvalid, isUnmapped, list } from './common.js'
