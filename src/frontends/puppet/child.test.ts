@@ -11,7 +11,7 @@ import { test } from 'node:test'
 import { deadline } from '../../testing/deadline.js'
 import { whenContent } from '../../testing/fswait.js'
 import { whichSync } from '../../util/which.js'
-import { puppetRuby } from './child.js'
+import { Lines, puppetRuby } from './child.js'
 import { CHILD_RB } from './child_rb.js'
 import { endless } from './testdata.js'
 
@@ -39,4 +39,13 @@ test('the end of its stdin ends the Puppet child at once, even in a compile that
     proc.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
+})
+
+test('replies are split into lines wherever the chunks of the stream end', () => {
+  const lines = new Lines()
+  assert.deepEqual(lines.push('{"id":1'), [])
+  assert.deepEqual(lines.push(',"ok":true}\n{"id"'), ['{"id":1,"ok":true}'])
+  assert.deepEqual(lines.push(':2}\n\n{"id":3}\n'), ['{"id":2}', '', '{"id":3}'])
+  assert.deepEqual(lines.push('x'.repeat(100_000)), [])
+  assert.deepEqual(lines.push('y\n'), [`${'x'.repeat(100_000)}y`])
 })

@@ -72,6 +72,28 @@ export function puppetRuby(): string {
   return 'ruby'
 }
 
+/**
+ * Splits a stream into lines. Only the new chunk is searched for a newline: a reply of a big
+ * catalog (tens of megabytes in 64 KiB chunks) costs its length, not its length squared.
+ */
+export class Lines {
+  #parts: string[] = []
+
+  /** The lines `chunk` completes. */
+  push(chunk: string): string[] {
+    const lines: string[] = []
+    let start = 0
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      this.#parts.push(chunk.slice(start, nl))
+      lines.push(this.#parts.join(''))
+      this.#parts = []
+      start = nl + 1
+    }
+    if (start < chunk.length) this.#parts.push(chunk.slice(start))
+    return lines
+  }
+}
+
 interface Pending {
   readonly resolve: (r: Reply) => void
   readonly reject: (e: Error) => void
@@ -83,7 +105,7 @@ export class PuppetChild {
   #dir: string | undefined
   #pending = new Map<number, Pending>()
   #next = 1
-  #buf = ''
+  #lines = new Lines()
   #stderr: string[] = []
   #ready: { version: string } | undefined
   #onExit = (): void => this.#kill()
@@ -140,7 +162,7 @@ export class PuppetChild {
       detached: true,
     })
     this.#proc = proc
-    this.#buf = ''
+    this.#lines = new Lines()
     this.#stderr = []
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => this.#onData(d))
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => this.#onStderr(d))
@@ -164,12 +186,7 @@ export class PuppetChild {
   }
 
   #onData(d: string): void {
-    this.#buf += d
-    for (let nl = this.#buf.indexOf('\n'); nl >= 0; nl = this.#buf.indexOf('\n')) {
-      const line = this.#buf.slice(0, nl)
-      this.#buf = this.#buf.slice(nl + 1)
-      if (line.trim()) this.#onLine(line)
-    }
+    for (const line of this.#lines.push(d)) if (line.trim()) this.#onLine(line)
   }
 
   #onLine(line: string): void {
