@@ -218,12 +218,35 @@ function mapNative(r: CatalogResource, opts: TranslateOptions, ctx: MapContext):
   const handled = new Set([...m.params, ...(m.ignored ?? [])])
   const extra = Object.keys(p).filter(k => !METAPARAMS.has(k) && !handled.has(k))
   if (extra.length) return `${extra.map(k => `\`${k}\``).join(', ')} not mapped`
+  const shaped = oddShape(p, m.lists ?? [], m.anyShape ?? [])
+  if (shaped) return shaped
   const v = m.map(r, p, ctx)
   if (isUnmapped(v)) return `${v.unmapped} not mapped`
   if (isInvalid(v)) return v
   const missing = Object.keys(v.params).filter(k => !known.has(k))
   if (missing.length) return `the \`${m.kind}\` kind has no ${missing.map(k => `\`${k}\``).join(', ')}`
   return v
+}
+
+/**
+ * Why a param's value has a shape the mapping cannot take (a list where one value goes, a hash,
+ * binary data), or undefined. Puppet decides what such a value means, or refuses it.
+ */
+function oddShape(
+  p: Readonly<Record<string, unknown>>,
+  lists: readonly string[],
+  anyShape: readonly string[],
+): string | undefined {
+  for (const [k, v] of Object.entries(p)) {
+    if (METAPARAMS.has(k) || anyShape.includes(k)) continue
+    const values = Array.isArray(v) && lists.includes(k) ? v : [v]
+    for (const x of values) {
+      if (Array.isArray(x)) return `\`${k}\` as a list`
+      if (typeof x !== 'object' || x === null) continue
+      return Object.keys(x).join() === '__binary' ? `binary \`${k}\`` : `\`${k}\` as a hash`
+    }
+  }
+  return undefined
 }
 
 /** The params Puppet needs to apply a resource alone: all but relationships and the like. */

@@ -28,17 +28,17 @@ function problems(t: ReturnType<typeof translateResources>): string[] {
   return []
 }
 
-test('an id that is not a number (empty, a list) is an error, never root`s 0; an empty home is not `/`', () => {
+test('an id that is not a number is an error, never root`s 0; an empty home is not `/`', () => {
   const t = translateResources([
     { type: 'User', title: 'a', parameters: { uid: '' } },
-    { type: 'User', title: 'b', parameters: { uid: [], gid: '' } },
+    { type: 'User', title: 'b', parameters: { uid: true, gid: '' } },
     { type: 'Group', title: 'c', parameters: { gid: '' } },
     { type: 'User', title: 'd', parameters: { home: '' } },
     { type: 'User', title: 'e', parameters: { uid: '1001', gid: 'staff', home: '/' } },
   ])
   assert.deepEqual(problems(t), [
     '/etc/puppet/site.pp:1: User[a].uid: expected a number, got ""',
-    '/etc/puppet/site.pp:2: User[b].uid: expected a number, got a list',
+    '/etc/puppet/site.pp:2: User[b].uid: expected a number, got true',
     '/etc/puppet/site.pp:2: User[b].gid: expected a number, got ""',
     '/etc/puppet/site.pp:3: Group[c].gid: expected a number, got ""',
     '/etc/puppet/site.pp:4: User[d].homedir: must be an absolute path',
@@ -103,4 +103,33 @@ test('a mode given as a number is an error, as in Puppet: `644` is not 0644, and
     "/etc/puppet/site.pp:2: File[/tmp/b].mode: Puppet takes a mode as a string, not the number 420: quote it ('0644')",
     '/etc/puppet/site.pp:3: File[/tmp/d].owner: expected a non-empty string',
   ])
+})
+
+test('a list where one value goes, a hash, or binary data is for Puppet to read, never made into text', () => {
+  const t = translateResources([
+    { type: 'File', title: '/tmp/a', parameters: { content: ['x', 'y'] } },
+    { type: 'File', title: '/tmp/b', parameters: { content: { a: 1 } } },
+    { type: 'File', title: '/tmp/c', parameters: { ensure: 'link', target: ['/a', '/b'] } },
+    { type: 'File', title: '/tmp/d', parameters: { content: { __binary: '/w==' } } },
+    { type: 'User', title: 'e', parameters: { uid: [] } },
+    { type: 'Exec', title: 'f', parameters: { command: '/bin/true', onlyif: ['true', ['false']] } },
+    { type: 'Notify', title: 'g', parameters: { message: { a: [1] } } },
+    { type: 'Exec', title: 'h', parameters: { command: '/bin/true', path: ['/bin', '/usr/bin'] } },
+  ])
+  const kinds = t.spec.resources.map(r => `${r.kind} ${r.name}`)
+  assert.deepEqual(kinds, [
+    'pippet File[/tmp/a]',
+    'pippet File[/tmp/b]',
+    'pippet File[/tmp/c]',
+    'pippet File[/tmp/d]',
+    'pippet User[e]',
+    'pippet Exec[f]',
+    'msg g',
+    'exec h',
+  ])
+  assert.deepEqual(t.warnings.slice(0, 2), [
+    'File: `content` as a list; applied by Puppet through `pippet` (checked at start only): File[/tmp/a]',
+    'File: `content` as a hash; applied by Puppet through `pippet` (checked at start only): File[/tmp/b]',
+  ])
+  assert.match(t.warnings.join('\n'), /File: binary `content`; applied by Puppet/)
 })

@@ -30,6 +30,10 @@ export interface TypeMapping {
   readonly params: readonly string[]
   /** Params with no effect under mgmt, knowingly dropped (the mapping table in docs/puppet.md says why). */
   readonly ignored?: readonly string[]
+  /** Params that may be lists; any other given as a list (or as a hash) goes to the fallback. */
+  readonly lists?: readonly string[]
+  /** Params whose value may have any shape (a notify's message). */
+  readonly anyShape?: readonly string[]
   map(r: CatalogResource, p: Readonly<Record<string, unknown>>, ctx: MapContext): Vertex | Unmapped | Invalid
 }
 

@@ -49,6 +49,7 @@ export const execMapping: TypeMapping = {
     'user',
   ],
   ignored: ['logoutput'],
+  lists: ['command', 'onlyif', 'unless', 'creates', 'environment', 'path', 'returns'],
   map(r, p) {
     if (p.returns !== undefined && list(p.returns).some(v => Number(v) !== 0))
       return unmapped('returns other than 0')

@@ -114,6 +114,7 @@ export const fileMapping: TypeMapping = {
     'replace',
   ],
   ignored: ['backup', 'checksum', 'show_diff'],
+  lists: ['source'],
   map(r, p, ctx) {
     if (p.recurse !== undefined && bool(p.recurse) === undefined)
       return unmapped(`recurse => ${String(p.recurse)}`)

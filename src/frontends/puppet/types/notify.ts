@@ -17,6 +17,7 @@ export const notifyMapping: TypeMapping = {
   kind: 'msg',
   params: ['message', 'name', 'loglevel'],
   ignored: ['withpath'],
+  anyShape: ['message'],
   map(r, p) {
     const m = p.message ?? p.name ?? r.title
     const body = typeof m === 'string' ? m : JSON.stringify(m)

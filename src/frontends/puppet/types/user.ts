@@ -11,6 +11,7 @@ function stateOf(ensure: unknown): string | Unmapped | undefined {
 export const userMapping: TypeMapping = {
   kind: 'user',
   params: ['name', 'ensure', 'uid', 'gid', 'groups', 'home', 'shell', 'allowdupe', 'membership'],
+  lists: ['groups'],
   map(r, p) {
     const state = stateOf(p.ensure)
     if (typeof state === 'object') return state
