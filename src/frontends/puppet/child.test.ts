@@ -4,14 +4,15 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { deadline } from '../../testing/deadline.js'
 import { whenContent } from '../../testing/fswait.js'
+import { silentLogger } from '../../util/logger.js'
 import { whichSync } from '../../util/which.js'
-import { Lines, puppetRuby } from './child.js'
+import { Lines, PuppetChild, puppetRuby } from './child.js'
 import { CHILD_RB } from './child_rb.js'
 import { endless } from './testdata.js'
 
@@ -48,4 +49,25 @@ test('replies are split into lines wherever the chunks of the stream end', () =>
   assert.deepEqual(lines.push(':2}\n\n{"id":3}\n'), ['{"id":2}', '', '{"id":3}'])
   assert.deepEqual(lines.push('x'.repeat(100_000)), [])
   assert.deepEqual(lines.push('y\n'), [`${'x'.repeat(100_000)}y`])
+})
+
+test('binary content that is not UTF-8 compiles, travels as base64, and Puppet writes its bytes', {
+  skip,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-binary-'))
+  const file = join(dir, 'blob')
+  const child = new PuppetChild({}, silentLogger)
+  try {
+    const code = `file { '${file}': content => Binary('/w8AAQ==') }`
+    const r = await child.request({ op: 'compile', code, facts: {} })
+    const catalog = r.catalog as { resources: { title: string; parameters?: Record<string, unknown> }[] }
+    const params = catalog.resources.find(res => res.title === file)?.parameters
+    assert.deepEqual(params?.content, { __binary: '/w8AAQ==' })
+    const applied = await child.request({ op: 'apply', type: 'file', title: file, params })
+    assert.equal(applied.failed, false)
+    assert.deepEqual([...(await readFile(file))], [0xff, 0x0f, 0x00, 0x01])
+  } finally {
+    await child.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
 })

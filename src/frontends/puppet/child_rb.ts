@@ -16,6 +16,8 @@
  * - `{"id", "op": "apply", "type", "title", "params", "sensitive"?, "noop"?, "refresh"?}` applies
  *   that one resource in a catalog of its own, like `puppet resource TYPE TITLE k=v`, and replies
  *   `{"id", "ok": true, "insync", "changed", "failed", "events", "logs"}`.
+ * - A string that is not UTF-8 (a `Binary` value, `binary_file()`) is `{"__binary": BASE64}` in a
+ *   catalog's params and in an apply's.
  * - A failure replies `{"id", "ok": false, "error", "logs"}` (Puppet's own message, with file and
  *   line when it has them).
  *
@@ -41,6 +43,32 @@ begin
 rescue LoadError => e
   reply('ready' => false, 'error' => e.message)
   exit 3
+end
+
+# Strings that are not UTF-8 (a Binary value, binary_file()) cannot be JSON: each travels as
+# {"__binary": BASE64}, back and forth.
+module MgmtBinary
+  def self.encode(v)
+    case v
+    when Hash then v.transform_values { |x| encode(x) }
+    when Array then v.map { |x| encode(x) }
+    when String
+      return v if v.encoding == Encoding::UTF_8 && v.valid_encoding?
+      utf8 = v.dup.force_encoding(Encoding::UTF_8)
+      utf8.valid_encoding? ? utf8 : { '__binary' => [v].pack('m0') }
+    else v
+    end
+  end
+
+  def self.decode(v)
+    case v
+    when Hash
+      return Puppet::Pops::Types::PBinaryType::Binary.from_base64_strict(v['__binary']) if v.keys == ['__binary']
+      v.transform_values { |x| decode(x) }
+    when Array then v.map { |x| decode(x) }
+    else v
+    end
+  end
 end
 
 # Puppet's log messages, collected per request; the collections a compile met, and the resources
@@ -79,7 +107,7 @@ module MgmtChild
   # PuppetDB's terminus does (host|type|title).
   def self.resource(r, scope)
     sensitive = r['sensitive_parameters'] || []
-    data = Puppet::Pops::Serialization::FromDataConverter.convert(r['parameters'] || {})
+    data = MgmtBinary.decode(Puppet::Pops::Serialization::FromDataConverter.convert(r['parameters'] || {}))
     params = data.map do |name, value|
       value = Puppet::Pops::Types::PSensitiveType::Sensitive.new(value) if sensitive.include?(name)
       Puppet::Parser::Resource::Param.new(name: name, value: value, source: scope.source)
@@ -169,7 +197,9 @@ def compile(req)
   $env = env
   realized = catalog.resources.select { |r| r.exported? && !r.virtual? }.map(&:ref)
   collected = catalog.resources.map(&:ref).select { |ref| MgmtChild::COLLECTED.key?(ref) }
-  { 'catalog' => catalog.to_data_hash, 'collections' => MgmtChild::COLLECTIONS.values, 'realized' => realized,
+  data = catalog.to_data_hash
+  data['resources'].each { |r| r['parameters'] = MgmtBinary.encode(r['parameters']) if r['parameters'] }
+  { 'catalog' => data, 'collections' => MgmtChild::COLLECTIONS.values, 'realized' => realized,
     'collected' => MgmtChild::COLLECTED.slice(*collected),
     'modulepath' => env.full_modulepath, 'modules' => env.modules.to_h { |m| [m.name, m.path] } }
 end
@@ -179,7 +209,8 @@ def apply(req)
   Puppet.override(current_environment: env, loaders: Puppet::Pops::Loaders.new(env, false, false)) do
     type = req['type'].to_s
     raise Puppet::Error, "unknown resource type '#{type}'" unless Puppet::Type.type(type)
-    res = Puppet::Resource.new(type, req['title'], parameters: req['params'] || {}, environment: env)
+    params = MgmtBinary.decode(req['params'] || {})
+    res = Puppet::Resource.new(type, req['title'], parameters: params, environment: env)
     res.sensitive_parameters = (req['sensitive'] || []).map(&:to_sym)
     ral = res.to_ral
     ral[:noop] = true if req['noop']
