@@ -133,3 +133,19 @@ test('a list where one value goes, a hash, or binary data is for Puppet to read,
   ])
   assert.match(t.warnings.join('\n'), /File: binary `content`; applied by Puppet/)
 })
+
+test('a symbolic mode with Puppet`s X or a copy (g=u) is for Puppet to apply; plain assignments are mgmt`s', () => {
+  const t = translateResources([
+    { type: 'File', title: '/tmp/a', parameters: { ensure: 'directory', mode: 'a=rX' } },
+    { type: 'File', title: '/tmp/b', parameters: { ensure: 'file', mode: 'u=rw,g=u,o=' } },
+    { type: 'File', title: '/tmp/c', parameters: { ensure: 'file', mode: 'u=rw,go=r' } },
+    { type: 'File', title: '/tmp/d', parameters: { ensure: 'file', mode: 'banana' } },
+  ])
+  assert.deepEqual(
+    t.spec.resources.map(r => `${r.kind} ${r.name}`),
+    ['pippet File[/tmp/a]', 'pippet File[/tmp/b]', 'file /tmp/c', 'file /tmp/d'],
+  )
+  assert.deepEqual(problems(t), [
+    "/etc/puppet/site.pp:4: File[/tmp/d].mode: expected an octal mode ('0644') or symbolic assignments (u=rw,g=r,o=), got `banana`",
+  ])
+})

@@ -30,7 +30,15 @@ function modeOf(v: unknown, dir: boolean): string | Unmapped | Invalid {
   if (typeof v === 'number')
     return invalid('mode', `Puppet takes a mode as a string, not the number ${v}: quote it ('0644')`)
   const s = String(v)
-  if (!/^[0-7]{1,4}$/.test(s)) return /[+-]/.test(s) ? unmapped(`mode ${s}: relative symbolic modes`) : s
+  if (!/^[0-7]{1,4}$/.test(s)) {
+    if (/[+-]/.test(s)) return unmapped(`mode ${s}: relative symbolic modes`)
+    // Puppet's `X` (x where some x is set) and copies (`g=u`) are Puppet's to apply; mgmt's kind
+    // takes plain assignments, and rejects what neither takes.
+    const clauses = s.split(',')
+    const puppets = clauses.every(c => /^[ugoa]*=[rwxXstugo]*$/.test(c))
+    if (puppets && !clauses.every(c => /^[ugoa]*=[rwxst]*$/.test(c))) return unmapped(`mode ${s}`)
+    return s
+  }
   let n = Number.parseInt(s, 8)
   if (dir)
     for (const [r, x] of [
