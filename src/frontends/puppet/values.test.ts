@@ -149,3 +149,21 @@ test('a symbolic mode with Puppet`s X or a copy (g=u) is for Puppet to apply; pl
     "/etc/puppet/site.pp:4: File[/tmp/d].mode: expected an octal mode ('0644') or symbolic assignments (u=rw,g=r,o=), got `banana`",
   ])
 })
+
+test('an exec Puppet would refuse (empty command, relative cwd, tries or try_sleep not numbers) is an error', () => {
+  const exec = (title: string, parameters: Record<string, unknown>) => ({ type: 'Exec', title, parameters })
+  const t = translateResources([
+    exec('a', { command: ' ' }),
+    exec('b', { command: '/bin/true', cwd: 'build' }),
+    exec('c', { command: '/bin/true', tries: 'many' }),
+    exec('d', { command: '/bin/true', try_sleep: '' }),
+    exec('e', { command: '/bin/true', tries: '3', try_sleep: '0.5', cwd: '/tmp' }),
+  ])
+  assert.deepEqual(problems(t), [
+    '/etc/puppet/site.pp:1: Exec[a].command: an empty command',
+    '/etc/puppet/site.pp:2: Exec[b].cwd: must be an absolute path, got `build`',
+    '/etc/puppet/site.pp:3: Exec[c].tries: expected a whole number, at least 1, got "many"',
+    '/etc/puppet/site.pp:4: Exec[d].try_sleep: expected a number of seconds, at least 0, got ""',
+  ])
+  assert.deepEqual(t.spec.resources.at(-1)?.meta, { retry: 2, delay: 500 })
+})

@@ -3,7 +3,7 @@
  * for a qualified command or a `path`; mgmt runs it through `/bin/sh -c` with `path` and
  * `environment` as its environment, so quoting and pipes behave as they do under Puppet's shell.
  */
-import { flag, list, str, type TypeMapping, unmapped } from './common.js'
+import { flag, invalid, list, str, type TypeMapping, unmapped } from './common.js'
 
 const SHELL = '/bin/sh'
 /** Puppet's default `timeout`, in seconds. */
@@ -27,6 +27,12 @@ function envOf(p: Readonly<Record<string, unknown>>): Record<string, string> | s
  */
 function joined(commands: readonly string[], op: '&&' | '||'): string {
   return commands.length === 1 ? commands[0]! : commands.map(c => `( ${c}\n)`).join(` ${op} `)
+}
+
+/** A number, or a string of one; undefined for anything else (`Number('')` would be 0). */
+function numberOf(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() ? Number(v) : Number.NaN
+  return Number.isFinite(n) ? n : undefined
 }
 
 export const execMapping: TypeMapping = {
@@ -65,7 +71,21 @@ export const execMapping: TypeMapping = {
     const timeout = p.timeout === undefined ? PUPPET_TIMEOUT : Math.ceil(Number(p.timeout))
     if (!Number.isFinite(timeout) || timeout < 0) return unmapped(`timeout => ${String(p.timeout)}`)
     const cwd = str(p.cwd)
-    const out: Record<string, unknown> = { cmd: str(p.command) ?? r.title, shell: SHELL, timeout }
+    // Puppet refuses these when it applies them: a relative cwd would be mgmt's own.
+    if (cwd !== undefined && !cwd.startsWith('/'))
+      return invalid('cwd', `must be an absolute path, got \`${cwd}\``)
+    const cmd = str(p.command) ?? r.title
+    if (!cmd.trim()) return invalid('command', 'an empty command')
+    const tries = p.tries === undefined ? 1 : numberOf(p.tries)
+    if (tries === undefined || !Number.isInteger(tries) || tries < 1)
+      return invalid('tries', `expected a whole number, at least 1, got ${JSON.stringify(p.tries)}`)
+    const sleep = p.try_sleep === undefined ? 0 : numberOf(p.try_sleep)
+    if (sleep === undefined || sleep < 0)
+      return invalid(
+        'try_sleep',
+        `expected a number of seconds, at least 0, got ${JSON.stringify(p.try_sleep)}`,
+      )
+    const out: Record<string, unknown> = { cmd, shell: SHELL, timeout }
     if (Object.keys(env).length) out.env = env
     if (cwd) out.cwd = cwd
     for (const k of ['user', 'group'] as const) if (p[k] !== undefined) out[k] = String(p[k])
@@ -80,9 +100,8 @@ export const execMapping: TypeMapping = {
     const refreshonly = flag(p.refreshonly)
     if (refreshonly !== undefined && refreshonly !== false) out.refreshonly = refreshonly
     const meta: Record<string, unknown> = {}
-    const tries = Number(p.tries ?? 1)
-    if (tries > 1) meta.retry = Math.floor(tries) - 1
-    if (p.try_sleep !== undefined) meta.delay = Math.round(Number(p.try_sleep) * 1000)
+    if (tries > 1) meta.retry = tries - 1
+    if (p.try_sleep !== undefined) meta.delay = Math.round(sleep * 1000)
     return { kind: 'exec', name: r.title, params: out, ...(Object.keys(meta).length ? { meta } : {}) }
   },
 }
