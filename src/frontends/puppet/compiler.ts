@@ -2,7 +2,8 @@
  * One compile: the manifest (or inline code) through the Puppet child into a catalog, with Puppet's
  * own messages; then the catalog through the translation into a checked graph.
  */
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { CompileOptions } from '../../engine/compile.js'
 import { type Compiled, compileGraph, GraphInvalid, type GraphSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
@@ -43,6 +44,35 @@ async function readFacts(file: string): Promise<Record<string, unknown>> {
   return v as Record<string, unknown>
 }
 
+/** The manifest's (or a manifest file's) stat; ERR_FILE_READ when it cannot be had. */
+async function statOf(file: string) {
+  try {
+    return await stat(file)
+  } catch (err) {
+    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
+  }
+}
+
+/**
+ * Throws ERR_FILE_READ unless the manifest is a regular file, or a directory whose `.pp` files
+ * (at any depth) are: Puppet would wait forever on a FIFO, and read /dev/zero until memory runs
+ * out. Says whether it is a directory.
+ */
+export async function checkManifest(path: string): Promise<boolean> {
+  const st = await statOf(path)
+  if (st.isFile()) return false
+  if (!st.isDirectory()) throw new MgmtError('ERR_FILE_READ', { file: path, reason: 'not a regular file' })
+  const dirs = [path]
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop())
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const full = join(dir, e.name)
+      if (e.isDirectory()) dirs.push(full)
+      else if (e.name.endsWith('.pp') && !(await statOf(full)).isFile())
+        throw new MgmtError('ERR_FILE_READ', { file: full, reason: 'not a regular file' })
+    }
+  return true
+}
+
 /** A Puppet log line as mgmt logs it: `file:line: message`. */
 export function logPuppet(log: Logger, l: PuppetLog): void {
   const where = l.file ? `${l.file}${l.line ? `:${l.line}` : ''}: ` : ''
@@ -64,6 +94,7 @@ export async function compileCatalog(
   refreshFacts = false,
   exported: readonly PuppetExport[] = [],
 ): Promise<{ result: CompileResult; ms: number }> {
+  if (source.manifest) await checkManifest(source.manifest)
   const facts = source.factsFile ? await readFacts(source.factsFile) : undefined
   const req = {
     op: 'compile',

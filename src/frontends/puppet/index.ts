@@ -5,15 +5,14 @@
  * A manifest that collects exported resources (`<<| |>>`) collects what other hosts exported to
  * this one, and compiles again when that changes (`exports.ts`).
  */
-import { stat } from 'node:fs/promises'
 import { type CompileOptions, compileGraph, type GraphSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
-import { formatPath, MgmtError, sysReason } from '../../util/errors.js'
+import { formatPath } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { World } from '../../world/world.js'
 import type { Frontend, GraphStream } from '../frontend.js'
 import type { PuppetSettings } from './child.js'
-import { type Built, build, type PuppetSource, sourceName } from './compiler.js'
+import { type Built, build, checkManifest, type PuppetSource, sourceName } from './compiler.js'
 import { OthersExports, type PuppetExport } from './exports.js'
 import { leasePuppet, setFallbackSettings } from './pool.js'
 import { graphYaml } from './print.js'
@@ -28,15 +27,6 @@ export interface PuppetOptions {
 
 /** What a run stopped before its first compile ended applies: nothing. */
 const EMPTY: GraphSpec = { name: '', resources: [], edges: [] }
-
-/** Throws ERR_FILE_READ when the manifest is not there; says whether it is a directory. */
-async function manifestIsDir(file: string): Promise<boolean> {
-  try {
-    return (await stat(file)).isDirectory()
-  } catch (err) {
-    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
-  }
-}
 
 /** What an edit of which must compile again. */
 function watchedPaths(o: PuppetOptions, first: Built, manifestDir: boolean): WatchedPath[] {
@@ -94,7 +84,7 @@ function buildWith(
 export function puppetFrontend(o: PuppetOptions): Frontend {
   return async ctx => {
     const log = ctx.log.child('puppet')
-    const manifestDir = o.source.manifest ? await manifestIsDir(o.source.manifest) : false
+    const manifestDir = o.source.manifest ? await checkManifest(o.source.manifest) : false
     // Stopping mgmt stops the child, even in the middle of a compile that would never finish;
     // nothing is applied then.
     const nothing = (): GraphStream => ({ first: compileGraph(EMPTY, ctx.registry, ctx.compile) })
@@ -148,7 +138,7 @@ export async function printGraph(
   log: Logger,
   write: (text: string) => void,
 ): Promise<void> {
-  if (o.source.manifest) await manifestIsDir(o.source.manifest)
+  if (o.source.manifest) await checkManifest(o.source.manifest)
   const { lease, run } = buildWith(o, registry, {}, log)
   try {
     const b = await run()
