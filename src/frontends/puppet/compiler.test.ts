@@ -35,3 +35,25 @@ test('a manifest that is a device or a FIFO, or a directory holding one, is refu
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+// A regression waits on the FIFO: the timeout makes it a failure.
+test('a facts file or a puppet.conf that is a FIFO is refused: mgmt would wait on it forever', {
+  timeout: 60_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-facts-'))
+  const fifo = join(dir, 'fifo')
+  const child = new PuppetChild({}, silentLogger)
+  const confChild = new PuppetChild({ config: fifo }, silentLogger)
+  try {
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+    const refused = (e: unknown) =>
+      isMgmtError(e, 'ERR_FILE_READ') && e.message === `cannot read ${fifo}: not a regular file`
+    const code = 'notify { "x": }'
+    await assert.rejects(compileCatalog(child, { code, factsFile: fifo }, silentLogger), refused)
+    await assert.rejects(compileCatalog(confChild, { code }, silentLogger), refused)
+  } finally {
+    await child.stop()
+    await confChild.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -26,7 +26,23 @@ export interface PuppetSource {
 /** How the source is named in messages. */
 export const sourceName = (s: PuppetSource): string => s.manifest ?? '--code'
 
+/** A file's stat (following links); ERR_FILE_READ when it cannot be had. */
+async function statOf(file: string) {
+  try {
+    return await stat(file)
+  } catch (err) {
+    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
+  }
+}
+
+/** Throws ERR_FILE_READ unless `file` is a regular file: a FIFO would be waited on forever. */
+async function regularFile(file: string): Promise<void> {
+  if (!(await statOf(file)).isFile())
+    throw new MgmtError('ERR_FILE_READ', { file, reason: 'not a regular file' })
+}
+
 async function readFacts(file: string): Promise<Record<string, unknown>> {
+  await regularFile(file)
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -44,15 +60,6 @@ async function readFacts(file: string): Promise<Record<string, unknown>> {
   return v as Record<string, unknown>
 }
 
-/** The manifest's (or a manifest file's) stat; ERR_FILE_READ when it cannot be had. */
-async function statOf(file: string) {
-  try {
-    return await stat(file)
-  } catch (err) {
-    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
-  }
-}
-
 /**
  * Throws ERR_FILE_READ unless the manifest is a regular file, or a directory whose `.pp` files
  * (at any depth) are: Puppet would wait forever on a FIFO, and read /dev/zero until memory runs
@@ -67,8 +74,7 @@ export async function checkManifest(path: string): Promise<boolean> {
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const full = join(dir, e.name)
       if (e.isDirectory()) dirs.push(full)
-      else if (e.name.endsWith('.pp') && !(await statOf(full)).isFile())
-        throw new MgmtError('ERR_FILE_READ', { file: full, reason: 'not a regular file' })
+      else if (e.name.endsWith('.pp')) await regularFile(full)
     }
   return true
 }
@@ -95,6 +101,7 @@ export async function compileCatalog(
   exported: readonly PuppetExport[] = [],
 ): Promise<{ result: CompileResult; ms: number }> {
   if (source.manifest) await checkManifest(source.manifest)
+  if (child.settings.config) await regularFile(child.settings.config)
   const facts = source.factsFile ? await readFacts(source.factsFile) : undefined
   const req = {
     op: 'compile',
