@@ -167,3 +167,15 @@ test('an exec Puppet would refuse (empty command, relative cwd, tries or try_sle
   ])
   assert.deepEqual(t.spec.resources.at(-1)?.meta, { retry: 2, delay: 500 })
 })
+
+test('a target without ensure => link is Puppet`s to apply (it makes a link), never dropped', () => {
+  const t = translateResources([
+    { type: 'File', title: '/tmp/a', parameters: { ensure: 'present', target: '/etc/hostname' } },
+    { type: 'File', title: '/tmp/b', parameters: { target: '/etc/hostname' } },
+    { type: 'File', title: '/tmp/c', parameters: { ensure: 'link', target: '/etc/hostname' } },
+  ])
+  assert.deepEqual(
+    t.spec.resources.map(r => `${r.kind} ${r.name}`),
+    ['pippet File[/tmp/a]', 'pippet File[/tmp/b]', 'file /tmp/c'],
+  )
+})

@@ -133,6 +133,9 @@ export const fileMapping: TypeMapping = {
     if (sources.length > 1) return unmapped('several sources')
     const shape = shapeOf(p, p.content !== undefined || sources.length > 0)
     if ('unmapped' in shape) return shape
+    // Puppet makes the file that link whatever `ensure` says (unless it is absent).
+    if (p.target !== undefined && shape.link === undefined && shape.state !== 'absent')
+      return unmapped('target without ensure => link')
     const path = str(p.path) ?? r.title
     const out: Record<string, unknown> = { path: shape.dir && !path.endsWith('/') ? `${path}/` : path }
     if (shape.state) out.state = shape.state
