@@ -71,3 +71,15 @@ test('binary content that is not UTF-8 compiles, travels as base64, and Puppet w
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a setting Puppet refuses is its message, not a Ruby backtrace', { skip }, async () => {
+  const child = new PuppetChild({ certname: 'UPPER' }, silentLogger)
+  try {
+    await assert.rejects(child.request({ op: 'compile', code: '', facts: {} }), {
+      name: 'PuppetError',
+      message: 'Puppet refused its settings: Certificate names must be lower case',
+    })
+  } finally {
+    await child.stop()
+  }
+})

@@ -200,7 +200,12 @@ export class PuppetChild {
     if ('ready' in msg) {
       if (msg.ready === true) this.#ready = { version: String(msg.puppet) }
       else if (this.#proc)
-        this.#fail(this.#proc, new MgmtError('ERR_PUPPET_MISSING', { reason: String(msg.error) }))
+        this.#fail(
+          this.#proc,
+          msg.settings === true
+            ? new PuppetError(`Puppet refused its settings: ${String(msg.error)}`)
+            : new MgmtError('ERR_PUPPET_MISSING', { reason: String(msg.error) }),
+        )
       return
     }
     const p = this.#pending.get(Number(msg.id))

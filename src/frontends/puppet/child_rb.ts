@@ -22,7 +22,7 @@
  *   line when it has them).
  *
  * The first line it writes is `{"ready": true, "puppet": VERSION}` (or `"ready": false` and the
- * error when Puppet cannot be loaded). Anything else Ruby or Puppet prints goes to stderr. The end
+ * error when Puppet cannot be loaded, with `"settings": true` when Puppet refused its settings). Anything else Ruby or Puppet prints goes to stderr. The end
  * of stdin ends it at once, whatever it is doing: a compile that never finishes dies with mgmt.
  */
 export const CHILD_RB = String.raw`require 'json'
@@ -142,8 +142,13 @@ class Puppet::Resource::Mgmtcollect < Puppet::Indirector::Code
   end
 end
 
-Puppet.initialize_settings(['--log_level=notice', '--color=false', '--storeconfigs',
-                            '--storeconfigs_backend=mgmtcollect'] + config.fetch('settings', []))
+begin
+  Puppet.initialize_settings(['--log_level=notice', '--color=false', '--storeconfigs',
+                              '--storeconfigs_backend=mgmtcollect'] + config.fetch('settings', []))
+rescue StandardError => e # a setting Puppet refuses (an upper-case certname): its message, not a backtrace
+  reply('ready' => false, 'settings' => true, 'error' => e.message)
+  exit 3
+end
 # Exported resources stay in the catalog, but nothing is cached or stored anywhere.
 Puppet::Resource::Catalog.indirection.set_global_setting(:cache_class, nil)
 Puppet::Node::Facts.indirection.set_global_setting(:cache_class, nil)
