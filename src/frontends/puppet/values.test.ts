@@ -179,3 +179,18 @@ test('a target without ensure => link is Puppet`s to apply (it makes a link), ne
     ['pippet File[/tmp/a]', 'pippet File[/tmp/b]', 'file /tmp/c'],
   )
 })
+
+test('an exec`s path never puts the working directory on PATH (an empty entry), where Puppet would not look', () => {
+  const exec = (title: string, path: unknown) => ({
+    type: 'Exec',
+    title,
+    parameters: { command: 'ls', cwd: '/tmp', path },
+  })
+  const t = translateResources([
+    exec('none', []),
+    exec('empty', ''),
+    exec('gaps', ['/usr/bin:', '', '/bin::/sbin']),
+  ])
+  const envs = t.spec.resources.map(r => r.params.env)
+  assert.deepEqual(envs, [undefined, undefined, { PATH: '/usr/bin:/bin:/sbin' }])
+})

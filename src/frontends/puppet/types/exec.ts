@@ -12,7 +12,11 @@ const PUPPET_TIMEOUT = 300
 /** `environment` (`K=V` strings) and `path` (a list or a `:`-joined string) as one map. */
 function envOf(p: Readonly<Record<string, unknown>>): Record<string, string> | string {
   const env: Record<string, string> = {}
-  if (p.path !== undefined) env.PATH = list(p.path).map(String).join(':')
+  // An empty entry of PATH is the working directory, to the shell: never where Puppet looks.
+  const dirs = list(p.path)
+    .flatMap(d => String(d).split(':'))
+    .filter(Boolean)
+  if (dirs.length) env.PATH = dirs.join(':')
   for (const kv of list(p.environment).map(String)) {
     const eq = kv.indexOf('=')
     if (eq <= 0) return `environment entry \`${kv}\` is not NAME=value`
