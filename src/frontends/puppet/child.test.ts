@@ -14,6 +14,7 @@ import { silentLogger } from '../../util/logger.js'
 import { whichSync } from '../../util/which.js'
 import { Lines, PuppetChild, puppetRuby } from './child.js'
 import { CHILD_RB } from './child_rb.js'
+import { compileCatalog } from './compiler.js'
 import { endless } from './testdata.js'
 
 const skip = whichSync('puppet') ? false : 'puppet is not installed (Debian package `puppet`)'
@@ -81,5 +82,24 @@ test('a setting Puppet refuses is its message, not a Ruby backtrace', { skip }, 
     })
   } finally {
     await child.stop()
+  }
+})
+
+test('the errors Puppet gives up after are in the error, each where it is', { skip }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-giveup-'))
+  const factsFile = join(dir, 'facts.json')
+  const child = new PuppetChild({ certname: 'node.test' }, silentLogger)
+  try {
+    await writeFile(factsFile, '{}')
+    const code = 'notify { "a": }\n$(touch /tmp/x)\n'
+    await assert.rejects(compileCatalog(child, { code, factsFile }, silentLogger), {
+      message:
+        '--code: Puppet failed to compile: Could not parse for environment production: Language validation logged 2 errors. Giving up on node node.test' +
+        '\n  line 2: Illegal expression. A Variable is unacceptable as function name in a Function Call' +
+        "\n  line 2: Illegal variable name, The given name '' does not conform to the naming rule /^((::)?[a-z]\\w*)*((::)?[a-z_]\\w*)$/",
+    })
+  } finally {
+    await child.stop()
+    await rm(dir, { recursive: true, force: true })
   }
 })

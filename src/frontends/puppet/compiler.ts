@@ -79,10 +79,13 @@ export async function checkManifest(path: string): Promise<boolean> {
   return true
 }
 
+/** `file:line: ` of a Puppet log line (`line N: ` for inline code), or ''. */
+const whereOf = (l: PuppetLog): string =>
+  l.file ? `${l.file}${l.line ? `:${l.line}` : ''}: ` : l.line ? `line ${l.line}: ` : ''
+
 /** A Puppet log line as mgmt logs it: `file:line: message`. */
 export function logPuppet(log: Logger, l: PuppetLog): void {
-  const where = l.file ? `${l.file}${l.line ? `:${l.line}` : ''}: ` : ''
-  const text = `${where}${l.message}`
+  const text = `${whereOf(l)}${l.message}`
   if (l.level === 'err' || l.level === 'alert' || l.level === 'emerg' || l.level === 'crit') log.error(text)
   else if (l.level === 'warning') log.warn(text)
   else if (l.level === 'debug') log.debug(text)
@@ -116,12 +119,13 @@ export async function compileCatalog(
     return { result: readCompileResult(reply), ms: reply.ms }
   } catch (err) {
     if (isMgmtError(err)) throw err
-    if (err instanceof PuppetError) for (const l of err.logs) if (l.level !== 'err') logPuppet(log, l)
-    throw new MgmtError(
-      'ERR_PUPPET_COMPILE',
-      { source: sourceName(source), error: describeError(err) },
-      { cause: err },
-    )
+    let error = describeError(err)
+    if (err instanceof PuppetError)
+      for (const l of err.logs)
+        if (l.level !== 'err') logPuppet(log, l)
+        // The errors Puppet gave up after ("Language validation logged 2 errors"), where they are.
+        else if (!error.includes(l.message)) error += `\n  ${whereOf(l)}${l.message}`
+    throw new MgmtError('ERR_PUPPET_COMPILE', { source: sourceName(source), error }, { cause: err })
   }
 }
 
