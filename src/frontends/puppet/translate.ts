@@ -80,7 +80,10 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
   const index = new RefIndex(catalog.resources)
   const notes = new Notes()
   const ctx: MapContext = { modules: result.modules }
-  const inherited = inheritedNoop(catalog.resources, containment)
+  const issues: LocatedIssue[] = []
+  const inherited = inheritedNoop(catalog.resources, containment, (r, message) =>
+    issues.push({ path: [`${locationOf(r)}${refOf(r)}`, 'noop'], message }),
+  )
   const resources: ResourceSpec[] = []
   const vertices = new Map<string, Vertex>()
   const noops = new Set<string>()
@@ -91,7 +94,6 @@ export function translate(result: CompileResult, opts: TranslateOptions): Transl
     return v
   }
   const realized = new Set(result.realized)
-  const issues: LocatedIssue[] = []
   for (const r of catalog.resources) {
     const ref = refOf(r)
     const from = result.collected[ref]
@@ -258,11 +260,18 @@ function passedParams(p: Readonly<Record<string, unknown>>): Record<string, unkn
 function inheritedNoop(
   resources: readonly CatalogResource[],
   containment: Containment,
+  refused: (r: CatalogResource, message: string) => void,
 ): Map<string, boolean> {
   const out = new Map<string, boolean>()
   for (const r of resources) {
-    const noop = bool(r.parameters?.noop)
-    if (noop === undefined || !containment.isContainer(refOf(r))) continue
+    const set = r.parameters?.noop
+    if (set === undefined || !containment.isContainer(refOf(r))) continue
+    const noop = bool(set)
+    // Puppet refuses it: what the class holds must not run as if it were not there.
+    if (noop === undefined) {
+      refused(r, `expected true or false, got ${JSON.stringify(set)}`)
+      continue
+    }
     for (const leaf of containment.leaves(refOf(r))) if (!out.has(leaf)) out.set(leaf, noop)
   }
   return out

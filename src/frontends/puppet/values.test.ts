@@ -9,7 +9,8 @@ import { test } from 'node:test'
 import { GraphInvalid } from '../../engine/compile.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { compileTranslation } from './compiler.js'
-import { translateResources } from './testdata.js'
+import { builtinKindParams, translateResources } from './testdata.js'
+import { translate } from './translate.js'
 
 const registry = builtinRegistry()
 
@@ -193,4 +194,26 @@ test('an exec`s path never puts the working directory on PATH (an empty entry), 
   ])
   const envs = t.spec.resources.map(r => r.params.env)
   assert.deepEqual(envs, [undefined, undefined, { PATH: '/usr/bin:/bin:/sbin' }])
+})
+
+test('a class`s noop that is not a boolean is an error at the class: what it holds never runs as if unset', () => {
+  const t = translate(
+    {
+      catalog: {
+        name: 'n',
+        edges: [{ source: 'Class[C]', target: 'Notify[in]' }],
+        resources: [
+          { type: 'Class', title: 'C', file: '/etc/puppet/site.pp', line: 1, parameters: { noop: 'yes' } },
+          { type: 'Notify', title: 'in', file: '/etc/puppet/site.pp', line: 2 },
+        ],
+      },
+      collections: [],
+      realized: [],
+      collected: {},
+      modules: {},
+      modulepath: [],
+    },
+    { kindParams: builtinKindParams, pollInterval: 0 },
+  )
+  assert.deepEqual(problems(t), ['/etc/puppet/site.pp:1: Class[C].noop: expected true or false, got "yes"'])
 })
