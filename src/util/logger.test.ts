@@ -41,6 +41,25 @@ test('text: colour for warnings and errors only when asked (a terminal without N
   assert.ok(!capture().lines.some(l => l.includes('\x1b[')))
 })
 
+test('text: control characters from a name, a message or a command never reach the terminal raw', () => {
+  const lines: string[] = []
+  const log = createLogger('info', { now: () => at, write: l => lines.push(l) })
+  // A name that would draw a fake line, and output that would move the cursor or clear the screen.
+  const r = log.child('notify[x\n12:34:56.789 file[/etc/shadow]: removed]')
+  r.info('said: \x1b[2J\x1b[Hcleared\rover\0nul\x9bcsi\ttab ok')
+  r.info('output:\r\n  one\r\n  two')
+  log.error('bell\x07')
+  log.info('converged (notify[x\n12:34:56.789 fake]: startup)\n  already indented')
+  assert.deepEqual(lines, [
+    '12:34:56.789 notify[x\\n12:34:56.789 file[/etc/shadow]: removed]: said: \\x1b[2J\\x1b[Hcleared\\rover\\0nul\\x9bcsi\ttab ok',
+    '12:34:56.789 notify[x\\n12:34:56.789 file[/etc/shadow]: removed]: output:\r\n12:34:56.789 notify[x\\n12:34:56.789 file[/etc/shadow]: removed]:   one\r\n12:34:56.789 notify[x\\n12:34:56.789 file[/etc/shadow]: removed]:   two',
+    '12:34:56.789 error: bell\\x07',
+    '12:34:56.789 converged (notify[x\n  12:34:56.789 fake]: startup)\n  already indented',
+  ])
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  for (const l of lines) assert.ok(!/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/.test(l), JSON.stringify(l))
+})
+
 test('json: one object a line, the resource apart, structured fields kept', () => {
   const { lines } = capture({ format: 'json' })
   const objs = lines.map(l => JSON.parse(l) as Record<string, unknown>)

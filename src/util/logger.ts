@@ -6,6 +6,12 @@
  * (`kind`, `name`) and, where a message has them, `code`, `file`, `line`, `col` and `path`.
  * Debug output costs nothing when off: call sites that build an expensive message check
  * `log.isDebug` first.
+ *
+ * Text lines show control characters escaped (`\x1b`, `\r`, `\0`...; a newline too in a prefix;
+ * a line of a message without a prefix starts indented):
+ * a resource's name, a command's output or a message comes from a graph or a program, and its
+ * bytes must neither draw a fake line (a newline, a carriage return) nor drive the terminal (an
+ * escape sequence). JSON escapes them itself.
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -77,6 +83,8 @@ interface Sink {
 class PrefixLogger implements Logger {
   /** With JSON lines: the resource of the prefix, apart (worked out on the first line). */
   #res: { kind: string; name: string } | null | undefined
+  /** With text lines: the prefix as shown (worked out on the first line). */
+  #head: string | undefined
   constructor(
     readonly sink: Sink,
     readonly prefix: string,
@@ -122,12 +130,37 @@ class PrefixLogger implements Logger {
       return
     }
     const tag = lvl === 'info' ? '' : `${lvl}: `
-    const head = `${stamp(t, sink.dates)} ${prefix ? `${prefix}: ` : ''}`
-    // Each line of a message carries the prefix, so that none of it reads as another's.
-    const body = prefix && msg.includes('\n') ? msg.replaceAll('\n', `\n${head}`) : msg
+    this.#head ??= prefix ? `${shown(prefix, CONTROL_IN_PREFIX)}: ` : ''
+    const head = `${stamp(t, sink.dates)} ${this.#head}`
+    const text = shown(msg, CONTROL)
+    // Each line of a message carries the prefix, so that none of it reads as another's; without a
+    // prefix, each is indented (a resource's name in a summary may hold a newline).
+    const body = !text.includes('\n')
+      ? text
+      : prefix
+        ? text.replaceAll('\n', `\n${head}`)
+        : text.replace(/\n(?=[^\s])/g, '\n  ')
     const color = sink.color ? COLORS[lvl] : undefined
     sink.write(color ? `${color}${head}${tag}${body}${RESET}` : `${head}${tag}${body}`, lvl)
   }
+}
+
+/**
+ * Control characters that a text line shows escaped: C0 but tab and newline, DEL, C1. A carriage
+ * return before a newline (a command's CRLF output) does nothing on a terminal, and stays.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)/g
+/** In a prefix (one line), newlines and tabs too. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL_IN_PREFIX = /[\x00-\x1f\x7f-\x9f]/g
+const NAMED: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
+
+/** `s` with each character `re` matches escaped as `\r`, `\x1b`..., as a JavaScript string shows it. */
+function shown(s: string, re: RegExp): string {
+  re.lastIndex = 0
+  if (!re.test(s)) return s
+  return s.replace(re, c => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
 export function createLogger(level: LogLevel = 'info', opts: LoggerOptions = {}): Logger {
