@@ -6,7 +6,7 @@
  * of the line, kept on a side list. Strings keep their raw text: escapes are decoded later, with
  * interpolation. A lexical error becomes an `ERROR` token, reported when the parser reaches it.
  */
-import { type Pos, pointSpan, type SourceFile, type Span } from './source.js'
+import { cut, type Pos, pointSpan, type SourceFile, type Span } from './source.js'
 
 export type TokenKind =
   | 'NEWLINE'
@@ -223,12 +223,12 @@ export function lex(file: SourceFile): Lexed {
       if (isFloat) {
         const f = Number(s)
         if (!Number.isFinite(f))
-          push('ERROR', start, { error: `float: overflow: \`${s}\``, span: pointSpan(file, start) })
+          push('ERROR', start, { error: `float: overflow: \`${cut(s)}\``, span: pointSpan(file, start) })
         else push('FLOAT', start, { float: f })
       } else {
         const n = BigInt(s)
         if (n < INT64_MIN || n > INT64_MAX)
-          push('ERROR', start, { error: `integer: overflow: \`${s}\``, span: pointSpan(file, start) })
+          push('ERROR', start, { error: `integer: overflow: \`${cut(s)}\``, span: pointSpan(file, start) })
         else push('INTEGER', start, { int: n })
       }
       continue

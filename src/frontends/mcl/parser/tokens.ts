@@ -5,7 +5,7 @@
  */
 import { LangError } from '../errors.js'
 import type { Token, TokenKind } from '../lexer.js'
-import { join, pointSpan, type Span } from '../source.js'
+import { cut, join, pointSpan, type Span } from '../source.js'
 
 /** How a token kind reads in a message. */
 const spelled: Partial<Record<TokenKind, string>> = {
@@ -56,10 +56,10 @@ export function describeToken(t: Token): string {
       return `string ${t.text.length > 30 ? `${t.text.slice(0, 27)}..."` : t.text}`
     case 'INTEGER':
     case 'FLOAT':
-      return `number \`${t.text}\``
+      return `number \`${cut(t.text)}\``
     case 'IDENTIFIER':
     case 'CAPITALIZED_IDENTIFIER':
-      return `name \`${t.text}\``
+      return `name \`${cut(t.text)}\``
     default:
       return /^[a-z]+$/.test(t.text) ? `keyword \`${t.text}\`` : `\`${t.text}\``
   }
