@@ -4,11 +4,13 @@
  * the reduced form of a program that once broke that promise.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
+import { runMgmt } from '../../testing/cli.js'
 import { isMgmtError, type MgmtError } from '../../util/errors.js'
 import { checkLang, runLang } from './compile.js'
 import { isLangError, toMgmtError } from './errors.js'
@@ -65,4 +67,48 @@ test('a number of a million digits is an overflow quoted in brief', () => {
   assert.ok(e.message.length < 1000, `a message of ${e.message.length} characters`)
   assert.match(e.message, /integer: overflow: `9{27}\.\.\.`/)
   assert.deepEqual(where(e), { at: '2:6', marked: '9' })
+})
+
+// Through the CLI, in a child that the test can kill: the old reader blocked on a FIFO forever and
+// read /dev/zero until the process had taken gigabytes and crashed.
+test('a program file that is a FIFO or a device is refused at once, not read', async () => {
+  const main = write({ 'main.mcl': 'import "lib.mcl"\ntest "a" {}\n' })
+  const dir = dirname(main)
+  execFileSync('mkfifo', [join(dir, 'lib.mcl')])
+  const fifo = await runMgmt(['check', 'lang', main], { ms: 20_000 })
+  assert.equal(fifo.code, 2, fifo.output)
+  assert.match(
+    fifo.output,
+    /main\.mcl:1:1: scope error: local import of `lib\.mcl` failed: cannot read \S*lib\.mcl: it is a FIFO, not a regular file\n {4}import "lib\.mcl"\n {4}\^+\n/,
+  )
+  symlinkSync('/dev/zero', join(dir, 'zero.mcl'))
+  const zero = await runMgmt(['check', 'lang', join(dir, 'zero.mcl')], { ms: 20_000 })
+  assert.equal(zero.code, 2, zero.output)
+  assert.match(zero.output, /cannot read \S*zero\.mcl: it is a character device, not a regular file\n/)
+})
+
+test('os.readfile of a FIFO, a device or a directory is a located run error, at once', async () => {
+  const main = write({ 'main.mcl': '' })
+  const dir = dirname(main)
+  execFileSync('mkfifo', [join(dir, 'fifo')])
+  for (const [path, why] of [
+    [join(dir, 'fifo'), 'it is a FIFO'],
+    ['/dev/zero', 'it is a character device'],
+    [dir, 'it is a directory'],
+  ] as const) {
+    writeFileSync(main, `import "os"\n\ntest [os.readfile("${path}")] {}\n`)
+    const r = await runMgmt(['run', '--tmp-prefix', 'lang', main], { ms: 20_000 })
+    assert.equal(r.code, 2, r.output)
+    assert.ok(r.output.includes(`main.mcl:3:7: run error: could not read file: ${path}: ${why}`), r.output)
+  }
+  // What can be read still is, a file of /proc (whose size says 0) included.
+  writeFileSync(
+    main,
+    'import "os"\nimport "strings"\n$s = os.readfile("/proc/self/status")\ntest [strings.split($s, ":")[0]] {}\n',
+  )
+  const g = runLang(checkLang(main, { registry }), { hostname: 'h', args: [], env: {} })
+  assert.deepEqual(
+    g.resources.map(r => r.name),
+    ['Name'],
+  )
 })

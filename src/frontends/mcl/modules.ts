@@ -5,7 +5,7 @@
  * directories (`mod1/`, a new module with its own metadata). Each file is read, parsed, checked
  * and interpolated once; every path read is remembered, so that a watcher can follow them all.
  */
-import { readFileSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import type { Program, Stmt } from './ast.js'
@@ -14,6 +14,7 @@ import type { ModuleInfo } from './funcs/builtin.js'
 import { parse } from './parser/parser.js'
 import { initChecks, interpolate } from './passes.js'
 import { SourceFile } from './source.js'
+import { readTextFile, TextFileError } from './textfile.js'
 
 /** One parsed file. */
 export interface Unit {
@@ -68,18 +69,25 @@ export class Loader {
     }
   }
 
-  private readText(path: string): string | undefined {
+  /** The file's text, or why it cannot be read (a FIFO or a device is refused, not waited on). */
+  private readText(path: string): string | TextFileError {
     this.read.add(path)
     try {
-      return readFileSync(path, 'utf8')
-    } catch {
-      return undefined
+      return readTextFile(path)
+    } catch (err) {
+      if (err instanceof TextFileError) return err
+      throw err
     }
   }
 
   private metadata(dir: string): Metadata {
-    const text = this.readText(join(dir, 'metadata.yaml'))
-    if (text === undefined) return { main: 'main.mcl', files: 'files/', parentPathBlock: false }
+    const file = join(dir, 'metadata.yaml')
+    const text = this.readText(file)
+    if (text instanceof TextFileError) {
+      if (text.code === 'ENOENT' || text.code === 'ENOTDIR')
+        return { main: 'main.mcl', files: 'files/', parentPathBlock: false }
+      throw new LangError('scope', `cannot read ${this.display(file)}: ${text.message}`)
+    }
     let raw: unknown
     try {
       raw = parseYaml(text)
@@ -140,7 +148,8 @@ export class Loader {
     const hit = this.#units.get(path)
     if (hit) return hit
     const text = this.readText(path)
-    if (text === undefined) throw new LangError('scope', `cannot read ${this.display(path)}`)
+    if (text instanceof TextFileError)
+      throw new LangError('scope', `cannot read ${this.display(path)}: ${text.message}`)
     const file = new SourceFile(this.display(path), text.endsWith('\n') ? text : `${text}\n`)
     const program = parse(file)
     initChecks(program.block)

@@ -10,7 +10,7 @@
  * half-written is not compiled.
  */
 import { setMaxListeners } from 'node:events'
-import { type FSWatcher, readFileSync, watch } from 'node:fs'
+import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import type { Compiled, GraphSpec } from '../../engine/compile.js'
 import { describeError, isMgmtError } from '../../util/errors.js'
@@ -19,6 +19,7 @@ import type { Logger } from '../../util/logger.js'
 import { type Link, linkSignal } from '../../util/signals.js'
 import type { World } from '../../world/world.js'
 import type { ReadSet } from './run/outside.js'
+import { readTextFile } from './textfile.js'
 
 /** How long the files must stay unchanged before a new compile. */
 const settleMs = 50
@@ -29,7 +30,7 @@ function snapshot(files: ReadonlySet<string>): string {
   for (const f of [...files].sort()) {
     let text = '\0missing'
     try {
-      text = readFileSync(f, 'utf8')
+      text = readTextFile(f)
     } catch {}
     parts.push(`${f}\0${text}`)
   }

@@ -4,10 +4,11 @@
  * original (a clock, a watched file, a command's output lines) returns its first value here.
  */
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants, existsSync, readFileSync, readlinkSync } from 'node:fs'
+import { accessSync, constants, existsSync, readlinkSync } from 'node:fs'
 import { cpus, homedir, loadavg, tmpdir, uptime } from 'node:os'
 import { basename, delimiter, dirname, extname, join, normalize, posix } from 'node:path'
 import { LangError } from '../errors.js'
+import { readTextFile, TextFileError } from '../textfile.js'
 import { T } from '../types.js'
 import { McMap, McStruct, type Value } from '../values.js'
 import type { Builtin, Package, RunContext } from './builtin.js'
@@ -17,7 +18,7 @@ const struct = (o: Record<string, Value>): McStruct => new McStruct(new Map(Obje
 
 function readText(path: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8')
+    return readTextFile(path)
   } catch {
     return undefined
   }
@@ -50,10 +51,14 @@ function passwd(user: string): string[] | undefined {
     .find(f => f[0] === user)
 }
 
+/** A file's text, or a catchable error saying why not (a FIFO or a device is refused, not waited on). */
 function readFileOrFail(path: string, ctx: RunContext): string {
-  const text = readText(path)
-  if (text === undefined) throw ctx.fail(`could not read file: ${path}`)
-  return text
+  try {
+    return readTextFile(path)
+  } catch (err) {
+    if (err instanceof TextFileError) throw ctx.fail(`could not read file: ${path}: ${err.message}`)
+    throw err
+  }
 }
 
 export const osPackage: Package = {
