@@ -112,3 +112,18 @@ test('os.readfile of a FIFO, a device or a directory is a located run error, at 
     ['Name'],
   )
 })
+
+/** `name` defined `levels` deep, each level using the one below twice: 2^levels copies or calls. */
+const doubling = (levels: number, define: (i: number) => string, use: string): string =>
+  `${Array.from({ length: levels }, (_, i) => `${define(i + 1)}\n`).join('')}test [${use}] {}\n`
+
+// In a child that the test can kill: the old checker ran for hours.
+test('a program whose functions expand exponentially is a located error, not a hang', async () => {
+  const funcs = write({
+    'main.mcl': `func f0() { "x" }\n${doubling(20, i => `func f${i}() { f${i - 1}() + f${i - 1}() }`, 'f20()')}`,
+  })
+  const c = await runMgmt(['check', 'lang', funcs], { ms: 30_000 })
+  assert.equal(c.code, 2, c.output)
+  assert.match(c.output, /main\.mcl:3:20: type error: the program expands to more than 300000 expressions/)
+  assert.match(c.output, /main\.mcl:22:7: \(also here\)\n {4}test \[f20\(\)\] \{\}\n/)
+})

@@ -108,8 +108,9 @@ class Checker extends ExprChecker {
   }
 
   private include(s: IncludeStmt, env: Env): IRStmt {
+    this.spend(s.span)
     const inst = this.includeInst(env, s)
-    inst.body = this.block(inst.cls.def.node.body, inst.bodyEnv)
+    inst.body = this.copying(s.span, () => this.block(inst.cls.def.node.body, inst.bodyEnv))
     for (const [i, p] of (inst.cls.def.node.params ?? []).entries()) {
       const t = this.argType(inst.args[i]!)
       if (p.type) this.solver.eq(s.span, p.type, t, `argument \`$${p.name}\` of class \`${s.name}\``)

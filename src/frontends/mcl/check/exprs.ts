@@ -91,12 +91,46 @@ function operatorSig(op: OperatorName): { sig: FuncType; allowed?: string[]; ope
   }
 }
 
+/**
+ * The most expressions (and includes) a program may expand to. Each call of a named function and
+ * each include copies the body, so a definition that uses the one below it twice, twenty levels
+ * deep, is a million copies: without a bound, a few lines would take the checker minutes and
+ * gigabytes. The examples stay far below (a few thousand).
+ */
+export const MAX_EXPANDED = 300_000
+
 export class ExprChecker {
+  #expanded = 0
+  /** The calls and includes being copied, outermost first: where an expansion blew up. */
+  readonly #copies: Span[] = []
+
   constructor(
     protected readonly resolver: Resolver,
     protected readonly solver: Solver,
     protected readonly globalEnv: Env,
   ) {}
+
+  /** Counts one more expression or include, at `span`; past the bound, a located error. */
+  protected spend(span: Span): void {
+    if (++this.#expanded <= MAX_EXPANDED) return
+    const at = this.#copies.length ? [this.#copies.at(-1)!, this.#copies[0]!] : [span]
+    throw new LangError(
+      'type',
+      `the program expands to more than ${MAX_EXPANDED} expressions (each function call and each ` +
+        'include copies the body): a definition that uses another twice per level grows exponentially',
+      at[0] === at[1] ? [at[0]!] : at,
+    )
+  }
+
+  /** `f()` with `span` pushed on the expansion stack. */
+  protected copying<T>(span: Span, f: () => T): T {
+    this.#copies.push(span)
+    try {
+      return f()
+    } finally {
+      this.#copies.pop()
+    }
+  }
 
   // ---- instances ----
 
@@ -224,6 +258,7 @@ export class ExprChecker {
 
   protected infer(e: Expr, env: Env): IRExpr {
     const span = e.span
+    this.spend(span)
     switch (e.t) {
       case 'bool':
         return { k: 'const', span, type: T.bool, value: e.value }
@@ -358,7 +393,7 @@ export class ExprChecker {
     const cenv = new Env(func.env, this.resolver.scopes.get(fn)!, func.env.unit)
     const params = this.params(fn.params, cenv)
     const ret = fn.ret ?? T.fresh()
-    const body = this.check(fn.body, cenv, ret)
+    const body = this.copying(span, () => this.check(fn.body, cenv, ret))
     const have = T.func(
       params.map(p => ({ name: p.def.node.name, type: p.type })),
       ret,
