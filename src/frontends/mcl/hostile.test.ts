@@ -117,7 +117,7 @@ test('os.readfile of a FIFO, a device or a directory is a located run error, at 
 const doubling = (levels: number, define: (i: number) => string, use: string): string =>
   `${Array.from({ length: levels }, (_, i) => `${define(i + 1)}\n`).join('')}test [${use}] {}\n`
 
-// In a child that the test can kill: the old checker ran for hours.
+// In a child that the test can kill: the old checker and evaluator ran for hours.
 test('a program whose functions expand exponentially is a located error, not a hang', async () => {
   const funcs = write({
     'main.mcl': `func f0() { "x" }\n${doubling(20, i => `func f${i}() { f${i - 1}() + f${i - 1}() }`, 'f20()')}`,
@@ -126,4 +126,23 @@ test('a program whose functions expand exponentially is a located error, not a h
   assert.equal(c.code, 2, c.output)
   assert.match(c.output, /main\.mcl:3:20: type error: the program expands to more than 300000 expressions/)
   assert.match(c.output, /main\.mcl:22:7: \(also here\)\n {4}test \[f20\(\)\] \{\}\n/)
+})
+
+test('a program whose evaluation grows exponentially is a located error, not a hang', async () => {
+  const lambdas = write({
+    'main.mcl': `$f0 = func() { "x" }\n${doubling(25, i => `$f${i} = func() { $f${i - 1}() + $f${i - 1}() }`, '$f25()')}`,
+  })
+  const loops = write({
+    'main.mcl': `$l = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]\n${'for $i, $x in $l {\n'.repeat(8)}test "t" {}\n${'}\n'.repeat(8)}`,
+  })
+  // Where the steps ran out (inside), and the outermost call or loop.
+  for (const [main, outer] of [
+    [lambdas, 'main.mcl:27:7'],
+    [loops, 'main.mcl:2:1'],
+  ] as const) {
+    const r = await runMgmt(['run', '--tmp-prefix', 'lang', main], { ms: 30_000 })
+    assert.equal(r.code, 2, r.output)
+    assert.match(r.output, /main\.mcl:\d+:\d+: run error: the program takes more than 10000000 steps/)
+    assert.ok(r.output.includes(`${outer}: (also here)`), r.output)
+  }
 })

@@ -66,10 +66,23 @@ export interface Output {
   readonly edges: EdgeOut[]
 }
 
+/**
+ * The most steps (expressions evaluated, loop iterations, resources) one evaluation may take: a
+ * program is a description, evaluated again on every change, and the examples take thousands. A
+ * loop nested ten deep over ten items, or a function that calls itself twice per level, would
+ * otherwise hold the engine for hours.
+ */
+export const MAX_STEPS = 10_000_000
+/** A resource's weight in steps: it is kept, so at most 200,000 fit in an evaluation. */
+const RESOURCE_STEPS = 50
+
 export class Evaluator {
   readonly resources: ResOut[] = []
   readonly edges: EdgeOut[] = []
   readonly #scratch = new Map<string, unknown>()
+  #steps = 0
+  /** The calls, loops and includes being evaluated, outermost first: where the steps went. */
+  readonly #within: Span[] = []
 
   constructor(private readonly host: Host) {}
 
@@ -149,7 +162,33 @@ export class Evaluator {
     return new Catchable(reason, span)
   }
 
+  /** Counts `n` steps at `span`; past the bound, a located error (not catchable). */
+  private step(span: Span, n = 1): void {
+    this.#steps += n
+    if (this.#steps <= MAX_STEPS) return
+    const inner = this.#within.at(-1) ?? span
+    const outer = this.#within[0]
+    throw new LangError(
+      'run',
+      `the program takes more than ${MAX_STEPS} steps to evaluate (or makes more than ` +
+        `${MAX_STEPS / RESOURCE_STEPS} resources): a loop nested too deep, or a function that calls ` +
+        'itself more than once per level, grows exponentially',
+      outer && outer !== inner ? [inner, outer] : [inner],
+    )
+  }
+
+  /** `f()` with `span` on the stack of what is being evaluated. */
+  private within<T>(span: Span, f: () => T): T {
+    this.#within.push(span)
+    try {
+      return f()
+    } finally {
+      this.#within.pop()
+    }
+  }
+
   expr(e: IRExpr, frame: Frame): Value {
+    this.step(e.span)
     switch (e.k) {
       case 'const':
         return e.value
@@ -182,14 +221,15 @@ export class Evaluator {
       }
       case 'apply': {
         const fn = this.expr(e.fn, frame) as McFunc
-        return fn.call(e.args.map(a => this.expr(a, frame)))
+        const args = e.args.map(a => this.expr(a, frame))
+        return this.within(e.span, () => fn.call(args))
       }
       case 'callfunc': {
         const args = e.args.map(a => this.expr(a, frame))
         const def = this.frameFor(this.crossAliases(frame, e.via), e.func.env)
         const f = new Frame(e.env, def)
         for (const [i, p] of e.params.entries()) f.slots.set(p, { s: 'done', v: args[i]! })
-        return this.expr(e.body, f)
+        return this.within(e.span, () => this.expr(e.body, f))
       }
       case 'builtin':
         return this.builtin(e, frame)
@@ -310,15 +350,17 @@ export class Evaluator {
           ? (coll as McMap).sorted()
           : (coll as Value[]).map((v, i) => [BigInt(i), v] as const)
         for (const [k, v] of pairs) {
+          this.step(s.span)
           const loop = new Frame(s.env, frame)
           loop.slots.set(s.a, { s: 'done', v: k })
           loop.slots.set(s.b, { s: 'done', v: v })
-          this.block(s.body, new Frame(s.body.env, loop))
+          this.within(s.span, () => this.block(s.body, new Frame(s.body.env, loop)))
         }
         return
       }
       case 'include': {
-        this.block(s.inst.body!, this.aliasFrame(frame, s.inst))
+        this.step(s.inst.span)
+        this.within(s.inst.span, () => this.block(s.inst.body!, this.aliasFrame(frame, s.inst)))
         return
       }
       case 'panic': {
@@ -361,8 +403,10 @@ export class Evaluator {
           break
       }
     }
-    for (const name of names)
+    for (const name of names) {
+      this.step(s.node.span, RESOURCE_STEPS)
       this.resources.push({ kind: s.node.kind, name, span: s.node.span, fields, meta, edges })
+    }
     for (const r of collected) {
       const base = { params: r.params, meta: r.meta ?? {}, host: r.host }
       this.resources.push({ kind: s.node.kind, name: r.name, span: s.node.span, fields, meta, edges, base })
