@@ -146,3 +146,24 @@ test('a program whose evaluation grows exponentially is a located error, not a h
     assert.ok(r.output.includes(`${outer}: (also here)`), r.output)
   }
 })
+
+test('a string too long to build is a catchable error at its `+`, not a crash', () => {
+  const program = (use: string): Record<string, string> => ({
+    'main.mcl': `$a0 = "xxxxxxxxxxxxxxxx"\n${doubling(23, i => `$a${i} = $a${i - 1} + $a${i - 1}`, use)}`,
+  })
+  const e = failure(program('$a23'), true)
+  assert.equal(e.code, 'ERR_LANG_RUN')
+  assert.match(
+    e.message,
+    /^\S+main\.mcl:24:8: run error: a string of 134217728 characters is longer than 67108864\n/,
+  )
+  const g = runLang(checkLang(write(program('$a23 <|> "too long"')), { registry }), {
+    hostname: 'h',
+    args: [],
+    env: {},
+  })
+  assert.deepEqual(
+    g.resources.map(r => r.name),
+    ['too long'],
+  )
+})

@@ -85,6 +85,12 @@ export function compareValues(a: Value, b: Value): number {
 /** Wraps to a signed 64-bit integer. */
 export const int64 = (n: bigint): bigint => BigInt.asIntN(64, n)
 
+/**
+ * The longest string a program may build (by `+`, `concat`, a count it gives a function): longer
+ * ones would hang the evaluation, then end it with V8's "Invalid string length", or crash it.
+ */
+export const MAX_STRING = 64 * 1024 * 1024
+
 /** A float in the shortest exact decimal form, never in exponent notation (`4.2`, `42`). */
 export function formatFloat(f: number): string {
   if (!Number.isFinite(f)) return Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf'

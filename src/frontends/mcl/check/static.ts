@@ -8,7 +8,7 @@
 import { Catchable } from '../errors.js'
 import type { RunContext } from '../funcs/builtin.js'
 import { isConcrete, prune, T, type Type, typeEquals } from '../types.js'
-import { McMap, McStruct, type Value, valueEquals } from '../values.js'
+import { MAX_STRING, McMap, McStruct, type Value, valueEquals } from '../values.js'
 import type { IRExpr } from './ir.js'
 
 const depthLimit = 50
@@ -135,7 +135,9 @@ function foldOperator(op: string, [a, b]: Value[]): Value | undefined {
     return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : undefined
   if (op === '==' || op === '!=')
     return a !== undefined && b !== undefined ? valueEquals(a, b) === (op === '==') : undefined
-  if (typeof a === 'string' && typeof b === 'string') return op === '+' ? a + b : undefined
+  // A string too long to build is left to the run, whose error says so.
+  if (typeof a === 'string' && typeof b === 'string')
+    return op === '+' && a.length + b.length <= MAX_STRING ? a + b : undefined
   if (typeof a === 'bigint' && typeof b === 'bigint') {
     switch (op) {
       case '+':

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FuncType } from '../types.js'
 import { prune } from '../types.js'
-import { McMap, showValue, type Value, valueEquals } from '../values.js'
+import { MAX_STRING, McMap, showValue, type Value, valueEquals } from '../values.js'
 import type { Builtin, RunContext } from './builtin.js'
 
 /** `list[index]`, or a catchable error. */
@@ -58,7 +58,11 @@ export const corePackage: Record<string, Builtin> = {
   concat: {
     sig: 'func(a str, b str) str',
     pure: true,
-    run: ([a, b]) => (a as string) + (b as string),
+    run: ([a, b], ctx) => {
+      const n = (a as string).length + (b as string).length
+      if (n > MAX_STRING) throw ctx.fail(`a string of ${n} characters is longer than ${MAX_STRING}`)
+      return (a as string) + (b as string)
+    },
   },
   list_lookup: listLookupFn,
   map_lookup: mapLookupFn,

@@ -1,7 +1,7 @@
 /** Text builtins: `strings`, `convert`, `regexp`, `encoding`, and the curated `golang/strings`, `golang/html`, `golang/strconv`. */
 import { LangError } from '../errors.js'
 import { parseType, prune, T, type Type } from '../types.js'
-import { McMap, McStruct, type Value } from '../values.js'
+import { MAX_STRING, McMap, McStruct, type Value } from '../values.js'
 import type { Builtin, RunContext } from './builtin.js'
 
 const s1 = (f: (s: string) => Value, sig = 'func(a str) str'): Builtin => ({
@@ -46,11 +46,8 @@ const SIMPLE = (() => {
   return { upper, lower: new Map([[0x130, 'i']]) }
 })()
 
-/**
- * The longest string a function builds from a count it is given: a count of 10^12 would otherwise
- * hang the evaluation, then end it with V8's "Invalid string length".
- */
-const MAX_BUILT = 64 * 1024 * 1024
+/** The longest string a function builds from a count it is given (a count of 10^12 would hang). */
+const MAX_BUILT = MAX_STRING
 
 /** `n`, when a string of that length may be built; else the call's error. */
 function buildable(n: number, what: string, ctx: RunContext): number {

@@ -18,7 +18,16 @@ import type { Host } from '../funcs/builtin.js'
 import { listLookup, mapLookup } from '../funcs/core.js'
 import type { Span } from '../source.js'
 import { type FuncType, prune, zonk } from '../types.js'
-import { int64, kindOfValue, McFunc, McMap, McStruct, type Value, valueEquals } from '../values.js'
+import {
+  int64,
+  kindOfValue,
+  MAX_STRING,
+  McFunc,
+  McMap,
+  McStruct,
+  type Value,
+  valueEquals,
+} from '../values.js'
 
 type Slot =
   | { s: 'todo'; run: () => Value }
@@ -295,7 +304,7 @@ export class Evaluator {
       case '>=':
         return (a as number) >= (b as number)
       case '+':
-        if (typeof a === 'string') return a + (b as string)
+        if (typeof a === 'string') return this.joined(a, b as string, e.span)
         return typeof a === 'bigint' ? int64(a + (b as bigint)) : (a as number) + (b as number)
       case '-':
         return typeof a === 'bigint' ? int64(a - (b as bigint)) : (a as number) - (b as number)
@@ -305,6 +314,13 @@ export class Evaluator {
         if (b === 0n || b === 0) throw this.fail("can't divide by zero", e.span)
         return Number(a) / Number(b)
     }
+  }
+
+  /** `a + b`, or a catchable error when that string would be longer than a program may build. */
+  private joined(a: string, b: string, span: Span): string {
+    if (a.length + b.length > MAX_STRING)
+      throw this.fail(`a string of ${a.length + b.length} characters is longer than ${MAX_STRING}`, span)
+    return a + b
   }
 
   /** A value that a resource needs: an uncaught catchable error is fatal here. */
