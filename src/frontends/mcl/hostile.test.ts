@@ -147,6 +147,16 @@ test('a program whose evaluation grows exponentially is a located error, not a h
   }
 })
 
+// In a child that the test can kill: the old checker looked at each variable 2^50 times.
+test('a constant built from variables used twice per level is worked out once per node', async () => {
+  const main = write({
+    'main.mcl': `import "fmt"\n$a0 = 1\n${doubling(50, i => `$a${i} = $a${i - 1} + $a${i - 1}`, 'fmt.printf("%d", $a50)')}`,
+  })
+  const r = await runMgmt(['check', 'lang', main], { ms: 30_000 })
+  assert.equal(r.code, 0, r.output)
+  assert.match(r.output, /main\.mcl: ok/)
+})
+
 test('a string too long to build is a catchable error at its `+`, not a crash', () => {
   const program = (use: string): Record<string, string> => ({
     'main.mcl': `$a0 = "xxxxxxxxxxxxxxxx"\n${doubling(23, i => `$a${i} = $a${i - 1} + $a${i - 1}`, use)}`,

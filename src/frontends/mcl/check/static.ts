@@ -14,34 +14,46 @@ import type { IRExpr } from './ir.js'
 const depthLimit = 50
 
 /** The type of `e` if it is plain from the code, else undefined. */
-export function staticType(e: IRExpr, depth = 0): Type | undefined {
+export const staticType = (e: IRExpr): Type | undefined => typeOf(e, 0, new Map())
+
+/**
+ * Each node is worked out once per question (`memo`): a variable used twice at each of forty
+ * levels (`$a1 = $a0 + $a0`...) would otherwise be looked at 2^40 times.
+ */
+function typeOf(e: IRExpr, depth: number, memo: Map<IRExpr, Type | undefined>): Type | undefined {
   if (depth > depthLimit) return undefined
-  const d = depth + 1
+  if (memo.has(e)) return memo.get(e)
+  const t = typeOfNode(e, depth + 1, memo)
+  memo.set(e, t)
+  return t
+}
+
+function typeOfNode(e: IRExpr, d: number, memo: Map<IRExpr, Type | undefined>): Type | undefined {
   switch (e.k) {
     case 'const':
     case 'global':
       return e.type
     case 'list': {
-      const ts = e.elems.map(x => staticType(x, d))
+      const ts = e.elems.map(x => typeOf(x, d, memo))
       if (!ts.length || ts.some(t => !t) || !ts.every(t => typeEquals(t!, ts[0]!))) return undefined
       return T.list(ts[0]!)
     }
     case 'map': {
-      const ks = e.entries.map(([k]) => staticType(k, d))
-      const vs = e.entries.map(([, v]) => staticType(v, d))
+      const ks = e.entries.map(([k]) => typeOf(k, d, memo))
+      const vs = e.entries.map(([, v]) => typeOf(v, d, memo))
       if (!ks.length || [...ks, ...vs].some(t => !t)) return undefined
       if (!ks.every(t => typeEquals(t!, ks[0]!)) || !vs.every(t => typeEquals(t!, vs[0]!))) return undefined
       return T.map(ks[0]!, vs[0]!)
     }
     case 'struct': {
-      const fs = e.fields.map(([name, v]) => ({ name, type: staticType(v, d) }))
+      const fs = e.fields.map(([name, v]) => ({ name, type: typeOf(v, d, memo) }))
       return fs.every(f => f.type) ? T.struct(fs as { name: string; type: Type }[]) : undefined
     }
     case 'var': {
       const inst = e.inst
       if (e.interpolated) return T.str
-      if (inst.t === 'bind') return inst.def.node.type ?? (inst.ir ? staticType(inst.ir, d) : undefined)
-      if (inst.arg?.ir) return staticType(inst.arg.ir, d)
+      if (inst.t === 'bind') return inst.def.node.type ?? (inst.ir ? typeOf(inst.ir, d, memo) : undefined)
+      if (inst.arg?.ir) return typeOf(inst.arg.ir, d, memo)
       return inst.def.node.type
     }
     case 'builtin': {
@@ -50,14 +62,14 @@ export function staticType(e: IRExpr, depth = 0): Type | undefined {
       return e.fn.sig && !e.fn.sig.includes('?') && isConcrete(out) ? out : undefined
     }
     case 'callfunc':
-      return e.func.def.node.fn.ret ?? staticType(e.body, d)
+      return e.func.def.node.fn.ret ?? typeOf(e.body, d, memo)
     case 'op':
       if (['==', '!=', '<', '>', '<=', '>=', 'and', 'or', 'not'].includes(e.op)) return T.bool
       if (e.op === '/') return T.float
-      return e.args.map(a => staticType(a, d)).find(t => t !== undefined)
+      return e.args.map(a => typeOf(a, d, memo)).find(t => t !== undefined)
     case 'if': {
-      const a = staticType(e.ifTrue, d)
-      const b = staticType(e.ifFalse, d)
+      const a = typeOf(e.ifTrue, d, memo)
+      const b = typeOf(e.ifFalse, d, memo)
       return a && b && typeEquals(a, b) ? a : undefined
     }
     default:
@@ -70,11 +82,20 @@ const noop = (): never => {
 }
 
 /** The value of `e` if it follows from constants, else undefined. */
-export function staticValue(e: IRExpr, depth = 0): Value | undefined {
+export const staticValue = (e: IRExpr): Value | undefined => constOf(e, 0, new Map())
+
+/** Once per node and question, as `typeOf`. */
+function constOf(e: IRExpr, depth: number, memo: Map<IRExpr, Value | undefined>): Value | undefined {
   if (depth > depthLimit) return undefined
-  const d = depth + 1
+  if (memo.has(e)) return memo.get(e)
+  const v = valueOfNode(e, depth + 1, memo)
+  memo.set(e, v)
+  return v
+}
+
+function valueOfNode(e: IRExpr, d: number, memo: Map<IRExpr, Value | undefined>): Value | undefined {
   const all = (xs: IRExpr[]): Value[] | undefined => {
-    const vs = xs.map(x => staticValue(x, d))
+    const vs = xs.map(x => constOf(x, d, memo))
     return vs.some(v => v === undefined) ? undefined : (vs as Value[])
   }
   switch (e.k) {
@@ -93,12 +114,12 @@ export function staticValue(e: IRExpr, depth = 0): Value | undefined {
     }
     case 'var': {
       const inst = e.inst
-      if (inst.t === 'bind') return inst.ir ? staticValue(inst.ir, d) : undefined
-      return inst.arg?.ir ? staticValue(inst.arg.ir, d) : undefined
+      if (inst.t === 'bind') return inst.ir ? constOf(inst.ir, d, memo) : undefined
+      return inst.arg?.ir ? constOf(inst.arg.ir, d, memo) : undefined
     }
     case 'if': {
-      const c = staticValue(e.cond, d)
-      return c === true ? staticValue(e.ifTrue, d) : c === false ? staticValue(e.ifFalse, d) : undefined
+      const c = constOf(e.cond, d, memo)
+      return c === true ? constOf(e.ifTrue, d, memo) : c === false ? constOf(e.ifFalse, d, memo) : undefined
     }
     case 'builtin': {
       if (!e.fn.pure) return undefined
