@@ -73,7 +73,9 @@ export const corePackage: Record<string, Builtin> = {
   },
   random1: {
     sig: 'func(length int) str',
-    run: ([n]) => {
+    run: ([n], ctx) => {
+      if ((n as bigint) < 0n || (n as bigint) > BigInt(MAX_STRING))
+        throw ctx.fail(`random1: a length of ${n} is not between 0 and ${MAX_STRING}`)
       const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
       return [...randomBytes(Number(n))].map(b => alphabet[b % alphabet.length]).join('')
     },

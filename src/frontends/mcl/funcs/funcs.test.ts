@@ -120,6 +120,8 @@ const table: [string, string][] = [
     'map[a:1 b:2] 1e+06',
   ],
   ['datetime.format(0, "2006-01-02") <|> "x"', ''],
+  ['random1(-1) <|> "bad length"', 'bad length'],
+  ['random1(9223372036854775807) <|> "too long"', 'too long'],
 ]
 
 test('the builtins compute what the original computes', () => {
