@@ -120,6 +120,8 @@ const table: [string, string][] = [
     'map[a:1 b:2] 1e+06',
   ],
   ['datetime.format(0, "2006-01-02") <|> "x"', ''],
+  ['datetime.print(9223372036854775807) <|> "out of range"', 'out of range'],
+  ['datetime.weekday(-9223372036854775808) <|> "out of range"', 'out of range'],
   ['random1(-1) <|> "bad length"', 'bad length'],
   ['random1(9223372036854775807) <|> "too long"', 'too long'],
 ]

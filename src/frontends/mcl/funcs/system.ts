@@ -150,6 +150,17 @@ export const fwupdPackage: Record<string, Builtin> = {
 
 const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000))
 
+/** The most seconds from the epoch a date can be (a JavaScript date's range, 275,760 years). */
+const MAX_SECONDS = 8_640_000_000_000n
+
+/** A time argument in seconds, or a catchable error when no date is that far from the epoch. */
+function seconds(t: Value | undefined, ctx: RunContext): number {
+  const s = t as bigint
+  if (s > MAX_SECONDS || s < -MAX_SECONDS)
+    throw ctx.fail(`a time of ${s} seconds is out of range (at most ${MAX_SECONDS} from 1970)`)
+  return Number(s)
+}
+
 export const datetimePackage: Record<string, Builtin> = {
   now: { sig: 'func() int', run: () => nowSeconds() },
   str_now: {
@@ -160,11 +171,19 @@ export const datetimePackage: Record<string, Builtin> = {
   print: {
     sig: 'func(a int) str',
     pure: true,
-    run: ([t]) => formatTime(Number(t), '2006-01-02 15:04:05 -0700 MST'),
+    run: ([t], ctx) => formatTime(seconds(t, ctx), '2006-01-02 15:04:05 -0700 MST'),
   },
-  format: { sig: 'func(a int, b str) str', pure: true, run: ([t, l]) => formatTime(Number(t), l as string) },
-  hour: { sig: 'func(a int) int', pure: true, run: ([t]) => BigInt(new Date(Number(t) * 1000).getHours()) },
-  weekday: { sig: 'func(a int) str', pure: true, run: ([t]) => weekday(Number(t)) },
+  format: {
+    sig: 'func(a int, b str) str',
+    pure: true,
+    run: ([t, l], ctx) => formatTime(seconds(t, ctx), l as string),
+  },
+  hour: {
+    sig: 'func(a int) int',
+    pure: true,
+    run: ([t], ctx) => BigInt(new Date(seconds(t, ctx) * 1000).getHours()),
+  },
+  weekday: { sig: 'func(a int) str', pure: true, run: ([t], ctx) => weekday(seconds(t, ctx)) },
 }
 
 /** A path of the deploy, relative to the calling module (`/files/x` in module `mod1/`). */
