@@ -177,3 +177,13 @@ test('a string too long to build is a catchable error at its `+`, not a crash', 
     ['too long'],
   )
 })
+
+// In a child that the test can kill: the checker ran range on the strings, growing them for ever.
+test('a pure builtin given constants of the wrong kind is a type error, not run at check time', async () => {
+  const main = write({
+    'main.mcl': 'import "iter"\nimport "fmt"\n\ntest [fmt.printf("%v", iter.range("a", "b"))] {}\n',
+  })
+  const r = await runMgmt(['check', 'lang', main], { ms: 30_000 })
+  assert.equal(r.code, 2, r.output)
+  assert.match(r.output, /main\.mcl:4:24: type error: str != int\n/)
+})

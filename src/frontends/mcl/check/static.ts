@@ -8,7 +8,7 @@
 import { Catchable } from '../errors.js'
 import type { RunContext } from '../funcs/builtin.js'
 import { isConcrete, prune, T, type Type, typeEquals } from '../types.js'
-import { MAX_STRING, McMap, McStruct, type Value, valueEquals } from '../values.js'
+import { kindOfValue, MAX_STRING, McMap, McStruct, type Value, valueEquals } from '../values.js'
 import type { IRExpr } from './ir.js'
 
 const depthLimit = 50
@@ -77,6 +77,12 @@ function typeOfNode(e: IRExpr, d: number, memo: Map<IRExpr, Type | undefined>): 
   }
 }
 
+/** Does a parameter of type `t` take the value `v` (a type variable takes anything)? */
+function takes(t: Type | undefined, v: Value): boolean {
+  const p = t && prune(t)
+  return p !== undefined && (p.k === 'var' || p.k === kindOfValue(v))
+}
+
 const noop = (): never => {
   throw new Error('no run-time context at compile time')
 }
@@ -124,7 +130,9 @@ function valueOfNode(e: IRExpr, d: number, memo: Map<IRExpr, Value | undefined>)
     case 'builtin': {
       if (!e.fn.pure) return undefined
       const args = all(e.args)
-      if (!args) return undefined
+      // Run only on arguments of the kinds it takes: this is before unification, which reports
+      // `range("a", "b")`, and the function would run on strings it never expects (for ever).
+      if (!args || args.some((v, i) => !takes(e.sig.args[i]?.type, v))) return undefined
       try {
         const ctx = {
           span: e.span,
