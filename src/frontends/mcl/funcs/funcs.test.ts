@@ -88,6 +88,8 @@ const table: [string, string][] = [
     'struct{a: 7; b: ""}',
   ],
   ['fmt.printf("%t %t", regexp.match("^a.c$", "abc"), regexp.match("^a.c$", "abcd"))', 'true false'],
+  // Linear time, as in Go: a backtracking engine takes hours on this.
+  [`fmt.printf("%t", regexp.match("(a+)+$", "${'a'.repeat(40)}!"))`, 'false'],
   [
     'net.cidr_to_network("192.168.42.13/24") + " " + net.cidr_to_last("192.168.42.13/24")',
     '192.168.42.0 192.168.42.254',

@@ -1,4 +1,5 @@
 /** Text builtins: `strings`, `convert`, `regexp`, `encoding`, and the curated `golang/strings`, `golang/html`, `golang/strconv`. */
+import { RE2JS } from 're2js'
 import { LangError } from '../errors.js'
 import { parseType, prune, T, type Type } from '../types.js'
 import { MAX_STRING, McMap, McStruct, type Value } from '../values.js'
@@ -225,14 +226,16 @@ export const regexpPackage: Record<string, Builtin> = {
   match: {
     sig: 'func(pattern str, s str) bool',
     pure: true,
+    // Go's syntax and its linear-time matching (RE2): a backtracking engine takes exponential time
+    // on `(a+)+$` against forty `a`s and a `!`, and would hold the engine.
     run: ([p, s], ctx) => {
-      let re: RegExp
+      let re: RE2JS
       try {
-        re = new RegExp(p as string, 'u')
+        re = RE2JS.compile(p as string)
       } catch (err) {
         throw new LangError('run', `bad regular expression: ${(err as Error).message}`, [ctx.span])
       }
-      return re.test(s as string)
+      return re.matcher(s as string).find()
     },
   },
 }
