@@ -187,3 +187,22 @@ test('a pure builtin given constants of the wrong kind is a type error, not run 
   assert.equal(r.code, 2, r.output)
   assert.match(r.output, /main\.mcl:4:24: type error: str != int\n/)
 })
+
+test('a template that writes too much, loops too long or nests too deep is a located run error', () => {
+  const items = `[${Array.from({ length: 100 }, () => '"a"').join(', ')}]`
+  const ranges = (body: string): string =>
+    `${'{{range $i := $}}'.repeat(4)}${body}${'{{end}}'.repeat(4)}`.replace(/\$i/g, () => `$i${cases}`)
+  for (const [template, why] of [
+    [ranges('x'.repeat(500)), 'the output is longer than 67108864 characters'],
+    [ranges(''), 'the execution takes more than 1000000 steps'],
+    [`${'{{if true}}'.repeat(20_000)}${'{{end}}'.repeat(20_000)}`, 'the template nests too deeply'],
+  ]) {
+    const e = failure(
+      { 'main.mcl': `import "golang"\n$l = ${items}\ntest [golang.template("${template}", $l)] {}\n` },
+      true,
+    )
+    assert.equal(e.code, 'ERR_LANG_RUN')
+    assert.equal(where(e).at, '3:7')
+    assert.match(e.message, new RegExp(`^\\S+main\\.mcl:3:7: run error: template: execution error: ${why}`))
+  }
+})

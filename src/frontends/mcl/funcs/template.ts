@@ -6,7 +6,7 @@
  * `range` (with `$k, $v :=`), `with`, and `{{-`/`-}}` trimming. A missing key is an error; values
  * print the Go way (`[1 2 3]`, `map[a:1]`).
  */
-import { formatFloat, McMap, McStruct, type Value } from '../values.js'
+import { formatFloat, MAX_STRING, McMap, McStruct, type Value } from '../values.js'
 
 /** A value inside a template: mcl structs become maps keyed by their capitalised field names. */
 export type TValue = string | bigint | number | boolean | null | TValue[] | Map<TValue, TValue> | TFunc
@@ -256,6 +256,22 @@ interface Scope {
   vars: Map<string, TValue>
   funcs: ReadonlyMap<string, TFunc>
   src: string
+  /** The nodes run so far, shared by the whole execution. */
+  readonly work: { steps: number }
+}
+
+/**
+ * The most nodes and loop turns one execution runs (a generated file of 10,000 lines needs a few
+ * hundred thousand): four nested ranges over a hundred items are 10^8,
+ * which would hold the engine for minutes. What it writes is bounded by MAX_STRING.
+ */
+const MAX_TEMPLATE_STEPS = 1_000_000
+
+/** `out + more`, unless the template's output would grow past what a program may build. */
+function append(out: string, more: string): string {
+  if (out.length + more.length > MAX_STRING)
+    throw new TemplateError(`the output is longer than ${MAX_STRING} characters`)
+  return out + more
 }
 
 function lineCol(src: string, pos: number): string {
@@ -326,12 +342,19 @@ function evalPipe(p: Pipe, s: Scope): TValue {
   return v!
 }
 
+/** Counts one step of the execution; past the bound, the template's error. */
+function step(s: Scope): void {
+  if (++s.work.steps > MAX_TEMPLATE_STEPS)
+    throw new TemplateError(`the execution takes more than ${MAX_TEMPLATE_STEPS} steps`)
+}
+
 function exec(nodes: Node[], s: Scope): string {
   let out = ''
   for (const n of nodes) {
+    step(s)
     switch (n.t) {
       case 'text':
-        out += n.text
+        out = append(out, n.text)
         break
       case 'action': {
         let v: TValue
@@ -342,14 +365,14 @@ function exec(nodes: Node[], s: Scope): string {
             throw new TemplateError(`template: template:${lineCol(s.src, n.pos + 2)}: ${err.message}`)
           throw err
         }
-        if (!n.pipe.decl.length) out += goText(v)
+        if (!n.pipe.decl.length) out = append(out, goText(v))
         break
       }
       case 'if':
       case 'with': {
         const v = evalPipe(n.pipe, s)
-        if (truthy(v)) out += exec(n.ifTrue, n.t === 'with' ? { ...s, dot: v } : s)
-        else out += exec(n.ifFalse, s)
+        if (truthy(v)) out = append(out, exec(n.ifTrue, n.t === 'with' ? { ...s, dot: v } : s))
+        else out = append(out, exec(n.ifFalse, s))
         break
       }
       case 'range': {
@@ -359,15 +382,16 @@ function exec(nodes: Node[], s: Scope): string {
           : v instanceof Map
             ? [...v].sort(([a], [b]) => cmp(a, b))
             : []
-        if (!pairs.length) out += exec(n.ifFalse, s)
+        if (!pairs.length) out = append(out, exec(n.ifFalse, s))
         for (const [k, x] of pairs) {
+          step(s)
           const vars = new Map(s.vars)
           if (n.vars.length === 1) vars.set(n.vars[0]!, x)
           if (n.vars.length === 2) {
             vars.set(n.vars[0]!, k)
             vars.set(n.vars[1]!, x)
           }
-          out += exec(n.body, { ...s, dot: x, vars })
+          out = append(out, exec(n.body, { ...s, dot: x, vars }))
         }
         break
       }
@@ -431,6 +455,13 @@ function goSprintf(format: string, args: TValue[]): string {
 
 /** Runs a template over `data`, with `funcs` callable by name. */
 export function runTemplate(src: string, data: TValue, funcs: ReadonlyMap<string, TFunc>): string {
-  const nodes = parseTemplate(src)
-  return exec(nodes, { dot: data, vars: new Map([['$', data]]), funcs, src })
+  try {
+    const nodes = parseTemplate(src)
+    return exec(nodes, { dot: data, vars: new Map([['$', data]]), funcs, src, work: { steps: 0 } })
+  } catch (err) {
+    // Parsing and execution recurse: thousands of nested actions or parentheses exhaust the stack.
+    if (err instanceof RangeError && /call stack/i.test(err.message))
+      throw new TemplateError('the template nests too deeply (the stack ran out)')
+    throw err
+  }
 }
