@@ -115,19 +115,19 @@ const indent = (text: string): string =>
     .map(l => `    ${l}`)
     .join('\n')
 
-/** The catalog error for a language error; `details.text` is the rendering above. */
+/**
+ * The catalog error for a language error; `details.text` is the rendering above. It has no
+ * `cause`: the details say all the LangError does, and a logged cause would repeat the reason
+ * with the original's bylines after the rendering.
+ */
 export function toMgmtError(e: LangError): MgmtError {
   const first = e.spans[0]
-  return new MgmtError(
-    codes[e.stage],
-    {
-      stage: e.stage,
-      file: first?.file.path ?? '',
-      line: first?.start.line ?? 0,
-      col: first?.start.col ?? 0,
-      reason: e.reason,
-      text: formatLangError(e),
-    },
-    { cause: e },
-  )
+  return new MgmtError(codes[e.stage], {
+    stage: e.stage,
+    file: first?.file.path ?? '',
+    line: first?.start.line ?? 0,
+    col: first?.start.col ?? 0,
+    reason: e.reason,
+    text: formatLangError(e),
+  })
 }

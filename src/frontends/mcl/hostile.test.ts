@@ -100,6 +100,8 @@ test('os.readfile of a FIFO, a device or a directory is a located run error, at 
     const r = await runMgmt(['run', '--tmp-prefix', 'lang', main], { ms: 20_000 })
     assert.equal(r.code, 2, r.output)
     assert.ok(r.output.includes(`main.mcl:3:7: run error: could not read file: ${path}: ${why}`), r.output)
+    // Said once, as rendered: not again after the carets with the original's bylines.
+    assert.doesNotMatch(r.output, / @ \d+:\d+-\d+:\d+/)
   }
   // What can be read still is, a file of /proc (whose size says 0) included.
   writeFileSync(
