@@ -208,3 +208,25 @@ test('a template that writes too much, loops too long or nests too deep is a loc
     assert.match(e.message, new RegExp(`^\\S+main\\.mcl:3:7: run error: template: execution error: ${why}`))
   }
 })
+
+test('a chain of 10,000 edges is checked for cycles without exhausting the stack', () => {
+  const names = Array.from({ length: 10_001 }, (_, i) => `Test["t${i}"]`)
+  const program = (back: boolean): string =>
+    `${names.map((_, i) => `test "t${i}" {}\n`).join('')}${names
+      .slice(1)
+      .map((n, i) => `${names[i]} -> ${n}\n`)
+      .join('')}${back ? `${names.at(-1)} -> ${names[0]}\n` : ''}`
+  const g = runLang(checkLang(write({ 'main.mcl': program(false) }), { registry }), {
+    hostname: 'h',
+    args: [],
+    env: {},
+  })
+  assert.equal(g.edges.length, 10_000)
+  const e = failure({ 'main.mcl': program(true) }, true)
+  assert.equal(e.code, 'ERR_LANG_INTERPRET')
+  assert.ok(e.message.length < 1000, `a message of ${e.message.length} characters`)
+  assert.match(
+    e.message,
+    /^\S+main\.mcl:1:1: interpret error: resource graph has cycles: test\[t0\] -> test\[t1\] -> .* -> test\[t5\] -> \.\.\. 9991 more -> test\[t9997\] -> .* -> test\[t10000\] -> test\[t0\]\n/,
+  )
+})

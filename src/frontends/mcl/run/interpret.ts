@@ -298,21 +298,49 @@ function merge(a: LangResource, b: LangResource, schemas: Schemas): LangResource
   return { ...a, fields }
 }
 
+/**
+ * Depth first, without recursion and without copying the path at each step: a chain of 10,000
+ * edges exhausted the stack, and copying made it quadratic.
+ */
 function checkAcyclic(g: LangGraph): void {
   const out = new Map<LangResource, LangResource[]>()
-  for (const e of g.edges) out.set(e.from, [...(out.get(e.from) ?? []), e.to])
-  const state = new Map<LangResource, 1 | 2>()
-  const visit = (r: LangResource, path: LangResource[]): void => {
-    if (state.get(r) === 2) return
-    if (state.get(r) === 1) {
-      const cycle = path.slice(path.indexOf(r)).map(x => id(x.kind, x.name))
-      throw new LangError('interpret', `resource graph has cycles: ${[...cycle, cycle[0]].join(' -> ')}`, [
-        r.span,
-      ])
-    }
-    state.set(r, 1)
-    for (const n of out.get(r) ?? []) visit(n, [...path, r])
-    state.set(r, 2)
+  for (const e of g.edges) {
+    const to = out.get(e.from)
+    if (to) to.push(e.to)
+    else out.set(e.from, [e.to])
   }
-  for (const r of g.resources) visit(r, [])
+  const state = new Map<LangResource, 1 | 2>()
+  for (const root of g.resources) {
+    if (state.has(root)) continue
+    /** The resources on the way down, and how many of each one's successors were visited. */
+    const path: LangResource[] = [root]
+    const done: number[] = [0]
+    state.set(root, 1)
+    while (path.length) {
+      const r = path.at(-1)!
+      const next = (out.get(r) ?? [])[done[done.length - 1]!]
+      if (next === undefined) {
+        state.set(r, 2)
+        path.pop()
+        done.pop()
+        continue
+      }
+      done[done.length - 1]!++
+      if (state.get(next) === 2) continue
+      if (state.get(next) === 1) {
+        const cycle = path.slice(path.indexOf(next)).map(x => id(x.kind, x.name))
+        // A cycle of thousands is named by its first and last few.
+        const shown =
+          cycle.length > 12
+            ? [...cycle.slice(0, 6), `... ${cycle.length - 10} more`, ...cycle.slice(-4)]
+            : cycle
+        throw new LangError('interpret', `resource graph has cycles: ${[...shown, cycle[0]].join(' -> ')}`, [
+          next.span,
+        ])
+      }
+      state.set(next, 1)
+      path.push(next)
+      done.push(0)
+    }
+  }
 }
