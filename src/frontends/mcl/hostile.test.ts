@@ -230,3 +230,23 @@ test('a chain of 10,000 edges is checked for cycles without exhausting the stack
     /^\S+main\.mcl:1:1: interpret error: resource graph has cycles: test\[t0\] -> test\[t1\] -> .* -> test\[t5\] -> \.\.\. 9991 more -> test\[t9997\] -> .* -> test\[t10000\] -> test\[t0\]\n/,
   )
 })
+
+test('a metadata.yaml that does not parse is located at the line and column of the problem', () => {
+  const main = write({ 'metadata.yaml': 'main: "main.mcl"\nfiles: [\n', 'main.mcl': 'test "a" {}\n' })
+  const root = dirname(main)
+  let err: unknown
+  try {
+    checkLang(root, { registry })
+  } catch (e) {
+    err = e
+  }
+  assert.ok(isLangError(err), String(err))
+  const e = toMgmtError(err)
+  assert.equal(e.code, 'ERR_LANG_SCOPE')
+  assert.equal((e.details as { file: string }).file, join(root, 'metadata.yaml'))
+  assert.equal(where(e).at, '3:1')
+  assert.match(
+    e.message,
+    /metadata\.yaml:3:1: scope error: invalid \S+metadata\.yaml: Flow sequence in block collection must be sufficiently indented and end with a \]\n/,
+  )
+})

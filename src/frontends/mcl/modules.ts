@@ -13,7 +13,7 @@ import { LangError } from './errors.js'
 import type { ModuleInfo } from './funcs/builtin.js'
 import { parse } from './parser/parser.js'
 import { initChecks, interpolate } from './passes.js'
-import { SourceFile } from './source.js'
+import { pointSpan, SourceFile } from './source.js'
 import { readTextFile, TextFileError } from './textfile.js'
 
 /** One parsed file. */
@@ -92,10 +92,7 @@ export class Loader {
     try {
       raw = parseYaml(text)
     } catch (err) {
-      throw new LangError(
-        'scope',
-        `invalid ${this.display(join(dir, 'metadata.yaml'))}: ${(err as Error).message}`,
-      )
+      throw metadataError(new SourceFile(this.display(file), text), err)
     }
     const m = (raw ?? {}) as Record<string, unknown>
     const str = (k: string, d: string): string =>
@@ -158,6 +155,16 @@ export class Loader {
     this.#units.set(path, unit)
     return unit
   }
+}
+
+/** A metadata.yaml that does not parse: located where the YAML parser says, when it says. */
+function metadataError(file: SourceFile, err: unknown): LangError {
+  const e = err as { message?: unknown; linePos?: { line: number; col: number }[]; pos?: number[] }
+  // The parser's message ends with its own position and an excerpt: the span says both.
+  const reason = String(e.message ?? err).replace(/ at line \d+, column \d+:[\s\S]*$/, '')
+  const at = e.linePos?.[0]
+  const spans = at ? [pointSpan(file, { line: at.line, col: at.col, offset: e.pos?.[0] ?? 0 })] : []
+  return new LangError('scope', `invalid ${file.path}: ${reason}`, spans)
 }
 
 /** What an import string names. */
