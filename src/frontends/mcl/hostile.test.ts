@@ -3,6 +3,7 @@
  * enough to read, and in bounded time and memory; never a stack trace or a crash. Each case is
  * the reduced form of a program that once broke that promise.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: mcl strings interpolate with ${...}
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -249,4 +250,12 @@ test('a metadata.yaml that does not parse is located at the line and column of t
     e.message,
     /metadata\.yaml:3:1: scope error: invalid \S+metadata\.yaml: Flow sequence in block collection must be sufficiently indented and end with a \]\n/,
   )
+})
+
+test('a string of 5,000 interpolations is joined as a balanced tree, not 5,000 levels deep', () => {
+  const main = write({
+    'main.mcl': `$x = "${Array.from({ length: 5000 }, () => '${y}').join('-')}"\n$y = "a"\ntest [$x] {}\n`,
+  })
+  const g = runLang(checkLang(main, { registry }), { hostname: 'h', args: [], env: {} })
+  assert.equal(g.resources[0]!.name, Array.from({ length: 5000 }, () => 'a').join('-'))
 })

@@ -211,11 +211,18 @@ function interpolateString(s: StrLit): Expr {
       ? { t: 'str', span: s.span, value: p.lit }
       : { t: 'var', span: s.span, name: p.name, interpolated: true },
   )
-  if (exprs.length === 1) return exprs[0]!
-  let out = exprs[exprs.length - 1]!
-  for (let i = exprs.length - 2; i >= 0; i--)
-    out = { t: 'call', span: s.span, callee: { t: 'name', name: 'concat' }, args: [exprs[i]!, out] }
-  return out
+  // Joined as a balanced tree: a string of a thousand pieces is ten levels deep, not a thousand.
+  const joined = (from: number, to: number): Expr => {
+    if (to - from === 1) return exprs[from]!
+    const mid = (from + to) >> 1
+    return {
+      t: 'call',
+      span: s.span,
+      callee: { t: 'name', name: 'concat' },
+      args: [joined(from, mid), joined(mid, to)],
+    }
+  }
+  return joined(0, exprs.length)
 }
 
 /** Decodes every raw string of an expression tree (used for strings outside programs). */
