@@ -10,9 +10,15 @@
 import type { Call, Callee, Expr, Lambda, MapEntry, OperatorName, Param, StructField } from '../ast.js'
 import { LangError } from '../errors.js'
 import type { Token, TokenKind } from '../lexer.js'
-import { join } from '../source.js'
+import { join, pointSpan } from '../source.js'
 import { type Field, T, type Type, typeString } from '../types.js'
 import { TokenStream } from './tokens.js'
+
+/**
+ * The deepest a program's syntax tree may be. Every later stage walks the tree recursively, and
+ * a thousand nested brackets exhaust the stack of some; programs written by hand stay far below.
+ */
+export const MAX_NESTING = 256
 
 const comparisons: Partial<Record<TokenKind, OperatorName | 'in'>> = {
   EQ: '==',
@@ -43,11 +49,39 @@ export const nameTokens: readonly TokenKind[] = ['MAP_IDENTIFIER', 'IDENTIFIER',
 export class ExprParser extends TokenStream {
   /** An error found inside a type, reported at the end of its statement. */
   protected pending: LangError | undefined
+  /** How deep the tree being built is here: brackets, blocks, types and chains of operators. */
+  #depth = 0
+
+  /** `f()` one level deeper; past MAX_NESTING, an error at the token where that level starts. */
+  protected nested<T>(f: () => T): T {
+    this.deeper(this.peek(), 1)
+    this.#depth++
+    try {
+      return f()
+    } finally {
+      this.#depth--
+    }
+  }
+
+  /** Throws when `more` levels below this one pass MAX_NESTING (`at`: the token that does). */
+  protected deeper(at: Token, more: number): void {
+    if (this.#depth + more <= MAX_NESTING) return
+    throw new LangError(
+      'parse',
+      `the program nests more than ${MAX_NESTING} levels deep here (brackets, blocks, or operators in a ` +
+        'row): split the expression with variables',
+      [pointSpan(at.span.file, at.span.start)],
+    )
+  }
 
   expr(): Expr {
+    return this.nested(() => this.except())
+  }
+
+  private except(): Expr {
     let left = this.or()
-    while (this.at('EXCEPT')) {
-      this.next()
+    for (let n = 1; this.at('EXCEPT'); n++) {
+      this.deeper(this.next(), n)
       const right = this.or()
       left = { t: 'except', span: join(left.span, right.span), expr: left, except: right }
     }
@@ -56,8 +90,8 @@ export class ExprParser extends TokenStream {
 
   private or(): Expr {
     let left = this.and()
-    while (this.at('OR')) {
-      this.next()
+    for (let n = 1; this.at('OR'); n++) {
+      this.deeper(this.next(), n)
       const right = this.and()
       left = { t: 'op', span: join(left.span, right.span), op: 'or', args: [left, right] }
     }
@@ -66,8 +100,8 @@ export class ExprParser extends TokenStream {
 
   private and(): Expr {
     let left = this.comparison()
-    while (this.at('AND')) {
-      this.next()
+    for (let n = 1; this.at('AND'); n++) {
+      this.deeper(this.next(), n)
       const right = this.comparison()
       left = { t: 'op', span: join(left.span, right.span), op: 'and', args: [left, right] }
     }
@@ -88,8 +122,10 @@ export class ExprParser extends TokenStream {
 
   private additive(): Expr {
     let left = this.multiplicative()
-    while (this.at('PLUS', 'MINUS')) {
-      const op = this.next().kind === 'PLUS' ? '+' : '-'
+    for (let n = 1; this.at('PLUS', 'MINUS'); n++) {
+      const t = this.next()
+      this.deeper(t, n)
+      const op = t.kind === 'PLUS' ? '+' : '-'
       const right = this.multiplicative()
       left = { t: 'op', span: join(left.span, right.span), op, args: [left, right] }
     }
@@ -98,8 +134,10 @@ export class ExprParser extends TokenStream {
 
   private multiplicative(): Expr {
     let left = this.unary()
-    while (this.at('MULTIPLY', 'DIVIDE')) {
-      const op = this.next().kind === 'MULTIPLY' ? '*' : '/'
+    for (let n = 1; this.at('MULTIPLY', 'DIVIDE'); n++) {
+      const t = this.next()
+      this.deeper(t, n)
+      const op = t.kind === 'MULTIPLY' ? '*' : '/'
       const right = this.unary()
       left = { t: 'op', span: join(left.span, right.span), op, args: [left, right] }
     }
@@ -109,7 +147,7 @@ export class ExprParser extends TokenStream {
   private unary(): Expr {
     if (this.at('NOT')) {
       const start = this.next()
-      const operand = this.unary()
+      const operand = this.nested(() => this.unary())
       return { t: 'op', span: join(start.span, operand.span), op: 'not', args: [operand] }
     }
     return this.postfix()
@@ -117,7 +155,8 @@ export class ExprParser extends TokenStream {
 
   private postfix(): Expr {
     let e = this.primary()
-    for (;;) {
+    for (let n = 1; ; n++) {
+      if (this.at('OPEN_BRACK', 'ARROW')) this.deeper(this.peek(), n)
       if (this.at('OPEN_BRACK')) {
         this.next()
         const index = this.expr()
@@ -314,6 +353,10 @@ export class ExprParser extends TokenStream {
 
   /** A type: `bool`, `[]str`, `map{str: int}`, `struct{a int; b str}`, `func(str) bool`, `variant`. */
   protected type(): Type {
+    return this.nested(() => this.typeHere())
+  }
+
+  private typeHere(): Type {
     const t = this.next()
     switch (t.kind) {
       case 'BOOL_IDENTIFIER':

@@ -46,6 +46,13 @@ const table: readonly (readonly [string, number, number, string])[] = [
   ['import fmt\n', 1, 8, 'unexpected name `fmt`, expecting a string'],
   ['include foo(\n\t1\n)\n', 2, 3, 'unexpected newline, expecting `,`'],
   ['class foo($a {\n}\n', 1, 14, 'unexpected `{`, expecting `)` or `,`'],
+  // Nesting past what the later stages' recursion can take: at the level that passes the bound.
+  [`$x = ${'('.repeat(100_000)}1\n`, 1, 262, 'nests more than 256 levels deep'],
+  [`$x = ${'[\n'.repeat(300)}1${']'.repeat(300)}\n`, 257, 1, 'nests more than 256 levels deep'],
+  [`test [${'"a" + '.repeat(100_000)}"a"] {}\n`, 1, 1535, 'nests more than 256 levels deep'],
+  [`$x = ${'not '.repeat(100_000)}true\n`, 1, 1030, 'nests more than 256 levels deep'],
+  [`${'if true {\n'.repeat(100_000)}${'}\n'.repeat(100_000)}`, 257, 4, 'nests more than 256 levels deep'],
+  [`$x ${'[]'.repeat(100_000)}str = []\n`, 1, 516, 'nests more than 256 levels deep'],
   ['$x = foo\n', 1, 9, 'unexpected newline, expecting `(`'],
   ['$x = (1 + 2\n', 1, 12, 'unexpected newline, expecting `)`'],
   ['for $i $v in $l {\n}\n', 1, 8, 'unexpected `$`, expecting `,`'],

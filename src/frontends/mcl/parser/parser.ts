@@ -54,10 +54,12 @@ class Parser extends ExprParser {
   }
 
   private block(): Block {
-    const start = this.expect('OPEN_CURLY')
-    const stmts = this.stmts('CLOSE_CURLY')
-    this.next()
-    return { span: this.spanFrom(start), stmts }
+    return this.nested(() => {
+      const start = this.expect('OPEN_CURLY')
+      const stmts = this.stmts('CLOSE_CURLY')
+      this.next()
+      return { span: this.spanFrom(start), stmts }
+    })
   }
 
   private stmt(): Stmt {
