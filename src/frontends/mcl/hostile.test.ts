@@ -259,3 +259,22 @@ test('a string of 5,000 interpolations is joined as a balanced tree, not 5,000 l
   const g = runLang(checkLang(main, { registry }), { hostname: 'h', args: [], env: {} })
   assert.equal(g.resources[0]!.name, Array.from({ length: 5000 }, () => 'a').join('-'))
 })
+
+test('a lookup error in a list or map of 100,000 items quotes the first few', () => {
+  const items = Array.from({ length: 100_000 }, (_, i) => `"k${i}"`)
+  for (const [program, reason] of [
+    [
+      `$x = [${items.join(', ')}]\ntest [$x[100000]] {}\n`,
+      'list index not present, got: 100000, len is: 100000, in: ["k0", "k1"',
+    ],
+    [
+      `$x = {${items.map(k => `${k} => 1`).join(', ')}}\ntest [fmt.printf("%d", $x["z"])] {}\nimport "fmt"\n`,
+      'map key not present, want: "z" in {"k0": 1',
+    ],
+  ]) {
+    const e = failure({ 'main.mcl': program }, true)
+    assert.equal(e.code, 'ERR_LANG_RUN')
+    assert.ok(e.message.length < 1000, `a message of ${e.message.length} characters`)
+    assert.ok(e.message.includes(reason), e.message)
+  }
+})

@@ -5,17 +5,23 @@ import { prune } from '../types.js'
 import { MAX_STRING, McMap, showValue, type Value, valueEquals } from '../values.js'
 import type { Builtin, RunContext } from './builtin.js'
 
+/** A value as an error quotes it: a list of 100,000 items is cut after its first few. */
+function quoted(v: Value): string {
+  const s = showValue(v)
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s
+}
+
 /** `list[index]`, or a catchable error. */
 export function listLookup(list: readonly Value[], index: bigint, ctx: Pick<RunContext, 'fail'>): Value {
   if (index < 0n || index >= BigInt(list.length))
-    throw ctx.fail(`list index not present, got: ${index}, len is: ${list.length}, in: ${showValue(list)}`)
+    throw ctx.fail(`list index not present, got: ${index}, len is: ${list.length}, in: ${quoted(list)}`)
   return list[Number(index)]!
 }
 
 /** `map[key]`, or a catchable error. */
 export function mapLookup(map: McMap, key: Value, ctx: Pick<RunContext, 'fail'>): Value {
   const v = map.get(key)
-  if (v === undefined) throw ctx.fail(`map key not present, want: ${showValue(key)} in ${showValue(map)}`)
+  if (v === undefined) throw ctx.fail(`map key not present, want: ${quoted(key)} in ${quoted(map)}`)
   return v
 }
 
