@@ -85,10 +85,17 @@ test('interpolation: escapes, variables, and literal dollars', () => {
     ['$ {x} $', [{ lit: '$ {x} $' }]],
     ['\\\\${x}', [{ lit: '\\' }, { name: 'x' }]],
     ['', [{ lit: '' }]],
+    ['${x}${y}', [{ name: 'x' }, { name: 'y' }]],
+    ['a\\"${x}\\$\\${y}b', [{ lit: 'a"' }, { name: 'x' }, { lit: '$${y}b' }]],
   ]
   for (const [raw, want] of cases) assert.deepEqual(splitString(raw), want, raw)
   assert.throws(() => splitString('\\q'), /unknown escape sequence: \\q/)
   assert.throws(() => splitString('${}'), /cannot parse string/)
   assert.throws(() => splitString('${f()}'), /cannot parse string/)
   assert.throws(() => splitString('${x'), /cannot parse string/)
+  // A bad piece in a string of megabytes quotes its start, not the string.
+  assert.throws(
+    () => splitString(`${'a'.repeat(10_000_000)}${'${'}`),
+    (e: Error) => /^cannot parse string: a{57}\.\.\.$/.test(e.message),
+  )
 })

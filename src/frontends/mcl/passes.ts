@@ -171,31 +171,46 @@ const escapes: Readonly<Record<string, string>> = {
   $: '$',
 }
 
-const varName = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*/
+const varName = /[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*/y
 
 type Piece = { lit: string } | { name: string }
 
 /** Splits a raw string body into literal text and `${name}` references. Throws an Error. */
 export function splitString(raw: string): Piece[] {
   const out: Piece[] = []
-  let lit = ''
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!
-    if (c === '\\') {
+  // The literal so far, as the pieces between escapes: a string of megabytes is copied in a few
+  // slices, not appended to character by character (which took gigabytes for a 50 MB string).
+  const lit: string[] = []
+  let from = 0
+  const take = (to: number): void => {
+    if (to > from) lit.push(raw.slice(from, to))
+  }
+  const flush = (): void => {
+    if (lit.length) out.push({ lit: lit.join('') })
+    lit.length = 0
+  }
+  for (let i = raw.indexOf('\\'), j = raw.indexOf('${'); i >= 0 || j >= 0; ) {
+    if (i >= 0 && (j < 0 || i < j)) {
       const n = raw[i + 1]
       if (n === undefined || !(n in escapes)) throw new Error(`unknown escape sequence: \\${n ?? ''}`)
-      lit += escapes[n]
-      i++
-    } else if (c === '$' && raw[i + 1] === '{') {
-      const m = varName.exec(raw.slice(i + 2))
-      if (!m || raw[i + 2 + m[0].length] !== '}') throw new Error(`cannot parse string: ${raw}`)
-      if (lit) out.push({ lit })
-      lit = ''
+      take(i)
+      lit.push(escapes[n]!)
+      from = i + 2
+    } else {
+      varName.lastIndex = j + 2
+      const m = varName.exec(raw)
+      if (!m || raw[j + 2 + m[0].length] !== '}')
+        throw new Error(`cannot parse string: ${raw.length > 60 ? `${raw.slice(0, 57)}...` : raw}`)
+      take(j)
+      flush()
       out.push({ name: m[0] })
-      i += 2 + m[0].length
-    } else lit += c
+      from = j + 3 + m[0].length
+    }
+    i = raw.indexOf('\\', from)
+    j = raw.indexOf('${', from)
   }
-  if (lit || !out.length) out.push({ lit })
+  take(raw.length)
+  if (lit.length || !out.length) out.push({ lit: lit.join('') })
   return out
 }
 
