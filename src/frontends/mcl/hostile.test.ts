@@ -278,3 +278,11 @@ test('a lookup error in a list or map of 100,000 items quotes the first few', ()
     assert.ok(e.message.includes(reason), e.message)
   }
 })
+
+test('test.one_stream of a negative or huge count is a catchable error', () => {
+  for (const n of ['-1', '9223372036854775807']) {
+    const main = write({ 'main.mcl': `import "test" as t\ntest [t.one_stream(${n}) <|> "bad count"] {}\n` })
+    const g = runLang(checkLang(main, { registry }), { hostname: 'h', args: [], env: {} })
+    assert.equal(g.resources[0]!.name, 'bad count')
+  }
+})

@@ -10,7 +10,7 @@ import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LangError } from '../errors.js'
 import { prune, T } from '../types.js'
-import { McMap, McStruct, type Value, zeroValue } from '../values.js'
+import { MAX_STRING, McMap, McStruct, type Value, zeroValue } from '../values.js'
 import type { Builtin } from './builtin.js'
 import { fromJson } from './text.js'
 
@@ -139,6 +139,13 @@ export const testPackage: Record<string, Builtin> = {
   one_instance_f: instance,
   one_instance_g: instance,
   one_instance_h: instance,
-  one_stream: { sig: 'func(count int) str', run: ([n]) => 'x'.repeat(Number(n)) },
+  one_stream: {
+    sig: 'func(count int) str',
+    run: ([n], ctx) => {
+      if ((n as bigint) < 0n || (n as bigint) > BigInt(MAX_STRING))
+        throw ctx.fail(`one_stream: a count of ${n} is not between 0 and ${MAX_STRING}`)
+      return 'x'.repeat(Number(n))
+    },
+  },
   slow_string: { sig: 'func() str', run: () => 'slow' },
 }
