@@ -1,18 +1,20 @@
 /**
  * Hostile YAML at load time: an alias bomb is refused at once, a file with a million problems lists
  * the first ones and counts the rest, and an invalid 50 MB file is reported within a 1 GiB heap.
+ * A graph file is read up to 64 MiB: `/dev/zero`, or a file of gigabytes, is refused before it
+ * fills the memory.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
 import { mainJs } from '../../testing/cli.js'
 import { isMgmtError } from '../../util/errors.js'
-import { loadYaml } from './parse.js'
+import { loadYaml, MAX_GRAPH_BYTES, readGraphFile } from './parse.js'
 
 const registry = builtinRegistry()
 let dir: string
@@ -89,4 +91,25 @@ test('an invalid 50 MB graph file is reported within a 1 GiB heap', async () => 
   assert.match(output, /big\.yaml: resources\.print\[0\]\.msg: /)
   assert.match(output, /\.\.\. and \d+ more problems/)
   assert.doesNotMatch(output, /heap out of memory|internal error/)
+})
+
+test('a graph file larger than 64 MiB, or /dev/zero, is refused before it fills the memory', async () => {
+  const big = join(dir, 'big.yaml')
+  await writeFile(big, 'graph: g\n')
+  await truncate(big, MAX_GRAPH_BYTES + 1)
+  const refused = (e: unknown): boolean =>
+    isMgmtError(e, 'ERR_FILE_READ') && /larger than 64 MiB/.test(e.message)
+  for (const f of [big, '/dev/zero']) {
+    const heap = process.memoryUsage().rss
+    await assert.rejects(readGraphFile(f), refused, f)
+    // Read no further than the bound (the sparse file: not at all).
+    assert.ok(process.memoryUsage().rss - heap < 3 * MAX_GRAPH_BYTES, f)
+  }
+  await assert.rejects(
+    readGraphFile(dir),
+    (e: unknown) => isMgmtError(e, 'ERR_FILE_READ') && /a directory/.test(e.message),
+  )
+  // At the bound, it is read.
+  await truncate(big, 1000)
+  assert.equal((await readGraphFile(big)).length, 1000)
 })
