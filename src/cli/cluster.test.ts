@@ -13,6 +13,7 @@ import { startEtcd } from '../testing/etcd.js'
 import { freeUrl } from '../testing/ports.js'
 import { childrenOf, processStates } from '../testing/proc.js'
 import { inTempDir } from '../testing/tempdir.js'
+import { versionDecided } from '../world/etcd/cluster.js'
 
 const running: Running[] = []
 after(async () => {
@@ -55,6 +56,19 @@ async function killOutright(m: Running): Promise<void> {
   m.child.kill('SIGKILL')
   await m.exited
   await gone(server[0]!)
+}
+
+/** Resolves once the cluster at `url` has decided its version, which its leader does soon after it forms. */
+async function decided(url: string): Promise<void> {
+  const until = Date.now() + 20_000
+  for (;;) {
+    try {
+      return await versionDecided([url], Date.now() + 1000)
+    } catch (err) {
+      if (Date.now() > until) throw err
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
 }
 
 /** ^C, and the exit code. */
@@ -156,7 +170,9 @@ test('a host killed between its MemberAdd and its server start completes the joi
   const client = await freeUrl()
   const server = await freeUrl()
   // What such a host leaves: a member added at its peer URL that never started, and a cluster of
-  // two without its quorum.
+  // two without its quorum. Its join added it only once the cluster had decided its version (which
+  // needs the quorum that the add takes away), and so does this.
+  await decided(h1.client)
   await etcdctl(h1.client, ['member', 'add', 'h2', `--peer-urls=${server}`])
   const h2 = await host('h2', ['--seeds', h1.client, '--client-urls', client, '--server-urls', server], {
     server: false,
