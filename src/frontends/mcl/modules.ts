@@ -8,13 +8,13 @@
 import { statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { readTextFile, TextFileError } from '../../util/textfile.js'
 import type { Program, Stmt } from './ast.js'
 import { LangError } from './errors.js'
 import type { ModuleInfo } from './funcs/builtin.js'
 import { parse } from './parser/parser.js'
 import { initChecks, interpolate } from './passes.js'
 import { pointSpan, SourceFile } from './source.js'
-import { readTextFile, TextFileError } from './textfile.js'
 
 /** One parsed file. */
 export interface Unit {

@@ -17,9 +17,9 @@ import { describeError, isMgmtError } from '../../util/errors.js'
 import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import { type Link, linkSignal } from '../../util/signals.js'
+import { readTextFile } from '../../util/textfile.js'
 import type { World } from '../../world/world.js'
 import type { ReadSet } from './run/outside.js'
-import { readTextFile } from './textfile.js'
 
 /** How long the files must stay unchanged before a new compile. */
 const settleMs = 50

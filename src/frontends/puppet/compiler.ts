@@ -2,13 +2,14 @@
  * One compile: the manifest (or inline code) through the Puppet child into a catalog, with Puppet's
  * own messages; then the catalog through the translation into a checked graph.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CompileOptions } from '../../engine/compile.js'
 import { type Compiled, compileGraph, GraphInvalid, type GraphSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { describeError, isMgmtError, MgmtError, sysReason } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { notRegular, readTextFile } from '../../util/textfile.js'
 import { type CompileResult, readCompileResult } from './catalog.js'
 import { type PuppetChild, PuppetError, type PuppetLog } from './child.js'
 import type { PuppetExport } from './exports.js'
@@ -37,17 +38,17 @@ async function statOf(file: string) {
 
 /** Throws ERR_FILE_READ unless `file` is a regular file: a FIFO would be waited on forever. */
 async function regularFile(file: string): Promise<void> {
-  if (!(await statOf(file)).isFile())
-    throw new MgmtError('ERR_FILE_READ', { file, reason: 'not a regular file' })
+  const irregular = notRegular(await statOf(file))
+  if (irregular) throw new MgmtError('ERR_FILE_READ', { file, reason: irregular })
 }
 
-async function readFacts(file: string): Promise<Record<string, unknown>> {
-  await regularFile(file)
+/** The facts file: a regular file holding a JSON object, read up to the bound of any text. */
+function readFacts(file: string): Record<string, unknown> {
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = readTextFile(file)
   } catch (err) {
-    throw new MgmtError('ERR_FILE_READ', { file, reason: sysReason(err) })
+    throw new MgmtError('ERR_FILE_READ', { file, reason: describeError(err) })
   }
   let v: unknown
   try {
@@ -68,7 +69,7 @@ async function readFacts(file: string): Promise<Record<string, unknown>> {
 export async function checkManifest(path: string): Promise<boolean> {
   const st = await statOf(path)
   if (st.isFile()) return false
-  if (!st.isDirectory()) throw new MgmtError('ERR_FILE_READ', { file: path, reason: 'not a regular file' })
+  if (!st.isDirectory()) throw new MgmtError('ERR_FILE_READ', { file: path, reason: notRegular(st)! })
   const dirs = [path]
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop())
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -105,7 +106,7 @@ export async function compileCatalog(
 ): Promise<{ result: CompileResult; ms: number }> {
   if (source.manifest) await checkManifest(source.manifest)
   if (child.settings.config) await regularFile(child.settings.config)
-  const facts = source.factsFile ? await readFacts(source.factsFile) : undefined
+  const facts = source.factsFile ? readFacts(source.factsFile) : undefined
   const req = {
     op: 'compile',
     ...(source.manifest ? { manifest: source.manifest } : { code: source.code ?? '' }),

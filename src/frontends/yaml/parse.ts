@@ -23,6 +23,7 @@ import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError, sysReason } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
+import { BoundedText } from '../../util/textfile.js'
 import { tooCostly } from './limits.js'
 import { parseByPieces, primePieces } from './pieces.js'
 import { isObj, type Obj, type Relative, type Reuse, readResources, reuseOf } from './resources.js'
@@ -86,18 +87,14 @@ export async function readGraphFile(file: string): Promise<string> {
     if (st.isDirectory()) throw refuse('it is a directory, not a graph file')
     const tooLarge = `it is larger than ${MAX_GRAPH_BYTES / 1024 / 1024} MiB, the most a graph file may hold`
     if (st.size > MAX_GRAPH_BYTES) throw refuse(tooLarge)
-    // The size is a hint only (a pipe says 0, a growing file more than it said).
-    const chunks: Buffer[] = []
-    let total = 0
+    const text = new BoundedText(st.size, MAX_GRAPH_BYTES)
     for (;;) {
-      const room = Math.min(Math.max(st.size - total + 1, 1 << 16), MAX_GRAPH_BYTES + 1 - total)
-      const { bytesRead, buffer } = await h.read(Buffer.allocUnsafe(room), 0, room, null)
+      const chunk = text.room()
+      const { bytesRead } = await h.read(chunk, 0, chunk.length, null)
       if (bytesRead === 0) break
-      chunks.push(buffer.subarray(0, bytesRead))
-      total += bytesRead
-      if (total > MAX_GRAPH_BYTES) throw refuse(tooLarge)
+      if (!text.keep(chunk, bytesRead)) throw refuse(tooLarge)
     }
-    return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8')
+    return text.text()
   } catch (err) {
     if (err instanceof MgmtError) throw err
     throw refuse(sysReason(err))
