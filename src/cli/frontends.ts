@@ -3,20 +3,8 @@
  * a new frontend adds its entry here.
  */
 import { resolve } from 'node:path'
-import type { Command } from 'commander'
-import type { Frontend } from '../frontends/frontend.js'
+import type { FrontendCommand } from './command.js'
 import { puppetCommand } from './puppet.js'
-
-export interface FrontendCommand {
-  readonly name: string
-  readonly description: string
-  /** Adds the subcommand's arguments and own options. */
-  configure?(cmd: Command): void
-  /** The frontend for the parsed arguments and options; undefined runs no local graph. */
-  open(args: string[], opts: Record<string, unknown>): Frontend | undefined
-  /** Does something else than run for some options (`--print-graph`): the exit code; undefined runs. */
-  instead?(args: string[], opts: Record<string, unknown>): Promise<number> | undefined
-}
 
 export const frontendCommands: readonly FrontendCommand[] = [
   {

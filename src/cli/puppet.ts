@@ -7,8 +7,8 @@ import { builtinRegistry } from '../resources/index.js'
 import { isMgmtError, MgmtError } from '../util/errors.js'
 import { createLogger } from '../util/logger.js'
 import { MAX_TIMER_S } from '../util/timers.js'
+import type { FrontendCommand } from './command.js'
 import { flag, int } from './flags.js'
-import type { FrontendCommand } from './frontends.js'
 
 interface PuppetFlags {
   code?: string

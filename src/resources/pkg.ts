@@ -13,13 +13,8 @@
 import { z } from 'zod'
 import { defineResource, type GroupedResource, type Instance, untilClosed } from '../engine/resource.js'
 import type { Issue } from '../util/errors.js'
-import {
-  chooseBackend,
-  type PkgBackend,
-  type PkgChange,
-  type PkgState,
-  type TxOptions,
-} from './pkg/backend.js'
+import type { PkgBackend, PkgChange, PkgState, TxOptions } from './pkg/backend.js'
+import { chooseBackend } from './pkg/choose.js'
 import { shippedFiles } from './pkg/files.js'
 
 /** Params of `pkg`. Keys are the YAML names, verbatim. */

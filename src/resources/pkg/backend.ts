@@ -1,12 +1,7 @@
 /**
- * What the `pkg` kind needs from a package manager, and the choice of one: PackageKit over the
- * system bus when it is there, else apt (apt-get and dpkg) when installed. The choice is made when
- * the resource first needs it (not when the graph loads) and said in the log.
+ * What the `pkg` kind needs from a package manager: the contract that apt.ts and packagekit.ts
+ * each fulfil; choose.ts picks one.
  */
-import { access, constants } from 'node:fs/promises'
-import type { Logger } from '../../util/logger.js'
-import { AptBackend } from './apt.js'
-import { PackageKitBackend } from './packagekit.js'
 
 /** One package as the package manager sees it now. */
 export interface PkgState {
@@ -54,27 +49,4 @@ export interface PkgBackend {
   /** Calls `fn` if the backend's connection is lost (PackageKit), until the returned function. */
   onClose(fn: (e: Error) => void): () => void
   close(): void
-}
-
-const isExecutable = (p: string): Promise<boolean> =>
-  access(p, constants.X_OK).then(
-    () => true,
-    () => false,
-  )
-
-/** PackageKit when it answers on the system bus, else apt; says which (and why) in `log`. */
-export async function chooseBackend(log: Logger): Promise<PkgBackend> {
-  let why: string
-  try {
-    const pk = await PackageKitBackend.connect()
-    log.info('using PackageKit')
-    return pk
-  } catch (e) {
-    why = (e as Error).message
-  }
-  if ((await isExecutable('/usr/bin/apt-get')) && (await isExecutable('/usr/bin/dpkg-query'))) {
-    log.info(`PackageKit is not available (${why}): using apt (apt-get, dpkg)`)
-    return new AptBackend()
-  }
-  throw new Error(`no package manager: PackageKit is not available (${why}) and apt-get is not installed`)
 }

@@ -9,24 +9,7 @@ import type { Registry } from '../../../engine/registry.js'
 import type { ResourceDef } from '../../../engine/resource.js'
 import { parseType, T, type Type } from '../types.js'
 import { goKinds } from './kinds.js'
-
-export interface FieldInfo {
-  /** The mcl type, as text. */
-  readonly type: string
-  /** The Go type (`*string`, `uint64`). */
-  readonly go: string
-  /** The Go field name, for messages. */
-  readonly name: string
-}
-
-export interface KindInfo {
-  readonly fields: Readonly<Record<string, FieldInfo>>
-  readonly sends?: Readonly<Record<string, FieldInfo>>
-  readonly recv?: boolean
-  readonly merges?: boolean
-}
-
-export type KindTable = Readonly<Record<string, KindInfo>>
+import type { FieldInfo } from './table.js'
 
 export interface Field {
   readonly type: Type
