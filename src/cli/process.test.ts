@@ -3,7 +3,7 @@
  * SIGUSR1 opens no debugger, and no command an exec started outlives it, whichever way it ends.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -105,6 +105,25 @@ edges:
   )
   assert.equal(status.trim(), '0')
   assert.equal(await readFile(out, 'utf8'), 'written\n')
+})
+
+test('a run exits once it is done, whatever else holds the process, its output whole in a pipe', async () => {
+  // Preloaded: an interval that would hold the process for a minute.
+  const hold = join(dir, 'hold.cjs')
+  await writeFile(hold, 'setInterval(() => {}, 60_000)\n')
+  // 1,500 lines on stderr, more than a pipe's buffer holds.
+  const file = join(dir, 'prints.yaml')
+  const prints = Array.from({ length: 1500 }, (_, i) => `  - {name: p${i}, msg: "line ${i} of the output"}\n`)
+  await writeFile(file, `graph: g\nresources:\n  print:\n${prints.join('')}`)
+  const out = spawnSync(
+    process.execPath,
+    [mainJs, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', file],
+    { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${hold}` }, timeout: 30_000 },
+  )
+  assert.equal(out.status, 0)
+  assert.ok(out.stderr.length > 64 << 10)
+  assert.equal(out.stderr.match(/: line \d+ of the output$/gm)?.length, 1500)
+  assert.match(out.stderr, /converged: 1500 resources, 1 changed .*\n$/)
 })
 
 test('SIGHUP reloads the graph (also with --no-watch); running commands stay; SIGTERM ends them', async () => {
