@@ -159,10 +159,9 @@ if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
   compile(file).runInThisContext()(module.exports, createRequire(url), module, file, file.slice(0, file.lastIndexOf("/")), url);
   module.exports.runCli(argv);
 }
-/* In a function, so that the text of the file and the bytes of the cache go once compiled. */
+/* In a function, so that the bytes of the file and of the cache go once compiled. */
 function compile(file) {
-  const text = readFileSync(file, "latin1");
-  const program = text.slice(text.indexOf("\\n//", text.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 3).replaceAll("\\n//", "\\n");
+  const program = programOf(readFileSync(file));
   const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`);
   let cachedData;
   try {
@@ -173,6 +172,20 @@ function compile(file) {
   const out = process.env.MGMT_CODE_CACHE_OUT;
   if (out) process.once("exit", () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])));
   return script;
+}
+/* The program, out of its line comments: each line is moved down over the "//" that starts it, in
+   the bytes as read, which then become the one string V8 compiles (a copy less than slicing and
+   joining strings, 3 MB of memory not touched at every start). */
+function programOf(bytes) {
+  let from = bytes.indexOf("\\n//", bytes.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 3;
+  let to = 0;
+  for (;;) {
+    const nl = bytes.indexOf(10, from);
+    const end = nl === -1 ? bytes.length : nl + 1;
+    to += bytes.copy(bytes, to, from, end);
+    if (end >= bytes.length) return bytes.latin1Slice(0, to);
+    from = end + 2;
+  }
 }`
   const imports = `import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

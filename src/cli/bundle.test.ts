@@ -101,3 +101,38 @@ test('a run of files loads none of the Node.js modules that only other runs use;
   assert.ok(exec.includes('NativeModule child_process'))
   await readFile(join(dir, 'ran'))
 })
+
+test('the loader compiles the program held in the file, byte for byte, with the code cache the build made for it', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  // Preloaded: records what the loader hands node:vm (it takes Script when it starts, after this).
+  const seen = join(dir, 'seen.json')
+  await writeFile(
+    join(dir, 'vm.cjs'),
+    `const vm = require('node:vm'); const Script = vm.Script; const fs = require('node:fs');
+vm.Script = function (code, opts) {
+  const s = new Script(code, opts);
+  fs.writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ code, cached: opts.cachedData !== undefined, rejected: s.cachedDataRejected === true }));
+  return s;
+};\n`,
+  )
+  await run(bundle, ['help'], { env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'vm.cjs')}` } })
+  const { code, cached, rejected } = JSON.parse(await readFile(seen, 'utf8')) as {
+    code: string
+    cached: boolean
+    rejected: boolean
+  }
+  // The program as the file holds it: every line after the marker, behind `//`, up to the file's
+  // last newline.
+  const text = await readFile(bundle, 'latin1')
+  const lines = text.slice(text.indexOf('\n// MGMT-PROGRAM\n') + '\n// MGMT-PROGRAM\n'.length).split('\n')
+  assert.equal(lines.pop(), '')
+  assert.ok(lines.every(l => l.startsWith('//')))
+  assert.ok(
+    code === `${lines.map(l => l.slice(2)).join('\n')}\n`,
+    'the compiled program differs from the file',
+  )
+  assert.match(code, /^\(function \(exports, require, module, __filename, __dirname, __mgmtUrl\) \{/)
+  // `npm run build` made the cache with the Node.js that runs the tests.
+  assert.deepEqual({ cached, rejected }, { cached: true, rejected: false })
+})
