@@ -21,9 +21,9 @@ import {
   type SendsOf,
   type SendsShape,
 } from '../engine/resource.js'
-import type { builtinKinds } from '../resources/index.js'
+import type { BuiltinDef } from '../resources/index.js'
 
-type Defs = (typeof builtinKinds)[number]
+type Defs = BuiltinDef
 /** Every built-in kind, by name. */
 export type KindMap = { [D in Defs as D['kind']]: D }
 export type Kind = keyof KindMap

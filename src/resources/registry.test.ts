@@ -11,7 +11,7 @@ const docs = readFileSync(`${top}docs/resources.md`, 'utf8')
 const examples = readdirSync(`${top}examples/yaml`).filter(f => f.endsWith('.yaml'))
 
 test('docs/resources.md has a section for every kind, naming each parameter', () => {
-  for (const def of builtinKinds) {
+  for (const def of builtinKinds()) {
     const start = docs.indexOf(`\n## ${def.kind}\n`)
     assert.ok(start >= 0, `no section for ${def.kind}`)
     const end = docs.indexOf('\n## ', start + 1)
@@ -28,5 +28,29 @@ test('every example in examples/yaml loads, and every kind is used by one', () =
     const g = loadYaml(readFileSync(`${top}examples/yaml/${f}`, 'utf8'), f, registry, { strict: true })
     for (const [, r] of g.graph.entries()) for (const m of [r, ...(r.group ?? [])]) used.add(m.kind)
   }
-  for (const def of builtinKinds) assert.ok(used.has(def.kind), `no example uses ${def.kind}`)
+  for (const def of builtinKinds()) assert.ok(used.has(def.kind), `no example uses ${def.kind}`)
+})
+
+test("a kind's module is loaded when a graph first uses it; every kind is known by name before", () => {
+  const registry = builtinRegistry()
+  assert.deepEqual(registry.loaded(), [])
+  assert.deepEqual(
+    registry.kinds(),
+    builtinKinds().map(d => d.kind),
+  )
+  const g = loadYaml(
+    'graph: g\nresources:\n  file:\n  - name: /tmp/mgmt-registry-test-never-made/f\n    state: exists\n',
+    'g.yaml',
+    registry,
+  )
+  assert.equal([...g.graph.entries()].length, 1)
+  assert.deepEqual(registry.loaded(), ['file'])
+  // An unknown kind is named among those that exist, none of them loaded for it.
+  assert.throws(
+    () => loadYaml('graph: g\nresources:\n  flie:\n  - name: x\n', 'g.yaml', registry),
+    /no resource kind `flie` available.*file/s,
+  )
+  assert.deepEqual(registry.loaded(), ['file'])
+  assert.equal(registry.get('http:server:file').kind, 'http:server:file')
+  assert.deepEqual(registry.loaded(), ['file', 'http:server:file'])
 })
