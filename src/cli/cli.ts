@@ -73,11 +73,16 @@ export async function runCli(argv: string[]): Promise<void> {
   // The command has stopped and closed what it started: once what it wrote has gone out, the
   // process exits. Left to end on its own, Node.js would first wait for anything a library still
   // holds (a gRPC stream to an etcd that stopped answering, which closing the client does not
-  // end), then tear the heap down page by page: a one-shot run's whole heap, freed for nothing at
-  // exit (a measurable part of a short run, see docs/benchmarks.md).
+  // end), then free the heap piece by piece: a one-shot run's whole heap, freed for nothing at
+  // exit (a measurable part of a short run, see docs/benchmarks.md). Output that cannot go out
+  // (a terminal stopped with ^S) holds it a second at most; the timer itself holds nothing.
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref()
   await Promise.all([flushed(process.stdout), flushed(process.stderr)])
   process.exit()
 }
+
+/** How long a finished command may wait for its output to go out, before it exits. */
+const EXIT_GRACE_MS = 1000
 
 /** Resolves once what was written to `stream` has been handed to the system (or cannot be). */
 const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
