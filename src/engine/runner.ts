@@ -7,7 +7,7 @@
  * converged exit waits until every live host of the world is converged too (with the local world,
  * this host is the only one).
  */
-import { appendGuarded } from '../util/appendonly.js'
+import { StatusLines } from '../util/appendonly.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import { MAX_TIMER_MS } from '../util/timers.js'
@@ -74,7 +74,8 @@ export class Runner {
   readonly #done: Promise<RunResult>
   #end: ((r: EndReason) => void) | undefined
   #commits: Promise<void> = Promise.resolve()
-  #status: Promise<void> = Promise.resolve()
+  /** The `--converged-status-file`, if one is named. */
+  readonly #status: StatusLines | undefined
   /** Ends the watch of the other hosts' convergence. */
   readonly #cluster = new AbortController()
   readonly #summary: ConvergeSummary
@@ -83,6 +84,10 @@ export class Runner {
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts
+    const file = opts.convergedStatusFile
+    this.#status = file
+      ? new StatusLines(file, err => opts.log.warn(`status file: ${describeError(err)}`))
+      : undefined
     this.engine = new Engine({
       registry: opts.registry,
       hostname: opts.hostname,
@@ -136,12 +141,8 @@ export class Runner {
   }
 
   #onConverged(converged: boolean): void {
-    const file = this.#opts.convergedStatusFile
-    // Appended one after the other, so the lines are in the order of the changes.
-    if (file)
-      this.#status = this.#status
-        .then(() => appendGuarded(file, `${converged}\n`))
-        .catch(err => this.#opts.log.warn(`status file: ${describeError(err)}`))
+    // In the order of the changes, written once the work that changed it has gone its first way.
+    this.#status?.append(`${converged}\n`)
     if (converged) this.#summary.converged()
     else this.#waitSaid = false
     this.#opts.world
@@ -189,6 +190,7 @@ export class Runner {
     const skipped = this.engine.skipped
     const resources = this.engine.resourceCount
     await this.engine.close()
+    await this.#status?.flushed()
     const { checked, changed, cancelled } = this.engine.stats
     const label =
       cancelled > 0

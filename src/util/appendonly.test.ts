@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
+import { createHook } from 'node:async_hooks'
+import { existsSync } from 'node:fs'
 import { chmod, lchown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { runMgmt } from '../testing/cli.js'
-import { appendGuarded } from './appendonly.js'
+import { appendGuarded, StatusLines } from './appendonly.js'
 
 const root = process.geteuid?.() === 0
 const NOBODY = 65534
@@ -66,6 +68,87 @@ test("a link that another user planted is not followed; the user's own link is",
     await symlink(target, own)
     await appendGuarded(own, 'true\n')
     assert.equal(await readFile(target, 'utf8'), 'root:secret\ntrue\n')
+  } finally {
+    await cleanup()
+  }
+})
+
+/** Counts the requests handed to libuv's thread pool (fs calls that are not synchronous) while `fn` runs. */
+async function poolTrips(fn: () => Promise<void>): Promise<number> {
+  let n = 0
+  const hook = createHook({
+    init(_id, type) {
+      if (type.startsWith('FSREQ')) n++
+    },
+  }).enable()
+  try {
+    await fn()
+  } finally {
+    hook.disable()
+  }
+  return n
+}
+
+test('status lines: in order, a regular file appended to without a trip through the thread pool', async () => {
+  const { dir, cleanup } = await shared()
+  try {
+    const file = join(dir, 'status')
+    const errors: unknown[] = []
+    const lines = new StatusLines(file, e => errors.push(e))
+    const trips = await poolTrips(async () => {
+      lines.append('false\n')
+      lines.append('true\n')
+      // Not written in the turn that reported them.
+      assert.equal(existsSync(file), false)
+      await lines.flushed()
+      lines.append('false\n')
+      await lines.flushed()
+    })
+    assert.equal(await readFile(file, 'utf8'), 'false\ntrue\nfalse\n')
+    assert.equal(trips, 0)
+    assert.deepEqual(errors, [])
+  } finally {
+    await cleanup()
+  }
+})
+
+test('status lines through a link go through the thread pool, in order, lines of meanwhile included', async () => {
+  const { dir, target, cleanup } = await shared()
+  try {
+    const link = join(dir, 'link')
+    await symlink(target, link)
+    const errors: unknown[] = []
+    const lines = new StatusLines(link, e => errors.push(e))
+    const trips = await poolTrips(async () => {
+      lines.append('false\n')
+      await new Promise(resolve => setImmediate(resolve))
+      // The first append is in flight: these wait for it.
+      lines.append('true\n')
+      lines.append('false\n')
+      await lines.flushed()
+    })
+    assert.equal(await readFile(target, 'utf8'), 'root:secret\nfalse\ntrue\nfalse\n')
+    assert.ok(trips > 0, 'through the thread pool')
+    assert.deepEqual(errors, [])
+  } finally {
+    await cleanup()
+  }
+})
+
+test('status lines: a file that cannot be written is said once per batch, and later lines still come', async () => {
+  const { dir, cleanup } = await shared()
+  try {
+    const file = join(dir, 'missing', 'status')
+    const errors: unknown[] = []
+    const lines = new StatusLines(file, e => errors.push(e))
+    lines.append('true\n')
+    await lines.flushed()
+    assert.equal(errors.length, 1)
+    assert.match(String(errors[0]), /ENOENT/)
+    await mkdir(join(dir, 'missing'))
+    lines.append('false\n')
+    await lines.flushed()
+    assert.equal(await readFile(file, 'utf8'), 'false\n')
   } finally {
     await cleanup()
   }
