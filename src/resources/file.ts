@@ -459,7 +459,7 @@ async function writeAs(
   attrs: FileAttrs,
 ): Promise<void> {
   try {
-    await writeAtomic(r.target, what, attrs, await writeTo(r))
+    await writeAtomic(r.target, what, attrs, { ...(await writeTo(r)), replaces: st !== undefined })
   } catch (e) {
     const own = { uid: st?.uid ?? process.geteuid?.() ?? 0, gid: st?.gid ?? process.getegid?.() ?? 0 }
     const changes =

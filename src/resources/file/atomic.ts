@@ -10,16 +10,24 @@
  * through the pool cost more than the calls. Many writes run at once, their fdatasyncs in parallel
  * (the journal commits them together), and their directory's fsync is shared (statefile.ts).
  *
+ * The file replaced is held by an `O_PATH` descriptor across the rename, and let go through the
+ * pool after it: a rename that drops the last name of the old file frees it on the spot (ext4
+ * gives its blocks back, 0.1-0.6 ms here), which would come between the new content and whoever
+ * waits to see it. Held, the rename takes tens of microseconds, and the old file goes with the close.
+ *
  * The rename replaces whatever is at the target, a symlink included: nothing is ever written
  * through a link. The directory is pinned by a descriptor while it is written in (nofollow.ts); a
  * directory the graph manages is refused when it is a link. Errors name the target, never the
  * temporary file.
  */
 import {
+  close,
   closeSync,
+  constants,
   fchmodSync,
   fchownSync,
   fdatasync,
+  openSync,
   renameSync,
   symlinkSync,
   unlinkSync,
@@ -32,7 +40,9 @@ import { errCode, ioError } from '../../util/errors.js'
 import { Slots } from '../../util/slots.js'
 import { syncDir } from '../../util/statefile.js'
 import { createTempSync, isTempName, tempName, withWriteLock } from '../../util/tempfile.js'
-import { type DirRef, openDir } from './nofollow.js'
+import { type DirRef, O_PATH, openDir } from './nofollow.js'
+
+const { O_NOFOLLOW } = constants
 
 export { isTempName }
 
@@ -53,6 +63,8 @@ export interface WriteOptions {
   readonly dir?: DirRef
   /** Called on the spot after the rename that replaced the target (the caller notes its own change). */
   readonly onReplaced?: () => void
+  /** Whether something is at the path now, as the caller last saw (default: look). */
+  readonly replaces?: boolean
 }
 
 const CHUNK = 1 << 20
@@ -152,7 +164,13 @@ async function writeInParent(
       await datasync(fd)
       closeSync(fd)
       fd = -1
-      renameSync(tmp, dir.at(basename(path)))
+      const target = dir.at(basename(path))
+      const old = opts.replaces === false ? -1 : hold(target)
+      try {
+        renameSync(tmp, target)
+      } finally {
+        if (old >= 0) close(old, () => {})
+      }
       opts.onReplaced?.()
     } catch (e) {
       if (fd >= 0) closeSync(fd)
@@ -160,6 +178,18 @@ async function writeInParent(
       throw e
     }
   })
+}
+
+/**
+ * An `O_PATH` descriptor of what is at `p` (never followed: a link is held itself), which keeps it
+ * from being freed by the rename over it; -1 when nothing is there (or it cannot be held).
+ */
+function hold(p: string): number {
+  try {
+    return openSync(p, O_PATH | O_NOFOLLOW)
+  } catch {
+    return -1
+  }
 }
 
 function unlinkQuiet(p: string): void {

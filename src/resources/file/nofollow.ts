@@ -25,7 +25,7 @@ import { errCode } from '../../util/errors.js'
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants
 /** Linux's `O_PATH`, which Node's constants lack: a descriptor that names a file without opening it. */
-const O_PATH = 0o10000000
+export const O_PATH = 0o10000000
 
 /** `/proc/self/fd` resolves a descriptor to its file; without /proc, calls fall back to paths. */
 const procFd = existsSync('/proc/self/fd')
