@@ -13,6 +13,11 @@ export class Slots {
     this.#free = size
   }
 
+  /** How many slots are taken. */
+  get taken(): number {
+    return this.size - this.#free
+  }
+
   /** How many take calls wait for a slot. */
   get waiting(): number {
     return this.#waiting.length - this.#head
