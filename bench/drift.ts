@@ -38,7 +38,7 @@ function clobber(path: string, how: Clobber): void {
 }
 
 /** Routes the directory's events to the one repair being waited for. */
-class DirEvents {
+export class DirEvents {
   readonly #w: FSWatcher
   #listener: ((name: string | null) => void) | undefined
 
@@ -71,7 +71,8 @@ class DirEvents {
   }
 }
 
-async function repairOnce(d: Daemon, events: DirEvents, o: DriftOptions, k: number): Promise<Repair> {
+/** Repair `k` of a run: clobbers a file (the `k`-th of the stride, the `k`-th kind) and times its repair. */
+export async function repairOnce(d: Daemon, events: DirEvents, o: DriftOptions, k: number): Promise<Repair> {
   const i = (k * STRIDE) % o.n
   const how = CLOBBERS[k % CLOBBERS.length]!
   const before = statusLines(d).length
