@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHook } from 'node:async_hooks'
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, lchown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -119,15 +120,17 @@ test('status lines through a link go through the thread pool, in order, lines of
     await symlink(target, link)
     const errors: unknown[] = []
     const lines = new StatusLines(link, e => errors.push(e))
+    const want = 'root:secret\nfalse\ntrue\nfalse\n'
     const trips = await poolTrips(async () => {
       lines.append('false\n')
-      await new Promise(resolve => setImmediate(resolve))
-      // The first append is in flight: these wait for it.
+      // Handed to the pool, not written yet: these wait for it.
+      await lines.flushed()
       lines.append('true\n')
       lines.append('false\n')
-      await lines.flushed()
+      for (let i = 0; i < 500 && (await readFile(target, 'utf8')) !== want; i++)
+        await new Promise(resolve => setTimeout(resolve, 10))
     })
-    assert.equal(await readFile(target, 'utf8'), 'root:secret\nfalse\ntrue\nfalse\n')
+    assert.equal(await readFile(target, 'utf8'), want)
     assert.ok(trips > 0, 'through the thread pool')
     assert.deepEqual(errors, [])
   } finally {
@@ -149,6 +152,23 @@ test('status lines: a file that cannot be written is said once per batch, and la
     lines.append('false\n')
     await lines.flushed()
     assert.equal(await readFile(file, 'utf8'), 'false\n')
+  } finally {
+    await cleanup()
+  }
+})
+
+test('status lines to a fifo: handed to the pool without waiting for a reader, read once one comes', async () => {
+  const { dir, cleanup } = await shared()
+  try {
+    const fifo = join(dir, 'fifo')
+    execFileSync('mkfifo', [fifo])
+    const errors: unknown[] = []
+    const lines = new StatusLines(fifo, e => errors.push(e))
+    lines.append('true\n')
+    // No reader yet: the append waits in the pool, and the run's end does not wait for it.
+    await lines.flushed()
+    assert.equal(await readFile(fifo, 'utf8'), 'true\n')
+    assert.deepEqual(errors, [])
   } finally {
     await cleanup()
   }

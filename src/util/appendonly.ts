@@ -73,17 +73,23 @@ export class StatusLines {
 
   append(line: string): void {
     this.#pending += line
-    if (this.#scheduled || this.#slow) return
+    if (!this.#scheduled && !this.#slow) this.#schedule()
+  }
+
+  /**
+   * Resolves once the lines appended so far are written, or handed to the thread pool (a link, a
+   * fifo: there an append may wait for a reader, which the end of a run must not wait for).
+   */
+  flushed(): Promise<void> {
+    return this.#done
+  }
+
+  #schedule(): void {
     this.#scheduled = true
     this.#done = new Promise(resolve => {
       this.#settle = resolve
     })
     setImmediate(() => this.#flush())
-  }
-
-  /** Resolves once every line appended so far is written (or failed). */
-  flushed(): Promise<void> {
-    return this.#done
   }
 
   #flush(): void {
@@ -97,21 +103,13 @@ export class StatusLines {
       this.onError(err)
       written = true // failed: said, and not tried again
     }
-    if (written) {
-      this.#idle()
-      return
-    }
-    this.#slow = appendGuarded(this.path, text)
-      .catch(err => this.onError(err))
-      .then(() => {
-        this.#slow = undefined
-        if (this.#pending) this.#flush()
-        else this.#idle()
-      })
-  }
-
-  #idle(): void {
-    if (this.#pending || this.#scheduled) return
+    if (!written)
+      this.#slow = appendGuarded(this.path, text)
+        .catch(err => this.onError(err))
+        .then(() => {
+          this.#slow = undefined
+          if (this.#pending) this.#schedule()
+        })
     this.#settle?.()
     this.#settle = undefined
   }

@@ -14,7 +14,7 @@
  *
  * The file replaced is held by an `O_PATH` descriptor across the rename, and let go through the
  * pool after it: a rename that drops the last name of the old file frees it on the spot (ext4
- * gives its blocks back, 0.1-0.6 ms here), which would come between the new content and whoever
+ * gives its blocks back, 0.4-1.5 ms here), which would come between the new content and whoever
  * waits to see it. Held, the rename takes tens of microseconds, and the old file goes with the close.
  *
  * The rename replaces whatever is at the target, a symlink included: nothing is ever written
@@ -108,7 +108,7 @@ let slowUntil = 0
  * the disk has been fast; else through the thread pool. A trip through the pool hands the call to
  * a pool thread and its answer back to the event loop: two wake-ups, each waiting for a free
  * processor on a busy machine, which cost a lone write more than the disk does (drift repairs of a
- * 1,000-file engine, Node.js 24, a loaded 2-core machine: 0.80-0.87x the time on the spot). Writes
+ * 1,000-file engine, Node.js 24, a loaded 2-core machine: 0.86-0.98x the time so). Writes
  * in parallel keep the pool, so that their fdatasyncs are committed together and none waits for
  * another. The event loop waits for the disk meanwhile, a millisecond or so; a disk that once took
  * longer than STALL_MS gets the pool for CONGESTED_MS, so that a congested disk holds up the event
