@@ -13,11 +13,6 @@ export class Slots {
     this.#free = size
   }
 
-  /** How many slots are taken. */
-  get taken(): number {
-    return this.size - this.#free
-  }
-
   /** How many take calls wait for a slot. */
   get waiting(): number {
     return this.#waiting.length - this.#head

@@ -1,11 +1,8 @@
 /**
- * The atomic write's trips through libuv's thread pool (a write alone syncs on the spot, writes in
- * parallel through the pool), and its hold of the file it replaces (an `O_PATH` descriptor across
- * the rename): it never opens what is there for reading or writing, never follows a link there,
- * and is let go.
+ * The atomic write's hold of the file it replaces (an `O_PATH` descriptor across the rename): it
+ * never opens what is there for reading or writing, never follows a link there, and is let go.
  */
 import assert from 'node:assert/strict'
-import { createHook } from 'node:async_hooks'
 import { execFileSync } from 'node:child_process'
 import { lstatSync, readdirSync } from 'node:fs'
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
@@ -20,43 +17,6 @@ before(async () => {
 })
 after(async () => {
   await rm(dir, { recursive: true, force: true })
-})
-
-/** Counts the requests handed to libuv's thread pool (fs calls that are not synchronous) while `fn` runs. */
-async function poolTrips(fn: () => Promise<unknown>): Promise<number> {
-  let n = 0
-  const hook = createHook({
-    init(_id, type) {
-      if (type.startsWith('FSREQ')) n++
-    },
-  }).enable()
-  try {
-    await fn()
-  } finally {
-    hook.disable()
-  }
-  return n
-}
-
-// First in the file: an earlier write that found the disk slow would send later ones to the pool.
-test('a small write alone syncs its data on the spot: its one trip through the pool is the directory fsync', async () => {
-  const p = join(dir, 'alone')
-  const trips = await poolTrips(() => writeAtomic(p, { bytes: Buffer.from('alone\n') }, { mode: 0o644 }))
-  assert.equal(await readFile(p, 'utf8'), 'alone\n')
-  assert.equal(trips, 1)
-})
-
-test('writes in parallel, and a large write, sync their data through the pool', async () => {
-  const paths = ['p0', 'p1', 'p2', 'p3'].map(n => join(dir, n))
-  const parallel = await poolTrips(() =>
-    Promise.all(paths.map(p => writeAtomic(p, { bytes: Buffer.from('p\n') }, { mode: 0o644 }))),
-  )
-  for (const p of paths) assert.equal(await readFile(p, 'utf8'), 'p\n')
-  // Each one's fdatasync, and at least one fsync of their directory.
-  assert.ok(parallel >= paths.length + 1, `${parallel} trips`)
-  const big = Buffer.alloc(128 * 1024, 'x')
-  const large = await poolTrips(() => writeAtomic(join(dir, 'large'), { bytes: big }, { mode: 0o644 }))
-  assert.equal(large, 2)
 })
 
 const openFds = (): number => readdirSync('/proc/self/fd').length

@@ -5,12 +5,10 @@
  * A reader sees the old file or the new one, never a part; a crash leaves at worst one temporary
  * file, which the next write of the target or pass over its directory removes.
  *
- * One write is at most one trip through libuv's thread pool, the fdatasync: the open, write,
- * fchmod, close and rename answer from the page cache in microseconds and are made on the spot,
- * where six trips through the pool cost more than the calls. Many writes run at once, their
- * fdatasyncs in parallel (the journal commits them together), and their directory's fsync is
- * shared (statefile.ts). A write alone (a drift repair, an edit) syncs on the spot instead, while
- * the disk answers fast (`syncData`).
+ * One write is one trip through libuv's thread pool, the fdatasync: the open, write, fchmod, close
+ * and rename answer from the page cache in microseconds and are made on the spot, where six trips
+ * through the pool cost more than the calls. Many writes run at once, their fdatasyncs in parallel
+ * (the journal commits them together), and their directory's fsync is shared (statefile.ts).
  *
  * The file replaced is held by an `O_PATH` descriptor across the rename, and let go through the
  * pool after it: a rename that drops the last name of the old file frees it on the spot (ext4
@@ -29,7 +27,6 @@ import {
   fchmodSync,
   fchownSync,
   fdatasync,
-  fdatasyncSync,
   openSync,
   renameSync,
   symlinkSync,
@@ -91,37 +88,6 @@ const datasync = promisify(fdatasync)
  * disk's queue full.
  */
 const writing = new Slots(128)
-
-/**
- * An fdatasync on the spot took longer than this (ms): the disk is congested (a healthy one takes
- * 0.3-30 ms here, loaded), and for `CONGESTED_MS` every write's fdatasync goes through the pool.
- */
-const STALL_MS = 50
-const CONGESTED_MS = 60_000
-/** Larger writes (and copies) always sync through the pool: their data takes the disk longer. */
-const SMALL = 64 * 1024
-/** Until when (performance.now()) fdatasyncs go through the pool. */
-let slowUntil = 0
-
-/**
- * The fdatasync of a write: on the spot when it is the only write in flight, of a few bytes, and
- * the disk has been fast; else through the thread pool. A trip through the pool hands the call to
- * a pool thread and its answer back to the event loop: two wake-ups, each waiting for a free
- * processor on a busy machine, which cost a lone write more than the disk does (drift repairs of a
- * 1,000-file engine, Node.js 24, a loaded 2-core machine: 0.86-0.98x the time so). Writes
- * in parallel keep the pool, so that their fdatasyncs are committed together and none waits for
- * another. The event loop waits for the disk meanwhile, a millisecond or so; a disk that once took
- * longer than STALL_MS gets the pool for CONGESTED_MS, so that a congested disk holds up the event
- * loop once a minute at most, not at every write.
- */
-function syncData(fd: number, small: boolean): Promise<void> | undefined {
-  const t0 = performance.now()
-  if (!small || writing.taken > 1 || t0 < slowUntil) return datasync(fd)
-  fdatasyncSync(fd)
-  const t1 = performance.now()
-  if (t1 - t0 > STALL_MS) slowUntil = t1 + CONGESTED_MS
-  return undefined
-}
 
 function setAttrs(fd: number, attrs: FileAttrs): void {
   if (attrs.uid !== undefined || attrs.gid !== undefined) fchownSync(fd, attrs.uid ?? -1, attrs.gid ?? -1)
@@ -195,7 +161,7 @@ async function writeInParent(
       if ('copyOf' in data) await copyInto(data.copyOf, fd)
       else writeAll(fd, data.bytes)
       setAttrs(fd, attrs)
-      await syncData(fd, 'bytes' in data && data.bytes.length <= SMALL)
+      await datasync(fd)
       closeSync(fd)
       fd = -1
       const target = dir.at(basename(path))
