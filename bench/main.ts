@@ -18,6 +18,7 @@ import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { V8_FLAGS } from '../src/util/v8flags.js'
 import { measureCluster } from './cluster.js'
 import {
   convergedAfter,
@@ -147,11 +148,11 @@ function machine(dir: string): Machine {
 /**
  * mgmt as users run it: the bundle as a command, whose first line sets glibc's malloc tuning and
  * starts the `node` on PATH. Under `--cpu-prof`, this Node.js runs the bundle with the profiler
- * (and without that tuning).
+ * and V8's flags (without the malloc tuning).
  */
 function mgmtNode(o: Options): Command {
   if (!o.cpuProf) return { cmd: BUNDLE, args: [] }
-  return { cmd: process.execPath, args: ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, BUNDLE] }
+  return { cmd: process.execPath, args: ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, ...V8_FLAGS, BUNDLE] }
 }
 
 const oneShotFigures = (s: { cold: number[]; noChange: number[]; peakRssKb?: number }): OneShotFigures => ({

@@ -40,6 +40,7 @@ import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
 import { convergedAfter, daemonCommand, startDaemon, statusLines, stopDaemon } from '../bench/daemon.js'
 import { MALLOC_TRIM_ENV, mallocAssignments } from '../src/util/malloc.js'
+import { V8_FLAGS } from '../src/util/v8flags.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -139,8 +140,8 @@ export const etcd3Protos: Plugin = {
  * cache of what the run compiled to that file as it exits (the build's warm-up).
  *
  * Run as a command, the file is a shell script first. Its second line sets glibc's malloc tuning
- * (src/util/malloc.ts), which must be in the environment as Node.js starts, and starts Node.js on
- * the same loader, given inline (`-e`, as a CommonJS script): then the file is read as the
+ * (src/util/malloc.ts), which must be in the environment as Node.js starts, and starts Node.js,
+ * with V8's flags (src/util/v8flags.ts), on the same loader, given inline (`-e`, as a CommonJS script): then the file is read as the
  * program's text only, not also kept whole as a module's source (3 MB less resident). To
  * JavaScript, that line is a string and a comment.
  */
@@ -201,7 +202,7 @@ const { Script } = require("node:vm");`
   const inline = `${requires}\n${loader('realpathSync(argv[1])')}`.replace(/\n\s*/g, ' ')
   if (inline.includes("'")) throw new Error('the inline loader holds a single quote')
   const prologue = `#!/bin/sh
-':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node -e '${inline}' "$0" "$@"
+':' //; [ -n "$${MALLOC_TRIM_ENV}" ] || export ${mallocAssignments()}; exec node ${V8_FLAGS.join(' ')} -e '${inline}' "$0" "$@"
 // mgmt ${version}: the whole command in one file. The program follows, in line comments (the
 // output of scripts/bundle.ts); it is compiled with the code cache beside this file when it was
 // made for it. Run as a command, the file is a shell script first (its second line), which starts
@@ -231,11 +232,16 @@ async function warmUp(bundle: string): Promise<void> {
       return `graph: warm\nresources:\n  file:\n  - name: out\n    path: ${dir}/out/\n    state: exists\n    mode: "0755"\n${files.join('')}  noop:\n  - name: n\nedges: []\n`
     }
     writeFileSync(g, graph(''))
-    const args = [bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
+    // Under V8's flags, as the launcher starts it: Node.js 20 rejects a cache made under others.
+    const args = [...V8_FLAGS, bundle, 'run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g]
     execFileSync(process.execPath, args, { stdio: 'ignore' })
     // The bench's long-running engine: started, waited for and stopped (SIGTERM) the same way.
     const status = join(dir, 'status', 'converged')
-    const node = { cmd: process.execPath, args: [bundle], env: { MGMT_CODE_CACHE_OUT: `${bundle}.cache` } }
+    const node = {
+      cmd: process.execPath,
+      args: [...V8_FLAGS, bundle],
+      env: { MGMT_CODE_CACHE_OUT: `${bundle}.cache` },
+    }
     const d = startDaemon(daemonCommand(node, g, status), status, join(dir, 'warm-up.log'))
     try {
       await convergedAfter(d, 0, WARM_UP_MS)

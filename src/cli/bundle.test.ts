@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { V8_FLAGS } from '../util/v8flags.js'
 import { version } from '../version.js'
 
 const bundle = fileURLToPath(new URL('../../mgmt.mjs', import.meta.url))
@@ -68,6 +69,46 @@ test("run as a command, the bundle starts Node.js with glibc's trim threshold, u
   await rm(out)
   await run('./mgmt', args, { cwd: dir, env: clean })
   assert.match(await readFile(out, 'utf8'), /^MGMT_MALLOC_TRIM=1$/m)
+})
+
+test("run as a command, the bundle starts Node.js with V8's flags, and its code cache is read under them", async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const out = join(dir, 'cmdline')
+  const seen = join(dir, 'cache')
+  // Preloaded by Node.js in the command's process: whether the program was given the code cache
+  // beside the bundle, and whether V8 took it (it rejects a cache made under other flags).
+  await writeFile(
+    join(dir, 'seen.cjs'),
+    `const vm = require('node:vm'); const { writeFileSync } = require('node:fs')
+const Script = vm.Script
+vm.Script = class extends Script {
+  constructor(code, o) {
+    super(code, o)
+    if (o && o.filename && o.filename.endsWith('mgmt.mjs'))
+      writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ node: process.version, given: o.cachedData !== undefined, rejected: this.cachedDataRejected }))
+  }
+}
+`,
+  )
+  const g = join(dir, 'g.yaml')
+  // The command's parent is mgmt itself: its command line.
+  await writeFile(
+    g,
+    `graph: g\nresources:\n  exec:\n  - name: e\n    cmd: tr '\\0' '\\n' < /proc/$PPID/cmdline > ${out}\n    shell: /bin/sh\n`,
+  )
+  await run(bundle, ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g], {
+    cwd: dir,
+    env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'seen.cjs')}` },
+  })
+  const argv = (await readFile(out, 'utf8')).split('\n')
+  assert.deepEqual(argv.slice(1, 1 + V8_FLAGS.length), [...V8_FLAGS])
+  assert.equal(argv[1 + V8_FLAGS.length], '-e')
+  const s = JSON.parse(await readFile(seen, 'utf8')) as { node: string; given: boolean; rejected?: boolean }
+  // The cache is made by, and for, the Node.js that built the bundle.
+  const header = (await readFile(`${bundle}.cache`, 'latin1')).slice(0, 200).split('\n')[0]!
+  if (header.split(' ')[2] !== s.node) return t.skip(`the code cache was made by another Node.js (${header})`)
+  assert.deepEqual(s, { node: s.node, given: true, rejected: false })
 })
 
 test('a run of files loads none of the Node.js modules that only other runs use; a run that needs one loads it', async t => {

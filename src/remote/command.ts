@@ -14,6 +14,7 @@
  */
 import { posix } from 'node:path'
 import { mallocAssignments } from '../util/malloc.js'
+import { V8_FLAGS } from '../util/v8flags.js'
 import { shq } from './exec.js'
 
 /** What the initiator's own flags say about the remote runs. */
@@ -94,7 +95,8 @@ export function runArgs(r: RemoteRun): string[] {
 }
 
 export function remoteCommand(r: RemoteRun): string {
-  const argv = [r.node, posix.join(r.wd, 'mgmt.mjs'), ...runArgs(r)].map(shq).join(' ')
+  // V8's flags as the command's own launcher gives them (see util/v8flags.ts).
+  const argv = [r.node, ...V8_FLAGS, posix.join(r.wd, 'mgmt.mjs'), ...runArgs(r)].map(shq).join(' ')
   // glibc reads its tuning as the process starts (see util/malloc.ts).
   const env = mallocAssignments()
   if (!r.flags.detach) return `cd ${shq(r.runDir)} && echo "pid=$$" && ${env} exec ${argv} 3>&1 1>&2`
