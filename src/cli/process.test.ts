@@ -227,12 +227,15 @@ test('kill -9 of the engine: the command it was running goes too (the kernel kil
   }
 })
 
-test("a stop sent to the whole control group (systemd's KillMode=control-group) ends the run cleanly", async () => {
-  // systemd signals the main process first, then every other process of the service's cgroup:
-  // the commands of a running apply, a check and a watch die of the SIGTERM too, and that is the
-  // stop, not a failure.
+/**
+ * systemd's stop of a service (KillMode=control-group): SIGTERM to the main process, then to every
+ * other process of the service's cgroup. The commands of a running apply, a check and a watch die of
+ * it too, and that is the stop, not a failure, whichever death mgmt sees first: its own signal, or
+ * a command's (`commandsFirst`, as a loaded machine may deliver them).
+ */
+async function controlGroupStop(tag: string, commandsFirst: boolean): Promise<void> {
   const [applying, checking, watching] = [markedSleep(), markedSleep(), markedSleep()]
-  const file = join(dir, 'cgroup.yaml')
+  const file = join(dir, `${tag}.yaml`)
   await writeFile(
     file,
     `graph: g
@@ -247,8 +250,8 @@ resources:
   try {
     const all = [applying, checking, watching].map(c => c.marker)
     await until(() => all.every(marker => withMarker(marker).some(named(marker))), 'the three commands run')
-    m.child.kill('SIGTERM')
-    // As systemd does, each one that is still there: the engine's stop may have ended one already.
+    if (!commandsFirst) m.child.kill('SIGTERM')
+    // Each one that is still there: the engine's stop may have ended one already.
     for (const marker of all)
       for (const pid of withMarker(marker))
         try {
@@ -256,13 +259,20 @@ resources:
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e
         }
+    if (commandsFirst) m.child.kill('SIGTERM')
     assert.equal(await m.exited, 0, m.output())
     assert.match(m.output(), /SIGTERM: shutting down/)
     assert.doesNotMatch(m.output(), /error|failed/, m.output())
   } finally {
     await m.kill()
   }
-})
+}
+
+test("a stop sent to the whole control group (systemd's KillMode=control-group) ends the run cleanly", () =>
+  controlGroupStop('cgroup', false))
+
+test('commands that die of the stop before the engine sees its own signal are the stop, not failures', () =>
+  controlGroupStop('cgroup-first', true))
 
 /** Whether the process `pid` runs under the name `name` (its argv[0]). */
 const named =

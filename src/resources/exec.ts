@@ -306,7 +306,7 @@ class Commands {
       onLine: this.onLine,
       groups: this.groups,
     })
-    if (r.aborted) signal.throwIfAborted()
+    if (r.aborted || (r.signal && !r.timedOut && (await stoppedWithin(signal)))) signal.throwIfAborted()
     if (r.timedOut || r.signal) throw this.failure(text, r)
     return r
   }
@@ -430,6 +430,28 @@ async function watchExec(
   ready = true
   ctx.event()
   const r = await running.done
-  if (r.aborted) return
+  if (r.aborted || (r.signal && (await stoppedWithin(signal)))) return
   throw commands.failure(text, r)
+}
+
+/**
+ * How long a command killed by a signal that mgmt did not send waits for the engine's stop before
+ * it counts as a failure. systemd stops a service (KillMode=control-group) by signalling its main
+ * process and then every other process of its cgroup at once: mgmt may see its commands die of
+ * that signal before it sees its own, and their deaths are the stop, not failures.
+ */
+const STOP_GRACE_MS = 250
+
+/** Whether `signal` aborts within STOP_GRACE_MS (resolves at once when it does). */
+function stoppedWithin(signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true)
+  return new Promise(resolve => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve(signal.aborted)
+    }
+    const timer = setTimeout(done, STOP_GRACE_MS)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }
