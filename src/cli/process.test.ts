@@ -189,12 +189,14 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
   const tmp = await mkdtemp(join(dir, 'tmpdir-'))
   const m = startMgmt(['run', '--tmp-prefix', 'yaml', file2], { env: { TMPDIR: tmp } })
   try {
-    await m.waitFor(/exec\[long\]: running/)
+    // Running as its marker: bash has set the trap and exec-ed sleep, which keeps it ignoring TERM.
+    // (A stop that came between the command's start and its trap killed it at once.)
+    await until(() => withMarker(stubborn.marker).some(named(stubborn.marker)), 'the stubborn command runs')
     assert.equal(readdirSync(tmp).length, 1, 'the throwaway prefix is there while it runs')
-    const until = (n: number) => m.waitFor(new RegExp(`(SIGINT: [\\s\\S]*){${n}}`))
+    const said = (n: number) => m.waitFor(new RegExp(`(SIGINT: [\\s\\S]*){${n}}`))
     for (let n = 1; n <= 3; n++) {
       m.child.kill('SIGINT')
-      await until(n)
+      await said(n)
     }
     assert.equal(await m.exited, 1, m.output())
   } finally {
