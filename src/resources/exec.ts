@@ -14,6 +14,7 @@
 import { lstat, stat } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { isAbsolute } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
 import { defineResource, type ResourceContext, type StateFiles, untilAborted } from '../engine/resource.js'
 import { type Issue, MgmtError } from '../util/errors.js'
@@ -443,15 +444,8 @@ async function watchExec(
 const STOP_GRACE_MS = 250
 
 /** Whether `signal` aborts within STOP_GRACE_MS (resolves at once when it does). */
-function stoppedWithin(signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(true)
-  return new Promise(resolve => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve(signal.aborted)
-    }
-    const timer = setTimeout(done, STOP_GRACE_MS)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
+const stoppedWithin = (signal: AbortSignal): Promise<boolean> =>
+  sleep(STOP_GRACE_MS, undefined, { signal }).then(
+    () => false,
+    () => true,
+  )
