@@ -9,6 +9,7 @@
 import { refuseDebugSignal } from '../util/debugsignal.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import { forgetMallocTuning } from '../util/malloc.js'
+import { sizeOptimizersToGraph } from '../util/v8flags.js'
 import { version } from '../version.js'
 
 /** `--detailed-exitcodes` asked for, even where the flags could not be parsed. */
@@ -68,6 +69,7 @@ export async function runCli(argv: string[]): Promise<void> {
   // written to it is dropped.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
   forgetMallocTuning()
+  sizeOptimizersToGraph()
   if (!justVersion(argv)) await guardProcess()
   process.exitCode = await main(argv)
   // The command has stopped and closed what it started: once what it wrote has gone out, the

@@ -12,6 +12,7 @@ import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
 import { type Logger, RedactingLogger } from '../util/logger.js'
 import { MAX_TIMER_MS } from '../util/timers.js'
+import { graphSize } from '../util/v8flags.js'
 import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
 import { type ContextHost, LinkedContext } from './context.js'
@@ -336,6 +337,7 @@ export class Engine implements WorkerHost, ContextHost {
   async commit(next: ResGraph, name = ''): Promise<void> {
     if (this.#closed) throw new Error('the engine is closed')
     this.converger.pause()
+    graphSize(next.size)
     const started = performance.now()
     const swap = this.#workers.size > 0
     // Only the replaced vertices can differ when that is all `next` changed (Dag.changedSince).

@@ -24,6 +24,7 @@ import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, formatPath, type Issue, MgmtError, sysReason } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
 import { BoundedText } from '../../util/textfile.js'
+import { expectResources } from '../../util/v8flags.js'
 import { tooCostly } from './limits.js'
 import { parseByPieces, primePieces } from './pieces.js'
 import { isObj, type Obj, type Relative, type Reuse, readResources, reuseOf } from './resources.js'
@@ -70,6 +71,13 @@ export async function loadYamlFile(
 export const MAX_GRAPH_BYTES = 64 * 1024 * 1024
 
 /**
+ * About the fewest bytes a resource takes in a graph file: a file resource with a path, a mode and
+ * a line of content takes 110. Read before the parse, the file's size says how large the graph
+ * is (util/v8flags.ts); a graph holding fewer, larger resources is sized again as it runs.
+ */
+const YAML_BYTES_PER_RESOURCE = 100
+
+/**
  * The text of a graph file (a pipe too: `<(command)`); ERR_FILE_READ, in the system's words, when
  * it cannot be read. At most MAX_GRAPH_BYTES are read: a file of gigabytes, or `/dev/zero`, is
  * refused before it fills the memory.
@@ -87,6 +95,7 @@ export async function readGraphFile(file: string): Promise<string> {
     if (st.isDirectory()) throw refuse('it is a directory, not a graph file')
     const tooLarge = `it is larger than ${MAX_GRAPH_BYTES / 1024 / 1024} MiB, the most a graph file may hold`
     if (st.size > MAX_GRAPH_BYTES) throw refuse(tooLarge)
+    expectResources(Math.floor(st.size / YAML_BYTES_PER_RESOURCE))
     const text = new BoundedText(st.size, MAX_GRAPH_BYTES)
     for (;;) {
       const chunk = text.room()
