@@ -17,6 +17,7 @@ interface PuppetFlags {
   facts?: string
   puppetConf?: string
   puppetInterval: number
+  puppetTimeout: number
   printGraph?: boolean
   debug?: boolean
   logFormat?: 'text' | 'json'
@@ -24,6 +25,12 @@ interface PuppetFlags {
 
 /** Puppet's `runinterval` default, in seconds. */
 const RUNINTERVAL = 1800
+/**
+ * How long a compile may take, in seconds, by default: a manifest that loops for ever (or a
+ * function that waits on something that never comes) fails the compile instead of holding the
+ * run for good. Node-sized catalogs compile in seconds; Puppet's own start and Facter's are in it.
+ */
+const COMPILE_TIMEOUT = 600
 
 function options([file]: string[], o: PuppetFlags): PuppetOptions {
   if ((file === undefined) === (o.code === undefined))
@@ -48,6 +55,7 @@ function options([file]: string[], o: PuppetFlags): PuppetOptions {
       ...(o.puppetConf ? { config: resolve(o.puppetConf) } : {}),
     },
     interval: o.puppetInterval,
+    timeout: o.puppetTimeout,
   }
 }
 
@@ -72,6 +80,15 @@ export const puppetCommand: FrontendCommand = {
         )
           .argParser(int('--puppet-interval', 0, MAX_TIMER_S))
           .default(RUNINTERVAL),
+      )
+      .addOption(
+        flag(
+          '--puppet-timeout <s>',
+          'stop a compile that has not finished after this many seconds, and fail it (0: no limit)',
+          'PUPPET_TIMEOUT',
+        )
+          .argParser(int('--puppet-timeout', 0, MAX_TIMER_S))
+          .default(COMPILE_TIMEOUT),
       )
       .addOption(
         new Option('--print-graph', 'print the translated graph as YAML (for `mgmt run yaml`) and exit').env(

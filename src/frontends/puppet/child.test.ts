@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { deadline } from '../../testing/deadline.js'
 import { whenContent } from '../../testing/fswait.js'
+import { isMgmtError } from '../../util/errors.js'
 import { silentLogger } from '../../util/logger.js'
 import { whichSync } from '../../util/which.js'
 import { Lines, PuppetChild, puppetRuby } from './child.js'
@@ -50,6 +51,32 @@ test('replies are split into lines wherever the chunks of the stream end', () =>
   assert.deepEqual(lines.push(':2}\n\n{"id":3}\n'), ['{"id":2}', '', '{"id":3}'])
   assert.deepEqual(lines.push('x'.repeat(100_000)), [])
   assert.deepEqual(lines.push('y\n'), [`${'x'.repeat(100_000)}y`])
+})
+
+test('a compile that does not finish in --puppet-timeout fails, Puppet is killed, and the next compile works', {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-timeout-'))
+  const marker = join(dir, 'compiling')
+  const child = new PuppetChild({}, silentLogger)
+  try {
+    await child.request({ op: 'compile', code: '', facts: {} }) // Puppet's start is not timed below
+    const stuck = child.pid!
+    const compile = compileCatalog(child, { code: endless(marker) }, silentLogger, { timeoutS: 2 })
+    await assert.rejects(compile, (e: unknown) => {
+      assert.ok(isMgmtError(e, 'ERR_PUPPET_COMPILE'), String(e))
+      assert.match(e.message, /Puppet did not answer within 2 s: it was stopped/)
+      return true
+    })
+    const after = await child.request({ op: 'compile', code: "notify { 'after': }", facts: {} })
+    assert.equal(after.ok, true)
+    assert.notEqual(child.pid, stuck, 'a new child')
+    assert.throws(() => process.kill(stuck, 0), { code: 'ESRCH' }, 'the stuck child is gone')
+  } finally {
+    await child.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test('binary content that is not UTF-8 compiles, travels as base64, and Puppet writes its bytes', {

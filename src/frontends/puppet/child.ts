@@ -115,17 +115,43 @@ export class PuppetChild {
     readonly log: Logger,
   ) {}
 
+  /** The child's process id while it runs. */
+  get pid(): number | undefined {
+    return this.#proc?.pid
+  }
+
   /** Puppet's version, once the child has started. */
   get version(): string | undefined {
     return this.#ready?.version
   }
 
-  /** Sends `req` and resolves with the reply; rejects with a PuppetError when Puppet failed. */
-  request(req: Readonly<Record<string, unknown>>): Promise<Reply> {
+  /**
+   * Sends `req` and resolves with the reply; rejects with a PuppetError when Puppet failed, or when
+   * it has not answered within `timeoutS` seconds (0: no limit). A child that has not answered in
+   * time is killed, with what it started (a compile in an endless loop would hold it for good):
+   * what else was pending fails with it, and the next request starts another.
+   */
+  request(req: Readonly<Record<string, unknown>>, timeoutS = 0): Promise<Reply> {
     const proc = this.#proc ?? this.#start()
     const id = this.#next++
     return new Promise<Reply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
+      const timer =
+        timeoutS > 0
+          ? setTimeout(() => {
+              killGroup(proc)
+              this.#fail(proc, new PuppetError(`Puppet did not answer within ${timeoutS} s: it was stopped`))
+            }, timeoutS * 1000)
+          : undefined
+      this.#pending.set(id, {
+        resolve: r => {
+          clearTimeout(timer)
+          resolve(r)
+        },
+        reject: e => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
       this.#ref(true)
       proc.stdin!.write(`${JSON.stringify({ ...req, id })}\n`)
     })
@@ -256,5 +282,15 @@ export class PuppetChild {
   #kill(): void {
     this.#proc?.kill('SIGKILL')
     if (this.#dir) rmSync(this.#dir, { recursive: true, force: true })
+  }
+}
+
+/** Kills the child and what it started (its own process group: `detached`). */
+function killGroup(proc: ChildProcess): void {
+  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return
+  try {
+    process.kill(-proc.pid, 'SIGKILL')
+  } catch {
+    proc.kill('SIGKILL')
   }
 }

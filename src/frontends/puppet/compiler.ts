@@ -93,16 +93,25 @@ export function logPuppet(log: Logger, l: PuppetLog): void {
   else log.info(text)
 }
 
+/** How a catalog is compiled. */
+export interface CatalogOptions {
+  /** Facter is asked again (else the facts of the child's last compile are used). */
+  readonly refreshFacts?: boolean
+  /** What other hosts exported, for the manifest's collections (`<<| |>>`). */
+  readonly exported?: readonly PuppetExport[]
+  /** `--puppet-timeout`: seconds the compile may take before Puppet is stopped; 0: no limit. */
+  readonly timeoutS?: number
+}
+
 /**
- * Compiles a catalog; its collections (`<<| |>>`) collect from `exported`. Throws ERR_PUPPET_COMPILE
- * with Puppet's message (file and line), ERR_FILE_READ, ERR_PUPPET_MISSING.
+ * Compiles a catalog. Throws ERR_PUPPET_COMPILE with Puppet's message (file and line), or saying
+ * that the compile took longer than `timeoutS`; ERR_FILE_READ, ERR_PUPPET_MISSING.
  */
 export async function compileCatalog(
   child: PuppetChild,
   source: PuppetSource,
   log: Logger,
-  refreshFacts = false,
-  exported: readonly PuppetExport[] = [],
+  { refreshFacts = false, exported = [], timeoutS = 0 }: CatalogOptions = {},
 ): Promise<{ result: CompileResult; ms: number }> {
   if (source.manifest) await checkManifest(source.manifest)
   if (child.settings.config) await regularFile(child.settings.config)
@@ -115,7 +124,7 @@ export async function compileCatalog(
     ...(exported.length ? { exported } : {}),
   }
   try {
-    const reply = await child.request(req)
+    const reply = await child.request(req, timeoutS)
     for (const l of reply.logs) logPuppet(log, l)
     return { result: readCompileResult(reply), ms: reply.ms }
   } catch (err) {
@@ -177,12 +186,10 @@ export async function build(
     compile: CompileOptions
     pollInterval: number
     log: Logger
-    refreshFacts?: boolean
-    /** What other hosts exported, for the manifest's collections. */
-    exported?: readonly PuppetExport[]
+    catalog?: CatalogOptions
   },
 ): Promise<Built> {
-  const { result, ms } = await compileCatalog(child, source, opts.log, opts.refreshFacts, opts.exported)
+  const { result, ms } = await compileCatalog(child, source, opts.log, opts.catalog)
   const t = translate(result, { kindParams: kindParamsOf(registry), pollInterval: opts.pollInterval })
   const compiled = compileTranslation(t, registry, opts.compile)
   const { spec, warnings, secrets, collected } = t

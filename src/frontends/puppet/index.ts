@@ -23,6 +23,8 @@ export interface PuppetOptions {
   readonly settings: PuppetSettings
   /** `--puppet-interval`: seconds between compiles and between checks of `pippet` resources; 0: never. */
   readonly interval: number
+  /** `--puppet-timeout`: seconds a compile may take before Puppet is stopped; 0: no limit. */
+  readonly timeout?: number
 }
 
 /** What a run stopped before its first compile ended applies: nothing. */
@@ -51,7 +53,12 @@ function buildWith(
   let collecting = false
   let exported: readonly PuppetExport[] = []
   const once = (refreshFacts: boolean): Promise<Built> =>
-    build(lease.child, o.source, registry, { compile, pollInterval: o.interval, log, refreshFacts, exported })
+    build(lease.child, o.source, registry, {
+      compile,
+      pollInterval: o.interval,
+      log,
+      catalog: { refreshFacts, exported, timeoutS: o.timeout ?? 0 },
+    })
   /**
    * Compiles, the collections (if the last compile had any) from what other hosts export now.
    * With `onlyExports`, compiles only when those exports changed, else resolves undefined.
