@@ -53,6 +53,16 @@ test('replies are split into lines wherever the chunks of the stream end', () =>
   assert.deepEqual(lines.push('y\n'), [`${'x'.repeat(100_000)}y`])
 })
 
+test('a reply longer than the bound fails, counted across chunks, and the next line starts afresh', () => {
+  const lines = new Lines(10)
+  assert.deepEqual(lines.push('{"id":1}\n0123'), ['{"id":1}'])
+  assert.throws(() => lines.push('456789ab'), {
+    name: 'PuppetError',
+    message: "the Puppet child's reply is longer than 10 characters",
+  })
+  assert.deepEqual(lines.push('\n{"id":2}\n'), ['', '{"id":2}'])
+})
+
 test('a compile that does not finish in --puppet-timeout fails, Puppet is killed, and the next compile works', {
   skip,
   timeout: 120_000,

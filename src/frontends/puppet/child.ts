@@ -73,24 +73,46 @@ export function puppetRuby(): string {
 }
 
 /**
+ * The longest reply read from the child, in characters: a catalog of 100,000 resources is about
+ * 60 MB of JSON. A longer line (a manifest that builds a value of gigabytes) fails its request
+ * instead of growing mgmt's memory until V8 cannot make the string.
+ */
+export const MAX_REPLY_CHARS = 256 * 1024 * 1024
+
+/**
  * Splits a stream into lines. Only the new chunk is searched for a newline: a reply of a big
- * catalog (tens of megabytes in 64 KiB chunks) costs its length, not its length squared.
+ * catalog (tens of megabytes in 64 KiB chunks) costs its length, not its length squared. Throws a
+ * PuppetError when a line grows past `max` characters.
  */
 export class Lines {
   #parts: string[] = []
+  #length = 0
+
+  constructor(readonly max = MAX_REPLY_CHARS) {}
 
   /** The lines `chunk` completes. */
   push(chunk: string): string[] {
     const lines: string[] = []
     let start = 0
     for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-      this.#parts.push(chunk.slice(start, nl))
+      this.#keep(chunk.slice(start, nl))
       lines.push(this.#parts.join(''))
       this.#parts = []
+      this.#length = 0
       start = nl + 1
     }
-    if (start < chunk.length) this.#parts.push(chunk.slice(start))
+    if (start < chunk.length) this.#keep(chunk.slice(start))
     return lines
+  }
+
+  #keep(part: string): void {
+    this.#length += part.length
+    if (this.#length > this.max) {
+      this.#parts = []
+      this.#length = 0
+      throw new PuppetError(`the Puppet child's reply is longer than ${this.max} characters`)
+    }
+    this.#parts.push(part)
   }
 }
 
@@ -190,7 +212,7 @@ export class PuppetChild {
     this.#proc = proc
     this.#lines = new Lines()
     this.#stderr = []
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => this.#onData(d))
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => this.#onData(proc, d))
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => this.#onStderr(d))
     proc.stdin!.on('error', () => {}) // a dead child: its exit rejects what is pending
     proc.on('error', err => this.#fail(proc, this.#missing(err) ?? err))
@@ -211,8 +233,16 @@ export class PuppetChild {
     return new MgmtError('ERR_PUPPET_MISSING', { reason: `cannot run ${puppetRuby()}` })
   }
 
-  #onData(d: string): void {
-    for (const line of this.#lines.push(d)) if (line.trim()) this.#onLine(line)
+  #onData(proc: ChildProcess, d: string): void {
+    if (this.#proc !== proc) return // what a child that was failed had still written
+    let lines: string[]
+    try {
+      lines = this.#lines.push(d)
+    } catch (err) {
+      this.#fail(proc, err as Error)
+      return
+    }
+    for (const line of lines) if (line.trim()) this.#onLine(line)
   }
 
   #onLine(line: string): void {
