@@ -73,8 +73,8 @@ export function puppetRuby(): string {
 }
 
 /**
- * The longest reply read from the child, in characters: a catalog of 100,000 resources is about
- * 60 MB of JSON. A longer line (a manifest that builds a value of gigabytes) fails its request
+ * The longest reply read from the child, in characters: the catalog of 10,000 file resources is
+ * 2.6 MB of JSON. A longer line (a manifest that builds a value of gigabytes) fails its request
  * instead of growing mgmt's memory until V8 cannot make the string.
  */
 export const MAX_REPLY_CHARS = 256 * 1024 * 1024
