@@ -68,7 +68,9 @@ const messages = {
       message: string
     }[]
   }) => `${d.file}: invalid graph${d.problems.map(p => `\n  ${p}`).join('')}`,
-  ERR_FILE_READ: (d: { file: string; reason: string }) => `cannot read ${d.file}: ${d.reason}`,
+  /** `errno`: the system's code when the system refused (`ENOENT`), for code that tells them apart. */
+  ERR_FILE_READ: (d: { file: string; reason: string; errno?: string }) =>
+    `cannot read ${d.file}: ${d.reason}`,
   ERR_INOTIFY_LIMIT: (d: {
     path: string
     what: string

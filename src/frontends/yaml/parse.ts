@@ -21,7 +21,7 @@ import {
 } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
-import { describeError, formatPath, type Issue, MgmtError, sysReason } from '../../util/errors.js'
+import { describeError, errCode, formatPath, type Issue, MgmtError, sysReason } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'
 import { BoundedText } from '../../util/textfile.js'
 import { expectResources } from '../../util/v8flags.js'
@@ -78,17 +78,18 @@ export const MAX_GRAPH_BYTES = 64 * 1024 * 1024
 const YAML_BYTES_PER_RESOURCE = 100
 
 /**
- * The text of a graph file (a pipe too: `<(command)`); ERR_FILE_READ, in the system's words, when
- * it cannot be read. At most MAX_GRAPH_BYTES are read: a file of gigabytes, or `/dev/zero`, is
+ * The text of a graph file (a pipe too: `<(command)`), in one read of the size it has; ERR_FILE_READ,
+ * in the system's words (and its code, `errno`), when it cannot be read. At most MAX_GRAPH_BYTES are read: a file of gigabytes, or `/dev/zero`, is
  * refused before it fills the memory.
  */
 export async function readGraphFile(file: string): Promise<string> {
-  const refuse = (reason: string): MgmtError => new MgmtError('ERR_FILE_READ', { file, reason })
+  const refuse = (reason: string, errno?: string): MgmtError =>
+    new MgmtError('ERR_FILE_READ', errno === undefined ? { file, reason } : { file, reason, errno })
   let h: FileHandle
   try {
     h = await open(file, 'r')
   } catch (err) {
-    throw refuse(sysReason(err))
+    throw refuse(sysReason(err), errCode(err))
   }
   try {
     const st = await h.stat()
@@ -106,7 +107,7 @@ export async function readGraphFile(file: string): Promise<string> {
     return text.text()
   } catch (err) {
     if (err instanceof MgmtError) throw err
-    throw refuse(sysReason(err))
+    throw refuse(sysReason(err), errCode(err))
   } finally {
     await h.close()
   }

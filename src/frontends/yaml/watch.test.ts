@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { renameSync } from 'node:fs'
-import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, type TestContext, test } from 'node:test'
@@ -14,7 +14,7 @@ import { builtinRegistry } from '../../resources/index.js'
 import { type Running, startMgmt } from '../../testing/cli.js'
 import { waitingLogger } from '../../testing/logwait.js'
 import { silentLogger } from '../../util/logger.js'
-import { loadYaml, type YamlGraph } from './parse.js'
+import { loadYaml, MAX_GRAPH_BYTES, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
 
 let dir: string
@@ -90,8 +90,18 @@ test('a graph file that goes or cannot be read is logged, and the running graph 
     await rm(file)
     await m.waitFor(/g\.yaml: gone \(.*ENOENT.*\); keeping the running graph/)
     await mkdir(file)
-    await m.waitFor(/g\.yaml: cannot be read \(.*EISDIR.*\); keeping the running graph/)
+    await m.waitFor(
+      /g\.yaml: cannot be read \(it is a directory, not a graph file\); keeping the running graph/,
+    )
     await rm(file, { recursive: true })
+    // Larger than a graph file may be: refused from its size, before a byte is read (a sparse file).
+    const huge = join(d, 'huge.yaml')
+    await writeFile(huge, graph('huge'))
+    await truncate(huge, MAX_GRAPH_BYTES + 1)
+    await rename(huge, file)
+    await m.waitFor(
+      /g\.yaml: cannot be read \(it is larger than 64 MiB, the most a graph file may hold\); keeping/,
+    )
     await writeFile(file, graph('after'))
     await m.waitFor(/print\[p\]: after/)
   })

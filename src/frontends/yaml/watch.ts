@@ -15,15 +15,15 @@
  * appears: it is read `SETTLE_MS` after, unless a write comes meanwhile. A reload (SIGHUP) reads it
  * at once.
  */
-import { lstat, readFile, readlink } from 'node:fs/promises'
+import { lstat, readlink } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describeError, errCode, logError } from '../../util/errors.js'
+import { describeError, isMgmtError, logError } from '../../util/errors.js'
 import { type ChangeType, FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import { type Link, linkSignal } from '../../util/signals.js'
-import type { YamlGraph } from './parse.js'
+import { readGraphFile, type YamlGraph } from './parse.js'
 
 export interface FollowOptions {
   /** Watch the file for changes (`--no-watch`: reloads only). */
@@ -169,13 +169,13 @@ export async function followYamlFile(
         let text: string
         const t0 = performance.now()
         try {
-          text = await readFile(file, 'utf8')
+          text = await readGraphFile(file)
         } catch (err) {
-          const why = describeError(err)
+          const read = isMgmtError(err, 'ERR_FILE_READ') ? err.details : undefined
+          const why = read ? read.reason : describeError(err)
+          const gone = read?.errno === 'ENOENT'
           if (why !== unreadable || asked)
-            log.warn(
-              `${file}: ${errCode(err) === 'ENOENT' ? 'gone' : 'cannot be read'} (${why}); keeping the running graph`,
-            )
+            log.warn(`${file}: ${gone ? 'gone' : 'cannot be read'} (${why}); keeping the running graph`)
           unreadable = why
           continue
         }
