@@ -78,13 +78,14 @@ export const MAX_GRAPH_BYTES = 64 * 1024 * 1024
 const YAML_BYTES_PER_RESOURCE = 100
 
 /**
- * The text of a graph file (a pipe too: `<(command)`), in one read of the size it has; ERR_FILE_READ,
- * in the system's words (and its code, `errno`), when it cannot be read. At most MAX_GRAPH_BYTES are read: a file of gigabytes, or `/dev/zero`, is
- * refused before it fills the memory.
+ * The text of a graph file (a pipe too: `<(command)`), in one read of the size it has;
+ * ERR_FILE_READ, in the system's words (and its code, `errno`), when it cannot be read. At most
+ * MAX_GRAPH_BYTES are read: a file of gigabytes, or `/dev/zero`, is refused before it fills the
+ * memory.
  */
 export async function readGraphFile(file: string): Promise<string> {
   const refuse = (reason: string, errno?: string): MgmtError =>
-    new MgmtError('ERR_FILE_READ', errno === undefined ? { file, reason } : { file, reason, errno })
+    new MgmtError('ERR_FILE_READ', { file, reason, errno })
   let h: FileHandle
   try {
     h = await open(file, 'r')
