@@ -12,7 +12,10 @@
  * JavaScript nor compiles what a run uses. Its header names the program (a hash of it) and the
  * Node.js that made it: any other program or Node.js ignores it and compiles from the source (on
  * a remote host there is none). Modules load lazily (dynamic imports become lazily evaluated parts
- * of the one file): a run loads neither the language frontend, nor SSH, nor the etcd client.
+ * of the one file): a run loads neither the language frontend, nor SSH, nor the etcd client. The
+ * third-party packages that only some runs use (the etcd client, SSH, D-Bus, ...: two thirds of
+ * the code) are not even in the program: they follow it in the file, each compiled from there when
+ * first required (see PARTS), so a start reads, copies and holds 1 MB of text instead of 3.
  *
  * It builds `dist/lib.mjs` too, the library (`import { Graph, run } from 'mgmt'`) in one plain ES
  * module with its dependencies inside but zod, which the library's types name and custom kinds use:
@@ -132,6 +135,114 @@ export const etcd3Protos: Plugin = {
 }
 
 /**
+ * Zod's messages in its other languages (300 KB of the program, 40-odd modules evaluated at each
+ * start): mgmt speaks English, and `z.locales` holds `en` alone.
+ */
+export const englishOnly: Plugin = {
+  name: 'english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      loader: 'js',
+    }))
+  },
+}
+
+/**
+ * The parts: third-party packages that only some runs use, each built on its own and kept after
+ * the program, in the same file, out of the text a start reads. Our code's import of a package
+ * becomes a require of its part (made once, by `partsLoader`), so the package keeps one instance
+ * that every importer shares; packages imported together (etcd3 takes cockatiel's policies from
+ * us) are in one part.
+ */
+export const PARTS: Readonly<Record<string, readonly string[]>> = {
+  etcd: ['etcd3', 'cockatiel'],
+  ssh: ['ssh2'],
+  dbus: ['dbus-next'],
+  metrics: ['prom-client'],
+  re2: ['re2js'],
+  yaml: ['yaml'],
+}
+
+/** Where each part is in the file: [its distance from the file's end, its length], in bytes. */
+type PartIndex = Record<string, readonly [number, number]>
+
+/** The packages of PARTS, imported by our code, as requires of their parts. */
+function partsOf(index: PartIndex): Plugin {
+  const partOf = new Map(Object.entries(PARTS).flatMap(([part, pkgs]) => pkgs.map(p => [p, part] as const)))
+  const filter = new RegExp(`^(${[...partOf.keys()].join('|')}|mgmt-parts)$`)
+  return {
+    name: 'parts',
+    setup(b) {
+      b.onResolve({ filter }, args => ({ path: args.path, namespace: 'mgmt-part' }))
+      b.onLoad({ filter: /.*/, namespace: 'mgmt-part' }, args => ({
+        contents:
+          args.path === 'mgmt-parts'
+            ? partsLoader(index)
+            : `module.exports = require("mgmt-parts")(${JSON.stringify(partOf.get(args.path))})[${JSON.stringify(args.path)}];\n`,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/**
+ * The program's loader of parts: reads a part's bytes alone, at its distance from the end of the
+ * file the program runs from (`__filename`, as the loader hands it), takes its text out of the
+ * line comments and runs it as a CommonJS module, once.
+ */
+function partsLoader(index: PartIndex): string {
+  return `const { closeSync, fstatSync, openSync, readSync } = require("node:fs");
+const { Script } = require("node:vm");
+const index = ${JSON.stringify(index)};
+const loaded = new Map();
+module.exports = name => {
+  let m = loaded.get(name);
+  if (m) return m.exports;
+  const [fromEnd, length] = index[name];
+  const bytes = Buffer.allocUnsafe(length);
+  const fd = openSync(__filename, "r");
+  try {
+    if (readSync(fd, bytes, 0, length, fstatSync(fd).size - fromEnd) !== length)
+      throw new Error(\`\${__filename}: its part \${name} is cut short\`);
+  } finally {
+    closeSync(fd);
+  }
+  m = { exports: {} };
+  loaded.set(name, m);
+  new Script(uncomment(bytes, 0), { filename: \`\${__filename}#\${name}\` }).runInThisContext()(m.exports, require, m, __filename, __dirname);
+  return m.exports;
+};
+${UNCOMMENT}
+`
+}
+
+/**
+ * Text kept in line comments, out of them: from `from` (the first line's `//`) to the end of
+ * `bytes`, each line is moved down over the `//` that starts it, in the bytes as read, which
+ * then become the one string V8 compiles (a copy less than slicing and joining strings). Used by
+ * the loader, for the program, and by the program, for its parts. Read right on one line too.
+ */
+const UNCOMMENT = `function uncomment(bytes, from) {
+  from += 2;
+  let to = 0;
+  for (;;) {
+    const nl = bytes.indexOf(10, from);
+    const end = nl === -1 ? bytes.length : nl + 1;
+    to += bytes.copy(bytes, to, from, end);
+    if (end >= bytes.length) return bytes.latin1Slice(0, to);
+    from = end + 2;
+  }
+}`
+
+/** Text as lines behind `//`, as the file holds the program and its parts. */
+function commented(text: string): string {
+  if (/[\r\u2028\u2029]/.test(text))
+    throw new Error('the code holds a line terminator other than \\n: it cannot be kept in line comments')
+  return `//${text.split('\n').join('\n//')}\n`
+}
+
+/**
  * The file: a short ES module (what remote hosts run, `node mgmt.mjs`), then the program, each of
  * its lines behind `//`. Node.js skips comments at the speed it reads them, where a 3 MB string or
  * function would cost it a parse, so `mgmt --version` answers without touching the program. Any
@@ -145,9 +256,7 @@ export const etcd3Protos: Plugin = {
  * program's text only, not also kept whole as a module's source (3 MB less resident). To
  * JavaScript, that line is a string and a comment.
  */
-function bundleFile(id: string, version: string, program: string): string {
-  if (/[\r\u2028\u2029]/.test(program))
-    throw new Error('the program holds a line terminator other than \\n: it cannot be kept in line comments')
+function bundleFile(id: string, version: string, program: string, parts: string): string {
   // One loader, in statements that also read right on one line (inline, it is in single quotes).
   const loader = (file: string): string => `const argv = process.argv;
 if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
@@ -162,7 +271,7 @@ if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
 }
 /* In a function, so that the bytes of the file and of the cache go once compiled. */
 function compile(file) {
-  const program = programOf(readFileSync(file));
+  const program = programOf(file);
   const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`);
   let cachedData;
   try {
@@ -174,28 +283,26 @@ function compile(file) {
   if (out) process.once("exit", () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])));
   return script;
 }
-/* The program, out of its line comments: each line is moved down over the "//" that starts it, in
-   the bytes as read, which then become the one string V8 compiles (a copy less than slicing and
-   joining strings, 3 MB of memory not touched at every start). */
-function programOf(bytes) {
-  let from = bytes.indexOf("\\n//", bytes.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 3;
-  let to = 0;
-  for (;;) {
-    const nl = bytes.indexOf(10, from);
-    const end = nl === -1 ? bytes.length : nl + 1;
-    to += bytes.copy(bytes, to, from, end);
-    if (end >= bytes.length) return bytes.latin1Slice(0, to);
-    from = end + 2;
+/* The program, out of its line comments: the file up to its parts (${parts.length} bytes at its end), read alone. */
+function programOf(file) {
+  const fd = openSync(file, "r");
+  try {
+    const bytes = Buffer.allocUnsafe(fstatSync(fd).size - ${parts.length});
+    if (readSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(\`\${file} is cut short\`);
+    return uncomment(bytes, bytes.indexOf("\\n//", bytes.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 1);
+  } finally {
+    closeSync(fd);
   }
-}`
-  const imports = `import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+}
+${UNCOMMENT}`
+  const imports = `import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Script } from "node:vm";`
   // Inline, a CommonJS script: an ES module's import of node:fs would load fs's streams for its
   // namespace (5 ms of every start). The file is the one the shell ran (its real path, as Node.js
   // finds a module's).
-  const requires = `const { readFileSync, realpathSync, writeFileSync } = require("node:fs");
+  const requires = `const { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { pathToFileURL } = require("node:url");
 const { Script } = require("node:vm");`
@@ -211,7 +318,7 @@ ${imports}
 ${loader('fileURLToPath(import.meta.url)')}
 // MGMT-PROGRAM
 `
-  return `${prologue}//${program.split('\n').join('\n//')}\n`
+  return `${prologue}${commented(program)}${parts}`
 }
 
 /**
@@ -274,14 +381,52 @@ const common: BuildOptions = {
   minifyWhitespace: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [lazyRequire, lazyBuiltins, optionalParts, etcd3Protos],
+  plugins: [lazyRequire, lazyBuiltins, optionalParts, etcd3Protos, englishOnly],
+}
+
+/**
+ * PARTS, each built on its own (CommonJS, its packages' exports by name), and the end of the file
+ * that holds them: a line naming each, then its code behind `//`.
+ */
+async function bundleParts(): Promise<{ text: string; index: PartIndex }> {
+  const texts: string[] = []
+  const lengths: [string, number][] = []
+  for (const [part, pkgs] of Object.entries(PARTS)) {
+    const built = await build({
+      ...common,
+      stdin: {
+        contents: `module.exports = { ${pkgs.map(p => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(', ')} };\n`,
+        resolveDir: root,
+        loader: 'js',
+      },
+      write: false,
+      format: 'cjs',
+      charset: 'ascii',
+    })
+    const code = commented(
+      `(function (exports, require, module, __filename, __dirname) {${built.outputFiles[0]!.text}\n})`,
+    )
+    texts.push(`// MGMT-PART ${part}\n`, code)
+    lengths.push([part, code.length])
+  }
+  const text = texts.join('')
+  const index: PartIndex = {}
+  let fromEnd = 0
+  for (const [part, length] of lengths.reverse()) {
+    fromEnd += length
+    index[part] = [fromEnd, length]
+    fromEnd += `// MGMT-PART ${part}\n`.length
+  }
+  return { text, index }
 }
 
 /** `dist/mgmt.mjs` (the prologue and the program, see bundleFile) and its code cache. */
 async function bundleCommand(version: string): Promise<void> {
   const outfile = join(root, 'dist', 'mgmt.mjs')
+  const parts = await bundleParts()
   const built = await build({
     ...common,
+    plugins: [...common.plugins!, partsOf(parts.index)],
     entryPoints: [join(root, 'dist', 'src', 'cli', 'cli.js')],
     write: false,
     format: 'cjs',
@@ -291,7 +436,7 @@ async function bundleCommand(version: string): Promise<void> {
   const code = built.outputFiles[0]!.text
   const program = `(function (exports, require, module, __filename, __dirname, __mgmtUrl) {${code}\n})`
   const id = createHash('sha256').update(program).digest('hex').slice(0, 16)
-  writeFileSync(outfile, bundleFile(id, version, program), { mode: 0o755 })
+  writeFileSync(outfile, bundleFile(id, version, program, parts.text), { mode: 0o755 })
   rmSync(`${outfile}.cache`, { force: true })
   await warmUp(outfile)
   process.stdout.write(`dist/mgmt.mjs: ${kib(outfile)}, its code cache: ${kib(`${outfile}.cache`)}\n`)

@@ -163,10 +163,10 @@ vm.Script = function (code, opts) {
     cached: boolean
     rejected: boolean
   }
-  // The program as the file holds it: every line after the marker, behind `//`, up to the file's
-  // last newline.
+  // The program as the file holds it: every line after the marker, behind `//`, up to its parts.
   const text = await readFile(bundle, 'latin1')
-  const lines = text.slice(text.indexOf('\n// MGMT-PROGRAM\n') + '\n// MGMT-PROGRAM\n'.length).split('\n')
+  const start = text.indexOf('\n// MGMT-PROGRAM\n') + '\n// MGMT-PROGRAM\n'.length
+  const lines = text.slice(start, text.indexOf('\n// MGMT-PART ', start) + 1).split('\n')
   assert.equal(lines.pop(), '')
   assert.ok(lines.every(l => l.startsWith('//')))
   assert.ok(
@@ -176,4 +176,39 @@ vm.Script = function (code, opts) {
   assert.match(code, /^\(function \(exports, require, module, __filename, __dirname, __mgmtUrl\) \{/)
   // `npm run build` made the cache with the Node.js that runs the tests.
   assert.deepEqual({ cached, rejected }, { cached: true, rejected: false })
+})
+
+test('the parts after the program are compiled only when a run needs them, each once, from the file', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  // Preloaded: the file name of each script the process compiles through node:vm.
+  const seen = join(dir, 'seen')
+  await writeFile(
+    join(dir, 'vm.cjs'),
+    `const vm = require('node:vm'); const Script = vm.Script; const fs = require('node:fs');
+vm.Script = function (code, opts) {
+  fs.appendFileSync(${JSON.stringify(seen)}, opts.filename + '\\n');
+  return new Script(code, opts);
+};\n`,
+  )
+  const scripts = async (graph: string): Promise<string[]> => {
+    const g = join(dir, 'g.yaml')
+    await writeFile(g, graph)
+    await writeFile(seen, '')
+    await run(bundle, ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g], {
+      env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'vm.cjs')}` },
+    }).catch(() => undefined)
+    return (await readFile(seen, 'utf8')).split('\n').filter(Boolean)
+  }
+  assert.deepEqual(await scripts(`graph: g\nresources:\n  noop:\n  - name: n\n`), [bundle])
+  // An invalid graph's positions come from the `yaml` package, which is a part.
+  assert.deepEqual(await scripts('graph: g\nresources:\n  file:\n  - name: f\n    path: 3\n'), [
+    bundle,
+    `${bundle}#yaml`,
+  ])
+  // Each part is in the file once, behind its line, and the program stops before the first.
+  const text = await readFile(bundle, 'latin1')
+  const named = [...text.matchAll(/^\/\/ MGMT-PART (\w+)$/gm)].map(m => m[1])
+  assert.deepEqual(named.sort(), ['dbus', 'etcd', 'metrics', 're2', 'ssh', 'yaml'])
+  assert.ok(text.indexOf('\n// MGMT-PART ') > text.indexOf('\n// MGMT-PROGRAM\n'))
 })
