@@ -143,26 +143,43 @@ test('a run of files loads none of the Node.js modules that only other runs use;
   await readFile(join(dir, 'ran'))
 })
 
-test('the loader compiles the program held in the file, byte for byte, with the code cache the build made for it', async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  // Preloaded: records what the loader hands node:vm (it takes Script when it starts, after this).
-  const seen = join(dir, 'seen.json')
+/** A script that the command compiled through node:vm: its file name, its code and its cache. */
+interface Compiled {
+  filename: string
+  code: string
+  cached: boolean
+  rejected: boolean
+}
+
+/** Runs the bundle as a command with `args`, and says what it compiled through node:vm, in order. */
+async function compiledBy(dir: string, args: string[]): Promise<Compiled[]> {
+  // Preloaded: node:vm's Script, recording each script (the loader takes Script after this).
+  const seen = join(dir, 'seen.jsonl')
+  await writeFile(seen, '')
   await writeFile(
     join(dir, 'vm.cjs'),
     `const vm = require('node:vm'); const Script = vm.Script; const fs = require('node:fs');
 vm.Script = function (code, opts) {
   const s = new Script(code, opts);
-  fs.writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ code, cached: opts.cachedData !== undefined, rejected: s.cachedDataRejected === true }));
+  fs.appendFileSync(${JSON.stringify(seen)}, JSON.stringify({ filename: opts.filename, code, cached: opts.cachedData !== undefined, rejected: s.cachedDataRejected === true }) + '\\n');
   return s;
 };\n`,
   )
-  await run(bundle, ['help'], { env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'vm.cjs')}` } })
-  const { code, cached, rejected } = JSON.parse(await readFile(seen, 'utf8')) as {
-    code: string
-    cached: boolean
-    rejected: boolean
-  }
+  await run(bundle, args, {
+    env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'vm.cjs')}` },
+  }).catch(() => undefined)
+  return (await readFile(seen, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l) as Compiled)
+}
+
+test('the loader compiles the program held in the file, byte for byte, with the code cache the build made for it', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const [program, ...more] = await compiledBy(dir, ['help'])
+  assert.deepEqual(more, [])
+  const { code, cached, rejected } = program!
   // The program as the file holds it: every line after the marker, behind `//`, up to its parts.
   const text = await readFile(bundle, 'latin1')
   const start = text.indexOf('\n// MGMT-PROGRAM\n') + '\n// MGMT-PROGRAM\n'.length
@@ -181,24 +198,11 @@ vm.Script = function (code, opts) {
 test('the parts after the program are compiled only when a run needs them, each once, from the file', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  // Preloaded: the file name of each script the process compiles through node:vm.
-  const seen = join(dir, 'seen')
-  await writeFile(
-    join(dir, 'vm.cjs'),
-    `const vm = require('node:vm'); const Script = vm.Script; const fs = require('node:fs');
-vm.Script = function (code, opts) {
-  fs.appendFileSync(${JSON.stringify(seen)}, opts.filename + '\\n');
-  return new Script(code, opts);
-};\n`,
-  )
   const scripts = async (graph: string): Promise<string[]> => {
     const g = join(dir, 'g.yaml')
     await writeFile(g, graph)
-    await writeFile(seen, '')
-    await run(bundle, ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g], {
-      env: { ...process.env, NODE_OPTIONS: `--require ${join(dir, 'vm.cjs')}` },
-    }).catch(() => undefined)
-    return (await readFile(seen, 'utf8')).split('\n').filter(Boolean)
+    const all = await compiledBy(dir, ['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g])
+    return all.map(s => s.filename)
   }
   assert.deepEqual(await scripts(`graph: g\nresources:\n  noop:\n  - name: n\n`), [bundle])
   // An invalid graph's positions come from the `yaml` package, which is a part.
