@@ -164,8 +164,11 @@ export const PARTS: Readonly<Record<string, readonly string[]>> = {
   yaml: ['yaml'],
 }
 
-/** Where each part is in the file: [its distance from the file's end, its length], in bytes. */
-type PartIndex = Record<string, readonly [number, number]>
+/**
+ * Where each part is in the file: its distance from the file's end and its length, in bytes, and
+ * the sha256 of those bytes.
+ */
+type PartIndex = Record<string, readonly [number, number, string]>
 
 /** The packages of PARTS, imported by our code, as requires of their parts. */
 function partsOf(index: PartIndex): Plugin {
@@ -188,26 +191,25 @@ function partsOf(index: PartIndex): Plugin {
 
 /**
  * The program's loader of parts: reads a part's bytes alone, at its distance from the end of the
- * file the program runs from (`__filename`, as the loader hands it), takes its text out of the
- * line comments and runs it as a CommonJS module, once.
+ * file the program runs from (`__mgmtFd`, which the loader keeps open: a package upgrade that
+ * renames a new file over it leaves this one readable), checks them against the build's hash (a
+ * file rewritten in place is refused, never run), takes the text out of the line comments and
+ * runs it as a CommonJS module, once.
  */
 function partsLoader(index: PartIndex): string {
-  return `const { closeSync, fstatSync, openSync, readSync } = require("node:fs");
+  return `const { fstatSync, readSync } = require("node:fs");
+const { createHash } = require("node:crypto");
 const { Script } = require("node:vm");
 const index = ${JSON.stringify(index)};
 const loaded = new Map();
 module.exports = name => {
   let m = loaded.get(name);
   if (m) return m.exports;
-  const [fromEnd, length] = index[name];
+  const [fromEnd, length, sha256] = index[name];
   const bytes = Buffer.allocUnsafe(length);
-  const fd = openSync(__filename, "r");
-  try {
-    if (readSync(fd, bytes, 0, length, fstatSync(fd).size - fromEnd) !== length)
-      throw new Error(\`\${__filename}: its part \${name} is cut short\`);
-  } finally {
-    closeSync(fd);
-  }
+  const at = fstatSync(__mgmtFd).size - fromEnd;
+  if (at < 0 || readSync(__mgmtFd, bytes, 0, length, at) !== length || createHash("sha256").update(bytes).digest("hex") !== sha256)
+    throw new Error(\`\${__filename} was changed while mgmt ran: its part \${name} is not the one mgmt started with (restart mgmt)\`);
   m = { exports: {} };
   loaded.set(name, m);
   new Script(uncomment(bytes, 0), { filename: \`\${__filename}#\${name}\` }).runInThisContext()(m.exports, require, m, __filename, __dirname);
@@ -266,12 +268,14 @@ if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
   const file = ${file};
   const module = { exports: {} };
   const url = pathToFileURL(file).href;
-  compile(file).runInThisContext()(module.exports, createRequire(url), module, file, file.slice(0, file.lastIndexOf("/")), url);
+  /* Open for as long as the program runs: its parts are read from this file, even once another replaced it. */
+  const fd = openSync(file, "r");
+  compile(file, fd).runInThisContext()(module.exports, createRequire(url), module, file, file.slice(0, file.lastIndexOf("/")), url, fd);
   module.exports.runCli(argv);
 }
 /* In a function, so that the bytes of the file and of the cache go once compiled. */
-function compile(file) {
-  const program = programOf(file);
+function compile(file, fd) {
+  const program = programOf(file, fd);
   const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`);
   let cachedData;
   try {
@@ -284,25 +288,20 @@ function compile(file) {
   return script;
 }
 /* The program, out of its line comments: the file up to its parts (${parts.length} bytes at its end), read alone. */
-function programOf(file) {
-  const fd = openSync(file, "r");
-  try {
-    const bytes = Buffer.allocUnsafe(fstatSync(fd).size - ${parts.length});
-    if (readSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(\`\${file} is cut short\`);
-    return uncomment(bytes, bytes.indexOf("\\n//", bytes.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 1);
-  } finally {
-    closeSync(fd);
-  }
+function programOf(file, fd) {
+  const bytes = Buffer.allocUnsafe(fstatSync(fd).size - ${parts.length});
+  if (readSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(\`\${file} is cut short\`);
+  return uncomment(bytes, bytes.indexOf("\\n//", bytes.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 1);
 }
 ${UNCOMMENT}`
-  const imports = `import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
+  const imports = `import { fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Script } from "node:vm";`
   // Inline, a CommonJS script: an ES module's import of node:fs would load fs's streams for its
   // namespace (5 ms of every start). The file is the one the shell ran (its real path, as Node.js
   // finds a module's).
-  const requires = `const { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } = require("node:fs");
+  const requires = `const { fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { pathToFileURL } = require("node:url");
 const { Script } = require("node:vm");`
@@ -390,7 +389,7 @@ const common: BuildOptions = {
  */
 async function bundleParts(): Promise<{ text: string; index: PartIndex }> {
   const texts: string[] = []
-  const lengths: [string, number][] = []
+  const codes: [string, string][] = []
   for (const [part, pkgs] of Object.entries(PARTS)) {
     const built = await build({
       ...common,
@@ -407,14 +406,14 @@ async function bundleParts(): Promise<{ text: string; index: PartIndex }> {
       `(function (exports, require, module, __filename, __dirname) {${built.outputFiles[0]!.text}\n})`,
     )
     texts.push(`// MGMT-PART ${part}\n`, code)
-    lengths.push([part, code.length])
+    codes.push([part, code])
   }
   const text = texts.join('')
   const index: PartIndex = {}
   let fromEnd = 0
-  for (const [part, length] of lengths.reverse()) {
-    fromEnd += length
-    index[part] = [fromEnd, length]
+  for (const [part, code] of codes.reverse()) {
+    fromEnd += code.length
+    index[part] = [fromEnd, code.length, createHash('sha256').update(code, 'latin1').digest('hex')]
     fromEnd += `// MGMT-PART ${part}\n`.length
   }
   return { text, index }
@@ -434,7 +433,7 @@ async function bundleCommand(version: string): Promise<void> {
     define: { MGMT_BUNDLED_VERSION: JSON.stringify(version), 'import.meta.url': '__mgmtUrl' },
   })
   const code = built.outputFiles[0]!.text
-  const program = `(function (exports, require, module, __filename, __dirname, __mgmtUrl) {${code}\n})`
+  const program = `(function (exports, require, module, __filename, __dirname, __mgmtUrl, __mgmtFd) {${code}\n})`
   const id = createHash('sha256').update(program).digest('hex').slice(0, 16)
   writeFileSync(outfile, bundleFile(id, version, program, parts.text), { mode: 0o755 })
   rmSync(`${outfile}.cache`, { force: true })

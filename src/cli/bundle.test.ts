@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { copyFile, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { type Running, startMgmt } from '../testing/cli.js'
 import { V8_FLAGS } from '../util/v8flags.js'
 import { version } from '../version.js'
 
@@ -190,7 +191,10 @@ test('the loader compiles the program held in the file, byte for byte, with the 
     code === `${lines.map(l => l.slice(2)).join('\n')}\n`,
     'the compiled program differs from the file',
   )
-  assert.match(code, /^\(function \(exports, require, module, __filename, __dirname, __mgmtUrl\) \{/)
+  assert.match(
+    code,
+    /^\(function \(exports, require, module, __filename, __dirname, __mgmtUrl, __mgmtFd\) \{/,
+  )
   // `npm run build` made the cache with the Node.js that runs the tests.
   assert.deepEqual({ cached, rejected }, { cached: true, rejected: false })
 })
@@ -215,4 +219,51 @@ test('the parts after the program are compiled only when a run needs them, each 
   const named = [...text.matchAll(/^\/\/ MGMT-PART (\w+)$/gm)].map(m => m[1])
   assert.deepEqual(named.sort(), ['dbus', 'etcd', 'metrics', 're2', 'ssh', 'yaml'])
   assert.ok(text.indexOf('\n// MGMT-PART ') > text.indexOf('\n// MGMT-PROGRAM\n'))
+})
+
+test('a part is read from the file the run started from: a file renamed over it is not read, one rewritten in place is refused', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const copy = join(dir, 'mgmt.mjs')
+  const g = join(dir, 'g.yaml')
+  const good = (msg: string): string => `graph: g\nresources:\n  print:\n  - {name: p, msg: ${msg}}\n`
+  // An invalid graph needs the `yaml` part (its positions), which a valid one never loaded.
+  const invalid = 'graph: g\nresources:\n  file:\n  - name: f\n    path: 3\n'
+  const started = async (): Promise<Running> => {
+    await copyFile(bundle, copy)
+    await writeFile(g, good('first'))
+    const m = startMgmt(['run', '--tmp-prefix', 'yaml', g], { program: copy })
+    await m.waitFor(/print\[p\]: first/)
+    return m
+  }
+
+  // An upgrade: another file (here, the program's first half) renamed over the one that runs.
+  const upgraded = await started()
+  try {
+    const text = await readFile(bundle)
+    await writeFile(`${copy}.new`, text.subarray(0, text.length >> 1))
+    await rename(`${copy}.new`, copy)
+    await writeFile(g, invalid)
+    await upgraded.waitFor(/g\.yaml:5:11: resources\.file\[0\]\.path: expected a string, got 3/)
+    await writeFile(g, good('second'))
+    await upgraded.waitFor(/print\[p\]: second/)
+  } finally {
+    await upgraded.kill()
+  }
+
+  // The same file rewritten in place: the part's bytes differ from the build's, and are not run.
+  const rewritten = await started()
+  try {
+    const text = await readFile(copy, 'latin1')
+    const at = text.indexOf('\n// MGMT-PART yaml\n') + '\n// MGMT-PART yaml\n'.length
+    const handle = await open(copy, 'r+')
+    await handle.write('//throw new Error("not the build\'s");', at)
+    await handle.close()
+    await writeFile(g, invalid)
+    await rewritten.waitFor(/was changed while mgmt ran: its part yaml is not the one mgmt started with/)
+    assert.doesNotMatch(rewritten.output(), /not the build's/)
+    assert.equal(rewritten.child.exitCode, null, 'the engine runs on, on its last good graph')
+  } finally {
+    await rewritten.kill()
+  }
 })

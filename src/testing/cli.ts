@@ -35,6 +35,8 @@ export interface StartOptions {
   prefix?: readonly string[]
   /** Another node binary. */
   node?: string
+  /** Another program for node to run than the built CLI (a copy of the bundle). */
+  program?: string
   /** Written to its standard input, which is then closed (by default it has none). */
   input?: string
 }
@@ -43,7 +45,13 @@ export function startMgmt(args: string[], opts: StartOptions = {}): Running {
   const prefixed = opts.prefix?.length
     ? ['sh', '-c', 'trap "" TERM INT; exec "$@"', 'mgmt-prefix', ...opts.prefix]
     : []
-  const argv = [...prefixed, ...(opts.via ?? []), opts.node ?? process.execPath, mainJs, ...args]
+  const argv = [
+    ...prefixed,
+    ...(opts.via ?? []),
+    opts.node ?? process.execPath,
+    opts.program ?? mainJs,
+    ...args,
+  ]
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
