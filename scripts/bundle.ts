@@ -388,7 +388,6 @@ const common: BuildOptions = {
  * that holds them: a line naming each, then its code behind `//`.
  */
 async function bundleParts(): Promise<{ text: string; index: PartIndex }> {
-  const texts: string[] = []
   const codes: [string, string][] = []
   for (const [part, pkgs] of Object.entries(PARTS)) {
     const built = await build({
@@ -402,21 +401,18 @@ async function bundleParts(): Promise<{ text: string; index: PartIndex }> {
       format: 'cjs',
       charset: 'ascii',
     })
-    const code = commented(
-      `(function (exports, require, module, __filename, __dirname) {${built.outputFiles[0]!.text}\n})`,
-    )
-    texts.push(`// MGMT-PART ${part}\n`, code)
-    codes.push([part, code])
+    const code = `(function (exports, require, module, __filename, __dirname) {${built.outputFiles[0]!.text}\n})`
+    codes.push([part, commented(code)])
   }
-  const text = texts.join('')
+  const line = (part: string): string => `// MGMT-PART ${part}\n`
   const index: PartIndex = {}
   let fromEnd = 0
-  for (const [part, code] of codes.reverse()) {
+  for (const [part, code] of [...codes].reverse()) {
     fromEnd += code.length
     index[part] = [fromEnd, code.length, createHash('sha256').update(code, 'latin1').digest('hex')]
-    fromEnd += `// MGMT-PART ${part}\n`.length
+    fromEnd += line(part).length
   }
-  return { text, index }
+  return { text: codes.map(([part, code]) => line(part) + code).join(''), index }
 }
 
 /** `dist/mgmt.mjs` (the prologue and the program, see bundleFile) and its code cache. */
