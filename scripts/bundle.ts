@@ -259,6 +259,7 @@ function commented(text: string): string {
  * JavaScript, that line is a string and a comment.
  */
 function bundleFile(id: string, version: string, program: string, parts: string): string {
+  const text = commented(program)
   // One loader, in statements that also read right on one line (inline, it is in single quotes).
   const loader = (file: string): string => `const argv = process.argv;
 if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
@@ -287,11 +288,18 @@ function compile(file, fd) {
   if (out) process.once("exit", () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])));
   return script;
 }
-/* The program, out of its line comments: the file up to its parts (${parts.length} bytes at its end), read alone. */
+/* The program, out of its line comments: its ${text.length} bytes, read alone, after the marker line
+   and before the parts (${parts.length} bytes at its end). A file of another size (cut short by
+   a full disk, a download broken off) has no marker there: said as it is, never compiled. */
 function programOf(file, fd) {
-  const bytes = Buffer.allocUnsafe(fstatSync(fd).size - ${parts.length});
-  if (readSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(\`\${file} is cut short\`);
-  return uncomment(bytes, bytes.indexOf("\\n//", bytes.indexOf("\\n// MGMT-PROGRAM\\n") + 1) + 1);
+  const marker = Buffer.from("\\n// MGMT-PROGRAM\\n");
+  const at = fstatSync(fd).size - ${parts.length + text.length} - marker.length;
+  const bytes = Buffer.allocUnsafe(marker.length + ${text.length});
+  if (at < 0 || readSync(fd, bytes, 0, bytes.length, at) !== bytes.length || !bytes.subarray(0, marker.length).equals(marker)) {
+    process.stderr.write(\`mgmt: \${file} is not whole (not as its build made it): install mgmt again\\n\`);
+    process.exit(1);
+  }
+  return uncomment(bytes, marker.length);
 }
 ${UNCOMMENT}`
   const imports = `import { fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
@@ -317,7 +325,7 @@ ${imports}
 ${loader('fileURLToPath(import.meta.url)')}
 // MGMT-PROGRAM
 `
-  return `${prologue}${commented(program)}${parts}`
+  return `${prologue}${text}${parts}`
 }
 
 /**

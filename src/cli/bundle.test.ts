@@ -267,3 +267,29 @@ test('a part is read from the file the run started from: a file renamed over it 
     await rewritten.kill()
   }
 })
+
+test('a file that is not as its build made it (cut short, or longer) is said in one line and never compiled', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const whole = await readFile(bundle)
+  const copy = join(dir, 'mgmt.mjs')
+  // Cut in its parts, cut in its program, and with a byte more.
+  for (const bytes of [
+    whole.subarray(0, whole.length - 1000),
+    whole.subarray(0, whole.length >> 2),
+    Buffer.concat([whole, Buffer.from('\n')]),
+  ]) {
+    await writeFile(copy, bytes, { mode: 0o755 })
+    for (const [cmd, args] of [
+      [copy, []],
+      [process.execPath, [copy]],
+    ] as const) {
+      const r = await run(cmd, [...args, 'run', '--tmp-prefix', '--converged-timeout', '0', 'empty']).catch(
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      )
+      assert.equal((r as { code?: number }).code, 1)
+      assert.equal(r.stdout, '')
+      assert.equal(r.stderr, `mgmt: ${copy} is not whole (not as its build made it): install mgmt again\n`)
+    }
+  }
+})
