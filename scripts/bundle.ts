@@ -205,27 +205,35 @@ const loaded = new Map();
 module.exports = name => {
   let m = loaded.get(name);
   if (m) return m.exports;
-  const [fromEnd, length, sha256] = index[name];
-  const bytes = Buffer.allocUnsafe(length);
-  const at = fstatSync(__mgmtFd).size - fromEnd;
-  if (at < 0 || readSync(__mgmtFd, bytes, 0, length, at) !== length || createHash("sha256").update(bytes).digest("hex") !== sha256)
+  const [distance, length, sha256] = index[name];
+  const bytes = fromEnd(__mgmtFd, distance, length);
+  if (!bytes || createHash("sha256").update(bytes).digest("hex") !== sha256)
     throw new Error(\`\${__filename} was changed while mgmt ran: its part \${name} is not the one mgmt started with (restart mgmt)\`);
   m = { exports: {} };
   loaded.set(name, m);
   new Script(uncomment(bytes, 0), { filename: \`\${__filename}#\${name}\` }).runInThisContext()(m.exports, require, m, __filename, __dirname);
   return m.exports;
 };
-${UNCOMMENT}
+${READERS}
 `
 }
 
 /**
- * Text kept in line comments, out of them: from `from` (the first line's `//`) to the end of
- * `bytes`, each line is moved down over the `//` that starts it, in the bytes as read, which
- * then become the one string V8 compiles (a copy less than slicing and joining strings). Used by
- * the loader, for the program, and by the program, for its parts. Read right on one line too.
+ * What the loader (for the program) and the program (for its parts) both read with, in statements
+ * that read right on one line too:
+ * - `fromEnd(fd, distance, length)`: the `length` bytes that start `distance` bytes before the end
+ *   of the open file `fd`, or undefined when the file is too short to hold them;
+ * - `uncomment(bytes, from)`: text kept in line comments, out of them: from `from` (the first
+ *   line's `//`) to the end of `bytes`, each line is moved down over the `//` that starts it, in
+ *   the bytes as read, which then become the one string V8 compiles (a copy less than slicing and
+ *   joining strings).
  */
-const UNCOMMENT = `function uncomment(bytes, from) {
+const READERS = `function fromEnd(fd, distance, length) {
+  const at = fstatSync(fd).size - distance;
+  const bytes = Buffer.allocUnsafe(length);
+  return at >= 0 && readSync(fd, bytes, 0, length, at) === length ? bytes : undefined;
+}
+function uncomment(bytes, from) {
   from += 2;
   let to = 0;
   for (;;) {
@@ -293,15 +301,14 @@ function compile(file, fd) {
    a full disk, a download broken off) has no marker there: said as it is, never compiled. */
 function programOf(file, fd) {
   const marker = Buffer.from("\\n// MGMT-PROGRAM\\n");
-  const at = fstatSync(fd).size - ${parts.length + text.length} - marker.length;
-  const bytes = Buffer.allocUnsafe(marker.length + ${text.length});
-  if (at < 0 || readSync(fd, bytes, 0, bytes.length, at) !== bytes.length || !bytes.subarray(0, marker.length).equals(marker)) {
+  const bytes = fromEnd(fd, ${parts.length + text.length} + marker.length, marker.length + ${text.length});
+  if (!bytes || !bytes.subarray(0, marker.length).equals(marker)) {
     process.stderr.write(\`mgmt: \${file} is not whole (not as its build made it): install mgmt again\\n\`);
     process.exit(1);
   }
   return uncomment(bytes, marker.length);
 }
-${UNCOMMENT}`
+${READERS}`
   const imports = `import { fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
