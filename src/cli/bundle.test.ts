@@ -237,7 +237,7 @@ test('a part is read from the file the run started from: a file renamed over it 
     return m
   }
 
-  // An upgrade: another file (here, the program's first half) renamed over the one that runs.
+  // An upgrade: another file (here, the first half of the bundle) renamed over the one that runs.
   const upgraded = await started()
   try {
     const text = await readFile(bundle)
