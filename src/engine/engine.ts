@@ -28,6 +28,7 @@ import { GraphViews } from './graphview.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
 import { type GraphResource, type Instance, type ResourceContext, repr } from './resource.js'
+import { inTurns, TurnQueue } from './turns.js'
 import { type Peer, type Receiver, STOPPED, Worker, type WorkerHost } from './worker.js'
 
 export interface EngineOptions {
@@ -114,6 +115,8 @@ export class Engine implements WorkerHost, ContextHost {
   /** Aborted on close: the watch signal shared by the resources whose kind follows paths only. */
   readonly #closing = new AbortController()
   readonly #workers = new Map<string, Worker>()
+  /** Workers due to pass, run a bounded number a turn (turns.ts). */
+  readonly #passes = new TurnQueue<Worker>(w => w.drive())
   readonly #failures = new Map<string, unknown>()
   /** Resources that cannot run because one they depend on failed: by id, that failed resource. */
   readonly #skipped = new Map<string, string>()
@@ -256,6 +259,10 @@ export class Engine implements WorkerHost, ContextHost {
     return this.#workers.get(id)
   }
 
+  schedule(w: Worker): void {
+    this.#passes.push(w)
+  }
+
   tick(): number {
     return ++this.#clock
   }
@@ -356,7 +363,7 @@ export class Engine implements WorkerHost, ContextHost {
       const added = workerless
         ? [...removed.map(w => w.id), ...workerless].map(id => next.vertex(id)!)
         : [...next.entries()].filter(([id]) => !this.#workers.has(id)).map(([, res]) => res)
-      const created = await Promise.all(added.map(res => this.#create(res, swap ? GRAPH_CHANGE : STARTUP)))
+      const created = await inTurns(added, res => this.#create(res, swap ? GRAPH_CHANGE : STARTUP))
       this.#up.clear()
       this.#down.clear()
       this.#committed = true
@@ -371,7 +378,7 @@ export class Engine implements WorkerHost, ContextHost {
         )
       this.#initFailures(added)
       this.#reskip()
-      for (const w of created) if (w) w.start()
+      await inTurns(created, w => w?.start())
       if (swap) {
         const changed = removed.filter(w => next.has(w.id)).map(w => w.id)
         const gone = removed.filter(w => !next.has(w.id)).map(w => w.id)

@@ -16,8 +16,9 @@
  * again when a dependent back-pokes it: it notes the dependent and pokes it after running. So a
  * chain of N vertices starts in about 2N passes, not N²/3.
  *
- * An idle worker holds nothing in flight: no parked loop, no promise. A pass is started when an
- * event or a poke arrives, and the worker's only signal (its watch's) has no listener of the
+ * An idle worker holds nothing in flight: no parked loop, no promise. When an event or a poke
+ * arrives, the worker is queued to pass, and its turn comes after the caller's synchronous work (a
+ * bounded number of workers a turn of the event loop, see turns.ts); and the worker's only signal (its watch's) has no listener of the
  * engine's: the shared watcher drops a stopped worker's paths when told, and the engine stops
  * every worker at once on shutdown.
  */
@@ -66,6 +67,8 @@ export interface WorkerHost {
   downstream(id: string): Peer[]
   /** Engine-wide noop (`--noop`). */
   readonly noop: boolean
+  /** Runs `w.drive()` soon: after the caller's synchronous work, a bounded number a turn (turns.ts). */
+  schedule(w: Worker): void
   /** Called once when the worker gives up (retries exhausted). */
   failed(w: Worker, err: unknown): void
   /** Called after each checkApply that ran. */
@@ -229,7 +232,7 @@ export class Worker implements Peer {
 
   /** Starts watch; passes follow its first event. */
   start(): void {
-    this.#watching = this.#runWatch()
+    if (!this.#stopping) this.#watching = this.#runWatch()
   }
 
   /** From watch (through ctx.event): a possible change; the first call means ready. */
@@ -273,15 +276,20 @@ export class Worker implements Peer {
     const due = this.#eventPending || this.#pokePending
     if (!this.#started || due) this.converger.setBusy(true)
     if (!due || !this.#started || this.#driving) return
+    // Never inside the caller: a neighbour's pass pokes this one, which must not nest in it. Nor
+    // with a frame of its own before its turn: that would keep thousands of them alive at once.
     this.#driving = true
+    this.host.schedule(this)
+  }
+
+  /** Its turn to pass (from the host's queue, after `schedule`). */
+  drive(): void {
     this.#loop = this.#drive()
   }
 
   /** Passes until nothing is pending; then the worker is idle and holds nothing in flight. */
   async #drive(): Promise<void> {
     try {
-      // Never inside the caller: a neighbour's pass pokes this one, which must not nest in it.
-      await undefined
       while (!this.#stopping && this.#started && (this.#eventPending || this.#pokePending)) {
         if (this.#eventPending) {
           this.#clean = false
