@@ -261,14 +261,16 @@ export class Worker implements Peer {
 
   /**
    * Stops: no new pass, the watch's signal aborted. Resolves once the running pass (if any) and
-   * watch have returned.
+   * watch have returned; undefined when neither runs (most workers of a graph at rest): stopped
+   * at once, no promise made.
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> | undefined {
     this.#stopping = true
     this.#abort?.abort(STOPPED)
     // A watch on the shared signal has returned (its paths end with the worker): never waited for.
-    await Promise.all([this.#loop, this.#sharedWatch ? undefined : this.#watching])
-    this.converger.remove()
+    const watching = this.#sharedWatch ? undefined : this.#watching
+    if (!this.#loop && !watching) return void this.converger.remove()
+    return Promise.all([this.#loop, watching]).then(() => this.converger.remove())
   }
 
   #signal(): void {
