@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { describeError, MgmtError } from '../util/errors.js'
 import { FsWatcher } from '../util/fswatch.js'
 import { type Logger, RedactingLogger } from '../util/logger.js'
-import { MAX_TIMER_MS } from '../util/timers.js'
+import { MAX_TIMER_MS, monotonicMs } from '../util/timers.js'
 import { graphSize } from '../util/v8flags.js'
 import type { World } from '../world/world.js'
 import { differs, type Res, type ResEdge, type ResGraph } from './compiled.js'
@@ -345,7 +345,7 @@ export class Engine implements WorkerHost, ContextHost {
     if (this.#closed) throw new Error('the engine is closed')
     this.converger.pause()
     graphSize(next.size)
-    const started = performance.now()
+    const started = monotonicMs()
     const swap = this.#workers.size > 0
     // Only the replaced vertices can differ when that is all `next` changed (Dag.changedSince).
     const replaced = this.#whole ? next.changedSince(this.#graph) : undefined
@@ -387,7 +387,7 @@ export class Engine implements WorkerHost, ContextHost {
         const kept = next.size - added.length
         this.#opts.log.info(
           `graph swap: ${kept} kept, ${named(changed, 'changed')}, ${named(fresh, 'added')}, ` +
-            `${named(gone, 'removed')} (${(performance.now() - started).toFixed(1)} ms)`,
+            `${named(gone, 'removed')} (${(monotonicMs() - started).toFixed(1)} ms)`,
         )
       }
       this.#whole = true

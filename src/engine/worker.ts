@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, isAbortError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import { linkSignal } from '../util/signals.js'
+import { monotonicMs } from '../util/timers.js'
 import type { Res } from './compiled.js'
 import type { ConvergerHandle } from './converger.js'
 import {
@@ -469,7 +470,7 @@ export class Worker implements Peer {
   async #timedCheckApply(apply: boolean, refresh: boolean, cause: Cause): Promise<boolean> {
     const events = this.host.events
     const listening = events.listening('checkApply')
-    const t0 = listening ? performance.now() : 0
+    const t0 = listening ? monotonicMs() : 0
     this.#state('checking')
     this.refreshing = refresh
     let ok: boolean
@@ -485,7 +486,7 @@ export class Worker implements Peer {
           apply,
           changed: true,
           error: describeError(err),
-          durationMs: performance.now() - t0,
+          durationMs: monotonicMs() - t0,
           cause,
         })
       throw err
@@ -500,7 +501,7 @@ export class Worker implements Peer {
         kind: this.res.kind,
         apply,
         changed: !ok,
-        durationMs: performance.now() - t0,
+        durationMs: monotonicMs() - t0,
         cause,
       })
     return ok

@@ -27,6 +27,7 @@ import type { Client } from 'ssh2'
 import type { YamlRemote } from '../frontends/yaml/parse.js'
 import { describeError, isMgmtError, MgmtError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
+import { monotonicMs } from '../util/timers.js'
 import type { Credentials } from './auth.js'
 import { DETACHED_LOG, type PassedFlags, remoteCommand } from './command.js'
 import { connect } from './connect.js'
@@ -116,7 +117,7 @@ export class RemoteHost {
   #wd: string | undefined
   /** The remote run has started once: a lost connection is made again from then on. */
   #everRan = false
-  /** When the remote run last started (performance.now()). */
+  /** When the remote run last started (monotonicMs()). */
   #runningSince = 0
   /** Since the connection was lost, until the host is back: its cause, the lost run's pid. */
   #lost: { at: number; cause: string; attempts: number; waited: number; pid?: number } | undefined
@@ -238,7 +239,7 @@ export class RemoteHost {
       })
       link = follow(conn)
       this.#conn = conn
-      const started = performance.now()
+      const started = monotonicMs()
       probed = await this.#probe(conn, again)
       sftp = await Sftp.open(conn)
       const { node, etcd } = await this.#prepare(sftp, probed, started)
@@ -249,7 +250,7 @@ export class RemoteHost {
       if (this.#o.flags.watch) watchers = this.#watchGraphs(sftp, probed.wd, again)
       this.#running = true
       this.#everRan = true
-      this.#runningSince = performance.now()
+      this.#runningSince = monotonicMs()
       ran = true
       const end = await this.#runRemote(conn, probed, node, etcd, tunnels[0])
       this.#running = false
@@ -329,7 +330,7 @@ export class RemoteHost {
    * once the window for it to come back has passed.
    */
   #onLost(cause: string): number | Error {
-    const now = performance.now()
+    const now = monotonicMs()
     const window = reconnectWindowMs(this.#o.flags)
     if (!this.#lost) {
       // A connection that had held for a while starts again from the first wait.
@@ -381,7 +382,7 @@ export class RemoteHost {
     // This connection's copies (a reconnection copies only what is missing).
     const c = (k: keyof CopyStats): number => this.#copied[k] - before[k]
     this.#o.log.info(
-      `ready in ${((performance.now() - started) / 1000).toFixed(2)} s: copied ${c('program')} program bytes, ` +
+      `ready in ${((monotonicMs() - started) / 1000).toFixed(2)} s: copied ${c('program')} program bytes, ` +
         `${c('node')} Node.js bytes, ${etcd ? `${c('etcd')} etcd bytes, ` : ''}${c('graphs')} graph bytes (${node.describe})`,
     )
     return { node: node.path, etcd: etcd?.path }
@@ -525,7 +526,7 @@ export class RemoteHost {
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
     const attempts = `${lost.attempts} attempt${lost.attempts === 1 ? '' : 's'}`
     this.#o.log.info(
-      `back ${s(performance.now() - lost.at)} after the loss (${attempts}, ${s(lost.waited)} of it waiting): mgmt started again`,
+      `back ${s(monotonicMs() - lost.at)} after the loss (${attempts}, ${s(lost.waited)} of it waiting): mgmt started again`,
     )
     // Without a converged status on the channel, nothing more will say it has settled.
     if (this.#o.flags.convergedTimeout < 0) this.#settled()

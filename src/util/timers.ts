@@ -10,3 +10,12 @@ export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** The longest timer in whole seconds: 2,147,483 s. */
 export const MAX_TIMER_S = Math.floor(MAX_TIMER_MS / 1000)
+
+/**
+ * Milliseconds on a monotonic clock, for durations: as `performance.now()`, without loading
+ * `perf_hooks` (eleven modules, about 1.5 ms of every start) for it.
+ */
+export function monotonicMs(): number {
+  const [s, ns] = process.hrtime()
+  return s * 1e3 + ns / 1e6
+}

@@ -3,11 +3,11 @@
  * the rate wait for a token. An unlimited bucket never waits.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { MAX_TIMER_MS } from '../../util/timers.js'
+import { MAX_TIMER_MS, monotonicMs } from '../../util/timers.js'
 
 export class TokenBucket {
   #tokens: number
-  #last = performance.now()
+  #last = monotonicMs()
 
   constructor(
     readonly limit: number,
@@ -20,7 +20,7 @@ export class TokenBucket {
   async take(signal?: AbortSignal): Promise<void> {
     if (this.limit === Number.POSITIVE_INFINITY) return
     for (;;) {
-      const now = performance.now()
+      const now = monotonicMs()
       this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.limit)
       this.#last = now
       if (this.#tokens >= 1) {

@@ -17,12 +17,12 @@
  */
 import { lstat, readlink } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, isMgmtError, logError } from '../../util/errors.js'
 import { type ChangeType, FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'
 import { type Link, linkSignal } from '../../util/signals.js'
+import { monotonicMs } from '../../util/timers.js'
 import { readGraphFile, type YamlGraph } from './parse.js'
 
 export interface FollowOptions {
@@ -167,7 +167,7 @@ export async function followYamlFile(
         if (asked) log.info(`SIGHUP: reloading ${file}`)
         if (watching) await follow().catch(err => log.error(`cannot watch ${file}: ${describeError(err)}`))
         let text: string
-        const t0 = performance.now()
+        const t0 = monotonicMs()
         try {
           text = await readGraphFile(file)
         } catch (err) {
@@ -187,7 +187,7 @@ export async function followYamlFile(
         }
         last = text
         let g: YamlGraph
-        const t1 = performance.now()
+        const t1 = monotonicMs()
         try {
           g = load(text)
         } catch (err) {
@@ -197,7 +197,7 @@ export async function followYamlFile(
         }
         for (const m of g.messages) log.warn(m)
         const ms = (t: number): string => (t < 10 ? t.toFixed(1) : t.toFixed(0))
-        log.debug(`${file}: read in ${ms(t1 - t0)} ms, loaded in ${ms(performance.now() - t1)} ms`)
+        log.debug(`${file}: read in ${ms(t1 - t0)} ms, loaded in ${ms(monotonicMs() - t1)} ms`)
         log.info(`graph file changed: applying \`${g.name}\``)
         yield g
       }
