@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test'
 import { builtinRegistry } from '../../resources/index.js'
 import { mainJs } from '../../testing/cli.js'
 import { isMgmtError } from '../../util/errors.js'
+import { mayAlias, measure } from './limits.js'
 import { loadYaml, MAX_GRAPH_BYTES, readGraphFile } from './parse.js'
 
 const registry = builtinRegistry()
@@ -59,6 +60,19 @@ test('a billion laughs is refused at once; a graph that shares its anchors loads
         : `  - {name: n${i}, meta: *m}`,
     )
   assert.equal(loadYaml(`${shared.join('\n')}\n`, 'g.yaml', registry, { noAutoGroup: true }).graph.size, 2000)
+})
+
+test('a text that cannot share nodes is measured without a record of them, to the same cost', () => {
+  assert.equal(mayAlias('a: &x [1]\nb: *x\n'), true)
+  assert.equal(mayAlias('cmd: ls *.txt\n'), false, 'a `*` without an anchor shares nothing')
+  assert.equal(mayAlias('cmd: make && make install\n'), false)
+  const tree = { a: [1, { b: 'c', d: [[], {}] }], e: Array.from({ length: 100 }, (_, i) => ({ i })) }
+  assert.deepEqual(measure(tree, false), measure(tree, true))
+  assert.deepEqual(measure(tree, false), { total: 209, distinct: 107, deepest: 4 })
+  // Nesting past the limit is refused the same way.
+  let deep: unknown = 1
+  for (let i = 0; i < 2000; i++) deep = [deep]
+  assert.equal(measure(deep, false).deepest, 1001)
 })
 
 test('a graph with a million problems lists the first 100 and counts the others', () => {

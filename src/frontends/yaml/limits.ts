@@ -27,24 +27,28 @@ export interface Cost {
   readonly deepest: number
 }
 
-/** Measures `v` (its nodes are not shared with anything measured apart). */
-export function measure(v: unknown): Cost {
-  const sizes = new Map<object, number>()
+/**
+ * Measures `v` (its nodes are not shared with anything measured apart). `aliases`: the text it was
+ * parsed from may share nodes (`mayAlias`); when it cannot, every node is met once and the walk
+ * keeps no record of the nodes it met.
+ */
+export function measure(v: unknown, aliases = true): Cost {
+  const sizes = aliases ? new Map<object, number>() : undefined
   let distinct = 0
   let deepest = 0
   const size = (v: unknown, depth: number): number => {
     if (v === null || typeof v !== 'object') return 1
-    const known = sizes.get(v)
+    const known = sizes?.get(v)
     if (known !== undefined) return known
     if (depth > deepest) deepest = depth
     // Deeper than this is refused whatever the rest: no need to go further down (nor to overflow
     // the stack doing so).
     if (depth > MAX_DEPTH) return 1
     distinct++
-    sizes.set(v, Number.POSITIVE_INFINITY) // in progress: an alias of an ancestor never ends
+    sizes?.set(v, Number.POSITIVE_INFINITY) // in progress: an alias of an ancestor never ends
     let n = 1
     for (const x of Array.isArray(v) ? v : Object.values(v)) n += size(x, depth + 1)
-    sizes.set(v, n)
+    sizes?.set(v, n)
     return n
   }
   return { total: size(v, 0), distinct, deepest }
@@ -64,6 +68,9 @@ export function costProblem({ total, distinct, deepest }: Cost): string | undefi
 }
 
 /** Why the parsed document is too costly to use, or undefined when it is fine. */
-export function tooCostly(root: unknown): string | undefined {
-  return costProblem(measure(root))
+export function tooCostly(root: unknown, text: string): string | undefined {
+  return costProblem(measure(root, mayAlias(text)))
 }
+
+/** Whether a YAML text can share nodes: only an alias (`*name`) of an anchor (`&name`) does. */
+export const mayAlias = (text: string): boolean => text.includes('&') && text.includes('*')

@@ -144,7 +144,7 @@ function parse(text: string, file: string, reuse?: Reuse): unknown {
   // Kept item by item for the next parse, its costs checked as their sum; else checked whole.
   const primed = reuse ? primePieces(text, root, reuse.pieces) : undefined
   if (primed !== undefined) return primed
-  const costly = tooCostly(root)
+  const costly = tooCostly(root, text)
   if (costly) throw new MgmtError('ERR_YAML_TOO_LARGE', { file, reason: costly })
   return root
 }

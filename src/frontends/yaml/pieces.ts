@@ -38,7 +38,7 @@
  */
 import jsyaml from 'js-yaml'
 import { type Cut, commonPrefix, commonSuffix, cut, DASH, HASH, NL, nestsList, SPACE, TOKEN } from './cut.js'
-import { type Cost, costProblem, MAX_DEPTH, measure } from './limits.js'
+import { type Cost, costProblem, MAX_DEPTH, mayAlias, measure } from './limits.js'
 import { Starts } from './starts.js'
 
 /** What one list item's text parsed into. */
@@ -108,7 +108,7 @@ function parsePiece(text: string): Piece | undefined {
   }
   if (!Array.isArray(list) || list.length !== 1) return undefined
   const item = list[0]
-  return { item, cost: measure(item) }
+  return { item, cost: measure(item, mayAlias(text)) }
 }
 
 /**
@@ -415,7 +415,8 @@ export function primePieces(text: string, root: unknown, state: YamlPieces): unk
   for (const [run, r] of c.runs.entries()) {
     const list = lists[run]
     if (!list || list.length !== r.last - r.first + 1) return undefined
-    for (const item of list) pieces.push({ item, cost: measure(item) })
+    // Without an anchor (above) nothing is shared.
+    for (const item of list) pieces.push({ item, cost: measure(item, false) })
   }
   // The walk above only read the skeleton's parse: assemble fills it in.
   const assembled = assemble(c, pieces, skeleton)
