@@ -9,6 +9,11 @@
  * collector). Started at most PER_TURN at a time, a chain has finished, or waits on real I/O, before
  * the next ones start, and what it made dies young. A turn is short when nothing else is due, so
  * this costs no parallelism: work that waits on a process or the disk still waits side by side.
+ *
+ * A turn, not a microtask checkpoint (`process.nextTick`): many chains wait a moment on I/O that
+ * they share (the first check of a directory's files reads the directory once), which completes
+ * only when the event loop polls. Batched on `nextTick`, the next batch came before that, and a
+ * run of 1,000 files gained nothing.
  */
 
 /** Chains started in one turn of the event loop. */
