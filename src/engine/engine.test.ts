@@ -622,3 +622,29 @@ test('a chain of N vertices starts in about 2N passes (each waits once, then run
   // more: no cascade of N²/3 passes.
   assert.ok(e.stats.passes <= 2 * n, `${e.stats.passes} passes for a chain of ${n}`)
 })
+
+test('checks start at most 64 a turn of the event loop, and run side by side when they wait', async () => {
+  const n = 200
+  let turn = 0
+  let counting = true
+  const tick = (): void => {
+    turn++
+    if (counting) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const perTurn = new Map<number, number>()
+  rec.onCall = () => perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1)
+  const names = Array.from({ length: n }, (_, i) => `r${i}`)
+  await start(names.map(r => res(r)))
+  counting = false
+  assert.equal(rec.calls.length, n)
+  assert.ok(Math.max(...perTurn.values()) <= 64, `checks a turn: ${[...perTurn.values()].join(', ')}`)
+  assert.ok(perTurn.size >= Math.ceil(n / 64), `${perTurn.size} turns`)
+  // Checks that wait (on a timer here, on I/O in a real kind) all wait at once.
+  await engine!.close()
+  engine = undefined
+  rec.calls.length = 0
+  await start(names.map(r => res(`w${r}`, { ms: 50 })))
+  assert.equal(rec.calls.length, n)
+  assert.equal(rec.maxInflight, n, 'every check waited side by side')
+})
