@@ -18,9 +18,9 @@
  *
  * An idle worker holds nothing in flight: no parked loop, no promise. When an event or a poke
  * arrives, the worker is queued to pass, and its turn comes after the caller's synchronous work (a
- * bounded number of workers a turn of the event loop, see turns.ts); and the worker's only signal (its watch's) has no listener of the
- * engine's: the shared watcher drops a stopped worker's paths when told, and the engine stops
- * every worker at once on shutdown.
+ * bounded number of workers a turn of the event loop, see turns.ts). The worker's only signal (its
+ * watch's) has no listener of the engine's: the shared watcher drops a stopped worker's paths when
+ * told, and the engine stops every worker at once on shutdown.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError, isAbortError, isMgmtError, MgmtError } from '../util/errors.js'
