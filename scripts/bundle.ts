@@ -221,16 +221,17 @@ ${READERS}
 /**
  * What the loader (for the program) and the program (for its parts) both read with, in statements
  * that read right on one line too:
- * - `fromEnd(fd, distance, length)`: the `length` bytes that start `distance` bytes before the end
- *   of the open file `fd`, or undefined when the file is too short to hold them;
+ * - `fromEnd(fd, distance, length, room)`: the `length` bytes that start `distance` bytes before
+ *   the end of the open file `fd`, or undefined when the file is too short to hold them; in a
+ *   buffer of at least `room` bytes (optional), which the caller may use again once done with them;
  * - `uncomment(bytes, from)`: text kept in line comments, out of them: from `from` (the first
  *   line's `//`) to the end of `bytes`, each line is moved down over the `//` that starts it, in
  *   the bytes as read, which then become the one string V8 compiles (a copy less than slicing and
  *   joining strings).
  */
-const READERS = `function fromEnd(fd, distance, length) {
+const READERS = `function fromEnd(fd, distance, length, room = 0) {
   const at = fstatSync(fd).size - distance;
-  const bytes = Buffer.allocUnsafe(length);
+  const bytes = Buffer.allocUnsafe(Math.max(length, room)).subarray(0, length);
   return at >= 0 && readSync(fd, bytes, 0, length, at) === length ? bytes : undefined;
 }
 function uncomment(bytes, from) {
@@ -282,41 +283,55 @@ if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) {
   compile(file, fd).runInThisContext()(module.exports, createRequire(url), module, file, file.slice(0, file.lastIndexOf("/")), url, fd);
   module.exports.runCli(argv);
 }
-/* In a function, so that the bytes of the file and of the cache go once compiled. */
+/* In a function, so that the bytes of the file and of the cache go once compiled. The cache is read
+   into the buffer the program was read into (the program is a string by then): on a machine where a
+   page first touched is dear, 1 MB not taken anew. Its header is a multiple of 8 bytes long, so
+   that the cache V8 is given is aligned as V8 wants it, which then reads it in place, uncopied. */
 function compile(file, fd) {
-  const program = programOf(file, fd);
-  const header = Buffer.from(\`mgmt-code-cache ${id} \${process.version} \${process.arch}\\n\`);
-  let cachedData;
+  const h = \`mgmt-code-cache ${id} \${process.version} \${process.arch}\`;
+  const header = Buffer.from(\`\${h.padEnd((h.length + 8 & ~7) - 1)}\\n\`);
+  let cacheFd = -1;
   try {
-    const c = readFileSync(\`\${file}.cache\`);
-    if (c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length);
+    cacheFd = openSync(\`\${file}.cache\`, "r");
   } catch {}
+  const room = cacheFd < 0 ? 0 : fstatSync(cacheFd).size;
+  const marker = Buffer.from("\\n// MGMT-PROGRAM\\n");
+  const bytes = programOf(file, fd, marker, room);
+  const program = uncomment(bytes, marker.length);
+  let cachedData;
+  if (cacheFd >= 0) {
+    try {
+      const c = Buffer.from(bytes.buffer, bytes.byteOffset, room);
+      if (readSync(cacheFd, c, 0, room, 0) === room && c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length);
+    } catch {}
+    closeSync(cacheFd);
+  }
   const script = new Script(program, { filename: file, cachedData });
   const out = process.env.MGMT_CODE_CACHE_OUT;
   if (out) process.once("exit", () => writeFileSync(out, Buffer.concat([header, script.createCachedData()])));
   return script;
 }
-/* The program, out of its line comments: its ${text.length} bytes, read alone, after the marker line
-   and before the parts (${parts.length} bytes at its end). A file of another size (cut short by
-   a full disk, a download broken off) has no marker there: said as it is, never compiled. */
-function programOf(file, fd) {
-  const marker = Buffer.from("\\n// MGMT-PROGRAM\\n");
-  const bytes = fromEnd(fd, ${parts.length + text.length} + marker.length, marker.length + ${text.length});
+/* The bytes of the program, in its line comments: its ${text.length} bytes, read alone, after the
+   marker line and before the parts (${parts.length} bytes at its end), in a buffer of at least room
+   bytes. A file of another size (cut short by a full disk, a download broken off) has no marker
+   there: said as it is, never compiled. */
+function programOf(file, fd, marker, room) {
+  const bytes = fromEnd(fd, ${parts.length + text.length} + marker.length, marker.length + ${text.length}, room);
   if (!bytes || !bytes.subarray(0, marker.length).equals(marker)) {
     process.stderr.write(\`mgmt: \${file} is not whole (not as its build made it): install mgmt again\\n\`);
     process.exit(1);
   }
-  return uncomment(bytes, marker.length);
+  return bytes;
 }
 ${READERS}`
-  const imports = `import { fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from "node:fs";
+  const imports = `import { closeSync, fstatSync, openSync, readSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Script } from "node:vm";`
   // Inline, a CommonJS script: an ES module's import of node:fs would load fs's streams for its
   // namespace (5 ms of every start). The file is the one the shell ran (its real path, as Node.js
   // finds a module's).
-  const requires = `const { fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } = require("node:fs");
+  const requires = `const { closeSync, fstatSync, openSync, readSync, realpathSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { pathToFileURL } = require("node:url");
 const { Script } = require("node:vm");`

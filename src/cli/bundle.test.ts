@@ -149,6 +149,8 @@ interface Compiled {
   filename: string
   code: string
   cached: boolean
+  /** The cache starts on an 8-byte boundary of its buffer: V8 reads it in place, uncopied. */
+  aligned?: boolean
   rejected: boolean
 }
 
@@ -162,7 +164,7 @@ async function compiledBy(dir: string, args: string[]): Promise<Compiled[]> {
     `const vm = require('node:vm'); const Script = vm.Script; const fs = require('node:fs');
 vm.Script = function (code, opts) {
   const s = new Script(code, opts);
-  fs.appendFileSync(${JSON.stringify(seen)}, JSON.stringify({ filename: opts.filename, code, cached: opts.cachedData !== undefined, rejected: s.cachedDataRejected === true }) + '\\n');
+  fs.appendFileSync(${JSON.stringify(seen)}, JSON.stringify({ filename: opts.filename, code, cached: opts.cachedData !== undefined, aligned: opts.cachedData && opts.cachedData.byteOffset % 8 === 0, rejected: s.cachedDataRejected === true }) + '\\n');
   return s;
 };\n`,
   )
@@ -180,7 +182,7 @@ test('the loader compiles the program held in the file, byte for byte, with the 
   t.after(() => rm(dir, { recursive: true, force: true }))
   const [program, ...more] = await compiledBy(dir, ['help'])
   assert.deepEqual(more, [])
-  const { code, cached, rejected } = program!
+  const { code, cached, aligned, rejected } = program!
   // The program as the file holds it: every line after the marker, behind `//`, up to its parts.
   const text = await readFile(bundle, 'latin1')
   const start = text.indexOf('\n// MGMT-PROGRAM\n') + '\n// MGMT-PROGRAM\n'.length
@@ -196,7 +198,7 @@ test('the loader compiles the program held in the file, byte for byte, with the 
     /^\(function \(exports, require, module, __filename, __dirname, __mgmtUrl, __mgmtFd\) \{/,
   )
   // `npm run build` made the cache with the Node.js that runs the tests.
-  assert.deepEqual({ cached, rejected }, { cached: true, rejected: false })
+  assert.deepEqual({ cached, aligned, rejected }, { cached: true, aligned: true, rejected: false })
 })
 
 test('the parts after the program are compiled only when a run needs them, each once, from the file', async t => {
