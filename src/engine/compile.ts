@@ -13,7 +13,7 @@ import { Dag } from './dag.js'
 import { addAutoEdges, uidsOf } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
-import { defaultMeta, MetaParams, validateMeta } from './metaparams.js'
+import { defaultMeta, META_KEYS, type MetaParams, metaParams, validateMeta } from './metaparams.js'
 import { parseParams, sortKeys, zodIssues } from './params.js'
 import { type LastCompile, patchCompile, recordLast, type Seen } from './recompile.js'
 import type { Registry } from './registry.js'
@@ -449,8 +449,6 @@ function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
   return true
 }
 
-const META_KEYS: ReadonlySet<string> = new Set(Object.keys(MetaParams.shape))
-
 /** The metaparams; `at` is the resource's origin, problems are pushed with `meta.` paths. */
 function compileMeta(
   raw: Readonly<Record<string, unknown>>,
@@ -466,7 +464,7 @@ function compileMeta(
   const known = sortKeys(raw, META_KEYS, undefined, opts, out, 'metaparam')
   for (const w of out.warnings) warnings.push({ path: ['meta', ...w.path], message: w.message })
   for (const i of out.issues) issues.push({ path: [...at, ...i.path], message: i.message })
-  const res = MetaParams.safeParse(known, { reportInput: true })
+  const res = metaParams().safeParse(known, { reportInput: true })
   if (!res.success) {
     for (const i of zodIssues(res.error, [], 'meta'))
       issues.push({ path: [...at, ...i.path], message: i.message })

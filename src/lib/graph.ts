@@ -11,7 +11,7 @@
  */
 import type { z } from 'zod'
 import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
-import type { MetaParams } from '../engine/metaparams.js'
+import type { metaParams } from '../engine/metaparams.js'
 import {
   type AnyResourceDef,
   anyDef,
@@ -34,7 +34,7 @@ export type ParamsOutput<K extends Kind> = z.output<KindMap[K]['params']>
 /** The values a kind sends. */
 export type Sends<K extends Kind> = SendsOf<KindMap[K]>
 /** Metaparams, all optional. */
-export type MetaInput = Partial<z.input<typeof MetaParams>>
+export type MetaInput = Partial<z.input<ReturnType<typeof metaParams>>>
 
 /** The params of kind T that can take a value of type V. */
 export type RecvParams<T extends Kind, V> = {
