@@ -9,34 +9,38 @@ import { issueMessage } from '../engine/messages.js'
 import { formatPath } from '../util/errors.js'
 import type { Deploy, ExportedResource } from './world.js'
 
-const Plain = z.record(z.string(), z.unknown())
+/** The schemas, built on first use: most runs read no stored world (2 ms of a start). */
+let schemas: ReturnType<typeof buildSchemas> | undefined
 
-const Exported = z.object({
-  kind: z.string().min(1),
-  name: z.string().min(1),
-  params: Plain,
-  meta: Plain.optional(),
-  to: z.array(z.string()),
-  annotations: Plain.optional(),
-})
+function buildSchemas() {
+  const Plain = z.record(z.string(), z.unknown())
+  const Exported = z.object({
+    kind: z.string().min(1),
+    name: z.string().min(1),
+    params: Plain,
+    meta: Plain.optional(),
+    to: z.array(z.string()),
+    annotations: Plain.optional(),
+  })
+  const Deployed = z.object({
+    id: z.number().int().positive(),
+    frontend: z.string().min(1),
+    main: z.string().min(1),
+    files: z.record(z.string(), z.object({ data: z.string(), mode: z.number().int().min(0) })),
+    time: z.string(),
+  })
+  const Strings = z.record(z.string(), z.string())
+  /** The embedded world's file (`<prefix>/world/world.json`), every part optional. */
+  const Saved = z.object({
+    strings: Strings.optional(),
+    maps: z.record(z.string(), Strings).optional(),
+    exports: z.record(z.string(), z.array(Exported)).optional(),
+    deploys: z.array(Deployed).optional(),
+  })
+  return { Exported, Deployed, Saved }
+}
 
-const Deployed = z.object({
-  id: z.number().int().positive(),
-  frontend: z.string().min(1),
-  main: z.string().min(1),
-  files: z.record(z.string(), z.object({ data: z.string(), mode: z.number().int().min(0) })),
-  time: z.string(),
-})
-
-const Strings = z.record(z.string(), z.string())
-
-/** The embedded world's file (`<prefix>/world/world.json`), every part optional. */
-const Saved = z.object({
-  strings: Strings.optional(),
-  maps: z.record(z.string(), Strings).optional(),
-  exports: z.record(z.string(), z.array(Exported)).optional(),
-  deploys: z.array(Deployed).optional(),
-})
+const schema = (): ReturnType<typeof buildSchemas> => (schemas ??= buildSchemas())
 
 /** The embedded world's file as it is saved. */
 export type SavedWorld = {
@@ -48,17 +52,17 @@ export type SavedWorld = {
 
 /** The embedded world's saved state, from the text of `file`; throws, naming the file and the problem. */
 export function readSaved(file: string, text: string): SavedWorld {
-  return read(Saved, text, `${file} is not the world's state`)
+  return read(schema().Saved, text, `${file} is not the world's state`)
 }
 
 /** The exported resource stored under `key`; throws, naming the key and the problem. */
 export function readExported(key: string, text: string): ExportedResource {
-  return read(Exported, text, `the export ${key} in the world is not one`)
+  return read(schema().Exported, text, `the export ${key} in the world is not one`)
 }
 
 /** Deploy `n` as stored; throws, naming it and the problem. */
 export function readDeploy(n: number, text: string): Deploy {
-  const d = read(Deployed, text, `deploy ${n} in the world is not one`)
+  const d = read(schema().Deployed, text, `deploy ${n} in the world is not one`)
   if (d.id !== n) throw new Error(`deploy ${n} in the world is not one: it says it is deploy ${d.id}`)
   return d
 }
