@@ -210,6 +210,26 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
   assert.deepEqual(readdirSync(tmp), [], 'the throwaway prefix is gone')
 })
 
+test('a one-shot run with a throwaway prefix removes it as it ends', async () => {
+  const tmp = await mkdtemp(join(dir, 'tmpdir-'))
+  const file = join(dir, 'oneshot.yaml')
+  const out = join(dir, 'oneshot-out')
+  await writeFile(
+    file,
+    `graph: g\nresources:\n  file:\n  - {name: f, path: ${out}, state: exists, content: "x\\n"}\n`,
+  )
+  const m = startMgmt(['run', '--tmp-prefix', '--converged-timeout', '0', 'yaml', file], {
+    env: { TMPDIR: tmp },
+  })
+  try {
+    assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await m.kill()
+  }
+  assert.equal(await readFile(out, 'utf8'), 'x\n')
+  assert.deepEqual(readdirSync(tmp), [], 'the throwaway prefix is gone')
+})
+
 test('kill -9 of the engine: the command it was running goes too (the kernel kills it)', async () => {
   const marked = markedSleep()
   const file = join(dir, 'killed.yaml')
