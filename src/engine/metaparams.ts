@@ -14,7 +14,7 @@ let schema: ReturnType<typeof buildSchema> | undefined
 /** The schema of a resource's metaparams, with their defaults. */
 export const metaParams = (): ReturnType<typeof buildSchema> => (schema ??= buildSchema())
 
-const buildSchema = () => {
+function buildSchema() {
   const ms = z.number().int().min(0).max(MAX_TIMER_MS)
   return z
     .object({
