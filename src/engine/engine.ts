@@ -28,7 +28,7 @@ import { GraphViews } from './graphview.js'
 import { mustParseParams } from './params.js'
 import type { Registry } from './registry.js'
 import { type GraphResource, type Instance, type ResourceContext, repr } from './resource.js'
-import { inTurns, TurnQueue } from './turns.js'
+import { IN_FLIGHT, inTurns, PER_TURN, TurnQueue } from './turns.js'
 import { type Peer, type Receiver, STOPPED, Worker, type WorkerHost } from './worker.js'
 
 export interface EngineOptions {
@@ -115,8 +115,8 @@ export class Engine implements WorkerHost, ContextHost {
   /** Aborted on close: the watch signal shared by the resources whose kind follows paths only. */
   readonly #closing = new AbortController()
   readonly #workers = new Map<string, Worker>()
-  /** Workers due to pass, run a bounded number a turn (turns.ts). */
-  readonly #passes = new TurnQueue<Worker>(w => w.drive())
+  /** Workers due to pass, run a bounded number a turn and at once (turns.ts). */
+  readonly #passes = new TurnQueue<Worker>(w => w.drive(), PER_TURN, IN_FLIGHT)
   readonly #failures = new Map<string, unknown>()
   /** Resources that cannot run because one they depend on failed: by id, that failed resource. */
   readonly #skipped = new Map<string, string>()

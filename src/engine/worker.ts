@@ -286,8 +286,9 @@ export class Worker implements Peer {
   }
 
   /** Its turn to pass (from the host's queue, after `schedule`). */
-  drive(): void {
+  drive(): Promise<void> {
     this.#loop = this.#drive()
+    return this.#loop
   }
 
   /** Passes until nothing is pending; then the worker is idle and holds nothing in flight. */
