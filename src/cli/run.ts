@@ -13,6 +13,7 @@ import { Progress } from '../observe/progress.js'
 import type { HostOutcome } from '../remote/host.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
+import { SettledCollector } from '../util/collect.js'
 import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import { type HeldPrefix, holdPrefix, tempPrefix } from '../util/prefix.js'
@@ -91,6 +92,19 @@ async function* stream(s: GraphStream): AsyncGenerator<Compiled> {
 const takesReloads = (flags: RunFlags): boolean =>
   flags.convergedTimeout !== 0 || flags.convergedTimeoutNoExit === true
 
+/** A long-running engine collects its garbage once it settles after a commit (util/collect.ts). */
+function collectWhenSettled(run: RunHandle, collector: SettledCollector, log: Logger): void {
+  run.on('idle', e => {
+    if (!e.afterCommit) return
+    const c = collector.settled()
+    const mb = (b: number): string => (b / 1048576).toFixed(1)
+    if (c && log.isDebug)
+      log.debug(
+        `collected garbage once settled: ${mb(c.beforeBytes)} → ${mb(c.afterBytes)} MB in ${c.ms.toFixed(1)} ms`,
+      )
+  })
+}
+
 /** Progress on a terminal: only when both outputs are terminals, logs are text, and it is wanted. */
 function terminalProgress(flags: RunFlags): Progress | undefined {
   if (!flags.progress || flags.logFormat === 'json' || !process.stderr.isTTY || !process.stdout.isTTY) return
@@ -127,6 +141,8 @@ export async function runGraphs(
   const world = await openWorld(flags, hostname, prefix, log)
   const stopWatching = new AbortController()
   const reloads = new EventEmitter()
+  // Made before the first graph is read: its growth counts from here.
+  const collector = takesReloads(flags) ? new SettledCollector() : undefined
   // ^C before the run starts (while a frontend waits for the world): stop waiting, exit 0.
   const early = (): void => stopWatching.abort()
   process.on('SIGINT', early)
@@ -170,6 +186,7 @@ export async function runGraphs(
       stopWatching,
       reloads,
       remotes: remotes?.(world),
+      collector: collector?.gc ? collector : undefined,
     })
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.
@@ -203,6 +220,8 @@ interface Opened {
   /** Emits `reload` on SIGHUP, for the frontend. */
   readonly reloads: EventEmitter
   readonly remotes: Remotes | undefined
+  /** Collects the garbage of a long-running engine once it settles after a commit. */
+  readonly collector: SettledCollector | undefined
 }
 
 /** The remote hosts, ready to start with the world; or the exit code of a problem with them. */
@@ -250,6 +269,7 @@ async function runOpened(flags: RunFlags & ClusterFlags, o: Opened): Promise<num
     attach: remotes && (register => remotes.start(register, () => !opened?.first.name && run.shutdown())),
   })
   observers.attach(run)
+  if (o.collector) collectWhenSettled(run, o.collector, log)
   process.off('SIGINT', o.early)
   process.off('SIGTERM', o.early)
   // A second ^C kills the remote runs at once; detached ones are left alone.
