@@ -13,7 +13,7 @@ import { Progress } from '../observe/progress.js'
 import type { HostOutcome } from '../remote/host.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
-import { SettledCollector } from '../util/collect.js'
+import { type Collection, SettledCollector } from '../util/collect.js'
 import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import { type HeldPrefix, holdPrefix, tempPrefix } from '../util/prefix.js'
@@ -95,14 +95,16 @@ const takesReloads = (flags: RunFlags): boolean =>
 /** A long-running engine collects its garbage once it settles after a commit (util/collect.ts). */
 function collectWhenSettled(run: RunHandle, collector: SettledCollector, log: Logger): void {
   run.on('idle', e => {
-    if (!e.afterCommit) return
-    const c = collector.settled()
-    const mb = (b: number): string => (b / 1048576).toFixed(1)
-    if (c && log.isDebug)
-      log.debug(
-        `collected garbage once settled: ${mb(c.beforeBytes)} → ${mb(c.afterBytes)} MB in ${c.ms.toFixed(1)} ms`,
-      )
+    if (e.afterCommit) logCollection(log, 'once settled', collector.settled())
   })
+}
+
+function logCollection(log: Logger, when: string, c: Collection | undefined): void {
+  const mb = (b: number): string => (b / 1048576).toFixed(1)
+  if (c && log.isDebug)
+    log.debug(
+      `collected garbage ${when}: ${mb(c.beforeBytes)} → ${mb(c.afterBytes)} MB in ${c.ms.toFixed(1)} ms`,
+    )
 }
 
 /** Progress on a terminal: only when both outputs are terminals, logs are text, and it is wanted. */
@@ -253,6 +255,7 @@ async function runOpened(flags: RunFlags & ClusterFlags, o: Opened): Promise<num
     return EXIT_FAILURE
   }
   const { remotes } = o
+  if (o.collector) logCollection(log, 'before the first graph starts', o.collector.collect())
   const run = start(opened ? stream(opened) : new Graph('empty'), {
     hostname: o.hostname,
     prefix: o.prefix,
