@@ -112,49 +112,6 @@ vm.Script = class extends Script {
   assert.deepEqual(s, { node: s.node, given: true, rejected: false })
 })
 
-test('run as a command, a long-running engine collects its garbage as it starts and once it settles after a commit; a one-shot run never', async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const g = join(dir, 'g.yaml')
-  const out = join(dir, 'out')
-  // Large enough for its first converge to grow the heap past COLLECT_GROWN (not grouped: 5,000
-  // vertices).
-  const noops = Array.from({ length: 5000 }, (_, i) => `  - {name: n${i}}\n`).join('')
-  const graph = (content: string): string =>
-    `graph: g\nresources:\n  noop:\n${noops}  file:\n  - {name: f, path: ${out}, state: exists, content: "${content}\\n"}\n`
-  await writeFile(g, graph('one'))
-  const collections = (output: string): string[] =>
-    [...output.matchAll(/collected garbage (.*?): [\d.]+ → [\d.]+ MB in [\d.]+ ms/g)].map(c => c[1]!)
-  // As users run it: the launcher (`sh` reads its first line) starts Node.js with --expose-gc.
-  const m = startMgmt(['run', '--debug', '--no-autogroup', '--tmp-prefix', 'yaml', g], {
-    node: '/bin/sh',
-    program: bundle,
-  })
-  try {
-    await m.waitFor(/converged: 5001 resources, 1 changed \(file\[f\]: startup\)/)
-    await m.waitFor(/collected garbage once settled/)
-    assert.equal(await readFile(out, 'utf8'), 'one\n')
-    assert.deepEqual(collections(m.output()), ['before the first graph starts', 'once settled'])
-    // A commit that left too little garbage to be worth a collection is not followed by one.
-    await writeFile(g, graph('two'))
-    await m.waitFor(/converged: 5001 resources, 1 changed \(file\[f\]: graph change\)/)
-    assert.equal(await readFile(out, 'utf8'), 'two\n')
-    assert.equal(collections(m.output()).length, 2, m.output())
-  } finally {
-    await m.kill()
-  }
-  const once = startMgmt(
-    ['run', '--debug', '--no-autogroup', '--tmp-prefix', '--converged-timeout', '0', 'yaml', g],
-    { node: '/bin/sh', program: bundle },
-  )
-  try {
-    assert.equal(await once.exited, 0, once.output())
-    assert.deepEqual(collections(once.output()), [])
-  } finally {
-    await once.kill()
-  }
-})
-
 test('a run of files loads none of the Node.js modules that only other runs use; a run that needs one loads it', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-bundle-'))
   t.after(() => rm(dir, { recursive: true, force: true }))

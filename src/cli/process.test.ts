@@ -230,6 +230,49 @@ test('a one-shot run with a throwaway prefix removes it as it ends', async () =>
   assert.deepEqual(readdirSync(tmp), [], 'the throwaway prefix is gone')
 })
 
+test('a long-running engine collects its garbage as it starts and once it settles after a commit; a one-shot run never', async () => {
+  const g = join(dir, 'collect.yaml')
+  const out = join(dir, 'collect-out')
+  // Large enough for its first converge to grow the heap past COLLECT_GROWN (not grouped: 5,000
+  // vertices).
+  const noops = Array.from({ length: 5000 }, (_, i) => `  - {name: n${i}}\n`).join('')
+  const graph = (content: string): string =>
+    `graph: g\nresources:\n  noop:\n${noops}  file:\n  - {name: f, path: ${out}, state: exists, content: "${content}\\n"}\n`
+  await writeFile(g, graph('one'))
+  const collections = (output: string): string[] =>
+    [...output.matchAll(/collected garbage (.*?): [\d.]+ → [\d.]+ MB in [\d.]+ ms/g)].map(c => c[1]!)
+  const m = startMgmt(['run', '--debug', '--no-autogroup', '--tmp-prefix', 'yaml', g])
+  try {
+    await m.waitFor(/converged: 5001 resources, 1 changed \(file\[f\]: startup\)/)
+    await m.waitFor(/collected garbage once settled/)
+    assert.equal(await readFile(out, 'utf8'), 'one\n')
+    assert.deepEqual(collections(m.output()), ['before the first graph starts', 'once settled'])
+    // A commit that left too little garbage to be worth a collection is not followed by one.
+    await writeFile(g, graph('two'))
+    await m.waitFor(/converged: 5001 resources, 1 changed \(file\[f\]: graph change\)/)
+    assert.equal(await readFile(out, 'utf8'), 'two\n')
+    assert.equal(collections(m.output()).length, 2, m.output())
+  } finally {
+    await m.kill()
+  }
+  const once = startMgmt([
+    'run',
+    '--debug',
+    '--no-autogroup',
+    '--tmp-prefix',
+    '--converged-timeout',
+    '0',
+    'yaml',
+    g,
+  ])
+  try {
+    assert.equal(await once.exited, 0, once.output())
+    assert.deepEqual(collections(once.output()), [])
+  } finally {
+    await once.kill()
+  }
+})
+
 test('kill -9 of the engine: the command it was running goes too (the kernel kills it)', async () => {
   const marked = markedSleep()
   const file = join(dir, 'killed.yaml')

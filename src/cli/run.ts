@@ -13,7 +13,7 @@ import { Progress } from '../observe/progress.js'
 import type { HostOutcome } from '../remote/host.js'
 import type { Remotes } from '../remote/orchestrator.js'
 import { builtinRegistry } from '../resources/index.js'
-import { type Collection, SettledCollector } from '../util/collect.js'
+import { type Collection, exposedGc, SettledCollector } from '../util/collect.js'
 import { isMgmtError, logError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import { type HeldPrefix, holdPrefix, tempPrefix } from '../util/prefix.js'
@@ -144,7 +144,8 @@ export async function runGraphs(
   const stopWatching = new AbortController()
   const reloads = new EventEmitter()
   // Made before the first graph is read: its growth counts from here.
-  const collector = takesReloads(flags) ? new SettledCollector() : undefined
+  const gc = takesReloads(flags) ? exposedGc() : undefined
+  const collector = gc && new SettledCollector(gc)
   // ^C before the run starts (while a frontend waits for the world): stop waiting, exit 0.
   const early = (): void => stopWatching.abort()
   process.on('SIGINT', early)
@@ -188,7 +189,7 @@ export async function runGraphs(
       stopWatching,
       reloads,
       remotes: remotes?.(world),
-      collector: collector?.gc ? collector : undefined,
+      collector,
     })
   } catch (err) {
     // The world could not be had (a managed server that cannot start, a join refused): exit 1.

@@ -29,9 +29,9 @@ export const PER_TURN = 64
  * alive while it waits: at 10,000 files written from scratch, 10,000 passes started in a few
  * turns and then queued for the disk (128 writes at a time, four fdatasyncs), each chain's frames
  * alive for seconds, long enough to be copied to the old generation and die there (the old
- * generation collected 86 MB of garbage in that run; the engine peaked at 185-190 MiB). Bounded,
+ * generation collected 86 MB of garbage in that run; the engine peaked at 159-184 MiB). Bounded,
  * a pass waits for the disk alone, for milliseconds, and what it made dies young (33 MB; a peak of
- * 134-140 MiB); the disk is kept as busy (the thread pool runs four fdatasyncs at a time).
+ * 131-137 MiB); the disk is kept as busy (the thread pool runs four fdatasyncs at a time).
  */
 export const IN_FLIGHT = 32
 

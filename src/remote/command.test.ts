@@ -118,7 +118,7 @@ test('quoting: any string is one word for the shell', () => {
     assert.equal(execFileSync('sh', ['-c', `printf %s ${shq(s)}`], { encoding: 'utf8' }), s)
   assert.match(
     remoteCommand(base),
-    /^cd '\/var\/lib\/mgmt\/remote\/run-h1' && echo "pid=\$\$" && MALLOC_TRIM_THRESHOLD_=1048576 MGMT_MALLOC_TRIM=1 exec '\/usr\/bin\/node' '--max-semi-space-size=2' '--expose-gc' '\/var\/lib\/mgmt\/remote\/mgmt\.mjs' 'run' .* 3>&1 1>&2$/,
+    /^cd '\/var\/lib\/mgmt\/remote\/run-h1' && echo "pid=\$\$" && MALLOC_TRIM_THRESHOLD_=1048576 MGMT_MALLOC_TRIM=1 exec '\/usr\/bin\/node' '--max-semi-space-size=2' '\/var\/lib\/mgmt\/remote\/mgmt\.mjs' 'run' .* 3>&1 1>&2$/,
   )
 })
 

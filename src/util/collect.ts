@@ -7,19 +7,25 @@
  * the graph file leaves the file's last text (1.2 MB, outside V8's heap under Node.js 24, which V8
  * collects only once 64 MB of such memory has come). Ten edits raised the engine's resident set
  * from 131 to 149 MiB, and it stayed there until V8's memory reducer ran, a minute later. Collected
- * when the engine settles, the garbage goes at a moment when nothing waits (about 50 ms at 10,000
- * files, 5 at 1,000), and the engine holds its settled size from then on.
+ * when the engine settles, the garbage goes at a moment when nothing waits (about 45 ms at 10,000
+ * files), and the engine holds its settled size from then on.
  *
  * A small graph grows the heap too little to be worth one (a collection costs a few milliseconds
  * even then).
  *
  * Once too before the engine starts its first graph, whatever the heap grew: the garbage of
  * reading and compiling the graph goes, and the first converge starts from the graph's live size.
- * A 1,000-file engine then peaked at 65.9-66.1 MiB in six runs, against 66.8-68.8 MiB without
- * (10 ms, once). Only where the command's launcher started Node.js with `--expose-gc`
- * (util/v8flags.ts): a program that uses the library keeps its own garbage collector's pace.
+ * A 1,000-file engine then peaked at 64.3-64.5 MiB in six runs, against 65.2-67.2 MiB without
+ * (10 ms, once).
+ *
+ * The command asks for it in a run that takes reloads (not a one-shot run): `exposedGc` sets V8's
+ * `--expose-gc` then. On the command line that starts Node.js, the flag cost every run 3-6 % of
+ * its time (a one-shot run of one noop 1.06x, of 1,000 files from scratch 1.035x, paired), for
+ * a collector that only a long-running engine calls. A program that uses the library keeps its
+ * own garbage collector's pace.
  */
-import { getHeapStatistics } from 'node:v8'
+import { getHeapStatistics, setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { monotonicMs } from './timers.js'
 
 /** Growth of the heap (V8's and the memory its strings and buffers hold) that a collection is for. */
@@ -37,25 +43,37 @@ const heldBytes = (): number => {
   return s.used_heap_size + s.external_memory
 }
 
+/**
+ * V8's full collection, in this process from now on: `--expose-gc` set from JavaScript (as
+ * util/v8flags.ts sets the optimizing compilers), and `gc` taken from a context made for each call
+ * (a context kept would hold 0.2 MB; one made costs 0.8 ms, beside a collection's 10-50). None in
+ * the build's warm-up (`MGMT_CODE_CACHE_OUT`): V8 keys the code cache it writes on its flags, and
+ * a start without the flag would refuse a cache written under it.
+ */
+export function exposedGc(env: NodeJS.ProcessEnv = process.env): (() => void) | undefined {
+  if (env.MGMT_CODE_CACHE_OUT !== undefined) return undefined
+  setFlagsFromString('--expose-gc')
+  return () => (runInNewContext('gc') as () => void)()
+}
+
 export class SettledCollector {
   /** What the heap held after the last collection, or when the collector was made. */
   #after = heldBytes()
 
   constructor(
-    /** V8's collector, as `--expose-gc` gives it (undefined: never collects). */
-    readonly gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc,
+    /** V8's full collection (`exposedGc`). */
+    readonly gc: () => void,
     readonly grown: number = COLLECT_GROWN,
   ) {}
 
   /** Collects if the heap grew enough since the last time; undefined when it did not collect. */
   settled(): Collection | undefined {
-    if (!this.gc || heldBytes() - this.#after < this.grown) return undefined
+    if (heldBytes() - this.#after < this.grown) return undefined
     return this.collect()
   }
 
-  /** Collects, whatever the heap grew (undefined: no collector). */
-  collect(): Collection | undefined {
-    if (!this.gc) return undefined
+  /** Collects, whatever the heap grew. */
+  collect(): Collection {
     const beforeBytes = heldBytes()
     const t0 = monotonicMs()
     this.gc()

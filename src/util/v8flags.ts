@@ -12,9 +12,6 @@
  * all start Node.js with these flags. Node.js 20 keys its code cache on them too: the cache is made
  * and read under the same flags.
  *
- * `--expose-gc`: a long-running engine collects its garbage once it settles after a graph commit
- * (util/collect.ts). No code of anyone else runs in the process to see the `gc` it defines.
- *
  * From JavaScript, V8's optimizing compilers (Maglev, TurboFan), sized to the graph. For a small
  * graph they do not pay: they compile, on the second core, code that runs a thousand times and is
  * done, and their code and zones are a sixth of the memory of a run over 1,000 files. So the
@@ -27,7 +24,7 @@
  */
 import { setFlagsFromString } from 'node:v8'
 
-export const V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--expose-gc']
+export const V8_FLAGS: readonly string[] = ['--max-semi-space-size=2']
 
 /** The size of a graph, in resources, from which V8's optimizing compilers pay for themselves. */
 export const OPTIMIZE_FROM_RESOURCES = 3000
