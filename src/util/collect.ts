@@ -65,12 +65,11 @@ export class SettledCollector {
   constructor(
     /** V8's full collection (`exposedGc`). */
     readonly gc: () => void,
-    readonly grown: number = COLLECT_GROWN,
   ) {}
 
-  /** Collects if the heap grew enough since the last time; undefined when it did not collect. */
+  /** Collects if the heap grew by COLLECT_GROWN since the last time; undefined when it did not. */
   settled(): Collection | undefined {
-    if (heldBytes() - this.#after < this.grown) return undefined
+    if (heldBytes() - this.#after < COLLECT_GROWN) return undefined
     return this.collect()
   }
 
