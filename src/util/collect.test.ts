@@ -1,39 +1,62 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { test } from 'node:test'
-import { COLLECT_GROWN, exposedGc } from './collect.js'
+import { COLLECT_GROWN, exposedGc, SettledCollector } from './collect.js'
 
-/** Runs `body` in a Node.js of its own, and gives what it printed as JSON. */
-function inNode(body: string): unknown {
+test('a settled collector collects once the heap grew by COLLECT_GROWN since the last collection, and only then', () => {
+  let held = 10 * COLLECT_GROWN
+  let collections = 0
+  const c = new SettledCollector(
+    () => {
+      collections++
+      held -= 3 * COLLECT_GROWN
+    },
+    () => held,
+  )
+  held += COLLECT_GROWN - 1
+  assert.equal(c.settled(), undefined, 'grown by less since it was made: not collected')
+  assert.equal(collections, 0)
+  held += 1
+  const first = c.settled()
+  assert.deepEqual(
+    { ...first, ms: 0 },
+    { beforeBytes: 11 * COLLECT_GROWN, afterBytes: 8 * COLLECT_GROWN, ms: 0 },
+    'grown by COLLECT_GROWN: collected',
+  )
+  assert.equal(c.settled(), undefined, 'nothing grew since: not collected')
+  // Growth counts from what the last collection left.
+  held += COLLECT_GROWN
+  assert.ok(c.settled())
+  assert.equal(collections, 2)
+  // collect() collects whatever the heap grew.
+  assert.ok(c.collect())
+  assert.equal(collections, 3)
+})
+
+test("V8's collector, exposed in a Node.js started without --expose-gc, collects and defines no gc", () => {
+  // A Node.js of its own: the flag is the process's. Large strings, in the old generation, dropped.
   const script = `
-    import { exposedGc, SettledCollector } from ${JSON.stringify(new URL('./collect.js', import.meta.url).href)}
-    const print = v => process.stdout.write(JSON.stringify(v))
-    ${body}`
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    encoding: 'utf8',
-  })
-  return JSON.parse(out)
-}
-
-test('once the heap has grown, a settled collector collects, and then not again until it grows again', () => {
-  // A Node.js started without --expose-gc, as the command's is.
-  const r = inNode(
-    `const c = new SettledCollector(exposedGc())
-    // Garbage: ${COLLECT_GROWN * 3} bytes of strings, dropped before the collector looks.
-    let junk = Array.from({ length: ${(COLLECT_GROWN * 3) / 1024} }, (_, i) => String(i).padStart(1024, 'x'))
-    junk = undefined
-    const a = c.settled()
-    const b = c.settled()
-    junk = Array.from({ length: ${(COLLECT_GROWN * 3) / 1024} }, (_, i) => String(i).padStart(1024, 'y'))
-    junk = undefined
-    const again = c.settled()
-    print({ a, b, again, global: typeof globalThis.gc })`,
-  ) as Record<string, { beforeBytes: number; afterBytes: number } | undefined> & { global: string }
-  assert.ok(r.a, 'the first time: collected')
-  assert.ok(r.a.beforeBytes - r.a.afterBytes >= COLLECT_GROWN, `${r.a.beforeBytes} -> ${r.a.afterBytes}`)
-  assert.equal(r.b, undefined, 'nothing grew since: not collected')
-  assert.ok(r.again, 'grown again: collected again')
-  assert.equal(r.global, 'undefined', 'no gc is defined in the process')
+    import { exposedGc, heldBytes } from ${JSON.stringify(new URL('./collect.js', import.meta.url).href)}
+    const gc = exposedGc()
+    // Flattened, so that each holds its 1 MB (repeat makes a tree of shared parts).
+    let big = Array.from({ length: 16 }, (_, i) => {
+      const s = String(i % 10).repeat(1 << 20)
+      s.charCodeAt(1000)
+      return s
+    })
+    gc()
+    const kept = heldBytes()
+    big = undefined
+    gc()
+    process.stdout.write(JSON.stringify({ freed: kept - heldBytes(), global: typeof globalThis.gc }))`
+  const r = JSON.parse(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+  ) as {
+    freed: number
+    global: string
+  }
+  assert.ok(r.freed >= 4 * COLLECT_GROWN, `freed ${r.freed} bytes of 16 MB`)
+  assert.equal(r.global, 'undefined')
 })
 
 test("the build's warm-up, which writes the code cache, gets no collector and keeps V8's flags", () => {
