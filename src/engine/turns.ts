@@ -138,6 +138,7 @@ export class TurnQueue<T> {
     if (!f.counted) return
     f.counted = false
     this.#held--
+    // Drops the settled ones at the head: with the bound never full, nothing else would.
     this.#oldest()
     if (this.#due || this.#next >= this.#items.length) return
     this.#due = true

@@ -79,13 +79,16 @@ export class SettledCollector {
 
   /** Collects if the heap grew by COLLECT_GROWN since the last time; undefined when it did not. */
   settled(): Collection | undefined {
-    if (this.held() - this.#after < COLLECT_GROWN) return undefined
-    return this.collect()
+    const beforeBytes = this.held()
+    return beforeBytes - this.#after < COLLECT_GROWN ? undefined : this.#collect(beforeBytes)
   }
 
   /** Collects, whatever the heap grew. */
   collect(): Collection {
-    const beforeBytes = this.held()
+    return this.#collect(this.held())
+  }
+
+  #collect(beforeBytes: number): Collection {
     const t0 = monotonicMs()
     this.gc()
     this.#after = this.held()
