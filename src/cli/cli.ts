@@ -6,9 +6,10 @@
  * What a command needs is loaded when it runs: the command tree here, each subcommand's machinery
  * in its action (a run does not load the language frontend, the cluster client or SSH).
  */
-import { refuseDebugSignal } from '../util/debugsignal.js'
+
 import { describeError, isMgmtError } from '../util/errors.js'
 import { forgetMallocTuning } from '../util/malloc.js'
+import { ignoreStraySignals } from '../util/straysignals.js'
 import { sizeOptimizersToGraph } from '../util/v8flags.js'
 import { version } from '../version.js'
 
@@ -60,7 +61,7 @@ async function guardProcess(): Promise<void> {
   }
   process.on('uncaughtException', fatal)
   process.on('unhandledRejection', fatal)
-  refuseDebugSignal(line => process.stderr.write(`mgmt: ${line}\n`))
+  ignoreStraySignals(line => process.stderr.write(`mgmt: ${line}\n`))
 }
 
 /** Runs the command line `argv` (process.argv's shape) as the process's command. */

@@ -1,6 +1,7 @@
 /**
  * The engine as a process among others: a closed stderr does not end it, SIGHUP reloads its graph,
- * SIGUSR1 opens no debugger, and no command an exec started outlives it, whichever way it ends.
+ * SIGUSR1 opens no debugger, SIGUSR2 does not end it, and no command an exec started outlives it,
+ * whichever way it ends.
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -72,6 +73,21 @@ test("SIGUSR1 is said and ignored: Node.js's debugger, open to any local user, n
     assert.doesNotMatch(m.output(), /Debugger listening/)
     m.child.kill('SIGINT')
     assert.equal(await m.exited, 0, m.output())
+  } finally {
+    await m.kill()
+  }
+})
+
+test('SIGUSR2 is said and ignored: the engine runs on, and stops in order when asked', async () => {
+  const m = startMgmt(['run', '--tmp-prefix', 'empty'])
+  try {
+    await m.waitFor(/running no local graph/, 30_000)
+    m.child.kill('SIGUSR2')
+    await m.waitFor(/SIGUSR2 ignored: it means nothing to mgmt/)
+    // Node.js's default would have ended the process by the signal: it answers SIGINT instead.
+    m.child.kill('SIGINT')
+    assert.equal(await m.exited, 0, m.output())
+    assert.equal(m.child.signalCode, null, m.output())
   } finally {
     await m.kill()
   }
