@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { isMgmtError, MgmtError } from '../util/errors.js'
+import { createLogger } from '../util/logger.js'
+import { compileFlags, puppetOptions } from './puppet.js'
 import { EXIT_OK, EXIT_USAGE } from './run.js'
 
 export interface CheckCommand {
@@ -65,6 +67,24 @@ export const checkCommands: readonly CheckCommand[] = [
         if (isLangError(err)) throw toMgmtError(err)
         throw err
       }
+    },
+  },
+  {
+    name: 'puppet',
+    description: 'compile a Puppet manifest with Puppet and check the graph it becomes; nothing is applied',
+    configure: compileFlags,
+    async check(args, opts) {
+      // Its usage first, before Puppet starts.
+      const o = puppetOptions(args, opts, 'mgmt check puppet')
+      const log = createLogger(opts.debug === true ? 'debug' : 'info', {
+        format: opts.logFormat === 'json' ? 'json' : 'text',
+      })
+      // The Puppet frontend is loaded only to check (or run) a manifest.
+      const [{ checkPuppet }, { builtinRegistry }] = await Promise.all([
+        import('../frontends/puppet/index.js'),
+        import('../resources/index.js'),
+      ])
+      return checkPuppet(o, builtinRegistry(), log)
     },
   },
 ]

@@ -1,6 +1,6 @@
 /** `mgmt run puppet [FILE.pp] [--code CODE]`: a Puppet manifest, run as a live graph. */
 import { resolve } from 'node:path'
-import { Option } from 'commander'
+import { type Command, Option } from 'commander'
 import type { Frontend } from '../frontends/frontend.js'
 import type { PuppetOptions } from '../frontends/puppet/index.js'
 import { builtinRegistry } from '../resources/index.js'
@@ -16,7 +16,8 @@ interface PuppetFlags {
   certname?: string
   facts?: string
   puppetConf?: string
-  puppetInterval: number
+  /** Absent for `mgmt check puppet`, which compiles once. */
+  puppetInterval?: number
   puppetTimeout: number
   printGraph?: boolean
   debug?: boolean
@@ -32,10 +33,16 @@ const RUNINTERVAL = 1800
  */
 const COMPILE_TIMEOUT = 600
 
-function options([file]: string[], o: PuppetFlags): PuppetOptions {
+/** The frontend's options from the command's argument and flags; ERR_USAGE when they do not go together. */
+export function puppetOptions(
+  [file]: string[],
+  opts: Record<string, unknown>,
+  command = 'mgmt run puppet',
+): PuppetOptions {
+  const o = opts as unknown as PuppetFlags
   if ((file === undefined) === (o.code === undefined))
-    throw new MgmtError('ERR_USAGE', { reason: 'mgmt run puppet needs a manifest file or --code, not both' })
-  if (o.puppetInterval < 0)
+    throw new MgmtError('ERR_USAGE', { reason: `${command} needs a manifest file or --code, not both` })
+  if (o.puppetInterval !== undefined && o.puppetInterval < 0)
     throw new MgmtError('ERR_USAGE', { reason: '--puppet-interval expects 0 or more seconds' })
   return {
     source: {
@@ -54,24 +61,36 @@ function options([file]: string[], o: PuppetFlags): PuppetOptions {
       ...(o.certname ? { certname: o.certname } : {}),
       ...(o.puppetConf ? { config: resolve(o.puppetConf) } : {}),
     },
-    interval: o.puppetInterval,
+    interval: o.puppetInterval ?? 0,
     timeout: o.puppetTimeout,
   }
+}
+
+/** What to compile, and how: the flags `mgmt run puppet` and `mgmt check puppet` share. */
+export function compileFlags(cmd: Command): Command {
+  return cmd
+    .argument('[file]', 'the manifest: a .pp file, or a directory of them')
+    .addOption(flag('--code <code>', 'Puppet code instead of a manifest file', 'CODE'))
+    .addOption(flag('--modulepath <dirs>', 'directories of modules, separated by `:`', 'MODULEPATH'))
+    .addOption(flag('--certname <name>', "the node's name (default: Puppet's, the host's FQDN)", 'CERTNAME'))
+    .addOption(flag('--facts <file.json>', "facts from this JSON object instead of Facter's", 'FACTS'))
+    .addOption(flag('--puppet-conf <file>', 'the puppet.conf to read', 'PUPPET_CONF'))
+    .addOption(
+      flag(
+        '--puppet-timeout <s>',
+        'stop a compile that has not finished after this many seconds, and fail it (0: no limit)',
+        'PUPPET_TIMEOUT',
+      )
+        .argParser(int('--puppet-timeout', 0, MAX_TIMER_S))
+        .default(COMPILE_TIMEOUT),
+    )
 }
 
 export const puppetCommand: FrontendCommand = {
   name: 'puppet',
   description: 'run a Puppet manifest as a live graph, and re-apply it whenever it changes',
   configure: cmd =>
-    cmd
-      .argument('[file]', 'the manifest: a .pp file, or a directory of them')
-      .addOption(flag('--code <code>', 'Puppet code to run instead of a manifest file', 'CODE'))
-      .addOption(flag('--modulepath <dirs>', 'directories of modules, separated by `:`', 'MODULEPATH'))
-      .addOption(
-        flag('--certname <name>', "the node's name (default: Puppet's, the host's FQDN)", 'CERTNAME'),
-      )
-      .addOption(flag('--facts <file.json>', "facts from this JSON object instead of Facter's", 'FACTS'))
-      .addOption(flag('--puppet-conf <file>', 'the puppet.conf to read', 'PUPPET_CONF'))
+    compileFlags(cmd)
       .addOption(
         flag(
           '--puppet-interval <s>',
@@ -82,15 +101,6 @@ export const puppetCommand: FrontendCommand = {
           .default(RUNINTERVAL),
       )
       .addOption(
-        flag(
-          '--puppet-timeout <s>',
-          'stop a compile that has not finished after this many seconds, and fail it (0: no limit)',
-          'PUPPET_TIMEOUT',
-        )
-          .argParser(int('--puppet-timeout', 0, MAX_TIMER_S))
-          .default(COMPILE_TIMEOUT),
-      )
-      .addOption(
         new Option('--print-graph', 'print the translated graph as YAML (for `mgmt run yaml`) and exit').env(
           'MGMT_PRINT_GRAPH',
         ),
@@ -98,7 +108,7 @@ export const puppetCommand: FrontendCommand = {
   open(args, opts): Frontend {
     // Its usage is checked now, before the run takes the state directory; the Puppet frontend
     // itself is loaded only to run a manifest.
-    const o = options(args, opts as unknown as PuppetFlags)
+    const o = puppetOptions(args, opts)
     return async ctx => (await import('../frontends/puppet/index.js')).puppetFrontend(o)(ctx)
   },
   instead(args, opts) {
@@ -108,7 +118,7 @@ export const puppetCommand: FrontendCommand = {
       const log = createLogger(o.debug ? 'debug' : 'info', { format: o.logFormat })
       try {
         const { printGraph } = await import('../frontends/puppet/index.js')
-        await printGraph(options(args, o), builtinRegistry(), log, t => process.stdout.write(t))
+        await printGraph(puppetOptions(args, opts), builtinRegistry(), log, t => process.stdout.write(t))
         return 0
       } catch (err) {
         if (!isMgmtError(err)) throw err

@@ -205,3 +205,43 @@ test('mgmt run puppet wants a manifest or --code, not both, and says so before i
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('mgmt check puppet compiles a manifest and checks its graph, applying nothing: ok with its count, or the located problem and exit 2', {
+  skip,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-check-'))
+  try {
+    const made = join(dir, 'never-made')
+    const ok = join(dir, 'ok.pp')
+    await writeFile(
+      ok,
+      `file { '${made}': content => "x\\n" }\n~> exec { 'reload': command => '/bin/true', refreshonly => true }\n`,
+    )
+    const good = await runMgmt(['check', 'puppet', '--certname', 'node16.example.com', ok])
+    assert.equal(good.code, 0, good.output)
+    assert.match(good.output, new RegExp(`${ok}: ok \\(2 resources for node16\\.example\\.com\\)`))
+    await assert.rejects(stat(made), { code: 'ENOENT' })
+
+    // Puppet compiles a cycle (it finds cycles only as it applies); the graph's check refuses it.
+    const cycle = join(dir, 'cycle.pp')
+    await writeFile(
+      cycle,
+      "exec { 'a': command => '/bin/true' }\nexec { 'b': command => '/bin/true', require => Exec['a'] }\nExec['b'] -> Exec['a']\n",
+    )
+    const bad = await runMgmt(['check', 'puppet', '--certname', 'node16.example.com', cycle])
+    assert.equal(bad.code, 2, bad.output)
+    assert.match(
+      bad.output,
+      new RegExp(`${cycle}:1: Exec\\[a\\]: the graph has a cycle: exec\\[a\\] -> exec\\[b\\] -> exec\\[a\\]`),
+    )
+    assert.doesNotMatch(bad.output, /\n\s+at /)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('mgmt check puppet wants a manifest or --code, not both, and says so before Puppet starts', async () => {
+  const r = await runMgmt(['check', 'puppet'], { env: { PATH: '/nonexistent' } })
+  assert.equal(r.code, 2, r.output)
+  assert.match(r.output, /mgmt check puppet needs a manifest file or --code, not both/)
+})

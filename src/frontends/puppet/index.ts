@@ -138,22 +138,50 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
   }
 }
 
-/** `--print-graph`: the translated graph as YAML on `write`; throws like the frontend does. */
-export async function printGraph(
+/**
+ * One compile outside a run (`--print-graph`, `mgmt check puppet`): Puppet's warnings and what was
+ * collected are logged, `use` gets the build, and Puppet's child is let go; throws like the
+ * frontend does.
+ */
+async function compileOnce<T>(
   o: PuppetOptions,
   registry: Registry,
   log: Logger,
-  write: (text: string) => void,
-): Promise<void> {
+  use: (b: Built) => T,
+): Promise<T> {
   if (o.source.manifest) await checkManifest(o.source.manifest)
   const { lease, run } = buildWith(o, registry, {}, log)
   try {
     const b = await run()
     for (const w of b.warnings) log.warn(w)
     for (const c of b.collected) log.info(c)
-    const header = ` mgmt run puppet --print-graph: ${sourceName(o.source)} for ${b.result.catalog.name}; run it with \`mgmt run yaml FILE\``
-    write(graphYaml(b.spec, header, b.secrets))
+    return use(b)
   } finally {
     await lease.release()
   }
+}
+
+/** `--print-graph`: the translated graph as YAML on `write`. */
+export function printGraph(
+  o: PuppetOptions,
+  registry: Registry,
+  log: Logger,
+  write: (text: string) => void,
+): Promise<void> {
+  return compileOnce(o, registry, log, b => {
+    const header = ` mgmt run puppet --print-graph: ${sourceName(o.source)} for ${b.result.catalog.name}; run it with \`mgmt run yaml FILE\``
+    write(graphYaml(b.spec, header, b.secrets))
+  })
+}
+
+/**
+ * `mgmt check puppet`: compiles and translates, and checks the graph as a run would, applying
+ * nothing. Resolves with a one-line summary; the graph's warnings are logged.
+ */
+export function checkPuppet(o: PuppetOptions, registry: Registry, log: Logger): Promise<string> {
+  return compileOnce(o, registry, log, b => {
+    for (const w of b.compiled.warnings) log.warn(`${formatPath(w.path)}: ${w.message}`)
+    const n = b.compiled.graph.size
+    return `${sourceName(o.source)}: ok (${n} resource${n === 1 ? '' : 's'} for ${b.result.catalog.name})`
+  })
 }
