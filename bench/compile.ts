@@ -55,7 +55,8 @@ const STRIDE = 7919
 async function engine() {
   const { loadYaml } = await import('../src/frontends/yaml/parse.js')
   const { builtinRegistry } = await import('../src/resources/index.js')
-  const { CompileCache, compileGraph } = await import('../src/engine/compile.js')
+  const { compileGraph } = await import('../src/engine/compile.js')
+  const { CompileCache } = await import('../src/engine/compiled.js')
   const { addAutoEdges } = await import('../src/engine/features/autoedge.js')
   const { autoGroup } = await import('../src/engine/features/autogroup.js')
   return { loadYaml, registry: builtinRegistry(), CompileCache, compileGraph, addAutoEdges, autoGroup }

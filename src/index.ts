@@ -7,7 +7,6 @@
  *   await run(g, { convergedTimeout: 0 })
  */
 
-export type { EdgeSpec, GraphSpec, ResourceSpec } from './engine/compile.js'
 export {
   type Cause,
   type Change,
@@ -37,6 +36,7 @@ export {
   untilAborted,
 } from './engine/resource.js'
 export type { RunFailure, RunResult } from './engine/runner.js'
+export type { EdgeSpec, GraphSpec, ResourceSpec } from './engine/spec.js'
 export { summaryLine } from './engine/summary.js'
 export {
   type CustomKind,

@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { CompileOptions } from '../engine/compile.js'
+import type { CompileOptions } from '../engine/compiled.js'
 import { loadYamlFile } from '../frontends/yaml/parse.js'
 import { loadCredentials } from '../remote/auth.js'
 import { loadRemoteFiles } from '../remote/files.js'

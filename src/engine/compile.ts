@@ -1,150 +1,33 @@
 /**
- * What frontends produce: a plain description of a graph (`GraphSpec`), and its compilation into a
- * checked resource graph. Compilation parses every resource's params and meta with its kind's
- * schema, resolves edge ends, merges duplicates, and rejects cycles, reporting every problem at
- * once with the path of its declaration (`origin`), so a frontend can point at a file and line.
+ * The compilation of what a frontend produces (a `GraphSpec`, spec.ts) into a checked resource
+ * graph (compiled.ts). Compilation parses every resource's params and meta with its kind's schema,
+ * resolves edge ends, merges duplicates, and rejects cycles, reporting every problem at once with
+ * the path of its declaration (`origin`), so a frontend can point at a file and line. A compile
+ * with a cache may be a patch of the last one (recompile.ts).
  */
 
 import { formatPath, type Issue, isMgmtError, MgmtError } from '../util/errors.js'
 import { didYouMean } from '../util/suggest.js'
 import type { ExportedResource } from '../world/world.js'
-import { differs, type Origin, type Res, type ResEdge, type ResGraph } from './compiled.js'
+import {
+  type Compiled,
+  type CompileOptions,
+  differs,
+  type LocatedIssue,
+  type Res,
+  type ResEdge,
+  type ResGraph,
+} from './compiled.js'
 import { Dag } from './dag.js'
 import { addAutoEdges, uidsOf } from './features/autoedge.js'
 import { autoGroup, groupParts } from './features/autogroup.js'
 import { checkSendRecv } from './features/sendrecv.js'
 import { defaultMeta, META_KEYS, type MetaParams, metaParams, validateMeta } from './metaparams.js'
 import { parseParams, sortKeys, zodIssues } from './params.js'
-import { type LastCompile, patchCompile, recordLast, type Seen } from './recompile.js'
+import { patchCompile, recordLast, type Seen } from './recompile.js'
 import type { Registry } from './registry.js'
 import { repr } from './resource.js'
-
-export interface ResourceSpec {
-  readonly kind: string
-  readonly name: string
-  /** Raw params, keyed by their YAML names. */
-  readonly params: Readonly<Record<string, unknown>>
-  /** Raw metaparams. */
-  readonly meta?: Readonly<Record<string, unknown>>
-  /** Where it was declared (a key path in the source), for located errors. */
-  readonly origin?: Origin
-  /**
-   * Exported to other hosts (YAML `@@name`, Puppet `@@`) and not applied here. To apply a
-   * resource here *and* export it, give it meta `export` instead.
-   */
-  readonly exported?: boolean
-  /** Travels with the resource when it is exported (`ExportedResource.annotations`); ignored here. */
-  readonly annotations?: Readonly<Record<string, unknown>>
-}
-
-/**
- * Collect the resources that hosts exported (this one included) into this graph: every export
- * of `kind` addressed to this host or to `*`, optionally only those of one `name` or `host`.
- */
-export interface CollectSpec {
-  readonly kind: string
-  readonly name?: string
-  /** The exporting host. */
-  readonly host?: string
-  /** For `file`: a directory that replaces the directory of each collected file's path. */
-  readonly pattern?: string
-  readonly origin?: Origin
-}
-
-export interface EdgeSpec {
-  readonly name: string
-  readonly from: { readonly kind: string; readonly name: string }
-  readonly to: { readonly kind: string; readonly name: string }
-  readonly notify?: boolean
-  /** Send/recv: the sender's key, and the receiver's parameter that takes its value. */
-  readonly send?: string
-  readonly recv?: string
-  readonly origin?: Origin
-}
-
-export interface GraphSpec {
-  readonly name: string
-  readonly resources: readonly ResourceSpec[]
-  readonly edges: readonly EdgeSpec[]
-  /** Exported resources to pull in (`src/world/exchange.ts` does it). */
-  readonly collect?: readonly CollectSpec[]
-}
-
-/** A located problem: `path` starts with the declaration's origin. */
-export type LocatedIssue = Issue
-
-export interface CompileOptions {
-  /** Unknown keys are warnings (and dropped) instead of errors (`--lenient`). */
-  readonly lenient?: boolean
-  /** Obsolete keys of the original are errors instead of warnings (`--strict`). */
-  readonly strict?: boolean
-  /** Override every resource's meta noop (`--noop`). */
-  readonly noop?: boolean
-  /** `--sema N`: add `:N` to every resource's semaphores. */
-  readonly sema?: number
-  /** Skip automatic edges (`--no-autoedges`). */
-  readonly noAutoEdges?: boolean
-  /** Skip grouping (`--no-autogroup`). */
-  readonly noAutoGroup?: boolean
-  /** Keeps compiled resources between compiles of one source (a watched file, a stream). */
-  readonly cache?: CompileCache
-}
-
-/**
- * Compiled resources by their declaration: a reload of a large graph re-parses only what changed,
- * and an unchanged resource keeps the very same params object, which the graph diff sees at once.
- * Each compile keeps only the entries it used, so the cache never outgrows the graph.
- */
-export class CompileCache {
-  #entries = new Map<string, { res: Res; warnings: Issue[] }>()
-  #used = new Map<string, { res: Res; warnings: Issue[] }>()
-  /** By the params object itself: a frontend that hands the same object again skips the key. */
-  #byParams = new WeakMap<object, { r: ResourceSpec; opts: string; hit: { res: Res; warnings: Issue[] } }>()
-  /** The last compile that succeeded, for the next one to patch (recompile.ts). */
-  last: LastCompile | undefined
-
-  /** The compile of a spec with these very params and meta objects, name and kind. */
-  same(r: ResourceSpec, opts: string): { res: Res; warnings: Issue[] } | undefined {
-    const known = this.#byParams.get(r.params)
-    if (!known || known.opts !== opts) return undefined
-    const k = known.r
-    return k === r || (k.kind === r.kind && k.name === r.name && k.meta === r.meta) ? known.hit : undefined
-  }
-  remember(r: ResourceSpec, opts: string, hit: { res: Res; warnings: Issue[] }): void {
-    this.#byParams.set(r.params, { r, opts, hit })
-  }
-
-  get(key: string): { res: Res; warnings: Issue[] } | undefined {
-    const hit = this.#entries.get(key)
-    if (hit) this.#used.set(key, hit)
-    return hit
-  }
-  set(key: string, v: { res: Res; warnings: Issue[] }): void {
-    this.#used.set(key, v)
-  }
-  /** How many entries it keeps under a declaration's text (the last full compile's, and since). */
-  get size(): number {
-    return this.#entries.size + this.#used.size
-  }
-  /** Ends a compile: what it did not use is forgotten. */
-  rotate(): void {
-    this.#entries = this.#used
-    this.#used = new Map()
-  }
-}
-
-export interface Compiled {
-  readonly graph: ResGraph
-  readonly name: string
-  readonly warnings: LocatedIssue[]
-  /** What this host exports: `exported` resources, and resources with meta `export`. */
-  readonly exports: readonly ExportedResource[]
-  /** What it collects (the spec's `collect`). */
-  readonly collect: readonly CollectSpec[]
-  /** The spec and options it was compiled from: collected resources are merged into the spec. */
-  readonly spec: GraphSpec
-  readonly options: CompileOptions
-}
+import type { GraphSpec, Origin, ResourceSpec } from './spec.js'
 
 /** The compile failure: every issue, located, and the warnings (a typo'd key often explains an error). */
 export class GraphInvalid extends MgmtError<'ERR_GRAPH_INVALID'> {

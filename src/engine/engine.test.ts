@@ -10,13 +10,14 @@ import { afterEach, beforeEach, test } from 'node:test'
 import { z } from 'zod'
 import { memoryLogger } from '../util/logger.js'
 import { LocalWorld } from '../world/local.js'
-import { compileGraph, type EdgeSpec, type ResourceSpec } from './compile.js'
+import { compileGraph } from './compile.js'
 import type { ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
 import { Engine } from './engine.js'
 import { GraphViews, viewChanges } from './graphview.js'
 import { Registry } from './registry.js'
 import { defineResource, untilAborted } from './resource.js'
+import type { EdgeSpec, ResourceSpec } from './spec.js'
 
 interface Recorder {
   calls: string[]

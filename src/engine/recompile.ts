@@ -15,29 +15,9 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import type { Issue } from '../util/errors.js'
-import type { Compiled, CompileOptions, GraphSpec, ResourceSpec } from './compile.js'
-import type { Origin, Res, ResGraph } from './compiled.js'
+import type { Compiled, CompileOptions, LastCompile, Res, ResGraph } from './compiled.js'
 import { Dag } from './dag.js'
-
-/** What the last full or patched compile left for the next one. */
-export interface LastCompile {
-  readonly compiled: Compiled
-  /** The options that shape the graph, as a string (`shapeOptions`). */
-  readonly options: string
-  /** Per resource of the spec: its compiled resource when a patch may replace it. */
-  readonly plain: (Res | undefined)[]
-  /** Per resource of the spec: its warnings, located, in the order a full compile lists them. */
-  readonly warnings: (Issue[] | undefined)[]
-  /** The warnings after the resources' (dropped automatic edges). */
-  readonly after: readonly Issue[]
-  /**
-   * Each vertex whose kind `provides` names, with what it provided: a package's shipped files are
-   * read from the system, so a patch first checks they are still the same.
-   */
-  readonly provided: readonly (readonly [Res, readonly string[]])[]
-  /** The resources this compile compared with the last one's (for tests): all of a full compile's. */
-  readonly compared: number
-}
+import type { GraphSpec, Origin, ResourceSpec } from './spec.js'
 
 /** More changed resources than this: a full compile. */
 const MAX_CHANGED = 256

@@ -11,8 +11,9 @@ import { afterEach, beforeEach, test } from 'node:test'
 import { builtinRegistry } from '../resources/index.js'
 import { memoryLogger } from '../util/logger.js'
 import { LocalWorld } from '../world/local.js'
-import { compileGraph, type ResourceSpec } from './compile.js'
+import { compileGraph } from './compile.js'
 import { Engine } from './engine.js'
+import type { ResourceSpec } from './spec.js'
 
 let dir: string
 let engine: Engine | undefined

@@ -6,7 +6,8 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path'
-import { type Compiled, compileGraph } from '../engine/compile.js'
+import { compileGraph } from '../engine/compile.js'
+import type { Compiled } from '../engine/compiled.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import type { Deploy, World } from '../world/world.js'
 import type { Frontend, FrontendContext } from './frontend.js'

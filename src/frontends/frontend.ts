@@ -12,7 +12,7 @@
  *   `ctx.signal` aborts.
  */
 
-import type { Compiled, CompileOptions } from '../engine/compile.js'
+import type { Compiled, CompileOptions } from '../engine/compiled.js'
 import type { Registry } from '../engine/registry.js'
 import type { Logger } from '../util/logger.js'
 import type { World } from '../world/world.js'

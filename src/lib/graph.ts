@@ -10,7 +10,6 @@
  * A Graph is a plain description (`toSpec()`); the engine compiles and checks it like any other.
  */
 import type { z } from 'zod'
-import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../engine/compile.js'
 import type { metaParams } from '../engine/metaparams.js'
 import {
   type AnyResourceDef,
@@ -21,6 +20,7 @@ import {
   type SendsOf,
   type SendsShape,
 } from '../engine/resource.js'
+import type { CollectSpec, EdgeSpec, GraphSpec, ResourceSpec } from '../engine/spec.js'
 import type { BuiltinDef } from '../resources/index.js'
 
 type Defs = BuiltinDef

@@ -6,13 +6,8 @@
 import { rm } from 'node:fs/promises'
 import { homedir, hostname as osHostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import {
-  CompileCache,
-  type Compiled,
-  type CompileOptions,
-  compileGraph,
-  type GraphSpec,
-} from '../engine/compile.js'
+import { compileGraph } from '../engine/compile.js'
+import { CompileCache, type Compiled, type CompileOptions } from '../engine/compiled.js'
 import type { ConvergerHandle } from '../engine/converger.js'
 import {
   type EngineEvent,
@@ -29,6 +24,7 @@ import {
   type SendsShape,
 } from '../engine/resource.js'
 import { Runner, type RunResult } from '../engine/runner.js'
+import type { GraphSpec } from '../engine/spec.js'
 import { builtinRegistry } from '../resources/index.js'
 import { describeError, MgmtError } from '../util/errors.js'
 import { createLogger, type Logger, silentLogger } from '../util/logger.js'

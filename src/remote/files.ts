@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module'
 import { dirname, relative, resolve, sep } from 'node:path'
-import type { CompileOptions } from '../engine/compile.js'
+import type { CompileOptions } from '../engine/compiled.js'
 import type { Registry } from '../engine/registry.js'
 import { loadYamlFile, type YamlRemote } from '../frontends/yaml/parse.js'
 import { MgmtError } from '../util/errors.js'

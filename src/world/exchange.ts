@@ -12,10 +12,13 @@
  *
  * A frontend only puts `exported` on resource specs and a `collect` list on its graph spec.
  */
-import { type CollectSpec, type Compiled, compileGraph, type ResourceSpec } from '../engine/compile.js'
+
+import { compileGraph } from '../engine/compile.js'
+import type { Compiled } from '../engine/compiled.js'
 import type { Converger, ConvergerHandle } from '../engine/converger.js'
 import type { Registry } from '../engine/registry.js'
 import { repr } from '../engine/resource.js'
+import type { CollectSpec, ResourceSpec } from '../engine/spec.js'
 import { describeError } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import { type Link, linkSignal } from '../util/signals.js'

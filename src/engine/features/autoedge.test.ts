@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { z } from 'zod'
-import { compileGraph, type ResourceSpec } from '../compile.js'
+import { compileGraph } from '../compile.js'
 import { Registry } from '../registry.js'
 import { defineResource } from '../resource.js'
+import type { ResourceSpec } from '../spec.js'
 
 /** A kind shaped like file: it is its path, and needs its nearest parent directory. */
 const path = defineResource({
@@ -54,7 +55,7 @@ test('an automatic edge that would close a cycle is dropped with a warning', () 
 })
 
 test('a compile cache hands back the same compiled resource for an unchanged declaration', async () => {
-  const { CompileCache } = await import('../compile.js')
+  const { CompileCache } = await import('../compiled.js')
   const cache = new CompileCache()
   const a = compileGraph({ name: 'g', resources: [res('/x/'), res('/x/f')], edges: [] }, registry, {
     cache,

@@ -4,7 +4,8 @@ import { run } from '../../lib/run.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { tempPrefix } from '../../testing/prefix.js'
 import { memoryLogger } from '../../util/logger.js'
-import { compileGraph, type EdgeSpec, type ResourceSpec } from '../compile.js'
+import { compileGraph } from '../compile.js'
+import type { EdgeSpec, ResourceSpec } from '../spec.js'
 
 const registry = builtinRegistry()
 const r = (

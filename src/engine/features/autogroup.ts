@@ -17,8 +17,9 @@
  * its incoming edges move to the parent's vertex, addressed to the part); it may not send any.
  */
 import type { Issue } from '../../util/errors.js'
-import type { Origin, Res, ResEdge, ResGraph } from '../compiled.js'
+import type { Res, ResEdge, ResGraph } from '../compiled.js'
 import { repr } from '../resource.js'
+import type { Origin } from '../spec.js'
 
 /** Groups every part into its parent; returns what prevents it, located by `origin(id)`. */
 export function groupParts(graph: ResGraph, origin: (id: string) => Origin): Issue[] {

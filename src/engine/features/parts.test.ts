@@ -12,10 +12,11 @@ import { z } from 'zod'
 import { isMgmtError } from '../../util/errors.js'
 import { memoryLogger } from '../../util/logger.js'
 import { LocalWorld } from '../../world/local.js'
-import { compileGraph, type EdgeSpec, type ResourceSpec } from '../compile.js'
+import { compileGraph } from '../compile.js'
 import { Engine } from '../engine.js'
 import { Registry } from '../registry.js'
 import { defineResource, type Instance, untilAborted } from '../resource.js'
+import type { EdgeSpec, ResourceSpec } from '../spec.js'
 
 /** What a box saw of its items at its last checkApply. */
 let seen: string[] = []

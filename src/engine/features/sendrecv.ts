@@ -11,8 +11,9 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { z } from 'zod'
 import type { Issue } from '../../util/errors.js'
-import type { Origin, Res, ResEdge, ResGraph, SendRecvPair } from '../compiled.js'
+import type { Res, ResEdge, ResGraph, SendRecvPair } from '../compiled.js'
 import type { AnyResourceDef, RecvState } from '../resource.js'
+import type { Origin } from '../spec.js'
 
 export type { SendRecvPair }
 

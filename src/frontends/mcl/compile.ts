@@ -6,8 +6,8 @@
 
 import { statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import type { EdgeSpec, GraphSpec, ResourceSpec } from '../../engine/compile.js'
 import type { Registry } from '../../engine/registry.js'
+import type { EdgeSpec, GraphSpec, ResourceSpec } from '../../engine/spec.js'
 import { type Checked, checkProgram } from './check/checker.js'
 import { LangError, type Stage } from './errors.js'
 import type { Host } from './funcs/builtin.js'

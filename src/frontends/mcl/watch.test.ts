@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import type { Compiled } from '../../engine/compile.js'
+import type { Compiled } from '../../engine/compiled.js'
 import { silentLogger } from '../../util/logger.js'
 import { watchFiles } from './watch.js'
 

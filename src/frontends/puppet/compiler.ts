@@ -4,9 +4,10 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CompileOptions } from '../../engine/compile.js'
-import { type Compiled, compileGraph, GraphInvalid, type GraphSpec } from '../../engine/compile.js'
+import { compileGraph, GraphInvalid } from '../../engine/compile.js'
+import type { Compiled, CompileOptions } from '../../engine/compiled.js'
 import type { Registry } from '../../engine/registry.js'
+import type { GraphSpec } from '../../engine/spec.js'
 import { describeError, isMgmtError, MgmtError, sysReason } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { notRegular, readTextFile } from '../../util/textfile.js'

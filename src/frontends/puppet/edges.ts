@@ -9,8 +9,7 @@
  * they only order; refreshes always go leaf to leaf, because a `noop` does not pass them on.
  */
 
-import type { EdgeSpec } from '../../engine/compile.js'
-import type { Origin } from '../../engine/compiled.js'
+import type { EdgeSpec, Origin } from '../../engine/spec.js'
 import { type CatalogResource, locationOf, refList, refOf } from './catalog.js'
 import type { Containment } from './containment.js'
 import type { RefIndex } from './refs.js'

@@ -5,8 +5,11 @@
  * A manifest that collects exported resources (`<<| |>>`) collects what other hosts exported to
  * this one, and compiles again when that changes (`exports.ts`).
  */
-import { type CompileOptions, compileGraph, type GraphSpec } from '../../engine/compile.js'
+
+import { compileGraph } from '../../engine/compile.js'
+import type { CompileOptions } from '../../engine/compiled.js'
 import type { Registry } from '../../engine/registry.js'
+import type { GraphSpec } from '../../engine/spec.js'
 import { formatPath } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { World } from '../../world/world.js'

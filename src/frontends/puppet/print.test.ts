@@ -1,7 +1,8 @@
 /** --print-graph: the translated graph as YAML that `mgmt run yaml` loads into the same graph. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { compileGraph, type GraphSpec } from '../../engine/compile.js'
+import { compileGraph } from '../../engine/compile.js'
+import type { GraphSpec } from '../../engine/spec.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { loadYaml } from '../yaml/parse.js'
 import { graphYaml } from './print.js'

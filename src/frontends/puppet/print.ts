@@ -4,7 +4,7 @@
  * Puppet's `Sensitive()` are left out (with a comment saying which), so a secret is never printed.
  */
 import { Document, isMap, isSeq } from 'yaml'
-import type { GraphSpec } from '../../engine/compile.js'
+import type { GraphSpec } from '../../engine/spec.js'
 
 type Obj = Record<string, unknown>
 

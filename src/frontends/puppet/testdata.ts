@@ -4,7 +4,7 @@
  * result. No Ruby is needed.
  */
 import { readFileSync } from 'node:fs'
-import type { EdgeSpec, ResourceSpec } from '../../engine/compile.js'
+import type { EdgeSpec, ResourceSpec } from '../../engine/spec.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { type CatalogResource, readCompileResult } from './catalog.js'
 import { kindParamsOf } from './compiler.js'

@@ -12,8 +12,8 @@
  * too. Resources collected from other hosts are in the catalog already (Puppet collected them).
  */
 
-import type { GraphSpec, LocatedIssue, ResourceSpec } from '../../engine/compile.js'
-import type { Origin } from '../../engine/compiled.js'
+import type { LocatedIssue } from '../../engine/compiled.js'
+import type { GraphSpec, Origin, ResourceSpec } from '../../engine/spec.js'
 import { type CatalogResource, type Collection, type CompileResult, locationOf, refOf } from './catalog.js'
 import { Containment } from './containment.js'
 import { relationshipEdges } from './edges.js'

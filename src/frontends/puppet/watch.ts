@@ -7,7 +7,8 @@
  * compile that gives the same graph yields nothing. A manifest that collects exported resources
  * also compiles again when another host's exports change (the world's watch), and only then.
  */
-import type { Compiled, GraphSpec } from '../../engine/compile.js'
+import type { Compiled } from '../../engine/compiled.js'
+import type { GraphSpec } from '../../engine/spec.js'
 import { describeError, isMgmtError } from '../../util/errors.js'
 import { FsWatcher } from '../../util/fswatch.js'
 import type { Logger } from '../../util/logger.js'

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import jsyaml from 'js-yaml'
-import { CompileCache } from '../../engine/compile.js'
+import { CompileCache } from '../../engine/compiled.js'
 import { builtinRegistry } from '../../resources/index.js'
 import { random } from '../../testing/random.js'
 import { TOKEN } from './cut.js'

@@ -6,7 +6,7 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
-import type { CompileOptions } from '../../engine/compile.js'
+import type { CompileOptions } from '../../engine/compiled.js'
 import type { Registry } from '../../engine/registry.js'
 import { describeError, MgmtError } from '../../util/errors.js'
 import type { Deploy, DeployFile } from '../../world/world.js'

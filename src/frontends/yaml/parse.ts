@@ -10,16 +10,10 @@ import { createRequire } from 'node:module'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
-import {
-  type CollectSpec,
-  type Compiled,
-  type CompileOptions,
-  compileGraph,
-  type EdgeSpec,
-  GraphInvalid,
-  type GraphSpec,
-} from '../../engine/compile.js'
+import { compileGraph, GraphInvalid } from '../../engine/compile.js'
+import type { Compiled, CompileOptions } from '../../engine/compiled.js'
 import type { Registry } from '../../engine/registry.js'
+import type { CollectSpec, EdgeSpec, GraphSpec } from '../../engine/spec.js'
 import { parseRemoteUrl, type RemoteUrl } from '../../remote/url.js'
 import { describeError, errCode, formatPath, type Issue, MgmtError, sysReason } from '../../util/errors.js'
 import { didYouMean } from '../../util/suggest.js'

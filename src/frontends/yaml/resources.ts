@@ -6,8 +6,9 @@
  * one-resource edit of a 10,000-resource file reads one resource.
  */
 import { isAbsolute, resolve } from 'node:path'
-import type { CompileCache, EdgeSpec, ResourceSpec } from '../../engine/compile.js'
+import type { CompileCache } from '../../engine/compiled.js'
 import { resourcesEdited } from '../../engine/recompile.js'
+import type { EdgeSpec, ResourceSpec } from '../../engine/spec.js'
 import type { Issue } from '../../util/errors.js'
 import { YamlPieces } from './pieces.js'
 
