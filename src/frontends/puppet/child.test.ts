@@ -1,6 +1,6 @@
 /**
  * The Puppet child's own protocol, with Debian's real `puppet` (skipped when it is not installed):
- * what it does when mgmt goes away in the middle of a request.
+ * what it does when mgmt goes away in the middle of a request, and how its requests are timed.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -83,6 +83,35 @@ test('a compile that does not finish in --puppet-timeout fails, Puppet is killed
     assert.equal(after.ok, true)
     assert.notEqual(child.pid, stuck, 'a new child')
     assert.throws(() => process.kill(stuck, 0), { code: 'ESRCH' }, 'the stuck child is gone')
+  } finally {
+    await child.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('a compile queued behind a slower apply is timed from when Puppet takes it up: neither is cut off', {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-puppet-queued-'))
+  const marker = join(dir, 'slept')
+  const child = new PuppetChild({}, silentLogger)
+  try {
+    await child.request({ op: 'compile', code: '', facts: {} }) // Puppet's start is not timed below
+    const pid = child.pid!
+    // A `pippet` apply that takes longer than the compile's limit, then a compile queued behind it.
+    const apply = child.request({
+      op: 'apply',
+      type: 'exec',
+      title: 'slow',
+      params: { command: `/bin/sh -c 'sleep 3 && touch ${marker}'` },
+    })
+    const compile = compileCatalog(child, { code: "notify { 'queued': }" }, silentLogger, { timeoutS: 2 })
+    const [applied] = await Promise.all([apply, compile])
+    assert.equal(applied.failed, false, JSON.stringify(applied))
+    assert.equal(applied.changed, true, JSON.stringify(applied))
+    await readFile(marker) // the apply ran to its end
+    assert.equal(child.pid, pid, 'the same child: none was killed')
   } finally {
     await child.stop()
     await rm(dir, { recursive: true, force: true })

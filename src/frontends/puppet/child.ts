@@ -119,6 +119,8 @@ export class Lines {
 interface Pending {
   readonly resolve: (r: Reply) => void
   readonly reject: (e: Error) => void
+  /** Starts its time limit, if it has one: when Puppet takes it up (the child answers in order). */
+  readonly arm: () => void
 }
 
 export class PuppetChild {
@@ -149,21 +151,19 @@ export class PuppetChild {
 
   /**
    * Sends `req` and resolves with the reply; rejects with a PuppetError when Puppet failed, or when
-   * it has not answered within `timeoutS` seconds (0: no limit). A child that has not answered in
-   * time is killed, with what it started (a compile in an endless loop would hold it for good):
-   * what else was pending fails with it, and the next request starts another.
+   * it has not answered within `timeoutS` seconds (0: no limit) of taking the request up. The child
+   * answers one request at a time, in order: the time counts from the answer to the request before
+   * (a compile queued behind a `pippet` apply that installs a package is not cut off by the
+   * install's minutes), or from the sending when none is pending (the child's start counts then).
+   * A child that has not answered in time is killed, with what it started (a compile in an endless
+   * loop would hold it for good): what else was pending fails with it, and the next request starts
+   * another.
    */
   request(req: Readonly<Record<string, unknown>>, timeoutS = 0): Promise<Reply> {
     const proc = this.#proc ?? this.#start()
     const id = this.#next++
     return new Promise<Reply>((resolve, reject) => {
-      const timer =
-        timeoutS > 0
-          ? setTimeout(() => {
-              killGroup(proc)
-              this.#fail(proc, new PuppetError(`Puppet did not answer within ${timeoutS} s: it was stopped`))
-            }, timeoutS * 1000)
-          : undefined
+      let timer: NodeJS.Timeout | undefined
       this.#pending.set(id, {
         resolve: r => {
           clearTimeout(timer)
@@ -173,7 +173,15 @@ export class PuppetChild {
           clearTimeout(timer)
           reject(e)
         },
+        arm: () => {
+          if (timeoutS > 0 && timer === undefined)
+            timer = setTimeout(() => {
+              killGroup(proc)
+              this.#fail(proc, new PuppetError(`Puppet did not answer within ${timeoutS} s: it was stopped`))
+            }, timeoutS * 1000)
+        },
       })
+      if (this.#pending.size === 1) this.#pending.get(id)!.arm()
       this.#ref(true)
       proc.stdin!.write(`${JSON.stringify({ ...req, id })}\n`)
     })
@@ -268,6 +276,8 @@ export class PuppetChild {
     if (!p) return
     this.#pending.delete(Number(msg.id))
     if (this.#pending.size === 0) this.#ref(false)
+    // The next one, in the order sent, is what Puppet works on now.
+    else this.#pending.values().next().value?.arm()
     const logs = Array.isArray(msg.logs) ? (msg.logs as PuppetLog[]) : []
     if (msg.ok === true) p.resolve(msg as Reply)
     else p.reject(new PuppetError(String(msg.error ?? 'the Puppet child failed'), logs))
