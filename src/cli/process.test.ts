@@ -1,16 +1,17 @@
 /**
  * The engine as a process among others: a closed stderr does not end it, SIGHUP reloads its graph,
- * SIGUSR1 opens no debugger, SIGUSR2 does not end it, and no command an exec started outlives it,
- * whichever way it ends.
+ * SIGUSR1 opens no debugger, SIGUSR2 does not end it, a graph file that is a FIFO holds no stop,
+ * and no command an exec started outlives it, whichever way it ends.
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { mainJs, startMgmt } from '../testing/cli.js'
+import { deadline } from '../testing/deadline.js'
 
 let dir: string
 before(async () => {
@@ -282,6 +283,91 @@ test('a long-running engine collects its garbage as it starts and once it settle
     assert.deepEqual(collections(once.output()), [])
   } finally {
     await once.kill()
+  }
+})
+
+/** A graph of one file resource. */
+const oneFile = (graph: string, path: string, content: string): string =>
+  `graph: ${graph}\nresources:\n  file:\n  - {name: f, path: ${path}, state: exists, content: "${content}\\n"}\n`
+
+/**
+ * Resolves once process `pid` reads the FIFO `file`: the FIFO among its descriptors, or one of its
+ * threads asleep in the kernel for a writer (a blocking open). No line says so: looked at every
+ * 50 ms, for at most 15 s.
+ */
+async function readingFifo(m: ReturnType<typeof startMgmt>, file: string): Promise<void> {
+  const pid = m.child.pid!
+  const links = (dir: string, read: (p: string) => string): string[] => {
+    try {
+      return readdirSync(dir).map(e => {
+        try {
+          return read(join(dir, e))
+        } catch {
+          return ''
+        }
+      })
+    } catch {
+      return []
+    }
+  }
+  const reading = (): boolean =>
+    links(`/proc/${pid}/fd`, readlinkSync).includes(file) ||
+    links(`/proc/${pid}/task`, t => readFileSync(join(t, 'wchan'), 'utf8')).includes('wait_for_partner')
+  for (let waited = 0; !reading(); waited += 50) {
+    if (m.child.exitCode !== null || waited > 15_000) assert.fail(`mgmt never read ${file}:\n${m.output()}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/** The exit code of `m`, or `running` if it has not exited `ms` after the call. */
+function exitWithin(m: ReturnType<typeof startMgmt>, ms: number): Promise<number | 'running'> {
+  return new Promise(resolve => {
+    const d = deadline(ms, () => resolve('running'))
+    void m.exited.then(code => {
+      d.cancel()
+      resolve(code)
+    })
+  })
+}
+
+test('a graph file that becomes a FIFO: what its writer writes is applied, and ^C ends the run while it waits for one', async () => {
+  const file = join(dir, 'fifo.yaml')
+  const one = join(dir, 'fifo-one')
+  const two = join(dir, 'fifo-two')
+  await writeFile(file, oneFile('g1', one, 'one'))
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  try {
+    await m.waitFor(/converged: 1 resource, 1 changed/, 30_000)
+    const fifo = join(dir, 'fifo.new')
+    execFileSync('mkfifo', [fifo])
+    await rename(fifo, file)
+    // Our open for writing waits for the engine's reader: it reads the FIFO as the file changed.
+    await writeFile(file, oneFile('g2', two, 'two'))
+    await m.waitFor(/converged: 1 resource, 1 changed \(file\[f\]: graph change\)/)
+    assert.equal(await readFile(two, 'utf8'), 'two\n')
+    // Read again, with no writer this time: the engine waits for one, holding no thread.
+    m.child.kill('SIGHUP')
+    await m.waitFor(/SIGHUP: reloading/)
+    await readingFifo(m, file)
+    m.child.kill('SIGINT')
+    // Before, the wait held the process after its stop, until a writer came or a second ^C.
+    assert.equal(await exitWithin(m, 15_000), 0, m.output())
+  } finally {
+    await m.kill()
+  }
+})
+
+test('a graph file that is a FIFO with no writer yet: ^C ends the wait, and the run, exit 0', async () => {
+  const file = join(dir, 'first.fifo')
+  execFileSync('mkfifo', [file])
+  const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
+  try {
+    await readingFifo(m, file)
+    m.child.kill('SIGINT')
+    assert.equal(await exitWithin(m, 15_000), 0, m.output())
+    assert.doesNotMatch(m.output(), /internal error|\n\s+at /)
+  } finally {
+    await m.kill()
   }
 })
 

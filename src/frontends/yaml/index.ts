@@ -2,12 +2,17 @@
  * The YAML frontend: a graph file, read and compiled, then re-read whenever it is saved or reloaded.
  * `-` reads one graph from standard input (named `<stdin>` in messages), not watched.
  */
+import { compileGraph } from '../../engine/compile.js'
+import type { GraphSpec } from '../../engine/spec.js'
 import type { Frontend } from '../frontend.js'
 import { loadYaml, readGraphFile, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
 
 /** The name of standard input in messages. */
 export const STDIN = '<stdin>'
+
+/** What a run stopped before its graph file was read applies: nothing. */
+const NOTHING: GraphSpec = { name: '', resources: [], edges: [] }
 
 /** All of standard input, as text. */
 export async function readStdin(): Promise<string> {
@@ -30,13 +35,15 @@ export function yamlFrontend(file: string): Frontend {
         ? await followYamlFile(file, ctx.log, ctx.signal, { watch: ctx.watch, onReload: ctx.onReload })
         : undefined
     try {
-      const text = await readGraphFile(file)
+      // A FIFO waits for its writer: a stop meanwhile ends the wait, and the run, with nothing run.
+      const text = await readGraphFile(file, ctx.signal)
       const load = (t: string): YamlGraph => loadYaml(t, file, ctx.registry, ctx.compile)
       const first = load(text)
       for (const m of first.messages) ctx.log.warn(m)
       return { first, later: following?.graphs(text, load) }
     } catch (err) {
       following?.close()
+      if (ctx.signal.aborted) return { first: compileGraph(NOTHING, ctx.registry, ctx.compile) }
       throw err
     }
   }

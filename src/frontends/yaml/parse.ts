@@ -5,9 +5,11 @@
  * Decoding is in mgmt's two stages: first the document's structure (graph, resources by kind,
  * edges), then each resource's params by its kind's schema (in compileGraph).
  */
-import { type FileHandle, open } from 'node:fs/promises'
+import { close, constants, fstat, open as openFd, read } from 'node:fs'
 import { createRequire } from 'node:module'
+import { Socket } from 'node:net'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import jsyaml from 'js-yaml'
 import type { Document, LineCounter, Node } from 'yaml'
 import { compileGraph, GraphInvalid } from '../../engine/compile.js'
@@ -71,41 +73,91 @@ export const MAX_GRAPH_BYTES = 64 * 1024 * 1024
  */
 const YAML_BYTES_PER_RESOURCE = 100
 
+const openAsync = promisify(openFd)
+const fstatAsync = promisify(fstat)
+const readAsync = promisify(read)
+const closeAsync = promisify(close)
+
+const TOO_LARGE = `it is larger than ${MAX_GRAPH_BYTES / 1024 / 1024} MiB, the most a graph file may hold`
+
 /**
- * The text of a graph file (a pipe too: `<(command)`), in one read of the size it has;
- * ERR_FILE_READ, in the system's words (and its code, `errno`), when it cannot be read. At most
- * MAX_GRAPH_BYTES are read: a file of gigabytes, or `/dev/zero`, is refused before it fills the
- * memory.
+ * The text of a graph file, in one read of the size it has; ERR_FILE_READ, in the system's words
+ * (and its code, `errno`), when it cannot be read. At most MAX_GRAPH_BYTES are read: a file of
+ * gigabytes, or `/dev/zero`, is refused before it fills the memory.
+ *
+ * A pipe (`<(command)`) or a FIFO is read until its writer closes it, through the event loop: a
+ * FIFO opens at once, writer or not, and the wait for a writer holds no thread of the pool, which
+ * the engine's writes need, and no stop waits for it: `signal` ends it (ERR_FILE_READ).
  */
-export async function readGraphFile(file: string): Promise<string> {
+export async function readGraphFile(file: string, signal?: AbortSignal): Promise<string> {
   const refuse = (reason: string, errno?: string): MgmtError =>
     new MgmtError('ERR_FILE_READ', { file, reason, errno })
-  let h: FileHandle
+  let fd: number
   try {
-    h = await open(file, 'r')
+    fd = await openAsync(file, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
     throw refuse(sysReason(err), errCode(err))
   }
   try {
-    const st = await h.stat()
+    let st = await fstatAsync(fd)
+    if (st.isFIFO()) {
+      const pipe = fd
+      fd = -1 // the pipe's reader owns it now
+      return await readPipe(pipe, refuse, signal)
+    }
     if (st.isDirectory()) throw refuse('it is a directory, not a graph file')
-    const tooLarge = `it is larger than ${MAX_GRAPH_BYTES / 1024 / 1024} MiB, the most a graph file may hold`
-    if (st.size > MAX_GRAPH_BYTES) throw refuse(tooLarge)
+    if (!st.isFile()) {
+      // A device (a terminal, /dev/zero) is read as it reads, blocking.
+      await closeAsync(fd)
+      fd = -1
+      fd = await openAsync(file, constants.O_RDONLY)
+      st = await fstatAsync(fd)
+    }
+    if (st.size > MAX_GRAPH_BYTES) throw refuse(TOO_LARGE)
     expectResources(Math.floor(st.size / YAML_BYTES_PER_RESOURCE))
     const text = new BoundedText(st.size, MAX_GRAPH_BYTES)
     for (;;) {
       const chunk = text.room()
-      const { bytesRead } = await h.read(chunk, 0, chunk.length, null)
-      if (bytesRead === 0) break
-      if (!text.keep(chunk, bytesRead)) throw refuse(tooLarge)
+      const { bytesRead: n } = await readAsync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) break
+      if (!text.keep(chunk, n)) throw refuse(TOO_LARGE)
     }
     return text.text()
   } catch (err) {
     if (err instanceof MgmtError) throw err
     throw refuse(sysReason(err), errCode(err))
   } finally {
-    await h.close()
+    if (fd >= 0) await closeAsync(fd).catch(() => {})
   }
+}
+
+/** What is written to the pipe `fd` until its writer closes it; the pipe is closed either way. */
+function readPipe(
+  fd: number,
+  refuse: (reason: string, errno?: string) => MgmtError,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const pipe = new Socket({ fd, readable: true, writable: false })
+    const text = new BoundedText(0, MAX_GRAPH_BYTES)
+    let ended = false
+    const end = (err?: MgmtError): void => {
+      if (ended) return
+      ended = true
+      signal?.removeEventListener('abort', onAbort)
+      pipe.destroy()
+      if (err) reject(err)
+      else resolve(text.text())
+    }
+    const onAbort = (): void => end(refuse('stopped before its writer closed it'))
+    pipe.on('data', (chunk: Buffer) => {
+      if (!text.keep(chunk, chunk.length)) end(refuse(TOO_LARGE))
+    })
+    pipe.on('end', () => end())
+    pipe.on('error', err => end(refuse(sysReason(err), errCode(err))))
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 /** Problems listed with their location; more are counted in one last line. */

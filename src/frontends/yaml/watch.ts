@@ -169,8 +169,9 @@ export async function followYamlFile(
         let text: string
         const t0 = monotonicMs()
         try {
-          text = await readGraphFile(file)
+          text = await readGraphFile(file, signal)
         } catch (err) {
+          if (signal.aborted) return
           const read = isMgmtError(err, 'ERR_FILE_READ') ? err.details : undefined
           const why = read ? read.reason : describeError(err)
           const gone = read?.errno === 'ENOENT'
