@@ -6,7 +6,6 @@
  * What a command needs is loaded when it runs: the command tree here, each subcommand's machinery
  * in its action (a run does not load the language frontend, the cluster client or SSH).
  */
-
 import { describeError, isMgmtError } from '../util/errors.js'
 import { forgetMallocTuning } from '../util/malloc.js'
 import { ignoreStraySignals } from '../util/straysignals.js'

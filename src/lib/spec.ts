@@ -4,7 +4,6 @@
  * Checked before it is compiled, a wrong shape is an invalid graph, every problem with its path,
  * never a TypeError from deep inside; params that hold themselves (a cycle) are refused too.
  */
-
 import { GraphInvalid } from '../engine/compile.js'
 import type { GraphSpec } from '../engine/spec.js'
 import type { Issue } from '../util/errors.js'

@@ -12,7 +12,6 @@
  *
  * A frontend only puts `exported` on resource specs and a `collect` list on its graph spec.
  */
-
 import { compileGraph } from '../engine/compile.js'
 import type { Compiled } from '../engine/compiled.js'
 import type { Converger, ConvergerHandle } from '../engine/converger.js'

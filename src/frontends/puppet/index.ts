@@ -5,7 +5,6 @@
  * A manifest that collects exported resources (`<<| |>>`) collects what other hosts exported to
  * this one, and compiles again when that changes (`exports.ts`).
  */
-
 import { compileGraph } from '../../engine/compile.js'
 import type { CompileOptions } from '../../engine/compiled.js'
 import type { Registry } from '../../engine/registry.js'
