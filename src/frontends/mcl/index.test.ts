@@ -1,14 +1,18 @@
 /**
  * `mgmt run lang` end to end: a program is run, re-run when it or a file it imports changes, an
  * invalid edit is reported with its location and the running graph stays; a module directory
- * runs from its metadata.yaml; errors are located and never a stack trace.
+ * runs from its metadata.yaml; errors are located and never a stack trace; `os.system`'s commands
+ * run beside the engine.
  */
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { runMgmt, startMgmt } from '../../testing/cli.js'
+import { deadline } from '../../testing/deadline.js'
 import { whenContent } from '../../testing/fswait.js'
 
 let dir: string
@@ -93,5 +97,63 @@ test('errors are located, name their stage, and exit 2 with nothing applied', as
     assert.equal(r.code, 2, `${text.slice(0, 80)}: ${r.output}`)
     assert.match(r.output, want)
     assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace')
+  }
+})
+
+test("os.system: a round's commands run side by side, and the program is evaluated again with what they printed", async () => {
+  const root = await mkdtemp(join(dir, 'system-'))
+  const meet = join(root, 'meet')
+  execFileSync('mkfifo', [meet])
+  const out = join(root, 'out')
+  // Each waits for the other at the FIFO: one after the other, the first would wait out its minute.
+  await writeFile(
+    join(root, 'main.mcl'),
+    `import "os"\n$a = os.system("read l < ${meet}; echo a:$l")\n$b = os.system("echo hi > ${meet}; echo b")\n` +
+      `file "${out}" {\n\tstate => "exists",\n\tcontent => $a + " " + $b + "\\n",\n}\n`,
+  )
+  const r = await runMgmt(['run', '--tmp-prefix', '--converged-timeout', '0', 'lang', join(root, 'main.mcl')])
+  assert.equal(r.code, 0, r.output)
+  assert.equal(await readFile(out, 'utf8'), 'a:hi b\n')
+})
+
+test('os.system: ^C while a command runs ends the run at once, and the command with it', async () => {
+  const root = await mkdtemp(join(dir, 'system-stop-'))
+  // Found by its odd duration among the machine's processes.
+  const marker = `29.${process.pid}`
+  await writeFile(
+    join(root, 'main.mcl'),
+    `import "os"\n$s = os.system("exec sleep ${marker}")\ntest [$s] {}\n`,
+  )
+  const running = (): number[] =>
+    readdirSync('/proc')
+      .filter(p => {
+        try {
+          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`
+        } catch {
+          return false
+        }
+      })
+      .map(Number)
+  const m = startMgmt(['run', '--tmp-prefix', 'lang', join(root, 'main.mcl')])
+  try {
+    // No line says the command runs: the machine's processes do (looked at every 50 ms).
+    for (let waited = 0; running().length === 0; waited += 50) {
+      if (m.child.exitCode !== null || waited > 15_000) assert.fail(`the command never ran:\n${m.output()}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    m.child.kill('SIGINT')
+    // Before, the engine waited for the command (30 s) before it saw the signal.
+    const code = await new Promise<number | 'running'>(resolve => {
+      const d = deadline(15_000, () => resolve('running'))
+      void m.exited.then(c => {
+        d.cancel()
+        resolve(c)
+      })
+    })
+    assert.equal(code, 0, m.output())
+    assert.deepEqual(running(), [], 'the command was stopped with the run')
+  } finally {
+    for (const pid of running()) process.kill(pid, 'SIGKILL')
+    await m.kill()
   }
 })

@@ -40,7 +40,8 @@ function located<T>(f: () => T): T {
 
 /**
  * Compiles the program at `entry` into the engine's graph: checked once (or `checked` already),
- * then evaluated, again while it asks the world for what was not fetched yet (`run/outside.ts`).
+ * then evaluated, again while it asks the world for what was not fetched yet, or for the output of
+ * commands that have not run yet (`run/outside.ts`).
  * Every file read goes into `read`.
  */
 export async function loadLangGraph(
@@ -62,13 +63,16 @@ export async function loadLangGraph(
     } catch (err) {
       failure = err
     }
-    if (!outside?.missing || !ctx.world) break
+    if (!outside?.pending(ctx.world)) break
     if (round === MAX_ROUNDS) {
-      ctx.log.warn(`the program still asks the world for more after ${round} evaluations: using what it has`)
+      ctx.log.warn(
+        `the program still asks the world or its commands for more after ${round} evaluations: using what it has`,
+      )
       break
     }
-    // A run stopped while the world is awaited: the program as far as it got.
-    if (!(await outside.fetch(ctx.world, ctx.signal))) break
+    // A run stopped while the world or a command is awaited: nothing is applied.
+    if (!(await outside.fetch(ctx.world, ctx.signal)))
+      return compileGraph({ name: '', resources: [], edges: [] }, ctx.registry, ctx.compile)
   }
   return located(() => {
     if (failure !== undefined) throw failure

@@ -189,6 +189,8 @@ export function watchFiles(
         outsideDirty = false
         try {
           const g = await load(edited)
+          // Stopped meanwhile: what the load had is not applied.
+          if (signal.aborted) return
           last = now
           const key = graphKey(g.spec)
           // What the program read changed, its graph did not: nothing to apply.

@@ -2,13 +2,14 @@
  * Host builtins: `os`, `sys`, `datetime`, `deploy`, and the curated `golang/os`, `golang/runtime`,
  * `golang/os/exec`, `golang/path/filepath`. Each reads the host once: a streaming function of the
  * original (a clock, a watched file, a command's output lines) returns its first value here.
+ * `os.system`'s commands run beside the engine, between rounds of evaluation (`run/outside.ts`).
  */
-import { spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync, readlinkSync } from 'node:fs'
 import { cpus, homedir, loadavg, tmpdir, uptime } from 'node:os'
 import { basename, delimiter, dirname, extname, join, normalize, posix } from 'node:path'
 import { readTextFile, TextFileError } from '../../../util/textfile.js'
 import { LangError } from '../errors.js'
+import { systemSync } from '../run/command.js'
 import { T } from '../types.js'
 import { McMap, McStruct, type Value } from '../values.js'
 import type { Builtin, Package, RunContext } from './builtin.js'
@@ -100,9 +101,10 @@ export const osPackage: Package = {
     },
     system: {
       sig: 'func(cmd str) str',
-      run: ([cmd]) => {
-        const r = spawnSync('/bin/sh', ['-c', cmd as string], { encoding: 'utf8', timeout: 60_000 })
-        return (r.stdout ?? '').split('\n')[0] ?? ''
+      // In a run, from the round's commands (empty until it has run); evaluated in one go, on the spot.
+      run: ([cmd], ctx) => {
+        const outside = ctx.host.outside
+        return outside ? (outside.command(cmd as string) ?? '') : systemSync(cmd as string)
       },
     },
   },

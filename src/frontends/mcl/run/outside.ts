@@ -1,18 +1,21 @@
 /**
  * What a program reads outside its own files: the world (`world.getval`, `world.kvlookup`,
- * `collect.res`, `collect`) and the values kept by `value` resources (`value.get*`).
+ * `collect.res`, `collect`), the values kept by `value` resources (`value.get*`), and what
+ * commands print (`os.system`).
  *
- * Builtins run synchronously, the world answers asynchronously, so a program is evaluated in
- * rounds: a builtin that asks for what was not fetched yet gets the empty answer and notes it;
- * after the round, what was noted is fetched and the program evaluated again, until a round asks
- * for nothing new. What the last round read is what the frontend watches: a change of it evaluates
- * the program again (`watch.ts`).
+ * Builtins run synchronously, the world answers and commands end asynchronously, so a program is
+ * evaluated in rounds: a builtin that asks for what was not fetched yet gets the empty answer and
+ * notes it; after the round, what was noted is fetched (the commands run side by side, the engine
+ * going on meanwhile) and the program evaluated again, until a round asks for nothing new. What
+ * the last round read of the world and the kept values is what the frontend watches: a change of
+ * it evaluates the program again (`watch.ts`), its commands run again with it.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { varDirName } from '../../../engine/context.js'
 import type { CollectedResource, World } from '../../../world/world.js'
 import { worldReady } from '../../../world/world.js'
+import { system } from './command.js'
 
 /** The keys of what a round read, by source. */
 export interface ReadSet {
@@ -27,8 +30,15 @@ export class Outside {
   readonly #strings = new Map<string, string | undefined>()
   readonly #maps = new Map<string, Readonly<Record<string, string>>>()
   #exports: readonly CollectedResource[] | undefined
+  /** Each command's first line of output, once it has run. */
+  readonly #commands = new Map<string, string>()
   #used = { strings: new Set<string>(), maps: new Set<string>(), exports: false, values: new Set<string>() }
-  #missing = { strings: new Set<string>(), maps: new Set<string>(), exports: false }
+  #missing = {
+    strings: new Set<string>(),
+    maps: new Set<string>(),
+    exports: false,
+    commands: new Set<string>(),
+  }
 
   /**
    * @param stateDir the engine's resource state (`<prefix>/engine/state`), where `value` resources
@@ -58,6 +68,13 @@ export class Outside {
     return this.#exports ?? []
   }
 
+  /** The first line `cmd` printed (`os.system`), or undefined when it has not run yet. */
+  command(cmd: string): string | undefined {
+    const out = this.#commands.get(cmd)
+    if (out === undefined) this.#missing.commands.add(cmd)
+    return out
+  }
+
   /** What the `value` resource `name` keeps, or undefined when it keeps nothing (yet). */
   value(name: string): { value: unknown } | undefined {
     if (!this.stateDir) return undefined
@@ -76,13 +93,18 @@ export class Outside {
   /** Starts a round: nothing used, nothing missing; what was fetched is kept. */
   round(): void {
     this.#used = { strings: new Set(), maps: new Set(), exports: false, values: new Set() }
-    this.#missing = { strings: new Set(), maps: new Set(), exports: false }
+    this.#missing = { strings: new Set(), maps: new Set(), exports: false, commands: new Set() }
   }
 
-  /** Whether the round asked for something not fetched yet. */
-  get missing(): boolean {
+  /**
+   * Whether the round asked for something not fetched yet that can be had: a command's output, or,
+   * with a world, what it holds (without one, its answers stay empty).
+   */
+  pending(world: World | undefined): boolean {
     const m = this.#missing
-    return m.strings.size > 0 || m.maps.size > 0 || m.exports
+    return (
+      m.commands.size > 0 || (world !== undefined && (m.strings.size > 0 || m.maps.size > 0 || m.exports))
+    )
   }
 
   /** What the round read. */
@@ -90,15 +112,21 @@ export class Outside {
     return this.#used
   }
 
-  /** Fetches what the round missed; false (nothing fetched) when `signal` aborts first. */
-  async fetch(world: World, signal: AbortSignal): Promise<boolean> {
-    if (!(await worldReady(world, signal))) return false
+  /** Fetches what the round missed, and runs its commands; false when `signal` aborts first. */
+  async fetch(world: World | undefined, signal: AbortSignal): Promise<boolean> {
     const m = this.#missing
+    const reads = world !== undefined && (m.strings.size > 0 || m.maps.size > 0 || m.exports)
     await Promise.all([
-      ...[...m.strings].map(async k => this.#strings.set(k, await world.strGet(k))),
-      ...[...m.maps].map(async k => this.#maps.set(k, await world.strMapGet(k))),
-      m.exports ? world.resCollect().then(rs => (this.#exports = rs)) : undefined,
+      ...[...m.commands].map(async c => this.#commands.set(c, await system(c, signal))),
+      (async () => {
+        if (!reads || !(await worldReady(world, signal))) return
+        await Promise.all([
+          ...[...m.strings].map(async k => this.#strings.set(k, await world.strGet(k))),
+          ...[...m.maps].map(async k => this.#maps.set(k, await world.strMapGet(k))),
+          m.exports ? world.resCollect().then(rs => (this.#exports = rs)) : undefined,
+        ])
+      })(),
     ])
-    return true
+    return !signal.aborted
   }
 }
