@@ -101,10 +101,13 @@ export class Outside {
    * with a world, what it holds (without one, its answers stay empty).
    */
   pending(world: World | undefined): boolean {
+    return this.#missing.commands.size > 0 || (world !== undefined && this.#asksWorld)
+  }
+
+  /** Whether the round asked the world for what was not fetched yet. */
+  get #asksWorld(): boolean {
     const m = this.#missing
-    return (
-      m.commands.size > 0 || (world !== undefined && (m.strings.size > 0 || m.maps.size > 0 || m.exports))
-    )
+    return m.strings.size > 0 || m.maps.size > 0 || m.exports
   }
 
   /** What the round read. */
@@ -115,7 +118,7 @@ export class Outside {
   /** Fetches what the round missed, and runs its commands; false when `signal` aborts first. */
   async fetch(world: World | undefined, signal: AbortSignal): Promise<boolean> {
     const m = this.#missing
-    const reads = world !== undefined && (m.strings.size > 0 || m.maps.size > 0 || m.exports)
+    const reads = world !== undefined && this.#asksWorld
     await Promise.all([
       ...[...m.commands].map(async c => this.#commands.set(c, await system(c, signal))),
       (async () => {
