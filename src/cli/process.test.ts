@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { mainJs, startMgmt } from '../testing/cli.js'
 import { deadline } from '../testing/deadline.js'
+import { pidsWithMarker } from '../testing/proc.js'
 
 let dir: string
 before(async () => {
@@ -19,21 +20,9 @@ before(async () => {
 })
 after(async () => {
   // This file's own markers only: another run of these tests may be under way beside this one.
-  for (const pid of withMarker(`mgmt-7-marker-${process.pid}-`)) process.kill(pid, 'SIGKILL')
+  for (const pid of pidsWithMarker(`mgmt-7-marker-${process.pid}-`)) process.kill(pid, 'SIGKILL')
   await rm(dir, { recursive: true, force: true })
 })
-
-/** Pids of the processes whose command line holds `marker`. */
-function withMarker(marker: string): number[] {
-  const out: number[] = []
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(Number(p))
-    } catch {}
-  }
-  return out
-}
 
 /** A `sleep` that `withMarker` finds by its odd duration. */
 let sleeps = 0
@@ -163,21 +152,21 @@ resources:
     await m.waitFor(/exec\[watcher\]: exited 0/)
     // Looked at once it runs as its marker: while the kernel execs setpriv, then bash, then sleep,
     // a process's command line reads empty for a moment, and a loaded machine may be in one.
-    await until(() => withMarker(watched.marker).some(named(watched.marker)), 'the watch command runs')
-    const sleeping = withMarker(watched.marker)
+    await until(() => pidsWithMarker(watched.marker).some(named(watched.marker)), 'the watch command runs')
+    const sleeping = pidsWithMarker(watched.marker)
     assert.equal(sleeping.length, 1, 'one watch command')
     await writeFile(file, text('second'))
     m.child.kill('SIGHUP')
     await m.waitFor(/print\[p\]: second/)
     assert.match(m.output(), /SIGHUP: reloading/)
     assert.equal(m.child.exitCode, null, 'SIGHUP did not end the engine')
-    assert.deepEqual(withMarker(watched.marker), sleeping, 'the unchanged exec kept its watch command')
+    assert.deepEqual(pidsWithMarker(watched.marker), sleeping, 'the unchanged exec kept its watch command')
     m.child.kill('SIGTERM')
     assert.equal(await m.exited, 0, m.output())
   } finally {
     await m.kill()
   }
-  assert.deepEqual(withMarker(watched.marker), [], 'no command outlives the engine')
+  assert.deepEqual(pidsWithMarker(watched.marker), [], 'no command outlives the engine')
 })
 
 test('no command outlives the engine: --max-runtime, and a third ^C while a command ignores the stop', async () => {
@@ -190,13 +179,13 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
   const timed = startMgmt(['run', '--tmp-prefix', '--max-runtime', '1', 'yaml', file])
   try {
     await timed.waitFor(/exec\[watcher\]: exited 0/)
-    await until(() => withMarker(watched.marker).some(named(watched.marker)), 'the watch command runs')
-    assert.equal(withMarker(watched.marker).length, 1)
+    await until(() => pidsWithMarker(watched.marker).some(named(watched.marker)), 'the watch command runs')
+    assert.equal(pidsWithMarker(watched.marker).length, 1)
     assert.equal(await timed.exited, 0, timed.output())
   } finally {
     await timed.kill()
   }
-  assert.deepEqual(withMarker(watched.marker), [], 'the watch command is gone')
+  assert.deepEqual(pidsWithMarker(watched.marker), [], 'the watch command is gone')
 
   // A command that ignores SIGTERM outlives the second ^C's stop for its grace period; the third
   // ^C exits at once, and takes the command with it.
@@ -212,7 +201,10 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
   try {
     // Running as its marker: bash has set the trap and exec-ed sleep, which keeps it ignoring TERM.
     // (A stop that came between the command's start and its trap killed it at once.)
-    await until(() => withMarker(stubborn.marker).some(named(stubborn.marker)), 'the stubborn command runs')
+    await until(
+      () => pidsWithMarker(stubborn.marker).some(named(stubborn.marker)),
+      'the stubborn command runs',
+    )
     assert.equal(readdirSync(tmp).length, 1, 'the throwaway prefix is there while it runs')
     const said = (n: number) => m.waitFor(new RegExp(`(SIGINT: [\\s\\S]*){${n}}`))
     for (let n = 1; n <= 3; n++) {
@@ -223,7 +215,7 @@ test('no command outlives the engine: --max-runtime, and a third ^C while a comm
   } finally {
     await m.kill()
   }
-  assert.deepEqual(withMarker(stubborn.marker), [], 'the stubborn command is gone')
+  assert.deepEqual(pidsWithMarker(stubborn.marker), [], 'the stubborn command is gone')
   assert.deepEqual(readdirSync(tmp), [], 'the throwaway prefix is gone')
 })
 
@@ -384,11 +376,11 @@ test('kill -9 of the engine: the command it was running goes too (the kernel kil
   try {
     await m.waitFor(/exec\[long\]: running/)
     // Started, and past setpriv's and bash's start-up: the sleep itself runs, named by the marker.
-    await until(() => withMarker(marked.marker).some(named(marked.marker)), 'the command started')
+    await until(() => pidsWithMarker(marked.marker).some(named(marked.marker)), 'the command started')
     m.child.kill('SIGKILL')
     await m.exited
     // Neither ours nor the engine's child any more: nothing signals its end, so look (every 50 ms).
-    await until(() => withMarker(marked.marker).length === 0, 'the command is gone')
+    await until(() => pidsWithMarker(marked.marker).length === 0, 'the command is gone')
   } finally {
     await m.kill()
   }
@@ -416,11 +408,14 @@ resources:
   const m = startMgmt(['run', '--tmp-prefix', 'yaml', file])
   try {
     const all = [applying, checking, watching].map(c => c.marker)
-    await until(() => all.every(marker => withMarker(marker).some(named(marker))), 'the three commands run')
+    await until(
+      () => all.every(marker => pidsWithMarker(marker).some(named(marker))),
+      'the three commands run',
+    )
     if (!commandsFirst) m.child.kill('SIGTERM')
     // Each one that is still there: the engine's stop may have ended one already.
     for (const marker of all)
-      for (const pid of withMarker(marker))
+      for (const pid of pidsWithMarker(marker))
         try {
           process.kill(pid, 'SIGTERM')
         } catch (e) {

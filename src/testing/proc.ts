@@ -8,6 +8,18 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { readFile, rmdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
+/** Pids of the processes whose command line holds `marker` (a test's own, found among the machine's). */
+export function pidsWithMarker(marker: string): number[] {
+  const out: number[] = []
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) out.push(Number(p))
+    } catch {}
+  }
+  return out
+}
+
 /** Runs `cmd` to its end; resolves with stdout; rejects with stderr on a non-zero exit. */
 export function run(
   cmd: string,

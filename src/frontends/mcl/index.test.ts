@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +13,7 @@ import { after, before, test } from 'node:test'
 import { runMgmt, startMgmt } from '../../testing/cli.js'
 import { deadline } from '../../testing/deadline.js'
 import { whenContent } from '../../testing/fswait.js'
+import { pidsWithMarker } from '../../testing/proc.js'
 
 let dir: string
 before(async () => {
@@ -124,16 +124,7 @@ test('os.system: ^C while a command runs ends the run at once, and the command w
     join(root, 'main.mcl'),
     `import "os"\n$s = os.system("exec sleep ${marker}")\ntest [$s] {}\n`,
   )
-  const running = (): number[] =>
-    readdirSync('/proc')
-      .filter(p => {
-        try {
-          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`
-        } catch {
-          return false
-        }
-      })
-      .map(Number)
+  const running = (): number[] => pidsWithMarker(`sleep\0${marker}\0`)
   const m = startMgmt(['run', '--tmp-prefix', 'lang', join(root, 'main.mcl')])
   try {
     // No line says the command runs: the machine's processes do (looked at every 50 ms).
