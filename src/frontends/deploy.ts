@@ -6,11 +6,10 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path'
-import { compileGraph } from '../engine/compile.js'
 import type { Compiled } from '../engine/compiled.js'
 import { describeError, isMgmtError } from '../util/errors.js'
 import type { Deploy, World } from '../world/world.js'
-import type { Frontend, FrontendContext } from './frontend.js'
+import { emptyGraph, type Frontend, type FrontendContext } from './frontend.js'
 import { loadYaml } from './yaml/parse.js'
 
 /** Deploys kept unpacked: the running one and the one before. */
@@ -20,7 +19,7 @@ export function deployFrontend(): Frontend {
   return async ctx => {
     const { world, prefix } = ctx
     if (!world || !prefix) throw new Error('the deploy frontend needs a world and a prefix')
-    const empty = compileGraph({ name: '', resources: [], edges: [] }, ctx.registry, ctx.compile)
+    const empty = emptyGraph(ctx)
     await untilReady(world, ctx.signal)
     const d = ctx.signal.aborted ? undefined : await newest(world, ctx)
     const first = (d && (await load(d, prefix, ctx))) ?? empty

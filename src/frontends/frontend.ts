@@ -12,6 +12,7 @@
  *   `ctx.signal` aborts.
  */
 
+import { compileGraph } from '../engine/compile.js'
 import type { Compiled, CompileOptions } from '../engine/compiled.js'
 import type { Registry } from '../engine/registry.js'
 import type { Logger } from '../util/logger.js'
@@ -49,3 +50,11 @@ export interface GraphStream {
 
 /** Opens a frontend's input; throws when the first graph is invalid. */
 export type Frontend = (ctx: FrontendContext) => Promise<GraphStream>
+
+/**
+ * The graph of nothing: a frontend's first graph when the run was stopped before its input could
+ * be read (or, for deploys, when the cluster holds none yet).
+ */
+export function emptyGraph(ctx: Pick<FrontendContext, 'registry' | 'compile'>): Compiled {
+  return compileGraph({ name: '', resources: [], edges: [] }, ctx.registry, ctx.compile)
+}

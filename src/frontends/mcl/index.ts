@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path'
 import { compileGraph } from '../../engine/compile.js'
 import type { Compiled } from '../../engine/compiled.js'
 import { describeError, formatPath, isMgmtError, MgmtError } from '../../util/errors.js'
-import type { Frontend, FrontendContext } from '../frontend.js'
+import { emptyGraph, type Frontend, type FrontendContext } from '../frontend.js'
 import { type CheckedProgram, checkLang, runLang, toGraphSpec } from './compile.js'
 import { isLangError, LangError, toMgmtError } from './errors.js'
 import type { Host } from './funcs/builtin.js'
@@ -71,8 +71,7 @@ export async function loadLangGraph(
       break
     }
     // A run stopped while the world or a command is awaited: nothing is applied.
-    if (!(await outside.fetch(ctx.world, ctx.signal)))
-      return compileGraph({ name: '', resources: [], edges: [] }, ctx.registry, ctx.compile)
+    if (!(await outside.fetch(ctx.world, ctx.signal))) return emptyGraph(ctx)
   }
   return located(() => {
     if (failure !== undefined) throw failure

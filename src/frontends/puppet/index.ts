@@ -5,14 +5,12 @@
  * A manifest that collects exported resources (`<<| |>>`) collects what other hosts exported to
  * this one, and compiles again when that changes (`exports.ts`).
  */
-import { compileGraph } from '../../engine/compile.js'
 import type { CompileOptions } from '../../engine/compiled.js'
 import type { Registry } from '../../engine/registry.js'
-import type { GraphSpec } from '../../engine/spec.js'
 import { formatPath } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { World } from '../../world/world.js'
-import type { Frontend, GraphStream } from '../frontend.js'
+import { emptyGraph, type Frontend, type GraphStream } from '../frontend.js'
 import type { PuppetSettings } from './child.js'
 import { type Built, build, checkManifest, type PuppetSource, sourceName } from './compiler.js'
 import { OthersExports, type PuppetExport } from './exports.js'
@@ -28,9 +26,6 @@ export interface PuppetOptions {
   /** `--puppet-timeout`: seconds a compile may take before Puppet is stopped; 0: no limit. */
   readonly timeout?: number
 }
-
-/** What a run stopped before its first compile ended applies: nothing. */
-const EMPTY: GraphSpec = { name: '', resources: [], edges: [] }
 
 /** What an edit of which must compile again. */
 function watchedPaths(o: PuppetOptions, first: Built, manifestDir: boolean): WatchedPath[] {
@@ -96,7 +91,8 @@ export function puppetFrontend(o: PuppetOptions): Frontend {
     const manifestDir = o.source.manifest ? await checkManifest(o.source.manifest) : false
     // Stopping mgmt stops the child, even in the middle of a compile that would never finish;
     // nothing is applied then.
-    const nothing = (): GraphStream => ({ first: compileGraph(EMPTY, ctx.registry, ctx.compile) })
+    // A run stopped before its first compile ended applies nothing.
+    const nothing = (): GraphStream => ({ first: emptyGraph(ctx) })
     if (ctx.signal.aborted) return nothing()
     const { lease, run, rebuild, collecting, watchExports } = buildWith(
       o,

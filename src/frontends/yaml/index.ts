@@ -2,17 +2,12 @@
  * The YAML frontend: a graph file, read and compiled, then re-read whenever it is saved or reloaded.
  * `-` reads one graph from standard input (named `<stdin>` in messages), not watched.
  */
-import { compileGraph } from '../../engine/compile.js'
-import type { GraphSpec } from '../../engine/spec.js'
-import type { Frontend } from '../frontend.js'
+import { emptyGraph, type Frontend } from '../frontend.js'
 import { loadYaml, readGraphFile, type YamlGraph } from './parse.js'
 import { followYamlFile } from './watch.js'
 
 /** The name of standard input in messages. */
 export const STDIN = '<stdin>'
-
-/** What a run stopped before its graph file was read applies: nothing. */
-const NOTHING: GraphSpec = { name: '', resources: [], edges: [] }
 
 /** All of standard input, as text. */
 export async function readStdin(): Promise<string> {
@@ -43,7 +38,7 @@ export function yamlFrontend(file: string): Frontend {
       return { first, later: following?.graphs(text, load) }
     } catch (err) {
       following?.close()
-      if (ctx.signal.aborted) return { first: compileGraph(NOTHING, ctx.registry, ctx.compile) }
+      if (ctx.signal.aborted) return { first: emptyGraph(ctx) }
       throw err
     }
   }

@@ -6,7 +6,7 @@
 import { execFile, spawnSync } from 'node:child_process'
 
 /** The longest a command may run: then it is killed, and what it printed so far is its output. */
-export const SYSTEM_TIMEOUT_MS = 60_000
+const SYSTEM_TIMEOUT_MS = 60_000
 
 const firstLine = (out: string | undefined): string => (out ?? '').split('\n')[0] ?? ''
 
